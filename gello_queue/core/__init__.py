@@ -1,0 +1,1 @@
+"""The domain: jobs, envelopes, retry decisions and the registry. No I/O, no drivers."""

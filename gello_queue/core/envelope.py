@@ -1,0 +1,161 @@
+"""The stored message: a versioned JSON envelope, never pickle.
+
+Drivers store the encoded envelope as an opaque body next to the few columns they
+index (queue, priority, available_at, attempts). ``attempts`` is owned by the driver
+(counted atomically at reserve), so the body's copy is refreshed from the driver's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import uuid_utils
+
+from gello_queue.core.errors import EnvelopeError
+
+ENVELOPE_VERSION = 1
+
+JsonDict = dict[str, Any]
+
+
+def new_id() -> str:
+    """Return a time-ordered job id (UUIDv7), so ids sort by creation time."""
+    return str(uuid_utils.uuid7())
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One job as it travels through a backend.
+
+    The fields after ``created_at`` are room for orchestration features (unique jobs,
+    batches, chains, middleware, tracing, tags): empty by default and cheap to carry.
+    """
+
+    id: str
+    name: str
+    queue: str
+    payload: JsonDict
+    attempts: int = 0
+    """Attempts started so far; counted when the job is reserved."""
+    max_attempts: int = 3
+    priority: int = 0
+    """0..5, higher runs first."""
+    timeout: float | None = None
+    """Seconds one attempt may run; ``None`` means the worker's default."""
+    backoff: Any = None
+    """A backoff spec (see ``core.retry.backoff_from_spec``); ``None`` means the worker's."""
+    retry_until: float | None = None
+    """Epoch seconds after which no retry happens."""
+    available_at: float = 0.0
+    created_at: float = 0.0
+    unique_key: str | None = None
+    batch_id: str | None = None
+    chain: list[JsonDict] = field(default_factory=list)
+    """Envelopes (as dicts) of the links to dispatch after this job completes."""
+    middleware: JsonDict = field(default_factory=dict)
+    trace: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    reason: str | None = None
+    """Why the job waits (a release reason) or last failed; shown by status tools."""
+
+    def with_changes(self, **changes: Any) -> Envelope:
+        """Return a copy with the given fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> JsonDict:
+        """Return the JSON-ready form, leaving out empty optional fields."""
+        data: JsonDict = {
+            "v": ENVELOPE_VERSION,
+            "id": self.id,
+            "name": self.name,
+            "queue": self.queue,
+            "payload": self.payload,
+            "attempts": self.attempts,
+            "max_attempts": self.max_attempts,
+            "priority": self.priority,
+            "timeout": self.timeout,
+            "backoff": self.backoff,
+            "retry_until": self.retry_until,
+            "available_at": self.available_at,
+            "created_at": self.created_at,
+        }
+        for key in _OPTIONAL:
+            value = getattr(self, key)
+            if value:
+                data[key] = value
+        return data
+
+    def encode(self) -> bytes:
+        """Serialise to JSON bytes."""
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Envelope:
+        """Build an envelope from its JSON form.
+
+        Raises:
+            EnvelopeError: the data is not a gello envelope of a known version.
+        """
+        if not isinstance(data, dict):
+            raise EnvelopeError(f"expected a JSON object, got {type(data).__name__}")
+        version = data.get("v")
+        if version != ENVELOPE_VERSION:
+            raise EnvelopeError(f"unsupported envelope version {version!r}")
+        try:
+            payload = data["payload"]
+            if not isinstance(payload, dict):
+                raise EnvelopeError("field 'payload' must be a JSON object")
+            return cls(
+                id=str(data["id"]),
+                name=str(data["name"]),
+                queue=str(data["queue"]),
+                payload=payload,
+                attempts=int(data.get("attempts", 0)),
+                max_attempts=int(data.get("max_attempts", 1)),
+                priority=int(data.get("priority", 0)),
+                timeout=_opt_float(data.get("timeout")),
+                backoff=data.get("backoff"),
+                retry_until=_opt_float(data.get("retry_until")),
+                available_at=float(data.get("available_at", 0.0)),
+                created_at=float(data.get("created_at", 0.0)),
+                unique_key=data.get("unique_key"),
+                batch_id=data.get("batch_id"),
+                chain=list(data.get("chain", ())),
+                middleware=dict(data.get("middleware", {})),
+                trace=dict(data.get("trace", {})),
+                tags=list(data.get("tags", ())),
+                reason=data.get("reason"),
+            )
+        except KeyError as exc:
+            raise EnvelopeError(f"missing field {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            raise EnvelopeError(f"malformed field: {exc}") from None
+
+    @classmethod
+    def decode(cls, body: bytes | str) -> Envelope:
+        """Parse JSON bytes into an envelope.
+
+        Raises:
+            EnvelopeError: the body is not JSON or not a gello envelope.
+        """
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise EnvelopeError(f"not valid JSON ({exc})") from None
+        return cls.from_dict(data)
+
+
+_OPTIONAL = ("unique_key", "batch_id", "chain", "middleware", "trace", "tags", "reason")
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def now_s() -> float:
+    """Wall-clock epoch seconds; the one place the domain reads the clock by default."""
+    return time.time()

@@ -1,0 +1,67 @@
+"""Drivers behind the one port, chosen from a URL and imported lazily.
+
+``import gello_queue`` loads no client library: redis and asyncpg are imported only when
+a URL asks for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from gello_queue.core.errors import ConfigurationError
+from gello_queue.ports import QueueDriver
+
+DriverFactory = Callable[[], QueueDriver]
+"""Builds a fresh, unopened driver; called once per event loop that uses a connection."""
+
+SCHEMES = ("memory://", "sync://", "sqlite:///", "postgresql://", "redis://", "rediss://")
+
+CAPABILITIES = {
+    "list_jobs": "list pending, scheduled and reserved jobs",
+    "priority": "per-message priority inside one queue",
+    "clear": "delete the pending jobs of a queue",
+    "cancel": "delete one pending job",
+}
+
+
+def factory_from_url(url: str, *, prefix: str = "gello:") -> DriverFactory:
+    """Return a factory of drivers for ``url``.
+
+    Raises:
+        ConfigurationError: the scheme is unknown; the message lists the valid ones.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "memory":
+        from gello_queue.drivers.memory import MemoryDriver, named_store
+
+        store = named_store(urlsplit(url).netloc or "default")
+        return lambda: MemoryDriver(store)
+    if scheme == "sync":
+        from gello_queue.drivers.sync import SyncDriver
+
+        return SyncDriver
+    if scheme == "sqlite":
+        from gello_queue.drivers.sqlite import SqliteDriver
+
+        path = sqlite_path(url)
+        return lambda: SqliteDriver(path)
+    if scheme in ("postgresql", "postgres"):
+        from gello_queue.drivers.postgres import PostgresDriver
+
+        return lambda: PostgresDriver(url)
+    if scheme in ("redis", "rediss"):
+        from gello_queue.drivers.redis import RedisDriver
+
+        return lambda: RedisDriver(url, prefix=prefix)
+    raise ConfigurationError(
+        f"unknown queue URL scheme {scheme or url!r}: use one of {', '.join(SCHEMES)}"
+    )
+
+
+def sqlite_path(url: str) -> str:
+    """The file of a ``sqlite:///relative`` or ``sqlite:////absolute`` URL."""
+    path = url.split("://", 1)[1]
+    if path in ("", "/"):
+        raise ConfigurationError("sqlite URL needs a file: sqlite:///gello.db")
+    return path[1:] if path.startswith("/") else path

@@ -1,0 +1,35 @@
+"""Small helpers every driver shares, so failed-store semantics stay identical."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import EnvelopeError
+from gello_queue.ports import FailedJob, WorkerRecord
+
+
+def name_of(body: str | bytes) -> str:
+    """The job name inside a stored body, or ``?`` when it is not an envelope."""
+    try:
+        return Envelope.decode(body).name
+    except EnvelopeError:
+        return "?"
+
+
+def retry_envelope(failed: FailedJob, now: float) -> Envelope | None:
+    """The envelope a retried failed job goes back with: fresh attempts, available now.
+
+    ``None`` when the stored body is not an envelope (a poison message): it is put back
+    as it was, and fails again with the same clear reason.
+    """
+    try:
+        env = Envelope.decode(failed.body)
+    except EnvelopeError:
+        return None
+    return env.with_changes(attempts=0, available_at=now, reason=None)
+
+
+def seen(record: WorkerRecord, now: float) -> WorkerRecord:
+    """The heartbeat stamped with the backend's time."""
+    return replace(record, last_seen=now)

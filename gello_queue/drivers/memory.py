@@ -1,0 +1,454 @@
+"""In-process driver for tests and examples: the reference behaviour of the port.
+
+State lives in a ``MemoryStore`` that several driver instances (one per event loop) can
+share, so blocking producers and an async worker in the same process see the same jobs.
+Its clock is injectable, which lets tests move time forward instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.states import JobState
+from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.ports import (
+    LOST_WORKER_REASON,
+    FailedJob,
+    Failure,
+    JobRecord,
+    QueueCounts,
+    RescueResult,
+    Reservation,
+    ThroughputBucket,
+    WorkerRecord,
+)
+
+
+@dataclass(slots=True)
+class _Job:
+    id: str
+    queue: str
+    priority: int
+    available_at: float
+    created_at: float
+    attempts: int
+    max_attempts: int
+    body: str
+    unique_key: str | None = None
+    token: str | None = None
+    lease_expires_at: float | None = None
+    reserved_by: str | None = None
+
+
+class MemoryStore:
+    """The shared state behind memory drivers; thread-safe through one lock."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.jobs: dict[str, _Job] = {}
+        self.failed: dict[str, FailedJob] = {}
+        self.unique: dict[str, str] = {}
+        self.workers: dict[str, tuple[WorkerRecord, float]] = {}
+        self.paused: set[str] = set()
+        self.restart_at: float | None = None
+        self.throughput: dict[tuple[int, str], list[int]] = {}
+        self.seq = itertools.count()
+        self.version = 0
+        """Bumped on every push/release so waiting workers notice new work."""
+
+
+_STORES: dict[str, MemoryStore] = {}
+
+
+def named_store(name: str) -> MemoryStore:
+    """Return the process-wide store called ``name`` (``memory://name``)."""
+    return _STORES.setdefault(name, MemoryStore())
+
+
+class MemoryDriver:
+    """The port on plain dicts; see the module docstring."""
+
+    name = "memory"
+    capabilities = frozenset({"list_jobs", "priority", "clear", "cancel"})
+
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        self.store = store or MemoryStore()
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def now(self) -> float:
+        return self.store.clock()
+
+    # -- producing -------------------------------------------------------------------
+    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
+        s = self.store
+        ids: list[str] = []
+        with s.lock:
+            for env in envelopes:
+                key = env.unique_key
+                if key is not None and key in s.unique and s.unique[key] in s.jobs:
+                    ids.append(s.unique[key])
+                    continue
+                s.jobs[env.id] = _Job(
+                    id=env.id,
+                    queue=env.queue,
+                    priority=env.priority,
+                    available_at=env.available_at,
+                    created_at=env.created_at,
+                    attempts=env.attempts,
+                    max_attempts=env.max_attempts,
+                    body=env.encode().decode(),
+                    unique_key=key,
+                )
+                if key is not None:
+                    s.unique[key] = env.id
+                ids.append(env.id)
+            s.version += 1
+        return ids
+
+    # -- consuming -------------------------------------------------------------------
+    async def reserve(
+        self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
+    ) -> list[Reservation]:
+        s = self.store
+        out: list[Reservation] = []
+        with s.lock:
+            now = s.clock()
+            for queue in queues:
+                if len(out) >= limit:
+                    break
+                ready = [
+                    j
+                    for j in s.jobs.values()
+                    if j.queue == queue and j.token is None and j.available_at <= now
+                ]
+                best = heapq.nsmallest(
+                    limit - len(out), ready, key=lambda j: (-j.priority, j.available_at, j.id)
+                )
+                for job in best:
+                    job.attempts += 1
+                    job.token = os.urandom(8).hex()
+                    job.lease_expires_at = now + lease_s
+                    job.reserved_by = worker_id
+                    out.append(
+                        Reservation(
+                            job.id, job.queue, job.token, job.attempts, job.body, now + lease_s
+                        )
+                    )
+        return out
+
+    async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        version = self.store.version
+        # Polling, not an Event: the store may be shared with producers on other loops.
+        while time.monotonic() < deadline and self.store.version == version:  # noqa: ASYNC110
+            await asyncio.sleep(min(0.002, max(deadline - time.monotonic(), 0)))
+
+    def _held(self, res: Reservation) -> _Job | None:
+        job = self.store.jobs.get(res.id)
+        return job if job is not None and job.token == res.token else None
+
+    def _drop(self, job: _Job) -> None:
+        s = self.store
+        del s.jobs[job.id]
+        if job.unique_key is not None and s.unique.get(job.unique_key) == job.id:
+            del s.unique[job.unique_key]
+
+    async def ack(self, reservations: Sequence[Reservation]) -> int:
+        done = 0
+        with self.store.lock:
+            for res in reservations:
+                job = self._held(res)
+                if job is not None:
+                    self._drop(job)
+                    done += 1
+        return done
+
+    async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
+        s = self.store
+        with s.lock:
+            job = self._held(reservation)
+            if job is None:
+                return False
+            job.token = job.reserved_by = job.lease_expires_at = None
+            job.attempts = envelope.attempts
+            job.available_at = s.clock() + delay_s
+            job.body = envelope.encode().decode()
+            s.version += 1
+            return True
+
+    async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
+        s = self.store
+        with s.lock:
+            job = self._held(reservation)
+            if job is None:
+                return False
+            self._drop(job)
+            self._to_failed(job, body, failure)
+            return True
+
+    def _to_failed(self, job: _Job, body: str, failure: Failure) -> None:
+        self.store.failed[job.id] = FailedJob(
+            id=job.id,
+            queue=job.queue,
+            name=name_of(body),
+            body=body,
+            exception=failure.exception,
+            message=failure.message,
+            traceback=failure.traceback,
+            failed_at=self.store.clock(),
+            attempts=job.attempts,
+        )
+
+    async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
+        lost: list[str] = []
+        with self.store.lock:
+            now = self.store.clock()
+            for res in reservations:
+                job = self._held(res)
+                if job is None:
+                    lost.append(res.id)
+                else:
+                    job.lease_expires_at = now + lease_s
+        return lost
+
+    async def rescue(self) -> RescueResult:
+        s = self.store
+        result = RescueResult()
+        with s.lock:
+            now = s.clock()
+            for job in list(s.jobs.values()):
+                if job.lease_expires_at is None or job.lease_expires_at > now:
+                    continue
+                if job.attempts >= job.max_attempts:
+                    self._drop(job)
+                    self._to_failed(job, job.body, Failure("WorkerLost", LOST_WORKER_REASON))
+                    result.failed.append(job.id)
+                else:
+                    job.token = job.reserved_by = job.lease_expires_at = None
+                    job.available_at = now
+                    result.requeued.append(job.id)
+            if result.requeued:
+                s.version += 1
+        return result
+
+    # -- inspecting and managing -----------------------------------------------------
+    def _state(self, job: _Job, now: float) -> JobState:
+        if job.token is not None:
+            return JobState.RESERVED
+        return JobState.SCHEDULED if job.available_at > now else JobState.PENDING
+
+    async def counts(self) -> dict[str, QueueCounts]:
+        s = self.store
+        with s.lock:
+            now = s.clock()
+            acc: dict[str, dict[str, float]] = {}
+            for job in s.jobs.values():
+                row = acc.setdefault(job.queue, {})
+                state = self._state(job, now)
+                row[state] = row.get(state, 0) + 1
+                if state is JobState.PENDING:
+                    oldest = row.get("oldest")
+                    row["oldest"] = (
+                        job.available_at if oldest is None else min(oldest, job.available_at)
+                    )
+            for failed in s.failed.values():
+                row = acc.setdefault(failed.queue, {})
+                row["failed"] = row.get("failed", 0) + 1
+        return {
+            q: QueueCounts(
+                pending=int(r.get("pending", 0)),
+                scheduled=int(r.get("scheduled", 0)),
+                reserved=int(r.get("reserved", 0)),
+                failed=int(r.get("failed", 0)),
+                oldest_pending_at=r.get("oldest"),
+            )
+            for q, r in sorted(acc.items())
+        }
+
+    async def queues(self) -> list[str]:
+        return list(await self.counts())
+
+    async def clear(self, queue: str) -> int:
+        s = self.store
+        with s.lock:
+            doomed = [j for j in s.jobs.values() if j.queue == queue and j.token is None]
+            for job in doomed:
+                self._drop(job)
+        return len(doomed)
+
+    def _record(self, job: _Job, now: float) -> JobRecord:
+        return JobRecord(
+            id=job.id,
+            queue=job.queue,
+            state=self._state(job, now),
+            attempts=job.attempts,
+            priority=job.priority,
+            available_at=job.available_at,
+            created_at=job.created_at,
+            body=job.body,
+            reserved_by=job.reserved_by,
+            lease_expires_at=job.lease_expires_at,
+        )
+
+    async def find(self, job_id: str) -> JobRecord | None:
+        with self.store.lock:
+            job = self.store.jobs.get(job_id)
+            return None if job is None else self._record(job, self.store.clock())
+
+    async def jobs(
+        self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
+    ) -> list[JobRecord]:
+        s = self.store
+        with s.lock:
+            now = s.clock()
+            rows = [
+                self._record(j, now)
+                for j in s.jobs.values()
+                if (queue is None or j.queue == queue) and self._state(j, now) is state
+            ]
+        rows.sort(key=lambda r: (r.available_at, r.id))
+        return rows[offset : offset + limit]
+
+    async def cancel(self, job_id: str) -> bool:
+        with self.store.lock:
+            job = self.store.jobs.get(job_id)
+            if job is None or job.token is not None:
+                return False
+            self._drop(job)
+            return True
+
+    async def promote(self, job_id: str) -> bool:
+        s = self.store
+        with s.lock:
+            job = s.jobs.get(job_id)
+            now = s.clock()
+            if job is None or self._state(job, now) is not JobState.SCHEDULED:
+                return False
+            job.available_at = now
+            s.version += 1
+            return True
+
+    # -- the failed store ------------------------------------------------------------
+    async def failed_list(
+        self, *, queue: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[FailedJob]:
+        with self.store.lock:
+            rows = [f for f in self.store.failed.values() if queue is None or f.queue == queue]
+        rows.sort(key=lambda f: (f.failed_at, f.id), reverse=True)
+        return rows[offset : offset + limit]
+
+    async def failed_count(self, queue: str | None = None) -> int:
+        with self.store.lock:
+            return sum(1 for f in self.store.failed.values() if queue is None or f.queue == queue)
+
+    async def failed_find(self, job_id: str) -> FailedJob | None:
+        return self.store.failed.get(job_id)
+
+    async def failed_retry(self, job_ids: Sequence[str]) -> int:
+        s = self.store
+        done = 0
+        with s.lock:
+            now = s.clock()
+            for job_id in job_ids:
+                failed = s.failed.pop(job_id, None)
+                if failed is None:
+                    continue
+                env = retry_envelope(failed, now)
+                s.jobs[job_id] = _Job(
+                    id=job_id,
+                    queue=failed.queue,
+                    priority=env.priority if env else 0,
+                    available_at=now,
+                    created_at=env.created_at if env else now,
+                    attempts=0,
+                    max_attempts=env.max_attempts if env else 1,
+                    body=env.encode().decode() if env else failed.body,
+                )
+                done += 1
+            s.version += 1
+        return done
+
+    async def failed_retry_all(self, queue: str | None = None) -> int:
+        with self.store.lock:
+            ids = [f.id for f in self.store.failed.values() if queue is None or f.queue == queue]
+            return await self.failed_retry(ids)
+
+    async def failed_forget(self, job_id: str) -> bool:
+        with self.store.lock:
+            return self.store.failed.pop(job_id, None) is not None
+
+    async def failed_flush(self, queue: str | None = None) -> int:
+        with self.store.lock:
+            ids = [f.id for f in self.store.failed.values() if queue is None or f.queue == queue]
+            for job_id in ids:
+                del self.store.failed[job_id]
+        return len(ids)
+
+    async def failed_prune(self, before: float) -> int:
+        with self.store.lock:
+            ids = [f.id for f in self.store.failed.values() if f.failed_at < before]
+            for job_id in ids:
+                del self.store.failed[job_id]
+        return len(ids)
+
+    # -- workers and control ---------------------------------------------------------
+    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
+        with self.store.lock:
+            self.store.workers[record.id] = (seen(record, self.store.clock()), ttl_s)
+
+    async def worker_gone(self, worker_id: str) -> None:
+        with self.store.lock:
+            self.store.workers.pop(worker_id, None)
+
+    async def workers(self) -> list[WorkerRecord]:
+        with self.store.lock:
+            now = self.store.clock()
+            return [r for r, ttl in self.store.workers.values() if r.last_seen + ttl >= now]
+
+    async def pause(self, queue: str) -> None:
+        with self.store.lock:
+            self.store.paused.add(queue)
+
+    async def resume(self, queue: str) -> None:
+        with self.store.lock:
+            self.store.paused.discard(queue)
+            self.store.version += 1
+
+    async def paused(self) -> set[str]:
+        return set(self.store.paused)
+
+    async def signal_restart(self) -> float:
+        self.store.restart_at = self.store.clock()
+        return self.store.restart_at
+
+    async def restart_signal(self) -> float | None:
+        return self.store.restart_at
+
+    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
+        with self.store.lock:
+            for queue, (processed, failed) in counts.items():
+                bucket = self.store.throughput.setdefault((minute, queue), [0, 0])
+                bucket[0] += processed
+                bucket[1] += failed
+
+    async def throughput(self, since: float) -> list[ThroughputBucket]:
+        with self.store.lock:
+            return [
+                ThroughputBucket(minute, queue, p, f)
+                for (minute, queue), (p, f) in sorted(self.store.throughput.items())
+                if minute >= since
+            ]

@@ -1,0 +1,560 @@
+"""SQLite driver: WAL mode, short ``BEGIN IMMEDIATE`` transactions, a busy timeout.
+
+Statements run on the event loop's thread: each is a few microseconds against the WAL,
+and the worker batches reservations and acks, so a thread hop would cost more than it
+saves. Several worker processes may share one file; the busy timeout makes them queue
+for the write lock instead of seeing ``database is locked``. SQLite has no server clock:
+leases are judged by the clock of the machine that holds the file, which every process
+using it shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.states import JobState
+from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.ports import (
+    LOST_WORKER_REASON,
+    FailedJob,
+    Failure,
+    JobRecord,
+    QueueCounts,
+    RescueResult,
+    Reservation,
+    ThroughputBucket,
+    WorkerRecord,
+)
+
+SCHEMA_VERSION = 1
+_JOB_COLUMNS = (
+    "id, queue, attempts, priority, available_at, created_at, body, reserved_by, "
+    "lease_expires_at, token"
+)
+_FAILED_COLUMNS = "id, queue, name, body, exception, message, traceback, failed_at, attempts"
+
+
+class SqliteDriver:
+    """The port on one SQLite file; see the module docstring."""
+
+    name = "sqlite"
+    capabilities = frozenset({"list_jobs", "priority", "clear", "cancel"})
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout_s: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = str(path)
+        self.busy_timeout_s = busy_timeout_s
+        self.clock = clock
+        self._db: sqlite3.Connection | None = None
+        self._own_writes = 0
+        """Commits by this connection, which ``PRAGMA data_version`` does not count."""
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        if self.path != ":memory:":
+            parent = Path(self.path).parent
+            if not parent.exists():
+                raise DriverUnavailableError(
+                    f"SQLite directory {parent} does not exist: create it or set DATABASE_URL"
+                )
+        try:
+            db = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._db = db
+            self._migrate(db)
+        except sqlite3.Error as exc:
+            raise DriverUnavailableError(
+                f"cannot open SQLite database {self.path}: {exc}"
+            ) from None
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version >= SCHEMA_VERSION:
+            return
+        script = resources.files(__package__).joinpath("schema.sql").read_text()
+        with self._write() as tx:
+            (version,) = tx.execute("PRAGMA user_version").fetchone()
+            if version < SCHEMA_VERSION:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        tx.execute(statement)
+                tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    async def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise DriverUnavailableError("the SQLite driver is not open: call open() first")
+        return self._db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction, taking the write lock up front."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        self._own_writes += 1
+
+    async def now(self) -> float:
+        return self.clock()
+
+    # -- producing -------------------------------------------------------------------
+    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
+        plain = [e for e in envelopes if e.unique_key is None]
+        with self._write() as tx:
+            tx.executemany(
+                "INSERT INTO gello_jobs (id, queue, priority, available_at, created_at,"
+                " attempts, max_attempts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [_row(e) for e in plain],
+            )
+            if len(plain) == len(envelopes):
+                return [e.id for e in envelopes]
+            holders: dict[str, str] = {}
+            for env in envelopes:
+                if env.unique_key is not None:
+                    holders[env.id] = self._push_unique(tx, env)
+        return [holders.get(e.id, e.id) for e in envelopes]
+
+    def _push_unique(self, tx: sqlite3.Connection, env: Envelope) -> str:
+        row = tx.execute(
+            "SELECT id FROM gello_jobs WHERE unique_key = ?", (env.unique_key,)
+        ).fetchone()
+        if row is not None:
+            return str(row[0])
+        tx.execute(
+            "INSERT INTO gello_jobs (id, queue, priority, available_at, created_at,"
+            " attempts, max_attempts, body, unique_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*_row(env), env.unique_key),
+        )
+        return env.id
+
+    # -- consuming -------------------------------------------------------------------
+    async def reserve(
+        self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
+    ) -> list[Reservation]:
+        out: list[Reservation] = []
+        token = os.urandom(8).hex()
+        with self._write() as tx:
+            now = self.clock()
+            expires = now + lease_s
+            for queue in queues:
+                want = limit - len(out)
+                if want <= 0:
+                    break
+                rows = tx.execute(
+                    "UPDATE gello_jobs SET attempts = attempts + 1, token = ?,"
+                    " lease_expires_at = ?, reserved_by = ?"
+                    " WHERE id IN (SELECT id FROM gello_jobs WHERE queue = ? AND token IS NULL"
+                    " AND available_at <= ? ORDER BY priority DESC, available_at, id LIMIT ?)"
+                    " RETURNING id, attempts, body, priority, available_at",
+                    (token, expires, worker_id, queue, now, want),
+                ).fetchall()
+                rows.sort(key=lambda r: (-r[3], r[4], r[0]))
+                out.extend(Reservation(r[0], queue, token, r[1], r[2], expires) for r in rows)
+        return out
+
+    async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
+        # Commits by other processes bump ``data_version``: a microsecond read, so an
+        # idle worker can check often and pick up a new job within a millisecond or two.
+        deadline = time.monotonic() + timeout_s
+        start = self._version()
+        interval = 0.0005
+        while time.monotonic() < deadline:
+            await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
+            if self._version() != start:
+                return
+            interval = min(interval * 1.5, 0.004)
+
+    def _version(self) -> tuple[int, int]:
+        (version,) = self.db.execute("PRAGMA data_version").fetchone()
+        return (int(version), self._own_writes)
+
+    async def ack(self, reservations: Sequence[Reservation]) -> int:
+        if not reservations:
+            return 0
+        with self._write() as tx:
+            cur = tx.executemany(
+                "DELETE FROM gello_jobs WHERE id = ? AND token = ?",
+                [(r.id, r.token) for r in reservations],
+            )
+            return cur.rowcount
+
+    async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
+        with self._write() as tx:
+            cur = tx.execute(
+                "UPDATE gello_jobs SET token = NULL, lease_expires_at = NULL, reserved_by = NULL,"
+                " attempts = ?, available_at = ?, body = ? WHERE id = ? AND token = ?",
+                (
+                    envelope.attempts,
+                    self.clock() + delay_s,
+                    envelope.encode().decode(),
+                    reservation.id,
+                    reservation.token,
+                ),
+            )
+            return cur.rowcount == 1
+
+    async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
+        with self._write() as tx:
+            row = tx.execute(
+                "DELETE FROM gello_jobs WHERE id = ? AND token = ? RETURNING queue, attempts",
+                (reservation.id, reservation.token),
+            ).fetchone()
+            if row is None:
+                return False
+            self._insert_failed(tx, reservation.id, row[0], body, failure, row[1])
+            return True
+
+    def _insert_failed(
+        self,
+        tx: sqlite3.Connection,
+        job_id: str,
+        queue: str,
+        body: str,
+        failure: Failure,
+        attempts: int,
+    ) -> None:
+        tx.execute(
+            f"INSERT OR REPLACE INTO gello_failed_jobs ({_FAILED_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job_id,
+                queue,
+                name_of(body),
+                body,
+                failure.exception,
+                failure.message,
+                failure.traceback,
+                self.clock(),
+                attempts,
+            ),
+        )
+
+    async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
+        if not reservations:
+            return []
+        lost: list[str] = []
+        with self._write() as tx:
+            expires = self.clock() + lease_s
+            for res in reservations:
+                cur = tx.execute(
+                    "UPDATE gello_jobs SET lease_expires_at = ? WHERE id = ? AND token = ?",
+                    (expires, res.id, res.token),
+                )
+                if cur.rowcount == 0:
+                    lost.append(res.id)
+        return lost
+
+    async def rescue(self) -> RescueResult:
+        result = RescueResult()
+        with self._write() as tx:
+            now = self.clock()
+            expired = tx.execute(
+                "SELECT id, queue, attempts, max_attempts, body FROM gello_jobs"
+                " WHERE token IS NOT NULL AND lease_expires_at <= ?",
+                (now,),
+            ).fetchall()
+            for job_id, queue, attempts, max_attempts, body in expired:
+                if attempts >= max_attempts:
+                    tx.execute("DELETE FROM gello_jobs WHERE id = ?", (job_id,))
+                    failure = Failure("WorkerLost", LOST_WORKER_REASON)
+                    self._insert_failed(tx, job_id, queue, body, failure, attempts)
+                    result.failed.append(job_id)
+                else:
+                    tx.execute(
+                        "UPDATE gello_jobs SET token = NULL, lease_expires_at = NULL,"
+                        " reserved_by = NULL, available_at = ? WHERE id = ?",
+                        (now, job_id),
+                    )
+                    result.requeued.append(job_id)
+        return result
+
+    # -- inspecting and managing -----------------------------------------------------
+    async def counts(self) -> dict[str, QueueCounts]:
+        now = self.clock()
+        acc: dict[str, dict[str, float | None]] = {}
+        for queue, pending, scheduled, reserved, oldest in self.db.execute(
+            "SELECT queue,"
+            " SUM(token IS NULL AND available_at <= ?1),"
+            " SUM(token IS NULL AND available_at > ?1),"
+            " SUM(token IS NOT NULL),"
+            " MIN(CASE WHEN token IS NULL AND available_at <= ?1 THEN available_at END)"
+            " FROM gello_jobs GROUP BY queue",
+            (now,),
+        ):
+            acc[queue] = {"pending": pending, "scheduled": scheduled, "reserved": reserved}
+            acc[queue]["oldest"] = oldest
+        for queue, failed in self.db.execute(
+            "SELECT queue, COUNT(*) FROM gello_failed_jobs GROUP BY queue"
+        ):
+            acc.setdefault(queue, {})["failed"] = failed
+        return {
+            q: QueueCounts(
+                pending=int(r.get("pending") or 0),
+                scheduled=int(r.get("scheduled") or 0),
+                reserved=int(r.get("reserved") or 0),
+                failed=int(r.get("failed") or 0),
+                oldest_pending_at=r.get("oldest"),
+            )
+            for q, r in sorted(acc.items())
+        }
+
+    async def queues(self) -> list[str]:
+        rows = self.db.execute(
+            "SELECT DISTINCT queue FROM gello_jobs UNION SELECT DISTINCT queue FROM"
+            " gello_failed_jobs ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    async def clear(self, queue: str) -> int:
+        with self._write() as tx:
+            cur = tx.execute("DELETE FROM gello_jobs WHERE queue = ? AND token IS NULL", (queue,))
+            return cur.rowcount
+
+    def _record(self, row: tuple[object, ...], now: float) -> JobRecord:
+        job_id, queue, attempts, priority, available_at, created_at, body, by, lease, token = row
+        available = float(available_at)  # type: ignore[arg-type]
+        if token is not None:
+            state = JobState.RESERVED
+        else:
+            state = JobState.SCHEDULED if available > now else JobState.PENDING
+        return JobRecord(
+            id=str(job_id),
+            queue=str(queue),
+            state=state,
+            attempts=int(attempts),  # type: ignore[call-overload]
+            priority=int(priority),  # type: ignore[call-overload]
+            available_at=available,
+            created_at=float(created_at),  # type: ignore[arg-type]
+            body=str(body),
+            reserved_by=None if by is None else str(by),
+            lease_expires_at=None if lease is None else float(lease),  # type: ignore[arg-type]
+        )
+
+    async def find(self, job_id: str) -> JobRecord | None:
+        row = self.db.execute(
+            f"SELECT {_JOB_COLUMNS} FROM gello_jobs WHERE id = ?", (job_id,)
+        ).fetchone()
+        return None if row is None else self._record(row, self.clock())
+
+    async def jobs(
+        self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
+    ) -> list[JobRecord]:
+        now = self.clock()
+        where = {
+            JobState.PENDING: "token IS NULL AND available_at <= ?",
+            JobState.SCHEDULED: "token IS NULL AND available_at > ?",
+            JobState.RESERVED: "token IS NOT NULL AND ? IS NOT NULL",
+        }.get(state)
+        if where is None:
+            return []
+        params: list[object] = [now]
+        if queue is not None:
+            where += " AND queue = ?"
+            params.append(queue)
+        rows = self.db.execute(
+            f"SELECT {_JOB_COLUMNS} FROM gello_jobs WHERE {where}"
+            " ORDER BY available_at, id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        ).fetchall()
+        return [self._record(r, now) for r in rows]
+
+    async def cancel(self, job_id: str) -> bool:
+        with self._write() as tx:
+            cur = tx.execute("DELETE FROM gello_jobs WHERE id = ? AND token IS NULL", (job_id,))
+            return cur.rowcount == 1
+
+    async def promote(self, job_id: str) -> bool:
+        with self._write() as tx:
+            now = self.clock()
+            cur = tx.execute(
+                "UPDATE gello_jobs SET available_at = ? WHERE id = ? AND token IS NULL"
+                " AND available_at > ?",
+                (now, job_id, now),
+            )
+            return cur.rowcount == 1
+
+    # -- the failed store ------------------------------------------------------------
+    async def failed_list(
+        self, *, queue: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[FailedJob]:
+        where, params = ("WHERE queue = ?", [queue]) if queue is not None else ("", [])
+        rows = self.db.execute(
+            f"SELECT {_FAILED_COLUMNS} FROM gello_failed_jobs {where}"
+            " ORDER BY failed_at DESC, id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        ).fetchall()
+        return [FailedJob(*r) for r in rows]
+
+    async def failed_count(self, queue: str | None = None) -> int:
+        if queue is None:
+            row = self.db.execute("SELECT COUNT(*) FROM gello_failed_jobs").fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT COUNT(*) FROM gello_failed_jobs WHERE queue = ?", (queue,)
+            ).fetchone()
+        return int(row[0])
+
+    async def failed_find(self, job_id: str) -> FailedJob | None:
+        row = self.db.execute(
+            f"SELECT {_FAILED_COLUMNS} FROM gello_failed_jobs WHERE id = ?", (job_id,)
+        ).fetchone()
+        return None if row is None else FailedJob(*row)
+
+    async def failed_retry(self, job_ids: Sequence[str]) -> int:
+        done = 0
+        with self._write() as tx:
+            now = self.clock()
+            for job_id in job_ids:
+                row = tx.execute(
+                    f"DELETE FROM gello_failed_jobs WHERE id = ? RETURNING {_FAILED_COLUMNS}",
+                    (job_id,),
+                ).fetchone()
+                if row is None:
+                    continue
+                failed = FailedJob(*row)
+                env = retry_envelope(failed, now)
+                tx.execute(
+                    "INSERT OR REPLACE INTO gello_jobs (id, queue, priority, available_at,"
+                    " created_at, attempts, max_attempts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    _row(env) if env else (job_id, failed.queue, 0, now, now, 0, 1, failed.body),
+                )
+                done += 1
+        return done
+
+    async def failed_retry_all(self, queue: str | None = None) -> int:
+        ids = [f.id for f in await self.failed_list(queue=queue, limit=-1)]
+        return await self.failed_retry(ids)
+
+    async def failed_forget(self, job_id: str) -> bool:
+        with self._write() as tx:
+            cur = tx.execute("DELETE FROM gello_failed_jobs WHERE id = ?", (job_id,))
+            return cur.rowcount == 1
+
+    async def failed_flush(self, queue: str | None = None) -> int:
+        with self._write() as tx:
+            if queue is None:
+                cur = tx.execute("DELETE FROM gello_failed_jobs")
+            else:
+                cur = tx.execute("DELETE FROM gello_failed_jobs WHERE queue = ?", (queue,))
+            return cur.rowcount
+
+    async def failed_prune(self, before: float) -> int:
+        with self._write() as tx:
+            cur = tx.execute("DELETE FROM gello_failed_jobs WHERE failed_at < ?", (before,))
+            return cur.rowcount
+
+    # -- workers and control ---------------------------------------------------------
+    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
+        now = self.clock()
+        with self._write() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO gello_workers (id, record, last_seen, ttl)"
+                " VALUES (?, ?, ?, ?)",
+                (record.id, seen(record, now).to_json().decode(), now, ttl_s),
+            )
+            # Forget workers that died without saying so, so the table stays small.
+            tx.execute("DELETE FROM gello_workers WHERE last_seen + ttl * 10 < ?", (now,))
+
+    async def worker_gone(self, worker_id: str) -> None:
+        with self._write() as tx:
+            tx.execute("DELETE FROM gello_workers WHERE id = ?", (worker_id,))
+
+    async def workers(self) -> list[WorkerRecord]:
+        rows = self.db.execute(
+            "SELECT record FROM gello_workers WHERE last_seen + ttl >= ? ORDER BY id",
+            (self.clock(),),
+        ).fetchall()
+        return [WorkerRecord.from_json(r[0]) for r in rows]
+
+    async def pause(self, queue: str) -> None:
+        with self._write() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO gello_control (key, value) VALUES (?, ?)",
+                (f"paused:{queue}", self.clock()),
+            )
+
+    async def resume(self, queue: str) -> None:
+        with self._write() as tx:
+            tx.execute("DELETE FROM gello_control WHERE key = ?", (f"paused:{queue}",))
+
+    async def paused(self) -> set[str]:
+        rows = self.db.execute(
+            "SELECT substr(key, 8) FROM gello_control WHERE key LIKE 'paused:%'"
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    async def signal_restart(self) -> float:
+        now = self.clock()
+        with self._write() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO gello_control (key, value) VALUES ('restart', ?)", (now,)
+            )
+        return now
+
+    async def restart_signal(self) -> float | None:
+        row = self.db.execute("SELECT value FROM gello_control WHERE key = 'restart'").fetchone()
+        return None if row is None else float(row[0])
+
+    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
+        with self._write() as tx:
+            tx.executemany(
+                "INSERT INTO gello_throughput (minute, queue, processed, failed)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (minute, queue) DO UPDATE SET"
+                " processed = processed + excluded.processed, failed = failed + excluded.failed",
+                [(minute, q, p, f) for q, (p, f) in counts.items()],
+            )
+            # Buckets older than a day are of no use to status or the dashboard.
+            tx.execute("DELETE FROM gello_throughput WHERE minute < ?", (minute - 86400,))
+
+    async def throughput(self, since: float) -> list[ThroughputBucket]:
+        rows = self.db.execute(
+            "SELECT minute, queue, processed, failed FROM gello_throughput WHERE minute >= ?"
+            " ORDER BY minute, queue",
+            (since,),
+        ).fetchall()
+        return [ThroughputBucket(*r) for r in rows]
+
+
+def _row(env: Envelope) -> tuple[object, ...]:
+    return (
+        env.id,
+        env.queue,
+        env.priority,
+        env.available_at,
+        env.created_at,
+        env.attempts,
+        env.max_attempts,
+        env.encode().decode(),
+    )

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from gello_queue.drivers.memory import MemoryDriver
+
+
+@asynccontextmanager
+async def open_driver(request: Any) -> AsyncIterator[MemoryDriver]:
+    driver = MemoryDriver()
+    await driver.open()
+    yield driver
+    await driver.close()
