@@ -1,3 +1,78 @@
-"""gello: a job queue with Laravel's API, asyncio speed and a terminal dashboard."""
+"""gello: a job queue with Laravel's API, asyncio speed and a terminal dashboard.
 
-__all__: list[str] = []
+Define a job::
+
+    from pydantic import BaseModel
+    from gello_queue import Job
+
+    class WelcomePayload(BaseModel):
+        user_id: int
+        email: str
+
+    class SendWelcomeEmail(Job[WelcomePayload]):
+        tries = 3
+        backoff = [60, 300, 900]
+
+        async def handle(self, payload: WelcomePayload) -> None: ...
+
+    job_id = await SendWelcomeEmail.dispatch(user_id=1, email="ada@example.com")
+"""
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import (
+    ConfigurationError,
+    DriverUnavailableError,
+    DuplicateJobNameError,
+    EnvelopeError,
+    FailJob,
+    GelloError,
+    JobNotFoundError,
+    NotSupportedError,
+    PayloadTooLargeError,
+    PayloadValidationError,
+    ReleaseJob,
+    UnknownJobError,
+)
+from gello_queue.core.job import Job, PendingDispatch
+from gello_queue.core.registry import JobRegistry, default_registry
+from gello_queue.core.retry import Exponential
+from gello_queue.core.states import JobState
+from gello_queue.ports import FailedJob, JobRecord, QueueCounts, WorkerRecord
+from gello_queue.queue import Queue, default_queue, set_default_queue
+from gello_queue.settings import Settings, load_settings
+from gello_queue.worker.runtime import ExitReason, Worker, WorkerState, WorkerStatus
+
+__all__ = [
+    "ConfigurationError",
+    "DriverUnavailableError",
+    "DuplicateJobNameError",
+    "Envelope",
+    "EnvelopeError",
+    "ExitReason",
+    "Exponential",
+    "FailJob",
+    "FailedJob",
+    "GelloError",
+    "Job",
+    "JobNotFoundError",
+    "JobRecord",
+    "JobRegistry",
+    "JobState",
+    "NotSupportedError",
+    "PayloadTooLargeError",
+    "PayloadValidationError",
+    "PendingDispatch",
+    "Queue",
+    "QueueCounts",
+    "ReleaseJob",
+    "Settings",
+    "UnknownJobError",
+    "Worker",
+    "WorkerRecord",
+    "WorkerState",
+    "WorkerStatus",
+    "default_queue",
+    "default_registry",
+    "load_settings",
+    "set_default_queue",
+]

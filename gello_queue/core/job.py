@@ -1,0 +1,341 @@
+"""The user's API: a job is a class with a pydantic payload and an async ``handle``.
+
+Dispatching builds an envelope from the class's declarations (queue, priority, tries,
+backoff, timeout, retry_until) and hands it to a ``Queue``: the one given, or the default
+one the settings describe. Every async call has a blocking twin named ``<name>_blocking``
+for code that runs no event loop (Django or Flask views, scripts).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar, get_args, get_origin
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from gello_queue.core.envelope import Envelope, new_id
+from gello_queue.core.errors import (
+    ConfigurationError,
+    FailJob,
+    PayloadTooLargeError,
+    PayloadValidationError,
+    ReleaseJob,
+)
+from gello_queue.core.registry import JobRegistry, default_registry
+from gello_queue.core.retry import BackoffSpec, normalize_backoff
+
+if TYPE_CHECKING:
+    from gello_queue.queue import Queue
+
+P = TypeVar("P", bound=BaseModel)
+
+Delay = float | int | timedelta
+
+
+def seconds(value: Delay | None) -> float:
+    """Seconds in ``value`` (a number or a ``timedelta``); ``None`` is zero."""
+    if value is None:
+        return 0.0
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class JobDefaults:
+    """What a connection fills in where a job class declares nothing."""
+
+    queue: str = "default"
+    tries: int = 3
+    max_payload_bytes: int = 262144
+
+
+class Job(Generic[P]):
+    """Base class of every job: subclass it with a payload model and write ``handle``.
+
+    Example::
+
+        class WelcomePayload(BaseModel):
+            user_id: int
+            email: str
+
+        class SendWelcomeEmail(Job[WelcomePayload]):
+            queue = "emails"
+            tries = 3
+            backoff = [60, 300, 900]
+
+            async def handle(self, payload: WelcomePayload) -> None:
+                await mailer.send(payload.email, "welcome")
+    """
+
+    name: ClassVar[str] = ""
+    """The registered name stored in every message; defaults to the class name."""
+    queue: ClassVar[str | None] = None
+    """Queue to dispatch to; defaults to ``QUEUE_DEFAULT``."""
+    priority: ClassVar[int] = 0
+    """0..5; higher runs first within a queue."""
+    tries: ClassVar[int | None] = None
+    """Attempts before the failed store; defaults to ``QUEUE_MAX_TRIES``."""
+    backoff: ClassVar[BackoffSpec] = None
+    """Seconds before a retry: a number, a list per retry, or ``Exponential(...)``."""
+    timeout: ClassVar[float | None] = None
+    """Seconds one attempt may run; defaults to the worker's ``--timeout``."""
+    retry_until: ClassVar[Delay | None] = None
+    """No retry is made later than this long after dispatch."""
+    payload_model: ClassVar[type[BaseModel]]
+    """The payload's pydantic model; taken from ``Job[Model]``."""
+    registry: ClassVar[JobRegistry] = default_registry
+
+    job_id: str
+    """Set while running: the job's id."""
+    attempt: int
+    """Set while running: this attempt's number, from 1."""
+    envelope: Envelope
+    """Set while running: the message as reserved."""
+
+    def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__ or not cls.__dict__["name"]:
+            cls.name = cls.__name__
+        model = _payload_model_of(cls)
+        if model is not None:
+            cls.payload_model = model
+        if not 0 <= cls.priority <= 5:
+            raise ConfigurationError(f"{cls.__name__}.priority must be 0..5, got {cls.priority}")
+        if cls.tries is not None and cls.tries < 1:
+            raise ConfigurationError(f"{cls.__name__}.tries must be >= 1, got {cls.tries}")
+        cls._backoff_spec = normalize_backoff(cls.backoff)
+        cls._sync_handle = not inspect.iscoroutinefunction(cls.handle)
+        if register and hasattr(cls, "payload_model"):
+            cls.registry.register(cls)
+
+    _backoff_spec: ClassVar[Any] = None
+    _sync_handle: ClassVar[bool] = False
+
+    # -- running -----------------------------------------------------------------------
+    async def handle(self, payload: P) -> None:
+        """Do the work. Raise to fail the attempt; see ``fail`` and ``release``."""
+        raise NotImplementedError(f"{type(self).__name__}.handle is not written")
+
+    async def before(self, payload: P) -> None:
+        """Runs before ``handle`` on every attempt."""
+
+    async def after(self, payload: P) -> None:
+        """Runs after ``handle`` succeeded."""
+
+    async def failed(self, payload: P, error: BaseException) -> None:
+        """Runs once, when the job ends in the failed store."""
+
+    def fail(self, reason: str | BaseException = "failed permanently") -> NoReturn:
+        """Fail now, with no further retries."""
+        raise FailJob(str(reason))
+
+    def release(self, delay: Delay = 0, reason: str | None = None) -> NoReturn:
+        """Put the job back for ``delay`` without using up an attempt (e.g. rate limited)."""
+        raise ReleaseJob(seconds(delay), reason)
+
+    # -- dispatching -------------------------------------------------------------------
+    @classmethod
+    def make(
+        cls, payload: P | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> PendingDispatch:
+        """Validate a payload and return a dispatch to send later, e.g. in ``Queue.bulk``.
+
+        Raises:
+            PayloadValidationError: the payload does not match the model; names the field.
+        """
+        return PendingDispatch(cls, validate_payload(cls, payload, fields))
+
+    @classmethod
+    async def dispatch(
+        cls,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+        connection: Queue | None = None,
+        **fields: Any,
+    ) -> str:
+        """Validate and enqueue; return the job id.
+
+        Args:
+            payload: the payload model, or a mapping of its fields (or pass them as keywords).
+            queue: override the class's queue.
+            priority: override the class's priority (0..5).
+            delay: run no sooner than this many seconds (or ``timedelta``) from now.
+            at: run no sooner than this time.
+            connection: the ``Queue`` to use instead of the default one.
+        """
+        pending = cls.make(payload, **fields).options(
+            queue=queue, priority=priority, delay=delay, at=at
+        )
+        return await _connection(connection).dispatch(pending)
+
+    @classmethod
+    def dispatch_blocking(
+        cls,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+        connection: Queue | None = None,
+        **fields: Any,
+    ) -> str:
+        """Blocking twin of ``dispatch`` for code without an event loop."""
+        pending = cls.make(payload, **fields).options(
+            queue=queue, priority=priority, delay=delay, at=at
+        )
+        return _connection(connection).dispatch_blocking(pending)
+
+    @classmethod
+    async def dispatch_after(
+        cls,
+        delay: Delay,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        connection: Queue | None = None,
+        **fields: Any,
+    ) -> str:
+        """Enqueue to run after ``delay``; return the job id."""
+        return await cls.dispatch(payload, delay=delay, connection=connection, **fields)
+
+    @classmethod
+    def dispatch_after_blocking(
+        cls,
+        delay: Delay,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        connection: Queue | None = None,
+        **fields: Any,
+    ) -> str:
+        """Blocking twin of ``dispatch_after``."""
+        return cls.dispatch_blocking(payload, delay=delay, connection=connection, **fields)
+
+
+def validate_payload(
+    job: type[Job[Any]], payload: Any, fields: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return the payload's JSON form, validated against the job's model.
+
+    Raises:
+        PayloadValidationError: one line naming each wrong field.
+    """
+    model = job.payload_model
+    try:
+        if isinstance(payload, model) and not fields:
+            instance = payload
+        elif isinstance(payload, BaseModel):
+            instance = model.model_validate({**payload.model_dump(), **fields})
+        else:
+            instance = model.model_validate({**(payload or {}), **fields})
+    except ValidationError as exc:
+        raise PayloadValidationError(f"{job.name} payload is invalid: {describe(exc)}") from None
+    return instance.model_dump(mode="json")
+
+
+def describe(exc: ValidationError) -> str:
+    """One line from a pydantic error: ``field: message; other: message``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'payload'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDispatch:
+    """A validated job not yet sent: what ``Job.make`` returns and ``Queue.bulk`` takes."""
+
+    job: type[Job[Any]]
+    payload: dict[str, Any]
+    queue: str | None = None
+    priority: int | None = None
+    delay_s: float = 0.0
+    at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Envelope fields set by orchestration features (unique key, batch, chain...)."""
+
+    def options(
+        self,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+    ) -> PendingDispatch:
+        """Return a copy with the given dispatch options set (``None`` keeps the current)."""
+        if priority is not None and not 0 <= priority <= 5:
+            raise ConfigurationError(f"priority must be 0..5, got {priority}")
+        return replace(
+            self,
+            queue=queue if queue is not None else self.queue,
+            priority=priority if priority is not None else self.priority,
+            delay_s=seconds(delay) if delay is not None else self.delay_s,
+            at=at if at is not None else self.at,
+        )
+
+    def on_queue(self, queue: str) -> PendingDispatch:
+        """Send to ``queue``."""
+        return self.options(queue=queue)
+
+    def delay(self, delay: Delay) -> PendingDispatch:
+        """Run no sooner than ``delay`` from dispatch."""
+        return self.options(delay=delay)
+
+    def to_envelope(self, defaults: JobDefaults, now: float) -> Envelope:
+        """Build the message, applying the class's declarations and ``defaults``.
+
+        Raises:
+            PayloadTooLargeError: the payload is over ``defaults.max_payload_bytes``.
+        """
+        job = self.job
+        size = len(orjson.dumps(self.payload))
+        if size > defaults.max_payload_bytes:
+            raise PayloadTooLargeError(
+                f"{job.name} payload is {size} bytes, over the {defaults.max_payload_bytes}-byte"
+                " cap (QUEUE_MAX_PAYLOAD_BYTES): store the data elsewhere and pass a reference"
+            )
+        available = self.at.timestamp() if self.at is not None else now + self.delay_s
+        retry_until = None if job.retry_until is None else now + seconds(job.retry_until)
+        return Envelope(
+            id=new_id(),
+            name=job.name,
+            queue=self.queue or job.queue or defaults.queue,
+            payload=self.payload,
+            max_attempts=job.tries or defaults.tries,
+            priority=self.priority if self.priority is not None else job.priority,
+            timeout=job.timeout,
+            backoff=job._backoff_spec,
+            retry_until=retry_until,
+            available_at=available,
+            created_at=now,
+            **self.extra,
+        )
+
+
+def _payload_model_of(cls: type) -> type[BaseModel] | None:
+    for base in getattr(cls, "__orig_bases__", ()):
+        origin = get_origin(base)
+        if isinstance(origin, type) and issubclass(origin, Job):
+            args = get_args(base)
+            if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+                return args[0]
+    return None
+
+
+def _connection(connection: Queue | None) -> Queue:
+    if connection is not None:
+        return connection
+    from gello_queue.queue import default_queue
+
+    return default_queue()

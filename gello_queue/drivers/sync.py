@@ -1,0 +1,53 @@
+"""The ``sync`` driver: runs each job inline at dispatch, as Laravel's sync connection does.
+
+For development and tests: dispatch returns after the job ran. A failing job is recorded
+in the (in-memory) failed store and its exception is raised to the caller; delays are
+ignored and there are no retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import GelloError
+from gello_queue.core.registry import default_registry
+from gello_queue.drivers.memory import MemoryDriver
+
+if TYPE_CHECKING:
+    from gello_queue.queue import Queue
+
+
+class SyncJobFailed(GelloError):
+    """A job run inline by the sync driver failed; see the failed store for details."""
+
+
+class SyncDriver(MemoryDriver):
+    """A memory driver whose ``push`` runs the jobs right away."""
+
+    name = "sync"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.registry = default_registry
+
+    def bind(self, queue: Queue) -> None:
+        """Use the registry of the ``Queue`` this driver serves."""
+        self.registry = queue.registry
+
+    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
+        from gello_queue.worker.executor import Executor, ExecutorOptions, Outcome
+
+        now = await self.now()
+        ids = await super().push(
+            [e.with_changes(available_at=now, max_attempts=1) for e in envelopes]
+        )
+        executor = Executor(self, self.registry, ExecutorOptions(backoff=0.0))
+        for env in envelopes:
+            for res in await self.reserve([env.queue], 1, lease_s=3600, worker_id="sync"):
+                if await executor.run(res) is Outcome.FAILED:
+                    failed = await self.failed_find(res.id)
+                    detail = f"{failed.exception}: {failed.message}" if failed else "failed"
+                    raise SyncJobFailed(f"job {env.name} ({res.id}) failed: {detail}")
+        return ids

@@ -1,0 +1,73 @@
+"""Structured logs for job transitions, with secrets kept out of them.
+
+One event per transition (reserved, processed, retrying, released, failed, rescued),
+human-readable on a terminal and JSON lines otherwise (or with ``--log-format json``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any, Literal, TextIO
+
+import orjson
+import structlog
+
+LogFormat = Literal["auto", "console", "json"]
+
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """Replace passwords in URLs inside ``text`` with ``***``."""
+    return _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", text)
+
+
+def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in event.items():
+        if isinstance(value, str) and "://" in value:
+            event[key] = redact_url(value)
+    return event
+
+
+def _orjson_dumps(obj: Any, default: Any = None) -> str:
+    return orjson.dumps(obj, default=default).decode()
+
+
+def configure_logging(
+    fmt: LogFormat = "auto", *, level: str = "info", stream: TextIO | None = None
+) -> None:
+    """Set up structlog for a worker or CLI process.
+
+    Args:
+        fmt: ``console`` for people, ``json`` for log shippers, ``auto`` picks by TTY.
+        level: the lowest level written.
+        stream: where to write (standard error by default).
+    """
+    out = stream or sys.stderr
+    as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=_orjson_dumps)
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=out.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=True,
+    )
+
+
+def get_logger() -> Any:
+    """The gello logger (a structlog bound logger)."""
+    return structlog.get_logger("gello")

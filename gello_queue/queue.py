@@ -1,0 +1,216 @@
+"""The dispatch facade: a connection to one backend, usable from async and sync code.
+
+Drivers hold loop-bound clients (asyncpg pools, redis connections), so a ``Queue``
+opens one driver per event loop that uses it. Blocking twins (``<name>_blocking``) run
+on a private event loop kept per thread: no thread hop, and safe under threaded web
+servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from gello_queue.core.errors import GelloError
+from gello_queue.core.job import Delay, Job, JobDefaults, PendingDispatch, seconds
+from gello_queue.core.registry import JobRegistry, default_registry
+from gello_queue.drivers import DriverFactory, factory_from_url
+from gello_queue.observability import redact_url
+from gello_queue.ports import QueueDriver
+from gello_queue.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+
+class Queue:
+    """A connection to a queue backend: dispatch jobs, and give workers a driver.
+
+    Args:
+        url: ``memory://``, ``sync://``, ``sqlite:///gello.db``, ``postgresql://…``,
+            ``redis://…``; defaults to what the settings describe.
+        settings: defaults for queue, tries, payload cap (read from the environment
+            when omitted).
+        registry: where job names are resolved (for workers and the sync driver).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        registry: JobRegistry | None = None,
+        factory: DriverFactory | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.url = url or self.settings.queue_url()
+        self.registry = registry or default_registry
+        self.defaults = JobDefaults(
+            queue=self.settings.queue_default,
+            tries=self.settings.queue_max_tries,
+            max_payload_bytes=self.settings.queue_max_payload_bytes,
+        )
+        self._factory = factory or factory_from_url(self.url, prefix=self.settings.queue_prefix)
+        self._drivers: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Queue:
+        """A ``Queue`` on ``url``; see the class docstring."""
+        return cls(url, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Queue({redact_url(self.url)!r})"
+
+    # -- the driver ------------------------------------------------------------------
+    async def driver(self) -> QueueDriver:
+        """The open driver for the running event loop (opened on first use).
+
+        Raises:
+            DriverUnavailableError: the backend cannot be reached.
+        """
+        loop = asyncio.get_running_loop()
+        driver = self._drivers.get(loop)
+        if driver is None:
+            driver = self._factory()
+            bind = getattr(driver, "bind", None)
+            if bind is not None:
+                bind(self)  # the sync driver runs jobs, so it needs the registry
+            await driver.open()
+            with self._lock:
+                existing = self._drivers.setdefault(loop, driver)
+            if existing is not driver:
+                await driver.close()
+                driver = existing
+        return driver
+
+    async def close(self) -> None:
+        """Close the driver of the running loop."""
+        driver = self._drivers.pop(asyncio.get_running_loop(), None)
+        if driver is not None:
+            await driver.close()
+
+    # -- dispatching -----------------------------------------------------------------
+    async def dispatch(self, pending: PendingDispatch) -> str:
+        """Enqueue one validated job; return its id (or the id holding its unique key)."""
+        env = pending.to_envelope(self.defaults, time.time())
+        driver = await self.driver()
+        return (await driver.push([env]))[0]
+
+    async def bulk(self, pendings: Sequence[PendingDispatch]) -> list[str]:
+        """Enqueue many jobs in one round trip; return their ids in order."""
+        now = time.time()
+        envs = [p.to_envelope(self.defaults, now) for p in pendings]
+        if not envs:
+            return []
+        driver = await self.driver()
+        return await driver.push(envs)
+
+    async def push(self, job: type[Job[Any]], payload: Any = None, /, **fields: Any) -> str:
+        """Enqueue ``job`` with ``payload`` on its own queue; return the id."""
+        return await self.dispatch(job.make(payload, **fields))
+
+    async def push_on(
+        self, queue: str, job: type[Job[Any]], payload: Any = None, /, **fields: Any
+    ) -> str:
+        """Enqueue ``job`` on ``queue``; return the id."""
+        return await self.dispatch(job.make(payload, **fields).on_queue(queue))
+
+    async def later(
+        self, delay: Delay, job: type[Job[Any]], payload: Any = None, /, **fields: Any
+    ) -> str:
+        """Enqueue ``job`` to run after ``delay``; return the id."""
+        return await self.dispatch(job.make(payload, **fields).delay(seconds(delay)))
+
+    async def size(self, queue: str | None = None) -> int:
+        """Jobs waiting or running on ``queue`` (default queue when omitted)."""
+        counts = await (await self.driver()).counts()
+        found = counts.get(queue or self.defaults.queue)
+        return 0 if found is None else found.total
+
+    async def clear(self, queue: str | None = None) -> int:
+        """Delete the pending and scheduled jobs of ``queue``; return how many."""
+        return await (await self.driver()).clear(queue or self.defaults.queue)
+
+    # -- blocking twins --------------------------------------------------------------
+    def _run(self, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise GelloError(
+                "a *_blocking method was called inside a running event loop: await the async "
+                "method instead"
+            )
+        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = asyncio.new_event_loop()
+            self._local.loop = loop
+        return loop.run_until_complete(_awaited(call))
+
+    def dispatch_blocking(self, pending: PendingDispatch) -> str:
+        """Blocking twin of ``dispatch``."""
+        return self._run(lambda: self.dispatch(pending))
+
+    def bulk_blocking(self, pendings: Sequence[PendingDispatch]) -> list[str]:
+        """Blocking twin of ``bulk``."""
+        return self._run(lambda: self.bulk(pendings))
+
+    def push_blocking(self, job: type[Job[Any]], payload: Any = None, /, **fields: Any) -> str:
+        """Blocking twin of ``push``."""
+        return self._run(lambda: self.push(job, payload, **fields))
+
+    def push_on_blocking(
+        self, queue: str, job: type[Job[Any]], payload: Any = None, /, **fields: Any
+    ) -> str:
+        """Blocking twin of ``push_on``."""
+        return self._run(lambda: self.push_on(queue, job, payload, **fields))
+
+    def later_blocking(
+        self, delay: Delay, job: type[Job[Any]], payload: Any = None, /, **fields: Any
+    ) -> str:
+        """Blocking twin of ``later``."""
+        return self._run(lambda: self.later(delay, job, payload, **fields))
+
+    def size_blocking(self, queue: str | None = None) -> int:
+        """Blocking twin of ``size``."""
+        return self._run(lambda: self.size(queue))
+
+    def clear_blocking(self, queue: str | None = None) -> int:
+        """Blocking twin of ``clear``."""
+        return self._run(lambda: self.clear(queue))
+
+    def close_blocking(self) -> None:
+        """Blocking twin of ``close``: closes this thread's private loop and driver."""
+        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
+        if loop is not None and not loop.is_closed():
+            loop.run_until_complete(self.close())
+            loop.close()
+
+
+async def _awaited(call: Callable[[], Awaitable[T]]) -> T:
+    return await call()
+
+
+_default: Queue | None = None
+_default_lock = threading.Lock()
+
+
+def default_queue() -> Queue:
+    """The process-wide ``Queue`` that settings describe (built on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Queue()
+        return _default
+
+
+def set_default_queue(queue: Queue | None) -> None:
+    """Make ``queue`` the one ``Job.dispatch`` uses when given no ``connection``."""
+    global _default
+    with _default_lock:
+        _default = queue

@@ -1,0 +1,74 @@
+"""Settings from the environment and a ``.env`` file, under the product's names.
+
+A wrong value is one clear line (``ConfigurationError``), never a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import quote
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gello_queue.core.errors import ConfigurationError
+
+DriverName = Literal["database", "sqlite", "redis", "memory", "sync"]
+
+
+class Settings(BaseSettings):
+    """Every setting gello reads; ``.env.example`` lists them with comments."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    queue_driver: DriverName = Field(default="database", validation_alias="QUEUE_DRIVER")
+    """Which backend: database (SQLite or PostgreSQL by DATABASE_URL), redis, memory, sync."""
+    database_url: str = Field(default="sqlite:///gello.db", validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    redis_host: str = Field(default="127.0.0.1", validation_alias="REDIS_HOST")
+    redis_port: int = Field(default=6379, validation_alias="REDIS_PORT", ge=1, le=65535)
+    redis_password: str | None = Field(default=None, validation_alias="REDIS_PASSWORD")
+    redis_db: int = Field(default=0, validation_alias="REDIS_DB", ge=0)
+    queue_prefix: str = Field(default="gello:", validation_alias="QUEUE_PREFIX")
+    queue_default: str = Field(default="default", validation_alias="QUEUE_DEFAULT", min_length=1)
+    queue_retry_after: float = Field(default=60.0, validation_alias="QUEUE_RETRY_AFTER", ge=0)
+    """Seconds before a failed job is retried when the job declares no backoff."""
+    queue_max_tries: int = Field(default=3, validation_alias="QUEUE_MAX_TRIES", ge=1)
+    queue_timeout: float = Field(default=60.0, validation_alias="QUEUE_TIMEOUT", gt=0)
+    queue_lease: float = Field(default=30.0, validation_alias="QUEUE_LEASE", gt=0)
+    """Seconds a reservation lasts without a heartbeat; renewed while a job runs."""
+    queue_max_payload_bytes: int = Field(
+        default=262144, validation_alias="QUEUE_MAX_PAYLOAD_BYTES", gt=0
+    )
+    queue_metrics_port: int | None = Field(default=None, validation_alias="QUEUE_METRICS_PORT")
+    queue_health_port: int | None = Field(default=None, validation_alias="QUEUE_HEALTH_PORT")
+    gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
+    """Module the worker imports to register the application's jobs."""
+
+    def queue_url(self) -> str:
+        """The connection URL the configured driver uses."""
+        if self.queue_driver in ("database", "sqlite"):
+            return self.database_url
+        if self.queue_driver == "redis":
+            if self.redis_url:
+                return self.redis_url
+            auth = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
+            return f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
+        return f"{self.queue_driver}://"
+
+
+def load_settings() -> Settings:
+    """Read settings, turning validation errors into one line per problem.
+
+    Raises:
+        ConfigurationError: a setting has a wrong value.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid setting: {problems}") from None

@@ -1,0 +1,1 @@
+"""The worker runtime: a reservation loop, a single-job executor, and maintenance."""

@@ -1,0 +1,117 @@
+"""What a worker does besides running jobs: heartbeat, lease renewal, rescue, limits.
+
+Every running worker rescues expired leases, so a dead worker's jobs come back with no
+operator action and no separate process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import TYPE_CHECKING
+
+from gello_queue.ports import QueueDriver
+
+if TYPE_CHECKING:
+    from gello_queue.worker.runtime import Worker
+
+TICK_S = 1.0
+"""How often pause flags, the restart signal and limits are checked."""
+
+
+class Maintenance:
+    """Periodic duties of one worker against its driver."""
+
+    def __init__(self, worker: Worker, driver: QueueDriver) -> None:
+        self.worker = worker
+        self.driver = driver
+        self.restart_seen: float | None = None
+        self.beat_every = worker.lease_s / 3
+        self.rescue_every = worker.lease_s / 2
+
+    async def prime(self) -> None:
+        """Read the flags once and announce the worker before the first job."""
+        self.restart_seen = await self.driver.restart_signal()
+        self.worker.paused_queues = await self.driver.paused()
+        await self.beat()
+
+    async def run(self) -> None:
+        """Tick until cancelled; a failing backend is logged, never fatal."""
+        last_beat = last_rescue = time.monotonic()
+        # Spread rescues of many workers started together.
+        last_rescue -= random.random() * self.rescue_every
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            try:
+                await self.check_flags()
+                self.check_limits()
+                if now - last_beat >= self.beat_every:
+                    last_beat = now
+                    await self.renew()
+                    await self.beat()
+                if now - last_rescue >= self.rescue_every:
+                    last_rescue = now
+                    await self.rescue()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.worker.log.error("maintenance_error", error=repr(exc))
+
+    async def check_flags(self) -> None:
+        """Pick up paused queues and a restart signal."""
+        self.worker.paused_queues = await self.driver.paused()
+        signal = await self.driver.restart_signal()
+        if signal is not None and signal != self.restart_seen:
+            from gello_queue.worker.runtime import ExitReason
+
+            self.worker.log.info("restart_signal", worker=self.worker.name)
+            self.worker.stop(ExitReason.RESTART)
+
+    def check_limits(self) -> None:
+        """Stop at ``--max-time`` or when memory passes ``--memory``."""
+        from gello_queue.worker.runtime import ExitReason
+
+        worker = self.worker
+        if worker.max_time_s is not None and worker.started_at is not None:
+            if time.time() - worker.started_at >= worker.max_time_s:
+                worker.stop(ExitReason.MAX_TIME)
+        if worker.memory_limit is not None and worker.memory_bytes() > worker.memory_limit:
+            worker.log.warning("memory_limit", rss=worker.memory_bytes(), limit=worker.memory_limit)
+            worker.stop(ExitReason.MEMORY)
+
+    async def renew(self) -> None:
+        """Extend the leases of every running job in one call."""
+        held = [res for res, _ in self.worker.active.values()]
+        if held:
+            lost = await self.driver.extend(held, self.worker.lease_s)
+            if lost:
+                self.worker.lease_lost(lost)
+
+    async def beat(self) -> None:
+        """Store the heartbeat and flush throughput counters."""
+        await self.driver.worker_beat(self.worker.record(), ttl_s=self.worker.lease_s)
+        per_queue = self.worker.counters.per_queue
+        if per_queue:
+            counts = {q: (p, f) for q, (p, f) in per_queue.items() if p or f}
+            per_queue.clear()
+            if counts:
+                minute = int(time.time()) // 60 * 60
+                await self.driver.record_throughput(counts, minute)
+
+    async def rescue(self) -> None:
+        """Requeue jobs whose worker stopped renewing their lease."""
+        result = await self.driver.rescue()
+        if result.requeued or result.failed:
+            self.worker.log.warning(
+                "rescued", requeued=len(result.requeued), failed=len(result.failed)
+            )
+
+    async def finish(self) -> None:
+        """Final counters, and forget this worker's heartbeat."""
+        try:
+            await self.beat()
+            await self.driver.worker_gone(self.worker.id)
+        except Exception as exc:
+            self.worker.log.error("maintenance_error", error=repr(exc))

@@ -1,0 +1,386 @@
+"""The worker: reserve jobs up to the concurrency, run them, keep leases alive.
+
+``Worker.start()`` blocks and processes until ``stop()``. Leases are short and renewed by
+one heartbeat for all running jobs, so a long job is never rescued while its worker lives,
+and a dead worker's jobs run again within about one lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import psutil
+
+from gello_queue.core.envelope import new_id
+from gello_queue.core.registry import JobRegistry
+from gello_queue.observability import get_logger
+from gello_queue.ports import QueueDriver, Reservation, WorkerRecord
+from gello_queue.queue import Queue
+from gello_queue.worker.executor import Executor, ExecutorOptions, Outcome
+from gello_queue.worker.maintenance import Maintenance
+
+
+class WorkerState(StrEnum):
+    """A worker's lifecycle, as shown by status tools."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+class ExitReason(StrEnum):
+    """Why ``start()`` returned; the CLI maps it to the process exit code."""
+
+    STOPPED = "stopped"
+    EMPTY = "empty"
+    MAX_JOBS = "max_jobs"
+    MAX_TIME = "max_time"
+    MEMORY = "memory"
+    RESTART = "restart"
+
+
+EXIT_CODES = {ExitReason.MEMORY: 12}
+"""Process exit codes other than 0; 12 (as Laravel) tells a process manager to restart."""
+
+
+def parse_memory(value: int | str | None) -> int | None:
+    """Bytes in ``512MB``, ``1GB``, ``300`` (megabytes) or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value * 1024 * 1024
+    text = value.strip().upper().removesuffix("B")
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(float(text) * 1024**2)
+
+
+@dataclass(slots=True)
+class WorkerStatus:
+    """What ``Worker.status()`` returns."""
+
+    id: str
+    state: WorkerState
+    processed: int
+    failed: int
+    current_jobs: list[str]
+    started_at: float | None
+    uptime_s: float
+    memory_bytes: int
+
+
+@dataclass(slots=True)
+class _Counters:
+    processed: int = 0
+    failed: int = 0
+    handled: int = 0
+    per_queue: dict[str, list[int]] = field(default_factory=dict)
+
+    def count(self, queue: str, outcome: Outcome) -> None:
+        self.handled += 1
+        bucket = self.per_queue.setdefault(queue, [0, 0])
+        if outcome is Outcome.PROCESSED:
+            self.processed += 1
+            bucket[0] += 1
+        elif outcome is Outcome.FAILED:
+            self.failed += 1
+            bucket[1] += 1
+
+
+class Worker:
+    """Processes jobs from queues of one connection.
+
+    Args:
+        queues: queue names in strict order: a later one is served only when earlier ones
+            are empty.
+        concurrency: jobs run at once.
+        connection: the ``Queue`` to serve (the default one when omitted).
+        memory_limit: exit after the current jobs when RSS passes it (``"512MB"``).
+        sleep_s: longest idle wait before polling again (delayed jobs are noticed within it).
+        lease_s: lease length; renewed every third of it while a job runs.
+        grace_s: how long a graceful stop waits for running jobs before releasing them.
+    """
+
+    def __init__(
+        self,
+        queues: Sequence[str] | None = None,
+        *,
+        concurrency: int = 1,
+        connection: Queue | None = None,
+        registry: JobRegistry | None = None,
+        name: str | None = None,
+        memory_limit: int | str | None = None,
+        sleep_s: float = 1.0,
+        lease_s: float | None = None,
+        grace_s: float = 30.0,
+        timeout_s: float | None = None,
+        tries: int | None = None,
+        backoff: Any = None,
+        max_jobs: int | None = None,
+        max_time_s: float | None = None,
+        stop_when_empty: bool = False,
+    ) -> None:
+        from gello_queue.queue import default_queue
+
+        self.connection = connection or default_queue()
+        settings = self.connection.settings
+        self.queues = list(queues or [settings.queue_default])
+        self.concurrency = max(1, concurrency)
+        self.registry = registry or self.connection.registry
+        self.id = new_id()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.memory_limit = parse_memory(memory_limit)
+        self.sleep_s = sleep_s
+        self.lease_s = lease_s or settings.queue_lease
+        self.grace_s = grace_s
+        self.max_jobs = max_jobs
+        self.max_time_s = max_time_s
+        self.stop_when_empty = stop_when_empty
+        self.options = ExecutorOptions(
+            timeout_s=timeout_s or settings.queue_timeout,
+            backoff=backoff if backoff is not None else settings.queue_retry_after,
+            tries=tries,
+        )
+        self.state = WorkerState.STOPPED
+        self.started_at: float | None = None
+        self.exit_reason = ExitReason.STOPPED
+        self.counters = _Counters()
+        self.active: dict[str, tuple[Reservation, asyncio.Task[Outcome]]] = {}
+        self.paused_queues: set[str] = set()
+        self.log = get_logger()
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._resume = asyncio.Event()
+        self._resume.set()
+        self._acks: list[Reservation] = []
+        self._ack_ready = asyncio.Event()
+        self._process = psutil.Process()
+        self._driver: QueueDriver | None = None
+
+    # -- control ---------------------------------------------------------------------
+    def stop(self, reason: ExitReason = ExitReason.STOPPED) -> None:
+        """Stop taking jobs; running ones finish within the grace period."""
+        if not self._stop.is_set():
+            self.exit_reason = reason
+            self.state = WorkerState.STOPPING
+            self._stop.set()
+            self._resume.set()
+            self._wake.set()
+            self._slot_free.set()
+
+    def stop_now(self) -> None:
+        """Stop and release running jobs back to their queue at once."""
+        self.grace_s = 0
+        self.stop()
+
+    def pause(self) -> None:
+        """Stop taking new jobs until ``resume()``; running jobs go on."""
+        if self.state is WorkerState.RUNNING:
+            self.state = WorkerState.PAUSED
+            self._resume.clear()
+            self.log.info("worker_paused", worker=self.name)
+
+    def resume(self) -> None:
+        """Take jobs again after ``pause()``."""
+        if self.state is WorkerState.PAUSED:
+            self.state = WorkerState.RUNNING
+            self._resume.set()
+            self.log.info("worker_resumed", worker=self.name)
+
+    def status(self) -> WorkerStatus:
+        """A snapshot of the worker's state and counters."""
+        now = time.time()
+        return WorkerStatus(
+            id=self.id,
+            state=self.state,
+            processed=self.counters.processed,
+            failed=self.counters.failed,
+            current_jobs=list(self.active),
+            started_at=self.started_at,
+            uptime_s=0.0 if self.started_at is None else now - self.started_at,
+            memory_bytes=self.memory_bytes(),
+        )
+
+    def memory_bytes(self) -> int:
+        """Resident memory of this process."""
+        return int(self._process.memory_info().rss)
+
+    def record(self) -> WorkerRecord:
+        """The heartbeat stored in the backend."""
+        return WorkerRecord(
+            id=self.id,
+            name=self.name,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            queues=self.queues,
+            concurrency=self.concurrency,
+            state=str(self.state),
+            processed=self.counters.processed,
+            failed=self.counters.failed,
+            current_jobs=list(self.active)[:50],
+            started_at=self.started_at or 0.0,
+            memory_bytes=self.memory_bytes(),
+        )
+
+    # -- the loop --------------------------------------------------------------------
+    async def start(self) -> ExitReason:
+        """Process jobs until stopped; return why it stopped."""
+        driver = self._driver = await self.connection.driver()
+        executor = Executor(driver, self.registry, self.options, ack=self._ack)
+        self.state = WorkerState.RUNNING
+        self.started_at = time.time()
+        maintenance = Maintenance(self, driver)
+        await maintenance.prime()
+        self.log.info(
+            "worker_started",
+            worker=self.name,
+            queues=",".join(self.queues),
+            concurrency=self.concurrency,
+            connection=repr(self.connection),
+        )
+        background = [
+            asyncio.create_task(self._flush_acks(driver)),
+            asyncio.create_task(maintenance.run()),
+        ]
+        try:
+            await self._loop(driver, executor)
+            await self._drain()
+        finally:
+            await self._flush_once(driver)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await maintenance.finish()
+            self.state = WorkerState.STOPPED
+            self.log.info(
+                "worker_stopped",
+                worker=self.name,
+                reason=str(self.exit_reason),
+                processed=self.counters.processed,
+                failed=self.counters.failed,
+            )
+        return self.exit_reason
+
+    async def _loop(self, driver: QueueDriver, executor: Executor) -> None:
+        threshold = max(1, self.concurrency // 4)
+        while not self._stop.is_set():
+            await self._resume.wait()
+            if self._stop.is_set():
+                break
+            free = self.concurrency - len(self.active)
+            if free < threshold and self.active:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            if self.max_jobs is not None:
+                free = min(free, self.max_jobs - self.counters.handled - len(self.active))
+                if free <= 0:
+                    if not self.active:
+                        self.stop(ExitReason.MAX_JOBS)
+                    else:
+                        self._slot_free.clear()
+                        await self._slot_free.wait()
+                    continue
+            queues = [q for q in self.queues if q not in self.paused_queues]
+            batch = await driver.reserve(queues, free, lease_s=self.lease_s, worker_id=self.id)
+            if batch:
+                for res in batch:
+                    self._start(executor, res)
+                continue
+            if self.stop_when_empty and not self.active:
+                self.stop(ExitReason.EMPTY)
+                break
+            self._wake.clear()
+            waiter = asyncio.create_task(driver.wait(queues, self.sleep_s))
+            woken = asyncio.create_task(self._wake.wait())
+            await asyncio.wait((waiter, woken), return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
+            if not waiter.done():
+                waiter.cancel()
+
+    def _start(self, executor: Executor, res: Reservation) -> None:
+        task = asyncio.create_task(executor.run(res))
+        self.active[res.id] = (res, task)
+        task.add_done_callback(lambda t, r=res: self._finished(r, t))  # type: ignore[misc]
+
+    def _finished(self, res: Reservation, task: asyncio.Task[Outcome]) -> None:
+        self.active.pop(res.id, None)
+        if not task.cancelled():
+            error = task.exception()
+            if error is not None:
+                self.log.error("executor_error", id=res.id, error=repr(error))
+            else:
+                self.counters.count(res.queue, task.result())
+        self._slot_free.set()
+        if self.max_jobs is not None and self.counters.handled >= self.max_jobs:
+            self.stop(ExitReason.MAX_JOBS)
+
+    async def _ack(self, res: Reservation) -> None:
+        # Acks are batched: every job that finishes in one loop turn is acked together.
+        self._acks.append(res)
+        self._ack_ready.set()
+
+    async def _flush_acks(self, driver: QueueDriver) -> None:
+        while True:
+            await self._ack_ready.wait()
+            await asyncio.sleep(0)
+            await self._flush_once(driver)
+
+    async def _flush_once(self, driver: QueueDriver) -> None:
+        self._ack_ready.clear()
+        if not self._acks:
+            return
+        batch, self._acks = self._acks, []
+        try:
+            await driver.ack(batch)
+        except Exception as exc:
+            # Unacked jobs run again after their lease: at-least-once, never lost.
+            self.log.error("ack_failed", jobs=len(batch), error=repr(exc))
+
+    async def _drain(self) -> None:
+        """Let running jobs finish within the grace period, then release the rest."""
+        if not self.active:
+            return
+        tasks = [task for _, task in self.active.values()]
+        self.log.info("worker_draining", jobs=len(tasks), grace_s=self.grace_s)
+        _, pending = await asyncio.wait(tasks, timeout=self.grace_s)
+        if not pending:
+            return
+        held = [(res, task) for res, task in self.active.values() if task in pending]
+        for _, task in held:
+            task.cancel()
+        await asyncio.gather(*(t for _, t in held), return_exceptions=True)
+        assert self._driver is not None
+        for res, _ in held:
+            await self._release_unfinished(self._driver, res)
+
+    async def _release_unfinished(self, driver: QueueDriver, res: Reservation) -> None:
+        from gello_queue.core.envelope import Envelope
+        from gello_queue.core.errors import EnvelopeError
+
+        try:
+            env = Envelope.decode(res.body)
+        except EnvelopeError:
+            return  # its lease will expire and the rescuer will fail it as poison
+        back = env.with_changes(attempts=max(res.attempts - 1, 0), reason="worker stopped")
+        await driver.release(res, back, 0)
+        self.log.info("released", job=env.name, id=env.id, reason="worker stopped")
+
+    def lease_lost(self, job_ids: Sequence[str]) -> None:
+        """Cancel local runs whose lease another worker now holds."""
+        for job_id in job_ids:
+            entry = self.active.get(job_id)
+            if entry is not None:
+                self.log.warning("lease_lost", id=job_id)
+                entry[1].cancel()

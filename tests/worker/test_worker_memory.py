@@ -1,0 +1,118 @@
+"""The worker end to end on the memory driver: run, retry, fail, release, timeout."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import BaseModel
+
+from gello_queue import Job, JobRegistry, Queue, Worker
+from gello_queue.core.retry import Exponential
+
+registry = JobRegistry()
+runs: dict[str, int] = {}
+
+
+class Item(BaseModel):
+    key: str
+    fail_times: int = 0
+
+
+class Flaky(Job[Item], register=False):
+    tries = 3
+    backoff = 0
+
+    async def handle(self, payload: Item) -> None:
+        runs[payload.key] = runs.get(payload.key, 0) + 1
+        if runs[payload.key] <= payload.fail_times:
+            raise RuntimeError(f"boom {runs[payload.key]}")
+
+
+class Hooked(Job[Item], register=False):
+    tries = 2
+    backoff = Exponential(base=0.01, cap=0.02)
+    failures: list[str] = []
+
+    async def handle(self, payload: Item) -> None:
+        raise ValueError("always")
+
+    async def failed(self, payload: Item, error: BaseException) -> None:
+        Hooked.failures.append(f"{payload.key}:{error}")
+
+
+class Blocking(Job[Item], register=False):
+    def handle(self, payload: Item) -> None:  # type: ignore[override]
+        runs[payload.key] = runs.get(payload.key, 0) + 1
+
+
+class Slow(Job[Item], register=False):
+    tries = 1
+    timeout = 0.05
+
+    async def handle(self, payload: Item) -> None:
+        await asyncio.sleep(10)
+
+
+class Polite(Job[Item], register=False):
+    tries = 1
+
+    async def handle(self, payload: Item) -> None:
+        runs[payload.key] = runs.get(payload.key, 0) + 1
+        if runs[payload.key] == 1:
+            self.release(0, "rate limited")
+
+
+for cls in (Flaky, Hooked, Blocking, Slow, Polite):
+    registry.register(cls)
+
+
+@pytest.fixture
+def queue(tmp_path) -> Queue:  # type: ignore[no-untyped-def]
+    return Queue(f"memory://{tmp_path.name}", registry=registry)
+
+
+async def drain(queue: Queue, **kw: object) -> Worker:
+    worker = Worker(connection=queue, concurrency=4, stop_when_empty=True, sleep_s=0.05, **kw)  # type: ignore[arg-type]
+    await asyncio.wait_for(worker.start(), 20)
+    return worker
+
+
+async def test_retries_until_success(queue: Queue) -> None:
+    await Flaky.dispatch(key="a", fail_times=2, connection=queue)
+    worker = await drain(queue)
+    assert runs["a"] == 3
+    assert worker.status().processed == 1
+    assert await (await queue.driver()).failed_count() == 0
+
+
+async def test_exhausted_tries_go_to_failed_store_and_hook_runs_once(queue: Queue) -> None:
+    job_id = await Hooked.dispatch(key="h", connection=queue)
+    worker = await drain(queue)
+    failed = await (await queue.driver()).failed_find(job_id)
+    assert failed is not None
+    assert (failed.exception, failed.message, failed.attempts) == ("ValueError", "always", 2)
+    assert "Traceback" in failed.traceback
+    assert Hooked.failures == ["h:always"]
+    assert worker.status().failed == 1
+
+
+async def test_plain_def_handle_runs_in_a_thread(queue: Queue) -> None:
+    await Blocking.dispatch(key="t", connection=queue)
+    await drain(queue)
+    assert runs["t"] == 1
+
+
+async def test_timeout_counts_as_a_failed_attempt(queue: Queue) -> None:
+    job_id = await Slow.dispatch(key="s", connection=queue)
+    await drain(queue)
+    failed = await (await queue.driver()).failed_find(job_id)
+    assert failed is not None
+    assert failed.message == "timed out after 0.05 s"
+
+
+async def test_release_does_not_use_an_attempt(queue: Queue) -> None:
+    await Polite.dispatch(key="p", connection=queue)
+    worker = await drain(queue)
+    assert runs["p"] == 2
+    assert worker.status().processed == 1
