@@ -74,9 +74,9 @@ class Maintenance:
         from gello_queue.worker.runtime import ExitReason
 
         worker = self.worker
-        if worker.max_time_s is not None and worker.started_at is not None:
-            if time.time() - worker.started_at >= worker.max_time_s:
-                worker.stop(ExitReason.MAX_TIME)
+        started = worker.started_at
+        if worker.max_time_s is not None and started and time.time() - started >= worker.max_time_s:
+            worker.stop(ExitReason.MAX_TIME)
         if worker.memory_limit is not None and worker.memory_bytes() > worker.memory_limit:
             worker.log.warning("memory_limit", rss=worker.memory_bytes(), limit=worker.memory_limit)
             worker.stop(ExitReason.MEMORY)

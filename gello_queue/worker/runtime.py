@@ -298,7 +298,7 @@ class Worker:
                 for res in batch:
                     self._start(executor, res)
                 continue
-            if self.stop_when_empty and not self.active:
+            if self.stop_when_empty and not self.active and await self._queues_empty(driver):
                 self.stop(ExitReason.EMPTY)
                 break
             self._wake.clear()
@@ -308,6 +308,11 @@ class Worker:
             woken.cancel()
             if not waiter.done():
                 waiter.cancel()
+
+    async def _queues_empty(self, driver: QueueDriver) -> bool:
+        # Empty as Laravel means it: nothing pending, scheduled (retries included) or reserved.
+        counts = await driver.counts()
+        return all(counts[q].total == 0 for q in self.queues if q in counts)
 
     def _start(self, executor: Executor, res: Reservation) -> None:
         task = asyncio.create_task(executor.run(res))

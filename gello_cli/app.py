@@ -1,0 +1,62 @@
+"""The ``gello`` Typer application and its error handling.
+
+Every ``GelloError`` becomes one line on standard error and exit code 1; tracebacks are
+for bugs, not for wrong input.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from gello_cli import demo
+from gello_cli.commands import failed, manage, work
+
+app = typer.Typer(
+    name="gello",
+    help="gello: run workers and manage queues.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+work.register(app)
+manage.register(app)
+failed.register(app)
+demo.register(app)
+
+
+def import_app(module: str | None) -> None:
+    """Import the application module that registers its jobs (``--app`` / ``GELLO_APP``)."""
+    from gello_queue import ConfigurationError
+
+    name = module or os.environ.get("GELLO_APP")
+    if not name:
+        return
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"cannot import app module {name!r} ({exc}): check --app / GELLO_APP "
+            "and run from the project directory"
+        ) from None
+
+
+def main() -> None:
+    """Console entry point."""
+    from gello_queue import GelloError
+    from gello_queue.observability import redact_url
+
+    try:
+        app()
+    except GelloError as exc:
+        typer.echo(f"error: {redact_url(str(exc))}", err=True)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

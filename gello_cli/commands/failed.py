@@ -1,0 +1,111 @@
+"""Commands over the failed store: list, retry, forget, flush, prune."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from gello_cli.commands.manage import JsonOpt, with_inspector
+from gello_cli.output import print_json, print_table, when
+
+
+def register(app: typer.Typer) -> None:
+    app.command("queue:failed")(failed)
+    app.command("queue:retry")(retry)
+    app.command("queue:retry-all")(retry_all)
+    app.command("queue:forget")(forget)
+    app.command("queue:flush")(flush)
+    app.command("queue:prune-failed")(prune_failed)
+
+
+def failed(
+    queue: Annotated[str | None, typer.Option("--queue", help="Only this queue.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List failed jobs, newest first."""
+    rows = with_inspector(lambda i: i.failed(queue=queue, limit=limit))
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": f.id,
+                    "queue": f.queue,
+                    "name": f.name,
+                    "attempts": f.attempts,
+                    "failed_at": f.failed_at,
+                    "exception": f.exception,
+                    "message": f.message,
+                    "payload": f.payload(),
+                }
+                for f in rows
+            ]
+        )
+        return
+    print_failed(rows)
+
+
+def print_failed(rows: list[Any]) -> None:
+    """Print failed jobs as a table."""
+    if not rows:
+        typer.echo("No failed jobs.")
+        return
+    print_table(
+        "Failed jobs",
+        ["id", "job", "queue", "attempts", "failed at", "error"],
+        [
+            (
+                f.id,
+                f.name,
+                f.queue,
+                f.attempts,
+                when(f.failed_at),
+                f"{f.exception}: {f.message}"[:80],
+            )
+            for f in rows
+        ],
+    )
+
+
+def retry(ids: Annotated[list[str], typer.Argument(help="Failed job ids.")]) -> None:
+    """Put failed jobs back on their queues."""
+    done = with_inspector(lambda i: i.retry(ids))
+    missing = len(ids) - done
+    typer.echo(f"Retried {done} job(s)." + (f" {missing} id(s) not found." if missing else ""))
+    if missing:
+        raise typer.Exit(1)
+
+
+def retry_all(
+    queue: Annotated[str | None, typer.Option("--queue", help="Only this queue.")] = None,
+) -> None:
+    """Put every failed job (of one queue) back on its queue."""
+    done = with_inspector(lambda i: i.retry_all(queue))
+    typer.echo(f"Retried {done} job(s).")
+
+
+def forget(job_id: Annotated[str, typer.Argument(help="Failed job id.")]) -> None:
+    """Delete one failed job."""
+    if not with_inspector(lambda i: i.forget(job_id)):
+        typer.echo(f"error: no failed job with id {job_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Forgot failed job {job_id}.")
+
+
+def flush(
+    queue: Annotated[str | None, typer.Option("--queue", help="Only this queue.")] = None,
+) -> None:
+    """Delete every failed job (of one queue)."""
+    done = with_inspector(lambda i: i.flush(queue))
+    typer.echo(f"Deleted {done} failed job(s).")
+
+
+def prune_failed(
+    hours: Annotated[
+        float, typer.Option("--hours", min=0, help="Delete those older than this.")
+    ] = 24,
+) -> None:
+    """Delete failed jobs older than N hours."""
+    done = with_inspector(lambda i: i.prune_failed(hours * 3600))
+    typer.echo(f"Pruned {done} failed job(s) older than {hours:g} h.")

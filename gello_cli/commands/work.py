@@ -1,0 +1,135 @@
+"""``gello queue:work``: run a worker in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+
+LogFormatOpt = Annotated[
+    str, typer.Option("--log-format", help="auto (console on a TTY, else json), console, json")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("queue:work")(work)
+
+
+def work(
+    app: Annotated[
+        str | None, typer.Option("--app", help="Module that registers the jobs (GELLO_APP).")
+    ] = None,
+    queue: Annotated[
+        str | None, typer.Option("--queue", help="Queues in strict order: high,default.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Jobs run at once.")
+    ] = 1,
+    sleep: Annotated[
+        float, typer.Option("--sleep", min=0.01, help="Longest idle wait between polls, seconds.")
+    ] = 1.0,
+    tries: Annotated[
+        int | None, typer.Option("--tries", min=1, help="Attempts for jobs that set none.")
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=0.001, help="Seconds per attempt for jobs that set none."),
+    ] = None,
+    backoff: Annotated[
+        str | None, typer.Option("--backoff", help="Seconds before a retry: 10 or 10,60,300.")
+    ] = None,
+    max_jobs: Annotated[
+        int | None, typer.Option("--max-jobs", min=1, help="Exit after this many jobs.")
+    ] = None,
+    max_time: Annotated[
+        float | None, typer.Option("--max-time", min=0.001, help="Exit after this many seconds.")
+    ] = None,
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            "--memory",
+            help="Exit (code 12) after current jobs when RSS passes it, e.g. 512MB or 512.",
+        ),
+    ] = None,
+    stop_when_empty: Annotated[
+        bool, typer.Option("--stop-when-empty", help="Exit when the queues are empty.")
+    ] = False,
+    once: Annotated[bool, typer.Option("--once", help="Process one job, then exit.")] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Worker name shown by status tools.")
+    ] = None,
+    grace: Annotated[
+        float, typer.Option("--grace", min=0, help="Seconds running jobs get to finish on SIGTERM.")
+    ] = 30.0,
+    log_format: LogFormatOpt = "auto",
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning, error")
+    ] = "info",
+) -> None:
+    """Process jobs until stopped (SIGTERM/SIGINT stop gracefully; SIGUSR2 pauses, SIGCONT resumes)."""
+    from gello_cli.app import import_app
+    from gello_queue import ConfigurationError, Queue, Worker
+    from gello_queue.core.retry import parse_backoff_option
+    from gello_queue.observability import configure_logging
+    from gello_queue.worker.runtime import EXIT_CODES
+
+    if log_format not in ("auto", "console", "json"):
+        raise ConfigurationError(f"--log-format must be auto, console or json, not {log_format!r}")
+    configure_logging(log_format, level=log_level)  # type: ignore[arg-type]
+    import_app(app)
+    connection = Queue()
+    queues = [q.strip() for q in queue.split(",") if q.strip()] if queue else None
+    worker = Worker(
+        queues,
+        connection=connection,
+        concurrency=concurrency,
+        name=name,
+        memory_limit=memory,
+        sleep_s=sleep,
+        grace_s=grace,
+        timeout_s=timeout,
+        tries=tries,
+        backoff=parse_backoff_option(backoff) if backoff else None,
+        max_jobs=1 if once else max_jobs,
+        max_time_s=max_time,
+        stop_when_empty=stop_when_empty,
+    )
+    reason = run_worker(worker)
+    raise typer.Exit(EXIT_CODES.get(reason, 0))
+
+
+def run_worker(worker: object) -> object:
+    """Run ``worker.start()`` on a fresh loop (uvloop when installed) with signal handlers."""
+    from gello_queue import Worker
+
+    assert isinstance(worker, Worker)
+
+    async def main() -> object:
+        loop = asyncio.get_running_loop()
+        interrupts = 0
+
+        def on_interrupt() -> None:
+            nonlocal interrupts
+            interrupts += 1
+            if interrupts == 1:
+                worker.stop()
+            else:
+                worker.stop_now()
+
+        loop.add_signal_handler(signal.SIGTERM, worker.stop)
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        loop.add_signal_handler(signal.SIGUSR2, worker.pause)
+        loop.add_signal_handler(signal.SIGCONT, worker.resume)
+        try:
+            return await worker.start()
+        finally:
+            await worker.connection.close()
+
+    try:
+        import uvloop
+
+        return uvloop.run(main())
+    except ImportError:
+        return asyncio.run(main())

@@ -1,0 +1,43 @@
+"""Tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as indented JSON on standard output."""
+    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Write a table; right-align numbers."""
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(str(c) for c in row))
+    Console().print(table)
+
+
+def ago(ts: float | None, now: float | None = None) -> str:
+    """``12s``, ``4m``, ``3h``, ``2d`` since ``ts``."""
+    if ts is None:
+        return "-"
+    span = max((now or time.time()) - ts, 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if span >= size:
+            return f"{int(span // size)}{unit}"
+    return f"{span:.0f}s"
+
+
+def when(ts: float) -> str:
+    """Local time of ``ts`` for tables."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
