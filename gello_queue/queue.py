@@ -45,7 +45,7 @@ class Queue:
         factory: DriverFactory | None = None,
     ) -> None:
         self.settings = settings or load_settings()
-        self.url = url or self.settings.queue_url()
+        self.url = url or self.settings.connection_url()
         self.registry = registry or default_registry
         self.defaults = JobDefaults(
             queue=self.settings.queue_default,

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
+    queue_url: str | None = Field(default=None, validation_alias="QUEUE_URL")
+    """A full connection URL; when set it wins over QUEUE_DRIVER and the driver URLs."""
     queue_driver: DriverName = Field(default="database", validation_alias="QUEUE_DRIVER")
     """Which backend: database (SQLite or PostgreSQL by DATABASE_URL), redis, memory, sync."""
     database_url: str = Field(default="sqlite:///gello.db", validation_alias="DATABASE_URL")
@@ -47,8 +49,10 @@ class Settings(BaseSettings):
     gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
     """Module the worker imports to register the application's jobs."""
 
-    def queue_url(self) -> str:
+    def connection_url(self) -> str:
         """The connection URL the configured driver uses."""
+        if self.queue_url:
+            return self.queue_url
         if self.queue_driver in ("database", "sqlite"):
             return self.database_url
         if self.queue_driver == "redis":

@@ -1,0 +1,169 @@
+"""Throughput and latency of one driver, printed with the exact settings.
+
+    python benchmarks/throughput.py --url sqlite:///bench.db
+    python benchmarks/throughput.py --url redis://127.0.0.1:6379/0
+    python benchmarks/throughput.py --url postgresql://postgres@127.0.0.1/test
+
+Measures, in order: bulk dispatch (jobs/s), single awaited dispatch (jobs/s), the blocking
+twin (jobs/s), no-op jobs processed by one `gello queue:work` process at --concurrency
+(jobs/s, from its own log: first to last `processed` event), and pickup latency with an
+idle worker (p50/p99 of job start time minus dispatch time). The worker runs with its
+default logging (JSON lines, written to a file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from noop_app import Noop, Pickup  # noqa: E402
+
+from gello_queue import Queue  # noqa: E402
+from gello_queue.observability import redact_url  # noqa: E402
+
+
+def worker_env(url: str, prefix: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(QUEUE_URL=url, QUEUE_PREFIX=prefix, PYTHONPATH=str(HERE))
+    return env
+
+
+def start_worker(
+    url: str, prefix: str, concurrency: int, log: Path, *extra: str
+) -> subprocess.Popen[bytes]:
+    gello = Path(sys.executable).with_name("gello")
+    cmd = [str(gello), "queue:work", "--app", "noop_app", "--concurrency", str(concurrency), *extra]
+    return subprocess.Popen(
+        cmd, env=worker_env(url, prefix), stdout=subprocess.DEVNULL, stderr=log.open("wb")
+    )
+
+
+def processed_span(log: Path) -> tuple[int, float]:
+    stamps = []
+    for line in log.read_bytes().splitlines():
+        if b'"event":"processed"' in line:
+            stamps.append(datetime.fromisoformat(orjson.loads(line)["timestamp"]).timestamp())
+    return len(stamps), (max(stamps) - min(stamps)) if len(stamps) > 1 else 0.0
+
+
+async def dispatch_figures(queue: Queue, jobs: int, singles: int) -> None:
+    batch = 1000
+    payloads = [Noop.make(n=i) for i in range(jobs)]
+    start = time.perf_counter()
+    for i in range(0, jobs, batch):
+        await queue.bulk(payloads[i : i + batch])
+    took = time.perf_counter() - start
+    print(f"bulk dispatch:        {jobs / took:>10,.0f} jobs/s  ({jobs} jobs, batches of {batch})")
+    start = time.perf_counter()
+    for i in range(singles):
+        await Noop.dispatch(n=i, connection=queue)
+    took = time.perf_counter() - start
+    print(f"awaited dispatch:     {singles / took:>10,.0f} jobs/s  ({singles} jobs, one at a time)")
+
+
+def blocking_figures(queue: Queue, singles: int) -> None:
+    def run() -> None:
+        start = time.perf_counter()
+        for i in range(singles):
+            Noop.dispatch_blocking(n=i, connection=queue)
+        took = time.perf_counter() - start
+        print(
+            f"blocking dispatch:    {singles / took:>10,.0f} jobs/s  ({singles} jobs, dispatch_blocking)"
+        )
+        queue.close_blocking()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+
+async def wait_empty(queue: Queue, deadline_s: float) -> None:
+    driver = await queue.driver()
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        counts = await driver.counts()
+        if all(c.total == 0 for c in counts.values()):
+            return
+        await asyncio.sleep(0.05)
+    raise SystemExit("benchmark: queue did not drain in time")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", required=True)
+    parser.add_argument(
+        "--jobs", type=int, default=20000, help="jobs for bulk dispatch and processing"
+    )
+    parser.add_argument("--singles", type=int, default=3000, help="jobs for one-at-a-time dispatch")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--latency-samples", type=int, default=300)
+    args = parser.parse_args()
+
+    prefix = f"gbench:{uuid.uuid4().hex[:8]}:"
+    os.environ.update(QUEUE_URL=args.url, QUEUE_PREFIX=prefix)
+    tmp = Path(tempfile.mkdtemp(prefix="gello-bench-"))
+    queue = Queue(args.url)
+    print(f"driver: {redact_url(args.url)}  prefix: {prefix}  python {sys.version.split()[0]}")
+    print(
+        f"worker: one process, --concurrency {args.concurrency}, default logging (JSON to a file)"
+    )
+
+    await dispatch_figures(queue, args.jobs, args.singles)
+    blocking_figures(queue, args.singles)
+    total = args.jobs + 2 * args.singles
+
+    log = tmp / "worker.log"
+    proc = start_worker(args.url, prefix, args.concurrency, log, "--stop-when-empty")
+    proc.wait(timeout=600)
+    count, span = processed_span(log)
+    if count != total:
+        print(f"warning: worker logged {count} processed jobs, expected {total}")
+    print(
+        f"processing:           {count / span:>10,.0f} jobs/s  ({count} no-op jobs, concurrency {args.concurrency})"
+    )
+
+    latency_file = tmp / "latency.txt"
+    os.environ["GELLO_BENCH_LATENCY_FILE"] = str(latency_file)
+    log2 = tmp / "idle.log"
+    idle = start_worker(args.url, prefix, args.concurrency, log2)
+    # The worker is idle once it has announced itself; then send one job at a time.
+    deadline = time.monotonic() + 30
+    while b"worker_started" not in (log2.read_bytes() if log2.exists() else b""):
+        if time.monotonic() > deadline:
+            raise SystemExit("benchmark: idle worker did not start")
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    for _ in range(args.latency_samples):
+        await Pickup.dispatch(sent_at=time.time(), connection=queue)
+        await asyncio.sleep(0.01)
+    await wait_empty(queue, 60)
+    idle.terminate()
+    idle.wait(timeout=60)
+    samples = sorted(float(x) * 1000 for x in latency_file.read_text().split())
+    p50 = statistics.median(samples)
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    print(
+        f"pickup latency:       p50 {p50:.2f} ms, p99 {p99:.2f} ms  ({len(samples)} jobs, idle worker)"
+    )
+    await queue.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
