@@ -1,0 +1,793 @@
+"""Redis driver: every state change is one Lua script, judged by the server's clock.
+
+Why this shape
+--------------
+A job is always in exactly one structure (ready, delayed, reserved or failed) and moves
+between them inside one script, so a crash between two commands cannot lose or
+duplicate it, and a job is never popped into a worker's memory only: reserving moves it
+to the reserved set in the same script that hands it out. Leases and "now" come from
+``TIME`` on the server, so workers with skewed clocks agree on when a lease expired.
+Scripts live in ``*.lua`` files next to this module (each prefixed with
+``prelude.lua``), are registered once and called by SHA; a ``NOSCRIPT`` after a server
+restart or ``SCRIPT FLUSH`` reloads the script and retries the call.
+
+Key layout (``P`` is the prefix, ``gello:`` by default)
+-------------------------------------------------------
+Every key of one queue shares the hash tag ``{q:<queue>}``, so each script touches one
+slot and runs unchanged on Redis Cluster::
+
+    P{q:<queue>}:ready       zset  id -> (10 - priority) * 1e13 + available_at in ms:
+                                   ZPOPMIN gives higher priority first, then oldest
+                                   (ties: ids are UUIDv7, so lexical order is FIFO)
+    P{q:<queue>}:delayed     zset  id -> available_at (s); due jobs move to ready inside
+                                   the reserve script, so no scheduler process is needed
+    P{q:<queue>}:reserved    zset  id -> lease expiry (server time, s)
+    P{q:<queue>}:j:<id>      hash  body, attempts, max_attempts, priority, available_at,
+                                   created_at, unique_key; while reserved also token and
+                                   reserved_by (the token proves the lease)
+    P{q:<queue>}:u:<key>     str   unique-key lock -> id of the job holding it
+    P{q:<queue>}:wake        list  wake-up tokens (at most 16) for blocked ``wait`` calls
+    P{q:<queue>}:failed      zset  id -> failed_at: the queue's share of the failed store
+    P{q:<queue>}:f:<id>      hash  queue, body, exception, message, traceback, failed_at,
+                                   attempts
+
+Global structures share the tag ``{g}`` (one slot, small and rarely written)::
+
+    P{g}:queues              set   every queue name ever pushed to (rescue and the
+                                   inspection calls iterate it)
+    P{g}:paused              set   paused queue names
+    P{g}:restart             str   server time of the last restart signal
+    P{g}:workers             zset  worker id -> last heartbeat (server time)
+    P{g}:worker:<id>         str   heartbeat record (JSON), PX = the worker's ttl
+    P{g}:tp                  zset  minute -> minute: index of throughput buckets
+    P{g}:tp:<minute>         hash  p:<queue> / f:<queue> counters, EXPIRE one day
+
+The failed store is kept per queue, inside the queue's slot, so failing a job is atomic
+even on a cluster; listing all queues newest first merges the per-queue zsets, and a
+failed store is pruned by age with ``failed_prune``. Throughput buckets expire after a
+day, and a dead worker's heartbeat with its key's TTL.
+
+Consequences worth knowing: unique keys are scoped to a queue (the lock must share the
+queue's slot to be taken atomically with the enqueue); ``find``, ``cancel``, ``promote``
+and the failed-store calls by id ask every known queue in one pipelined round trip.
+
+Blocking waits
+--------------
+An idle worker blocks in ``BLPOP`` on the queues' wake lists, on a connection pool of
+its own so a blocked call never starves the pool that acks and reserves use. Pushing,
+releasing, rescuing, promoting and retrying push tokens; the wait is shortened to the
+earliest delayed job so a scheduled job runs on time. On a cluster ``BLPOP`` cannot span
+slots, so a worker on several queues blocks on the first queue's list for at most
+``CLUSTER_WAIT_S`` and then reserves again (one queue blocks for the whole timeout).
+
+Connecting
+----------
+``redis://`` and ``rediss://`` URLs; a cluster with ``redis+cluster://host:port``, a
+``?cluster=true`` query parameter, or ``cluster=True``. ``open`` warns loudly when the
+server's ``maxmemory-policy`` may evict keys: an evicted key is a lost job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.states import JobState
+from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.drivers.redis.urls import redact_url, split_cluster
+from gello_queue.ports import (
+    LOST_WORKER_REASON,
+    FailedJob,
+    Failure,
+    JobRecord,
+    QueueCounts,
+    RescueResult,
+    Reservation,
+    ThroughputBucket,
+    WorkerRecord,
+)
+
+CLUSTER_WAIT_S = 0.05
+"""Longest block on a cluster when waiting on several queues (see the module docstring)."""
+PUSH_CHUNK = 2000
+"""Jobs per push script call: big bulk pushes become several calls in one round trip,
+so no single script blocks the server for long."""
+BATCH = 1000
+"""Jobs a clearing, pruning or rescuing script handles per call, for the same reason."""
+THROUGHPUT_KEEP_S = 86400
+
+_SCRIPTS = (
+    "push",
+    "reserve",
+    "ack",
+    "release",
+    "fail",
+    "extend",
+    "rescue",
+    "counts",
+    "jobs",
+    "find",
+    "cancel",
+    "promote",
+    "clear",
+    "failed_page",
+    "failed_delete",
+    "failed_retry",
+    "worker_beat",
+    "workers",
+    "worker_gone",
+    "restart",
+    "throughput_add",
+    "throughput_get",
+)
+_LISTED = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
+
+Client = Redis | RedisCluster
+Call = tuple[AsyncScript | None, Sequence[Any], Sequence[Any]]
+"""A script with its keys and args, or (None, (), command) for a plain command."""
+
+log = structlog.get_logger("gello")
+
+
+@dataclass(frozen=True, slots=True)
+class _QueueKeys:
+    ready: str
+    delayed: str
+    reserved: str
+    wake: str
+    failed: str
+    job: str
+    failed_job: str
+    unique: str
+
+
+class RedisDriver:
+    """The port on Redis (standalone or Cluster); see the module docstring."""
+
+    name = "redis"
+    capabilities = frozenset({"list_jobs", "priority", "clear", "cancel"})
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "gello:",
+        cluster: bool | None = None,
+        socket_timeout_s: float = 30.0,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self._client_url, from_url = split_cluster(url)
+        self.cluster = from_url if cluster is None else cluster
+        self.socket_timeout_s = socket_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self._r: Client | None = None
+        self._blocking: Client | None = None
+        self._qkeys: dict[str, _QueueKeys] = {}
+        g = f"{prefix}{{g}}:"
+        self._k_queues = g + "queues"
+        self._k_paused = g + "paused"
+        self._k_restart = g + "restart"
+        self._k_workers = g + "workers"
+        self._k_worker = g + "worker:"
+        self._k_tp = g + "tp"
+        self._k_tp_bucket = g + "tp:"
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._r is not None:
+            return
+        try:
+            client = self._client(self.socket_timeout_s)
+            self._r = client
+            if isinstance(client, RedisCluster):
+                await client.initialize()
+            else:
+                await client.ping()
+            # BLPOP holds its connection for the whole timeout: give it its own pool.
+            self._blocking = self._client(None)
+        except (RedisError, RedisClusterException, OSError, ValueError) as exc:
+            await self.close()
+            raise DriverUnavailableError(
+                f"cannot reach Redis at {redact_url(self.url)}: {self._scrub(exc)}"
+            ) from None
+        self._load_scripts(client)
+        await self._check_eviction(client)
+
+    def _client(self, socket_timeout: float | None) -> Client:
+        options: dict[str, Any] = {
+            "decode_responses": True,
+            # Bodies that are not UTF-8 (poison messages) survive a round trip intact.
+            "encoding_errors": "surrogateescape",
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": self.connect_timeout_s,
+            "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.5), 3),
+        }
+        if self.cluster:
+            return RedisCluster.from_url(self._client_url, **options)
+        return Redis.from_url(self._client_url, **options)
+
+    def _scrub(self, exc: BaseException) -> str:
+        text = str(exc) or type(exc).__name__
+        parts = self.url.split("@", 1)[0].split(":")
+        # The password is whatever follows the user in the userinfo; never echo it.
+        if len(parts) >= 3 and parts[-1]:
+            text = text.replace(parts[-1], "***")
+        return text.splitlines()[0] if text else type(exc).__name__
+
+    def _load_scripts(self, client: Client) -> None:
+        pkg = resources.files(__package__)
+        prelude = pkg.joinpath("prelude.lua").read_text()
+        self._s = {
+            name: client.register_script(prelude + pkg.joinpath(f"{name}.lua").read_text())
+            for name in _SCRIPTS
+        }
+        self._s_reserve = self._s["reserve"]
+        self._s_ack = self._s["ack"]
+
+    async def _check_eviction(self, client: Client) -> None:
+        try:
+            reply = await client.config_get("maxmemory-policy")
+        except (RedisError, RedisClusterException):
+            return  # CONFIG is often disabled on managed services
+        policies = {p for p in _config_values(reply, "maxmemory-policy") if p != "noeviction"}
+        if policies:
+            log.warning(
+                "redis may evict keys: evicted keys are lost jobs",
+                maxmemory_policy=", ".join(sorted(policies)),
+                url=redact_url(self.url),
+                fix="set maxmemory-policy noeviction on the server gello uses",
+            )
+
+    async def close(self) -> None:
+        for client in (self._blocking, self._r):
+            if client is not None:
+                with contextlib.suppress(RedisError, RedisClusterException, OSError):
+                    await client.aclose()
+        self._r = self._blocking = None
+
+    @property
+    def redis(self) -> Client:
+        """The open client (for tools and tests); raises when the driver is not open."""
+        if self._r is None:
+            raise DriverUnavailableError("the Redis driver is not open: call open() first")
+        return self._r
+
+    async def now(self) -> float:
+        sec, usec = await self.redis.time()
+        return float(sec) + usec / 1_000_000
+
+    # -- keys and calls --------------------------------------------------------------
+    def _keys(self, queue: str) -> _QueueKeys:
+        k = self._qkeys.get(queue)
+        if k is None:
+            t = f"{self.prefix}{{q:{queue}}}:"
+            k = _QueueKeys(
+                t + "ready",
+                t + "delayed",
+                t + "reserved",
+                t + "wake",
+                t + "failed",
+                t + "j:",
+                t + "f:",
+                t + "u:",
+            )
+            self._qkeys[queue] = k
+        return k
+
+    async def _run(self, calls: Sequence[Call]) -> list[Any]:
+        """Run calls in one round trip; scripts the server forgot are reloaded and rerun."""
+        client = self.redis
+        if len(calls) == 1:
+            script, keys, args = calls[0]
+            if script is None:
+                return [await client.execute_command(*args)]
+            return [await script(keys, args)]
+        pipe = client.pipeline(transaction=False)
+        for script, keys, args in calls:
+            if script is None:
+                pipe.execute_command(*args)
+            else:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+        results: list[Any] = await pipe.execute(raise_on_error=False)
+        for i, result in enumerate(results):
+            if isinstance(result, NoScriptError):
+                # NOSCRIPT means the script did not run: running it again is safe.
+                script, keys, args = calls[i]
+                assert script is not None
+                results[i] = await script(keys, args)
+            elif isinstance(result, Exception):
+                raise result
+        return results
+
+    async def _known(self) -> list[str]:
+        names = await self.redis.execute_command("SMEMBERS", self._k_queues)
+        return sorted(names)
+
+    # -- producing -------------------------------------------------------------------
+    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
+        if not envelopes:
+            return []
+        by_queue: dict[str, list[int]] = {}
+        for i, env in enumerate(envelopes):
+            by_queue.setdefault(env.queue, []).append(i)
+        # The queue is known before its first job lands, so rescue never misses one.
+        calls: list[Call] = [(None, (), ("SADD", self._k_queues, *by_queue))]
+        chunks: list[list[int]] = []
+        script = self._s["push"]
+        for queue, idxs in by_queue.items():
+            k = self._keys(queue)
+            keys = (k.ready, k.delayed, k.wake)
+            for start in range(0, len(idxs), PUSH_CHUNK):
+                chunk = idxs[start : start + PUSH_CHUNK]
+                args: list[Any] = [k.job, k.unique]
+                for i in chunk:
+                    env = envelopes[i]
+                    args += (
+                        env.id,
+                        env.encode(),
+                        env.priority,
+                        env.available_at,
+                        env.created_at,
+                        env.attempts,
+                        env.max_attempts,
+                        env.unique_key or "",
+                    )
+                calls.append((script, keys, args))
+                chunks.append(chunk)
+        results = await self._run(calls)
+        ids = [env.id for env in envelopes]
+        for chunk, held in zip(chunks, results[1:], strict=True):
+            for j in range(0, len(held), 2):
+                ids[chunk[held[j]]] = held[j + 1]
+        return ids
+
+    # -- consuming -------------------------------------------------------------------
+    async def reserve(
+        self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
+    ) -> list[Reservation]:
+        out: list[Reservation] = []
+        token = os.urandom(8).hex()
+        # One call per queue, in order: each stays in its queue's slot, and a later queue
+        # is asked only for what the earlier ones could not give.
+        for queue in queues:
+            want = limit - len(out)
+            if want <= 0:
+                break
+            k = self._keys(queue)
+            raw = await self._s_reserve(
+                (k.ready, k.delayed, k.reserved), (k.job, want, lease_s, token, worker_id)
+            )
+            if len(raw) > 1:
+                expires = float(raw[0])
+                out += [
+                    Reservation(raw[i], queue, token, raw[i + 1], raw[i + 2], expires)
+                    for i in range(1, len(raw), 3)
+                ]
+        return out
+
+    async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
+        if not queues:
+            await asyncio.sleep(timeout_s)
+            return
+        calls: list[Call] = [(None, (), ("TIME",))]
+        calls += [(None, (), ("ZRANGE", self._keys(q).delayed, 0, 0, "WITHSCORES")) for q in queues]
+        results = await self._run(calls)
+        sec, usec = results[0]
+        now = float(sec) + usec / 1_000_000
+        timeout = timeout_s
+        for head in results[1:]:
+            if head:
+                timeout = min(timeout, float(head[0][1]) - now)
+        if timeout < 0.001:
+            return  # a scheduled job is due (or the caller asked not to block)
+        lists = [self._keys(q).wake for q in queues]
+        if self.cluster and len(lists) > 1:
+            lists, timeout = lists[:1], min(timeout, CLUSTER_WAIT_S)
+        blocking = self._blocking
+        if blocking is None:
+            raise DriverUnavailableError("the Redis driver is not open: call open() first")
+        # A guard above the server-side timeout: a half-open socket must not hang us.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout + 5.0):
+                await blocking.blpop(lists, timeout=round(timeout, 3))
+
+    async def ack(self, reservations: Sequence[Reservation]) -> int:
+        if not reservations:
+            return 0
+        groups: dict[str, list[str]] = {}
+        for res in reservations:
+            groups.setdefault(res.queue, []).extend((res.id, res.token))
+        calls: list[Call] = []
+        for queue, pairs in groups.items():
+            k = self._keys(queue)
+            calls.append((self._s_ack, (k.reserved,), (k.job, k.unique, *pairs)))
+        return sum(await self._run(calls))
+
+    async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
+        k = self._keys(reservation.queue)
+        done = await self._s["release"](
+            (k.ready, k.delayed, k.reserved, k.wake),
+            (
+                k.job,
+                reservation.id,
+                reservation.token,
+                envelope.attempts,
+                envelope.encode(),
+                delay_s,
+            ),
+        )
+        return bool(done)
+
+    async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
+        k = self._keys(reservation.queue)
+        done = await self._s["fail"](
+            (k.reserved, k.failed),
+            (
+                k.job,
+                k.failed_job,
+                k.unique,
+                reservation.queue,
+                reservation.id,
+                reservation.token,
+                body,
+                failure.exception,
+                failure.message,
+                failure.traceback,
+            ),
+        )
+        return bool(done)
+
+    async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
+        if not reservations:
+            return []
+        groups: dict[str, list[str]] = {}
+        for res in reservations:
+            groups.setdefault(res.queue, []).extend((res.id, res.token))
+        script = self._s["extend"]
+        calls: list[Call] = []
+        for queue, pairs in groups.items():
+            k = self._keys(queue)
+            calls.append((script, (k.reserved,), (k.job, lease_s, *pairs)))
+        lost: list[str] = []
+        for result in await self._run(calls):
+            lost += result[1:]
+        return lost
+
+    async def rescue(self) -> RescueResult:
+        result = RescueResult()
+        script = self._s["rescue"]
+        queues = await self._known()
+        while queues:
+            calls: list[Call] = []
+            for queue in queues:
+                k = self._keys(queue)
+                keys = (k.ready, k.reserved, k.failed, k.wake)
+                args = (k.job, k.failed_job, k.unique, queue, LOST_WORKER_REASON, BATCH)
+                calls.append((script, keys, args))
+            busy = []
+            for queue, (requeued, failed) in zip(queues, await self._run(calls), strict=True):
+                result.requeued.extend(requeued)
+                result.failed.extend(failed)
+                if len(requeued) + len(failed) >= BATCH:
+                    busy.append(queue)
+            queues = busy
+        return result
+
+    # -- inspecting and managing -----------------------------------------------------
+    async def counts(self) -> dict[str, QueueCounts]:
+        queues = await self._known()
+        if not queues:
+            return {}
+        script = self._s["counts"]
+        calls: list[Call] = []
+        for queue in queues:
+            k = self._keys(queue)
+            calls.append((script, (k.ready, k.delayed, k.reserved, k.failed), (k.job,)))
+        out: dict[str, QueueCounts] = {}
+        for queue, row in zip(queues, await self._run(calls), strict=True):
+            pending, scheduled, reserved, failed, oldest = row
+            if pending or scheduled or reserved or failed:
+                out[queue] = QueueCounts(
+                    pending=pending,
+                    scheduled=scheduled,
+                    reserved=reserved,
+                    failed=failed,
+                    oldest_pending_at=float(oldest) if oldest else None,
+                )
+        return out
+
+    async def queues(self) -> list[str]:
+        return list(await self.counts())
+
+    async def clear(self, queue: str) -> int:
+        k = self._keys(queue)
+        total = 0
+        while True:
+            n = int(await self._s["clear"]((k.ready, k.delayed), (k.job, k.unique, BATCH)))
+            total += n
+            if n < BATCH:
+                return total
+
+    async def find(self, job_id: str) -> JobRecord | None:
+        queues = await self._known()
+        if not queues:
+            return None
+        script = self._s["find"]
+        calls: list[Call] = [
+            (script, (self._keys(q).reserved,), (self._keys(q).job, job_id)) for q in queues
+        ]
+        for queue, row in zip(queues, await self._run(calls), strict=True):
+            if row:
+                return _record(queue, row)
+        return None
+
+    async def jobs(
+        self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
+    ) -> list[JobRecord]:
+        if state not in _LISTED:
+            return []
+        queues = [queue] if queue is not None else await self._known()
+        if not queues:
+            return []
+        want = offset + limit if limit >= 0 else 2**31
+        script = self._s["jobs"]
+        calls: list[Call] = []
+        for q in queues:
+            k = self._keys(q)
+            calls.append((script, (k.ready, k.delayed, k.reserved), (k.job, state.value, want)))
+        rows = [
+            _record(q, row)
+            for q, part in zip(queues, await self._run(calls), strict=True)
+            for row in part
+        ]
+        if len(queues) > 1:
+            rows.sort(key=lambda r: (r.available_at, r.id))
+        return rows[offset:want]
+
+    async def _each_queue(self, name: str, args_of: Any) -> list[tuple[str, Any]]:
+        """Run one script on every known queue in one round trip: ``(queue, result)``."""
+        queues = await self._known()
+        if not queues:
+            return []
+        script = self._s[name]
+        calls: list[Call] = []
+        for q in queues:
+            keys, args = args_of(self._keys(q))
+            calls.append((script, keys, args))
+        return list(zip(queues, await self._run(calls), strict=True))
+
+    async def cancel(self, job_id: str) -> bool:
+        results = await self._each_queue(
+            "cancel", lambda k: ((k.ready, k.delayed), (k.job, k.unique, job_id))
+        )
+        return any(done for _, done in results)
+
+    async def promote(self, job_id: str) -> bool:
+        results = await self._each_queue(
+            "promote", lambda k: ((k.ready, k.delayed, k.wake), (k.job, job_id))
+        )
+        return any(done for _, done in results)
+
+    # -- the failed store ------------------------------------------------------------
+    async def failed_list(
+        self, *, queue: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[FailedJob]:
+        queues = [queue] if queue is not None else await self._known()
+        if not queues:
+            return []
+        stop = offset + limit - 1 if limit >= 0 else -1
+        script = self._s["failed_page"]
+        calls: list[Call] = []
+        for q in queues:
+            k = self._keys(q)
+            calls.append((script, (k.failed,), (k.failed_job, 0, stop)))
+        rows = [_failed(row) for part in await self._run(calls) for row in part]
+        if len(queues) > 1:
+            rows.sort(key=lambda f: (f.failed_at, f.id), reverse=True)
+        return rows[offset:] if stop < 0 else rows[offset : stop + 1]
+
+    async def failed_count(self, queue: str | None = None) -> int:
+        queues = [queue] if queue is not None else await self._known()
+        if not queues:
+            return 0
+        calls: list[Call] = [(None, (), ("ZCARD", self._keys(q).failed)) for q in queues]
+        return sum(await self._run(calls))
+
+    async def _failed_by_id(self, job_ids: Sequence[str]) -> list[FailedJob]:
+        if not job_ids:
+            return []
+        results = await self._each_queue(
+            "failed_page", lambda k: ((k.failed,), (k.failed_job, "id", *job_ids))
+        )
+        return [_failed(row) for _, part in results for row in part]
+
+    async def failed_find(self, job_id: str) -> FailedJob | None:
+        found = await self._failed_by_id([job_id])
+        return found[0] if found else None
+
+    async def failed_retry(self, job_ids: Sequence[str]) -> int:
+        total = 0
+        for start in range(0, len(job_ids), BATCH):
+            total += await self._retry(await self._failed_by_id(job_ids[start : start + BATCH]))
+        return total
+
+    async def _retry(self, failed: Sequence[FailedJob]) -> int:
+        if not failed:
+            return 0
+        now = await self.now()
+        groups: dict[str, list[Any]] = {}
+        for job in failed:
+            env = retry_envelope(job, now)
+            if env is None:
+                # Not an envelope: back as it was, to fail again with the same reason.
+                entry: tuple[Any, ...] = (job.id, job.body, 0, now, 1)
+            else:
+                entry = (job.id, env.encode(), env.priority, env.created_at, env.max_attempts)
+            groups.setdefault(job.queue, []).extend(entry)
+        script = self._s["failed_retry"]
+        calls: list[Call] = []
+        for queue, entries in groups.items():
+            k = self._keys(queue)
+            calls.append((script, (k.ready, k.failed, k.wake), (k.job, k.failed_job, *entries)))
+        return sum(await self._run(calls))
+
+    async def failed_retry_all(self, queue: str | None = None) -> int:
+        queues = [queue] if queue is not None else await self._known()
+        total = 0
+        for q in queues:
+            ids = await self.redis.execute_command("ZRANGE", self._keys(q).failed, 0, -1)
+            for start in range(0, len(ids), BATCH):
+                rows = await self._run(
+                    [
+                        (
+                            self._s["failed_page"],
+                            (self._keys(q).failed,),
+                            (self._keys(q).failed_job, "id", *ids[start : start + BATCH]),
+                        )
+                    ]
+                )
+                total += await self._retry([_failed(row) for row in rows[0]])
+        return total
+
+    async def failed_forget(self, job_id: str) -> bool:
+        results = await self._each_queue(
+            "failed_delete", lambda k: ((k.failed,), (k.failed_job, "ids", job_id))
+        )
+        return any(n for _, n in results)
+
+    async def _failed_delete(self, queues: Sequence[str], *mode: Any) -> int:
+        total = 0
+        script = self._s["failed_delete"]
+        while queues:
+            calls: list[Call] = []
+            for q in queues:
+                k = self._keys(q)
+                calls.append((script, (k.failed,), (k.failed_job, *mode)))
+            results = await self._run(calls)
+            total += sum(results)
+            queues = [q for q, n in zip(queues, results, strict=True) if n >= BATCH]
+        return total
+
+    async def failed_flush(self, queue: str | None = None) -> int:
+        queues = [queue] if queue is not None else await self._known()
+        return await self._failed_delete(queues, "all", BATCH)
+
+    async def failed_prune(self, before: float) -> int:
+        return await self._failed_delete(await self._known(), "before", repr(before), BATCH)
+
+    # -- workers and control ---------------------------------------------------------
+    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
+        await self._s["worker_beat"](
+            (self._k_worker + record.id, self._k_workers),
+            (record.id, record.to_json(), max(1, round(ttl_s * 1000))),
+        )
+
+    async def worker_gone(self, worker_id: str) -> None:
+        await self._s["worker_gone"]((self._k_worker + worker_id, self._k_workers), (worker_id,))
+
+    async def workers(self) -> list[WorkerRecord]:
+        raw = await self._s["workers"]((self._k_workers,), (self._k_worker,))
+        records = [
+            seen(WorkerRecord.from_json(raw[i + 1]), float(raw[i + 2]))
+            for i in range(0, len(raw), 3)
+        ]
+        return sorted(records, key=lambda r: r.id)
+
+    async def pause(self, queue: str) -> None:
+        await self.redis.execute_command("SADD", self._k_paused, queue)
+
+    async def resume(self, queue: str) -> None:
+        await self._run(
+            [
+                (None, (), ("SREM", self._k_paused, queue)),
+                (None, (), ("LPUSH", self._keys(queue).wake, "1")),
+                (None, (), ("LTRIM", self._keys(queue).wake, 0, 15)),
+            ]
+        )
+
+    async def paused(self) -> set[str]:
+        return set(await self.redis.execute_command("SMEMBERS", self._k_paused))
+
+    async def signal_restart(self) -> float:
+        return float(await self._s["restart"]((self._k_restart,), ()))
+
+    async def restart_signal(self) -> float | None:
+        value = await self.redis.execute_command("GET", self._k_restart)
+        return None if value is None else float(value)
+
+    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
+        if not counts:
+            return
+        args: list[Any] = [self._k_tp_bucket, minute, THROUGHPUT_KEEP_S]
+        for queue, (processed, failed) in counts.items():
+            args += (queue, processed, failed)
+        await self._s["throughput_add"]((self._k_tp,), args)
+
+    async def throughput(self, since: float) -> list[ThroughputBucket]:
+        raw = await self._s["throughput_get"]((self._k_tp,), (self._k_tp_bucket, repr(since)))
+        out: list[ThroughputBucket] = []
+        for i in range(0, len(raw), 2):
+            minute = int(raw[i])
+            fields = raw[i + 1]
+            acc: dict[str, list[int]] = {}
+            for j in range(0, len(fields), 2):
+                kind, queue = fields[j].split(":", 1)
+                acc.setdefault(queue, [0, 0])[kind == "f"] += int(fields[j + 1])
+            out += [ThroughputBucket(minute, q, p, f) for q, (p, f) in sorted(acc.items())]
+        return out
+
+
+def _record(queue: str, row: Sequence[Any]) -> JobRecord:
+    job_id, state, attempts, priority, available_at, created_at, body, by, lease = row
+    return JobRecord(
+        id=job_id,
+        queue=queue,
+        state=JobState(state),
+        attempts=int(attempts),
+        priority=int(priority),
+        available_at=float(available_at),
+        created_at=float(created_at),
+        body=body,
+        reserved_by=by or None,
+        lease_expires_at=float(lease) if lease else None,
+    )
+
+
+def _failed(row: Sequence[Any]) -> FailedJob:
+    job_id, queue, body, exception, message, traceback, failed_at, attempts = row
+    return FailedJob(
+        id=job_id,
+        queue=queue,
+        name=name_of(body),
+        body=body,
+        exception=exception,
+        message=message,
+        traceback=traceback,
+        failed_at=float(failed_at),
+        attempts=int(attempts),
+    )
+
+
+def _config_values(reply: Any, name: str) -> list[str]:
+    """Values of ``name`` in a CONFIG GET reply (a dict, or one dict per cluster node)."""
+    if isinstance(reply, dict):
+        if name in reply:
+            return [str(reply[name])]
+        return [v for sub in reply.values() for v in _config_values(sub, name)]
+    return []
