@@ -6,12 +6,13 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from backends import memory, sqlite
+from backends import memory, redis, sqlite
 from gello_queue.ports import QueueDriver
 
 Opener = Callable[[Any], AbstractAsyncContextManager[QueueDriver]]
 
 BACKENDS: dict[str, Opener] = {
     "memory": memory.open_driver,
+    "redis": redis.open_driver,
     "sqlite": sqlite.open_driver,
 }
