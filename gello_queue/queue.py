@@ -56,6 +56,7 @@ class Queue:
         self._drivers: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._private_loops: list[asyncio.AbstractEventLoop] = []
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Queue:
@@ -150,6 +151,8 @@ class Queue:
         if loop is None or loop.is_closed():
             loop = asyncio.new_event_loop()
             self._local.loop = loop
+            with self._lock:
+                self._private_loops.append(loop)
         return loop.run_until_complete(_awaited(call))
 
     def dispatch_blocking(self, pending: PendingDispatch) -> str:
@@ -185,11 +188,20 @@ class Queue:
         return self._run(lambda: self.clear(queue))
 
     def close_blocking(self) -> None:
-        """Blocking twin of ``close``: closes this thread's private loop and driver."""
-        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
-        if loop is not None and not loop.is_closed():
-            loop.run_until_complete(self.close())
-            loop.close()
+        """Blocking twin of ``close``: closes the private loops (and their drivers) of every
+        thread that used a blocking method and is no longer inside one."""
+        with self._lock:
+            loops, self._private_loops = self._private_loops, []
+        for loop in loops:
+            if loop.is_running():
+                with self._lock:
+                    self._private_loops.append(loop)
+                continue
+            driver = self._drivers.pop(loop, None)
+            if driver is not None and not loop.is_closed():
+                loop.run_until_complete(driver.close())
+            if not loop.is_closed():
+                loop.close()
 
 
 async def _awaited(call: Callable[[], Awaitable[T]]) -> T:

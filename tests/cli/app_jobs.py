@@ -1,0 +1,49 @@
+"""An application module for end-to-end tests, imported by `gello --app app_jobs`.
+
+Every execution is appended to a ledger file (GELLO_TEST_LEDGER), independent of the
+queue, so tests can count runs per job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from pydantic import BaseModel
+
+from gello_queue import Job
+
+
+class Work(BaseModel):
+    key: str
+    seconds: float = 0.0
+
+
+def record(kind: str, key: str) -> None:
+    with open(os.environ["GELLO_TEST_LEDGER"], "a") as ledger:
+        ledger.write(f"{kind} {key} {os.getpid()}\n")
+
+
+class Ledger(Job[Work]):
+    """Sleeps for ``seconds`` (a job in flight), then records that it ran."""
+
+    tries = 5
+    backoff = 0
+
+    async def handle(self, payload: Work) -> None:
+        record("start", payload.key)
+        if payload.seconds:
+            await asyncio.sleep(payload.seconds)
+        record("done", payload.key)
+
+
+class Toggle(Job[Work]):
+    """Fails until the flag file (GELLO_TEST_FLAG) exists: a bug fixed by a deploy."""
+
+    tries = 2
+    backoff = 0
+
+    async def handle(self, payload: Work) -> None:
+        if not os.path.exists(os.environ["GELLO_TEST_FLAG"]):  # noqa: ASYNC240 - a test stub
+            raise RuntimeError("feature flag missing")
+        record("done", payload.key)

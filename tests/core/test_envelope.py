@@ -1,0 +1,64 @@
+"""The stored envelope: versioned JSON, strict about what it accepts."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from gello_queue.core.envelope import Envelope, new_id
+from gello_queue.core.errors import EnvelopeError
+
+
+def test_round_trip_keeps_every_field() -> None:
+    env = Envelope(
+        id=new_id(),
+        name="SendInvoice",
+        queue="emails",
+        payload={"n": 1},
+        attempts=2,
+        max_attempts=5,
+        priority=3,
+        timeout=9.5,
+        backoff=[1.0, 2.0],
+        retry_until=123.0,
+        available_at=10.0,
+        created_at=5.0,
+        unique_key="k",
+        batch_id="b",
+        chain=[{"name": "Next"}],
+        middleware={"rate": 1},
+        trace={"traceparent": "00-x"},
+        tags=["billing"],
+        reason="rate limited",
+    )
+    assert Envelope.decode(env.encode()) == env
+
+
+def test_ids_are_time_ordered() -> None:
+    ids = [new_id() for _ in range(50)]
+    assert ids == sorted(ids)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"\x80\x04not json", "not valid JSON"),
+        (b"[1, 2]", "expected a JSON object"),
+        (b'{"v": 99}', "unsupported envelope version"),
+        (b'{"v": 1, "id": "x", "name": "A", "queue": "q"}', "missing field 'payload'"),
+        (b'{"v": 1, "id": "x", "name": "A", "queue": "q", "payload": 3}', "must be a JSON object"),
+        (
+            b'{"v": 1, "id": "x", "name": "A", "queue": "q", "payload": {}, "attempts": "x"}',
+            "malformed",
+        ),
+    ],
+)
+def test_bad_bodies_are_named(body: bytes, reason: str) -> None:
+    with pytest.raises(EnvelopeError, match=reason):
+        Envelope.decode(body)
+
+
+def test_a_pickle_is_never_unpickled() -> None:
+    with pytest.raises(EnvelopeError, match="not valid JSON"):
+        Envelope.decode(pickle.dumps({"v": 1, "name": "os.system"}))
