@@ -6,7 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from backends import memory, redis, sqlite
+from backends import memory, postgres, redis, sqlite
 from gello_queue.ports import QueueDriver
 
 Opener = Callable[[Any], AbstractAsyncContextManager[QueueDriver]]
@@ -14,5 +14,6 @@ Opener = Callable[[Any], AbstractAsyncContextManager[QueueDriver]]
 BACKENDS: dict[str, Opener] = {
     "memory": memory.open_driver,
     "redis": redis.open_driver,
+    "postgres": postgres.open_driver,
     "sqlite": sqlite.open_driver,
 }

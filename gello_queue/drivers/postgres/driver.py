@@ -1,0 +1,784 @@
+"""PostgreSQL driver: ``FOR UPDATE SKIP LOCKED`` leases, ``LISTEN/NOTIFY`` wake-ups.
+
+Every state change is one statement, conditional on the attempt's token, so a stale
+worker cannot touch a rescued job and no transaction is held open across round trips.
+Times are epoch seconds from the database clock (``now()`` in SQL): workers on machines
+with skewed clocks still agree on when a lease ran out. Statements live in
+``queries.sql`` and the schema in versioned ``migrations/``; both are rendered for a
+configurable schema and table prefix.
+
+Idle workers sleep on a dedicated ``LISTEN`` connection; every statement that makes a job
+runnable sends ``pg_notify`` in the same transaction, so a worker wakes within a
+millisecond of the commit and never for a rolled-back enqueue. With ``listen=False``
+(PgBouncer in transaction mode cannot hold a ``LISTEN``) ``wait`` polls instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import asyncpg  # type: ignore[import-untyped]
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
+from gello_queue.core.states import JobState
+from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.drivers.postgres.redact import password_of, redact_url
+from gello_queue.drivers.postgres.sql import (
+    Names,
+    latest_version,
+    migrations,
+    queries,
+    quote_ident,
+)
+from gello_queue.ports import (
+    LOST_WORKER_REASON,
+    FailedJob,
+    Failure,
+    JobRecord,
+    QueueCounts,
+    RescueResult,
+    Reservation,
+    ThroughputBucket,
+    WorkerRecord,
+)
+
+log = logging.getLogger("gello.drivers.postgres")
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = latest_version()
+
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
+"""Failures of the connection rather than of the statement: worth a retry."""
+_OPEN_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, asyncpg.PostgresError)
+"""What connecting can raise besides a malformed URL (bad password, no such database)."""
+
+_RETRY_DELAYS = (0.0, 0.05, 0.25, 1.0)
+"""Backoff between attempts of one call when its connection fails."""
+
+_RESCUE_BATCH = 1000
+_MAX_TIMERS = 10_000
+"""Delayed-job wake-up timers kept at most; beyond that ``wait``'s timeout covers it."""
+
+
+class PostgresDriver:
+    """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
+
+    name = "postgres"
+    capabilities = frozenset({"list_jobs", "priority", "clear", "cancel"})
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str = "public",
+        table_prefix: str = "gello_",
+        listen: bool = True,
+        pool_min: int = 2,
+        pool_max: int = 10,
+        auto_migrate: bool = False,
+        poll_interval_s: float = 0.05,
+        connect_timeout_s: float = 10.0,
+        command_timeout_s: float | None = 60.0,
+        application_name: str = "gello",
+    ) -> None:
+        if pool_min < 0 or pool_max < 1 or pool_min > pool_max:
+            raise ConfigurationError(
+                f"PostgreSQL pool size must satisfy 0 <= pool_min <= pool_max and"
+                f" pool_max >= 1 (got pool_min={pool_min}, pool_max={pool_max})"
+            )
+        self.url = url
+        self.schema = schema
+        self.table_prefix = table_prefix
+        self.listen = listen
+        self.pool_min = pool_min
+        self.pool_max = pool_max
+        self.auto_migrate = auto_migrate
+        self.poll_interval_s = poll_interval_s
+        self.connect_timeout_s = connect_timeout_s
+        self.command_timeout_s = command_timeout_s
+        self.application_name = application_name
+        self.names = Names(schema, table_prefix, _channel(schema, table_prefix))
+        quote_ident(schema)
+        quote_ident(table_prefix + "failed_jobs")  # the longest table name
+        self._q = queries(self.names)
+        self._pool: Any = None
+        self._listener: Any = None
+        self._listen_task: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
+        self._closing = False
+        self._skew = 0.0
+        """Database clock minus local clock, to turn a due time into a local delay."""
+        self._epoch = 0
+        """Bumped when every waiter must look again (wildcard notification, reconnect)."""
+        self._notes: dict[str, int] = {}
+        """Notifications seen per queue: ``wait`` compares them with ``reserve``'s marks."""
+        self._marks: dict[tuple[str, ...], tuple[int, tuple[int, ...]]] = {}
+        self._waiters: dict[asyncio.Future[None], frozenset[str]] = {}
+        self._timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
+
+    # -- lifecycle -------------------------------------------------------------------
+    def _server_settings(self) -> dict[str, str]:
+        settings = {"application_name": self.application_name}
+        if self.listen:
+            # JIT compiles plans of big counts for longer than they run; PgBouncer
+            # deployments (listen=False) may reject unknown startup parameters.
+            settings["jit"] = "off"
+        return settings
+
+    async def _connect(self) -> Any:
+        return await asyncpg.connect(
+            self.url,
+            timeout=self.connect_timeout_s,
+            command_timeout=self.command_timeout_s,
+            server_settings=self._server_settings(),
+        )
+
+    def _unavailable(self, exc: BaseException) -> DriverUnavailableError:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        secret = password_of(self.url)
+        if secret:
+            reason = reason.replace(secret, "***")
+        return DriverUnavailableError(
+            f"cannot reach PostgreSQL at {redact_url(self.url)}: {reason}"
+        )
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        self._closing = False
+        try:
+            pool = await asyncpg.create_pool(
+                self.url,
+                min_size=self.pool_min,
+                max_size=self.pool_max,
+                timeout=self.connect_timeout_s,
+                command_timeout=self.command_timeout_s,
+                server_settings=self._server_settings(),
+            )
+        except asyncpg.exceptions.ClientConfigurationError as exc:
+            raise ConfigurationError(
+                f"invalid PostgreSQL URL {redact_url(self.url)}: {exc}"
+            ) from None
+        except _OPEN_ERRORS as exc:
+            raise self._unavailable(exc) from None
+        self._pool = pool
+        try:
+            version = await self.schema_version()
+            if version < SCHEMA_VERSION:
+                if not self.auto_migrate:
+                    raise ConfigurationError(
+                        f"database schema is at version {version}, gello needs"
+                        f" {SCHEMA_VERSION}: run `gello queue:migrate`"
+                    )
+                await self.migrate()
+            await self._sync_clock()
+            if self.listen:
+                self._listen_task = asyncio.create_task(self._listen_forever())
+                waiter = asyncio.ensure_future(self._listening.wait())
+                await asyncio.wait(
+                    {waiter, self._listen_task},
+                    timeout=self.connect_timeout_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waiter.cancel()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        self._closing = True
+        task, self._listen_task = self._listen_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._wake("")
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                await asyncio.wait_for(pool.close(), timeout=5.0)
+            except _CONNECTION_ERRORS:
+                pool.terminate()
+
+    @property
+    def pool(self) -> Any:
+        if self._pool is None:
+            raise DriverUnavailableError("the PostgreSQL driver is not open: call open() first")
+        return self._pool
+
+    async def _call(self, op: Callable[[Any], Awaitable[T]]) -> T:
+        """Run ``op`` on a pooled connection, retrying with backoff if the connection
+        fails (a killed backend is replaced by the pool on the next acquire)."""
+        last: BaseException | None = None
+        for delay in _RETRY_DELAYS:
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                return await op(self.pool)
+            except _CONNECTION_ERRORS as exc:
+                if self._closing:
+                    raise
+                last = exc
+                log.warning("PostgreSQL connection failed, retrying: %s", type(exc).__name__)
+        assert last is not None
+        raise self._unavailable(last) from None
+
+    async def _fetch(self, name: str, *args: object) -> list[Any]:
+        query = self._q[name]
+        rows: list[Any] = await self._call(lambda pool: pool.fetch(query, *args))
+        return rows
+
+    async def _fetchval(self, name: str, *args: object) -> Any:
+        query = self._q[name]
+        return await self._call(lambda pool: pool.fetchval(query, *args))
+
+    async def _execute(self, name: str, *args: object) -> int:
+        """Run a statement; return the row count from its status (``DELETE 3``)."""
+        query = self._q[name]
+        status: str = await self._call(lambda pool: pool.execute(query, *args))
+        return _rowcount(status)
+
+    # -- schema ----------------------------------------------------------------------
+    def _table(self, name: str) -> str:
+        return f"{quote_ident(self.schema)}.{quote_ident(self.table_prefix + name)}"
+
+    async def schema_version(self) -> int:
+        """The version of the schema in the database (0 when there is none)."""
+
+        async def op(pool: Any) -> int:
+            table = self._table("migrations")
+            async with pool.acquire() as con:
+                exists = await con.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
+                if not exists:
+                    return 0
+                version = await con.fetchval(f"SELECT coalesce(max(version), 0) FROM {table}")
+                return int(version)
+
+        return await self._call(op)
+
+    async def migrate(self) -> int:
+        """Apply the migrations the database lacks; return the schema version.
+
+        Safe to run concurrently: migrators queue on an advisory lock held for the
+        transaction, and each re-reads the version once it holds the lock.
+        """
+        if self._pool is None:
+            try:
+                con = await self._connect()
+            except asyncpg.exceptions.ClientConfigurationError as exc:
+                raise ConfigurationError(
+                    f"invalid PostgreSQL URL {redact_url(self.url)}: {exc}"
+                ) from None
+            except _OPEN_ERRORS as exc:
+                raise self._unavailable(exc) from None
+            try:
+                return await self._migrate_on(con)
+            finally:
+                await con.close()
+        async with self.pool.acquire() as con:
+            return await self._migrate_on(con)
+
+    async def _migrate_on(self, con: Any) -> int:
+        table = self._table("migrations")
+        lock = zlib.crc32(f"gello:migrate:{self.schema}:{self.table_prefix}".encode())
+        async with con.transaction():
+            await con.execute("SELECT pg_advisory_xact_lock($1::bigint)", lock)
+            await con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
+            await con.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} (version integer PRIMARY KEY,"
+                " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            current = int(await con.fetchval(f"SELECT coalesce(max(version), 0) FROM {table}"))
+            for migration in migrations():
+                if migration.version <= current:
+                    continue
+                log.info("applying PostgreSQL migration %04d_%s", migration.version, migration.name)
+                await con.execute(self.names.render(migration.sql))
+                await con.execute(
+                    f"INSERT INTO {table} (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+                current = migration.version
+        return current
+
+    async def _sync_clock(self) -> None:
+        before = time.time()
+        db_now = float(await self._fetchval("now"))
+        self._skew = db_now - (before + time.time()) / 2
+
+    async def now(self) -> float:
+        before = time.time()
+        db_now = float(await self._fetchval("now"))
+        self._skew = db_now - (before + time.time()) / 2
+        return db_now
+
+    # -- producing -------------------------------------------------------------------
+    async def push(self, envelopes: Sequence[Envelope], *, connection: Any = None) -> list[str]:
+        """Store jobs in one statement (see the port).
+
+        With ``connection`` (an asyncpg connection inside the caller's transaction) the
+        jobs are inserted on it: they exist, and workers are notified, only if that
+        transaction commits.
+        """
+        if not envelopes:
+            return []
+        pending = list(envelopes)
+        holders: dict[str, str] = {}
+        for _ in range(5):
+            inserted = await self._insert(pending, connection)
+            missing = [e for e in pending if e.id not in inserted]
+            if not missing:
+                break
+            found = await self._holders(missing, connection)
+            holders.update(found)
+            # A holder acked between our insert and the look-up leaves the key free.
+            pending = [e for e in missing if e.id not in found]
+            if not pending:
+                break
+        else:
+            raise DriverUnavailableError(
+                "could not settle unique keys after 5 tries: the holders keep completing"
+            )
+        return [holders.get(e.id, e.id) for e in envelopes]
+
+    async def _insert(self, envelopes: Sequence[Envelope], connection: Any) -> set[str]:
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [])
+        ids, queues, names, prios, avail, created, attempts, maxes, bodies, keys = columns
+        for env in envelopes:
+            ids.append(env.id)
+            queues.append(env.queue)
+            names.append(env.name)
+            prios.append(env.priority)
+            avail.append(env.available_at)
+            created.append(env.created_at)
+            attempts.append(env.attempts)
+            maxes.append(env.max_attempts)
+            bodies.append(env.encode().decode())
+            keys.append(env.unique_key)
+        query = self._q["push"]
+        if connection is not None:
+            rows = await connection.fetch(query, *columns)
+        else:
+            rows = await self._call(lambda pool: pool.fetch(query, *columns))
+        return {r[0] for r in rows}
+
+    async def _holders(self, envelopes: Sequence[Envelope], connection: Any) -> dict[str, str]:
+        args = ([e.id for e in envelopes], [e.unique_key for e in envelopes])
+        query = self._q["holders"]
+        if connection is not None:
+            rows = await connection.fetch(query, *args)
+        else:
+            rows = await self._call(lambda pool: pool.fetch(query, *args))
+        return {r[0]: r[1] for r in rows if r[1] is not None}
+
+    # -- consuming -------------------------------------------------------------------
+    async def reserve(
+        self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
+    ) -> list[Reservation]:
+        if limit <= 0 or not queues:
+            return []
+        names = tuple(dict.fromkeys(queues))
+        # Notifications that arrive while this statement runs make the next wait return
+        # at once: the statement may have missed their jobs.
+        self._marks[names] = self._stamp(names)
+        rows = await self._fetch("reserve", list(names), limit, lease_s, worker_id)
+        if len(rows) > 1:
+            order = {q: i for i, q in enumerate(names)}
+            rows.sort(key=lambda r: (order[r[1]], -r[6], r[7], r[0]))
+        return [Reservation(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    def _stamp(self, names: tuple[str, ...]) -> tuple[int, tuple[int, ...]]:
+        return (self._epoch, tuple(self._notes.get(q, 0) for q in names))
+
+    async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
+        names = tuple(dict.fromkeys(queues))
+        mark = self._marks.get(names)
+        stamp = self._stamp(names)
+        if mark is not None and mark != stamp:
+            self._marks[names] = stamp
+            return
+        if timeout_s <= 0:
+            return
+        if self._listener is not None and self._pool is not None:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters[fut] = frozenset(names)
+            try:
+                await asyncio.wait({fut}, timeout=timeout_s)
+            finally:
+                self._waiters.pop(fut, None)
+                fut.cancel()
+            return
+        await self._poll(list(names), timeout_s)
+
+    async def _poll(self, queues: list[str], timeout_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        epoch = self._epoch
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._epoch != epoch:
+                return
+            await asyncio.sleep(min(self.poll_interval_s, remaining))
+            if self._pool is None:
+                return
+            if await self._fetchval("ready", queues):
+                return
+
+    # -- notifications ----------------------------------------------------------------
+    async def _listen_forever(self) -> None:
+        """Hold the LISTEN connection; re-establish it with backoff when it is lost."""
+        delay = 0.05
+        while not self._closing:
+            con: Any = None
+            try:
+                con = await self._connect()
+                lost = asyncio.Event()
+                con.add_termination_listener(lambda _con, lost=lost: lost.set())
+                await con.add_listener(self.names.channel, self._on_notify)
+                self._listener = con
+                self._listening.set()
+                # Jobs pushed while we were not listening sent notifications nobody heard.
+                self._wake("")
+                delay = 0.05
+                while not lost.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), timeout=15.0)
+                    if not lost.is_set():
+                        # A half-open TCP connection never reports its loss: probe it.
+                        await con.execute("SELECT 1", timeout=5.0)
+            except asyncio.CancelledError:
+                raise
+            except _OPEN_ERRORS as exc:
+                log.warning(
+                    "PostgreSQL LISTEN connection lost (%s); polling until it is back",
+                    type(exc).__name__,
+                )
+            finally:
+                self._listener = None
+                self._listening.clear()
+                if con is not None:
+                    con.terminate()
+            if self._closing:
+                return
+            # Waiters switch to polling while the connection is down.
+            self._wake("")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _on_notify(self, _con: Any, _pid: int, _channel: str, payload: str) -> None:
+        due_text, _, queue = payload.partition(" ")
+        try:
+            due = float(due_text)
+        except ValueError:
+            due = 0.0
+        delay = due - (time.time() + self._skew)
+        if delay <= 0.001:
+            self._wake(queue)
+            return
+        key = (queue, int(due * 100))
+        if key in self._timers or len(self._timers) >= _MAX_TIMERS:
+            return
+        loop = asyncio.get_running_loop()
+        self._timers[key] = loop.call_later(delay, self._timer_fired, key)
+
+    def _timer_fired(self, key: tuple[str, int]) -> None:
+        self._timers.pop(key, None)
+        self._wake(key[0])
+
+    def _wake(self, queue: str) -> None:
+        """Note that ``queue`` (every queue when empty) may have runnable jobs."""
+        if queue:
+            self._notes[queue] = self._notes.get(queue, 0) + 1
+        else:
+            self._epoch += 1
+        for fut, names in list(self._waiters.items()):
+            if (not queue or queue in names) and not fut.done():
+                fut.set_result(None)
+
+    # -- finishing attempts ----------------------------------------------------------
+    async def ack(self, reservations: Sequence[Reservation]) -> int:
+        if not reservations:
+            return 0
+        return await self._execute(
+            "ack", [r.id for r in reservations], [r.token for r in reservations]
+        )
+
+    async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
+        rows = await self._fetch(
+            "release",
+            reservation.id,
+            reservation.token,
+            envelope.attempts,
+            float(delay_s),
+            envelope.encode().decode(),
+        )
+        return bool(rows)
+
+    async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
+        count = await self._execute(
+            "fail",
+            reservation.id,
+            reservation.token,
+            name_of(body),
+            body,
+            failure.exception,
+            failure.message,
+            failure.traceback,
+        )
+        return count == 1
+
+    async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
+        if not reservations:
+            return []
+        rows = await self._fetch(
+            "extend", [r.id for r in reservations], [r.token for r in reservations], lease_s
+        )
+        held = {r[0] for r in rows}
+        return [r.id for r in reservations if r.id not in held]
+
+    async def rescue(self) -> RescueResult:
+        result = RescueResult()
+        while True:
+            rows = await self._fetch("rescue", LOST_WORKER_REASON, _RESCUE_BATCH)
+            for job_id, failed in rows:
+                (result.failed if failed else result.requeued).append(job_id)
+            if len(rows) < _RESCUE_BATCH:
+                return result
+
+    # -- inspecting and managing -----------------------------------------------------
+    async def counts(self) -> dict[str, QueueCounts]:
+        acc: dict[str, list[Any]] = {}
+        for queue, pending, scheduled, reserved, failed, oldest in await self._fetch("counts"):
+            row = acc.setdefault(queue, [0, 0, 0, 0, None])
+            row[0] += pending
+            row[1] += scheduled
+            row[2] += reserved
+            row[3] += failed
+            if oldest is not None:
+                row[4] = oldest
+        return {
+            q: QueueCounts(
+                pending=int(r[0]),
+                scheduled=int(r[1]),
+                reserved=int(r[2]),
+                failed=int(r[3]),
+                oldest_pending_at=None if r[4] is None else float(r[4]),
+            )
+            for q, r in sorted(acc.items())
+        }
+
+    async def queues(self) -> list[str]:
+        return [str(r[0]) for r in await self._fetch("queues")]
+
+    async def clear(self, queue: str) -> int:
+        return await self._execute("clear", queue)
+
+    async def find(self, job_id: str) -> JobRecord | None:
+        rows = await self._fetch("find", job_id)
+        return _record(rows[0]) if rows else None
+
+    async def jobs(
+        self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
+    ) -> list[JobRecord]:
+        name = {
+            JobState.PENDING: "jobs_pending",
+            JobState.SCHEDULED: "jobs_scheduled",
+            JobState.RESERVED: "jobs_reserved",
+        }.get(state)
+        if name is None:
+            return []
+        return [_record(r) for r in await self._fetch(name, queue, limit, offset)]
+
+    async def cancel(self, job_id: str) -> bool:
+        return await self._execute("cancel", job_id) == 1
+
+    async def promote(self, job_id: str) -> bool:
+        return bool(await self._fetch("promote", job_id))
+
+    # -- the failed store ------------------------------------------------------------
+    async def failed_list(
+        self, *, queue: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[FailedJob]:
+        if queue is None:
+            rows = await self._fetch("failed_list", limit, offset)
+        else:
+            rows = await self._fetch("failed_list_queue", limit, offset, queue)
+        return [_failed(r) for r in rows]
+
+    async def failed_count(self, queue: str | None = None) -> int:
+        if queue is None:
+            return int(await self._fetchval("failed_count"))
+        return int(await self._fetchval("failed_count_queue", queue))
+
+    async def failed_find(self, job_id: str) -> FailedJob | None:
+        rows = await self._fetch("failed_find", job_id)
+        return _failed(rows[0]) if rows else None
+
+    async def failed_retry(self, job_ids: Sequence[str]) -> int:
+        if not job_ids:
+            return 0
+        return await self._retry_failed("failed_take_ids", list(job_ids))
+
+    async def failed_retry_all(self, queue: str | None = None) -> int:
+        if queue is None:
+            return await self._retry_failed("failed_take_all")
+        return await self._retry_failed("failed_take_queue", queue)
+
+    async def _retry_failed(self, take: str, *args: object) -> int:
+        """Move failed rows back to the jobs table in one transaction."""
+
+        async def op(pool: Any) -> int:
+            async with pool.acquire() as con, con.transaction():
+                rows = await con.fetch(self._q[take], *args)
+                if not rows:
+                    return 0
+                columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
+                for row in rows:
+                    now = float(row[9])
+                    failed = _failed(row)
+                    env = retry_envelope(failed, now)
+                    values: tuple[Any, ...] = (
+                        (
+                            env.id,
+                            failed.queue,
+                            env.name,
+                            env.priority,
+                            now,
+                            env.created_at,
+                            0,
+                            env.max_attempts,
+                            env.encode().decode(),
+                        )
+                        if env is not None
+                        else (failed.id, failed.queue, failed.name, 0, now, now, 0, 1, failed.body)
+                    )
+                    for column, value in zip(columns, values, strict=True):
+                        column.append(value)
+                return int(await con.fetchval(self._q["requeue"], *columns))
+
+        return await self._call(op)
+
+    async def failed_forget(self, job_id: str) -> bool:
+        return await self._execute("failed_forget", job_id) == 1
+
+    async def failed_flush(self, queue: str | None = None) -> int:
+        if queue is None:
+            return await self._execute("failed_flush")
+        return await self._execute("failed_flush_queue", queue)
+
+    async def failed_prune(self, before: float) -> int:
+        return await self._execute("failed_prune", float(before))
+
+    # -- workers and control ---------------------------------------------------------
+    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
+        await self._execute("worker_beat", record.id, record.to_json().decode(), float(ttl_s))
+
+    async def worker_gone(self, worker_id: str) -> None:
+        await self._execute("worker_gone", worker_id)
+
+    async def workers(self) -> list[WorkerRecord]:
+        out: list[WorkerRecord] = []
+        for raw, last_seen in await self._fetch("workers"):
+            out.append(seen(WorkerRecord.from_json(raw), float(last_seen)))
+        return out
+
+    async def pause(self, queue: str) -> None:
+        await self._execute("pause", queue)
+
+    async def resume(self, queue: str) -> None:
+        await self._execute("resume", queue)
+
+    async def paused(self) -> set[str]:
+        return {str(r[0]) for r in await self._fetch("paused")}
+
+    async def signal_restart(self) -> float:
+        return float(await self._fetchval("signal_restart"))
+
+    async def restart_signal(self) -> float | None:
+        value = await self._fetchval("restart_signal")
+        return None if value is None else float(value)
+
+    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
+        if not counts:
+            return
+        queues = list(counts)
+        await self._execute(
+            "record_throughput",
+            int(minute),
+            queues,
+            [counts[q][0] for q in queues],
+            [counts[q][1] for q in queues],
+        )
+
+    async def throughput(self, since: float) -> list[ThroughputBucket]:
+        rows = await self._fetch("throughput", float(since))
+        return [ThroughputBucket(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+def _channel(schema: str, prefix: str) -> str:
+    """The NOTIFY channel of one installation (at most 63 bytes, or it is truncated)."""
+    name = f"{prefix}{schema}"
+    if len(name.encode()) <= 63:
+        return name
+    return "gello_" + hashlib.sha1(name.encode()).hexdigest()
+
+
+def _rowcount(status: str) -> int:
+    """The count at the end of a command tag such as ``DELETE 3`` or ``INSERT 0 1``."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _record(row: Any) -> JobRecord:
+    (job_id, queue, attempts, priority, available_at, created_at, body, by, lease, held, now) = row
+    if held:
+        state = JobState.RESERVED
+    else:
+        state = JobState.SCHEDULED if available_at > now else JobState.PENDING
+    return JobRecord(
+        id=str(job_id),
+        queue=str(queue),
+        state=state,
+        attempts=int(attempts),
+        priority=int(priority),
+        available_at=float(available_at),
+        created_at=float(created_at),
+        body=str(body),
+        reserved_by=None if by is None else str(by),
+        lease_expires_at=None if lease is None else float(lease),
+    )
+
+
+def _failed(row: Any) -> FailedJob:
+    return FailedJob(
+        id=str(row[0]),
+        queue=str(row[1]),
+        name=str(row[2]),
+        body=str(row[3]),
+        exception=str(row[4]),
+        message=str(row[5]),
+        traceback=str(row[6]),
+        failed_at=float(row[7]),
+        attempts=int(row[8]),
+    )

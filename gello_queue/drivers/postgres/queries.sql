@@ -1,0 +1,323 @@
+-- Statements of the PostgreSQL driver, by name. Rendered once per driver: {{jobs}} is a
+-- quoted, schema-qualified table, {{=channel}} the NOTIFY channel as a string literal.
+-- Times are epoch seconds from the database clock: date_part('epoch', now()) is the
+-- statement's transaction start, stable within one statement (so it can drive indexes).
+-- Notifications carry "<due epoch> <queue>" (an empty queue wakes every waiter).
+
+-- name: now
+SELECT date_part('epoch', clock_timestamp());
+
+-- name: push
+-- Bulk insert from arrays; a conflict (same id, or a held unique key) inserts nothing
+-- and the caller looks up the holder. Jobs due at once are stamped no later than the
+-- database clock, so a client clock running ahead cannot delay them.
+WITH ins AS (
+    INSERT INTO {{jobs}} (id, queue, name, priority, available_at, created_at, attempts,
+                         max_attempts, body, unique_key)
+    SELECT i, q, n, p,
+           CASE WHEN a <= c THEN least(a, date_part('epoch', now())) ELSE a END,
+           c, t, m, b, u
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::float8[],
+                $6::float8[], $7::int[], $8::int[], $9::text[], $10::text[])
+         AS r(i, q, n, p, a, c, t, m, b, u)
+    ON CONFLICT DO NOTHING
+    RETURNING id, queue, available_at
+), woke AS (
+    SELECT pg_notify({{=channel}}, min(available_at)::text || ' ' || queue)
+    FROM ins GROUP BY queue
+)
+SELECT id FROM ins WHERE (SELECT count(*) FROM woke) >= 0;
+
+-- name: holders
+-- Who represents each envelope that push did not insert: itself, or its key's holder.
+SELECT r.i, coalesce(own.id, held.id)
+FROM unnest($1::text[], $2::text[]) AS r(i, u)
+LEFT JOIN {{jobs}} own ON own.id = r.i
+LEFT JOIN {{jobs}} held ON held.unique_key = r.u;
+
+-- name: reserve
+-- Queues in the given order, each walked along the ready index; the ordinality sort
+-- is incremental, so a later queue is read only when earlier ones could not fill $2.
+WITH t AS (SELECT date_part('epoch', now()) AS now),
+wanted AS (
+    SELECT j.id
+    FROM unnest($1::text[]) WITH ORDINALITY AS q(qname, ord)
+    CROSS JOIN LATERAL (
+        SELECT id, priority, available_at FROM {{jobs}}
+        WHERE queue = q.qname AND token IS NULL AND available_at <= (SELECT now FROM t)
+        ORDER BY priority DESC, available_at, id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    ) j
+    ORDER BY q.ord, j.priority DESC, j.available_at, j.id
+    LIMIT $2
+)
+UPDATE {{jobs}} AS j
+SET attempts = j.attempts + 1,
+    token = gen_random_uuid()::text,
+    lease_expires_at = (SELECT now FROM t) + $3,
+    reserved_by = $4
+FROM wanted w
+WHERE j.id = w.id
+RETURNING j.id, j.queue, j.token, j.attempts, j.body, j.lease_expires_at, j.priority,
+          j.available_at;
+
+-- name: ready
+SELECT EXISTS (
+    SELECT 1 FROM {{jobs}}
+    WHERE queue = ANY($1::text[]) AND token IS NULL
+      AND available_at <= date_part('epoch', now())
+);
+
+-- name: ack
+DELETE FROM {{jobs}} j
+USING unnest($1::text[], $2::text[]) AS a(id, token)
+WHERE j.id = a.id AND j.token = a.token;
+
+-- name: release
+WITH u AS (
+    UPDATE {{jobs}}
+    SET token = NULL, lease_expires_at = NULL, reserved_by = NULL,
+        attempts = $3, available_at = date_part('epoch', now()) + $4, body = $5
+    WHERE id = $1 AND token = $2
+    RETURNING queue, available_at
+)
+SELECT queue FROM u
+WHERE (SELECT count(*) FROM (
+    SELECT pg_notify({{=channel}}, available_at::text || ' ' || queue) FROM u
+) n) >= 0;
+
+-- name: fail
+WITH d AS (
+    DELETE FROM {{jobs}} WHERE id = $1 AND token = $2 RETURNING queue, attempts
+)
+INSERT INTO {{failed_jobs}} (id, queue, name, body, exception, message, traceback,
+                            failed_at, attempts)
+SELECT $1, d.queue, $3, $4, $5, $6, $7, date_part('epoch', now()), d.attempts FROM d
+ON CONFLICT (id) DO UPDATE SET
+    queue = excluded.queue, name = excluded.name, body = excluded.body,
+    exception = excluded.exception, message = excluded.message,
+    traceback = excluded.traceback, failed_at = excluded.failed_at,
+    attempts = excluded.attempts;
+
+-- name: extend
+UPDATE {{jobs}} j
+SET lease_expires_at = date_part('epoch', now()) + $3
+FROM unnest($1::text[], $2::text[]) AS a(id, token)
+WHERE j.id = a.id AND j.token = a.token
+RETURNING j.id;
+
+-- name: rescue
+-- One statement: expired leases on their last attempt go to the failed store, the
+-- rest back to their queue. SKIP LOCKED lets several rescuers run at once.
+WITH expired AS (
+    SELECT id, attempts >= max_attempts AS last FROM {{jobs}}
+    WHERE token IS NOT NULL AND lease_expires_at <= date_part('epoch', now())
+    ORDER BY lease_expires_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), dead AS (
+    DELETE FROM {{jobs}} j USING expired e
+    WHERE j.id = e.id AND e.last
+    RETURNING j.id, j.queue, j.name, j.body, j.attempts
+), buried AS (
+    INSERT INTO {{failed_jobs}} (id, queue, name, body, exception, message, traceback,
+                                failed_at, attempts)
+    SELECT id, queue, name, body, 'WorkerLost', $1, '', date_part('epoch', now()), attempts
+    FROM dead
+    ON CONFLICT (id) DO UPDATE SET
+        queue = excluded.queue, name = excluded.name, body = excluded.body,
+        exception = excluded.exception, message = excluded.message,
+        traceback = excluded.traceback, failed_at = excluded.failed_at,
+        attempts = excluded.attempts
+), requeued AS (
+    UPDATE {{jobs}} j
+    SET token = NULL, lease_expires_at = NULL, reserved_by = NULL,
+        available_at = date_part('epoch', now())
+    FROM expired e
+    WHERE j.id = e.id AND NOT e.last
+    RETURNING j.id, j.queue
+), woke AS (
+    SELECT pg_notify({{=channel}}, date_part('epoch', now())::text || ' ' || queue)
+    FROM requeued GROUP BY queue
+)
+SELECT id, false AS failed FROM requeued WHERE (SELECT count(*) FROM woke) >= 0
+UNION ALL
+SELECT id, true FROM dead;
+
+-- name: counts
+SELECT queue,
+       count(*) FILTER (WHERE token IS NULL AND available_at <= t.now),
+       count(*) FILTER (WHERE token IS NULL AND available_at > t.now),
+       count(*) FILTER (WHERE token IS NOT NULL),
+       0::bigint,
+       min(available_at) FILTER (WHERE token IS NULL AND available_at <= t.now)
+FROM {{jobs}}, (SELECT date_part('epoch', now()) AS now) t
+GROUP BY queue
+UNION ALL
+SELECT queue, 0, 0, 0, count(*), NULL FROM {{failed_jobs}} GROUP BY queue;
+
+-- name: queues
+SELECT queue FROM {{jobs}} UNION SELECT queue FROM {{failed_jobs}} ORDER BY 1;
+
+-- name: clear
+DELETE FROM {{jobs}} WHERE queue = $1 AND token IS NULL;
+
+-- name: find
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, token IS NOT NULL, date_part('epoch', now())
+FROM {{jobs}} WHERE id = $1;
+
+-- name: jobs_pending
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, false, date_part('epoch', now())
+FROM {{jobs}}
+WHERE token IS NULL AND available_at <= date_part('epoch', now())
+  AND ($1::text IS NULL OR queue = $1)
+ORDER BY available_at, id LIMIT $2 OFFSET $3;
+
+-- name: jobs_scheduled
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, false, date_part('epoch', now())
+FROM {{jobs}}
+WHERE token IS NULL AND available_at > date_part('epoch', now())
+  AND ($1::text IS NULL OR queue = $1)
+ORDER BY available_at, id LIMIT $2 OFFSET $3;
+
+-- name: jobs_reserved
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, true, date_part('epoch', now())
+FROM {{jobs}}
+WHERE token IS NOT NULL AND ($1::text IS NULL OR queue = $1)
+ORDER BY available_at, id LIMIT $2 OFFSET $3;
+
+-- name: cancel
+DELETE FROM {{jobs}} WHERE id = $1 AND token IS NULL;
+
+-- name: promote
+WITH u AS (
+    UPDATE {{jobs}} SET available_at = date_part('epoch', now())
+    WHERE id = $1 AND token IS NULL AND available_at > date_part('epoch', now())
+    RETURNING queue, available_at
+)
+SELECT queue FROM u
+WHERE (SELECT count(*) FROM (
+    SELECT pg_notify({{=channel}}, available_at::text || ' ' || queue) FROM u
+) n) >= 0;
+
+-- name: failed_list
+SELECT id, queue, name, body, exception, message, traceback, failed_at, attempts
+FROM {{failed_jobs}}
+ORDER BY failed_at DESC, id DESC LIMIT $1 OFFSET $2;
+
+-- name: failed_list_queue
+SELECT id, queue, name, body, exception, message, traceback, failed_at, attempts
+FROM {{failed_jobs}} WHERE queue = $3
+ORDER BY failed_at DESC, id DESC LIMIT $1 OFFSET $2;
+
+-- name: failed_count
+SELECT count(*) FROM {{failed_jobs}};
+
+-- name: failed_count_queue
+SELECT count(*) FROM {{failed_jobs}} WHERE queue = $1;
+
+-- name: failed_find
+SELECT id, queue, name, body, exception, message, traceback, failed_at, attempts
+FROM {{failed_jobs}} WHERE id = $1;
+
+-- name: failed_take_ids
+DELETE FROM {{failed_jobs}} WHERE id = ANY($1::text[])
+RETURNING id, queue, name, body, exception, message, traceback, failed_at, attempts,
+          date_part('epoch', now());
+
+-- name: failed_take_queue
+DELETE FROM {{failed_jobs}} WHERE queue = $1
+RETURNING id, queue, name, body, exception, message, traceback, failed_at, attempts,
+          date_part('epoch', now());
+
+-- name: failed_take_all
+DELETE FROM {{failed_jobs}}
+RETURNING id, queue, name, body, exception, message, traceback, failed_at, attempts,
+          date_part('epoch', now());
+
+-- name: requeue
+-- Failed jobs back as fresh jobs; a same-id row left behind is replaced, as SQLite does.
+WITH ins AS (
+    INSERT INTO {{jobs}} (id, queue, name, priority, available_at, created_at, attempts,
+                         max_attempts, body)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::float8[],
+                         $6::float8[], $7::int[], $8::int[], $9::text[])
+    ON CONFLICT (id) DO UPDATE SET
+        queue = excluded.queue, name = excluded.name, priority = excluded.priority,
+        available_at = excluded.available_at, created_at = excluded.created_at,
+        attempts = excluded.attempts, max_attempts = excluded.max_attempts,
+        body = excluded.body, token = NULL, lease_expires_at = NULL, reserved_by = NULL
+    RETURNING queue, available_at
+), woke AS (
+    SELECT pg_notify({{=channel}}, min(available_at)::text || ' ' || queue)
+    FROM ins GROUP BY queue
+)
+SELECT count(*) FROM ins WHERE (SELECT count(*) FROM woke) >= 0;
+
+-- name: failed_forget
+DELETE FROM {{failed_jobs}} WHERE id = $1;
+
+-- name: failed_flush
+DELETE FROM {{failed_jobs}};
+
+-- name: failed_flush_queue
+DELETE FROM {{failed_jobs}} WHERE queue = $1;
+
+-- name: failed_prune
+DELETE FROM {{failed_jobs}} WHERE failed_at < $1;
+
+-- name: worker_beat
+-- Workers that died without saying so are forgotten ten ttls later: the table stays small.
+WITH gone AS (
+    DELETE FROM {{workers}}
+    WHERE last_seen + ttl * 10 < date_part('epoch', now()) AND id <> $1
+)
+INSERT INTO {{workers}} (id, record, last_seen, ttl)
+VALUES ($1, $2, date_part('epoch', now()), $3)
+ON CONFLICT (id) DO UPDATE SET
+    record = excluded.record, last_seen = excluded.last_seen, ttl = excluded.ttl;
+
+-- name: worker_gone
+DELETE FROM {{workers}} WHERE id = $1;
+
+-- name: workers
+SELECT record, last_seen FROM {{workers}}
+WHERE last_seen + ttl >= date_part('epoch', now())
+ORDER BY id;
+
+-- name: pause
+INSERT INTO {{control}} (key, value) VALUES ('paused:' || $1, date_part('epoch', now()))
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: resume
+WITH d AS (DELETE FROM {{control}} WHERE key = 'paused:' || $1)
+SELECT pg_notify({{=channel}}, '0 ' || $1);
+
+-- name: paused
+SELECT substr(key, 8) FROM {{control}} WHERE key LIKE 'paused:%';
+
+-- name: signal_restart
+INSERT INTO {{control}} (key, value) VALUES ('restart', date_part('epoch', clock_timestamp()))
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+RETURNING value;
+
+-- name: restart_signal
+SELECT value FROM {{control}} WHERE key = 'restart';
+
+-- name: record_throughput
+-- Buckets older than a day are of no use to status or the dashboard.
+WITH old AS (DELETE FROM {{throughput}} WHERE minute < $1 - 86400)
+INSERT INTO {{throughput}} AS t (minute, queue, processed, failed)
+SELECT $1, q, p, f FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS r(q, p, f)
+ON CONFLICT (minute, queue) DO UPDATE SET
+    processed = t.processed + excluded.processed,
+    failed = t.failed + excluded.failed;
+
+-- name: throughput
+SELECT minute, queue, processed, failed FROM {{throughput}}
+WHERE minute >= $1::float8 ORDER BY minute, queue;

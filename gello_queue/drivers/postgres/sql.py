@@ -1,0 +1,108 @@
+"""SQL kept in ``.sql`` files, rendered once per schema and table prefix.
+
+Statements are written against placeholders rather than fixed names so one database can
+hold several gello installations (per schema, per prefix). Identifiers are substituted
+quoted, never interpolated raw: the schema and prefix come from configuration.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from gello_queue.core.errors import ConfigurationError
+
+_PLACEHOLDER = re.compile(r"\{\{([@=]?)(\w+)\}\}")
+_NAME_HEADER = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+_MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
+_MAX_IDENTIFIER = 63
+"""PostgreSQL silently truncates longer names, which could merge two installations."""
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    if not name or "\x00" in name:
+        raise ConfigurationError(f"invalid PostgreSQL identifier {name!r}")
+    if len(name.encode()) > _MAX_IDENTIFIER:
+        raise ConfigurationError(
+            f"PostgreSQL identifier {name!r} is longer than {_MAX_IDENTIFIER} bytes:"
+            " use a shorter schema or table prefix"
+        )
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """``value`` as an SQL string literal (standard_conforming_strings is on since 9.1)."""
+    if "\x00" in value:
+        raise ConfigurationError(f"invalid SQL string {value!r}")
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Where one installation's tables live."""
+
+    schema: str
+    prefix: str
+    channel: str
+
+    def render(self, sql: str) -> str:
+        """Replace ``{{table}}``, ``{{@bare_name}}``, ``{{schema}}`` and ``{{=channel}}``."""
+
+        def sub(match: re.Match[str]) -> str:
+            kind, word = match.group(1), match.group(2)
+            if kind == "=":
+                if word != "channel":
+                    raise ValueError(f"unknown literal placeholder {word!r}")
+                return quote_literal(self.channel)
+            if word == "schema" and not kind:
+                return quote_ident(self.schema)
+            if kind == "@":
+                return quote_ident(self.prefix + word)
+            return f"{quote_ident(self.schema)}.{quote_ident(self.prefix + word)}"
+
+        return _PLACEHOLDER.sub(sub, sql)
+
+
+@cache
+def _query_source() -> dict[str, str]:
+    text = resources.files(__package__).joinpath("queries.sql").read_text(encoding="utf-8")
+    parts = _NAME_HEADER.split(text)
+    # parts = [preamble, name1, body1, name2, body2, ...]
+    return {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
+
+
+def queries(names: Names) -> dict[str, str]:
+    """Every named statement of ``queries.sql``, rendered for ``names``."""
+    return {name: names.render(sql) for name, sql in _query_source().items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+@cache
+def migrations() -> tuple[Migration, ...]:
+    """The migrations shipped with gello, oldest first."""
+    found: list[Migration] = []
+    for entry in resources.files(__package__).joinpath("migrations").iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match is not None:
+            found.append(
+                Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8"))
+            )
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"PostgreSQL migrations are not numbered 1..n: {versions}")
+    return tuple(found)
+
+
+def latest_version() -> int:
+    """The schema version this code needs."""
+    return migrations()[-1].version

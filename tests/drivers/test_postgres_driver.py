@@ -1,0 +1,460 @@
+"""PostgreSQL driver specifics: transactions, concurrency, NOTIFY, migrations, failures.
+
+Every test runs in its own schema (see ``backends.postgres``); a server that cannot be
+reached fails the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import pytest
+from backends.postgres import POSTGRES_URL, isolated_schema, open_driver
+from helpers import envelope, eventually
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
+from gello_queue.drivers import factory_from_url
+from gello_queue.drivers.postgres import PostgresDriver, redact_url
+from gello_queue.drivers.postgres import driver as driver_module
+from gello_queue.ports import Failure, Reservation
+
+W = "worker-1"
+
+
+@pytest.fixture
+async def pg(request: pytest.FixtureRequest) -> AsyncIterator[PostgresDriver]:
+    async with open_driver(request, application_name=f"gtest-{uuid.uuid4().hex[:12]}") as d:
+        yield d
+
+
+@asynccontextmanager
+async def sibling(of: PostgresDriver, **options: Any) -> AsyncIterator[PostgresDriver]:
+    """Another driver instance (as in another process) on the same schema."""
+    other = PostgresDriver(POSTGRES_URL, schema=of.schema, **options)
+    await other.open()
+    try:
+        yield other
+    finally:
+        await other.close()
+
+
+@asynccontextmanager
+async def raw_connection() -> AsyncIterator[Any]:
+    con = await asyncpg.connect(POSTGRES_URL)
+    try:
+        yield con
+    finally:
+        await con.close()
+
+
+def table(driver: PostgresDriver, name: str) -> str:
+    return driver._table(name)
+
+
+# -- transactional enqueue -------------------------------------------------------------
+async def test_push_on_the_callers_connection_commits_with_their_transaction(
+    pg: PostgresDriver,
+) -> None:
+    env = envelope()
+    async with raw_connection() as con:
+        tx = con.transaction()
+        await tx.start()
+        assert await pg.push([env], connection=con) == [env.id]
+        # Not visible to anyone else until the caller commits.
+        assert await pg.find(env.id) is None
+        assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
+        await tx.commit()
+    [res] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
+    assert res.id == env.id
+
+
+async def test_push_on_the_callers_connection_vanishes_on_rollback(pg: PostgresDriver) -> None:
+    env = envelope(unique_key="order:1")
+    async with raw_connection() as con:
+        tx = con.transaction()
+        await tx.start()
+        await pg.push([env], connection=con)
+        await tx.rollback()
+    assert await pg.find(env.id) is None
+    assert await pg.counts() == {}
+    # The unique key was never taken.
+    again = envelope(unique_key="order:1")
+    assert await pg.push([again]) == [again.id]
+
+
+async def test_rolled_back_push_sends_no_notification(pg: PostgresDriver) -> None:
+    async with sibling(pg) as other:
+        await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
+        async with raw_connection() as con:
+            tx = con.transaction()
+            await tx.start()
+            await other.push([envelope()], connection=con)
+            await tx.rollback()
+            # A committed push on the same connection afterwards is heard: the rolled-back
+            # one, sent earlier, would have been heard first.
+            marker = envelope("marker")
+            async with con.transaction():
+                await other.push([marker], connection=con)
+        await eventually(lambda: _async(pg._notes.get("marker", 0)), lambda n: n == 1)
+        assert pg._notes.get("default", 0) == 0
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+# -- concurrency -----------------------------------------------------------------------
+async def test_concurrent_reservers_never_hold_the_same_attempt(pg: PostgresDriver) -> None:
+    envs = [envelope(payload={"n": i}, priority=i % 3) for i in range(500)]
+    await pg.push(envs)
+    taken: list[tuple[str, int, str]] = []
+
+    async def consume(driver: PostgresDriver, name: str) -> None:
+        while True:
+            got = await driver.reserve(["default"], 7, lease_s=30, worker_id=name)
+            if not got:
+                return
+            taken.extend((r.id, r.attempts, r.token) for r in got)
+            assert await driver.ack(got) == len(got)
+
+    async with sibling(pg) as other:
+        await asyncio.gather(
+            *(consume(pg, f"a{i}") for i in range(4)),
+            *(consume(other, f"b{i}") for i in range(4)),
+        )
+    ids = [t[0] for t in taken]
+    assert len(ids) == 500
+    assert set(ids) == {e.id for e in envs}
+    assert {t[1] for t in taken} == {1}
+    assert len({t[2] for t in taken}) == 500
+    assert await pg.counts() == {}
+
+
+async def test_bulk_push_with_repeated_unique_keys_keeps_one_holder(pg: PostgresDriver) -> None:
+    a, b, c = envelope(unique_key="k"), envelope(unique_key="k"), envelope()
+    assert await pg.push([a, b, c]) == [a.id, a.id, c.id]
+    # Pushing the same envelope again is idempotent: it represents itself.
+    assert await pg.push([c]) == [c.id]
+    assert (await pg.counts())["default"].pending == 2
+
+
+async def test_unique_key_races_resolve_to_one_holder(pg: PostgresDriver) -> None:
+    async with sibling(pg) as other:
+        envs = [envelope(unique_key="report:2024") for _ in range(20)]
+        drivers = [pg, other]
+        results = await asyncio.gather(*(drivers[i % 2].push([e]) for i, e in enumerate(envs)))
+    holders = {r[0] for r in results}
+    assert len(holders) == 1
+    assert (await pg.counts())["default"].pending == 1
+
+
+# -- waking workers ------------------------------------------------------------------
+async def test_notify_wakes_an_idle_worker_within_milliseconds(pg: PostgresDriver) -> None:
+    latencies: list[float] = []
+    async with sibling(pg) as producer:
+        for _ in range(15):
+            assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
+            loop = asyncio.get_running_loop()
+            task = asyncio.create_task(pg.wait(["default"], 5.0))
+            await asyncio.sleep(0)  # let the worker start waiting
+            await producer.push([envelope()])
+            pushed = loop.time()
+            await task
+            latencies.append(loop.time() - pushed)
+            [res] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
+            await pg.ack([res])
+    assert statistics.median(latencies) < 0.01, latencies
+    assert max(latencies) < 0.5, latencies
+
+
+async def test_a_push_during_reserve_is_not_missed_by_the_next_wait(pg: PostgresDriver) -> None:
+    async with sibling(pg) as producer:
+        assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
+        await producer.push([envelope()])
+        await eventually(lambda: _async(pg._notes.get("default", 0)), lambda n: n > 0)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await pg.wait(["default"], 5.0)
+        assert loop.time() - start < 0.1
+
+
+async def test_wait_ignores_other_queues(pg: PostgresDriver) -> None:
+    async with sibling(pg) as producer:
+        await pg.reserve(["high"], 1, lease_s=30, worker_id=W)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        waiting = asyncio.create_task(pg.wait(["high"], 0.5))
+        await producer.push([envelope("low")])
+        await waiting
+        assert loop.time() - start >= 0.45
+
+
+async def test_a_delayed_job_wakes_the_worker_when_due(pg: PostgresDriver) -> None:
+    async with sibling(pg) as producer:
+        await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
+        now = await producer.now()
+        await producer.push([envelope(available_at=now + 0.3)])
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await pg.wait(["default"], 5.0)
+        elapsed = loop.time() - start
+        assert 0.15 < elapsed < 1.0, elapsed
+        [res] = await eventually(
+            lambda: pg.reserve(["default"], 1, lease_s=30, worker_id=W), timeout_s=1.0
+        )
+        assert res.attempts == 1
+
+
+async def test_polling_fallback_without_listen(pg: PostgresDriver) -> None:
+    async with sibling(pg, listen=False, poll_interval_s=0.02) as poller:
+        assert poller._listener is None
+        await poller.reserve(["default"], 1, lease_s=30, worker_id=W)
+        loop = asyncio.get_running_loop()
+        waiting = asyncio.create_task(poller.wait(["default"], 5.0))
+        await asyncio.sleep(0)
+        await pg.push([envelope()])
+        pushed = loop.time()
+        await waiting
+        assert loop.time() - pushed < 0.5
+        assert await poller.reserve(["default"], 1, lease_s=30, worker_id=W)
+        # Nothing to do: wait runs its full timeout.
+        start = loop.time()
+        await poller.wait(["default"], 0.2)
+        assert loop.time() - start >= 0.18
+
+
+# -- schema management -----------------------------------------------------------------
+async def test_migrate_from_empty_and_again_is_idempotent() -> None:
+    async with isolated_schema() as schema:
+        driver = PostgresDriver(POSTGRES_URL, schema=schema, table_prefix="app_")
+        assert await driver.migrate() == driver_module.SCHEMA_VERSION
+        assert await driver.migrate() == driver_module.SCHEMA_VERSION
+        async with raw_connection() as con:
+            tables = await con.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", schema
+            )
+            indexes = await con.fetch(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = $1", schema
+            )
+            rows = await con.fetchval(f'SELECT count(*) FROM "{schema}".app_migrations')
+        assert [t[0] for t in tables] == [
+            "app_control",
+            "app_failed_jobs",
+            "app_jobs",
+            "app_migrations",
+            "app_throughput",
+            "app_workers",
+        ]
+        assert {"app_jobs_ready", "app_jobs_leases", "app_jobs_unique_key"} <= {
+            i[0] for i in indexes
+        }
+        assert rows == driver_module.SCHEMA_VERSION
+        await driver.open()
+        try:
+            await driver.push([envelope()])
+            assert (await driver.counts())["default"].pending == 1
+        finally:
+            await driver.close()
+
+
+async def test_concurrent_migrators_apply_each_migration_once() -> None:
+    async with isolated_schema() as schema:
+        drivers = [PostgresDriver(POSTGRES_URL, schema=schema) for _ in range(4)]
+        versions = await asyncio.gather(*(d.migrate() for d in drivers))
+        assert versions == [driver_module.SCHEMA_VERSION] * 4
+
+
+async def test_open_refuses_an_unmigrated_or_older_schema(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with isolated_schema() as schema:
+        driver = PostgresDriver(POSTGRES_URL, schema=schema)
+        with pytest.raises(ConfigurationError, match="at version 0, gello needs 1"):
+            await driver.open()
+        await driver.migrate()
+        newer = driver_module.SCHEMA_VERSION + 1
+        monkeypatch.setattr(driver_module, "SCHEMA_VERSION", newer)
+        with pytest.raises(ConfigurationError) as caught:
+            await driver.open()
+        assert str(caught.value) == (
+            f"database schema is at version {newer - 1}, gello needs {newer}:"
+            " run `gello queue:migrate`"
+        )
+        assert driver._pool is None
+
+
+async def test_auto_migrate_on_open() -> None:
+    async with isolated_schema() as schema:
+        driver = PostgresDriver(POSTGRES_URL, schema=schema, auto_migrate=True)
+        await driver.open()
+        try:
+            assert await driver.schema_version() == driver_module.SCHEMA_VERSION
+        finally:
+            await driver.close()
+
+
+async def test_identifiers_are_quoted() -> None:
+    async with isolated_schema(suffix='_Odd "Name"') as schema:
+        driver = PostgresDriver(POSTGRES_URL, schema=schema, table_prefix='x"; --')
+        await driver.migrate()
+        await driver.open()
+        try:
+            env = envelope()
+            await driver.push([env])
+            [res] = await driver.reserve(["default"], 1, lease_s=30, worker_id=W)
+            assert res.id == env.id
+            assert await driver.ack([res]) == 1
+        finally:
+            await driver.close()
+
+
+def test_overlong_identifiers_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="longer than 63 bytes"):
+        PostgresDriver(POSTGRES_URL, table_prefix="p" * 60)
+
+
+# -- failures of the server or the data -------------------------------------------------
+async def _backend_pids(driver: PostgresDriver) -> list[int]:
+    async with raw_connection() as con:
+        rows = await con.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+            driver.application_name,
+        )
+    return [r[0] for r in rows]
+
+
+async def test_driver_survives_its_connections_being_terminated(pg: PostgresDriver) -> None:
+    await pg.push([envelope()])
+    old_listener = pg._listener.get_server_pid()
+    pids = await _backend_pids(pg)
+    assert old_listener in pids
+    async with raw_connection() as con:
+        await con.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+    # Every pooled connection and the listener are gone; calls still succeed.
+    [res] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
+    assert await pg.ack([res]) == 1
+    await eventually(
+        lambda: _async(pg._listener is not None and pg._listener.get_server_pid() != old_listener)
+    )
+    # Wake-ups work again over the new listening connection.
+    async with sibling(pg) as producer:
+        assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
+        loop = asyncio.get_running_loop()
+        waiting = asyncio.create_task(pg.wait(["default"], 5.0))
+        await asyncio.sleep(0)
+        await producer.push([envelope()])
+        pushed = loop.time()
+        await waiting
+        assert loop.time() - pushed < 0.5
+
+
+async def test_wait_polls_while_the_listener_is_down(pg: PostgresDriver) -> None:
+    async with raw_connection() as con:
+        await con.execute("SELECT pg_terminate_backend($1)", pg._listener.get_server_pid())
+    await eventually(lambda: _async(pg._listener is None), timeout_s=5.0, every_s=0.001)
+    await pg.push([envelope()])
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await pg.wait(["default"], 5.0)
+    assert loop.time() - start < 1.0
+
+
+async def test_a_poison_row_reaches_the_worker_raw(pg: PostgresDriver) -> None:
+    async with raw_connection() as con:
+        await con.execute(
+            f"INSERT INTO {table(pg, 'jobs')} (id, queue, available_at, created_at,"
+            " max_attempts, body) VALUES ('poison-1', 'default', 0, 0, 3, '{not json')"
+        )
+    [res] = await pg.reserve(["default"], 5, lease_s=30, worker_id=W)
+    assert isinstance(res, Reservation)
+    assert (res.id, res.body, res.attempts) == ("poison-1", "{not json", 1)
+    assert await pg.fail(res, res.body, Failure("EnvelopeError", "not valid JSON")) is True
+    failed = await pg.failed_find("poison-1")
+    assert failed is not None
+    assert (failed.name, failed.body, failed.payload()) == ("?", "{not json", None)
+    # Retrying a poison message puts it back as it was.
+    assert await pg.failed_retry(["poison-1"]) == 1
+    [again] = await pg.reserve(["default"], 5, lease_s=30, worker_id=W)
+    assert again.body == "{not json"
+
+
+async def test_unreachable_server_is_one_clear_line_without_the_password() -> None:
+    driver = PostgresDriver("postgresql://u:secret@127.0.0.1:1/x", connect_timeout_s=2)
+    with pytest.raises(DriverUnavailableError) as caught:
+        await driver.open()
+    message = str(caught.value)
+    assert "secret" not in message
+    assert "postgresql://u:***@127.0.0.1:1/x" in message
+    assert "\n" not in message
+    with pytest.raises(DriverUnavailableError) as caught:
+        await driver.migrate()
+    assert "secret" not in str(caught.value)
+
+
+def test_redact_url_hides_passwords_wherever_they_are() -> None:
+    assert redact_url("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert redact_url("postgres://u@h/db") == "postgres://u@h/db"
+    assert redact_url("postgresql://h/db?user=u&password=secret&sslmode=require") == (
+        "postgresql://h/db?user=u&password=***&sslmode=require"
+    )
+
+
+def test_urls_choose_this_driver() -> None:
+    for url in ("postgresql://u@h/db", "postgres://u@h/db"):
+        assert isinstance(factory_from_url(url)(), PostgresDriver)
+
+
+# -- details the conformance suite does not reach ----------------------------------------
+async def test_release_with_delay_keeps_priority_order_and_rescue_notifies(
+    pg: PostgresDriver,
+) -> None:
+    env = envelope(max_attempts=5)
+    await pg.push([env])
+    await pg.reserve(["default"], 1, lease_s=0.2, worker_id=W)
+    rescued = await eventually(pg.rescue, lambda r: bool(r.requeued))
+    assert rescued.requeued == [env.id]
+    [again] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
+    back = Envelope.decode(again.body).with_changes(attempts=again.attempts)
+    assert await pg.release(again, back, 0) is True
+    record = await pg.find(env.id)
+    assert record is not None
+    assert record.attempts == 2
+
+
+async def test_leases_come_from_the_database_clock(pg: PostgresDriver) -> None:
+    await pg.push([envelope()])
+    before = await pg.now()
+    [res] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
+    after = await pg.now()
+    assert before + 30 <= res.lease_expires_at <= after + 30
+
+
+async def test_a_client_clock_ahead_of_the_server_does_not_delay_jobs(pg: PostgresDriver) -> None:
+    ahead = time.time() + 120
+    env = envelope(available_at=ahead, created_at=ahead)
+    await pg.push([env])
+    [res] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
+    assert res.id == env.id
+
+
+async def test_reserve_walks_the_ready_index(pg: PostgresDriver) -> None:
+    async with raw_connection() as con:
+        await con.execute(
+            f"INSERT INTO {table(pg, 'jobs')} (id, queue, priority, available_at, created_at,"
+            " max_attempts, body) SELECT 'j' || g, 'q' || (g % 5), g % 3, g, g, 3, '{}'"
+            " FROM generate_series(1, 50000) g"
+        )
+        await con.execute(f"ANALYZE {table(pg, 'jobs')}")
+        async with con.transaction():
+            explain = await con.prepare("EXPLAIN " + pg._q["reserve"])
+            plan = "\n".join(r[0] for r in await explain.fetch(["q1", "q2"], 10, 30.0, "w"))
+    assert "jobs_ready" in plan, plan
+    assert "Seq Scan" not in plan, plan
