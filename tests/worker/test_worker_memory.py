@@ -116,3 +116,53 @@ async def test_release_does_not_use_an_attempt(queue: Queue) -> None:
     worker = await drain(queue)
     assert runs["p"] == 2
     assert worker.status().processed == 1
+
+
+async def test_pause_resume_and_status_from_python(queue: Queue) -> None:
+    worker = Worker(connection=queue, concurrency=2, sleep_s=0.02)
+    task = asyncio.create_task(worker.start())
+    await asyncio.sleep(0)
+    while worker.status().state != "running":
+        await asyncio.sleep(0.01)
+    worker.pause()
+    assert worker.status().state == "paused"
+    await Blocking.dispatch(key="paused", connection=queue)
+    driver = await queue.driver()
+    assert (await driver.counts())["default"].pending == 1
+    worker.resume()
+    while runs.get("paused") != 1:
+        await asyncio.sleep(0.01)
+    status = worker.status()
+    assert status.processed == 1
+    assert status.uptime_s > 0
+    assert status.memory_bytes > 0
+    worker.stop()
+    assert await asyncio.wait_for(task, 10) == "stopped"
+    assert worker.status().state == "stopped"
+
+
+async def test_memory_limit_stops_after_current_jobs(queue: Queue) -> None:
+    from gello_queue import ExitReason
+    from gello_queue.worker.runtime import EXIT_CODES
+
+    await Flaky.dispatch(key="m", connection=queue)
+    worker = Worker(connection=queue, memory_limit="1MB", sleep_s=0.02)
+    assert await asyncio.wait_for(worker.start(), 10) is ExitReason.MEMORY
+    assert EXIT_CODES[ExitReason.MEMORY] == 12
+
+
+async def test_max_time_stops_an_idle_worker(queue: Queue) -> None:
+    from gello_queue import ExitReason
+
+    worker = Worker(connection=queue, max_time_s=0.5, sleep_s=0.02)
+    assert await asyncio.wait_for(worker.start(), 10) is ExitReason.MAX_TIME
+
+
+def test_memory_sizes_parse() -> None:
+    from gello_queue.worker.runtime import parse_memory
+
+    assert parse_memory("512MB") == 512 * 1024**2
+    assert parse_memory("1G") == 1024**3
+    assert parse_memory(300) == 300 * 1024**2
+    assert parse_memory("128") == 128 * 1024**2
+    assert parse_memory(None) is None
