@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from helpers import eventually
 from pydantic import BaseModel
 
 from gello_queue import Job, JobRegistry, Queue, Worker
@@ -118,20 +119,25 @@ async def test_release_does_not_use_an_attempt(queue: Queue) -> None:
     assert worker.status().processed == 1
 
 
+async def _state(worker: Worker) -> str:
+    return str(worker.status().state)
+
+
+async def _value(value: object) -> object:
+    return value
+
+
 async def test_pause_resume_and_status_from_python(queue: Queue) -> None:
     worker = Worker(connection=queue, concurrency=2, sleep_s=0.02)
     task = asyncio.create_task(worker.start())
-    await asyncio.sleep(0)
-    while worker.status().state != "running":
-        await asyncio.sleep(0.01)
+    await eventually(lambda: _state(worker), lambda s: s == "running")
     worker.pause()
     assert worker.status().state == "paused"
     await Blocking.dispatch(key="paused", connection=queue)
     driver = await queue.driver()
     assert (await driver.counts())["default"].pending == 1
     worker.resume()
-    while runs.get("paused") != 1:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: _value(runs.get("paused")), lambda n: n == 1)
     status = worker.status()
     assert status.processed == 1
     assert status.uptime_s > 0
