@@ -407,9 +407,17 @@ def test_redact_url_hides_passwords_wherever_they_are() -> None:
     )
 
 
-def test_urls_choose_this_driver() -> None:
+def test_urls_choose_this_driver_and_carry_its_options() -> None:
     for url in ("postgresql://u@h/db", "postgres://u@h/db"):
         assert isinstance(factory_from_url(url)(), PostgresDriver)
+    driver = factory_from_url(
+        "postgresql://u@h/db?sslmode=disable&schema=jobs&table_prefix=app_&listen=off"
+    )()
+    assert isinstance(driver, PostgresDriver)
+    assert (driver.schema, driver.table_prefix, driver.listen) == ("jobs", "app_", False)
+    assert driver.url == "postgresql://u@h/db?sslmode=disable"
+    with pytest.raises(ConfigurationError, match="listen='maybe'"):
+        PostgresDriver("postgresql://u@h/db?listen=maybe")
 
 
 # -- details the conformance suite does not reach ----------------------------------------
@@ -445,16 +453,25 @@ async def test_a_client_clock_ahead_of_the_server_does_not_delay_jobs(pg: Postgr
     assert res.id == env.id
 
 
-async def test_reserve_walks_the_ready_index(pg: PostgresDriver) -> None:
+async def test_reserve_and_poll_probe_the_ready_index(pg: PostgresDriver) -> None:
+    # Half the rows are scheduled far ahead: the plans must stop at the first one per
+    # (queue, priority) slot instead of stepping over all of them.
     async with raw_connection() as con:
         await con.execute(
             f"INSERT INTO {table(pg, 'jobs')} (id, queue, priority, available_at, created_at,"
-            " max_attempts, body) SELECT 'j' || g, 'q' || (g % 5), g % 3, g, g, 3, '{}'"
+            " max_attempts, body) SELECT 'j' || g, 'q' || (g % 5), g % 3,"
+            " CASE WHEN g % 2 = 0 THEN 4e9 ELSE g END, g, 3, '{}'"
             " FROM generate_series(1, 50000) g"
         )
         await con.execute(f"ANALYZE {table(pg, 'jobs')}")
+        slots = pg._slots(("q1", "q2"))
         async with con.transaction():
             explain = await con.prepare("EXPLAIN " + pg._q["reserve"])
-            plan = "\n".join(r[0] for r in await explain.fetch(["q1", "q2"], 10, 30.0, "w"))
-    assert "jobs_ready" in plan, plan
-    assert "Seq Scan" not in plan, plan
+            reserve = "\n".join(r[0] for r in await explain.fetch(*slots, 10, 30.0, "w"))
+            explain = await con.prepare("EXPLAIN " + pg._q["ready"])
+            ready = "\n".join(r[0] for r in await explain.fetch(*slots))
+    for plan in (reserve, ready):
+        assert "jobs_ready" in plan, plan
+        assert "Seq Scan" not in plan, plan
+        assert "(priority = s.prio)" in plan, plan
+    assert "Incremental Sort" in reserve, reserve

@@ -11,6 +11,9 @@ Idle workers sleep on a dedicated ``LISTEN`` connection; every statement that ma
 runnable sends ``pg_notify`` in the same transaction, so a worker wakes within a
 millisecond of the commit and never for a rolled-back enqueue. With ``listen=False``
 (PgBouncer in transaction mode cannot hold a ``LISTEN``) ``wait`` polls instead.
+
+The URL may carry gello's options, which win over the keyword arguments:
+``postgresql://host/db?schema=jobs&table_prefix=app_&listen=false``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 
@@ -72,6 +76,9 @@ _OPEN_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, asyncpg.Po
 _RETRY_DELAYS = (0.0, 0.05, 0.25, 1.0)
 """Backoff between attempts of one call when its connection fails."""
 
+PRIORITIES = (5, 4, 3, 2, 1, 0)
+"""Job priorities, highest first (jobs validate 0..5; the table enforces it)."""
+
 _RESCUE_BATCH = 1000
 _MAX_TIMERS = 10_000
 """Delayed-job wake-up timers kept at most; beyond that ``wait``'s timeout covers it."""
@@ -103,6 +110,11 @@ class PostgresDriver:
                 f"PostgreSQL pool size must satisfy 0 <= pool_min <= pool_max and"
                 f" pool_max >= 1 (got pool_min={pool_min}, pool_max={pool_max})"
             )
+        url, options = _split_options(url)
+        schema = options.get("schema", schema)
+        table_prefix = options.get("table_prefix", table_prefix)
+        if "listen" in options:
+            listen = _flag(options["listen"], "listen")
         self.url = url
         self.schema = schema
         self.table_prefix = table_prefix
@@ -116,7 +128,7 @@ class PostgresDriver:
         self.application_name = application_name
         self.names = Names(schema, table_prefix, _channel(schema, table_prefix))
         quote_ident(schema)
-        quote_ident(table_prefix + "failed_jobs")  # the longest table name
+        quote_ident(table_prefix + "failed_jobs_failed_at")  # the longest name
         self._q = queries(self.names)
         self._pool: Any = None
         self._listener: Any = None
@@ -132,6 +144,7 @@ class PostgresDriver:
         self._marks: dict[tuple[str, ...], tuple[int, tuple[int, ...]]] = {}
         self._waiters: dict[asyncio.Future[None], frozenset[str]] = {}
         self._timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
+        self._slot_cache: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
 
     # -- lifecycle -------------------------------------------------------------------
     def _server_settings(self) -> dict[str, str]:
@@ -402,11 +415,25 @@ class PostgresDriver:
         # Notifications that arrive while this statement runs make the next wait return
         # at once: the statement may have missed their jobs.
         self._marks[names] = self._stamp(names)
-        rows = await self._fetch("reserve", list(names), limit, lease_s, worker_id)
+        slot_queues, slot_priorities = self._slots(names)
+        rows = await self._fetch(
+            "reserve", slot_queues, slot_priorities, limit, float(lease_s), worker_id
+        )
         if len(rows) > 1:
             order = {q: i for i, q in enumerate(names)}
             rows.sort(key=lambda r: (order[r[1]], -r[6], r[7], r[0]))
         return [Reservation(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    def _slots(self, names: tuple[str, ...]) -> tuple[list[str], list[int]]:
+        """(queue, priority) pairs in serving order, as the two arrays reserve takes."""
+        slots = self._slot_cache.get(names)
+        if slots is None:
+            slots = (
+                [q for q in names for _ in PRIORITIES],
+                [p for _ in names for p in PRIORITIES],
+            )
+            self._slot_cache[names] = slots
+        return slots
 
     def _stamp(self, names: tuple[str, ...]) -> tuple[int, tuple[int, ...]]:
         return (self._epoch, tuple(self._notes.get(q, 0) for q in names))
@@ -442,7 +469,7 @@ class PostgresDriver:
             await asyncio.sleep(min(self.poll_interval_s, remaining))
             if self._pool is None:
                 return
-            if await self._fetchval("ready", queues):
+            if await self._fetchval("ready", *self._slots(tuple(queues))):
                 return
 
     # -- notifications ----------------------------------------------------------------
@@ -734,6 +761,32 @@ class PostgresDriver:
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         rows = await self._fetch("throughput", float(since))
         return [ThroughputBucket(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+_URL_OPTIONS = ("schema", "table_prefix", "listen")
+"""gello's own query parameters; asyncpg would send unknown ones as server settings."""
+
+
+def _split_options(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without gello's options (``?schema=jobs&listen=false``), and the options."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url, {}
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    options = {k: v for k, v in pairs if k in _URL_OPTIONS}
+    if not options:
+        return url, {}
+    rest = urlencode([(k, v) for k, v in pairs if k not in _URL_OPTIONS])
+    return urlunsplit(parts._replace(query=rest)), options
+
+
+def _flag(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"PostgreSQL URL option {name}={value!r}: use true or false")
 
 
 def _channel(schema: str, prefix: str) -> str:

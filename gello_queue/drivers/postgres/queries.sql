@@ -9,12 +9,13 @@ SELECT date_part('epoch', clock_timestamp());
 
 -- name: push
 -- Bulk insert from arrays; a conflict (same id, or a held unique key) inserts nothing
--- and the caller looks up the holder. Jobs due at once are stamped no later than the
+-- and the caller looks up the holder. Priorities are clamped to 0..5 (the range jobs
+-- validate), which reserve walks one by one. Jobs due at once are stamped no later than the
 -- database clock, so a client clock running ahead cannot delay them.
 WITH ins AS (
     INSERT INTO {{jobs}} (id, queue, name, priority, available_at, created_at, attempts,
                          max_attempts, body, unique_key)
-    SELECT i, q, n, p,
+    SELECT i, q, n, greatest(0, least(5, p)),
            CASE WHEN a <= c THEN least(a, date_part('epoch', now())) ELSE a END,
            c, t, m, b, u
     FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::float8[],
@@ -36,37 +37,48 @@ LEFT JOIN {{jobs}} own ON own.id = r.i
 LEFT JOIN {{jobs}} held ON held.unique_key = r.u;
 
 -- name: reserve
--- Queues in the given order, each walked along the ready index; the ordinality sort
--- is incremental, so a later queue is read only when earlier ones could not fill $2.
+-- One slot per (queue, priority) in serving order: queues as given, priorities 5..0.
+-- Each slot is an equality prefix of the ready index, so its scan stops at the first job
+-- not yet due (a million jobs scheduled for tomorrow cost nothing), and the sort on the
+-- slot ordinality is incremental: a later slot is read only when earlier ones could not
+-- fill the limit.
 WITH t AS (SELECT date_part('epoch', now()) AS now),
 wanted AS (
     SELECT j.id
-    FROM unnest($1::text[]) WITH ORDINALITY AS q(qname, ord)
+    FROM unnest($1::text[], $2::smallint[]) WITH ORDINALITY AS s(qname, prio, ord)
     CROSS JOIN LATERAL (
-        SELECT id, priority, available_at FROM {{jobs}}
-        WHERE queue = q.qname AND token IS NULL AND available_at <= (SELECT now FROM t)
-        ORDER BY priority DESC, available_at, id
-        LIMIT $2
+        SELECT id, available_at FROM {{jobs}}
+        WHERE queue = s.qname AND priority = s.prio AND token IS NULL
+          AND available_at <= (SELECT now FROM t)
+        ORDER BY available_at, id
+        LIMIT $3
         FOR UPDATE SKIP LOCKED
     ) j
-    ORDER BY q.ord, j.priority DESC, j.available_at, j.id
-    LIMIT $2
+    ORDER BY s.ord, j.available_at, j.id
+    LIMIT $3
 )
 UPDATE {{jobs}} AS j
 SET attempts = j.attempts + 1,
     token = gen_random_uuid()::text,
-    lease_expires_at = (SELECT now FROM t) + $3,
-    reserved_by = $4
+    lease_expires_at = (SELECT now FROM t) + $4,
+    reserved_by = $5
 FROM wanted w
 WHERE j.id = w.id
 RETURNING j.id, j.queue, j.token, j.attempts, j.body, j.lease_expires_at, j.priority,
           j.available_at;
 
 -- name: ready
+-- Polling (listen=False): is any slot's first job due? Index probes, like reserve.
 SELECT EXISTS (
-    SELECT 1 FROM {{jobs}}
-    WHERE queue = ANY($1::text[]) AND token IS NULL
-      AND available_at <= date_part('epoch', now())
+    SELECT 1
+    FROM unnest($1::text[], $2::smallint[]) AS s(qname, prio)
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM {{jobs}}
+        WHERE queue = s.qname AND priority = s.prio AND token IS NULL
+          AND available_at <= date_part('epoch', now())
+        ORDER BY available_at
+        LIMIT 1
+    ) j
 );
 
 -- name: ack
@@ -245,8 +257,9 @@ RETURNING id, queue, name, body, exception, message, traceback, failed_at, attem
 WITH ins AS (
     INSERT INTO {{jobs}} (id, queue, name, priority, available_at, created_at, attempts,
                          max_attempts, body)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::float8[],
-                         $6::float8[], $7::int[], $8::int[], $9::text[])
+    SELECT i, q, n, greatest(0, least(5, p)), a, c, t, m, b
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::float8[],
+                $6::float8[], $7::int[], $8::int[], $9::text[]) AS r(i, q, n, p, a, c, t, m, b)
     ON CONFLICT (id) DO UPDATE SET
         queue = excluded.queue, name = excluded.name, priority = excluded.priority,
         available_at = excluded.available_at, created_at = excluded.created_at,

@@ -8,7 +8,8 @@ CREATE TABLE {{jobs}} (
     id               text COLLATE "C" PRIMARY KEY,
     queue            text COLLATE "C" NOT NULL,
     name             text NOT NULL DEFAULT '?',
-    priority         smallint NOT NULL DEFAULT 0,
+    -- 0..5, higher first: reserve probes each value, so the range is a contract.
+    priority         smallint NOT NULL DEFAULT 0 CHECK (priority BETWEEN 0 AND 5),
     available_at     double precision NOT NULL,
     created_at       double precision NOT NULL,
     attempts         integer NOT NULL DEFAULT 0,
