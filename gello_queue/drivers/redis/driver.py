@@ -169,6 +169,7 @@ class RedisDriver:
         cluster: bool | None = None,
         socket_timeout_s: float = 30.0,
         connect_timeout_s: float = 5.0,
+        client_name: str | None = "gello",
     ) -> None:
         self.url = url
         self.prefix = prefix
@@ -176,6 +177,8 @@ class RedisDriver:
         self.cluster = from_url if cluster is None else cluster
         self.socket_timeout_s = socket_timeout_s
         self.connect_timeout_s = connect_timeout_s
+        self.client_name = client_name
+        """Shown by ``CLIENT LIST``; blocking connections get ``:wait`` appended."""
         self._r: Client | None = None
         self._blocking: Client | None = None
         self._qkeys: dict[str, _QueueKeys] = {}
@@ -200,7 +203,7 @@ class RedisDriver:
             else:
                 await client.ping()
             # BLPOP holds its connection for the whole timeout: give it its own pool.
-            self._blocking = self._client(None)
+            self._blocking = self._client(None, ":wait")
         except (RedisError, RedisClusterException, OSError, ValueError) as exc:
             await self.close()
             raise DriverUnavailableError(
@@ -209,8 +212,9 @@ class RedisDriver:
         self._load_scripts(client)
         await self._check_eviction(client)
 
-    def _client(self, socket_timeout: float | None) -> Client:
+    def _client(self, socket_timeout: float | None, role: str = "") -> Client:
         options: dict[str, Any] = {
+            "client_name": self.client_name and self.client_name + role,
             "decode_responses": True,
             # Bodies that are not UTF-8 (poison messages) survive a round trip intact.
             "encoding_errors": "surrogateescape",
@@ -303,7 +307,9 @@ class RedisDriver:
             if script is None:
                 pipe.execute_command(*args)
             else:
-                pipe.evalsha(script.sha, len(keys), *keys, *args)
+                # Not pipe.evalsha(): cluster pipelines refuse it by name, yet route
+                # EVALSHA by its keys' slot when it is queued as a plain command.
+                pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
         results: list[Any] = await pipe.execute(raise_on_error=False)
         for i, result in enumerate(results):
             if isinstance(result, NoScriptError):
