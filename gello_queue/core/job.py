@@ -9,7 +9,7 @@ for code that runs no event loop (Django or Flask views, scripts).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar, get_args, get_origin
@@ -25,6 +25,7 @@ from gello_queue.core.errors import (
     PayloadValidationError,
     ReleaseJob,
 )
+from gello_queue.core.middleware import Middleware
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.retry import BackoffSpec, normalize_backoff
 
@@ -129,6 +130,10 @@ class Job(Generic[P]):
 
     async def failed(self, payload: P, error: BaseException) -> None:
         """Runs once, when the job ends in the failed store."""
+
+    def middleware(self) -> Sequence[Middleware]:
+        """Middleware that wraps ``handle`` on every attempt, outermost first."""
+        return ()
 
     def fail(self, reason: str | BaseException = "failed permanently") -> NoReturn:
         """Fail now, with no further retries."""

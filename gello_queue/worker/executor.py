@@ -2,7 +2,8 @@
 
 Everything that can go wrong with one job ends here as a state change on that job; a bad
 message (not an envelope, unknown name, invalid payload) goes to the failed store with a
-reason that says what was wrong, and the worker goes on.
+reason that says what was wrong, and the worker goes on. Each outcome is announced as a
+lifecycle event (logs, metrics and traces listen to those).
 """
 
 from __future__ import annotations
@@ -21,8 +22,18 @@ from pydantic import ValidationError
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError, FailJob, ReleaseJob, UnknownJobError
 from gello_queue.core.job import Job, describe
+from gello_queue.core.middleware import chain
 from gello_queue.core.registry import JobRegistry
 from gello_queue.core.retry import GiveUp, decide
+from gello_queue.events import (
+    Events,
+    JobFailed,
+    JobProcessed,
+    JobReleased,
+    JobReserved,
+    JobRetrying,
+    log_listener,
+)
 from gello_queue.observability import get_logger
 from gello_queue.ports import Failure, QueueDriver, Reservation
 
@@ -48,6 +59,20 @@ class ExecutorOptions:
     """``--tries``: overrides the stored attempts limit of jobs whose class sets none."""
 
 
+@dataclass(slots=True)
+class _Run:
+    """One attempt in progress: what the outcome handlers need."""
+
+    res: Reservation
+    env: Envelope
+    started: float
+    job: Job[Any] | None = None
+    payload: Any = None
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
 class Executor:
     """Runs reservations of one driver against one registry."""
 
@@ -58,87 +83,91 @@ class Executor:
         options: ExecutorOptions,
         *,
         ack: Callable[[Reservation], Awaitable[None]] | None = None,
+        events: Events | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.driver = driver
         self.registry = registry
         self.options = options
         self.clock = clock
+        self.events = events if events is not None else Events([log_listener])
         self._ack = ack or self._ack_now
-        self.log = get_logger()
 
     async def _ack_now(self, res: Reservation) -> None:
         await self.driver.ack([res])
 
     async def run(self, res: Reservation) -> Outcome:
         """Run one attempt and store its outcome; never raises for the job's faults."""
+        started = time.perf_counter()
         try:
             env = Envelope.decode(res.body).with_changes(attempts=res.attempts)
         except EnvelopeError as exc:
-            return await self._poison(res, "EnvelopeError", f"not a gello envelope: {exc}")
+            return await self._poison(res, f"not a gello envelope: {exc}")
+        run = _Run(res, env, started)
+        self.events.emit(
+            JobReserved(env.id, env.name, env.queue, res.attempts, self.clock() - env.available_at)
+        )
         try:
             job_cls = self.registry.get(env.name)
         except UnknownJobError as exc:
-            return await self._give_up(res, env, None, Failure("UnknownJobError", str(exc)))
+            return await self._give_up(run, Failure("UnknownJobError", str(exc)))
         try:
-            payload = job_cls.payload_model.model_validate(env.payload)
+            run.payload = job_cls.payload_model.model_validate(env.payload)
         except ValidationError as exc:
             failure = Failure("PayloadValidationError", f"payload is invalid: {describe(exc)}")
-            return await self._give_up(res, env, None, failure)
-        job = job_cls()
+            return await self._give_up(run, failure)
+        job = run.job = job_cls()
         job.job_id, job.attempt, job.envelope = env.id, res.attempts, env
         timeout = env.timeout or job_cls.timeout or self.options.timeout_s
-        started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                await job.before(payload)
-                if job_cls._sync_handle:
-                    # A plain ``def handle`` runs in a thread so it cannot block the loop.
-                    blocking: Callable[[Any], object] = job.handle
-                    await asyncio.to_thread(blocking, payload)
+                await job.before(run.payload)
+                layers = job.middleware()
+                if layers:
+                    await chain(layers, job, run.payload, lambda: self._handle(job, run.payload))()
                 else:
-                    await job.handle(payload)
-                await job.after(payload)
+                    await self._handle(job, run.payload)
+                await job.after(run.payload)
         except ReleaseJob as rel:
-            return await self._release(res, env, rel)
+            return await self._release(run, rel)
         except FailJob as exc:
-            failure = Failure("FailJob", str(exc), traceback.format_exc())
-            return await self._give_up(res, env, (job, payload, exc), failure)
+            return await self._give_up(
+                run, Failure("FailJob", str(exc), traceback.format_exc()), exc
+            )
         except TimeoutError as exc:
             failure = Failure("TimeoutError", f"timed out after {timeout:g} s")
-            return await self._retry_or_fail(res, env, job_cls, (job, payload, exc), failure)
+            return await self._retry_or_fail(run, job_cls, failure, exc)
         except Exception as exc:
             failure = Failure(type(exc).__name__, str(exc), traceback.format_exc())
-            return await self._retry_or_fail(res, env, job_cls, (job, payload, exc), failure)
+            return await self._retry_or_fail(run, job_cls, failure, exc)
         await self._ack(res)
-        self.log.info(
-            "processed",
-            job=env.name,
-            id=env.id,
-            queue=env.queue,
-            attempt=res.attempts,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
+        self.events.emit(JobProcessed(env.id, env.name, env.queue, res.attempts, run.elapsed()))
         return Outcome.PROCESSED
 
-    async def _release(self, res: Reservation, env: Envelope, rel: ReleaseJob) -> Outcome:
+    @staticmethod
+    async def _handle(job: Job[Any], payload: Any) -> None:
+        if type(job)._sync_handle:
+            # A plain ``def handle`` runs in a thread so it cannot block the loop.
+            blocking: Callable[[Any], object] = job.handle
+            await asyncio.to_thread(blocking, payload)
+        else:
+            await job.handle(payload)
+
+    async def _release(self, run: _Run, rel: ReleaseJob) -> Outcome:
         # A release is not a failure: give the attempt back.
+        res, env = run.res, run.env
         back = env.with_changes(attempts=max(res.attempts - 1, 0), reason=rel.reason)
         if not await self.driver.release(res, back, rel.delay_s):
             return self._lost(env)
-        self.log.info(
-            "released", job=env.name, id=env.id, delay_s=rel.delay_s, reason=rel.reason or ""
+        self.events.emit(
+            JobReleased(env.id, env.name, env.queue, res.attempts, rel.delay_s, rel.reason or "")
         )
         return Outcome.RELEASED
 
     async def _retry_or_fail(
-        self,
-        res: Reservation,
-        env: Envelope,
-        job_cls: type[Job[Any]],
-        context: tuple[Job[Any], Any, BaseException],
-        failure: Failure,
+        self, run: _Run, job_cls: type[Job[Any]], failure: Failure, error: BaseException
     ) -> Outcome:
+        res, env = run.res, run.env
         max_attempts = env.max_attempts
         if job_cls.tries is None and self.options.tries is not None:
             max_attempts = self.options.tries
@@ -151,58 +180,62 @@ class Executor:
             jitter=random.random(),
         )
         if isinstance(decision, GiveUp):
-            return await self._give_up(res, env, context, failure, decision.reason)
-        reason = f"{failure.exception}: {failure.message}"
-        back = env.with_changes(reason=reason[:500])
-        if not await self.driver.release(res, back, decision.delay_s):
+            return await self._give_up(run, failure, error, decision.reason)
+        reason = f"{failure.exception}: {failure.message}"[:500]
+        if not await self.driver.release(res, env.with_changes(reason=reason), decision.delay_s):
             return self._lost(env)
-        self.log.warning(
-            "retrying",
-            job=env.name,
-            id=env.id,
-            attempt=res.attempts,
-            of=max_attempts,
-            delay_s=round(decision.delay_s, 3),
-            error=reason,
+        self.events.emit(
+            JobRetrying(
+                env.id,
+                env.name,
+                env.queue,
+                res.attempts,
+                decision.delay_s,
+                max_attempts,
+                reason,
+                run.elapsed(),
+            )
         )
         return Outcome.RETRYING
 
     async def _give_up(
         self,
-        res: Reservation,
-        env: Envelope,
-        context: tuple[Job[Any], Any, BaseException] | None,
+        run: _Run,
         failure: Failure,
+        error: BaseException | None = None,
         why: str = "failed permanently",
     ) -> Outcome:
+        res, env = run.res, run.env
         if not await self.driver.fail(res, env.encode().decode(), failure):
             return self._lost(env)
-        self.log.error(
-            "failed",
-            job=env.name,
-            id=env.id,
-            queue=env.queue,
-            attempt=res.attempts,
-            reason=why,
-            error=f"{failure.exception}: {failure.message}",
+        self.events.emit(
+            JobFailed(
+                env.id,
+                env.name,
+                env.queue,
+                res.attempts,
+                why,
+                f"{failure.exception}: {failure.message}",
+                run.elapsed(),
+            )
         )
-        if context is not None:
-            job, payload, error = context
+        if run.job is not None and error is not None:
             try:
-                await job.failed(payload, error)
+                await run.job.failed(run.payload, error)
             except Exception as hook_error:
-                self.log.error("failed_hook_error", job=env.name, id=env.id, error=repr(hook_error))
+                get_logger().error(
+                    "failed_hook_error", job=env.name, id=env.id, error=repr(hook_error)
+                )
         return Outcome.FAILED
 
-    async def _poison(self, res: Reservation, kind: str, message: str) -> Outcome:
-        raw = (
-            res.body if isinstance(res.body, str) else res.body.decode("utf-8", "backslashreplace")
-        )
-        if not await self.driver.fail(res, raw, Failure(kind, message)):
+    async def _poison(self, res: Reservation, message: str) -> Outcome:
+        body = res.body
+        raw = body if isinstance(body, str) else body.decode("utf-8", "backslashreplace")
+        if not await self.driver.fail(res, raw, Failure("EnvelopeError", message)):
             return Outcome.LOST
-        self.log.error("failed", id=res.id, queue=res.queue, reason=message)
+        self.events.emit(JobFailed(res.id, "?", res.queue, res.attempts, message, message))
         return Outcome.FAILED
 
     def _lost(self, env: Envelope) -> Outcome:
-        self.log.warning("lease_lost", job=env.name, id=env.id)
+        get_logger().warning("lease_lost", job=env.name, id=env.id)
         return Outcome.LOST

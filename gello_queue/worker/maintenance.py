@@ -11,6 +11,7 @@ import random
 import time
 from typing import TYPE_CHECKING
 
+from gello_queue.events import JobsRescued
 from gello_queue.ports import QueueDriver
 
 if TYPE_CHECKING:
@@ -104,9 +105,7 @@ class Maintenance:
         """Requeue jobs whose worker stopped renewing their lease."""
         result = await self.driver.rescue()
         if result.requeued or result.failed:
-            self.worker.log.warning(
-                "rescued", requeued=len(result.requeued), failed=len(result.failed)
-            )
+            self.worker.events.emit(JobsRescued(result.requeued, result.failed))
 
     async def finish(self) -> None:
         """Final counters, and forget this worker's heartbeat."""

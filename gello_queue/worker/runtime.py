@@ -20,6 +20,7 @@ import psutil
 
 from gello_queue.core.envelope import new_id
 from gello_queue.core.registry import JobRegistry
+from gello_queue.events import Events, JobReleased, WorkerEvent, log_listener
 from gello_queue.observability import get_logger
 from gello_queue.ports import QueueDriver, Reservation, WorkerRecord
 from gello_queue.queue import Queue
@@ -129,6 +130,7 @@ class Worker:
         max_jobs: int | None = None,
         max_time_s: float | None = None,
         stop_when_empty: bool = False,
+        events: Events | None = None,
     ) -> None:
         from gello_queue.queue import default_queue
 
@@ -158,6 +160,8 @@ class Worker:
         self.active: dict[str, tuple[Reservation, asyncio.Task[Outcome]]] = {}
         self.paused_queues: set[str] = set()
         self.log = get_logger()
+        self.events = events if events is not None else Events([log_listener])
+        """Lifecycle events of this worker and its jobs; ``subscribe`` to observe them."""
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
@@ -175,6 +179,7 @@ class Worker:
             self.exit_reason = reason
             self.state = WorkerState.STOPPING
             self._stop.set()
+            self._announce("stopping", reason=str(reason))
             self._resume.set()
             self._wake.set()
             self._slot_free.set()
@@ -189,14 +194,17 @@ class Worker:
         if self.state is WorkerState.RUNNING:
             self.state = WorkerState.PAUSED
             self._resume.clear()
-            self.log.info("worker_paused", worker=self.name)
+            self._announce("paused")
 
     def resume(self) -> None:
         """Take jobs again after ``pause()``."""
         if self.state is WorkerState.PAUSED:
             self.state = WorkerState.RUNNING
             self._resume.set()
-            self.log.info("worker_resumed", worker=self.name)
+            self._announce("resumed")
+
+    def _announce(self, state: str, **detail: Any) -> None:
+        self.events.emit(WorkerEvent(self.id, self.name, state, detail))
 
     def status(self) -> WorkerStatus:
         """A snapshot of the worker's state and counters."""
@@ -237,14 +245,13 @@ class Worker:
     async def start(self) -> ExitReason:
         """Process jobs until stopped; return why it stopped."""
         driver = self._driver = await self.connection.driver()
-        executor = Executor(driver, self.registry, self.options, ack=self._ack)
+        executor = Executor(driver, self.registry, self.options, ack=self._ack, events=self.events)
         self.state = WorkerState.RUNNING
         self.started_at = time.time()
         maintenance = Maintenance(self, driver)
         await maintenance.prime()
-        self.log.info(
-            "worker_started",
-            worker=self.name,
+        self._announce(
+            "started",
             queues=",".join(self.queues),
             concurrency=self.concurrency,
             connection=repr(self.connection),
@@ -263,9 +270,8 @@ class Worker:
             await asyncio.gather(*background, return_exceptions=True)
             await maintenance.finish()
             self.state = WorkerState.STOPPED
-            self.log.info(
-                "worker_stopped",
-                worker=self.name,
+            self._announce(
+                "stopped",
                 reason=str(self.exit_reason),
                 processed=self.counters.processed,
                 failed=self.counters.failed,
@@ -380,7 +386,9 @@ class Worker:
             return  # its lease will expire and the rescuer will fail it as poison
         back = env.with_changes(attempts=max(res.attempts - 1, 0), reason="worker stopped")
         await driver.release(res, back, 0)
-        self.log.info("released", job=env.name, id=env.id, reason="worker stopped")
+        self.events.emit(
+            JobReleased(env.id, env.name, env.queue, res.attempts, 0.0, "worker stopped")
+        )
 
     def lease_lost(self, job_ids: Sequence[str]) -> None:
         """Cancel local runs whose lease another worker now holds."""
