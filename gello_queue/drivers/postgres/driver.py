@@ -12,8 +12,15 @@ runnable sends ``pg_notify`` in the same transaction, so a worker wakes within a
 millisecond of the commit and never for a rolled-back enqueue. With ``listen=False``
 (PgBouncer in transaction mode cannot hold a ``LISTEN``) ``wait`` polls instead.
 
+Pushes wait for the WAL flush like any durable commit. Worker-side statements (reserve,
+ack, extend, release, fail, rescue, heartbeats) by default do not (``synchronous_commit``
+off for their own transaction only): a database crash may forget the last fraction of a
+second of them, which makes a job run again, as at-least-once delivery allows, and it
+halves their latency. ``durable_worker_commits=True`` makes them wait too.
+
 The URL may carry gello's options, which win over the keyword arguments:
-``postgresql://host/db?schema=jobs&table_prefix=app_&listen=false``.
+``postgresql://host/db?schema=jobs&table_prefix=app_&listen=false``; other query
+parameters go to the server as settings (``&synchronous_commit=off`` relaxes pushes too).
 """
 
 from __future__ import annotations
@@ -104,6 +111,7 @@ class PostgresDriver:
         connect_timeout_s: float = 10.0,
         command_timeout_s: float | None = 60.0,
         application_name: str = "gello",
+        durable_worker_commits: bool = False,
     ) -> None:
         if pool_min < 0 or pool_max < 1 or pool_min > pool_max:
             raise ConfigurationError(
@@ -115,6 +123,10 @@ class PostgresDriver:
         table_prefix = options.get("table_prefix", table_prefix)
         if "listen" in options:
             listen = _flag(options["listen"], "listen")
+        if "durable_worker_commits" in options:
+            durable_worker_commits = _flag(
+                options["durable_worker_commits"], "durable_worker_commits"
+            )
         self.url = url
         self.schema = schema
         self.table_prefix = table_prefix
@@ -126,7 +138,13 @@ class PostgresDriver:
         self.connect_timeout_s = connect_timeout_s
         self.command_timeout_s = command_timeout_s
         self.application_name = application_name
-        self.names = Names(schema, table_prefix, _channel(schema, table_prefix))
+        self.durable_worker_commits = durable_worker_commits
+        self.names = Names(
+            schema,
+            table_prefix,
+            _channel(schema, table_prefix),
+            relaxed_commits=not durable_worker_commits,
+        )
         quote_ident(schema)
         quote_ident(table_prefix + "failed_jobs_failed_at")  # the longest name
         self._q = queries(self.names)
@@ -184,6 +202,7 @@ class PostgresDriver:
                 timeout=self.connect_timeout_s,
                 command_timeout=self.command_timeout_s,
                 server_settings=self._server_settings(),
+                reset=_keep_session,
             )
         except asyncpg.exceptions.ClientConfigurationError as exc:
             raise ConfigurationError(
@@ -356,6 +375,14 @@ class PostgresDriver:
         """
         if not envelopes:
             return []
+        # The caller's transaction cannot survive a failed statement, so there only the
+        # conflict-tolerant statement runs.
+        if connection is None and all(e.unique_key is None for e in envelopes):
+            try:
+                await self._insert_plain(envelopes)
+                return [e.id for e in envelopes]
+            except asyncpg.UniqueViolationError:
+                pass  # an id is already stored (a re-sent batch): settle it below
         pending = list(envelopes)
         holders: dict[str, str] = {}
         for _ in range(5):
@@ -374,6 +401,27 @@ class PostgresDriver:
                 "could not settle unique keys after 5 tries: the holders keep completing"
             )
         return [holders.get(e.id, e.id) for e in envelopes]
+
+    async def _insert_plain(self, envelopes: Sequence[Envelope]) -> None:
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
+        ids, queues, names, prios, avail, created, attempts, maxes, bodies = columns
+        due: dict[str, float] = {}
+        for env in envelopes:
+            ids.append(env.id)
+            queues.append(env.queue)
+            names.append(env.name)
+            prios.append(env.priority)
+            avail.append(env.available_at)
+            created.append(env.created_at)
+            attempts.append(env.attempts)
+            maxes.append(env.max_attempts)
+            bodies.append(env.encode().decode())
+            # Due now (0) unless every job of the queue is delayed.
+            at = 0.0 if env.available_at <= env.created_at else env.available_at
+            due[env.queue] = min(due.get(env.queue, at), at)
+        notes = [f"{at!r} {queue}" for queue, at in due.items()]
+        query = self._q["push_plain"]
+        await self._call(lambda pool: pool.execute(query, *columns, notes))
 
     async def _insert(self, envelopes: Sequence[Envelope], connection: Any) -> set[str]:
         columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [])
@@ -763,7 +811,14 @@ class PostgresDriver:
         return [ThroughputBucket(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
 
 
-_URL_OPTIONS = ("schema", "table_prefix", "listen")
+async def _keep_session(_con: Any) -> None:
+    """Pool reset hook: nothing to undo. asyncpg's default sends ``RESET ALL`` and more on
+    every release, a round trip per call; the driver never sets session state on pooled
+    connections (LISTEN has its own connection), and asyncpg still rolls back any open
+    transaction before calling this."""
+
+
+_URL_OPTIONS = ("schema", "table_prefix", "listen", "durable_worker_commits")
 """gello's own query parameters; asyncpg would send unknown ones as server settings."""
 
 

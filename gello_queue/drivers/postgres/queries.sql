@@ -3,6 +3,10 @@
 -- Times are epoch seconds from the database clock: date_part('epoch', now()) is the
 -- statement's transaction start, stable within one statement (so it can drive indexes).
 -- Notifications carry "<due epoch> <queue>" (an empty queue wakes every waiter).
+-- {{!relaxed}} marks worker-side statements (reserve, ack, extend, release, fail, rescue,
+-- heartbeats, counters): with relaxed commits they do not wait for the WAL flush. Losing
+-- the last fraction of a second of them in a database crash only makes a job run again,
+-- which at-least-once delivery allows; pushes always wait for the flush.
 
 -- name: now
 SELECT date_part('epoch', clock_timestamp());
@@ -29,6 +33,21 @@ WITH ins AS (
 )
 SELECT id FROM ins WHERE (SELECT count(*) FROM woke) >= 0;
 
+-- name: push_plain
+-- The common case, no unique keys: a plain insert (no speculative insertion, no rows sent
+-- back). The caller computes the notifications, one per queue, into $10.
+WITH ins AS (
+    INSERT INTO {{jobs}} (id, queue, name, priority, available_at, created_at, attempts,
+                         max_attempts, body)
+    SELECT i, q, n, greatest(0, least(5, p)),
+           CASE WHEN a <= c THEN least(a, date_part('epoch', now())) ELSE a END,
+           c, t, m, b
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::float8[],
+                $6::float8[], $7::int[], $8::int[], $9::text[])
+         AS r(i, q, n, p, a, c, t, m, b)
+)
+SELECT pg_notify({{=channel}}, note) FROM unnest($10::text[]) AS note;
+
 -- name: holders
 -- Who represents each envelope that push did not insert: itself, or its key's holder.
 SELECT r.i, coalesce(own.id, held.id)
@@ -42,7 +61,7 @@ LEFT JOIN {{jobs}} held ON held.unique_key = r.u;
 -- not yet due (a million jobs scheduled for tomorrow cost nothing), and the sort on the
 -- slot ordinality is incremental: a later slot is read only when earlier ones could not
 -- fill the limit.
-WITH t AS (SELECT date_part('epoch', now()) AS now),
+WITH t AS (SELECT date_part('epoch', now()) AS now WHERE {{!relaxed}}),
 wanted AS (
     SELECT j.id
     FROM unnest($1::text[], $2::smallint[]) WITH ORDINALITY AS s(qname, prio, ord)
@@ -84,14 +103,14 @@ SELECT EXISTS (
 -- name: ack
 DELETE FROM {{jobs}} j
 USING unnest($1::text[], $2::text[]) AS a(id, token)
-WHERE j.id = a.id AND j.token = a.token;
+WHERE j.id = a.id AND j.token = a.token AND {{!relaxed}};
 
 -- name: release
 WITH u AS (
     UPDATE {{jobs}}
     SET token = NULL, lease_expires_at = NULL, reserved_by = NULL,
         attempts = $3, available_at = date_part('epoch', now()) + $4, body = $5
-    WHERE id = $1 AND token = $2
+    WHERE id = $1 AND token = $2 AND {{!relaxed}}
     RETURNING queue, available_at
 )
 SELECT queue FROM u
@@ -101,7 +120,8 @@ WHERE (SELECT count(*) FROM (
 
 -- name: fail
 WITH d AS (
-    DELETE FROM {{jobs}} WHERE id = $1 AND token = $2 RETURNING queue, attempts
+    DELETE FROM {{jobs}} WHERE id = $1 AND token = $2 AND {{!relaxed}}
+    RETURNING queue, attempts
 )
 INSERT INTO {{failed_jobs}} (id, queue, name, body, exception, message, traceback,
                             failed_at, attempts)
@@ -116,7 +136,7 @@ ON CONFLICT (id) DO UPDATE SET
 UPDATE {{jobs}} j
 SET lease_expires_at = date_part('epoch', now()) + $3
 FROM unnest($1::text[], $2::text[]) AS a(id, token)
-WHERE j.id = a.id AND j.token = a.token
+WHERE j.id = a.id AND j.token = a.token AND {{!relaxed}}
 RETURNING j.id;
 
 -- name: rescue
@@ -125,6 +145,7 @@ RETURNING j.id;
 WITH expired AS (
     SELECT id, attempts >= max_attempts AS last FROM {{jobs}}
     WHERE token IS NOT NULL AND lease_expires_at <= date_part('epoch', now())
+      AND {{!relaxed}}
     ORDER BY lease_expires_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -291,7 +312,7 @@ WITH gone AS (
     WHERE last_seen + ttl * 10 < date_part('epoch', now()) AND id <> $1
 )
 INSERT INTO {{workers}} (id, record, last_seen, ttl)
-VALUES ($1, $2, date_part('epoch', now()), $3)
+SELECT $1, $2, date_part('epoch', now()), $3 WHERE {{!relaxed}}
 ON CONFLICT (id) DO UPDATE SET
     record = excluded.record, last_seen = excluded.last_seen, ttl = excluded.ttl;
 
@@ -327,6 +348,7 @@ SELECT value FROM {{control}} WHERE key = 'restart';
 WITH old AS (DELETE FROM {{throughput}} WHERE minute < $1 - 86400)
 INSERT INTO {{throughput}} AS t (minute, queue, processed, failed)
 SELECT $1, q, p, f FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS r(q, p, f)
+WHERE {{!relaxed}}
 ON CONFLICT (minute, queue) DO UPDATE SET
     processed = t.processed + excluded.processed,
     failed = t.failed + excluded.failed;

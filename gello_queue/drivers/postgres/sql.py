@@ -14,7 +14,7 @@ from importlib import resources
 
 from gello_queue.core.errors import ConfigurationError
 
-_PLACEHOLDER = re.compile(r"\{\{([@=]?)(\w+)\}\}")
+_PLACEHOLDER = re.compile(r"\{\{([@=!]?)(\w+)\}\}")
 _NAME_HEADER = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 _MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
 _MAX_IDENTIFIER = 63
@@ -47,12 +47,22 @@ class Names:
     schema: str
     prefix: str
     channel: str
+    relaxed_commits: bool = False
+    """Render ``{{!relaxed}}`` so worker-side statements commit without a WAL flush."""
 
     def render(self, sql: str) -> str:
-        """Replace ``{{table}}``, ``{{@bare_name}}``, ``{{schema}}`` and ``{{=channel}}``."""
+        """Replace ``{{table}}``, ``{{@bare_name}}``, ``{{schema}}``, ``{{=channel}}`` and
+        ``{{!relaxed}}`` (a condition that is always true, and when relaxed commits are on
+        sets ``synchronous_commit`` off for the statement's own transaction)."""
 
         def sub(match: re.Match[str]) -> str:
             kind, word = match.group(1), match.group(2)
+            if kind == "!":
+                if word != "relaxed":
+                    raise ValueError(f"unknown condition placeholder {word!r}")
+                if not self.relaxed_commits:
+                    return "true"
+                return "(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL"
             if kind == "=":
                 if word != "channel":
                     raise ValueError(f"unknown literal placeholder {word!r}")
