@@ -132,14 +132,7 @@ async def test_poison_values_reach_the_worker_raw(driver: RedisDriver, raw: Redi
     await raw.zadd(qkey(driver, "default", "ready"), {garbage: 0})
     await raw.hset(
         qkey(driver, "default", "j:bad-json"),
-        mapping={
-            "body": b'{"v": 1, "payload": ',
-            "priority": 0,
-            "available_at": now,
-            "created_at": now,
-            "attempts": 0,
-            "max_attempts": 3,
-        },
+        mapping={"body": b'{"v": 1, "payload": ', "m": f"{now}|0|3|{now}"},
     )
     await raw.zadd(qkey(driver, "default", "ready"), {"bad-json": 1})
     await raw.sadd(f"{driver.prefix}{{g}}:queues", "default")
@@ -275,8 +268,13 @@ async def test_queue_keys_share_one_slot(driver: RedisDriver, raw: Redis) -> Non
     queue_keys = [k for k in keys if b"{q:emails}" in k]
     assert {key_slot(k) for k in queue_keys} == {key_slot(b"{q:emails}")}
     assert all(k.startswith(driver.prefix.encode()) for k in keys)
+    # Few fields per job hash (each costs on every push): body, and the fixed facts.
     fields = await raw.hgetall(qkey(driver, "emails", f"j:{env.id}"))
-    assert {b"body", b"attempts", b"max_attempts", b"priority", b"available_at"} <= set(fields)
+    assert set(fields) == {b"body", b"m"}
+    at, priority, max_attempts, created = fields[b"m"].split(b"|")
+    assert (int(priority), int(max_attempts)) == (env.priority, env.max_attempts)
+    assert float(created) == pytest.approx(env.created_at, abs=1e-5)
+    assert float(at) == pytest.approx(await driver.now(), abs=5)
 
 
 async def test_heartbeats_and_throughput_expire(driver: RedisDriver, raw: Redis) -> None:

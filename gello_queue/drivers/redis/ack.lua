@@ -6,8 +6,8 @@ local n = 0
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]
   local k = jp .. id
-  local v = redis.call('HMGET', k, 'token', 'unique_key')
-  if v[1] == ARGV[i + 1] then
+  local v = redis.call('HMGET', k, 'l', 'u')
+  if holds(v[1], ARGV[i + 1]) then
     redis.call('DEL', k)
     redis.call('ZREM', KEYS[1], id)
     unlock(up, v[2], id)

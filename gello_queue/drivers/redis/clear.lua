@@ -8,7 +8,7 @@ for _, key in ipairs(KEYS) do
   local ids = redis.call('ZRANGE', key, 0, batch - n - 1)
   for _, id in ipairs(ids) do
     local k = jp .. id
-    unlock(up, redis.call('HGET', k, 'unique_key'), id)
+    unlock(up, redis.call('HGET', k, 'u'), id)
     redis.call('DEL', k)
   end
   if #ids > 0 then redis.call('ZREMRANGEBYRANK', key, 0, #ids - 1) end

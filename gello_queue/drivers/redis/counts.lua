@@ -13,8 +13,8 @@ if ready > 0 then
     local head = redis.call('ZRANGEBYSCORE', KEYS[1], band * BAND, '(' .. ((band + 1) * BAND),
       'LIMIT', 0, 1)
     if head[1] then
-      local at = tonumber(redis.call('HGET', jp .. head[1], 'available_at'))
-      if at and (oldest == nil or at < oldest) then oldest = at end
+      local at = meta(redis.call('HGET', jp .. head[1], 'm'))
+      if oldest == nil or at < oldest then oldest = at end
     end
   end
 end

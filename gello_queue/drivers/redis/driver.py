@@ -341,19 +341,21 @@ class RedisDriver:
             keys = (k.ready, k.delayed, k.wake)
             for start in range(0, len(idxs), PUSH_CHUNK):
                 chunk = idxs[start : start + PUSH_CHUNK]
-                args: list[Any] = [k.job, k.unique]
-                for i in chunk:
+                args: list[Any] = [k.job, k.unique, len(chunk)]
+                extra: list[Any] = []
+                for j, i in enumerate(chunk, 1):
                     env = envelopes[i]
                     args += (
                         env.id,
                         env.encode(),
-                        env.priority,
-                        env.available_at,
-                        env.created_at,
-                        env.attempts,
-                        env.max_attempts,
-                        env.unique_key or "",
+                        f"{env.available_at!r}|{env.priority}|{env.max_attempts}"
+                        f"|{env.created_at!r}",
                     )
+                    if env.unique_key is not None:
+                        extra += (j, "u", env.unique_key)
+                    if env.attempts:
+                        extra += (j, "n", env.attempts)
+                args += extra
                 calls.append((script, keys, args))
                 chunks.append(chunk)
         results = await self._run(calls)
@@ -377,7 +379,7 @@ class RedisDriver:
                 break
             k = self._keys(queue)
             raw = await self._s_reserve(
-                (k.ready, k.delayed, k.reserved), (k.job, want, lease_s, token, worker_id)
+                (k.ready, k.delayed, k.reserved, k.wake), (k.job, want, lease_s, token, worker_id)
             )
             if len(raw) > 1:
                 expires = float(raw[0])
@@ -642,9 +644,9 @@ class RedisDriver:
             env = retry_envelope(job, now)
             if env is None:
                 # Not an envelope: back as it was, to fail again with the same reason.
-                entry: tuple[Any, ...] = (job.id, job.body, 0, now, 1)
+                entry: tuple[Any, ...] = (job.id, job.body, 0, 1, repr(now))
             else:
-                entry = (job.id, env.encode(), env.priority, env.created_at, env.max_attempts)
+                entry = (job.id, env.encode(), env.priority, env.max_attempts, repr(env.created_at))
             groups.setdefault(job.queue, []).extend(entry)
         script = self._s["failed_retry"]
         calls: list[Call] = []

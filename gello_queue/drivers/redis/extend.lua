@@ -5,7 +5,7 @@ local jp = ARGV[1]
 local expires = now_s() + tonumber(ARGV[2])
 local out = {fmt(expires)}
 for i = 3, #ARGV, 2 do
-  if redis.call('HGET', jp .. ARGV[i], 'token') == ARGV[i + 1] then
+  if holds(redis.call('HGET', jp .. ARGV[i], 'l'), ARGV[i + 1]) then
     redis.call('ZADD', KEYS[1], 'XX', expires, ARGV[i])
   else
     out[#out + 1] = ARGV[i]

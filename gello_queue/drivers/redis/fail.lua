@@ -4,8 +4,8 @@
 -- Returns 1 when the lease was held and the job is now in the failed store, else 0.
 local id = ARGV[5]
 local k = ARGV[1] .. id
-local v = redis.call('HMGET', k, 'token', 'attempts', 'unique_key')
-if v[1] ~= ARGV[6] then return 0 end
+local v = redis.call('HMGET', k, 'l', 'n', 'u')
+if not holds(v[1], ARGV[6]) then return 0 end
 redis.call('DEL', k)
 redis.call('ZREM', KEYS[1], id)
 unlock(ARGV[3], v[3], id)

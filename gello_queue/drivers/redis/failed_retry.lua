@@ -1,5 +1,5 @@
 -- KEYS: ready, failed, wake
--- ARGV: job prefix, failed prefix, then per job: id, body, priority, created_at, max_attempts
+-- ARGV: job prefix, failed prefix, then per job: id, body, priority, max_attempts, created_at
 -- Moves failed jobs back to ready as fresh attempts; returns how many were still failed.
 local jp, fp = ARGV[1], ARGV[2]
 local now = now_s()
@@ -10,8 +10,8 @@ for i = 3, #ARGV, 5 do
     redis.call('DEL', fp .. id)
     local k = jp .. id
     redis.call('DEL', k)
-    redis.call('HSET', k, 'body', ARGV[i + 1], 'priority', ARGV[i + 2], 'available_at', fmt(now),
-      'created_at', ARGV[i + 3], 'attempts', 0, 'max_attempts', ARGV[i + 4])
+    local m = fmt(now) .. '|' .. ARGV[i + 2] .. '|' .. ARGV[i + 3] .. '|' .. ARGV[i + 4]
+    redis.call('HSET', k, 'body', ARGV[i + 1], 'm', m)
     redis.call('ZADD', KEYS[1], ready_score(ARGV[i + 2], now), id)
     n = n + 1
   end

@@ -21,7 +21,7 @@ else
   end
   local at = {}
   for _, id in ipairs(cands) do
-    at[id] = tonumber(redis.call('HGET', jp .. id, 'available_at')) or 0
+    at[id] = meta(redis.call('HGET', jp .. id, 'm'))
   end
   table.sort(cands, function(a, b)
     if at[a] ~= at[b] then return at[a] < at[b] end

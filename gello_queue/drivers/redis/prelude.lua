@@ -43,13 +43,32 @@ local function to_failed(fprefix, failed_key, id, queue, body, exc, msg, tb, att
   redis.call('ZADD', failed_key, now, id)
 end
 
+-- A job hash keeps few fields, because each field costs on every push: body, m (the
+-- fixed facts "available_at|priority|max_attempts|created_at"), n (attempts, absent
+-- until the first reserve), l ("token|worker" while leased) and u (unique key).
+local function meta(m)
+  if not m then return 0, 0, 1, 0 end
+  local at, p, max, c = string.match(m, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  return tonumber(at) or 0, tonumber(p) or 0, tonumber(max) or 1, tonumber(c) or 0
+end
+
+local function with_at(m, at)
+  local at_, p, max, c = meta(m)
+  return fmt(at) .. '|' .. p .. '|' .. max .. '|' .. fmt(c)
+end
+
+-- The lease field is "token|worker": the token alone proves the holder.
+local function holds(l, token)
+  return l and string.sub(l, 1, #token + 1) == token .. '|'
+end
+
 -- Due delayed jobs move to ready here, on the way to being reserved: no scheduler process.
 local function promote_due(ready, delayed, jprefix, now, max)
   local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'WITHSCORES', 'LIMIT', 0, max)
   if #due == 0 then return 0 end
   local args = {}
   for i = 1, #due, 2 do
-    local pr = redis.call('HGET', jprefix .. due[i], 'priority')
+    local _, pr = meta(redis.call('HGET', jprefix .. due[i], 'm'))
     args[#args + 1] = ready_score(pr, due[i + 1])
     args[#args + 1] = due[i]
   end
@@ -60,15 +79,16 @@ end
 
 -- A job as the inspection calls show it, or false when it is gone.
 local function record(jprefix, reserved, id, now)
-  local v = redis.call('HMGET', jprefix .. id, 'attempts', 'priority', 'available_at',
-    'created_at', 'body', 'reserved_by', 'token')
-  if not v[5] then return false end
-  local state, lease = 'pending', ''
-  if v[7] then
+  local v = redis.call('HMGET', jprefix .. id, 'n', 'm', 'body', 'l')
+  if not v[3] then return false end
+  local at, p, _, created = meta(v[2])
+  local state, lease, by = 'pending', '', ''
+  if v[4] then
     state = 'reserved'
     lease = redis.call('ZSCORE', reserved, id) or ''
-  elseif (tonumber(v[3]) or 0) > now then
+    by = string.match(v[4], '^[^|]*|(.*)$') or ''
+  elseif at > now then
     state = 'scheduled'
   end
-  return {id, state, v[1] or '0', v[2] or '0', v[3] or '0', v[4] or '0', v[5], v[6] or '', lease}
+  return {id, state, v[1] or '0', tostring(p), fmt(at), fmt(created), v[3], by, lease}
 end

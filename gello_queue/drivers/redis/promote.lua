@@ -7,7 +7,9 @@ local due = tonumber(redis.call('ZSCORE', KEYS[2], id))
 if due == nil or due <= now then return 0 end
 local k = ARGV[1] .. id
 redis.call('ZREM', KEYS[2], id)
-redis.call('HSET', k, 'available_at', fmt(now))
-redis.call('ZADD', KEYS[1], ready_score(redis.call('HGET', k, 'priority'), now), id)
+local m = redis.call('HGET', k, 'm')
+local _, pr = meta(m)
+redis.call('HSET', k, 'm', with_at(m, now))
+redis.call('ZADD', KEYS[1], ready_score(pr, now), id)
 wake(KEYS[3], 1)
 return 1

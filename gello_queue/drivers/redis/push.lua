@@ -1,14 +1,25 @@
 -- KEYS: ready, delayed, wake
--- ARGV: job prefix, unique prefix, then per job: id, body, priority, available_at,
---       created_at, attempts, max_attempts, unique_key ('' for none)
--- Returns {index, holder id, ...} for envelopes whose unique key was already held.
-local jp, up = ARGV[1], ARGV[2]
+-- ARGV: job prefix, unique prefix, job count, then per job: id, body, m (see prelude),
+--       then (1-based index, field, value) triples for the rarer fields: u (unique key)
+--       and n (attempts already made). Few arguments and fields per job: both are the
+--       cost of a bulk push.
+-- Returns {index (0-based), holder id, ...} for jobs whose unique key was already held.
+local jp, up, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local now = now_s()
+local extra = {}
+for i = 4 + 3 * count, #ARGV, 3 do
+  local j = tonumber(ARGV[i])
+  extra[j] = extra[j] or {}
+  extra[j][ARGV[i + 1]] = ARGV[i + 2]
+end
 local ready_args, delayed_args, held = {}, {}, {}
-for i = 3, #ARGV, 8 do
-  local id, ukey = ARGV[i], ARGV[i + 7]
+for j = 1, count do
+  local i = 1 + 3 * j
+  local id, m = ARGV[i], ARGV[i + 2]
+  local x = extra[j]
+  local ukey = x and x.u
   local holder = nil
-  if ukey ~= '' then
+  if ukey then
     local cur = redis.call('GET', up .. ukey)
     if cur and redis.call('EXISTS', jp .. cur) == 1 then
       holder = cur
@@ -17,20 +28,21 @@ for i = 3, #ARGV, 8 do
     end
   end
   if holder then
-    held[#held + 1] = (i - 3) / 8
+    held[#held + 1] = j - 1
     held[#held + 1] = holder
   else
     local k = jp .. id
-    redis.call('HSET', k, 'body', ARGV[i + 1], 'priority', ARGV[i + 2],
-      'available_at', ARGV[i + 3], 'created_at', ARGV[i + 4], 'attempts', ARGV[i + 5],
-      'max_attempts', ARGV[i + 6])
-    if ukey ~= '' then redis.call('HSET', k, 'unique_key', ukey) end
-    local at = tonumber(ARGV[i + 3])
+    redis.call('HSET', k, 'body', ARGV[i + 1], 'm', m)
+    if x then
+      if ukey then redis.call('HSET', k, 'u', ukey) end
+      if x.n then redis.call('HSET', k, 'n', x.n) end
+    end
+    local at, pr = meta(m)
     if at > now then
       delayed_args[#delayed_args + 1] = at
       delayed_args[#delayed_args + 1] = id
     else
-      ready_args[#ready_args + 1] = ready_score(ARGV[i + 2], at)
+      ready_args[#ready_args + 1] = ready_score(pr, at)
       ready_args[#ready_args + 1] = id
     end
   end

@@ -7,18 +7,19 @@ local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, to
 local requeued, failed = {}, {}
 for _, id in ipairs(expired) do
   local k = jp .. id
-  local v = redis.call('HMGET', k, 'attempts', 'max_attempts', 'priority', 'body', 'unique_key')
+  local v = redis.call('HMGET', k, 'n', 'm', 'body', 'u')
   redis.call('ZREM', KEYS[2], id)
-  if v[4] then
-    if (tonumber(v[1]) or 0) >= (tonumber(v[2]) or 1) then
+  if v[3] then
+    local _, pr, max = meta(v[2])
+    if (tonumber(v[1]) or 0) >= max then
       redis.call('DEL', k)
-      unlock(up, v[5], id)
-      to_failed(fp, KEYS[3], id, ARGV[4], v[4], 'WorkerLost', ARGV[5], '', v[1] or 0, now)
+      unlock(up, v[4], id)
+      to_failed(fp, KEYS[3], id, ARGV[4], v[3], 'WorkerLost', ARGV[5], '', v[1] or 0, now)
       failed[#failed + 1] = id
     else
-      redis.call('HDEL', k, 'token', 'reserved_by')
-      redis.call('HSET', k, 'available_at', fmt(now))
-      redis.call('ZADD', KEYS[1], ready_score(v[3], now), id)
+      redis.call('HDEL', k, 'l')
+      redis.call('HSET', k, 'm', with_at(v[2], now))
+      redis.call('ZADD', KEYS[1], ready_score(pr, now), id)
       requeued[#requeued + 1] = id
     end
   end

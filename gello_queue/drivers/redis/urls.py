@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from gello_queue.observability import redact_url as redact_userinfo
+
 _TRUE = {"1", "true", "yes", "on"}
 _SECRET_PARAMS = {"password", "pass", "pwd"}
 
 
 def redact_url(url: str) -> str:
-    """``url`` with any password (in the userinfo or the query) replaced by ``***``."""
+    """``url`` with any password (in the userinfo or the query) replaced by ``***``.
+
+    The userinfo is the shared log redaction's job; redis-py also reads a password from
+    the query string, so that is hidden here too.
+    """
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(redact_userinfo(url))
         netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, host = netloc.rsplit("@", 1)
-            user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
         query = parts.query
         if query:
             pairs = parse_qsl(query, keep_blank_values=True)
