@@ -12,7 +12,17 @@ import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar, get_args, get_origin
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    NoReturn,
+    TypeVar,
+    get_args,
+    get_origin,
+)
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -89,6 +99,9 @@ class Job(Generic[P]):
     """No retry is made later than this long after dispatch."""
     payload_model: ClassVar[type[BaseModel]]
     """The payload's pydantic model; taken from ``Job[Model]``."""
+    run_in: ClassVar[Literal["process", "thread"]] = "process"
+    """Where a plain ``def handle`` runs: a child process (its timeout is enforced by
+    killing the process) or a thread (shares memory; its timeout cannot stop it)."""
     registry: ClassVar[JobRegistry] = default_registry
 
     job_id: str

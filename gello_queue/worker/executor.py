@@ -36,6 +36,7 @@ from gello_queue.events import (
 )
 from gello_queue.observability import get_logger
 from gello_queue.ports import Failure, QueueDriver, Reservation
+from gello_queue.worker.isolation import HardTimeout, ProcessPool, RemoteError
 
 
 class Outcome(StrEnum):
@@ -68,6 +69,7 @@ class _Run:
     started: float
     job: Job[Any] | None = None
     payload: Any = None
+    deadline: asyncio.Timeout | None = None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -84,6 +86,7 @@ class Executor:
         *,
         ack: Callable[[Reservation], Awaitable[None]] | None = None,
         events: Events | None = None,
+        pool: ProcessPool | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.driver = driver
@@ -92,6 +95,7 @@ class Executor:
         self.clock = clock
         self.events = events if events is not None else Events([log_listener])
         self._ack = ack or self._ack_now
+        self.pool = pool
 
     async def _ack_now(self, res: Reservation) -> None:
         await self.driver.ack([res])
@@ -120,13 +124,15 @@ class Executor:
         job.job_id, job.attempt, job.envelope = env.id, res.attempts, env
         timeout = env.timeout or job_cls.timeout or self.options.timeout_s
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(timeout) as run.deadline:
                 await job.before(run.payload)
                 layers = job.middleware()
                 if layers:
-                    await chain(layers, job, run.payload, lambda: self._handle(job, run.payload))()
+                    await chain(
+                        layers, job, run.payload, lambda: self._handle(run, deadline_s=timeout)
+                    )()
                 else:
-                    await self._handle(job, run.payload)
+                    await self._handle(run, deadline_s=timeout)
                 await job.after(run.payload)
         except ReleaseJob as rel:
             return await self._release(run, rel)
@@ -134,8 +140,11 @@ class Executor:
             return await self._give_up(
                 run, Failure("FailJob", str(exc), traceback.format_exc()), exc
             )
-        except TimeoutError as exc:
+        except (TimeoutError, HardTimeout) as exc:
             failure = Failure("TimeoutError", f"timed out after {timeout:g} s")
+            return await self._retry_or_fail(run, job_cls, failure, exc)
+        except RemoteError as exc:
+            failure = Failure(exc.type_name, exc.message, exc.remote_traceback)
             return await self._retry_or_fail(run, job_cls, failure, exc)
         except Exception as exc:
             failure = Failure(type(exc).__name__, str(exc), traceback.format_exc())
@@ -144,14 +153,25 @@ class Executor:
         self.events.emit(JobProcessed(env.id, env.name, env.queue, res.attempts, run.elapsed()))
         return Outcome.PROCESSED
 
-    @staticmethod
-    async def _handle(job: Job[Any], payload: Any) -> None:
-        if type(job)._sync_handle:
-            # A plain ``def handle`` runs in a thread so it cannot block the loop.
+    async def _handle(self, run: _Run, *, deadline_s: float) -> None:
+        job, payload = run.job, run.payload
+        assert job is not None
+        cls = type(job)
+        if not cls._sync_handle:
+            await job.handle(payload)
+        elif cls.run_in == "process" and self.pool is not None:
+            env = run.env
+
+            def extend(waited_s: float) -> None:
+                # Starting a child process is not the job's time.
+                if run.deadline is not None and (when := run.deadline.when()) is not None:
+                    run.deadline.reschedule(when + waited_s)
+
+            await self.pool.run(env.name, env.id, env.attempts, env.payload, deadline_s, extend)
+        else:
+            # A plain ``def handle`` must not block the loop: a thread, when not a process.
             blocking: Callable[[Any], object] = job.handle
             await asyncio.to_thread(blocking, payload)
-        else:
-            await job.handle(payload)
 
     async def _release(self, run: _Run, rel: ReleaseJob) -> Outcome:
         # A release is not a failure: give the attempt back.

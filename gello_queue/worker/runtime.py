@@ -25,6 +25,7 @@ from gello_queue.observability import get_logger
 from gello_queue.ports import QueueDriver, Reservation, WorkerRecord
 from gello_queue.queue import Queue
 from gello_queue.worker.executor import Executor, ExecutorOptions, Outcome
+from gello_queue.worker.isolation import ProcessPool
 from gello_queue.worker.maintenance import Maintenance
 
 
@@ -245,7 +246,10 @@ class Worker:
     async def start(self) -> ExitReason:
         """Process jobs until stopped; return why it stopped."""
         driver = self._driver = await self.connection.driver()
-        executor = Executor(driver, self.registry, self.options, ack=self._ack, events=self.events)
+        pool = ProcessPool(self.registry, self.concurrency)
+        executor = Executor(
+            driver, self.registry, self.options, ack=self._ack, events=self.events, pool=pool
+        )
         self.state = WorkerState.RUNNING
         self.started_at = time.time()
         maintenance = Maintenance(self, driver)
@@ -269,6 +273,7 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await maintenance.finish()
+            pool.close()
             self.state = WorkerState.STOPPED
             self._announce(
                 "stopped",

@@ -43,6 +43,8 @@ class Hooked(Job[Item], register=False):
 
 
 class Blocking(Job[Item], register=False):
+    run_in = "thread"
+
     def handle(self, payload: Item) -> None:  # type: ignore[override]
         runs[payload.key] = runs.get(payload.key, 0) + 1
 

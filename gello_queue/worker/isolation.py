@@ -1,0 +1,198 @@
+"""Hard timeouts for blocking handlers: run ``def handle`` in child processes.
+
+asyncio can cancel an ``async def handle`` at its deadline, but nothing can stop a thread
+stuck in ``while True: pass``. Blocking handlers therefore run in a small pool of child
+processes; at the deadline the child is killed and replaced, and the attempt counts as
+failed. Children rebuild the job table by importing the modules that define the parent's
+registered jobs (names come from the registry, never from a message); messages between
+parent and child are JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import multiprocessing
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import orjson
+
+from gello_queue.core.errors import FailJob, GelloError, ReleaseJob
+from gello_queue.core.registry import JobRegistry
+
+
+class HandlerCrashed(GelloError):
+    """The child process running a blocking handler died (e.g. ``os._exit``, a segfault)."""
+
+
+class HardTimeout(GelloError):
+    """A blocking handler overran its timeout and its process was killed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteError(Exception):
+    """An exception raised by a blocking handler in a child process."""
+
+    type_name: str
+    message: str
+    remote_traceback: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _job_table(registry: JobRegistry) -> list[tuple[str, str, str]]:
+    out = []
+    for name in registry.names():
+        cls = registry.get(name)
+        out.append((name, cls.__module__, cls.__qualname__))
+    return out
+
+
+def _child_main(conn: Connection, table: list[tuple[str, str, str]]) -> None:
+    jobs: dict[str, Any] = {}
+    for name, module, qualname in table:
+        try:
+            obj: Any = importlib.import_module(module)
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
+            jobs[name] = obj
+        except Exception:
+            continue
+    while True:
+        try:
+            request = orjson.loads(conn.recv_bytes())
+        except EOFError:
+            return
+        conn.send_bytes(orjson.dumps(_run_one(jobs, request)))
+
+
+def _run_one(jobs: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    cls = jobs.get(request["name"])
+    if cls is None:
+        return {"kind": "error", "type": "UnknownJobError", "message": request["name"], "tb": ""}
+    job = cls()
+    job.job_id, job.attempt = request["id"], request["attempt"]
+    try:
+        job.handle(cls.payload_model.model_validate(request["payload"]))
+    except ReleaseJob as rel:
+        return {"kind": "release", "delay": rel.delay_s, "reason": rel.reason}
+    except FailJob as exc:
+        return {"kind": "fail", "message": str(exc)}
+    except Exception as exc:
+        return {
+            "kind": "error",
+            "type": type(exc).__name__,
+            "message": str(exc),
+            "tb": traceback.format_exc(),
+        }
+    return {"kind": "ok"}
+
+
+class _Child:
+    def __init__(self, ctx: Any, table: list[tuple[str, str, str]]) -> None:
+        self.conn, child_conn = ctx.Pipe()
+        self.process = ctx.Process(target=_child_main, args=(child_conn, table), daemon=True)
+        self.process.start()
+        child_conn.close()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+class ProcessPool:
+    """Up to ``size`` child processes running blocking handlers, one job each at a time."""
+
+    def __init__(self, registry: JobRegistry, size: int) -> None:
+        self.registry = registry
+        self.size = max(1, size)
+        self._ctx = multiprocessing.get_context("spawn")
+        self._idle: list[_Child] = []
+        self._slots = asyncio.Semaphore(self.size)
+
+    async def run(
+        self,
+        name: str,
+        job_id: str,
+        attempt: int,
+        payload: Any,
+        timeout_s: float,
+        on_ready: Callable[[float], None] | None = None,
+    ) -> None:
+        """Run one blocking ``handle`` in a child; raise what it raised.
+
+        ``on_ready`` is told how long waiting for a free (or new) child took, so callers
+        can leave that out of the job's own deadline.
+
+        Raises:
+            HardTimeout: it overran ``timeout_s``; the child was killed.
+            HandlerCrashed: the child died while running it.
+            RemoteError: ``handle`` raised; the type name, message and traceback are kept.
+        """
+        loop = asyncio.get_running_loop()
+        waited = loop.time()
+        async with self._slots:
+            child = self._idle.pop() if self._idle else await asyncio.to_thread(self._spawn)
+            if on_ready is not None:
+                on_ready(loop.time() - waited)
+            request = {"name": name, "id": job_id, "attempt": attempt, "payload": payload}
+            try:
+                child.conn.send_bytes(orjson.dumps(request))
+                reply = await asyncio.wait_for(self._receive(child), timeout_s)
+            except TimeoutError:
+                child.kill()
+                raise HardTimeout(f"timed out after {timeout_s:g} s") from None
+            except (EOFError, OSError, BrokenPipeError):
+                code = child.process.exitcode
+                child.kill()
+                raise HandlerCrashed(
+                    f"the process running it died (exit code {code}) before it finished"
+                ) from None
+            except BaseException:
+                child.kill()  # cancelled: the child may still be busy
+                raise
+            self._idle.append(child)
+        _raise_reply(reply)
+
+    def _spawn(self) -> _Child:
+        return _Child(self._ctx, _job_table(self.registry))
+
+    async def _receive(self, child: _Child) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = child.conn.fileno()
+
+        def readable() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(fd, readable)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+        reply: dict[str, Any] = orjson.loads(child.conn.recv_bytes())
+        return reply
+
+    def close(self) -> None:
+        """Stop every idle child."""
+        for child in self._idle:
+            child.kill()
+        self._idle.clear()
+
+
+def _raise_reply(reply: dict[str, Any]) -> None:
+    kind = reply["kind"]
+    if kind == "release":
+        raise ReleaseJob(reply["delay"], reply["reason"])
+    if kind == "fail":
+        raise FailJob(reply["message"])
+    if kind == "error":
+        raise RemoteError(reply["type"], reply["message"], reply["tb"])
