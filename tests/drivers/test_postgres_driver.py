@@ -475,3 +475,41 @@ async def test_reserve_and_poll_probe_the_ready_index(pg: PostgresDriver) -> Non
         assert "Seq Scan" not in plan, plan
         assert "(priority = s.prio)" in plan, plan
     assert "Incremental Sort" in reserve, reserve
+
+
+async def test_worker_statements_relax_only_their_own_commit(pg: PostgresDriver) -> None:
+    assert "set_config('synchronous_commit', 'off', true)" in pg._q["ack"]
+    assert "set_config" not in pg._q["push_plain"]
+    durable = PostgresDriver(POSTGRES_URL, durable_worker_commits=True)
+    assert "set_config" not in durable._q["ack"]
+    await pg.push([envelope()])
+    async with raw_connection() as con:
+        async with con.transaction():
+            await con.fetch(pg._q["reserve"], *pg._slots(("default",)), 1, 30.0, W)
+            assert await con.fetchval("SHOW synchronous_commit") == "off"
+        assert await con.fetchval("SHOW synchronous_commit") == "on"
+    # Pooled connections keep the server's setting between statements.
+    assert await pg.pool.fetchval("SHOW synchronous_commit") == "on"
+
+
+async def test_dead_workers_and_old_counters_are_cleaned_up(pg: PostgresDriver) -> None:
+    from gello_queue.ports import WorkerRecord
+
+    def record(worker_id: str) -> WorkerRecord:
+        return WorkerRecord(worker_id, "w", "host", 1, ["default"], 1, "running", 0, 0, [], 1, 1)
+
+    await pg.worker_beat(record("dead"), ttl_s=0.01)
+
+    async def stored() -> set[str]:
+        await pg.worker_beat(record("alive"), ttl_s=30)
+        async with raw_connection() as con:
+            rows = await con.fetch(f"SELECT id FROM {table(pg, 'workers')}")
+        return {r[0] for r in rows}
+
+    await eventually(stored, lambda ids: ids == {"alive"})
+
+    minute = int(await pg.now()) // 60 * 60
+    await pg.record_throughput({"default": (1, 0)}, minute - 2 * 86400)
+    await pg.record_throughput({"default": (2, 1)}, minute)
+    buckets = await pg.throughput(0)
+    assert [(b.minute, b.processed, b.failed) for b in buckets] == [(minute, 2, 1)]
