@@ -344,3 +344,17 @@ async def test_bodies_are_json_on_the_wire(driver: RedisDriver, raw: Redis) -> N
     await driver.push([env])
     body = await raw.hget(qkey(driver, "default", f"j:{env.id}"), "body")
     assert orjson.loads(body)["payload"] == {"to": "ada"}
+
+
+async def test_commands_are_packed_in_c_with_a_python_fallback(driver: RedisDriver) -> None:
+    pool = driver.redis.connection_pool  # type: ignore[union-attr]
+    assert pool.connection_class.__name__.startswith("FastPacking")
+    conn = pool.make_connection()
+    args = ("EVALSHA", "abc", 1, "k", 1.5, b"\x00raw", 7)
+    plain = b"".join(super(type(conn), conn).pack_command(*args))
+    assert conn.pack_command(*args) == [plain]
+    # hiredis refuses these; redis-py packs them (surrogates, multi-word command names).
+    assert b"".join(conn.pack_command("SET", "k", "\udcff")) == b"".join(
+        super(type(conn), conn).pack_command("SET", "k", "\udcff")
+    )
+    assert await driver.redis.config_get("maxmemory-policy")
