@@ -60,6 +60,10 @@ def work(
     name: Annotated[
         str | None, typer.Option("--name", help="Worker name shown by status tools.")
     ] = None,
+    processes: Annotated[
+        int, typer.Option("--processes", min=1, help="Run N worker processes under one supervisor.")
+    ] = 1,
+    name_suffix: Annotated[str, typer.Option("--name-suffix", hidden=True)] = "",
     grace: Annotated[
         float, typer.Option("--grace", min=0, help="Seconds running jobs get to finish on SIGTERM.")
     ] = 30.0,
@@ -78,6 +82,11 @@ def work(
     if log_format not in ("auto", "console", "json"):
         raise ConfigurationError(f"--log-format must be auto, console or json, not {log_format!r}")
     configure_logging(log_format, level=log_level)  # type: ignore[arg-type]
+    if processes > 1:
+        from gello_cli.supervisor import supervise
+
+        bounded = bool(stop_when_empty or once or max_jobs or max_time)
+        raise typer.Exit(supervise(child_args(), processes, bounded=bounded))
     import_app(app)
     connection = Queue()
     queues = [q.strip() for q in queue.split(",") if q.strip()] if queue else None
@@ -85,7 +94,7 @@ def work(
         queues,
         connection=connection,
         concurrency=concurrency,
-        name=name,
+        name=f"{name}{name_suffix}" if name else None,
         memory_limit=memory,
         sleep_s=sleep,
         grace_s=grace,
@@ -98,6 +107,21 @@ def work(
     )
     reason = run_worker(worker)
     raise typer.Exit(EXIT_CODES.get(reason, 0))
+
+
+def child_args() -> list[str]:
+    """This command's arguments without ``--processes``, for the supervisor's children."""
+    import sys
+
+    args, skip = [], False
+    for arg in sys.argv[2:]:
+        if skip:
+            skip = False
+        elif arg == "--processes":
+            skip = True
+        elif not arg.startswith("--processes="):
+            args.append(arg)
+    return args
 
 
 def run_worker(worker: object) -> object:

@@ -1,0 +1,78 @@
+"""``gello queue:work --processes N``: one command that runs N worker processes.
+
+The supervisor starts N copies of the same ``queue:work`` command (without
+``--processes``), restarts any that exits (a crash, ``--memory``, ``queue:restart``), and on
+SIGTERM/SIGINT forwards the signal and waits for every child, so a process manager sees
+one process. Bounded runs (``--stop-when-empty``, ``--once``, ``--max-jobs``,
+``--max-time``) are not restarted: the supervisor ends when all children have.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+import structlog
+
+RESTART_BACKOFF_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+"""Delay before restarting a child that keeps crashing, by consecutive crash count."""
+
+
+class Supervisor:
+    """Keeps ``processes`` children running ``argv``."""
+
+    def __init__(self, argv: Sequence[str], processes: int, *, bounded: bool) -> None:
+        self.argv = list(argv)
+        self.processes = processes
+        self.bounded = bounded
+        self.children: dict[int, subprocess.Popen[bytes]] = {}
+        self.crashes: dict[int, int] = {}
+        self.stopping = False
+        self.log = structlog.get_logger("gello")
+
+    def _start(self, slot: int) -> None:
+        self.children[slot] = subprocess.Popen([*self.argv, "--name-suffix", f"-{slot}"])
+        self.log.info("process_started", slot=slot, pid=self.children[slot].pid)
+
+    def _forward(self, signum: int, _: FrameType | None) -> None:
+        self.stopping = True
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    def run(self) -> int:
+        """Supervise until stopped (or, for bounded runs, until every child ended)."""
+        signal.signal(signal.SIGTERM, self._forward)
+        signal.signal(signal.SIGINT, self._forward)
+        for slot in range(self.processes):
+            self._start(slot)
+        worst = 0
+        while self.children:
+            time.sleep(0.1)
+            for slot, child in list(self.children.items()):
+                code = child.poll()
+                if code is None:
+                    continue
+                del self.children[slot]
+                worst = max(worst, code if code != 12 else 0)
+                if self.stopping or (self.bounded and code == 0):
+                    continue
+                crashes = self.crashes.get(slot, 0) + (1 if code not in (0, 12) else 0)
+                self.crashes[slot] = crashes
+                self.log.warning("process_exited", slot=slot, pid=child.pid, exit_code=code)
+                time.sleep(
+                    RESTART_BACKOFF_S[min(crashes, len(RESTART_BACKOFF_S) - 1)] if crashes else 0
+                )
+                if not self.stopping:
+                    self._start(slot)
+        return worst
+
+
+def supervise(args: Sequence[str], processes: int, *, bounded: bool) -> int:
+    """Run the supervisor over ``gello queue:work`` with ``args``; return its exit code."""
+    argv = [sys.executable, "-m", "gello_cli", "queue:work", *args]
+    return Supervisor(argv, processes, bounded=bounded).run()
