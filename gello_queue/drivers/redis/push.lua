@@ -13,6 +13,7 @@ for i = 4 + 3 * count, #ARGV, 3 do
   extra[j][ARGV[i + 1]] = ARGV[i + 2]
 end
 local ready_args, delayed_args, held = {}, {}, {}
+local nr, nd = 0, 0
 for j = 1, count do
   local i = 1 + 3 * j
   local id, m = ARGV[i], ARGV[i + 2]
@@ -37,29 +38,33 @@ for j = 1, count do
       if ukey then redis.call('HSET', k, 'u', ukey) end
       if x.n then redis.call('HSET', k, 'n', x.n) end
     end
-    local at, pr = meta(m)
+    -- Only the two leading facts matter here: one anchored match, no table.
+    local at_s, pr_s = string.match(m, '^([^|]*)|([^|]*)')
+    local at = tonumber(at_s) or 0
     if at > now then
-      delayed_args[#delayed_args + 1] = at
-      delayed_args[#delayed_args + 1] = id
+      delayed_args[nd + 1] = at
+      delayed_args[nd + 2] = id
+      nd = nd + 2
     else
-      ready_args[#ready_args + 1] = ready_score(pr, at)
-      ready_args[#ready_args + 1] = id
+      ready_args[nr + 1] = ready_score(pr_s, at)
+      ready_args[nr + 2] = id
+      nr = nr + 2
     end
   end
   -- unpack() is bounded by Lua's C stack: flush big batches as they grow.
-  if #ready_args >= 4000 then
-    redis.call('ZADD', KEYS[1], unpack(ready_args))
-    wake(KEYS[3], #ready_args / 2)
-    ready_args = {}
+  if nr >= 4000 then
+    redis.call('ZADD', KEYS[1], unpack(ready_args, 1, nr))
+    wake(KEYS[3], nr / 2)
+    nr = 0
   end
-  if #delayed_args >= 4000 then
-    redis.call('ZADD', KEYS[2], unpack(delayed_args))
-    delayed_args = {}
+  if nd >= 4000 then
+    redis.call('ZADD', KEYS[2], unpack(delayed_args, 1, nd))
+    nd = 0
   end
 end
-if #ready_args > 0 then
-  redis.call('ZADD', KEYS[1], unpack(ready_args))
-  wake(KEYS[3], #ready_args / 2)
+if nr > 0 then
+  redis.call('ZADD', KEYS[1], unpack(ready_args, 1, nr))
+  wake(KEYS[3], nr / 2)
 end
-if #delayed_args > 0 then redis.call('ZADD', KEYS[2], unpack(delayed_args)) end
+if nd > 0 then redis.call('ZADD', KEYS[2], unpack(delayed_args, 1, nd)) end
 return held
