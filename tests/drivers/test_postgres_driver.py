@@ -513,3 +513,8 @@ async def test_dead_workers_and_old_counters_are_cleaned_up(pg: PostgresDriver) 
     await pg.record_throughput({"default": (2, 1)}, minute)
     buckets = await pg.throughput(0)
     assert [(b.minute, b.processed, b.failed) for b in buckets] == [(minute, 2, 1)]
+
+
+async def test_a_bad_argument_is_not_retried_as_a_connection_failure(pg: PostgresDriver) -> None:
+    with pytest.raises(asyncpg.DataError):
+        await pg._fetch("find", 42)

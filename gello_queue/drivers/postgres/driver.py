@@ -75,8 +75,18 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
+    # A backend killed while its connection sat idle can leave asyncpg's protocol in a
+    # state it reports this way on the next statement.
+    asyncpg.exceptions.InternalClientError,
 )
 """Failures of the connection rather than of the statement: worth a retry."""
+_STATEMENT_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions.ClientConfigurationError,
+    asyncpg.exceptions.UnsupportedClientFeatureError,
+    asyncpg.exceptions.UnsupportedServerFeatureError,
+)
+"""Interface errors that are the call's fault: a retry would fail the same way."""
 _OPEN_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, asyncpg.PostgresError)
 """What connecting can raise besides a malformed URL (bad password, no such database)."""
 
@@ -166,12 +176,8 @@ class PostgresDriver:
 
     # -- lifecycle -------------------------------------------------------------------
     def _server_settings(self) -> dict[str, str]:
-        settings = {"application_name": self.application_name}
-        if self.listen:
-            # JIT compiles plans of big counts for longer than they run; PgBouncer
-            # deployments (listen=False) may reject unknown startup parameters.
-            settings["jit"] = "off"
-        return settings
+        # Only what PgBouncer accepts as a startup parameter.
+        return {"application_name": self.application_name}
 
     async def _connect(self) -> Any:
         return await asyncpg.connect(
@@ -182,7 +188,8 @@ class PostgresDriver:
         )
 
     def _unavailable(self, exc: BaseException) -> DriverUnavailableError:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
         secret = password_of(self.url)
         if secret:
             reason = reason.replace(secret, "***")
@@ -220,7 +227,7 @@ class PostgresDriver:
                         f" {SCHEMA_VERSION}: run `gello queue:migrate`"
                     )
                 await self.migrate()
-            await self._sync_clock()
+            await self.now()
             if self.listen:
                 self._listen_task = asyncio.create_task(self._listen_forever())
                 waiter = asyncio.ensure_future(self._listening.wait())
@@ -267,8 +274,12 @@ class PostgresDriver:
                 await asyncio.sleep(delay)
             try:
                 return await op(self.pool)
+            except TimeoutError as exc:
+                # The server took longer than command_timeout_s: retrying would only
+                # multiply the wait.
+                raise self._unavailable(exc) from None
             except _CONNECTION_ERRORS as exc:
-                if self._closing:
+                if self._closing or isinstance(exc, _STATEMENT_ERRORS):
                     raise
                 last = exc
                 log.warning("PostgreSQL connection failed, retrying: %s", type(exc).__name__)
@@ -354,12 +365,8 @@ class PostgresDriver:
                 current = migration.version
         return current
 
-    async def _sync_clock(self) -> None:
-        before = time.time()
-        db_now = float(await self._fetchval("now"))
-        self._skew = db_now - (before + time.time()) / 2
-
     async def now(self) -> float:
+        # Each reading also refreshes the skew estimate used to time delayed wake-ups.
         before = time.time()
         db_now = float(await self._fetchval("now"))
         self._skew = db_now - (before + time.time()) / 2
