@@ -549,8 +549,8 @@ class PostgresDriver:
                     if not lost.is_set():
                         # A half-open TCP connection never reports its loss: probe it.
                         await con.execute("SELECT 1", timeout=5.0)
-            except asyncio.CancelledError:
-                raise
+                if not self._closing:
+                    log.warning("PostgreSQL LISTEN connection closed; polling until it is back")
             except _OPEN_ERRORS as exc:
                 log.warning(
                     "PostgreSQL LISTEN connection lost (%s); polling until it is back",
