@@ -8,6 +8,7 @@ and a dead worker's jobs run again within about one lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -172,6 +173,7 @@ class Worker:
         self._ack_ready = asyncio.Event()
         self._process = psutil.Process()
         self._driver: QueueDriver | None = None
+        self._failures = 0
 
     # -- control ---------------------------------------------------------------------
     def stop(self, reason: ExitReason = ExitReason.STOPPED) -> None:
@@ -304,14 +306,20 @@ class Worker:
                         await self._slot_free.wait()
                     continue
             queues = [q for q in self.queues if q not in self.paused_queues]
-            batch = await driver.reserve(queues, free, lease_s=self.lease_s, worker_id=self.id)
+            try:
+                batch = await driver.reserve(queues, free, lease_s=self.lease_s, worker_id=self.id)
+                idle = not batch and self.stop_when_empty and not self.active
+                if idle and await self._queues_empty(driver):
+                    self.stop(ExitReason.EMPTY)
+                    break
+            except Exception as exc:
+                await self._backend_down(exc)
+                continue
+            self._failures = 0
             if batch:
                 for res in batch:
                     self._start(executor, res)
                 continue
-            if self.stop_when_empty and not self.active and await self._queues_empty(driver):
-                self.stop(ExitReason.EMPTY)
-                break
             self._wake.clear()
             waiter = asyncio.create_task(driver.wait(queues, self.sleep_s))
             woken = asyncio.create_task(self._wake.wait())
@@ -319,6 +327,17 @@ class Worker:
             woken.cancel()
             if not waiter.done():
                 waiter.cancel()
+            elif waiter.exception() is not None:
+                await self._backend_down(waiter.exception())
+
+    async def _backend_down(self, error: BaseException | None) -> None:
+        """Log a backend error and back off (0.1 s doubling to 5 s) before trying again;
+        the worker keeps its running jobs and never dies of an outage."""
+        self._failures += 1
+        delay = min(0.1 * 2 ** (self._failures - 1), 5.0)
+        self.log.error("backend_error", error=repr(error), retry_in_s=delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), delay)
 
     async def _queues_empty(self, driver: QueueDriver) -> bool:
         # Empty as Laravel means it: nothing pending, scheduled (retries included) or reserved.

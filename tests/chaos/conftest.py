@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,9 +78,9 @@ def _drop_prefix(prefix: str) -> None:
     client.close()
 
 
-@pytest.fixture(params=["sqlite", "postgres", "redis"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    name = request.param
+@contextmanager
+def isolated_backend(name: str, tmp_path: Path) -> Iterator[Backend]:
+    """A backend of kind ``name`` (sqlite, postgres, redis) used by nothing else."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
     }
@@ -113,3 +114,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             _drop_schema(f"gchaos_{token}")
         elif name == "redis":
             _drop_prefix(env["QUEUE_PREFIX"])
+
+
+@pytest.fixture(params=["sqlite", "postgres", "redis"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    with isolated_backend(request.param, tmp_path) as found:
+        yield found
+
+
+@pytest.fixture
+def postgres_backend(tmp_path: Path) -> Iterator[Backend]:
+    with isolated_backend("postgres", tmp_path) as found:
+        yield found
