@@ -347,16 +347,22 @@ class RedisDriver:
         by_queue: dict[str, list[int]] = {}
         for i, env in enumerate(envelopes):
             by_queue.setdefault(env.queue, []).append(i)
-        # The queue is known before its first job lands, so rescue never misses one.
-        calls: list[Call] = [(None, (), ("SADD", self._k_queues, *by_queue))]
+        # The queue is known no later than its first job lands, so rescue never misses
+        # one: inside the push script on standalone Redis (one command, no pipeline for
+        # the common single-queue push), or just before it on a cluster.
+        calls: list[Call] = []
+        if self.cluster:
+            calls.append((None, (), ("SADD", self._k_queues, *by_queue)))
         chunks: list[list[int]] = []
         script = self._s["push"]
         for queue, idxs in by_queue.items():
             k = self._keys(queue)
-            keys = (k.ready, k.delayed, k.wake)
+            keys: tuple[str, ...] = (k.ready, k.delayed, k.wake)
+            if not self.cluster:
+                keys += (self._k_queues,)
             for start in range(0, len(idxs), PUSH_CHUNK):
                 chunk = idxs[start : start + PUSH_CHUNK]
-                args: list[Any] = [k.job, k.unique, len(chunk)]
+                args: list[Any] = [k.job, k.unique, queue, len(chunk)]
                 extra: list[Any] = []
                 for j, i in enumerate(chunk, 1):
                     env = envelopes[i]
@@ -375,7 +381,7 @@ class RedisDriver:
                 chunks.append(chunk)
         results = await self._run(calls)
         ids = [env.id for env in envelopes]
-        for chunk, held in zip(chunks, results[1:], strict=True):
+        for chunk, held in zip(chunks, results[len(results) - len(chunks) :], strict=True):
             for j in range(0, len(held), 2):
                 ids[chunk[held[j]]] = held[j + 1]
         return ids

@@ -1,13 +1,15 @@
--- KEYS: ready, delayed, wake
--- ARGV: job prefix, unique prefix, job count, then per job: id, body, m (see prelude),
+-- KEYS: ready, delayed, wake, and on standalone Redis the set of known queues (a
+--       cluster registers the queue from the client instead: that set is in another slot)
+-- ARGV: job prefix, unique prefix, queue, job count, then per job: id, body, m (prelude),
 --       then (1-based index, field, value) triples for the rarer fields: u (unique key)
 --       and n (attempts already made). Few arguments and fields per job: both are the
 --       cost of a bulk push.
 -- Returns {index (0-based), holder id, ...} for jobs whose unique key was already held.
-local jp, up, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local jp, up, count = ARGV[1], ARGV[2], tonumber(ARGV[4])
 local now = now_s()
+if KEYS[4] then redis.call('SADD', KEYS[4], ARGV[3]) end
 local extra = {}
-for i = 4 + 3 * count, #ARGV, 3 do
+for i = 5 + 3 * count, #ARGV, 3 do
   local j = tonumber(ARGV[i])
   extra[j] = extra[j] or {}
   extra[j][ARGV[i + 1]] = ARGV[i + 2]
@@ -15,7 +17,7 @@ end
 local ready_args, delayed_args, held = {}, {}, {}
 local nr, nd = 0, 0
 for j = 1, count do
-  local i = 1 + 3 * j
+  local i = 2 + 3 * j
   local id, m = ARGV[i], ARGV[i + 2]
   local x = extra[j]
   local ukey = x and x.u
