@@ -38,7 +38,9 @@ slot and runs unchanged on Redis Cluster::
 Global structures share the tag ``{g}`` (one slot, small and rarely written)::
 
     P{g}:queues              set   every queue name ever pushed to (rescue and the
-                                   inspection calls iterate it)
+                                   inspection calls iterate it); the push script adds to
+                                   it on standalone Redis, the client just before the
+                                   push on a cluster (another slot)
     P{g}:paused              set   paused queue names
     P{g}:restart             str   server time of the last restart signal
     P{g}:workers             zset  worker id -> last heartbeat (server time)
@@ -76,7 +78,11 @@ Connecting
 ----------
 ``redis://`` and ``rediss://`` URLs; a cluster with ``redis+cluster://host:port``, a
 ``?cluster=true`` query parameter, or ``cluster=True``. ``open`` warns loudly when the
-server's ``maxmemory-policy`` may evict keys: an evicted key is a lost job.
+server's ``maxmemory-policy`` may evict keys: an evicted key is a lost job. Connection
+errors are retried a few times with backoff: a retried push rewrites the same ids (no
+duplicate), and a reserve whose reply was lost leaves jobs leased until ``rescue``
+requeues them, which costs an attempt but never loses a job. On a cluster each queue's
+leases are judged by the clock of the master holding it, and ``now()`` asks one node.
 """
 
 from __future__ import annotations
