@@ -518,3 +518,37 @@ async def test_dead_workers_and_old_counters_are_cleaned_up(pg: PostgresDriver) 
 async def test_a_bad_argument_is_not_retried_as_a_connection_failure(pg: PostgresDriver) -> None:
     with pytest.raises(asyncpg.DataError):
         await pg._fetch("find", 42)
+
+
+async def test_concurrent_rescuers_settle_each_expired_lease_once(pg: PostgresDriver) -> None:
+    await pg.push([envelope(max_attempts=1) for _ in range(30)])
+    await pg.push([envelope(max_attempts=5) for _ in range(30)])
+    assert len(await pg.reserve(["default"], 60, lease_s=0.2, worker_id=W)) == 60
+    failed: list[str] = []
+    requeued: list[str] = []
+    async with sibling(pg) as other:
+
+        async def settled() -> int:
+            for result in await asyncio.gather(pg.rescue(), other.rescue(), pg.rescue()):
+                failed.extend(result.failed)
+                requeued.extend(result.requeued)
+            return len(failed) + len(requeued)
+
+        await eventually(settled, lambda n: n >= 60)
+    assert len(failed) == len(set(failed)) == 30
+    assert len(requeued) == len(set(requeued)) == 30
+    assert await pg.failed_count() == 30
+    assert (await pg.counts())["default"].pending == 30
+
+
+async def test_resume_wakes_waiting_workers(pg: PostgresDriver) -> None:
+    await pg.pause("emails")
+    await pg.reserve(["emails"], 1, lease_s=30, worker_id=W)
+    async with sibling(pg) as operator:
+        loop = asyncio.get_running_loop()
+        waiting = asyncio.create_task(pg.wait(["emails"], 5.0))
+        await asyncio.sleep(0)
+        await operator.resume("emails")
+        resumed = loop.time()
+        await waiting
+        assert loop.time() - resumed < 0.5
