@@ -552,3 +552,18 @@ async def test_resume_wakes_waiting_workers(pg: PostgresDriver) -> None:
         resumed = loop.time()
         await waiting
         assert loop.time() - resumed < 0.5
+
+
+async def test_retry_all_moves_a_large_failed_store_in_batches(
+    pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(driver_module, "_RETRY_BATCH", 7)
+    envs = [envelope("bulk") for _ in range(30)]
+    await pg.push(envs)
+    reserved = await pg.reserve(["bulk"], 30, lease_s=30, worker_id=W)
+    for res in reserved:
+        assert await pg.fail(res, res.body if isinstance(res.body, str) else "", Failure("E", "m"))
+    assert await pg.failed_retry_all("other") == 0
+    assert await pg.failed_retry_all("bulk") == 30
+    assert await pg.failed_count() == 0
+    assert (await pg.counts())["bulk"].pending == 30

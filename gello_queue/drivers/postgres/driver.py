@@ -97,6 +97,7 @@ PRIORITIES = (5, 4, 3, 2, 1, 0)
 """Job priorities, highest first (jobs validate 0..5; the table enforces it)."""
 
 _RESCUE_BATCH = 1000
+_RETRY_BATCH = 1000
 _MAX_TIMERS = 10_000
 """Delayed-job wake-up timers kept at most; beyond that ``wait``'s timeout covers it."""
 
@@ -723,9 +724,17 @@ class PostgresDriver:
         return await self._retry_failed("failed_take_ids", list(job_ids))
 
     async def failed_retry_all(self, queue: str | None = None) -> int:
-        if queue is None:
-            return await self._retry_failed("failed_take_all")
-        return await self._retry_failed("failed_take_queue", queue)
+        started = await self.now()
+        args: tuple[object, ...] = (_RETRY_BATCH, started)
+        if queue is not None:
+            args = (*args, queue)
+        take = "failed_take_all" if queue is None else "failed_take_queue"
+        done = 0
+        while True:
+            moved = await self._retry_failed(take, *args)
+            done += moved
+            if moved < _RETRY_BATCH:
+                return done
 
     async def _retry_failed(self, take: str, *args: object) -> int:
         """Move failed rows back to the jobs table in one transaction."""

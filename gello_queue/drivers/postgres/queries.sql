@@ -264,12 +264,21 @@ RETURNING id, queue, name, body, exception, message, traceback, failed_at, attem
           date_part('epoch', now());
 
 -- name: failed_take_queue
-DELETE FROM {{failed_jobs}} WHERE queue = $1
+-- Retry-all works in batches, so a huge failed store never sits in memory at once; jobs
+-- that fail again after it started ($2) are left for the next call.
+DELETE FROM {{failed_jobs}}
+WHERE id IN (
+    SELECT id FROM {{failed_jobs}} WHERE failed_at <= $2 AND queue = $3
+    LIMIT $1 FOR UPDATE SKIP LOCKED
+)
 RETURNING id, queue, name, body, exception, message, traceback, failed_at, attempts,
           date_part('epoch', now());
 
 -- name: failed_take_all
 DELETE FROM {{failed_jobs}}
+WHERE id IN (
+    SELECT id FROM {{failed_jobs}} WHERE failed_at <= $2 LIMIT $1 FOR UPDATE SKIP LOCKED
+)
 RETURNING id, queue, name, body, exception, message, traceback, failed_at, attempts,
           date_part('epoch', now());
 
