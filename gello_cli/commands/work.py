@@ -61,8 +61,13 @@ def work(
         str | None, typer.Option("--name", help="Worker name shown by status tools.")
     ] = None,
     processes: Annotated[
-        int, typer.Option("--processes", min=1, help="Run N worker processes under one supervisor.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Run N worker processes under a supervisor that restarts them.",
+        ),
+    ] = None,
     name_suffix: Annotated[str, typer.Option("--name-suffix", hidden=True)] = "",
     grace: Annotated[
         float, typer.Option("--grace", min=0, help="Seconds running jobs get to finish on SIGTERM.")
@@ -82,7 +87,7 @@ def work(
     if log_format not in ("auto", "console", "json"):
         raise ConfigurationError(f"--log-format must be auto, console or json, not {log_format!r}")
     configure_logging(log_format, level=log_level)  # type: ignore[arg-type]
-    if processes > 1:
+    if processes is not None:
         from gello_cli.supervisor import supervise
 
         bounded = bool(stop_when_empty or once or max_jobs or max_time)

@@ -1,119 +1,12 @@
-"""Real worker processes against every persistent backend, each isolated per test."""
+"""Fixtures: an isolated backend of each persistent kind for chaos tests."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from backends.postgres import POSTGRES_URL
-from backends.redis import REDIS_URL
-
-HERE = Path(__file__).resolve().parent
-GELLO = str(Path(sys.executable).with_name("gello"))
-
-
-@dataclass
-class Backend:
-    """One isolated backend and the `gello` processes that share it."""
-
-    name: str
-    url: str
-    env: dict[str, str]
-    ledger: Path
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        out = subprocess.run(
-            [GELLO, *args], env=self.env, capture_output=True, text=True, timeout=timeout
-        )
-        assert out.returncode == 0, f"gello {' '.join(args)}: {out.stderr}"
-        return out
-
-    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [GELLO, *args], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        self.procs.append(proc)
-        return proc
-
-    def entries(self) -> list[tuple[str, str, int]]:
-        """Ledger lines as (kind, job key, pid)."""
-        if not self.ledger.exists():
-            return []
-        rows = []
-        for line in self.ledger.read_text().splitlines():
-            kind, key, pid = line.split()
-            rows.append((kind, key, int(pid)))
-        return rows
-
-
-def _drop_schema(schema: str) -> None:
-    import asyncpg
-
-    async def drop() -> None:
-        con = await asyncpg.connect(POSTGRES_URL)
-        try:
-            await con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await con.close()
-
-    asyncio.run(drop())
-
-
-def _drop_prefix(prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    for i in range(0, len(keys), 500):
-        client.unlink(*keys[i : i + 500])
-    client.close()
-
-
-@contextmanager
-def isolated_backend(name: str, tmp_path: Path) -> Iterator[Backend]:
-    """A backend of kind ``name`` (sqlite, postgres, redis) used by nothing else."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
-    }
-    token = uuid.uuid4().hex[:12]
-    if name == "sqlite":
-        url = f"sqlite:///{tmp_path / 'queue.db'}"
-    elif name == "postgres":
-        url = f"{POSTGRES_URL}?schema=gchaos_{token}"
-    else:
-        url = REDIS_URL
-        env["QUEUE_PREFIX"] = f"gchaos:{token}:"
-    env.update(
-        QUEUE_URL=url,
-        PYTHONPATH=str(HERE.parent / "cli"),
-        GELLO_APP="app_jobs",
-        GELLO_TEST_LEDGER=str(tmp_path / "ledger.txt"),
-        GELLO_TEST_FLAG=str(tmp_path / "flag"),
-        QUEUE_LEASE="2",
-    )
-    found = Backend(name, url, env, tmp_path / "ledger.txt")
-    if name == "postgres":
-        found.run("queue:migrate")
-    try:
-        yield found
-    finally:
-        for proc in found.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-        if name == "postgres":
-            _drop_schema(f"gchaos_{token}")
-        elif name == "redis":
-            _drop_prefix(env["QUEUE_PREFIX"])
+from chaos_harness import Backend, isolated_backend
 
 
 @pytest.fixture(params=["sqlite", "postgres", "redis"])

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from backends.postgres import POSTGRES_URL
-from conftest import GELLO, HERE, Backend
+from chaos_harness import GELLO, HERE, Backend
 from helpers import wait_for
 
 sys.path.insert(0, str(HERE.parent / "cli"))

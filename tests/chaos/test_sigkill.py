@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from conftest import Backend
+from chaos_harness import Backend
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cli"))
 

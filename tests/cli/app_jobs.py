@@ -47,3 +47,12 @@ class Toggle(Job[Work]):
         if not os.path.exists(os.environ["GELLO_TEST_FLAG"]):
             raise RuntimeError("feature flag missing")
         record("done", payload.key)
+
+
+class Suicide(Job[Work]):
+    """Kills the worker process running it, every time: a poison pill."""
+
+    tries = 2
+
+    async def handle(self, payload: Work) -> None:
+        os._exit(9)

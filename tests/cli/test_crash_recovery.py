@@ -6,7 +6,7 @@ import json
 import signal
 import sqlite3
 
-from conftest import Cli
+from cli_harness import Cli
 from helpers import wait_for
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 
-from conftest import Cli
+from cli_harness import Cli
 from helpers import wait_for
 
 

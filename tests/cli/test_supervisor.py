@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 
-from conftest import Cli
+from cli_harness import Cli
 from helpers import wait_for
 
 

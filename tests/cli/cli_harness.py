@@ -1,0 +1,48 @@
+"""Run the real `gello` command in subprocesses against an isolated SQLite file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GELLO = str(Path(sys.executable).with_name("gello"))
+
+
+@dataclass
+class Cli:
+    env: dict[str, str]
+    ledger: Path
+    cwd: Path
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        out = subprocess.run(
+            [GELLO, *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and out.returncode != 0:
+            raise AssertionError(f"gello {' '.join(args)} exited {out.returncode}: {out.stderr}")
+        return out
+
+    def spawn(self, *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+        stderr = log.open("wb") if log else subprocess.DEVNULL
+        return subprocess.Popen(
+            [GELLO, *args], env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+
+    def runs(self, kind: str = "done") -> list[str]:
+        if not self.ledger.exists():
+            return []
+        return [
+            line.split()[1]
+            for line in self.ledger.read_text().splitlines()
+            if line.startswith(kind)
+        ]
