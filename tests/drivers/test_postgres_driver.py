@@ -567,3 +567,29 @@ async def test_retry_all_moves_a_large_failed_store_in_batches(
     assert await pg.failed_retry_all("bulk") == 30
     assert await pg.failed_count() == 0
     assert (await pg.counts())["bulk"].pending == 30
+
+
+async def test_big_batches_go_through_copy_with_the_same_semantics(pg: PostgresDriver) -> None:
+    ahead = time.time() + 120
+    envs = [envelope(payload={"n": i}) for i in range(driver_module._COPY_AT)]
+    envs[0] = envelope(priority=9, available_at=ahead, created_at=ahead)
+    delayed = envelope(available_at=ahead, created_at=ahead - 1)
+    envs.append(delayed)
+    async with sibling(pg) as worker:
+        assert await worker.reserve(["default"], 1, lease_s=30, worker_id=W) == []
+        loop = asyncio.get_running_loop()
+        waiting = asyncio.create_task(worker.wait(["default"], 5.0))
+        await asyncio.sleep(0)
+        assert await pg.push(envs) == [e.id for e in envs]
+        pushed = loop.time()
+        await waiting
+        assert loop.time() - pushed < 0.5
+    # Re-sending the batch (a retry after a lost answer) stores nothing twice.
+    assert await pg.push(envs) == [e.id for e in envs]
+    counts = (await pg.counts())["default"]
+    assert (counts.pending, counts.scheduled) == (len(envs) - 1, 1)
+    [first] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
+    assert first.id == envs[0].id  # clamped to priority 5 and due now
+    record = await pg.find(envs[0].id)
+    assert record is not None
+    assert record.priority == 5

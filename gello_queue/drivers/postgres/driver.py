@@ -96,6 +96,20 @@ _RETRY_DELAYS = (0.0, 0.05, 0.25, 1.0)
 PRIORITIES = (5, 4, 3, 2, 1, 0)
 """Job priorities, highest first (jobs validate 0..5; the table enforces it)."""
 
+_COPY_AT = 500
+"""Pushes of at least this many jobs (without unique keys) use COPY."""
+_COPY_COLUMNS = (
+    "id",
+    "queue",
+    "name",
+    "priority",
+    "available_at",
+    "created_at",
+    "attempts",
+    "max_attempts",
+    "body",
+)
+
 _RESCUE_BATCH = 1000
 _RETRY_BATCH = 1000
 _MAX_TIMERS = 10_000
@@ -387,7 +401,10 @@ class PostgresDriver:
         # conflict-tolerant statement runs.
         if connection is None and all(e.unique_key is None for e in envelopes):
             try:
-                await self._insert_plain(envelopes)
+                if len(envelopes) >= _COPY_AT:
+                    await self._copy(envelopes)
+                else:
+                    await self._insert_plain(envelopes)
                 return [e.id for e in envelopes]
             except asyncpg.UniqueViolationError:
                 pass  # an id is already stored (a re-sent batch): settle it below
@@ -430,6 +447,46 @@ class PostgresDriver:
         notes = [f"{at!r} {queue}" for queue, at in due.items()]
         query = self._q["push_plain"]
         await self._call(lambda pool: pool.execute(query, *columns, notes))
+
+    async def _copy(self, envelopes: Sequence[Envelope]) -> None:
+        """Big batches go through COPY: a third less server time than INSERT ... unnest.
+
+        COPY cannot evaluate expressions, so the clamps ``push_plain`` applies in SQL
+        happen here, with the database clock estimated from the measured skew.
+        """
+        now = time.time() + self._skew
+        records: list[tuple[object, ...]] = []
+        due: dict[str, float] = {}
+        for env in envelopes:
+            immediate = env.available_at <= env.created_at
+            records.append(
+                (
+                    env.id,
+                    env.queue,
+                    env.name,
+                    max(0, min(5, env.priority)),
+                    min(env.available_at, now) if immediate else env.available_at,
+                    env.created_at,
+                    env.attempts,
+                    env.max_attempts,
+                    env.encode().decode(),
+                )
+            )
+            at = 0.0 if immediate else env.available_at
+            due[env.queue] = min(due.get(env.queue, at), at)
+        notes = [f"{at!r} {queue}" for queue, at in due.items()]
+
+        async def op(pool: Any) -> None:
+            async with pool.acquire() as con, con.transaction():
+                await con.copy_records_to_table(
+                    self.table_prefix + "jobs",
+                    schema_name=self.schema,
+                    columns=_COPY_COLUMNS,
+                    records=records,
+                )
+                await con.execute(self._q["notify"], notes)
+
+        await self._call(op)
 
     async def _insert(self, envelopes: Sequence[Envelope], connection: Any) -> set[str]:
         columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [])

@@ -48,6 +48,10 @@ WITH ins AS (
 )
 SELECT pg_notify({{=channel}}, note) FROM unnest($10::text[]) AS note;
 
+-- name: notify
+-- After a COPY, in its transaction: one notification per queue, computed by the caller.
+SELECT pg_notify({{=channel}}, note) FROM unnest($1::text[]) AS note;
+
 -- name: holders
 -- Who represents each envelope that push did not insert: itself, or its key's holder.
 SELECT r.i, coalesce(own.id, held.id)
