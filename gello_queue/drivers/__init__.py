@@ -15,7 +15,15 @@ from gello_queue.ports import QueueDriver
 DriverFactory = Callable[[], QueueDriver]
 """Builds a fresh, unopened driver; called once per event loop that uses a connection."""
 
-SCHEMES = ("memory://", "sync://", "sqlite:///", "postgresql://", "redis://", "rediss://")
+SCHEMES = (
+    "memory://",
+    "sync://",
+    "sqlite:///",
+    "postgresql://",
+    "redis://",
+    "rediss://",
+    "redis+cluster://",
+)
 
 CAPABILITIES = {
     "list_jobs": "list pending, scheduled and reserved jobs",
@@ -50,7 +58,7 @@ def factory_from_url(url: str, *, prefix: str = "gello:") -> DriverFactory:
         from gello_queue.drivers.postgres import PostgresDriver
 
         return lambda: PostgresDriver(url)
-    if scheme in ("redis", "rediss"):
+    if scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
         from gello_queue.drivers.redis import RedisDriver
 
         return lambda: RedisDriver(url, prefix=prefix)
