@@ -26,6 +26,7 @@ work.register(app)
 manage.register(app)
 failed.register(app)
 demo.register(app)
+importlib.import_module("gello_cli.commands.monitor").register(app)
 
 
 def import_app(module: str | None) -> None:

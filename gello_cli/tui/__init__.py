@@ -1,0 +1,1 @@
+"""The ``gello queue:monitor`` dashboard (Textual). Imported only by that command."""

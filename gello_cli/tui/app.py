@@ -1,0 +1,284 @@
+"""The dashboard application: modes per screen, the poller, actions and confirmations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Static
+
+import themes
+from gello_cli.tui.backend import Action, Backend
+from gello_cli.tui.format import duration
+from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.detail import DetailScreen
+from gello_cli.tui.screens.dialogs import ConfirmScreen
+from gello_cli.tui.screens.failed import FailedScreen
+from gello_cli.tui.screens.jobs import JobsScreen
+from gello_cli.tui.screens.overview import OverviewScreen
+from gello_cli.tui.screens.queues import QueuesScreen
+from gello_cli.tui.screens.workers import WorkersScreen
+from gello_cli.tui.widgets import SCREENS, StatusBar
+from gello_queue import GelloError
+from gello_queue.inspection import Snapshot
+from gello_queue.observability import redact_url
+
+INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+MAX_BACKOFF_S = 30.0
+RECENT_FAILURES = 5
+
+
+def theme_name(name: str) -> str:
+    """``dark`` → ``gello-dark``; full names (Textual's own themes too) pass through."""
+    return name if "-" in name or name not in themes.names() else themes.PREFIX + name
+
+
+class MonitorApp(App[None]):
+    """``gello queue:monitor``: a live, keyboard-first view of one connection's queues."""
+
+    TITLE = "gello queue:monitor"
+    MODES: ClassVar[dict[str, Any]] = {
+        "overview": OverviewScreen,
+        "queues": QueuesScreen,
+        "jobs": JobsScreen,
+        "failed": FailedScreen,
+        "workers": WorkersScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(key, f"switch_mode('{mode}')", label, show=False)
+            for key, mode, label in SCREENS
+        ),
+        Binding("p", "toggle_live", "Live/pause"),
+        Binding("plus", "interval(1)", "Slower", show=False),
+        Binding("minus", "interval(-1)", "Faster", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        url: str,
+        interval: float = 2.0,
+        read_only: bool = False,
+        watched: Sequence[str] | None = None,
+        theme: str = "dark",
+        clock: Callable[[], float] = time.time,
+        live: bool = True,
+        lease_s: float = 30.0,
+    ) -> None:
+        super().__init__()
+        for t in themes.load():
+            self.register_theme(t)
+        self.theme = theme_name(theme)
+        self.backend = backend
+        self.url = redact_url(url)
+        self.interval = interval
+        self.read_only = read_only
+        self.watched = list(watched) if watched else None
+        self.clock = clock
+        self.live = live
+        self.lease_s = lease_s
+        self.snapshot: Snapshot | None = None
+        self.listings: dict[str, Any] = {}
+        self.fetched_at: float | None = None
+        self.error: str | None = None
+        self.ticks = 0
+        """Completed refreshes (tests wait on it)."""
+        self._wake = asyncio.Event()
+
+    # -- life ----------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.switch_mode("overview")
+        self.set_interval(1.0, self.render_status)
+        self.poll_loop()
+
+    def now(self) -> float:
+        return self.clock()
+
+    def wake(self) -> None:
+        """Refresh now (after an action, a filter, a tab change)."""
+        self._wake.set()
+
+    @work(exclusive=True, group="poll")
+    async def poll_loop(self) -> None:
+        """One snapshot (and the visible screen's listing) per tick, backing off offline."""
+        failures = 0
+        while True:
+            if self.live or failures or self._wake.is_set():
+                self._wake.clear()
+                failures = 0 if await self.refresh_data() else failures + 1
+            delay = min(self.interval * 2**failures, max(MAX_BACKOFF_S, self.interval))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    def current_view(self) -> MonitorScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MonitorScreen):
+                return screen
+        return None
+
+    async def refresh_data(self) -> bool:
+        """Read a snapshot and the current screen's listing, then show them."""
+        view = self.current_view()
+        try:
+            snap = await self.backend.call(lambda i: i.snapshot(recent_failures=RECENT_FAILURES))
+            listing = await view.fetch() if view is not None else None
+        except Exception as exc:  # any failure to read is shown, never raised: keep running
+            self.went_offline(exc)
+            return False
+        if self.watched is not None:
+            snap = snap.only(self.watched)
+        was_offline = self.error is not None
+        self.snapshot, self.fetched_at, self.error = snap, self.clock(), None
+        if was_offline:
+            self.notify("Connection restored.", title="Back online")
+        if view is not None:
+            self.listings[view.mode] = listing
+            view.show(snap, listing)
+        self.render_status()
+        self.ticks += 1
+        return True
+
+    def went_offline(self, exc: BaseException) -> None:
+        self.error = redact_url(f"{type(exc).__name__}: {exc}".strip().rstrip(":"))
+        self.render_status()
+
+    def render_status(self) -> None:
+        view = self.current_view()
+        if view is None or not view.is_mounted:
+            return
+        age = None if self.fetched_at is None else self.clock() - self.fetched_at
+        view.query_one(StatusBar).show(
+            url=self.url,
+            live=self.live,
+            interval=self.interval,
+            age_s=age,
+            connected=self.error is None,
+            mode=view.mode,
+            read_only=self.read_only,
+        )
+        view.set_class(self.error is not None, "-offline")
+        if self.error is not None:
+            kept = "no data yet" if age is None else f"showing data from {duration(age)} ago"
+            view.query_one("#banner", Static).update(
+                f"Connection lost: {self.error}. Reconnecting with backoff; {kept}."
+            )
+
+    # -- keys ----------------------------------------------------------------------------
+    def action_toggle_live(self) -> None:
+        self.live = not self.live
+        self.render_status()
+        if self.live:
+            self.wake()
+
+    def action_interval(self, step: int) -> None:
+        at = min(range(len(INTERVALS)), key=lambda i: abs(INTERVALS[i] - self.interval))
+        self.interval = INTERVALS[max(0, min(len(INTERVALS) - 1, at + step))]
+        self.render_status()
+
+    def action_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key, mode, label in SCREENS:
+            yield SystemCommand(
+                f"Show {label}",
+                f"Switch to the {label} screen ({key})",
+                partial(self.switch_mode, mode),
+            )
+        yield SystemCommand(
+            "Pause/resume live refresh", "Stop or restart polling (p)", self.action_toggle_live
+        )
+        yield SystemCommand("Refresh now", "Read the backend once more", self.wake)
+
+    # -- navigation ----------------------------------------------------------------------
+    def open_job(self, job_id: str) -> None:
+        self.push_screen(DetailScreen(job_id))
+
+    def open_queue(self, queue: str) -> None:
+        self.run_worker(self._open_queue(queue), group="nav")
+
+    async def _open_queue(self, queue: str) -> None:
+        await self.switch_mode("jobs")
+        view = self.current_view()
+        if isinstance(view, JobsScreen):
+            view.set_queue(queue)
+            self.wake()
+
+    # -- actions -------------------------------------------------------------------------
+    def act(
+        self,
+        action: Action[int],
+        done: Callable[[int], str],
+        then: Callable[[], object] | None = None,
+    ) -> None:
+        """Run a backend action, toast its outcome, refresh at once."""
+        if not self.read_only:
+            self.run_worker(self._act(action, done, then), group="act")
+
+    async def _act(
+        self, action: Action[int], done: Callable[[int], str], then: Callable[[], object] | None
+    ) -> None:
+        try:
+            touched = await self.backend.call(action)
+        except GelloError as exc:
+            self.notify(redact_url(str(exc)), title="Nothing done", severity="warning")
+        except Exception as exc:  # the backend is unreachable: say so, keep running
+            self.notify(
+                redact_url(str(exc)) or type(exc).__name__, title="Backend error", severity="error"
+            )
+        else:
+            self.notify(done(touched))
+        if then is not None:
+            then()
+        self.wake()
+
+    def backend_error(self, exc: BaseException) -> None:
+        message = redact_url(str(exc)) or type(exc).__name__
+        self.notify(message, title="Backend error", severity="error")
+
+    def confirm_act(
+        self,
+        counter: Action[int],
+        question: Callable[[int], str],
+        action: Action[int],
+        done: Callable[[int], str],
+    ) -> None:
+        """Count what a bulk action would touch, ask with that number, then act."""
+        if not self.read_only:
+            self.run_worker(self._confirm(counter, question, action, done), group="act")
+
+    async def _confirm(
+        self,
+        counter: Action[int],
+        question: Callable[[int], str],
+        action: Action[int],
+        done: Callable[[int], str],
+    ) -> None:
+        try:
+            n = await self.backend.call(counter)
+        except Exception as exc:  # counting failed: nothing to confirm
+            self.notify(
+                redact_url(str(exc)) or type(exc).__name__, title="Backend error", severity="error"
+            )
+            return
+        if n == 0:
+            self.notify("Nothing to do: no jobs match.", severity="warning")
+            return
+        if await self.push_screen_wait(ConfirmScreen(question(n))):
+            await self._act(action, done, None)

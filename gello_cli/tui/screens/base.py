@@ -1,0 +1,126 @@
+"""What every dashboard screen shares: status line, banner, filter bar, footer, keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from gello_cli.tui.widgets import StatusBar
+from gello_queue.inspection import Snapshot
+
+if TYPE_CHECKING:
+    from gello_cli.tui.app import MonitorApp
+
+WRITE_ACTIONS = frozenset(
+    {
+        "retry",
+        "retry_all",
+        "forget",
+        "purge",
+        "toggle_pause",
+        "clear_queue",
+        "retry_queue",
+        "run_now",
+        "cancel",
+    }
+)
+"""Actions that change the backend: disabled (greyed in the footer) by ``--read-only``."""
+
+
+class MonitorScreen(Screen[None]):
+    """A mode's screen: shows the latest snapshot, and its own listing when it has one."""
+
+    mode: ClassVar[str] = ""
+    filterable: ClassVar[bool] = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    MonitorScreen #banner { display: none; height: auto; padding: 0 1;
+        background: $error; color: $foreground; text-style: bold; }
+    MonitorScreen.-offline #banner { display: block; }
+    MonitorScreen.-offline #body { opacity: 60%; }
+    MonitorScreen #filter { display: none; dock: bottom; margin-bottom: 1; }
+    MonitorScreen.-filtering #filter { display: block; }
+    MonitorScreen #body { height: 1fr; }
+    MonitorScreen .hint { color: $text-muted; padding: 0 1; height: auto; }
+    MonitorScreen .title { text-style: bold; padding: 0 1; height: 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_text = ""
+
+    @property
+    def monitor(self) -> MonitorApp:
+        return cast("MonitorApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield Static(id="banner")
+        yield from self.body()
+        yield Input(placeholder=self.filter_hint(), id="filter")
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def filter_hint(self) -> str:
+        return "filter: text (enter applies, esc clears)"
+
+    async def fetch(self) -> Any:
+        """This screen's own listing for one tick (runs before ``show``)."""
+        return None
+
+    def show(self, snap: Snapshot, listing: Any) -> None:
+        """Render the latest data."""
+
+    def on_screen_resume(self) -> None:
+        app = self.monitor
+        app.render_status()
+        if app.snapshot is not None:
+            self.show(app.snapshot, app.listings.get(self.mode))
+        app.wake()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in WRITE_ACTIONS and self.monitor.read_only:
+            return None
+        return True
+
+    # -- filter and back ---------------------------------------------------------------
+    def action_filter(self) -> None:
+        if not self.filterable:
+            return
+        self.add_class("-filtering")
+        field = self.query_one("#filter", Input)
+        field.value = self.filter_text
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "filter":
+            return
+        self.filter_text = event.value.strip()
+        self._close_filter()
+        self.monitor.wake()
+
+    def _close_filter(self) -> None:
+        self.remove_class("-filtering")
+        self.focus_main()
+
+    def focus_main(self) -> None:
+        self.focus_next()
+
+    def action_back(self) -> None:
+        if self.has_class("-filtering"):
+            self._close_filter()
+        elif self.filter_text:
+            self.filter_text = ""
+            self.query_one("#filter", Input).value = ""
+            self.monitor.wake()
+        elif self.mode != "overview":
+            self.app.switch_mode("overview")

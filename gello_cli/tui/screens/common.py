@@ -1,0 +1,63 @@
+"""Rows shared by several screens: the queue table and the unserved-queue hints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gello_cli.tui.format import count, duration, rate
+from gello_cli.tui.table import Cell, cell, num
+from gello_queue.inspection import QueueStats, Snapshot
+
+QUEUE_COLUMNS = [
+    ("queue", "Queue"),
+    ("pending", "Pending"),
+    ("scheduled", "Sched"),
+    ("reserved", "Running"),
+    ("failed", "Failed"),
+    ("wait", "Wait"),
+    ("rate", "Done/m"),
+    ("fail_rate", "Fail/m"),
+    ("workers", "Wrk"),
+    ("state", "State"),
+]
+
+
+def queue_row(q: QueueStats, colors: dict[str, str]) -> tuple[str, Sequence[Cell]]:
+    """One queue's cells, coloured by what needs attention."""
+    wait_style = colors["error"] if q.wait_s >= 300 else colors["warning"] if q.wait_s >= 60 else ""
+    if q.paused:
+        state = cell("paused", style=colors["warning"])
+    elif q.workers == 0 and (q.pending or q.scheduled):
+        state = cell("no worker", style=colors["error"])
+    elif q.workers == 0:
+        state = cell("idle", style=colors["muted"])
+    else:
+        state = cell("active", style=colors["success"])
+    return q.name, (
+        cell(q.name),
+        num(count(q.pending), q.pending),
+        num(count(q.scheduled), q.scheduled),
+        num(count(q.reserved), q.reserved),
+        num(count(q.failed), q.failed, colors["error"] if q.failed else ""),
+        num(duration(q.wait_s), q.wait_s, wait_style),
+        num(rate(q.processed_per_min), q.processed_per_min),
+        num(rate(q.failed_per_min), q.failed_per_min, colors["error"] if q.failed_per_min else ""),
+        num(str(q.workers), q.workers, "" if q.workers else colors["muted"]),
+        state,
+    )
+
+
+def hints(snap: Snapshot) -> str:
+    """Explain empty states: no queues, no workers, queues nobody consumes."""
+    if not snap.queues:
+        lines = ["No jobs in any queue yet: dispatch one, or try `gello demo`."]
+    else:
+        lines = [
+            f"Nobody consumes '{q.name}' ({count(q.pending + q.scheduled)} waiting): "
+            f"run `gello queue:work --queue {q.name}`"
+            for q in snap.all_stats()
+            if q.workers == 0 and not q.paused and (q.pending or q.scheduled)
+        ]
+    if not snap.workers and not lines:
+        lines.append("No live workers: start one with `gello queue:work`.")
+    return "\n".join(lines[:3] + ([f"… and {len(lines) - 3} more"] if len(lines) > 3 else []))

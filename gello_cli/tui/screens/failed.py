@@ -1,0 +1,163 @@
+"""Failed jobs: filter, marks, retry, retry all matching, forget, purge matching."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Label
+
+from gello_cli.tui.format import clock_time, count, short_id
+from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.table import KeyedTable, cell, num
+from gello_cli.tui.widgets import palette
+from gello_queue.inspection import FailedFilter, Snapshot
+from gello_queue.observability import redact_url
+
+PAGE = 200
+COLUMNS = [
+    ("id", "Id"),
+    ("job", "Job"),
+    ("queue", "Queue"),
+    ("at", "Failed"),
+    ("attempts", "Tries"),
+    ("error", "Error"),
+]
+
+
+class FailedScreen(MonitorScreen):
+    mode = "failed"
+    filterable = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail"),
+        Binding("space", "mark", "Mark"),
+        Binding("r", "retry", "Retry"),
+        Binding("R", "retry_all", "Retry all"),
+        Binding("x", "forget", "Forget"),
+        Binding("X", "purge", "Purge all"),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort", show=False),
+    ]
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="body"):
+            yield Label("", id="failed-title", classes="title")
+            yield KeyedTable(COLUMNS, id="failed", markable=True)
+
+    def filter_hint(self) -> str:
+        return 'filter: queue:NAME name:JOB exc:ERROR "words" (enter applies, esc clears)'
+
+    def focus_main(self) -> None:
+        self.table.focus()
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#failed", KeyedTable)
+
+    @property
+    def match(self) -> FailedFilter:
+        match = FailedFilter.parse(self.filter_text)
+        watched = self.monitor.watched
+        if match.queue is None and watched is not None and len(watched) == 1:
+            return FailedFilter(watched[0], match.name, match.exception, match.text)
+        return match
+
+    def set_queue(self, queue: str) -> None:
+        self.filter_text = f"queue:{queue}"
+
+    async def fetch(self) -> Any:
+        match = self.match
+        return (match, await self.monitor.backend.call(lambda i: i.failed(match=match, limit=PAGE)))
+
+    def show(self, snap: Snapshot, listing: Any) -> None:
+        if listing is None or listing[0] != self.match:
+            return
+        match, rows = listing
+        watched = self.monitor.watched
+        rows = [f for f in rows if watched is None or f.queue in watched]
+        total = sum(c.failed for q, c in snap.queues.items() if match.queue in (None, q))
+        text = f"Failed jobs: {count(total)}"
+        if match.only_queue and len(rows) < total:
+            text += f" (showing the newest {count(len(rows))})"
+        if self.filter_text:
+            more = "+" if len(rows) >= PAGE else ""
+            text += f"  filter: {match.describe()} → {count(len(rows))}{more} shown"
+        if self.table.marked:
+            text += f"  marked: {len(self.table.marked)}"
+        self.query_one("#failed-title", Label).update(text)
+        colors = palette(self.app)
+        self.table.sync(
+            [
+                (
+                    f.id,
+                    (
+                        cell(short_id(f.id), f.id),
+                        cell(f.name),
+                        cell(f.queue),
+                        cell(clock_time(f.failed_at, snap.taken_at), -f.failed_at),
+                        num(str(f.attempts), f.attempts),
+                        cell(
+                            redact_url(f"{f.exception}: {f.message}")[:160], style=colors["error"]
+                        ),
+                    ),
+                )
+                for f in rows
+            ]
+        )
+
+    def action_sort(self) -> None:
+        self.table.sort_by()
+
+    def action_mark(self) -> None:
+        self.table.toggle_mark()
+
+    def on_data_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        if self.table.cursor_key is not None:
+            self.monitor.open_job(self.table.cursor_key)
+
+    def action_retry(self) -> None:
+        ids = self.table.selection()
+        if ids:
+            self.table.clear_marks()
+            self.monitor.act(
+                lambda i: i.retry_jobs(ids),
+                lambda n: f"Retried {count(n)} job{'s' if n != 1 else ''}: pending again.",
+            )
+
+    def action_forget(self) -> None:
+        ids = self.table.selection()
+        if ids:
+            self.table.clear_marks()
+            self.monitor.act(
+                lambda i: i.forget_jobs(ids),
+                lambda n: f"Forgot {count(n)} failed job{'s' if n != 1 else ''}.",
+            )
+
+    def _scope(self, match: FailedFilter) -> str:
+        where = f" from '{match.queue}'" if match.queue else ""
+        rest = FailedFilter(None, match.name, match.exception, match.text).describe()
+        return where + (f" matching {rest}" if rest else "")
+
+    def action_retry_all(self) -> None:
+        match = self.match
+        self.monitor.confirm_act(
+            lambda i: i.count_failed(match),
+            lambda n: f"Retry {count(n)} failed jobs{self._scope(match)}?",
+            lambda i: i.retry_matching(match),
+            lambda n: f"Retried {count(n)} jobs: pending again.",
+        )
+
+    def action_purge(self) -> None:
+        match = self.match
+        self.monitor.confirm_act(
+            lambda i: i.count_failed(match),
+            lambda n: f"Purge {count(n)} failed jobs{self._scope(match)}?",
+            lambda i: i.purge_matching(match),
+            lambda n: f"Purged {count(n)} failed jobs.",
+        )

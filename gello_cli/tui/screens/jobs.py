@@ -1,0 +1,175 @@
+"""Jobs by state: pending, scheduled and running tabs; run a scheduled job now, cancel one."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Label, Tab, Tabs
+
+from gello_cli.tui.format import clock_time, count, short_id
+from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.table import Cell, KeyedTable, cell, num
+from gello_cli.tui.widgets import palette
+from gello_queue import GelloError, JobRecord, JobState
+from gello_queue.inspection import FailedFilter, Snapshot, detail_of_record
+
+PAGE = 200
+STATES = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
+COLUMNS = [
+    ("id", "Id"),
+    ("job", "Job"),
+    ("queue", "Queue"),
+    ("attempts", "Tries"),
+    ("priority", "Prio"),
+    ("when", "When"),
+    ("extra", "Worker / lease"),
+]
+
+
+class JobsScreen(MonitorScreen):
+    mode = "jobs"
+    filterable = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail"),
+        Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False),
+        Binding("right_square_bracket", "tab(1)", "Next tab"),
+        Binding("n", "run_now", "Run now"),
+        Binding("c", "cancel", "Cancel job"),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = JobState.PENDING
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="body"):
+            yield Tabs(
+                Tab("Pending", id="pending"),
+                Tab("Scheduled", id="scheduled"),
+                Tab("Running", id="reserved"),
+            )
+            yield Label("", id="jobs-title", classes="title")
+            yield KeyedTable(COLUMNS, id="jobs")
+
+    def filter_hint(self) -> str:
+        return "filter: queue:NAME and/or text in id or job name (enter applies, esc clears)"
+
+    def focus_main(self) -> None:
+        self.table.focus()
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#jobs", KeyedTable)
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab.id is not None and event.tab.id != self.state:
+            self.state = JobState(event.tab.id)
+            self.refresh_bindings()
+            self.table.sync([])
+            self.monitor.listings.pop(self.mode, None)
+            self.monitor.wake()
+            self.table.focus()
+
+    def action_tab(self, step: int) -> None:
+        at = (STATES.index(self.state) + step) % len(STATES)
+        self.query_one(Tabs).active = STATES[at].value
+
+    def set_queue(self, queue: str) -> None:
+        """Drill in from the queue table."""
+        self.filter_text = f"queue:{queue}"
+
+    async def fetch(self) -> Any:
+        match = FailedFilter.parse(self.filter_text)
+        state = self.state
+        try:
+            rows = await self.monitor.backend.call(lambda i: i.jobs(match.queue, state, limit=PAGE))
+        except GelloError as exc:  # e.g. a driver that cannot list jobs
+            return (state, str(exc))
+        return (state, rows)
+
+    def show(self, snap: Snapshot, listing: Any) -> None:
+        if listing is None or listing[0] != self.state:
+            return
+        state, rows = listing
+        title = self.query_one("#jobs-title", Label)
+        if isinstance(rows, str):
+            title.update(rows)
+            self.table.sync([])
+            return
+        match = FailedFilter.parse(self.filter_text)
+        watched = self.monitor.watched
+        shown = [
+            r for r in rows if (watched is None or r.queue in watched) and _matches(r, match.text)
+        ]
+        total = sum(
+            getattr(c, state.value) for q, c in snap.queues.items() if match.queue in (None, q)
+        )
+        label = {"pending": "Pending", "scheduled": "Scheduled", "reserved": "Running"}[state.value]
+        text = f"{label}: {count(total)}"
+        if len(shown) < total:
+            text += f" (showing {count(len(shown))}, oldest first)"
+        if self.filter_text:
+            text += f"  filter: {self.filter_text}"
+        title.update(text)
+        colors = palette(self.app)
+        self.table.sync([(r.id, self._row(r, snap.taken_at, colors)) for r in shown])
+
+    def _row(self, r: JobRecord, now: float, colors: dict[str, str]) -> tuple[Cell, ...]:
+        d = detail_of_record(r)
+        if r.state is JobState.RESERVED:
+            extra = f"{r.reserved_by or '?'} lease {clock_time(r.lease_expires_at, now)}"
+        else:
+            extra = ""
+        return (
+            cell(short_id(r.id), r.id),
+            cell(d.name),
+            cell(r.queue),
+            num(f"{r.attempts}/{d.max_attempts or '?'}", r.attempts),
+            num(str(r.priority), r.priority),
+            cell(clock_time(r.available_at, now), r.available_at),
+            cell(extra, style=colors["muted"]),
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if action == "run_now":
+            return allowed if self.state is JobState.SCHEDULED else False
+        if action == "cancel":
+            return allowed if self.state is not JobState.RESERVED else False
+        return allowed
+
+    def action_sort(self) -> None:
+        self.table.sort_by()
+
+    def on_data_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        if self.table.cursor_key is not None:
+            self.monitor.open_job(self.table.cursor_key)
+
+    def action_run_now(self) -> None:
+        job_id = self.table.cursor_key
+        if job_id is not None:
+            self.monitor.act(
+                lambda i: i.run_now(job_id), lambda _: f"Job {short_id(job_id)} runs now."
+            )
+
+    def action_cancel(self) -> None:
+        job_id = self.table.cursor_key
+        if job_id is not None:
+            self.monitor.act(
+                lambda i: i.cancel(job_id), lambda _: f"Cancelled job {short_id(job_id)}."
+            )
+
+
+def _matches(record: JobRecord, text: str | None) -> bool:
+    if not text:
+        return True
+    return text.lower() in f"{record.id} {detail_of_record(record).name}".lower()

@@ -1,0 +1,104 @@
+"""Workers: host:pid, queues, busy/concurrency, counters, uptime, memory, heartbeat."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Label, Static
+
+from gello_cli.tui.format import count, duration, size
+from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.table import KeyedTable, cell, num
+from gello_cli.tui.widgets import palette
+from gello_queue.inspection import Snapshot, heartbeat_age, is_stale, rescue_in
+
+COLUMNS = [
+    ("worker", "Worker (host:pid/name)"),
+    ("queues", "Queues"),
+    ("state", "State"),
+    ("busy", "Busy"),
+    ("processed", "Done"),
+    ("failed", "Failed"),
+    ("uptime", "Up"),
+    ("memory", "Mem"),
+    ("heartbeat", "Beat"),
+]
+
+
+class WorkersScreen(MonitorScreen):
+    mode = "workers"
+    filterable = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+    ]
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="body"):
+            yield Label("", id="workers-title", classes="title")
+            yield KeyedTable(COLUMNS, id="workers")
+            yield Static("", id="hints", classes="hint")
+
+    def filter_hint(self) -> str:
+        return "filter workers by host, name or queue (enter applies, esc clears)"
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#workers", KeyedTable)
+
+    def action_sort(self) -> None:
+        self.table.sort_by()
+
+    def show(self, snap: Snapshot, listing: Any) -> None:
+        colors = palette(self.app)
+        lease = self.monitor.lease_s
+        needle = self.filter_text.lower()
+        rows = []
+        stale_notes = []
+        for w in snap.workers:
+            where = f"{w.host}:{w.pid}"
+            if needle and needle not in f"{where} {w.name} {','.join(w.queues)}".lower():
+                continue
+            age = heartbeat_age(w, snap.taken_at)
+            stale = is_stale(w, snap.taken_at, lease)
+            if stale:
+                stale_notes.append(
+                    f"{where} missed its heartbeats: its {len(w.current_jobs)} running jobs are "
+                    f"rescued in {duration(rescue_in(w, snap.taken_at, lease))} if it stays silent."
+                )
+            busy = len(w.current_jobs)
+            rows.append(
+                (
+                    w.id,
+                    (
+                        cell(f"{where}/{w.name}"),
+                        cell(",".join(w.queues)),
+                        cell(w.state, style=colors["warning"] if w.state != "running" else ""),
+                        num(f"{busy}/{w.concurrency}", busy / max(w.concurrency, 1)),
+                        num(count(w.processed), w.processed),
+                        num(count(w.failed), w.failed, colors["error"] if w.failed else ""),
+                        num(
+                            duration(snap.taken_at - w.started_at) if w.started_at else "-",
+                            w.started_at,
+                        ),
+                        num(size(w.memory_bytes), w.memory_bytes),
+                        num(
+                            duration(age) + (" !" if stale else ""),
+                            age,
+                            f"bold {colors['warning']}" if stale else "",
+                        ),
+                    ),
+                )
+            )
+        busy, total = snap.busy()
+        self.query_one("#workers-title", Label).update(
+            f"Workers: {len(snap.workers)} live, {busy}/{total} slots busy"
+        )
+        self.table.sync(rows)
+        hint = "\n".join(stale_notes[:3])
+        if not snap.workers:
+            hint = "No live workers: start one with `gello queue:work`."
+        self.query_one("#hints", Static).update(hint)

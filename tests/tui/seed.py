@@ -1,0 +1,106 @@
+"""Deterministic data for dashboard tests: real jobs pushed, reserved and failed through
+the driver port, worker heartbeats and throughput buckets."""
+
+from __future__ import annotations
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.drivers.memory import MemoryDriver
+from gello_queue.ports import Failure, QueueDriver, WorkerRecord
+
+T0 = 1_767_225_600.0
+"""2026-01-01 00:00:00 UTC: the fixed clock of snapshot tests."""
+
+
+def env(job_id: str, queue: str, name: str, at: float, **fields: object) -> Envelope:
+    base: dict[str, object] = {
+        "id": job_id,
+        "name": name,
+        "queue": queue,
+        "payload": {"user_id": 7, "email": "ada@example.com", "api_key": "sk-live-123"},
+        "max_attempts": 3,
+        "available_at": at,
+        "created_at": at,
+    }
+    base.update(fields)
+    return Envelope(**base)  # type: ignore[arg-type]
+
+
+async def fail_jobs(driver: QueueDriver, envs: list[Envelope], exc: str, message: str) -> None:
+    """Push, reserve and fail ``envs`` (one queue), as a worker would."""
+    await driver.push(envs)
+    queue = envs[0].queue
+    reserved = await driver.reserve([queue], len(envs), lease_s=30, worker_id="seed")
+    assert len(reserved) == len(envs), "seeded jobs must all be reservable"
+    by_id = {e.id: e for e in envs}
+    for res in reserved:
+        body = by_id[res.id].encode().decode()
+        failure = Failure(
+            exc,
+            message,
+            f'Traceback (most recent call last):\n  File "jobs.py", line 12, in handle\n{exc}: {message}',
+        )
+        assert await driver.fail(res, body, failure)
+
+
+async def seed(driver: QueueDriver, now: float = T0, *, workers: bool = True) -> None:
+    """Three queues, pending/scheduled/running/failed jobs, two workers, an hour of rates."""
+    await driver.push(
+        [env(f"job-pending-{i:02d}", "emails", "SendInvoice", now - 90 + i) for i in range(12)]
+        + [env(f"job-report-{i:02d}", "reports", "BuildReport", now - 30) for i in range(3)]
+        + [
+            env(f"job-later-{i:02d}", "emails", "SendReminder", now + 600 + 60 * i)
+            for i in range(4)
+        ]
+    )
+    await fail_jobs(
+        driver,
+        [env(f"job-failed-{i:02d}", "emails", "SendInvoice", now - 400) for i in range(5)],
+        "TimeoutError",
+        "smtp.example.com did not answer in 10s",
+    )
+    await fail_jobs(
+        driver,
+        [env(f"job-broken-{i:02d}", "webhooks", "PostWebhook", now - 400) for i in range(2)],
+        "HTTPError",
+        "500 from https://hooks.example.com",
+    )
+    # One job running on a live worker.
+    await driver.push([env("job-running-00", "reports", "BuildReport", now - 5, priority=1)])
+    await driver.reserve(["reports"], 1, lease_s=30, worker_id="w-1")
+    if workers:
+        for n, (name, queues, busy, stale) in enumerate(
+            [("worker-a", ["emails", "reports"], 1, 0.0), ("worker-b", ["reports"], 0, 40.0)]
+        ):
+            record = WorkerRecord(
+                id=f"w-{n + 1}",
+                name=name,
+                host="host-1",
+                pid=4100 + n,
+                queues=queues,
+                concurrency=4,
+                state="running",
+                processed=1200 * (n + 1),
+                failed=3 * n,
+                current_jobs=["job-running-00"] if busy else [],
+                started_at=now - 7200,
+                memory_bytes=(80 + n) * 1024 * 1024,
+            )
+            await beat(driver, record, now - stale)
+    minute = int(now // 60) * 60
+    for m in range(60):
+        await driver.record_throughput(
+            {"emails": (10 + (m * 7) % 13, int(m % 5 == 0)), "reports": (3, 0)}, minute - 60 * m
+        )
+
+
+async def beat(driver: QueueDriver, record: WorkerRecord, at: float) -> None:
+    """A heartbeat stamped ``at`` (only the memory store's clock can be set back)."""
+    if isinstance(driver, MemoryDriver):
+        clock = driver.store.clock
+        driver.store.clock = lambda: at
+        try:
+            await driver.worker_beat(record, 600)
+        finally:
+            driver.store.clock = clock
+    else:
+        await driver.worker_beat(record, 600)

@@ -1,0 +1,226 @@
+"""Every dashboard action against real backends: what the screen shows, what the backend holds."""
+
+from __future__ import annotations
+
+from tui_support import Env, loaded, screen_text, until, until_async
+
+from gello_cli.tui.app import MonitorApp
+from gello_cli.tui.screens.detail import DetailScreen
+from gello_cli.tui.screens.dialogs import ConfirmScreen
+from gello_cli.tui.screens.failed import FailedScreen
+from gello_cli.tui.screens.jobs import JobsScreen
+from gello_cli.tui.screens.queues import QueuesScreen
+from gello_cli.tui.table import KeyedTable
+from gello_queue import JobState
+
+
+def table(app: MonitorApp, selector: str) -> KeyedTable:
+    return app.screen.query_one(selector, KeyedTable)
+
+
+def rows(app: MonitorApp, selector: str) -> list[str]:
+    t = table(app, selector)
+    return [t.coordinate_to_cell_key((i, 0)).row_key.value or "" for i in range(t.row_count)]
+
+
+def notes(app: MonitorApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def open_failed(pilot, app: MonitorApp) -> None:  # type: ignore[no-untyped-def]
+    await loaded(pilot)
+    await pilot.press("4")
+    await until(
+        pilot, lambda: isinstance(app.screen, FailedScreen) and len(rows(app, "#failed")) == 7
+    )
+
+
+async def test_retry_the_cursor_row(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_failed(pilot, app)
+        first = rows(app, "#failed")[0]
+        await pilot.press("r")
+        await until(pilot, lambda: first not in rows(app, "#failed"))
+        assert any("Retried 1 job" in n for n in notes(app))
+    assert await env.driver.failed_find(first) is None
+    record = await env.driver.find(first)
+    assert record is not None
+    assert record.state is JobState.PENDING
+
+
+async def test_marked_rows_are_retried_together(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_failed(pilot, app)
+        picked = rows(app, "#failed")[:2]
+        await pilot.press("space", "space")
+        assert table(app, "#failed").marked == set(picked)
+        await pilot.press("r")
+        await until(pilot, lambda: len(rows(app, "#failed")) == 5)
+        assert any("Retried 2 jobs" in n for n in notes(app))
+    assert await env.driver.failed_count() == 5
+    for job_id in picked:
+        assert (await env.driver.find(job_id)) is not None
+
+
+async def test_retry_all_matching_asks_with_the_number(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_failed(pilot, app)
+        await pilot.press("slash", *"exc:timeout", "enter")
+        await until(pilot, lambda: len(rows(app, "#failed")) == 5)
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question == "Retry 5 failed jobs matching exc:timeout?"
+        await pilot.press("y")
+        await until(pilot, lambda: not rows(app, "#failed"))
+        assert any("Retried 5 jobs" in n for n in notes(app))
+    assert await env.driver.failed_count("emails") == 0
+    assert await env.driver.failed_count("webhooks") == 2
+    counts = await env.driver.counts()
+    assert counts["emails"].pending == 12 + 5
+
+
+async def test_purge_matching_can_be_declined_then_done(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_failed(pilot, app)
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question == "Purge 7 failed jobs?"
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, FailedScreen))
+        assert await env.driver.failed_count() == 7
+        await pilot.press("slash", *"queue:webhooks", "enter")
+        await until(pilot, lambda: len(rows(app, "#failed")) == 2)
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.question == "Purge 2 failed jobs from 'webhooks'?"  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await until(pilot, lambda: not rows(app, "#failed"))
+        # esc clears the filter: the other queue's failures come back
+        await pilot.press("escape")
+        await until(pilot, lambda: len(rows(app, "#failed")) == 5)
+    assert await env.driver.failed_count() == 5
+    assert await env.driver.failed_count("webhooks") == 0
+
+
+async def test_forget_one(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_failed(pilot, app)
+        await pilot.press("down")
+        gone = rows(app, "#failed")[1]
+        await pilot.press("x")
+        await until(pilot, lambda: gone not in rows(app, "#failed"))
+    assert await env.driver.failed_find(gone) is None
+    assert await env.driver.find(gone) is None
+
+
+async def test_detail_shows_traceback_and_redacts_secrets(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_failed(pilot, app)
+        job_id = rows(app, "#failed")[0]
+        await pilot.press("enter")
+        await until(
+            pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail is not None
+        )
+        text = screen_text(app)
+        assert job_id in text
+        failed = await env.driver.failed_find(job_id)
+        assert failed is not None
+        assert failed.exception in text
+        assert "Traceback" in text
+        assert "sk-live-123" not in text
+        assert "***" in text
+        assert "ada@example.com" in text
+        await pilot.press("r")
+        await until_async(pilot, lambda: _pending(env, job_id))
+        await until(pilot, lambda: "pending" in screen_text(app))
+        await pilot.press("escape")
+        assert isinstance(app.screen, FailedScreen)
+
+
+async def _pending(env: Env, job_id: str) -> bool:
+    record = await env.driver.find(job_id)
+    return record is not None and record.state is JobState.PENDING
+
+
+async def test_pause_resume_and_clear_a_queue(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, QueuesScreen)
+                and rows(app, "#queues") == ["emails", "reports", "webhooks"]
+            ),
+        )
+        await pilot.press("t")
+        await until_async(pilot, lambda: _paused(env, "emails", True))
+        await until(pilot, lambda: "paused" in screen_text(app))
+        await pilot.press("t")
+        await until_async(pilot, lambda: _paused(env, "emails", False))
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.question == "Clear 16 pending and scheduled jobs from 'emails'?"  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await until(pilot, lambda: any("Cleared 16 jobs" in n for n in notes(app)))
+    counts = await env.driver.counts()
+    assert counts["emails"].pending == counts["emails"].scheduled == 0
+    assert counts["emails"].failed == 5
+
+
+async def _paused(env: Env, queue: str, expected: bool) -> bool:
+    return (queue in await env.driver.paused()) is expected
+
+
+async def test_retry_a_queues_failed_jobs(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        await until(
+            pilot, lambda: isinstance(app.screen, QueuesScreen) and len(rows(app, "#queues")) == 3
+        )
+        await pilot.press("down", "down", "R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.question == "Retry 2 failed jobs of 'webhooks'?"  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await until(pilot, lambda: any("Retried 2 jobs" in n for n in notes(app)))
+    assert await env.driver.failed_count("webhooks") == 0
+    assert (await env.driver.counts())["webhooks"].pending == 2
+
+
+async def test_run_a_scheduled_job_now_and_cancel_a_pending_one(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        await until(
+            pilot, lambda: isinstance(app.screen, JobsScreen) and len(rows(app, "#jobs")) == 15
+        )
+        victim = rows(app, "#jobs")[0]
+        await pilot.press("c")
+        await until(pilot, lambda: victim not in rows(app, "#jobs"))
+        assert await env.driver.find(victim) is None
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: len(rows(app, "#jobs")) == 4)
+        scheduled = rows(app, "#jobs")[0]
+        await pilot.press("n")
+        await until(pilot, lambda: scheduled not in rows(app, "#jobs"))
+        assert await _pending(env, scheduled)
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: rows(app, "#jobs") == ["job-running-00"])
+        # a running job cannot be cancelled: the key is disabled on this tab
+        assert app.screen.check_action("cancel", ()) is False
+
+
+async def test_cancelling_a_job_that_is_gone_says_so(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        await until(
+            pilot, lambda: isinstance(app.screen, JobsScreen) and len(rows(app, "#jobs")) == 15
+        )
+        victim = rows(app, "#jobs")[0]
+        assert await env.driver.cancel(victim)
+        await pilot.press("c")
+        await until(pilot, lambda: any("no pending or scheduled job" in n for n in notes(app)))

@@ -1,0 +1,110 @@
+"""Screens as pictures: fixed clock, seeded memory store, live refresh paused.
+
+Update after an intended change with ``pytest tests/tui --snapshot-update`` and look at
+the SVGs in ``__snapshots__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from tui_support import loaded, until
+
+from gello_cli.tui.app import MonitorApp
+from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.detail import DetailScreen
+from gello_cli.tui.screens.dialogs import ConfirmScreen
+
+SIZES = {"narrow": (80, 24), "wide": (140, 40)}
+Make = Callable[..., MonitorApp]
+
+
+def showing(
+    keys: list[str], ready: Callable[[MonitorApp], bool] | None = None
+) -> Callable[[Pilot[Any]], Any]:
+    """Load, press ``keys`` waiting for each refresh, then wait for ``ready``."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, MonitorApp)
+        await loaded(pilot)
+        for key in keys:
+            before = app.ticks
+            await pilot.press(key)
+            if key.isdigit():
+                await until(pilot, lambda b=before: app.ticks > b)
+        if ready is not None:
+            await until(pilot, lambda: ready(app))
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+
+    return run
+
+
+SCREENS = {
+    "overview": [],
+    "queues": ["2"],
+    "jobs": ["3"],
+    "scheduled": ["3", "right_square_bracket"],
+    "failed": ["4"],
+    "workers": ["5"],
+}
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+@pytest.mark.parametrize("screen", sorted(SCREENS))
+def test_screen(snap_compare: Any, fixed_app: Make, screen: str, size: str) -> None:
+    keys = SCREENS[screen]
+    ready = None
+    if screen == "scheduled":
+        ready = lambda app: app.listings.get("jobs", (None,))[0] == "scheduled"  # noqa: E731
+    assert snap_compare(fixed_app(), run_before=showing(keys, ready), terminal_size=SIZES[size])
+
+
+def test_job_detail(snap_compare: Any, fixed_app: Make) -> None:
+    def ready(app: MonitorApp) -> bool:
+        return isinstance(app.screen, DetailScreen) and app.screen.detail is not None
+
+    assert snap_compare(
+        fixed_app(), run_before=showing(["4", "enter"], ready), terminal_size=(100, 40)
+    )
+
+
+def test_confirm_dialog(snap_compare: Any, fixed_app: Make) -> None:
+    ready = lambda app: isinstance(app.screen, ConfirmScreen)  # noqa: E731
+    assert snap_compare(fixed_app(), run_before=showing(["4", "X"], ready), terminal_size=(80, 24))
+
+
+def test_read_only_footer(snap_compare: Any, fixed_app: Make) -> None:
+    assert snap_compare(
+        fixed_app(read_only=True), run_before=showing(["4"]), terminal_size=(100, 24)
+    )
+
+
+def test_filter_bar(snap_compare: Any, fixed_app: Make) -> None:
+    keys = ["4", "slash", *"exc:http"]
+    assert snap_compare(fixed_app(), run_before=showing(keys), terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("theme", ["dark", "light", "ansi"])
+def test_theme(snap_compare: Any, fixed_app: Make, theme: str) -> None:
+    assert snap_compare(fixed_app(theme=theme), run_before=showing([]), terminal_size=(100, 30))
+
+
+def test_offline_banner_keeps_the_last_data(snap_compare: Any, fixed_app: Make) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, MonitorApp)
+        await loaded(pilot)
+        app.went_offline(
+            ConnectionError("Error 111 connecting to redis://:hunter2@cache.internal:6379/0")
+        )
+        await pilot.pause()
+        view = app.current_view()
+        assert isinstance(view, MonitorScreen)
+        assert view.has_class("-offline")
+
+    assert snap_compare(fixed_app(), run_before=run, terminal_size=(80, 24))
