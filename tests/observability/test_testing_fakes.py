@@ -1,0 +1,264 @@
+"""gello_queue.testing: the fake queue, direct job runs and the pytest plugin's fixtures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from gello_queue import Job, Queue, default_queue, set_default_queue
+from gello_queue.core.middleware import CallNext
+from gello_queue.testing import FakeQueue, QueueHarness, fake, run_job, run_job_blocking
+
+
+class Welcome(BaseModel):
+    user_id: int
+    email: str = "ada@example.com"
+
+
+class FakesWelcomeEmail(Job[Welcome]):
+    queue = "emails"
+
+    async def handle(self, payload: Welcome) -> None:
+        await FakesAudit.dispatch(user_id=payload.user_id)
+
+
+class FakesAudit(Job[Welcome]):
+    async def handle(self, payload: Welcome) -> None:
+        return None
+
+
+class FakesRateLimited(Job[Welcome]):
+    async def handle(self, payload: Welcome) -> None:
+        if payload.user_id > 10:
+            self.release(30, "rate limited")
+        if payload.user_id < 0:
+            self.fail("negative user")
+        if payload.user_id == 0:
+            raise ValueError("no user 0")
+
+
+class Throttle:
+    async def handle(self, job: Job[Any], payload: Any, call_next: CallNext) -> None:
+        if payload.user_id == 7:
+            job.release(5)
+        await call_next()
+
+
+class FakesThrottled(Job[Welcome]):
+    run_in = "thread"
+
+    def middleware(self) -> list[Any]:
+        return [Throttle()]
+
+    def handle(self, payload: Welcome) -> None:  # type: ignore[override]
+        FakesAudit.dispatch_blocking(user_id=payload.user_id)
+
+
+class FakesFlaky(Job[Welcome]):
+    tries = 2
+    backoff = 60
+
+    async def handle(self, payload: Welcome) -> None:
+        raise RuntimeError("always")
+
+
+# -- the fake queue --------------------------------------------------------------------
+async def test_fake_records_dispatches_instead_of_queueing() -> None:
+    with fake() as queue:
+        await FakesWelcomeEmail.dispatch(user_id=1)
+        await FakesWelcomeEmail.dispatch(user_id=2, queue="vip", delay=30)
+        await queue.bulk([FakesAudit.make(user_id=3)])
+    queue.assert_pushed(FakesWelcomeEmail)
+    queue.assert_pushed(FakesWelcomeEmail, 2)
+    queue.assert_pushed(FakesWelcomeEmail, lambda p: p.user_id == 2)
+    queue.assert_pushed(FakesWelcomeEmail, lambda p, pushed: pushed.delay_s == pytest.approx(30))
+    queue.assert_pushed_on("emails", FakesWelcomeEmail, lambda p: p.user_id == 1)
+    queue.assert_pushed_on("vip", FakesWelcomeEmail)
+    queue.assert_pushed_times(FakesAudit, 1)
+    queue.assert_not_pushed(FakesRateLimited)
+    queue.assert_not_pushed(FakesWelcomeEmail, lambda p: p.user_id == 9)
+    queue.assert_count(3)
+    assert await queue.size("emails") == 1
+    assert [p.payload.user_id for p in queue.pushed(FakesWelcomeEmail)] == [1, 2]  # type: ignore[attr-defined]
+
+
+def test_failed_assertions_say_what_was_pushed_instead() -> None:
+    with fake() as queue:
+        FakesAudit.dispatch_blocking(user_id=5)
+    with pytest.raises(
+        AssertionError,
+        match=r"FakesWelcomeEmail was not pushed\. Pushed instead \(1\):\n  - FakesAudit on 'default' \{'user_id': 5",
+    ):
+        queue.assert_pushed(FakesWelcomeEmail)
+    with pytest.raises(AssertionError, match=r"(?s)matching the given condition.*FakesAudit"):
+        queue.assert_pushed(FakesAudit, lambda p: p.user_id == 6)
+    with pytest.raises(
+        AssertionError, match=r"(?s)not pushed on 'emails'.*FakesAudit on 'default'"
+    ):
+        queue.assert_pushed_on("emails", FakesAudit)
+    with pytest.raises(AssertionError, match=r"pushed 1 time\(s\), expected 2"):
+        queue.assert_pushed(FakesAudit, 2)
+    with pytest.raises(AssertionError, match="expected none: FakesAudit on 'default'"):
+        queue.assert_not_pushed(FakesAudit)
+    with pytest.raises(AssertionError, match="Expected no jobs to be pushed"):
+        queue.assert_nothing_pushed()
+    with pytest.raises(AssertionError, match=r"1 job\(s\) were pushed, expected 0"):
+        queue.assert_count(0)
+    empty = FakeQueue()
+    with pytest.raises(AssertionError, match="Nothing was pushed"):
+        empty.assert_pushed(FakesAudit)
+    empty.assert_nothing_pushed()
+
+
+async def test_faking_some_jobs_queues_the_others_for_real() -> None:
+    real = Queue(f"memory://fakes-{id(object())}")
+    with fake(FakesAudit, passthrough=real) as queue:
+        audit_id = await FakesAudit.dispatch(user_id=1)
+        email_id = await FakesWelcomeEmail.dispatch(user_id=1)
+        ids = await queue.bulk([FakesAudit.make(user_id=2), FakesWelcomeEmail.make(user_id=2)])
+    queue.assert_pushed_times(FakesAudit, 2)
+    queue.assert_not_pushed(FakesWelcomeEmail)
+    driver = await real.driver()
+    assert await driver.find(email_id) is not None
+    assert await driver.find(ids[1]) is not None
+    assert await driver.find(audit_id) is None
+    assert await real.size("emails") == 2
+
+
+def test_fake_restores_the_previous_default_queue() -> None:
+    before = Queue("memory://fakes-restore")
+    set_default_queue(before)
+    try:
+        queue = fake()
+        assert default_queue() is queue
+        FakesAudit.dispatch_blocking(user_id=1)
+        queue.push_blocking(FakesAudit, {"user_id": 2})
+        queue.later_blocking(10, FakesAudit, user_id=3)
+        queue.push_on_blocking("x", FakesAudit, user_id=4)
+        queue.restore()
+        assert default_queue() is before
+        queue.assert_count(4)
+        assert queue.size_blocking("x") == 1
+        assert queue.clear_blocking() == 3
+        queue.assert_count(1)
+    finally:
+        set_default_queue(None)
+
+
+# -- running one job directly ------------------------------------------------------------
+async def test_run_job_reports_what_the_job_did_with_itself() -> None:
+    (await run_job(FakesRateLimited, user_id=1)).assert_completed()
+    released = await run_job(FakesRateLimited, user_id=11)
+    released.assert_released(delay=30, reason="rate limited")
+    released.assert_not_failed()
+    with pytest.raises(
+        AssertionError,
+        match="to release itself with a delay of 10s, but it released itself with a delay of 30s",
+    ):
+        released.assert_released(delay=10)
+    with pytest.raises(AssertionError, match="to complete, but it released itself"):
+        released.assert_completed()
+    failed = await run_job(FakesRateLimited, {"user_id": -1}, attempt=3)
+    failed.assert_failed("negative")
+    assert failed.job.attempt == 3
+    failed.assert_not_released()
+    raised = await run_job(FakesRateLimited, user_id=0)
+    raised.assert_raised(ValueError, match="no user 0")
+    with pytest.raises(AssertionError, match="to fail itself, but it raised ValueError"):
+        raised.assert_failed()
+
+
+async def test_run_job_runs_middleware_and_sync_handles_with_a_fake_queue() -> None:
+    with fake() as queue:
+        (await run_job(FakesThrottled, user_id=7)).assert_released(delay=5)
+        (await run_job(FakesThrottled, user_id=8)).assert_completed()
+        (await run_job(FakesWelcomeEmail, user_id=9)).assert_completed()
+    queue.assert_pushed(FakesAudit, lambda p: p.user_id == 8)
+    queue.assert_pushed(FakesAudit, lambda p: p.user_id == 9)
+    queue.assert_not_pushed(FakesAudit, lambda p: p.user_id == 7)
+
+
+def test_run_job_blocking_in_a_sync_test() -> None:
+    run_job_blocking(FakesRateLimited, user_id=12).assert_released(delay=30)
+
+
+# -- the pytest plugin's fixtures ----------------------------------------------------------
+async def test_gello_fake_fixture_in_an_async_test(gello_fake: FakeQueue) -> None:
+    assert default_queue() is gello_fake
+    await FakesWelcomeEmail.dispatch(user_id=1)
+    gello_fake.assert_pushed_on("emails", FakesWelcomeEmail)
+
+
+def test_gello_fake_fixture_in_a_sync_test(gello_fake: FakeQueue) -> None:
+    gello_fake.assert_nothing_pushed()
+    FakesWelcomeEmail.dispatch_blocking(user_id=1)
+    gello_fake.assert_pushed(FakesWelcomeEmail, 1)
+
+
+async def test_gello_queue_fixture_drains_jobs_and_the_jobs_they_dispatch(
+    gello_queue: QueueHarness,
+) -> None:
+    await FakesWelcomeEmail.dispatch(user_id=1)
+    await FakesWelcomeEmail.dispatch(user_id=2, delay=3600)
+    await FakesFlaky.dispatch(user_id=3)
+    await gello_queue.drain()
+    gello_queue.assert_processed(FakesWelcomeEmail, 2)
+    gello_queue.assert_processed(FakesAudit, 2)
+    assert [e.name for e in gello_queue.failed] == ["FakesFlaky"]
+    assert len(gello_queue.retried) == 1
+    assert await gello_queue.queue.size("emails") == 0
+    with pytest.raises(AssertionError, match=r"FakesRateLimited completed 0 time\(s\)"):
+        gello_queue.assert_processed(FakesRateLimited)
+
+
+def test_gello_queue_fixture_in_a_sync_test(gello_queue: QueueHarness) -> None:
+    FakesThrottled.dispatch_blocking(user_id=8)
+    gello_queue.drain_blocking()
+    assert gello_queue.processed_names() == ["FakesThrottled", "FakesAudit"]
+
+
+def test_the_plugin_is_registered_for_other_projects(tmp_path: Path) -> None:
+    (tmp_path / "test_app.py").write_text(
+        textwrap.dedent(
+            """
+            from pydantic import BaseModel
+            from gello_queue import Job
+
+            class P(BaseModel):
+                n: int
+
+            class PluginJob(Job[P]):
+                async def handle(self, payload: P) -> None:
+                    pass
+
+            def test_pushed(gello_fake):
+                PluginJob.dispatch_blocking(n=1)
+                gello_fake.assert_pushed(PluginJob, lambda p: p.n == 1)
+
+            def test_wrong_expectation(gello_fake):
+                PluginJob.dispatch_blocking(n=1)
+                gello_fake.assert_pushed(PluginJob, lambda p: p.n == 2)
+
+            def test_drained(gello_queue):
+                PluginJob.dispatch_blocking(n=1)
+                gello_queue.drain_blocking()
+                gello_queue.assert_processed(PluginJob, 1)
+            """
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_app.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "1 failed, 2 passed" in out.stdout, out.stdout + out.stderr
+    assert "PluginJob was not pushed matching the given condition" in out.stdout
+    assert "PluginJob on 'default' {'n': 1}" in out.stdout
