@@ -593,3 +593,28 @@ async def test_big_batches_go_through_copy_with_the_same_semantics(pg: PostgresD
     record = await pg.find(envs[0].id)
     assert record is not None
     assert record.priority == 5
+
+
+async def test_rescue_vacuums_the_jobs_table_when_autovacuum_is_off(pg: PostgresDriver) -> None:
+    pg._self_vacuum = True
+    await pg.push([envelope() for _ in range(10)])
+    await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
+    await pg.rescue()
+
+    async def vacuumed() -> Any:
+        async with raw_connection() as con:
+            return await con.fetchval(
+                "SELECT last_vacuum FROM pg_stat_user_tables WHERE relid = $1::regclass",
+                table(pg, "jobs"),
+            )
+
+    await eventually(vacuumed, lambda at: at is not None)
+    async with raw_connection() as con:
+        claimed = await con.fetchval(
+            f"SELECT value FROM {table(pg, 'control')} WHERE key = 'vacuumed'"
+        )
+    await pg.rescue()  # within the interval: no second claim
+    async with raw_connection() as con:
+        assert claimed == await con.fetchval(
+            f"SELECT value FROM {table(pg, 'control')} WHERE key = 'vacuumed'"
+        )

@@ -111,6 +111,7 @@ _COPY_COLUMNS = (
 )
 
 _RESCUE_BATCH = 1000
+_VACUUM_EVERY_S = 30
 _RETRY_BATCH = 1000
 _MAX_TIMERS = 10_000
 """Delayed-job wake-up timers kept at most; beyond that ``wait``'s timeout covers it."""
@@ -188,6 +189,8 @@ class PostgresDriver:
         self._waiters: dict[asyncio.Future[None], frozenset[str]] = {}
         self._timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
         self._slot_cache: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
+        self._self_vacuum = False
+        """Vacuum the jobs table from rescue: set when the server's autovacuum is off."""
 
     # -- lifecycle -------------------------------------------------------------------
     def _server_settings(self) -> dict[str, str]:
@@ -243,6 +246,16 @@ class PostgresDriver:
                     )
                 await self.migrate()
             await self.now()
+            autovacuum = await self._call(
+                lambda pool: pool.fetchval("SELECT current_setting('autovacuum')::bool")
+            )
+            if not autovacuum:
+                self._self_vacuum = True
+                log.warning(
+                    "PostgreSQL autovacuum is off: gello vacuums its jobs table itself every"
+                    " %ds; turn autovacuum on",
+                    _VACUUM_EVERY_S,
+                )
             if self.listen:
                 self._listen_task = asyncio.create_task(self._listen_forever())
                 waiter = asyncio.ensure_future(self._listening.wait())
@@ -704,7 +717,26 @@ class PostgresDriver:
             for job_id, failed in rows:
                 (result.failed if failed else result.requeued).append(job_id)
             if len(rows) < _RESCUE_BATCH:
-                return result
+                break
+        if self._self_vacuum:
+            await self._vacuum_if_due()
+        return result
+
+    async def _vacuum_if_due(self) -> None:
+        """Vacuum the jobs table when the server's autovacuum is off.
+
+        Every job is inserted, updated and deleted, so without vacuum the table and its
+        indexes grow without bound and reservation slows down with them. Rescue runs
+        periodically in every worker; one of them wins the claim per interval.
+        """
+        if not await self._fetch("claim_vacuum", _VACUUM_EVERY_S):
+            return
+        vacuum = f"VACUUM (ANALYZE, SKIP_LOCKED) {self._table('jobs')}"
+        try:
+            await self._call(lambda pool: pool.execute(vacuum, timeout=None))
+        except asyncpg.PostgresError as exc:  # not the table's owner, most likely
+            self._self_vacuum = False
+            log.warning("cannot vacuum the jobs table (%s); turn autovacuum on", exc)
 
     # -- inspecting and managing -----------------------------------------------------
     async def counts(self) -> dict[str, QueueCounts]:

@@ -353,6 +353,13 @@ INSERT INTO {{control}} (key, value) VALUES ('restart', date_part('epoch', clock
 ON CONFLICT (key) DO UPDATE SET value = excluded.value
 RETURNING value;
 
+-- name: claim_vacuum
+-- One worker per interval wins the right to vacuum (when autovacuum is off).
+INSERT INTO {{control}} AS c (key, value) VALUES ('vacuumed', date_part('epoch', now()))
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+WHERE c.value < excluded.value - $1
+RETURNING value;
+
 -- name: restart_signal
 SELECT value FROM {{control}} WHERE key = 'restart';
 
