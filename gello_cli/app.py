@@ -27,6 +27,9 @@ manage.register(app)
 failed.register(app)
 demo.register(app)
 importlib.import_module("gello_cli.commands.monitor").register(app)
+# Observability and operations: diagnosis, health, failed-store import/export.
+for _module in ("why",):
+    importlib.import_module(f"gello_cli.commands.{_module}").register(app)
 
 
 def import_app(module: str | None) -> None:

@@ -1,0 +1,37 @@
+"""``gello queue:why ID``: where one job is and what it waits for."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import typer
+
+from gello_cli.commands.manage import JsonOpt
+from gello_cli.output import print_json
+
+
+def register(app: typer.Typer) -> None:
+    app.command("queue:why")(why)
+
+
+def why(
+    job_id: Annotated[str, typer.Argument(help="The job id (as dispatch returned it).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Explain in plain words where a job is and what it waits for."""
+    from gello_queue import Queue
+    from gello_queue.diagnosis import diagnose
+
+    async def main() -> Any:
+        queue = Queue()
+        try:
+            return await diagnose(await queue.driver(), job_id)
+        finally:
+            await queue.close()
+
+    found = asyncio.run(main())
+    if as_json:
+        print_json(found.to_json())
+    else:
+        typer.echo(found.text())

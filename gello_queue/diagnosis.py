@@ -1,0 +1,258 @@
+"""``queue:why``: where one job is and what it waits for, in plain words.
+
+Everything is read through the driver port (``find``, ``failed_find``, ``paused``,
+``workers``, ``counts``, ``now``), so the answer is the same on every driver. Completed
+jobs are deleted by every driver, so "completed" and "never existed" look alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import EnvelopeError
+from gello_queue.core.states import JobState
+from gello_queue.ports import JobRecord, QueueDriver, WorkerRecord
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """The answer for one job id: a state, a one-line summary and the reasons behind it."""
+
+    id: str
+    state: str
+    """pending, scheduled, reserved, failed or unknown."""
+    summary: str
+    reasons: list[str] = field(default_factory=list)
+    """Plain sentences, most important first."""
+    commands: list[str] = field(default_factory=list)
+    """Commands that would move the job along."""
+    queue: str | None = None
+    name: str | None = None
+    attempts: int | None = None
+    max_attempts: int | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    """State-specific numbers (due_at, heartbeat_age_s, lease_expires_at...)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` form."""
+        return asdict(self)
+
+    def text(self) -> str:
+        """The human form: the summary, then one reason per line, then commands."""
+        lines = [f"{self.id}: {self.summary}"]
+        lines += [f"  - {reason}" for reason in self.reasons]
+        lines += [f"  $ {command}" for command in self.commands]
+        return "\n".join(lines)
+
+
+def _at(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _span(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+async def diagnose(driver: QueueDriver, job_id: str) -> Diagnosis:
+    """Explain where job ``job_id`` is and what it waits for."""
+    record = await driver.find(job_id)
+    if record is None:
+        return await _not_queued(driver, job_id)
+    now = await driver.now()
+    env = _envelope(record)
+    base: dict[str, Any] = {
+        "id": job_id,
+        "queue": record.queue,
+        "name": env.name if env else None,
+        "attempts": record.attempts,
+        "max_attempts": env.max_attempts if env else None,
+    }
+    if record.state is JobState.RESERVED:
+        return await _reserved(driver, record, env, now, base)
+    serving = await _serving(driver, record.queue)
+    if record.state is JobState.SCHEDULED:
+        return _scheduled(record, env, now, serving, base)
+    return await _pending(driver, record, now, serving, base)
+
+
+def _envelope(record: JobRecord) -> Envelope | None:
+    try:
+        return Envelope.decode(record.body)
+    except EnvelopeError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Serving:
+    paused: bool
+    workers: list[WorkerRecord]
+    first: list[WorkerRecord]
+    """Workers for which the queue comes first in their strict order."""
+
+
+async def _serving(driver: QueueDriver, queue: str) -> _Serving:
+    paused = queue in await driver.paused()
+    workers = [w for w in await driver.workers() if queue in w.queues]
+    return _Serving(paused, workers, [w for w in workers if w.queues[0] == queue])
+
+
+def _blockers(queue: str, serving: _Serving) -> tuple[list[str], list[str]]:
+    """Reasons a runnable job of ``queue`` would still not start, and commands that help."""
+    reasons: list[str] = []
+    commands: list[str] = []
+    if serving.paused:
+        reasons.append(f"queue {queue!r} is paused: workers skip it until it is resumed")
+        commands.append(f"gello queue:resume {queue}")
+    if not serving.workers:
+        reasons.append(f"no live worker serves queue {queue!r}")
+        commands.append(f"gello queue:work --queue {queue}")
+    else:
+        names = ", ".join(w.name for w in serving.workers[:5])
+        reasons.append(f"{len(serving.workers)} live worker(s) serve queue {queue!r}: {names}")
+        held = [w for w in serving.workers if w.state == "paused"]
+        if held and len(held) == len(serving.workers):
+            reasons.append("every worker serving it is paused (SIGUSR2); send SIGCONT to resume")
+        if not serving.first:
+            before = sorted({q for w in serving.workers for q in w.queues[: w.queues.index(queue)]})
+            reasons.append(
+                f"its workers take it only when these queues are empty: {', '.join(before)}"
+            )
+    return reasons, commands
+
+
+async def _pending(
+    driver: QueueDriver, record: JobRecord, now: float, serving: _Serving, base: dict[str, Any]
+) -> Diagnosis:
+    counts = (await driver.counts()).get(record.queue)
+    waiting = now - record.available_at
+    reasons, commands = _blockers(record.queue, serving)
+    facts: dict[str, Any] = {
+        "available_at": record.available_at,
+        "waiting_s": round(max(waiting, 0.0), 3),
+        "paused": serving.paused,
+        "workers": [w.name for w in serving.workers],
+    }
+    if counts is not None:
+        facts["queue_pending"] = counts.pending
+        reasons.append(f"{counts.pending} job(s) are pending on {record.queue!r}")
+    if serving.paused or not serving.workers:
+        summary = f"pending on {record.queue!r} for {_span(waiting)}, but nothing will run it"
+    else:
+        summary = f"pending on {record.queue!r} for {_span(waiting)}: waiting for a free worker"
+    return Diagnosis(
+        state=str(JobState.PENDING), summary=summary, reasons=reasons, commands=commands,
+        facts=facts, **base,
+    )  # fmt: skip
+
+
+def _scheduled(
+    record: JobRecord,
+    env: Envelope | None,
+    now: float,
+    serving: _Serving,
+    base: dict[str, Any],
+) -> Diagnosis:
+    due = record.available_at
+    reason = env.reason if env else None
+    max_attempts = env.max_attempts if env else None
+    facts: dict[str, Any] = {"due_at": due, "due_in_s": round(due - now, 3), "reason": reason}
+    if record.attempts > 0 and reason:
+        facts["kind"] = "backoff"
+        why = f"backing off after attempt {record.attempts} of {max_attempts}: {reason}"
+    elif reason:
+        facts["kind"] = "released"
+        why = f"released by the job: {reason}"
+    else:
+        facts["kind"] = "delayed"
+        why = "delayed at dispatch"
+    summary = f"scheduled on {record.queue!r}: due at {_at(due)} (in {_span(due - now)}), {why}"
+    reasons, commands = _blockers(record.queue, serving)
+    reasons = [f"when it is due: {r}" for r in reasons]
+    return Diagnosis(
+        state=str(JobState.SCHEDULED), summary=summary, reasons=reasons, commands=commands,
+        facts=facts, **base,
+    )  # fmt: skip
+
+
+async def _reserved(
+    driver: QueueDriver,
+    record: JobRecord,
+    env: Envelope | None,
+    now: float,
+    base: dict[str, Any],
+) -> Diagnosis:
+    workers = await driver.workers()
+    holder = next((w for w in workers if w.id == record.reserved_by), None)
+    lease = record.lease_expires_at
+    last = env is not None and record.attempts >= env.max_attempts
+    fate = "failed (it is on its last attempt)" if last else "put back on its queue"
+    facts: dict[str, Any] = {
+        "worker_id": record.reserved_by,
+        "lease_expires_at": lease,
+        "rescued_at": lease,
+    }
+    reasons = [f"attempt {record.attempts} of {base['max_attempts']}"]
+    commands: list[str] = []
+    rescue = f"rescued at {_at(lease)} and {fate}" if lease is not None else f"rescued and {fate}"
+    if holder is not None:
+        age = max(now - holder.last_seen, 0.0)
+        facts.update(worker=holder.name, host=holder.host, pid=holder.pid)
+        facts["heartbeat_age_s"] = round(age, 3)
+        summary = (
+            f"reserved by worker {holder.name} (pid {holder.pid} on {holder.host}), "
+            f"whose heartbeat is {_span(age)} old"
+        )
+        reasons.append(f"running now; if the worker stays silent the job is {rescue}")
+    else:
+        facts["heartbeat_age_s"] = None
+        summary = f"reserved by worker {record.reserved_by}, which has no live heartbeat"
+        reasons.append(f"its worker is gone: the job will be {rescue} by any running worker")
+        if not workers:
+            reasons.append("no worker is running to rescue it")
+            commands.append(f"gello queue:work --queue {record.queue}")
+    return Diagnosis(
+        state=str(JobState.RESERVED), summary=summary, reasons=reasons, commands=commands,
+        facts=facts, **base,
+    )  # fmt: skip
+
+
+async def _not_queued(driver: QueueDriver, job_id: str) -> Diagnosis:
+    failed = await driver.failed_find(job_id)
+    if failed is None:
+        return Diagnosis(
+            id=job_id,
+            state=UNKNOWN,
+            summary="not found: completed, or never existed",
+            reasons=["completed jobs are deleted, so a completed job and an unknown id look alike"],
+        )
+    max_attempts = None
+    with contextlib.suppress(EnvelopeError):
+        max_attempts = Envelope.decode(failed.body).max_attempts
+    return Diagnosis(
+        id=job_id,
+        state=str(JobState.FAILED),
+        summary=f"in the failed store since {_at(failed.failed_at)}: "
+        f"{failed.exception}: {failed.message}",
+        reasons=[f"failed after {failed.attempts} attempt(s) on queue {failed.queue!r}"],
+        commands=[f"gello queue:retry {job_id}", f"gello queue:forget {job_id}"],
+        queue=failed.queue,
+        name=failed.name,
+        attempts=failed.attempts,
+        max_attempts=max_attempts,
+        facts={
+            "failed_at": failed.failed_at,
+            "exception": failed.exception,
+            "message": failed.message,
+        },
+    )

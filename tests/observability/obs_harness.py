@@ -1,0 +1,30 @@
+"""Shared helpers of the observability tests (a uniquely named module, not a conftest)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from backends.postgres import POSTGRES_URL
+from backends.redis import REDIS_URL
+
+GELLO = str(Path(sys.executable).with_name("gello"))
+PERSISTENT = ("sqlite", "postgres", "redis")
+
+__all__ = ["GELLO", "PERSISTENT", "POSTGRES_URL", "REDIS_URL", "clean_env", "gello"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without gello settings, plus ``extra``."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
+    }
+    env.update(extra)
+    return env
+
+
+def gello(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the real ``gello`` command and return its result (whatever the exit code)."""
+    return subprocess.run([GELLO, *args], env=env, capture_output=True, text=True, timeout=timeout)

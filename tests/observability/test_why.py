@@ -1,0 +1,152 @@
+"""queue:why explains every state on every driver, through port calls only."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from backends import BACKENDS
+from helpers import envelope
+from obs_harness import clean_env, gello
+
+from gello_queue import Queue
+from gello_queue.diagnosis import diagnose
+from gello_queue.ports import Failure, QueueDriver, WorkerRecord
+
+DRIVERS = ["memory", "sqlite", "postgres", "redis"]
+
+
+def worker(queues: list[str], **fields: Any) -> WorkerRecord:
+    base: dict[str, Any] = {
+        "id": uuid.uuid4().hex,
+        "name": "web-1:4242",
+        "host": "web-1",
+        "pid": 4242,
+        "queues": queues,
+        "concurrency": 4,
+        "state": "running",
+        "processed": 0,
+        "failed": 0,
+        "current_jobs": [],
+        "started_at": time.time(),
+        "memory_bytes": 0,
+    }
+    base.update(fields)
+    return WorkerRecord(**base)
+
+
+@pytest.fixture(params=DRIVERS)
+async def driver(request: pytest.FixtureRequest) -> Any:
+    async with BACKENDS[request.param](request) as opened:
+        yield opened
+
+
+async def test_pending_with_no_worker_then_paused_then_served(driver: QueueDriver) -> None:
+    env = envelope("mail", name="SendMail")
+    await driver.push([env])
+    found = await diagnose(driver, env.id)
+    assert found.state == "pending"
+    assert found.name == "SendMail"
+    assert "nothing will run it" in found.summary
+    assert "no live worker serves queue 'mail'" in found.reasons
+    assert found.commands == ["gello queue:work --queue mail"]
+
+    await driver.pause("mail")
+    await driver.worker_beat(worker(["high", "mail"]), ttl_s=30)
+    found = await diagnose(driver, env.id)
+    assert found.facts["paused"] is True
+    assert "gello queue:resume mail" in found.commands
+    assert any("only when these queues are empty: high" in r for r in found.reasons)
+
+    await driver.resume("mail")
+    await driver.worker_beat(worker(["mail"]), ttl_s=30)
+    found = await diagnose(driver, env.id)
+    assert "waiting for a free worker" in found.summary
+    assert found.commands == []
+    assert found.facts["queue_pending"] == 1
+
+
+async def test_scheduled_delayed_and_backing_off(driver: QueueDriver) -> None:
+    later = envelope("mail", available_at=time.time() + 600)
+    await driver.push([later])
+    found = await diagnose(driver, later.id)
+    assert found.state == "scheduled"
+    assert found.facts["kind"] == "delayed"
+    assert "delayed at dispatch" in found.summary
+    assert 590 < found.facts["due_in_s"] <= 600
+
+    now_env = envelope("retry", max_attempts=4)
+    await driver.push([now_env])
+    (res,) = await driver.reserve(["retry"], 1, lease_s=30, worker_id="w")
+    back = now_env.with_changes(attempts=res.attempts, reason="RuntimeError: smtp down")
+    assert await driver.release(res, back, 120)
+    found = await diagnose(driver, now_env.id)
+    assert found.state == "scheduled"
+    assert found.facts["kind"] == "backoff"
+    assert "backing off after attempt 1 of 4: RuntimeError: smtp down" in found.summary
+    assert found.facts["reason"] == "RuntimeError: smtp down"
+
+
+async def test_reserved_by_a_live_worker_and_by_a_gone_one(driver: QueueDriver) -> None:
+    live = worker(["mail"])
+    await driver.worker_beat(live, ttl_s=30)
+    env = envelope("mail")
+    await driver.push([env])
+    await driver.reserve(["mail"], 1, lease_s=30, worker_id=live.id)
+    found = await diagnose(driver, env.id)
+    assert found.state == "reserved"
+    assert found.summary.startswith("reserved by worker web-1:4242 (pid 4242 on web-1)")
+    assert found.facts["heartbeat_age_s"] < 5
+    assert found.facts["rescued_at"] == pytest.approx(time.time() + 30, abs=5)
+    assert any("if the worker stays silent the job is rescued at" in r for r in found.reasons)
+
+    await driver.worker_gone(live.id)
+    found = await diagnose(driver, env.id)
+    assert "no live heartbeat" in found.summary
+    assert "no worker is running to rescue it" in found.reasons
+    assert found.commands == ["gello queue:work --queue mail"]
+
+
+async def test_failed_completed_and_unknown(driver: QueueDriver) -> None:
+    bad, good = envelope("mail"), envelope("mail")
+    await driver.push([bad, good])
+    reserved = {r.id: r for r in await driver.reserve(["mail"], 2, lease_s=30, worker_id="w")}
+    assert await driver.fail(
+        reserved[bad.id], bad.encode().decode(), Failure("RuntimeError", "smtp down")
+    )
+    assert await driver.ack([reserved[good.id]]) == 1
+    found = await diagnose(driver, bad.id)
+    assert found.state == "failed"
+    assert "in the failed store since" in found.summary
+    assert found.summary.endswith("RuntimeError: smtp down")
+    assert found.commands == [f"gello queue:retry {bad.id}", f"gello queue:forget {bad.id}"]
+    for gone in (good.id, str(uuid.uuid4())):
+        found = await diagnose(driver, gone)
+        assert (found.state, found.summary) == ("unknown", "not found: completed, or never existed")
+
+
+def test_the_command_prints_words_and_json(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    queue = Queue(url)
+    env = envelope("reports")
+
+    async def push() -> None:
+        await (await queue.driver()).push([env])
+        await queue.close()
+
+    import asyncio
+
+    asyncio.run(push())
+    environ = clean_env(QUEUE_URL=url)
+    out = gello(environ, "queue:why", env.id)
+    assert out.returncode == 0, out.stderr
+    assert f"{env.id}: pending on 'reports'" in out.stdout
+    assert "$ gello queue:work --queue reports" in out.stdout
+    data = orjson.loads(gello(environ, "queue:why", env.id, "--json").stdout)
+    assert data["state"] == "pending"
+    assert data["queue"] == "reports"
+    assert data["commands"] == ["gello queue:work --queue reports"]
