@@ -16,6 +16,9 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# The dashboard's end-to-end test drives `gello queue:monitor` in a real terminal.
+command -v tmux >/dev/null || apt_install tmux
+
 if ! port_open 6379; then
   command -v redis-server >/dev/null || apt_install redis-server
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no

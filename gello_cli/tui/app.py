@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -145,10 +146,18 @@ class MonitorApp(App[None]):
             self.notify("Connection restored.", title="Back online")
         if view is not None:
             self.listings[view.mode] = listing
-            view.show(snap, listing)
+            self.show_view(view)
         self.render_status()
         self.ticks += 1
         return True
+
+    def show_view(self, view: MonitorScreen) -> None:
+        """Render the latest data on ``view`` once its widgets exist."""
+        if self.snapshot is None:
+            return
+        # Still composing: the next tick (or the screen's resume) shows the data.
+        with contextlib.suppress(NoMatches):
+            view.show(self.snapshot, self.listings.get(view.mode))
 
     def went_offline(self, exc: BaseException) -> None:
         self.error = redact_url(f"{type(exc).__name__}: {exc}".strip().rstrip(":"))

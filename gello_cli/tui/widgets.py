@@ -57,19 +57,22 @@ class StatusBar(Static):
     ) -> None:
         colors = palette(self.app)
         line = Text(no_wrap=True, overflow="ellipsis")
+        state = Text(no_wrap=True)
         line.append("gello ", style="bold")
-        line.append(url, style=colors["muted"])
-        line.append("  ")
         if not connected:
-            line.append("● OFFLINE", style=f"bold {colors['error']}")
+            state.append("● OFFLINE", style=f"bold {colors['error']}")
         elif live:
-            line.append("● LIVE", style=f"bold {colors['success']}")
+            state.append("● LIVE", style=f"bold {colors['success']}")
         else:
-            line.append("⏸ PAUSED", style=f"bold {colors['warning']}")
-        line.append(f" every {interval:g}s")
-        line.append(" · data " + ("-" if age_s is None else f"{duration(age_s)} old"))
+            state.append("⏸ PAUSED", style=f"bold {colors['warning']}")
+        state.append(f" every {interval:g}s")
+        state.append(" · data " + ("-" if age_s is None else f"{duration(age_s)} old"))
         if read_only:
-            line.append("  READ-ONLY", style=f"bold {colors['warning']}")
+            state.append("  READ-ONLY", style=f"bold {colors['warning']}")
+        room = self.size.width - 2 - len(line) - 2 - len(state)
+        line.append(shorten(url, room), style=colors["muted"])
+        line.append("  ")
+        line.append_text(state)
         tabs = Text(no_wrap=True, overflow="ellipsis")
         for key, name, label in SCREENS:
             style = f"bold reverse {colors['accent']}" if name == mode else ""
@@ -167,3 +170,13 @@ class Throughput(Vertical):
         )
         self.query_one("#processed-spark", Sparkline).data = [float(p) for p, _ in series]
         self.query_one("#failed-spark", Sparkline).data = [float(f) for _, f in series]
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut in the middle to fit ``width`` (it keeps both ends: scheme and path)."""
+    if len(text) <= width or width <= 0:
+        return text if width > 0 or not text else text[:1] + "…"
+    if width < 5:
+        return text[: width - 1] + "…"
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]

@@ -7,16 +7,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cli_harness import Cli
 
 from gello_queue.drivers.sqlite import SqliteDriver
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tui"))
 from seed import seed
-
-Cli = Any  # tests/cli/conftest.py's Cli (conftest modules cannot be imported by name)
 
 
 @pytest.fixture

@@ -83,8 +83,7 @@ class MonitorScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         app = self.monitor
         app.render_status()
-        if app.snapshot is not None:
-            self.show(app.snapshot, app.listings.get(self.mode))
+        app.show_view(self)
         app.wake()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
