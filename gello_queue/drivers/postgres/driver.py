@@ -110,6 +110,9 @@ _COPY_COLUMNS = (
     "body",
 )
 
+_WARNED: set[str] = set()
+"""Warnings already given in this process (a driver is opened per event loop)."""
+
 _RESCUE_BATCH = 1000
 _VACUUM_EVERY_S = 30
 _RETRY_BATCH = 1000
@@ -251,11 +254,13 @@ class PostgresDriver:
             )
             if not autovacuum:
                 self._self_vacuum = True
-                log.warning(
-                    "PostgreSQL autovacuum is off: gello vacuums its jobs table itself every"
-                    " %ds; turn autovacuum on",
-                    _VACUUM_EVERY_S,
-                )
+                if not _WARNED:
+                    _WARNED.add("autovacuum")
+                    log.warning(
+                        "PostgreSQL autovacuum is off: gello vacuums its jobs table itself"
+                        " every %ds; turn autovacuum on",
+                        _VACUUM_EVERY_S,
+                    )
             if self.listen:
                 self._listen_task = asyncio.create_task(self._listen_forever())
                 waiter = asyncio.ensure_future(self._listening.wait())
