@@ -91,7 +91,12 @@ def work(
         from gello_cli.supervisor import supervise
 
         bounded = bool(stop_when_empty or once or max_jobs or max_time)
-        raise typer.Exit(supervise(child_args(), processes, bounded=bounded))
+        # Observability: one metrics/health endpoint for all children.
+        from gello_cli.probes import supervised_observability
+
+        with supervised_observability():
+            code = supervise(child_args(), processes, bounded=bounded)
+        raise typer.Exit(code)
     import_app(app)
     connection = Queue()
     queues = [q.strip() for q in queue.split(",") if q.strip()] if queue else None
@@ -110,7 +115,11 @@ def work(
         max_time_s=max_time,
         stop_when_empty=stop_when_empty,
     )
-    reason = run_worker(worker)
+    # Observability: metrics and health servers live as long as the worker.
+    from gello_cli.probes import worker_observability
+
+    with worker_observability(worker):
+        reason = run_worker(worker)
     raise typer.Exit(EXIT_CODES.get(reason, 0))
 
 

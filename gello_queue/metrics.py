@@ -1,0 +1,360 @@
+"""Prometheus metrics fed by lifecycle events, served on ``QUEUE_METRICS_PORT``.
+
+``JobMetrics`` is an event listener: each job event costs a dict lookup and one or two
+prometheus-client updates. Gauges that need the backend (queue depth, oldest pending age,
+busy workers) are refreshed by a periodic collector task in the worker's loop, never on
+the hot path. Labels are ``queue`` and ``job`` only (no ids), and capped in number.
+
+With ``queue:work --processes N`` the supervisor serves one endpoint for all children
+through prometheus-client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``).
+
+Imported only when metrics are asked for: ``import gello_queue`` never loads
+prometheus_client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+    start_http_server,
+)
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import EnvelopeError
+from gello_queue.events import (
+    Events,
+    JobDispatched,
+    JobFailed,
+    JobProcessed,
+    JobReleased,
+    JobReserved,
+    JobRetrying,
+    JobsRescued,
+    WorkerEvent,
+)
+from gello_queue.ports import QueueDriver
+
+if TYPE_CHECKING:
+    from gello_queue.queue import Queue
+    from gello_queue.worker.runtime import Worker
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+SERVED_BY_SUPERVISOR_ENV = "GELLO_METRICS_SUPERVISED"
+"""Set for a supervisor's children: they record metrics, the supervisor serves them."""
+
+RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
+WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 14400)
+MAX_LABEL_SETS = 1000
+"""Distinct (queue, job) pairs kept; later ones are counted under ``other``."""
+COLLECT_EVERY_S = 5.0
+STATES = ("pending", "scheduled", "reserved", "failed")
+LABELS = ("queue", "job")
+
+
+class JobMetrics:
+    """Counters and histograms of job events, and gauges of the backend."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+
+        def counter(name: str, doc: str) -> Counter:
+            return Counter(name, doc, LABELS, registry=r)
+
+        self.dispatched = counter("gello_jobs_dispatched", "Jobs stored by producers.")
+        self.processed = counter("gello_jobs_processed", "Jobs that completed.")
+        self.failed = counter("gello_jobs_failed", "Jobs that ended in the failed store.")
+        self.retried = counter("gello_jobs_retried", "Failed attempts that will run again.")
+        self.released = counter("gello_jobs_released", "Jobs that put themselves back.")
+        self.rescued = counter("gello_jobs_rescued", "Jobs whose worker stopped answering.")
+        self.run = Histogram(
+            "gello_job_run_seconds", "Run time of an attempt.", LABELS, buckets=RUN_BUCKETS,
+            registry=r,
+        )  # fmt: skip
+        self.wait = Histogram(
+            "gello_job_wait_seconds", "From dispatch or due time to start.", LABELS,
+            buckets=WAIT_BUCKETS, registry=r,
+        )  # fmt: skip
+        # Backend-wide gauges: in multiprocess mode the freshest child's value wins.
+        mode: Any = "mostrecent"
+        self.depth = Gauge(
+            "gello_queue_jobs", "Jobs per queue and state.", ("queue", "state"), registry=r,
+            multiprocess_mode=mode,
+        )  # fmt: skip
+        self.oldest = Gauge(
+            "gello_queue_oldest_pending_age_seconds", "Age of the oldest pending job.",
+            ("queue",), registry=r, multiprocess_mode=mode,
+        )  # fmt: skip
+        self.busy = Gauge(
+            "gello_workers_busy", "Jobs running over all live workers.", registry=r,
+            multiprocess_mode=mode,
+        )  # fmt: skip
+        self.concurrency = Gauge(
+            "gello_workers_concurrency", "Job slots over all live workers.", registry=r,
+            multiprocess_mode=mode,
+        )  # fmt: skip
+        self.workers = Gauge(
+            "gello_workers", "Live workers (heartbeat within their lease).", registry=r,
+            multiprocess_mode=mode,
+        )  # fmt: skip
+        self._children: dict[tuple[str, str], _Children] = {}
+        self._rescued: list[tuple[str, bool]] = []
+        self._known_queues: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._tapped: set[int] = set()
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            JobReserved: self._on_reserved,
+            JobProcessed: self._on_processed,
+            JobFailed: self._on_failed,
+            JobRetrying: self._on_retrying,
+            JobReleased: self._on_released,
+            JobDispatched: self._on_dispatched,
+            JobsRescued: self._on_rescued,
+        }
+
+    # -- the listener (hot path) ---------------------------------------------------------
+    def __call__(self, event: Any) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    def _of(self, queue: str, job: str) -> _Children:
+        found = self._children.get((queue, job))
+        if found is None:
+            if len(self._children) >= MAX_LABEL_SETS:
+                queue = job = "other"
+                found = self._children.get((queue, job))
+                if found is not None:
+                    return found
+            found = self._children[(queue, job)] = _Children(self, queue, job)
+        return found
+
+    def _on_reserved(self, e: JobReserved) -> None:
+        self._of(e.queue, e.name).wait.observe(max(e.wait_s, 0.0))
+
+    def _on_processed(self, e: JobProcessed) -> None:
+        c = self._of(e.queue, e.name)
+        c.processed.inc()
+        c.run.observe(e.duration_s)
+
+    def _on_failed(self, e: JobFailed) -> None:
+        c = self._of(e.queue, e.name)
+        c.failed.inc()
+        c.run.observe(e.duration_s)
+
+    def _on_retrying(self, e: JobRetrying) -> None:
+        c = self._of(e.queue, e.name)
+        c.retried.inc()
+        c.run.observe(e.duration_s)
+
+    def _on_released(self, e: JobReleased) -> None:
+        self._of(e.queue, e.name).released.inc()
+
+    def _on_dispatched(self, e: JobDispatched) -> None:
+        self._of(e.queue, e.name).dispatched.inc()
+
+    def _on_rescued(self, e: JobsRescued) -> None:
+        # The event carries ids only: the collector looks up their queue and job.
+        self._rescued += [(i, False) for i in e.requeued] + [(i, True) for i in e.failed]
+
+    # -- the collector ---------------------------------------------------------------------
+    async def collect(self, driver: QueueDriver) -> None:
+        """Refresh the backend gauges and label pending rescues."""
+        now = await driver.now()
+        counts = await driver.counts()
+        for queue in self._known_queues - counts.keys():
+            for state in STATES:
+                self.depth.labels(queue, state).set(0)
+            self.oldest.labels(queue).set(0)
+        self._known_queues = set(counts)
+        for queue, c in counts.items():
+            for state in STATES:
+                self.depth.labels(queue, state).set(getattr(c, state))
+            age = 0.0 if c.oldest_pending_at is None else max(now - c.oldest_pending_at, 0.0)
+            self.oldest.labels(queue).set(age)
+        workers = await driver.workers()
+        self.workers.set(len(workers))
+        self.busy.set(sum(min(len(w.current_jobs), w.concurrency) for w in workers))
+        self.concurrency.set(sum(w.concurrency for w in workers))
+        rescued, self._rescued = self._rescued, []
+        for job_id, failed in rescued:
+            queue, name = await _whereabouts(driver, job_id, failed)
+            self._of(queue, name).rescued.inc()
+
+    async def collect_forever(self, driver: QueueDriver, every_s: float = COLLECT_EVERY_S) -> None:
+        """``collect`` every ``every_s`` until cancelled; a failing backend is skipped."""
+        while True:
+            with contextlib.suppress(Exception):
+                await self.collect(driver)
+            await asyncio.sleep(every_s)
+
+    # -- wiring ------------------------------------------------------------------------------
+    def attach(self, worker: Worker, *, every_s: float = COLLECT_EVERY_S) -> None:
+        """Listen to ``worker``'s events (and count the jobs its jobs dispatch); run the
+        collector while the worker runs."""
+        from gello_queue.dispatch_hooks import emit_dispatches
+        from gello_queue.queue import default_queue
+
+        worker.events.subscribe(self)
+        for queue in (worker.connection, default_queue()):
+            if self._tap(queue):
+                emit_dispatches(queue, worker.events)
+
+        def lifecycle(event: Any) -> None:
+            if not isinstance(event, WorkerEvent):
+                return
+            if event.state == "started" and self._task is None:
+                self._task = asyncio.get_running_loop().create_task(
+                    self._collect_for(worker, every_s)
+                )
+            elif event.state == "stopped" and self._task is not None:
+                self._task.cancel()
+                self._task = None
+
+        worker.events.subscribe(lifecycle)
+
+    async def _collect_for(self, worker: Worker, every_s: float) -> None:
+        await self.collect_forever(await worker.connection.driver(), every_s)
+
+    def instrument_producer(self, queue: Queue, events: Events | None = None) -> Events:
+        """Count dispatches made through ``queue`` (for web processes that serve metrics)."""
+        from gello_queue.dispatch_hooks import emit_dispatches
+
+        events = events if events is not None else Events()
+        events.subscribe(self)
+        if self._tap(queue):
+            emit_dispatches(queue, events)
+        return events
+
+    def _tap(self, queue: Queue) -> bool:
+        """True the first time ``queue`` is seen: each queue's dispatches count once."""
+        if id(queue) in self._tapped:
+            return False
+        self._tapped.add(id(queue))
+        return True
+
+    def render(self) -> bytes:
+        """The text exposition format of this registry."""
+        return generate_latest(self.registry)
+
+
+class _Children:
+    """Labelled children of one (queue, job) pair, resolved once (``labels()`` locks)."""
+
+    __slots__ = (
+        "dispatched",
+        "failed",
+        "processed",
+        "released",
+        "rescued",
+        "retried",
+        "run",
+        "wait",
+    )
+
+    def __init__(self, m: JobMetrics, queue: str, job: str) -> None:
+        self.dispatched = m.dispatched.labels(queue, job)
+        self.processed = m.processed.labels(queue, job)
+        self.failed = m.failed.labels(queue, job)
+        self.retried = m.retried.labels(queue, job)
+        self.released = m.released.labels(queue, job)
+        self.rescued = m.rescued.labels(queue, job)
+        self.run = m.run.labels(queue, job)
+        self.wait = m.wait.labels(queue, job)
+
+
+async def _whereabouts(driver: QueueDriver, job_id: str, failed: bool) -> tuple[str, str]:
+    try:
+        if failed:
+            found = await driver.failed_find(job_id)
+            if found is not None:
+                return found.queue, found.name
+        else:
+            record = await driver.find(job_id)
+            if record is not None:
+                return record.queue, Envelope.decode(record.body).name
+    except (EnvelopeError, OSError):
+        pass  # the counter still counts it, under "unknown"
+    except Exception:
+        pass  # a backend error must not stop the collector
+    return "unknown", "unknown"
+
+
+# -- serving ---------------------------------------------------------------------------------
+def process_registry(metrics: JobMetrics) -> CollectorRegistry:
+    """Add process and platform metrics (memory, CPU, fds) to ``metrics``' registry."""
+    ProcessCollector(registry=metrics.registry)
+    PlatformCollector(registry=metrics.registry)
+    return metrics.registry
+
+
+def serve(port: int, registry: CollectorRegistry, addr: str = "0.0.0.0") -> Callable[[], None]:
+    """Serve ``/metrics`` on ``port`` from a daemon thread; return a function that stops it."""
+    server, thread = start_http_server(port, addr=addr, registry=registry)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
+
+
+def serve_multiprocess(port: int, directory: str, addr: str = "0.0.0.0") -> Callable[[], None]:
+    """Serve the merged metrics of every process writing to ``directory``."""
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return serve(port, registry, addr)
+
+
+def for_worker(worker: Worker, port: int | None) -> Callable[[], None] | None:
+    """Metrics for a ``queue:work`` process: attach to ``worker`` and, unless a supervisor
+    serves them, serve on ``port``. Returns the stop function of the server, if any."""
+    supervised = bool(os.environ.get(SERVED_BY_SUPERVISOR_ENV))
+    if port is None and not supervised:
+        return None
+    metrics = JobMetrics()
+    metrics.attach(worker)
+    if supervised or port is None:
+        return None
+    return serve(port, process_registry(metrics))
+
+
+def prepare_supervisor(port: int, directory: str) -> Callable[[], None]:
+    """For ``--processes N``: children write to ``directory``, the supervisor serves."""
+    os.environ[MULTIPROC_ENV] = directory
+    os.environ[SERVED_BY_SUPERVISOR_ENV] = "1"
+    for stale in os.listdir(directory):
+        if stale.endswith(".db"):
+            os.unlink(os.path.join(directory, stale))
+    return serve_multiprocess(port, directory)
+
+
+def scrape(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Parse exposition text into ``{(name, labels): value}`` (for tests and tools)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def total(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str) -> float:
+    """Sum of a metric's samples over all label sets."""
+    return sum(v for (n, _), v in samples.items() if n == name)
