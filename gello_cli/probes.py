@@ -1,6 +1,7 @@
 """Metrics and health servers around ``queue:work`` (and its ``--processes`` supervisor).
 
 Kept apart from the command so the worker command only says "observe this worker".
+Nothing is imported or started unless ``QUEUE_METRICS_PORT`` / ``QUEUE_HEALTH_PORT`` ask.
 """
 
 from __future__ import annotations
@@ -11,19 +12,31 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
+SUPERVISED_METRICS = "GELLO_METRICS_SUPERVISED"
+HEALTH_DIR = "GELLO_HEALTH_DIR"
+
 
 @contextlib.contextmanager
 def worker_observability(worker: Any) -> Iterator[None]:
     """Serve metrics (``QUEUE_METRICS_PORT``) and probes (``QUEUE_HEALTH_PORT``) for one
-    worker while the block runs."""
+    worker while the block runs; a supervisor's child only records, the supervisor serves."""
     settings = worker.connection.settings
     stops: list[Callable[[], None]] = []
-    if settings.queue_metrics_port is not None or os.environ.get("GELLO_METRICS_SUPERVISED"):
+    if settings.queue_metrics_port is not None or os.environ.get(SUPERVISED_METRICS):
         from gello_queue import metrics  # prometheus_client only when metrics are on
 
         stop = metrics.for_worker(worker, settings.queue_metrics_port)
         if stop is not None:
             stops.append(stop)
+    supervised = bool(os.environ.get(HEALTH_DIR))
+    if settings.queue_health_port is not None or supervised:
+        from gello_queue import health
+
+        probes = health.WorkerHealth(worker).attach()
+        if not supervised:
+            stops.append(
+                health.serve(settings.queue_health_port, probes.liveness, probes.readiness)
+            )
     try:
         yield
     finally:
@@ -33,19 +46,25 @@ def worker_observability(worker: Any) -> Iterator[None]:
 
 @contextlib.contextmanager
 def supervised_observability() -> Iterator[None]:
-    """For ``--processes N``: one metrics endpoint merging every child's metrics."""
+    """For ``--processes N``: one metrics endpoint merging every child's metrics, and one
+    pair of probes over every child."""
     from gello_queue import load_settings
 
     settings = load_settings()
-    port = settings.queue_metrics_port
-    if port is None:
-        yield
-        return
-    from gello_queue import metrics
+    with contextlib.ExitStack() as stack:
+        if settings.queue_metrics_port is not None:
+            from gello_queue import metrics
 
-    with tempfile.TemporaryDirectory(prefix="gello-metrics-") as directory:
-        stop = metrics.prepare_supervisor(port, directory)
-        try:
-            yield
-        finally:
-            stop()
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="gello-metrics-"))
+            stack.callback(metrics.prepare_supervisor(settings.queue_metrics_port, directory))
+        if settings.queue_health_port is not None:
+            from gello_queue import Queue, health
+
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="gello-health-"))
+            os.environ[HEALTH_DIR] = directory
+            probes = health.SupervisorHealth(Queue(settings=settings), directory)
+            stack.callback(probes.close)
+            stack.callback(
+                health.serve(settings.queue_health_port, probes.liveness, probes.readiness)
+            )
+        yield
