@@ -167,6 +167,10 @@ class MonitorApp(App[None]):
         view = self.current_view()
         if view is None or not view.is_mounted:
             return
+        with contextlib.suppress(NoMatches):  # still composing
+            self._render_status(view)
+
+    def _render_status(self, view: MonitorScreen) -> None:
         age = None if self.fetched_at is None else self.clock() - self.fetched_at
         view.query_one(StatusBar).show(
             url=self.url,

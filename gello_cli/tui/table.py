@@ -99,7 +99,9 @@ class KeyedTable(DataTable[Any]):
             else:
                 for column, new, was in zip(columns, cells, old, strict=True):
                     if (new.sort, new.text, new.style) != (was.sort, was.text, was.style):
-                        self.update_cell(key, column, new, update_width=True)
+                        # Re-measuring a column walks all its rows: only when it must grow.
+                        grow = len(new.text) > self.columns[ColumnKey(column)].content_width
+                        self.update_cell(key, column, new, update_width=grow)
             self._cells[key] = cells
         self._order(before, index)
 

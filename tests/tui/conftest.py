@@ -67,3 +67,13 @@ def fixed_app() -> Iterator[Callable[..., MonitorApp]]:
     yield make
     for backend in backends:
         backend.close()
+
+
+@pytest.fixture
+async def mem_app() -> AsyncIterator[MonitorApp]:
+    """An app over a seeded memory store at a fixed time (fast: no I/O at all)."""
+    store = MemoryStore(clock=lambda: T0)
+    await seed(MemoryDriver(store), T0)
+    backend = Backend(Queue("memory://nav", factory=lambda: MemoryDriver(store)))
+    yield MonitorApp(backend, url="memory://nav", clock=lambda: T0, live=False, interval=2)
+    await asyncio.to_thread(backend.close)

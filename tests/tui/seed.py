@@ -11,7 +11,9 @@ T0 = 1_767_225_600.0
 """2026-01-01 00:00:00 UTC: the fixed clock of snapshot tests."""
 
 
-def env(job_id: str, queue: str, name: str, at: float, **fields: object) -> Envelope:
+def env(
+    job_id: str, queue: str, name: str, at: float, created: float | None = None, **fields: object
+) -> Envelope:
     base: dict[str, object] = {
         "id": job_id,
         "name": name,
@@ -19,7 +21,7 @@ def env(job_id: str, queue: str, name: str, at: float, **fields: object) -> Enve
         "payload": {"user_id": 7, "email": "ada@example.com", "api_key": "sk-live-123"},
         "max_attempts": 3,
         "available_at": at,
-        "created_at": at,
+        "created_at": at if created is None else created,
     }
     base.update(fields)
     return Envelope(**base)  # type: ignore[arg-type]
@@ -48,7 +50,7 @@ async def seed(driver: QueueDriver, now: float = T0, *, workers: bool = True) ->
         [env(f"job-pending-{i:02d}", "emails", "SendInvoice", now - 90 + i) for i in range(12)]
         + [env(f"job-report-{i:02d}", "reports", "BuildReport", now - 30) for i in range(3)]
         + [
-            env(f"job-later-{i:02d}", "emails", "SendReminder", now + 600 + 60 * i)
+            env(f"job-later-{i:02d}", "emails", "SendReminder", now + 600 + 60 * i, now)
             for i in range(4)
         ]
     )

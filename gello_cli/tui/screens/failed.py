@@ -16,7 +16,7 @@ from gello_cli.tui.widgets import palette
 from gello_queue.inspection import FailedFilter, Snapshot
 from gello_queue.observability import redact_url
 
-PAGE = 200
+PAGE = 100
 COLUMNS = [
     ("id", "Id"),
     ("job", "Job"),

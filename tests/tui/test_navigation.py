@@ -1,0 +1,226 @@
+"""Keys that do not change the backend: screens, live/pause, interval, sort, filter, help,
+palette, read-only, drill-in, and staying up when the connection drops."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.command import CommandPalette
+from textual.widgets import HelpPanel
+from tui_support import loaded, screen_text, until
+
+from gello_cli.tui.app import MonitorApp
+from gello_cli.tui.backend import Backend
+from gello_cli.tui.screens.detail import DetailScreen
+from gello_cli.tui.screens.failed import FailedScreen
+from gello_cli.tui.screens.jobs import JobsScreen
+from gello_cli.tui.screens.overview import OverviewScreen
+from gello_cli.tui.screens.queues import QueuesScreen
+from gello_cli.tui.table import KeyedTable
+from gello_queue import Queue
+
+
+def keys(app: MonitorApp, selector: str) -> list[str]:
+    t = app.screen.query_one(selector, KeyedTable)
+    return [t.coordinate_to_cell_key((i, 0)).row_key.value or "" for i in range(t.row_count)]
+
+
+async def test_live_pause_and_interval(mem_app: MonitorApp) -> None:
+    app = mem_app
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        assert "PAUSED every 2s" in screen_text(app)
+        await pilot.press("p")
+        assert app.live
+        await until(pilot, lambda: "LIVE every 2s" in screen_text(app))
+        await pilot.press("plus", "plus")
+        assert app.interval == 10
+        await pilot.press("minus", "minus", "minus", "minus", "minus", "minus")
+        assert app.interval == 0.5
+        ticks = app.ticks
+        await until(pilot, lambda: app.ticks >= ticks + 2)  # live refresh keeps going
+        await pilot.press("p")
+        assert not app.live
+
+
+async def test_sort_keeps_the_cursor_on_its_row(mem_app: MonitorApp) -> None:
+    app = mem_app
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        await until(
+            pilot, lambda: isinstance(app.screen, QueuesScreen) and len(keys(app, "#queues")) == 3
+        )
+        table = app.screen.query_one("#queues", KeyedTable)
+        await pilot.press("down")
+        assert table.cursor_key == "reports"
+        await pilot.press("s", "s")  # by queue, then by pending
+        assert table.sort_column == "pending"
+        assert keys(app, "#queues") == ["webhooks", "reports", "emails"]
+        assert table.cursor_key == "reports"
+        table.sort_by("pending")  # the same column again: reversed
+        assert keys(app, "#queues") == ["emails", "reports", "webhooks"]
+        assert table.cursor_key == "reports"
+        before = app.ticks
+        app.wake()
+        await until(pilot, lambda: app.ticks > before)  # a refresh keeps order and cursor
+        assert keys(app, "#queues") == ["emails", "reports", "webhooks"]
+        assert table.cursor_key == "reports"
+
+
+async def test_drill_in_and_back(mem_app: MonitorApp) -> None:
+    app = mem_app
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        await until(
+            pilot, lambda: isinstance(app.screen, QueuesScreen) and len(keys(app, "#queues")) == 3
+        )
+        await pilot.press("down", "enter")  # reports → its jobs
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, JobsScreen)
+                and keys(app, "#jobs") == [f"job-report-{i:02d}" for i in range(3)]
+            ),
+        )
+        await pilot.press("enter")
+        await until(
+            pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail is not None
+        )
+        assert "BuildReport" in screen_text(app)
+        await pilot.press("escape")
+        assert isinstance(app.screen, JobsScreen)
+        await pilot.press("escape")  # clears the queue filter
+        await until(pilot, lambda: len(keys(app, "#jobs")) == 15)
+        await pilot.press("escape")  # back to the overview
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("enter")  # the first queue of the overview
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, JobsScreen) and app.screen.filter_text == "queue:emails",
+        )
+
+
+async def test_overview_opens_a_recent_failure(mem_app: MonitorApp) -> None:
+    app = mem_app
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("tab")
+        assert app.focused is not None
+        assert app.focused.id == "recent"
+        await pilot.press("enter")
+        await until(
+            pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail is not None
+        )
+        assert app.screen.job_id == "job-failed-04"  # type: ignore[attr-defined]
+
+
+async def test_help_and_command_palette(mem_app: MonitorApp) -> None:
+    app = mem_app
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: bool(app.screen.query(HelpPanel)))
+        await pilot.press("question_mark")
+        await until(pilot, lambda: not app.screen.query(HelpPanel))
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"show failed", "enter")
+        await until(pilot, lambda: isinstance(app.screen, FailedScreen))
+
+
+async def test_read_only_disables_every_action(mem_app: MonitorApp) -> None:
+    app = mem_app
+    app.read_only = True
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("4")
+        await until(
+            pilot, lambda: isinstance(app.screen, FailedScreen) and len(keys(app, "#failed")) == 7
+        )
+        await pilot.press("r", "R", "x", "X")
+        await pilot.press("2", "t", "C")
+        await pilot.press("3", "c")
+        await pilot.pause(0.2)
+        assert not app._notifications
+        for action in ("retry", "purge", "clear_queue", "cancel"):
+            assert app.screen.check_action(action, ()) is None
+        assert "READ-ONLY" in screen_text(app)
+        snap = await app.backend.call(lambda i: i.snapshot())
+        assert snap.queues["emails"].failed == 5
+        assert snap.queues["emails"].pending == 12
+        assert not snap.paused
+
+
+async def test_a_lost_connection_is_a_banner_then_it_recovers(mem_app: MonitorApp) -> None:
+    app = mem_app
+    good = app.backend
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        dead = Backend(Queue("redis://:hunter2@127.0.0.1:1/0"))
+        try:
+            app.backend = dead
+            app.wake()
+            await until(pilot, lambda: app.error is not None)
+            text = screen_text(app)
+            assert "Connection lost" in text
+            assert "OFFLINE" in text
+            assert "hunter2" not in text
+            assert "emails" in text  # the last data stays on screen
+            assert app.current_view().has_class("-offline")  # type: ignore[union-attr]
+            app.backend = good
+            await until(pilot, lambda: app.error is None, timeout_s=15)  # backoff retries
+            assert any("Connection restored" in n.message for n in app._notifications)
+            assert "Connection lost" not in screen_text(app)
+        finally:
+            await asyncio.to_thread(dead.close)
+
+
+async def test_empty_backend_explains_itself(tmp_path: object) -> None:
+    backend = Backend(Queue("memory://empty-nav"))
+    app = MonitorApp(backend, url="memory://empty-nav", live=False)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await loaded(pilot)
+            assert "No jobs in any queue yet" in screen_text(app)
+            await pilot.press("5")
+            await until(
+                pilot,
+                lambda: "No live workers: start one with `gello queue:work`" in screen_text(app),
+            )
+    finally:
+        await asyncio.to_thread(backend.close)
+
+
+async def test_filters_on_queues_and_workers(mem_app: MonitorApp) -> None:
+    app = mem_app
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2", "slash", *"hook", "enter")
+        await until(pilot, lambda: keys(app, "#queues") == ["webhooks"])
+        await pilot.press("5", "slash", *"worker-b", "enter")
+        await until(pilot, lambda: keys(app, "#workers") == ["w-2"])
+        assert "missed its heartbeats" in screen_text(app)
+        await pilot.press("slash", "escape")  # closes the filter bar, keeps the filter
+        assert keys(app, "#workers") == ["w-2"]
+        await pilot.press("escape")
+        await until(pilot, lambda: len(keys(app, "#workers")) == 2)
+
+
+async def test_watched_queues_only(mem_app: MonitorApp) -> None:
+    app = mem_app
+    app.watched = ["webhooks"]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("4")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, FailedScreen)
+                and keys(app, "#failed") == ["job-broken-01", "job-broken-00"]
+            ),
+        )
+        await pilot.press("R")
+        await until(pilot, lambda: "Retry 2 failed jobs from 'webhooks'?" in screen_text(app))
+        await pilot.press("n")
