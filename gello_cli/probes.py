@@ -37,6 +37,8 @@ def worker_observability(worker: Any) -> Iterator[None]:
             stops.append(
                 health.serve(settings.queue_health_port, probes.liveness, probes.readiness)
             )
+    if settings.queue_tracing:
+        trace_worker(worker)
     try:
         yield
     finally:
@@ -68,3 +70,16 @@ def supervised_observability() -> Iterator[None]:
                 health.serve(settings.queue_health_port, probes.liveness, probes.readiness)
             )
         yield
+
+
+def trace_worker(worker: Any) -> None:
+    """OpenTelemetry spans for the worker's jobs (``QUEUE_TRACING=true``)."""
+    from gello_queue import ConfigurationError
+
+    try:
+        from gello_queue import tracing
+    except ImportError:
+        raise ConfigurationError(
+            "QUEUE_TRACING needs OpenTelemetry: pip install 'gello[otel]'"
+        ) from None
+    tracing.instrument_worker(worker)

@@ -1,8 +1,10 @@
-"""Hooks around a ``Queue``'s pushes: emit ``JobDispatched`` and let tracing stamp envelopes.
+"""Hooks around a ``Queue``'s driver: emit ``JobDispatched``, let tracing stamp envelopes
+on push and read them on reserve.
 
 A hooked queue's drivers are wrapped in a thin proxy whose ``push`` runs the layers
-(outermost first) around the real one; every other call goes straight to the driver.
-Nothing is wrapped unless metrics or tracing ask for it.
+(outermost first) around the real one and whose ``reserve`` hands the reservations to
+observers; every other call goes straight to the driver. Nothing is wrapped unless
+metrics or tracing ask for it.
 """
 
 from __future__ import annotations
@@ -12,19 +14,27 @@ from typing import Any, cast
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.events import Events, JobDispatched
-from gello_queue.ports import QueueDriver
+from gello_queue.ports import QueueDriver, Reservation
 from gello_queue.queue import Queue
 
 PushNext = Callable[[Sequence[Envelope]], Awaitable[list[str]]]
 PushLayer = Callable[[Sequence[Envelope], PushNext], Awaitable[list[str]]]
+ReserveHook = Callable[[list[Reservation]], None]
 
 
 class HookedDriver:
     """A driver whose ``push`` runs through ``layers``; everything else is delegated."""
 
-    def __init__(self, inner: QueueDriver, layers: list[PushLayer]) -> None:
+    def __init__(
+        self,
+        inner: QueueDriver,
+        layers: list[PushLayer],
+        reserve_hooks: list[ReserveHook] | None = None,
+    ) -> None:
         self.inner = inner
-        self.layers = layers  # shared with the queue's hook list: later layers apply too
+        # Shared with the queue's hook lists: hooks added later apply too.
+        self.layers = layers
+        self.reserve_hooks = reserve_hooks if reserve_hooks is not None else []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -35,6 +45,15 @@ class HookedDriver:
             call = _bind(layer, call)
         return await call(envelopes)
 
+    async def reserve(
+        self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
+    ) -> list[Reservation]:
+        found = await self.inner.reserve(queues, limit, lease_s=lease_s, worker_id=worker_id)
+        if found:
+            for hook in self.reserve_hooks:
+                hook(found)
+        return found
+
 
 def _bind(layer: PushLayer, call_next: PushNext) -> PushNext:
     async def run(envelopes: Sequence[Envelope]) -> list[str]:
@@ -43,19 +62,33 @@ def _bind(layer: PushLayer, call_next: PushNext) -> PushNext:
     return run
 
 
-def add_push_layer(queue: Queue, layer: PushLayer) -> None:
-    """Run ``layer`` around every push of ``queue`` (drivers opened before and after)."""
-    layers: list[PushLayer] | None = getattr(queue, "_gello_push_layers", None)
-    if layers is None:
-        layers = []
-        queue._gello_push_layers = layers  # type: ignore[attr-defined]
+def _hooks(queue: Queue) -> tuple[list[PushLayer], list[ReserveHook]]:
+    found: tuple[list[PushLayer], list[ReserveHook]] | None = getattr(queue, "_gello_hooks", None)
+    if found is None:
+        layers: list[PushLayer] = []
+        reserve: list[ReserveHook] = []
+        found = (layers, reserve)
+        queue._gello_hooks = found  # type: ignore[attr-defined]
         # Queue builds one driver per event loop through its factory: wrap both.
         factory = queue._factory
-        queue._factory = lambda: cast(QueueDriver, HookedDriver(factory(), layers))
+        queue._factory = lambda: cast(QueueDriver, HookedDriver(factory(), layers, reserve))
         for loop, driver in list(queue._drivers.items()):
-            queue._drivers[loop] = cast(QueueDriver, HookedDriver(driver, layers))
+            queue._drivers[loop] = cast(QueueDriver, HookedDriver(driver, layers, reserve))
+    return found
+
+
+def add_push_layer(queue: Queue, layer: PushLayer) -> None:
+    """Run ``layer`` around every push of ``queue`` (drivers opened before and after)."""
+    layers = _hooks(queue)[0]
     if layer not in layers:
         layers.append(layer)
+
+
+def add_reserve_hook(queue: Queue, hook: ReserveHook) -> None:
+    """Call ``hook`` with every non-empty batch of reservations ``queue`` hands out."""
+    hooks = _hooks(queue)[1]
+    if hook not in hooks:
+        hooks.append(hook)
 
 
 def emit_dispatches(queue: Queue, events: Events) -> None:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     )
     queue_metrics_port: int | None = Field(default=None, validation_alias="QUEUE_METRICS_PORT")
     queue_health_port: int | None = Field(default=None, validation_alias="QUEUE_HEALTH_PORT")
+    queue_tracing: bool = Field(default=False, validation_alias="QUEUE_TRACING")
+    """OpenTelemetry spans for dispatch and execution (needs ``gello[otel]``)."""
     gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
     """Module the worker imports to register the application's jobs."""
 
