@@ -27,12 +27,15 @@ def new_id() -> str:
     return str(uuid_utils.uuid7())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Envelope:
     """One job as it travels through a backend.
 
     The fields after ``created_at`` are room for orchestration features (unique jobs,
     batches, chains, middleware, tracing, tags): empty by default and cheap to carry.
+    Treat an envelope as immutable and derive changed copies with ``with_changes``; it is
+    not frozen only because frozen dataclasses cost four times as much to build, and one
+    is built per dispatched job.
     """
 
     id: str
@@ -61,37 +64,20 @@ class Envelope:
     tags: list[str] = field(default_factory=list)
     reason: str | None = None
     """Why the job waits (a release reason) or last failed; shown by status tools."""
+    v: int = ENVELOPE_VERSION
+    """The envelope format's version."""
 
     def with_changes(self, **changes: Any) -> Envelope:
         """Return a copy with the given fields replaced."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> JsonDict:
-        """Return the JSON-ready form, leaving out empty optional fields."""
-        data: JsonDict = {
-            "v": ENVELOPE_VERSION,
-            "id": self.id,
-            "name": self.name,
-            "queue": self.queue,
-            "payload": self.payload,
-            "attempts": self.attempts,
-            "max_attempts": self.max_attempts,
-            "priority": self.priority,
-            "timeout": self.timeout,
-            "backoff": self.backoff,
-            "retry_until": self.retry_until,
-            "available_at": self.available_at,
-            "created_at": self.created_at,
-        }
-        for key in _OPTIONAL:
-            value = getattr(self, key)
-            if value:
-                data[key] = value
-        return data
+        """Return the JSON-ready form."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
     def encode(self) -> bytes:
-        """Serialise to JSON bytes."""
-        return orjson.dumps(self.to_dict())
+        """Serialise to JSON bytes (orjson writes the dataclass natively)."""
+        return orjson.dumps(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> Envelope:
@@ -124,10 +110,10 @@ class Envelope:
                 created_at=float(data.get("created_at", 0.0)),
                 unique_key=data.get("unique_key"),
                 batch_id=data.get("batch_id"),
-                chain=list(data.get("chain", ())),
-                middleware=dict(data.get("middleware", {})),
-                trace=dict(data.get("trace", {})),
-                tags=list(data.get("tags", ())),
+                chain=list(data.get("chain") or ()),
+                middleware=dict(data.get("middleware") or {}),
+                trace=dict(data.get("trace") or {}),
+                tags=list(data.get("tags") or ()),
                 reason=data.get("reason"),
             )
         except KeyError as exc:
@@ -149,7 +135,7 @@ class Envelope:
         return cls.from_dict(data)
 
 
-_OPTIONAL = ("unique_key", "batch_id", "chain", "middleware", "trace", "tags", "reason")
+_FIELDS = tuple(f.name for f in dataclasses.fields(Envelope))
 
 
 def _opt_float(value: Any) -> float | None:

@@ -160,14 +160,18 @@ class Executor:
         if not cls._sync_handle:
             await job.handle(payload)
         elif cls.run_in == "process" and self.pool is not None:
-            env = run.env
+            env, deadline = run.env, run.deadline
+            loop = asyncio.get_running_loop()
+            remaining = deadline_s
+            if deadline is not None and (when := deadline.when()) is not None:
+                remaining = when - loop.time()
+                deadline.reschedule(None)  # waiting for a free or new child is not job time
 
-            def extend(waited_s: float) -> None:
-                # Starting a child process is not the job's time.
-                if run.deadline is not None and (when := run.deadline.when()) is not None:
-                    run.deadline.reschedule(when + waited_s)
+            def started(_: float) -> None:
+                if deadline is not None:
+                    deadline.reschedule(loop.time() + remaining)
 
-            await self.pool.run(env.name, env.id, env.attempts, env.payload, deadline_s, extend)
+            await self.pool.run(env.name, env.id, env.attempts, env.payload, remaining, started)
         else:
             # A plain ``def handle`` must not block the loop: a thread, when not a process.
             blocking: Callable[[Any], object] = job.handle

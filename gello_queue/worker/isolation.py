@@ -25,6 +25,9 @@ from gello_queue.core.errors import FailJob, GelloError, ReleaseJob
 from gello_queue.core.registry import JobRegistry
 
 
+SPAWN_TIMEOUT_S = 60.0
+
+
 class HandlerCrashed(GelloError):
     """The child process running a blocking handler died (e.g. ``os._exit``, a segfault)."""
 
@@ -61,8 +64,9 @@ def _child_main(conn: Connection, table: list[tuple[str, str, str]]) -> None:
             for part in qualname.split("."):
                 obj = getattr(obj, part)
             jobs[name] = obj
-        except Exception:
+        except Exception:  # a job that cannot load fails when it is asked for
             continue
+    conn.send_bytes(b'{"kind": "ready"}')
     while True:
         try:
             request = orjson.loads(conn.recv_bytes())
@@ -150,6 +154,7 @@ class ProcessPool:
                 child.kill()
                 raise HardTimeout(f"timed out after {timeout_s:g} s") from None
             except (EOFError, OSError, BrokenPipeError):
+                child.process.join(timeout=5)  # reap it, to report how it ended
                 code = child.process.exitcode
                 child.kill()
                 raise HandlerCrashed(
@@ -162,7 +167,13 @@ class ProcessPool:
         _raise_reply(reply)
 
     def _spawn(self) -> _Child:
-        return _Child(self._ctx, _job_table(self.registry))
+        child = _Child(self._ctx, _job_table(self.registry))
+        # Wait until it has imported the jobs: start-up is not the first job's time.
+        if not child.conn.poll(SPAWN_TIMEOUT_S):
+            child.kill()
+            raise HandlerCrashed(f"a handler process did not start within {SPAWN_TIMEOUT_S} s")
+        child.conn.recv_bytes()
+        return child
 
     async def _receive(self, child: _Child) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
