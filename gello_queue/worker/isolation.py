@@ -24,7 +24,6 @@ import orjson
 from gello_queue.core.errors import FailJob, GelloError, ReleaseJob
 from gello_queue.core.registry import JobRegistry
 
-
 SPAWN_TIMEOUT_S = 60.0
 
 
