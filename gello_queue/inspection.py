@@ -6,6 +6,7 @@ for every driver. Tools never call a driver directly.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 import time
@@ -152,6 +153,19 @@ class Snapshot:
 
 _FILTER_KEYS = {"queue": "queue", "q": "queue", "name": "name", "job": "name"}
 _FILTER_KEYS |= {"exc": "exception", "exception": "exception", "error": "exception"}
+_FILTER_KEYS |= {"fp": "fingerprint", "group": "fingerprint"}
+
+_VOLATILE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f-]{27,}|0x[0-9a-f]+|\b[0-9a-f]{12,}\b|'[^']*'|\"[^\"]*\"|\d+(\.\d+)?",
+    re.IGNORECASE,
+)
+
+
+def fingerprint(job: FailedJob) -> str:
+    """Groups failures that are "the same": job, exception type and the message with
+    ids, numbers and quoted values taken out."""
+    normal = _VOLATILE.sub("#", job.message)
+    return hashlib.sha1(f"{job.name}|{job.exception}|{normal}".encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +180,7 @@ class FailedFilter:
     name: str | None = None
     exception: str | None = None
     text: str | None = None
+    fingerprint: str | None = None
 
     @classmethod
     def parse(cls, query: str) -> FailedFilter:
@@ -187,7 +202,12 @@ class FailedFilter:
     @property
     def only_queue(self) -> bool:
         """True when the driver can apply the whole filter itself."""
-        return self.name is None and self.exception is None and self.text is None
+        return (
+            self.name is None
+            and self.exception is None
+            and self.text is None
+            and self.fingerprint is None
+        )
 
     def matches(self, job: FailedJob) -> bool:
         """Whether ``job`` is selected."""
@@ -196,6 +216,8 @@ class FailedFilter:
         if self.name is not None and self.name.lower() not in job.name.lower():
             return False
         if self.exception is not None and self.exception.lower() not in job.exception.lower():
+            return False
+        if self.fingerprint is not None and fingerprint(job) != self.fingerprint:
             return False
         if self.text is not None:
             haystack = f"{job.id} {job.name} {job.exception} {job.message}".lower()
@@ -206,12 +228,32 @@ class FailedFilter:
         """The filter in the query language (empty when it selects everything)."""
         parts = [
             f"{k}:{v}"
-            for k, v in (("queue", self.queue), ("name", self.name), ("exc", self.exception))
+            for k, v in (
+                ("queue", self.queue),
+                ("name", self.name),
+                ("exc", self.exception),
+                ("fp", self.fingerprint),
+            )
             if v is not None
         ]
         if self.text is not None:
             parts.append(shlex.quote(self.text) if " " in self.text else self.text)
         return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureGroup:
+    """Failed jobs that share a fingerprint (see ``fingerprint``)."""
+
+    fingerprint: str
+    name: str
+    exception: str
+    message: str
+    """The newest failure's message, as an example."""
+    count: int
+    queues: list[str]
+    newest_at: float
+    oldest_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +414,33 @@ class Inspector:
                 break
         return out
 
+    async def failure_groups(
+        self, match: FailedFilter | None = None, *, scan_limit: int | None = 5_000
+    ) -> tuple[list[FailureGroup], int]:
+        """Failures grouped by fingerprint, biggest first, over the newest ``scan_limit``
+        failed jobs; also return how many jobs were read."""
+        match = _merge(match, None)
+        groups: dict[str, list[FailedJob]] = {}
+        read = 0
+        async for job in self._scan(FailedFilter(queue=match.queue), scan_limit):
+            read += 1
+            if match.matches(job):
+                groups.setdefault(fingerprint(job), []).append(job)
+        out = [
+            FailureGroup(
+                fingerprint=fp,
+                name=jobs[0].name,
+                exception=jobs[0].exception,
+                message=jobs[0].message,
+                count=len(jobs),
+                queues=sorted({j.queue for j in jobs}),
+                newest_at=max(j.failed_at for j in jobs),
+                oldest_at=min(j.failed_at for j in jobs),
+            )
+            for fp, jobs in groups.items()
+        ]
+        return sorted(out, key=lambda g: (-g.count, -g.newest_at)), read
+
     async def count_failed(self, match: FailedFilter | None = None) -> int:
         """How many failed jobs ``match`` selects (reads them all when it must)."""
         match = _merge(match, None)
@@ -383,11 +452,12 @@ class Inspector:
         driver = await self._driver()
         offset = 0
         while scan_limit is None or offset < scan_limit:
-            page = await driver.failed_list(queue=match.queue, limit=SCAN_PAGE, offset=offset)
+            size = SCAN_PAGE if scan_limit is None else min(SCAN_PAGE, scan_limit - offset)
+            page = await driver.failed_list(queue=match.queue, limit=size, offset=offset)
             for job in page:
                 if match.matches(job):
                     yield job
-            if len(page) < SCAN_PAGE:
+            if len(page) < size:
                 return
             offset += len(page)
 
@@ -531,7 +601,7 @@ class Inspector:
 def _merge(match: FailedFilter | None, queue: str | None) -> FailedFilter:
     match = match or FailedFilter()
     if queue is not None and match.queue is None:
-        return FailedFilter(queue, match.name, match.exception, match.text)
+        return replace(match, queue=queue)
     return match
 
 

@@ -224,3 +224,26 @@ async def test_cancelling_a_job_that_is_gone_says_so(app: MonitorApp, env: Env) 
         assert await env.driver.cancel(victim)
         await pilot.press("c")
         await until(pilot, lambda: any("no pending or scheduled job" in n for n in notes(app)))
+
+
+async def test_group_failures_then_act_on_one_group(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_failed(pilot, app)
+        await pilot.press("g")
+        await until(pilot, lambda: len(rows(app, "#groups")) == 2)
+        screen = app.screen
+        assert isinstance(screen, FailedScreen)
+        biggest = rows(app, "#groups")[0]
+        assert "2 groups over the newest 7 failed jobs" in screen_text(app)
+        await pilot.press("enter")  # drill in: the group's jobs
+        await until(pilot, lambda: not screen.grouped and len(rows(app, "#failed")) == 5)
+        assert screen.filter_text == f"fp:{biggest}"
+        await pilot.press("g")
+        await until(pilot, lambda: rows(app, "#groups") == [biggest])
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.question == f"Purge 5 failed jobs matching fp:{biggest}?"  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await until(pilot, lambda: not rows(app, "#groups"))
+    assert await env.driver.failed_count("emails") == 0
+    assert await env.driver.failed_count("webhooks") == 2

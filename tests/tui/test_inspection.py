@@ -17,6 +17,7 @@ from gello_queue.inspection import (
     Inspector,
     QueueStats,
     Snapshot,
+    fingerprint,
     heartbeat_age,
     is_stale,
     redact,
@@ -246,3 +247,26 @@ def test_redact_hides_secret_values_at_any_depth() -> None:
         "passport": "keep",
         "client_secret": "***",
     }
+
+
+async def test_failure_groups_by_fingerprint(inspector: Inspector) -> None:
+    groups, read = await inspector.failure_groups()
+    assert read == 7
+    assert [(g.name, g.exception, g.count, g.queues) for g in groups] == [
+        ("SendInvoice", "TimeoutError", 5, ["emails"]),
+        ("PostWebhook", "HTTPError", 2, ["webhooks"]),
+    ]
+    only = FailedFilter(fingerprint=groups[1].fingerprint)
+    assert await inspector.count_failed(only) == 2
+    assert await inspector.retry_matching(only) == 2
+    assert (await inspector.failure_groups(FailedFilter(queue="webhooks")))[0] == []
+
+
+def test_fingerprint_ignores_ids_and_numbers() -> None:
+    def job(message: str) -> FailedJob:
+        return FailedJob("x", "q", "Job", "{}", "KeyError", message, "", 0, 1)
+
+    a = fingerprint(job("user 42 not found in 'eu-1' after 3.5s (req 0x7f3a)"))
+    b = fingerprint(job("user 7 not found in 'us-2' after 10s (req 0xdead)"))
+    assert a == b
+    assert a != fingerprint(job("user 7 is locked"))

@@ -108,3 +108,11 @@ def test_offline_banner_keeps_the_last_data(snap_compare: Any, fixed_app: Make) 
         assert view.has_class("-offline")
 
     assert snap_compare(fixed_app(), run_before=run, terminal_size=(80, 24))
+
+
+def test_failures_grouped(snap_compare: Any, fixed_app: Make) -> None:
+    def ready(app: MonitorApp) -> bool:
+        listing = app.listings.get("failed")
+        return listing is not None and listing[1] is True
+
+    assert snap_compare(fixed_app(), run_before=showing(["4", "g"], ready), terminal_size=(100, 24))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -13,10 +14,19 @@ from gello_cli.tui.format import clock_time, count, short_id
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.table import KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
-from gello_queue.inspection import FailedFilter, Snapshot
+from gello_queue.inspection import FailedFilter, FailureGroup, Snapshot
 from gello_queue.observability import redact_url
 
 PAGE = 100
+GROUP_COLUMNS = [
+    ("count", "Jobs"),
+    ("job", "Job"),
+    ("exception", "Exception"),
+    ("message", "Message (newest)"),
+    ("queues", "Queues"),
+    ("newest", "Last"),
+    ("fp", "Fingerprint"),
+]
 COLUMNS = [
     ("id", "Id"),
     ("job", "Job"),
@@ -37,31 +47,46 @@ class FailedScreen(MonitorScreen):
         Binding("R", "retry_all", "Retry all"),
         Binding("x", "forget", "Forget"),
         Binding("X", "purge", "Purge all"),
+        Binding("g", "group", "Group"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort", show=False),
     ]
+    DEFAULT_CSS = """
+    FailedScreen #groups { display: none; }
+    FailedScreen.-grouped #groups { display: block; }
+    FailedScreen.-grouped #failed { display: none; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grouped = False
 
     def body(self) -> ComposeResult:
         with Vertical(id="body"):
             yield Label("", id="failed-title", classes="title")
             yield KeyedTable(COLUMNS, id="failed", markable=True)
+            yield KeyedTable(GROUP_COLUMNS, id="groups")
 
     def filter_hint(self) -> str:
-        return 'filter: queue:NAME name:JOB exc:ERROR "words" (enter applies, esc clears)'
+        return 'filter: queue:NAME name:JOB exc:ERROR fp:GROUP "words" (enter applies, esc clears)'
 
     def focus_main(self) -> None:
-        self.table.focus()
+        (self.groups if self.grouped else self.table).focus()
 
     @property
     def table(self) -> KeyedTable:
         return self.query_one("#failed", KeyedTable)
 
     @property
+    def groups(self) -> KeyedTable:
+        return self.query_one("#groups", KeyedTable)
+
+    @property
     def match(self) -> FailedFilter:
         match = FailedFilter.parse(self.filter_text)
         watched = self.monitor.watched
         if match.queue is None and watched is not None and len(watched) == 1:
-            return FailedFilter(watched[0], match.name, match.exception, match.text)
+            return replace(match, queue=watched[0])
         return match
 
     def set_queue(self, queue: str) -> None:
@@ -69,12 +94,19 @@ class FailedScreen(MonitorScreen):
 
     async def fetch(self) -> Any:
         match = self.match
-        return (match, await self.monitor.backend.call(lambda i: i.failed(match=match, limit=PAGE)))
+        if self.grouped:
+            found = await self.monitor.backend.call(lambda i: i.failure_groups(match))
+            return (match, True, found)
+        rows = await self.monitor.backend.call(lambda i: i.failed(match=match, limit=PAGE))
+        return (match, False, rows)
 
     def show(self, snap: Snapshot, listing: Any) -> None:
-        if listing is None or listing[0] != self.match:
+        if listing is None or listing[0] != self.match or listing[1] != self.grouped:
             return
-        match, rows = listing
+        if self.grouped:
+            self._show_groups(snap, listing[0], *listing[2])
+            return
+        match, _, rows = listing
         watched = self.monitor.watched
         rows = [f for f in rows if watched is None or f.queue in watched]
         total = sum(c.failed for q, c in snap.queues.items() if match.queue in (None, q))
@@ -107,8 +139,48 @@ class FailedScreen(MonitorScreen):
             ]
         )
 
+    def _show_groups(
+        self, snap: Snapshot, match: FailedFilter, groups: list[FailureGroup], read: int
+    ) -> None:
+        colors = palette(self.app)
+        total = sum(g.count for g in groups)
+        self.query_one("#failed-title", Label).update(
+            f"Failures by fingerprint: {len(groups)} groups over the newest {count(read)} "
+            f"failed jobs ({count(total)} match)"
+            + (f"  filter: {match.describe()}" if self.filter_text else "")
+        )
+        self.groups.sync(
+            [
+                (
+                    g.fingerprint,
+                    (
+                        num(count(g.count), g.count, colors["error"]),
+                        cell(g.name),
+                        cell(g.exception, style=colors["error"]),
+                        cell(redact_url(g.message)[:100]),
+                        cell(",".join(g.queues)),
+                        cell(clock_time(g.newest_at, snap.taken_at), -g.newest_at),
+                        cell(g.fingerprint, style=colors["muted"]),
+                    ),
+                )
+                for g in groups
+            ]
+        )
+
+    def action_group(self) -> None:
+        self.grouped = not self.grouped
+        self.set_class(self.grouped, "-grouped")
+        self.focus_main()
+        self.refresh_bindings()
+        self.monitor.wake()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.grouped and action in ("mark", "retry", "forget"):
+            return False
+        return super().check_action(action, parameters)
+
     def action_sort(self) -> None:
-        self.table.sort_by()
+        (self.groups if self.grouped else self.table).sort_by()
 
     def action_mark(self) -> None:
         self.table.toggle_mark()
@@ -118,7 +190,13 @@ class FailedScreen(MonitorScreen):
         self.action_open()
 
     def action_open(self) -> None:
-        if self.table.cursor_key is not None:
+        if self.grouped:
+            fp = self.groups.cursor_key
+            if fp is not None:  # drill into the group: its jobs, one by one
+                kept = [t for t in self.filter_text.split() if not t.startswith("fp:")]
+                self.filter_text = " ".join([*kept, f"fp:{fp}"])
+                self.action_group()
+        elif self.table.cursor_key is not None:
             self.monitor.open_job(self.table.cursor_key)
 
     def action_retry(self) -> None:
@@ -141,11 +219,17 @@ class FailedScreen(MonitorScreen):
 
     def _scope(self, match: FailedFilter) -> str:
         where = f" from '{match.queue}'" if match.queue else ""
-        rest = FailedFilter(None, match.name, match.exception, match.text).describe()
+        rest = replace(match, queue=None).describe()
         return where + (f" matching {rest}" if rest else "")
 
+    def _bulk_match(self) -> FailedFilter:
+        """Everything the filter selects; in the group view, the cursor's group."""
+        if self.grouped and self.groups.cursor_key is not None:
+            return replace(self.match, fingerprint=self.groups.cursor_key)
+        return self.match
+
     def action_retry_all(self) -> None:
-        match = self.match
+        match = self._bulk_match()
         self.monitor.confirm_act(
             lambda i: i.count_failed(match),
             lambda n: f"Retry {count(n)} failed jobs{self._scope(match)}?",
@@ -154,7 +238,7 @@ class FailedScreen(MonitorScreen):
         )
 
     def action_purge(self) -> None:
-        match = self.match
+        match = self._bulk_match()
         self.monitor.confirm_act(
             lambda i: i.count_failed(match),
             lambda n: f"Purge {count(n)} failed jobs{self._scope(match)}?",

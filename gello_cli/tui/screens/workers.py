@@ -65,9 +65,11 @@ class WorkersScreen(MonitorScreen):
             age = heartbeat_age(w, snap.taken_at)
             stale = is_stale(w, snap.taken_at, lease)
             if stale:
+                due = rescue_in(w, snap.taken_at, lease)
+                when = f"in {duration(due)} if it stays silent" if due else "at the next pass"
                 stale_notes.append(
-                    f"{where} missed its heartbeats: its {len(w.current_jobs)} running jobs are "
-                    f"rescued in {duration(rescue_in(w, snap.taken_at, lease))} if it stays silent."
+                    f"{where} missed its heartbeats: its {len(w.current_jobs)} running jobs "
+                    f"are rescued {when}."
                 )
             busy = len(w.current_jobs)
             rows.append(
