@@ -28,7 +28,7 @@ failed.register(app)
 demo.register(app)
 importlib.import_module("gello_cli.commands.monitor").register(app)
 # Observability and operations: diagnosis, health, failed-store import/export.
-for _module in ("why", "health"):
+for _module in ("why", "health", "failed_io", "storage"):
     importlib.import_module(f"gello_cli.commands.{_module}").register(app)
 
 

@@ -39,6 +39,9 @@ def worker_observability(worker: Any) -> Iterator[None]:
             )
     if settings.queue_tracing:
         trace_worker(worker)
+    from gello_queue import retention  # bounded storage is on by default
+
+    retention.for_worker(worker)
     try:
         yield
     finally:

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     queue_health_port: int | None = Field(default=None, validation_alias="QUEUE_HEALTH_PORT")
     queue_tracing: bool = Field(default=False, validation_alias="QUEUE_TRACING")
     """OpenTelemetry spans for dispatch and execution (needs ``gello[otel]``)."""
+    queue_failed_retention_hours: float = Field(
+        default=168.0, validation_alias="QUEUE_FAILED_RETENTION_HOURS", ge=0
+    )
+    """Failed jobs older than this are pruned by workers (0 keeps them forever)."""
+    queue_failed_max: int = Field(default=10000, validation_alias="QUEUE_FAILED_MAX", ge=0)
+    """At most this many failed jobs are kept, the newest (0 means no cap)."""
+    queue_retention_interval: float = Field(
+        default=60.0, validation_alias="QUEUE_RETENTION_INTERVAL", gt=0
+    )
+    """Seconds between a worker's retention passes."""
     gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
     """Module the worker imports to register the application's jobs."""
 

@@ -1,0 +1,210 @@
+"""Moving failed jobs between environments: ``queue:failed --export`` and
+``queue:failed:import``.
+
+The export is JSON lines, one failed job per line, written page by page through the port.
+The import validates the whole file first (every problem named by line and field) and
+imports nothing if any line is wrong; then it puts each job back on its queue as a new
+job with fresh attempts, which is what replaying production failures in staging needs.
+(The port has no call that writes into another backend's failed store; see the report
+of this feature.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from gello_cli.commands.manage import JsonOpt
+
+FORMAT = "gello.failed.v1"
+PAGE = 500
+FIELDS: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "queue": str,
+    "name": str,
+    "body": str,
+    "exception": str,
+    "message": str,
+    "traceback": str,
+    "failed_at": (int, float),
+    "attempts": int,
+}
+
+
+def register(app: typer.Typer) -> None:
+    from gello_cli.commands import failed as listing
+
+    def failed(
+        queue: Annotated[str | None, typer.Option("--queue", help="Only this queue.")] = None,
+        limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 50,
+        as_json: JsonOpt = False,
+        export: Annotated[
+            Path | None,
+            typer.Option(
+                "--export", help="Write every failed job (of --queue) to this JSONL file."
+            ),
+        ] = None,
+    ) -> None:
+        """List failed jobs, newest first; or --export them all to a JSON-lines file."""
+        if export is None:
+            listing.failed(queue=queue, limit=limit, as_json=as_json)
+            return
+        count = _with_driver(lambda d: export_failed(d, export, queue))
+        typer.echo(f"Exported {count} failed job(s) to {export}.")
+
+    # Replaces the listing-only command of the same name (the last registration wins).
+    app.command("queue:failed")(failed)
+    app.command("queue:failed:import")(import_command)
+
+
+def _with_driver(action: Any) -> Any:
+    from gello_queue import Queue
+
+    async def main() -> Any:
+        queue = Queue()
+        try:
+            return await action(await queue.driver())
+        finally:
+            await queue.close()
+
+    return asyncio.run(main())
+
+
+async def export_failed(driver: Any, path: Path, queue: str | None = None) -> int:
+    """Write the failed store (oldest page last, as listed) to ``path``; return the count."""
+    count = 0
+    seen: set[str] = set()
+    with path.open("wb") as out:
+        offset = 0
+        while True:
+            page = await driver.failed_list(queue=queue, limit=PAGE, offset=offset)
+            for job in page:
+                if job.id in seen:
+                    continue  # a job failing meanwhile shifts pages by one
+                seen.add(job.id)
+                line = {"format": FORMAT, **{k: getattr(job, k) for k in FIELDS}}
+                out.write(orjson.dumps(line) + b"\n")
+                count += 1
+            if len(page) < PAGE:
+                return count
+            offset += PAGE
+
+
+def validate(lines: list[bytes], registry: Any = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Parse and check every line; return the records and the problems (``line N: ...``)."""
+    from gello_queue.core.envelope import Envelope
+    from gello_queue.core.errors import EnvelopeError, UnknownJobError
+
+    records: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        where = f"line {number}"
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            problems.append(f"{where}: not JSON ({exc})")
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"{where}: expected a JSON object")
+            continue
+        if data.get("format") != FORMAT:
+            problems.append(f"{where}: format must be {FORMAT!r}, got {data.get('format')!r}")
+            continue
+        bad = [
+            f"{key} must be {_names(kind)}"
+            for key, kind in FIELDS.items()
+            if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool)
+        ]
+        if bad:
+            problems.append(f"{where}: " + "; ".join(bad))
+            continue
+        try:
+            env = Envelope.decode(data["body"])
+        except EnvelopeError as exc:
+            problems.append(f"{where}: body is not a gello envelope ({exc}): cannot be replayed")
+            continue
+        if registry is not None:
+            try:
+                registry.get(env.name).payload_model.model_validate(env.payload)
+            except UnknownJobError:
+                problems.append(f"{where}: job {env.name!r} is not registered here (--app)")
+                continue
+            except Exception as exc:
+                problems.append(f"{where}: payload of {env.name} is invalid here: {exc}")
+                continue
+        records.append({**data, "envelope": env})
+    return records, problems
+
+
+def _names(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    words = {"str": "a string", "int": "an integer", "float": "a number"}
+    return " or ".join(words.get(k.__name__, k.__name__) for k in kinds)
+
+
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A JSON-lines file from queue:failed --export.")],
+    queue: Annotated[
+        str | None, typer.Option("--queue", help="Put every job on this queue instead.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate only; import nothing.")
+    ] = False,
+    app: Annotated[
+        str | None,
+        typer.Option("--app", help="Also check job names and payloads against this app's jobs."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate exported failed jobs and put them back on their queues to run again."""
+    from gello_cli.app import import_app
+    from gello_cli.output import print_json
+    from gello_queue import default_registry
+    from gello_queue.core.envelope import new_id
+
+    if not file.exists():
+        typer.echo(f"error: no such file: {file}", err=True)
+        raise typer.Exit(1)
+    if app:
+        import_app(app)
+    records, problems = validate(file.read_bytes().splitlines(), default_registry if app else None)
+    if problems:
+        for problem in problems[:50]:
+            typer.echo(f"error: {file}: {problem}", err=True)
+        more = len(problems) - 50
+        if more > 0:
+            typer.echo(f"error: ... and {more} more", err=True)
+        typer.echo("Nothing imported.", err=True)
+        raise typer.Exit(1)
+    ids: dict[str, str] = {}
+    if not dry_run and records:
+        now = time.time()
+        envelopes = [
+            r["envelope"].with_changes(
+                id=new_id(),
+                queue=queue or r["envelope"].queue,
+                attempts=0,
+                available_at=now,
+                created_at=now,
+                reason=f"imported: {r['exception']}: {r['message']}"[:500],
+            )
+            for r in records
+        ]
+
+        async def push(driver: Any) -> list[str]:
+            return list(await driver.push(envelopes))
+
+        stored = _with_driver(push)
+        ids = {r["id"]: new for r, new in zip(records, stored, strict=True)}
+    if as_json:
+        print_json({"valid": len(records), "imported": len(ids), "ids": ids})
+        return
+    verb = "Would import" if dry_run else "Imported"
+    typer.echo(f"{verb} {len(records)} failed job(s) from {file} as new pending jobs.")

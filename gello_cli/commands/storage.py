@@ -1,0 +1,108 @@
+"""``queue:status`` with storage and retention limits, and ``queue:storage`` alone."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from gello_cli.commands.manage import JsonOpt
+from gello_cli.output import print_json, print_table
+
+
+def register(app: typer.Typer) -> None:
+    from gello_cli.commands import manage
+
+    def status(as_json: JsonOpt = False) -> None:
+        """Per queue: pending, scheduled, reserved, failed and wait; the live workers; and
+        what the backend holds against the retention limits."""
+        facts = storage_facts()
+        if as_json:
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                manage.status(as_json=True)
+            print_json({**orjson.loads(buffer.getvalue()), "storage": facts})
+            return
+        manage.status(as_json=False)
+        render(facts)
+
+    # Replaces the status command of the same name (the last registration wins).
+    app.command("queue:status")(status)
+    app.command("queue:storage")(storage)
+
+
+def storage(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """How much the backend holds, and the retention limits workers enforce."""
+    facts = storage_facts()
+    if as_json:
+        print_json(facts)
+    else:
+        render(facts)
+
+
+def storage_facts() -> dict[str, Any]:
+    """Jobs by state, failed jobs and their age, the limits, and bytes where known."""
+    import asyncio
+
+    from gello_queue import Queue
+    from gello_queue.drivers import sqlite_path
+    from gello_queue.retention import Limits
+
+    async def main() -> dict[str, Any]:
+        queue = Queue()
+        try:
+            driver = await queue.driver()
+            counts = await driver.counts()
+            failed = await driver.failed_count()
+            oldest = await driver.failed_list(limit=1, offset=max(failed - 1, 0)) if failed else []
+            now = await driver.now()
+            limits = Limits.from_settings(queue.settings)
+            facts: dict[str, Any] = {
+                "jobs": {
+                    state: sum(getattr(c, state) for c in counts.values())
+                    for state in ("pending", "scheduled", "reserved")
+                },
+                "failed": failed,
+                "oldest_failed_age_s": round(now - oldest[0].failed_at, 1) if oldest else None,
+                "limits": {
+                    "failed_retention_hours": limits.failed_hours,
+                    "failed_max": limits.failed_max,
+                    "interval_s": limits.interval_s,
+                    "summary": limits.describe(),
+                },
+                "bytes": None,
+                "url": queue.url,
+            }
+            return facts
+        finally:
+            await queue.close()
+
+    facts = asyncio.run(main())
+    url = facts.pop("url")
+    if url.startswith("sqlite:"):
+        path = sqlite_path(url)
+        files = (path, f"{path}-wal")
+        facts["bytes"] = sum(os.path.getsize(p) for p in files if os.path.exists(p))
+    return facts
+
+
+def render(facts: dict[str, Any]) -> None:
+    jobs = facts["jobs"]
+    limits = facts["limits"]
+    age = facts["oldest_failed_age_s"]
+    cap = limits["failed_max"] or "no cap"
+    keep = (
+        f"{limits['failed_retention_hours']:g} h" if limits["failed_retention_hours"] else "forever"
+    )
+    rows = [
+        ("jobs", sum(jobs.values()), ", ".join(f"{k} {v}" for k, v in jobs.items())),
+        ("failed", facts["failed"], f"max {cap}, kept {keep}"),
+        ("oldest failed", "-" if age is None else f"{age / 3600:.1f} h", ""),
+    ]
+    if facts["bytes"] is not None:
+        rows.append(("database file", f"{facts['bytes'] / 1024 / 1024:.1f} MB", ""))
+    print_table("Storage (retention enforced by workers)", ["what", "held", "limit"], rows)

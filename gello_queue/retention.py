@@ -1,0 +1,131 @@
+"""Bounded storage: failed jobs are pruned by age and by count, by every worker.
+
+Done with port calls only (``failed_prune``, ``failed_count``, ``failed_list``,
+``failed_forget``), so it works the same on every driver. Pruning by count first deletes
+everything older than the newest ``max_failed`` in one ``failed_prune`` call, then forgets
+the few that share the boundary's timestamp one by one. Several workers running it at
+once is harmless: every step is idempotent.
+
+Other stores are bounded by the drivers themselves: heartbeats expire with their ttl, and
+throughput buckets older than a day are deleted as new ones are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gello_queue.events import WorkerEvent
+from gello_queue.ports import QueueDriver
+
+if TYPE_CHECKING:
+    from gello_queue.settings import Settings
+    from gello_queue.worker.runtime import Worker
+
+FORGET_PAGE = 500
+"""Failed jobs forgotten one by one per pass at most (ties at the count boundary)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much of the failed store is kept; 0 disables a limit."""
+
+    failed_hours: float = 168.0
+    failed_max: int = 10000
+    interval_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            failed_hours=settings.queue_failed_retention_hours,
+            failed_max=settings.queue_failed_max,
+            interval_s=settings.queue_retention_interval,
+        )
+
+    def describe(self) -> str:
+        age = f"{self.failed_hours:g} h" if self.failed_hours else "forever"
+        count = f"the newest {self.failed_max}" if self.failed_max else "no count cap"
+        return f"failed jobs kept {age}, {count}"
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What one retention pass deleted."""
+
+    by_age: int = 0
+    by_count: int = 0
+
+
+async def enforce(driver: QueueDriver, limits: Limits) -> Pruned:
+    """Delete failed jobs beyond ``limits``; return how many went."""
+    by_age = 0
+    if limits.failed_hours:
+        now = await driver.now()
+        by_age = await driver.failed_prune(now - limits.failed_hours * 3600)
+    by_count = 0
+    if limits.failed_max:
+        excess = await driver.failed_count() - limits.failed_max
+        if excess > 0:
+            boundary = await driver.failed_list(limit=1, offset=limits.failed_max)
+            if boundary:
+                by_count += await driver.failed_prune(boundary[0].failed_at)
+            excess = await driver.failed_count() - limits.failed_max
+            if excess > 0:
+                rest = await driver.failed_list(
+                    limit=min(excess, FORGET_PAGE), offset=limits.failed_max
+                )
+                for job in rest:
+                    by_count += bool(await driver.failed_forget(job.id))
+    return Pruned(by_age, by_count)
+
+
+class Retention:
+    """Runs ``enforce`` every ``limits.interval_s`` while a worker runs."""
+
+    def __init__(self, worker: Worker, limits: Limits) -> None:
+        self.worker = worker
+        self.limits = limits
+        self.passes = 0
+        self.pruned = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def attach(self) -> Retention:
+        self.worker.events.subscribe(self._lifecycle)
+        return self
+
+    def _lifecycle(self, event: Any) -> None:
+        if not isinstance(event, WorkerEvent):
+            return
+        if event.state == "started" and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        elif event.state == "stopped" and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        driver = await self.worker.connection.driver()
+        # Spread the passes of workers started together.
+        await asyncio.sleep(random.random() * min(self.limits.interval_s, 5.0))
+        while True:
+            started = time.monotonic()
+            with contextlib.suppress(Exception):  # an outage is the worker's to report
+                pruned = await enforce(driver, self.limits)
+                self.passes += 1
+                if pruned.by_age or pruned.by_count:
+                    self.pruned += pruned.by_age + pruned.by_count
+                    self.worker.log.info(
+                        "retention_pruned", by_age=pruned.by_age, by_count=pruned.by_count
+                    )
+            await asyncio.sleep(max(self.limits.interval_s - (time.monotonic() - started), 0))
+
+
+def for_worker(worker: Worker) -> Retention | None:
+    """Retention for ``worker`` from its connection's settings (None when both are off)."""
+    limits = Limits.from_settings(worker.connection.settings)
+    if not limits.failed_hours and not limits.failed_max:
+        return None
+    return Retention(worker, limits).attach()

@@ -1,0 +1,167 @@
+"""Bounded storage: retention keeps the failed store under its limits on every driver;
+failed jobs move between environments through validated JSON lines."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from backends import BACKENDS
+from helpers import envelope, eventually
+from obs_harness import clean_env, gello
+from pydantic import BaseModel
+
+from gello_queue import Job, Queue, Settings, Worker
+from gello_queue.events import Events
+from gello_queue.ports import Failure, QueueDriver
+from gello_queue.retention import Limits, Retention, enforce
+
+
+async def fail_jobs(driver: QueueDriver, count: int, queue: str = "mail") -> list[str]:
+    envs = [envelope(queue, name="Mailer") for _ in range(count)]
+    await driver.push(envs)
+    ids = []
+    while len(ids) < count:
+        for res in await driver.reserve([queue], 50, lease_s=30, worker_id="w"):
+            body = next(e for e in envs if e.id == res.id).encode().decode()
+            assert await driver.fail(res, body, Failure("RuntimeError", "smtp down"))
+            ids.append(res.id)
+    return ids
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres", "redis"])
+async def driver(request: pytest.FixtureRequest) -> Any:
+    async with BACKENDS[request.param](request) as opened:
+        yield opened
+
+
+async def test_the_newest_failed_jobs_are_kept_up_to_the_cap(driver: QueueDriver) -> None:
+    ids = await fail_jobs(driver, 30)
+    pruned = await enforce(driver, Limits(failed_hours=0, failed_max=10))
+    assert pruned.by_count == 20
+    assert await driver.failed_count() == 10
+    kept = {f.id for f in await driver.failed_list(limit=100)}
+    assert kept == set(ids[-10:])
+    assert (await enforce(driver, Limits(failed_hours=0, failed_max=10))).by_count == 0
+
+
+async def test_failed_jobs_older_than_the_retention_are_pruned(driver: QueueDriver) -> None:
+    await fail_jobs(driver, 5)
+    limits = Limits(failed_hours=0.3 / 3600, failed_max=0)
+
+    async def left() -> int:
+        await enforce(driver, limits)
+        return await driver.failed_count()
+
+    assert await eventually(left, lambda n: n == 0, timeout_s=10) == 0
+
+
+class R(BaseModel):
+    n: int
+
+
+class RetentionAlwaysFails(Job[R]):
+    tries = 1
+
+    async def handle(self, payload: R) -> None:
+        await asyncio.sleep(0.01)  # about 400 failures a second at concurrency 4
+        raise RuntimeError(f"broken {payload.n}")
+
+
+async def test_a_worker_running_many_failing_jobs_keeps_the_store_bounded(tmp_path: Path) -> None:
+    settings = Settings(**{"QUEUE_FAILED_MAX": 15, "QUEUE_RETENTION_INTERVAL": 0.05})
+    queue = Queue(f"sqlite:///{tmp_path / 'q.db'}", settings=settings)
+    total = 400
+    for start in range(0, total, 100):
+        await queue.bulk([RetentionAlwaysFails.make(n=i) for i in range(start, start + 100)])
+    worker = Worker(connection=queue, concurrency=4, sleep_s=0.01, events=Events())
+    retention = Retention(worker, Limits.from_settings(settings)).attach()
+    driver = await queue.driver()
+    peak = 0
+    running = asyncio.create_task(worker.start())
+    try:
+
+        async def sample() -> int:
+            nonlocal peak
+            peak = max(peak, await driver.failed_count())
+            return worker.counters.failed
+
+        await eventually(sample, lambda n: n == total, timeout_s=60)
+        await eventually(driver.failed_count, lambda n: n <= 15, timeout_s=10)
+    finally:
+        worker.stop()
+        await running
+    assert retention.passes > 1
+    assert retention.pruned >= total - 15
+    # Between two passes (every 0.05 s) a few dozen failures may land; never hundreds.
+    assert peak < 150, f"the failed store reached {peak} of {total}"
+    await queue.close()
+
+
+def test_export_then_import_into_another_environment(tmp_path: Path) -> None:
+    prod = f"sqlite:///{tmp_path / 'prod.db'}"
+    staging = f"sqlite:///{tmp_path / 'staging.db'}"
+
+    async def seed() -> list[str]:
+        queue = Queue(prod)
+        ids = await fail_jobs(await queue.driver(), 3, queue="billing")
+        await queue.close()
+        return ids
+
+    ids = asyncio.run(seed())
+    export = tmp_path / "failed.jsonl"
+    out = gello(clean_env(QUEUE_URL=prod), "queue:failed", "--export", str(export))
+    assert out.returncode == 0, out.stderr
+    assert "Exported 3 failed job(s)" in out.stdout
+    lines = [orjson.loads(line) for line in export.read_bytes().splitlines()]
+    assert {line["id"] for line in lines} == set(ids)
+    assert gello(clean_env(QUEUE_URL=prod), "queue:failed").returncode == 0  # listing still works
+
+    env = clean_env(QUEUE_URL=staging)
+    dry = gello(env, "queue:failed:import", str(export), "--dry-run")
+    assert "Would import 3" in dry.stdout, dry.stderr
+    out = gello(env, "queue:failed:import", str(export), "--json")
+    assert out.returncode == 0, out.stderr
+    result = orjson.loads(out.stdout)
+    assert result["imported"] == 3
+    assert set(result["ids"]) == set(ids)
+    status = orjson.loads(gello(env, "queue:status", "--json").stdout)
+    assert status["queues"]["billing"]["pending"] == 3
+    assert status["storage"]["limits"]["failed_max"] == 10000
+    assert status["storage"]["limits"]["failed_retention_hours"] == 168
+    why = orjson.loads(gello(env, "queue:why", result["ids"][ids[0]], "--json").stdout)
+    assert why["state"] == "pending"
+
+    bad = tmp_path / "bad.jsonl"
+    good_line = export.read_bytes().splitlines()[0]
+    broken = {**lines[1], "attempts": "three", "body": "not json"}
+    bad.write_bytes(
+        b"\n".join(
+            [good_line, orjson.dumps(broken), b"[1, 2]", b"{oops", orjson.dumps({"format": "x"})]
+        )
+    )
+    out = gello(env, "queue:failed:import", str(bad))
+    assert out.returncode == 1
+    assert "line 2: attempts must be an integer" in out.stderr
+    assert "line 3: expected a JSON object" in out.stderr
+    assert "line 4: not JSON" in out.stderr
+    assert "line 5: format must be 'gello.failed.v1'" in out.stderr
+    assert "Nothing imported." in out.stderr
+    status = orjson.loads(gello(env, "queue:status", "--json").stdout)
+    assert status["queues"]["billing"]["pending"] == 3
+
+    poison = tmp_path / "poison.jsonl"
+    poison.write_bytes(orjson.dumps({**lines[0], "body": "garbage"}))
+    out = gello(env, "queue:failed:import", str(poison))
+    assert "line 1: body is not a gello envelope" in out.stderr
+
+    text = gello(env, "queue:status")
+    assert "Storage (retention enforced by workers)" in text.stdout
+    assert "max 10000, kept 168 h" in gello(env, "queue:storage").stdout
+    unknown = gello(env, "queue:failed:import", str(export), "--app", "json", "--dry-run")
+    assert "job 'Mailer' is not registered here" in unknown.stderr
+    assert uuid.UUID(result["ids"][ids[0]])
