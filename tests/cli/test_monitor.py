@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -79,3 +80,15 @@ def test_unreachable_server_is_one_line_and_exit_1(cli: Cli) -> None:
         assert lines[0].startswith("error: "), out.stderr
         assert "s3cret" not in out.stderr
         assert out.stdout == ""
+
+
+def test_help_does_not_import_textual() -> None:
+    code = (
+        "import sys\n"
+        "from gello_cli.app import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'textual' not in sys.modules, 'gello --help imported textual'\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "queue:monitor" in out.stdout

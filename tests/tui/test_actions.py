@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.widgets import Input
 from tui_support import Env, loaded, screen_text, until, until_async
 
 from gello_cli.tui.app import MonitorApp
@@ -90,7 +91,9 @@ async def test_purge_matching_can_be_declined_then_done(app: MonitorApp, env: En
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, FailedScreen))
         assert await env.driver.failed_count() == 7
-        await pilot.press("slash", *"queue:webhooks", "enter")
+        await pilot.press("slash")
+        app.screen.query_one("#filter", Input).value = "queue:webhooks"
+        await pilot.press("enter")
         await until(pilot, lambda: len(rows(app, "#failed")) == 2)
         await pilot.press("X")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))

@@ -155,6 +155,7 @@ async def test_read_only_disables_every_action(mem_app: MonitorApp) -> None:
 
 async def test_a_lost_connection_is_a_banner_then_it_recovers(mem_app: MonitorApp) -> None:
     app = mem_app
+    app.interval = 0.2  # the backoff starts from the interval
     good = app.backend
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
