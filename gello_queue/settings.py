@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gello_queue.core.errors import ConfigurationError
 
-DriverName = Literal["database", "sqlite", "redis", "memory", "sync"]
+DriverName = Literal["database", "sqlite", "redis", "memory", "sync", "rabbitmq", "sqs"]
 
 
 class Settings(BaseSettings):
@@ -34,6 +34,27 @@ class Settings(BaseSettings):
     redis_password: str | None = Field(default=None, validation_alias="REDIS_PASSWORD")
     redis_db: int = Field(default=0, validation_alias="REDIS_DB", ge=0)
     queue_prefix: str = Field(default="gello:", validation_alias="QUEUE_PREFIX")
+    rabbitmq_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/", validation_alias="RABBITMQ_URL"
+    )
+    """The RabbitMQ driver's URL (``amqp://`` or ``amqps://`` for TLS)."""
+    queue_failed_store: str = Field(
+        default="sqlite:///gello.db", validation_alias="QUEUE_FAILED_STORE"
+    )
+    """Brokers (RabbitMQ, SQS) keep failed jobs, heartbeats, pause flags and counters in
+    this database (SQLite file or PostgreSQL)."""
+    aws_access_key_id: str | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: str | None = Field(
+        default=None, validation_alias="AWS_SECRET_ACCESS_KEY"
+    )
+    aws_default_region: str = Field(default="us-east-1", validation_alias="AWS_DEFAULT_REGION")
+    sqs_prefix: str | None = Field(default=None, validation_alias="SQS_PREFIX")
+    """The queue URL prefix (``https://sqs.us-east-1.amazonaws.com/123456789012``)."""
+    sqs_suffix: str = Field(default="", validation_alias="SQS_SUFFIX")
+    sqs_endpoint_url: str | None = Field(default=None, validation_alias="SQS_ENDPOINT_URL")
+    """An SQS-compatible server (ElasticMQ, LocalStack, moto)."""
+    sqs_create_queues: bool = Field(default=True, validation_alias="SQS_CREATE_QUEUES")
+    """Create queues that do not exist yet on first use (off for locked-down accounts)."""
     queue_default: str = Field(default="default", validation_alias="QUEUE_DEFAULT", min_length=1)
     queue_retry_after: float = Field(default=60.0, validation_alias="QUEUE_RETRY_AFTER", ge=0)
     """Seconds before a failed job is retried when the job declares no backoff."""
@@ -72,7 +93,27 @@ class Settings(BaseSettings):
                 return self.redis_url
             auth = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
             return f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
+        if self.queue_driver == "rabbitmq":
+            return self.rabbitmq_url
+        if self.queue_driver == "sqs":
+            return sqs_url(self)
         return f"{self.queue_driver}://"
+
+
+def sqs_url(settings: Settings) -> str:
+    """The ``sqs://`` URL of the SQS settings (credentials stay in the settings)."""
+    from urllib.parse import urlencode
+
+    params = {"region": settings.aws_default_region}
+    if settings.sqs_prefix:
+        params["prefix"] = settings.sqs_prefix
+    if settings.sqs_suffix:
+        params["suffix"] = settings.sqs_suffix
+    if settings.sqs_endpoint_url:
+        params["endpoint"] = settings.sqs_endpoint_url
+    if not settings.sqs_create_queues:
+        params["create"] = "0"
+    return f"sqs://?{urlencode(params)}"
 
 
 def load_settings() -> Settings:

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Make sure PostgreSQL and Redis answer on loopback: start them if installed but stopped,
+# Make sure PostgreSQL, Redis and RabbitMQ answer on loopback: start them if installed but stopped,
 # install them from Debian's packages if absent. Idempotent; safe to run every time.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() {
-  for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 0.5; done
-  echo "services: nothing answers on 127.0.0.1:$1 after 30 s" >&2
+  local tries=$(( ${2:-30} * 2 ))
+  for _ in $(seq 1 "$tries"); do port_open "$1" && return 0; sleep 0.5; done
+  echo "services: nothing answers on 127.0.0.1:$1 after ${2:-30} s" >&2
   return 1
 }
 apt_updated=0
@@ -41,8 +42,20 @@ if ! port_open 5432; then
   wait_port 5432
 fi
 
+if ! port_open 5672; then
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  as_root service rabbitmq-server start >/dev/null 2>&1 || as_root rabbitmq-server -detached
+  wait_port 5672 90
+fi
+# The port opens before the broker accepts work: wait until it answers (90 s at most).
+for i in $(seq 1 90); do
+  as_root rabbitmqctl -q await_startup >/dev/null 2>&1 && break
+  if [ "$i" = 90 ]; then echo "services: RabbitMQ does not finish starting" >&2; exit 1; fi
+  sleep 1
+done
+
 # The test database, created once.
 if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1; then
   psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test" >/dev/null
 fi
-echo "services: PostgreSQL and Redis answer on 127.0.0.1"
+echo "services: PostgreSQL, Redis and RabbitMQ answer on 127.0.0.1"

@@ -23,6 +23,8 @@ SCHEMES = (
     "redis://",
     "rediss://",
     "redis+cluster://",
+    "amqp://",
+    "amqps://",
 )
 
 CAPABILITIES = {
@@ -62,6 +64,12 @@ def factory_from_url(url: str, *, prefix: str = "gello:") -> DriverFactory:
         from gello_queue.drivers.redis import RedisDriver
 
         return lambda: RedisDriver(url, prefix=prefix)
+    if scheme in ("amqp", "amqps"):
+        from gello_queue.drivers.composite import default_queue, store_factory
+        from gello_queue.drivers.rabbitmq import RabbitMQDriver
+
+        stores, default = store_factory(url), default_queue()
+        return lambda: RabbitMQDriver(url, stores(), prefix=prefix, default_queue=default)
     raise ConfigurationError(
         f"unknown queue URL scheme {scheme or url!r}: use one of {', '.join(SCHEMES)}"
     )

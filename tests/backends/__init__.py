@@ -6,7 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from backends import memory, postgres, redis, sqlite
+from backends import memory, postgres, rabbitmq, redis, sqlite
 from gello_queue.ports import QueueDriver
 
 Opener = Callable[[Any], AbstractAsyncContextManager[QueueDriver]]
@@ -16,4 +16,5 @@ BACKENDS: dict[str, Opener] = {
     "redis": redis.open_driver,
     "postgres": postgres.open_driver,
     "sqlite": sqlite.open_driver,
+    "rabbitmq": rabbitmq.open_driver,
 }

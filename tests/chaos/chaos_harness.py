@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backends.postgres import POSTGRES_URL
+from backends.rabbitmq import RABBITMQ_URL
+from backends.rabbitmq import delete_queues as _delete_rabbitmq_queues
 from backends.redis import REDIS_URL
 
 HERE = Path(__file__).resolve().parent
@@ -79,7 +81,7 @@ def _drop_prefix(prefix: str) -> None:
 
 @contextmanager
 def isolated_backend(name: str, tmp_path: Path) -> Iterator[Backend]:
-    """A backend of kind ``name`` (sqlite, postgres, redis) used by nothing else."""
+    """A backend of kind ``name`` (sqlite, postgres, redis, rabbitmq) used by nothing else."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
     }
@@ -88,6 +90,10 @@ def isolated_backend(name: str, tmp_path: Path) -> Iterator[Backend]:
         url = f"sqlite:///{tmp_path / 'queue.db'}"
     elif name == "postgres":
         url = f"{POSTGRES_URL}?schema=gchaos_{token}"
+    elif name == "rabbitmq":
+        # The broker holds the queues; failed jobs and heartbeats live in an SQLite store.
+        url = f"{RABBITMQ_URL}?failed_store=sqlite:///{tmp_path / 'store.db'}"
+        env["QUEUE_PREFIX"] = f"gchaos.{token}."
     else:
         url = REDIS_URL
         env["QUEUE_PREFIX"] = f"gchaos:{token}:"
@@ -113,3 +119,5 @@ def isolated_backend(name: str, tmp_path: Path) -> Iterator[Backend]:
             _drop_schema(f"gchaos_{token}")
         elif name == "redis":
             _drop_prefix(env["QUEUE_PREFIX"])
+        elif name == "rabbitmq":
+            _delete_rabbitmq_queues(env["QUEUE_PREFIX"])

@@ -1,0 +1,288 @@
+"""Brokers composed with a database: the failed store and the bookkeeping live in SQL.
+
+A broker (RabbitMQ, SQS) moves messages; it cannot list a failed job, remember a
+worker's heartbeat or count throughput. As in Laravel, those live in a database
+connection (``QUEUE_FAILED_STORE``: the SQLite file by default, PostgreSQL in
+production). ``StoreBacked`` delegates every such port method to that store driver,
+and any port method it does not define (coordination methods added to the port later)
+is delegated too, so a broker driver stays complete as the port grows.
+
+The store driver's own job tables stay empty except for unique-key claims: a unique
+job's key is held by a placeholder row in the private queue ``UNIQUE_QUEUE`` (scheduled
+far in the future, so nothing ever reserves it) until the broker's job completes or
+fails; the store's unique index makes the claim atomic across processes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import ConfigurationError, NotSupportedError
+from gello_queue.core.states import JobState
+from gello_queue.drivers.common import retry_envelope
+from gello_queue.ports import (
+    FailedJob,
+    JobRecord,
+    QueueCounts,
+    QueueDriver,
+    ThroughputBucket,
+    WorkerRecord,
+)
+
+UNIQUE_QUEUE = "gello:unique-keys"
+"""The store's private queue holding unique-key claims of broker jobs."""
+_FAR_FUTURE = 4102444800.0  # 2100-01-01: a claim is never due
+STORE_PARAM = "failed_store"
+"""URL query parameter naming the store (``amqp://…?failed_store=sqlite:///x.db``)."""
+
+
+def split_store_url(url: str) -> tuple[str, str | None]:
+    """The broker URL without ``failed_store=…``, and that store URL if present."""
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    store = next((v for k, v in params if k == STORE_PARAM), None)
+    rest = urlencode([(k, v) for k, v in params if k != STORE_PARAM])
+    return urlunsplit(parts._replace(query=rest)), store
+
+
+def default_queue() -> str:
+    """The ``QUEUE_DEFAULT`` setting: a broker cannot list its queues, so inspection
+    always looks at this one."""
+    from gello_queue.settings import load_settings
+
+    return load_settings().queue_default
+
+
+def store_factory(url: str) -> Callable[[], QueueDriver]:
+    """A factory of the database store for broker URL ``url``.
+
+    The store comes from the URL's ``failed_store`` parameter, else from the
+    ``QUEUE_FAILED_STORE`` setting. Only database drivers can be stores.
+    """
+    from gello_queue.drivers import factory_from_url
+    from gello_queue.settings import load_settings
+
+    _, store = split_store_url(url)
+    store = store or load_settings().queue_failed_store
+    scheme = urlsplit(store).scheme.lower()
+    if scheme not in ("sqlite", "postgresql", "postgres", "memory"):
+        raise ConfigurationError(
+            f"QUEUE_FAILED_STORE must be a database URL (sqlite:/// or postgresql://),"
+            f" got scheme {scheme or store!r}"
+        )
+    return factory_from_url(store)
+
+
+async def store_failed(store: QueueDriver, job: FailedJob) -> None:
+    """Insert ``job`` into the store's failed table.
+
+    The port has no "add a failed job" method (a database driver fails jobs it holds),
+    so this writes through the store driver's own statement helpers; each supported
+    store is covered by the broker drivers' tests.
+    """
+    from gello_queue.drivers.memory import MemoryDriver
+    from gello_queue.drivers.sqlite import SqliteDriver
+
+    if isinstance(store, SqliteDriver):
+        with store._write() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO gello_failed_jobs (id, queue, name, body, exception,"
+                " message, traceback, failed_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _failed_row(job),
+            )
+        return
+    if isinstance(store, MemoryDriver):
+        with store.store.lock:
+            store.store.failed[job.id] = job
+        return
+    from gello_queue.drivers.postgres import PostgresDriver
+
+    if isinstance(store, PostgresDriver):
+        table = store._table("failed_jobs")
+        query = (
+            f"INSERT INTO {table} (id, queue, name, body, exception, message, traceback,"
+            " failed_at, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " ON CONFLICT (id) DO UPDATE SET queue = excluded.queue, name = excluded.name,"
+            " body = excluded.body, exception = excluded.exception,"
+            " message = excluded.message, traceback = excluded.traceback,"
+            " failed_at = excluded.failed_at, attempts = excluded.attempts"
+        )
+        row = _failed_row(job)
+        await store._call(lambda pool: pool.execute(query, *row))
+        return
+    raise ConfigurationError(f"the {store.name} driver cannot hold a broker's failed jobs")
+
+
+def _failed_row(job: FailedJob) -> tuple[object, ...]:
+    body = job.body.replace("\x00", "")  # a text column cannot hold NUL
+    return (
+        job.id,
+        job.queue,
+        job.name,
+        body,
+        job.exception,
+        job.message,
+        job.traceback,
+        job.failed_at,
+        job.attempts,
+    )
+
+
+def claim_envelope(env: Envelope) -> Envelope:
+    """The placeholder row that holds ``env``'s unique key in the store."""
+    return Envelope(
+        id=env.id,
+        name=env.name,
+        queue=UNIQUE_QUEUE,
+        payload={},
+        max_attempts=1,
+        available_at=_FAR_FUTURE,
+        created_at=env.created_at,
+        unique_key=env.unique_key,
+    )
+
+
+class StoreBacked:
+    """Delegates the failed store, workers, control flags and counters to ``store``.
+
+    Subclasses implement the queue half of the port on their broker and
+    ``republish`` (put a failed job's envelope back on the broker).
+    """
+
+    name = "broker"
+    store: QueueDriver
+
+    def __getattr__(self, attr: str) -> Any:
+        # Port methods added after this driver was written: the database store has them.
+        store = self.__dict__.get("store")
+        if store is None or attr.startswith("_"):
+            raise AttributeError(attr)
+        return getattr(store, attr)
+
+    def unsupported(self, what: str) -> NotSupportedError:
+        """The one-line error for an operation this broker cannot do."""
+        return NotSupportedError(f"{what} is not supported by the {self.name} driver")
+
+    # -- what a broker cannot do -------------------------------------------------------
+    async def jobs(
+        self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
+    ) -> list[JobRecord]:
+        raise self.unsupported("listing jobs inside a queue")
+
+    async def cancel(self, job_id: str) -> bool:
+        raise self.unsupported("cancelling one queued job")
+
+    async def promote(self, job_id: str) -> bool:
+        raise self.unsupported("running one scheduled job now")
+
+    # -- unique keys -----------------------------------------------------------------
+    async def claim_unique(self, envelopes: Sequence[Envelope]) -> dict[str, str]:
+        """Claim the unique keys of ``envelopes``; map each job id to its key's holder."""
+        claims = [claim_envelope(e) for e in envelopes if e.unique_key is not None]
+        if not claims:
+            return {}
+        holders = await self.store.push(claims)
+        return {c.id: h for c, h in zip(claims, holders, strict=True)}
+
+    async def release_unique(self, job_ids: Sequence[str]) -> None:
+        """Free the unique keys held by ``job_ids`` (completed, failed or given up)."""
+        for job_id in job_ids:
+            await self.store.cancel(job_id)
+
+    # -- counts with the store's failed jobs -----------------------------------------
+    async def store_counts(self) -> dict[str, QueueCounts]:
+        """Failed jobs per queue, from the store (its private claim queue left out)."""
+        counts = await self.store.counts()
+        return {q: QueueCounts(failed=c.failed) for q, c in counts.items() if q != UNIQUE_QUEUE}
+
+    # -- the failed store ------------------------------------------------------------
+    async def failed_list(
+        self, *, queue: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[FailedJob]:
+        return await self.store.failed_list(queue=queue, limit=limit, offset=offset)
+
+    async def failed_count(self, queue: str | None = None) -> int:
+        return await self.store.failed_count(queue)
+
+    async def failed_find(self, job_id: str) -> FailedJob | None:
+        return await self.store.failed_find(job_id)
+
+    async def republish(self, envelopes: Sequence[tuple[Envelope | None, FailedJob]]) -> None:
+        """Put retried failed jobs back on the broker, confirmed."""
+        raise NotImplementedError
+
+    async def failed_retry(self, job_ids: Sequence[str]) -> int:
+        now = time.time()
+        found = [f for f in [await self.store.failed_find(i) for i in job_ids] if f is not None]
+        if not found:
+            return 0
+        # Published (and confirmed) before forgotten: a crash in between retries twice,
+        # never zero times.
+        await self.republish([(retry_envelope(f, now), f) for f in found])
+        for failed in found:
+            await self.store.failed_forget(failed.id)
+        return len(found)
+
+    async def failed_retry_all(self, queue: str | None = None) -> int:
+        # Bounded by the count at the start, so jobs failing again meanwhile wait.
+        left = await self.store.failed_count(queue)
+        done = 0
+        while left > 0:
+            page = await self.store.failed_list(queue=queue, limit=min(left, 500))
+            if not page:
+                break
+            done += await self.failed_retry([f.id for f in page])
+            left -= len(page)
+        return done
+
+    async def failed_forget(self, job_id: str) -> bool:
+        return await self.store.failed_forget(job_id)
+
+    async def failed_flush(self, queue: str | None = None) -> int:
+        return await self.store.failed_flush(queue)
+
+    async def failed_prune(self, before: float) -> int:
+        return await self.store.failed_prune(before)
+
+    # -- workers and control ---------------------------------------------------------
+    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
+        await self.store.worker_beat(record, ttl_s)
+
+    async def worker_gone(self, worker_id: str) -> None:
+        await self.store.worker_gone(worker_id)
+
+    async def workers(self) -> list[WorkerRecord]:
+        return await self.store.workers()
+
+    async def pause(self, queue: str) -> None:
+        await self.store.pause(queue)
+
+    async def resume(self, queue: str) -> None:
+        await self.store.resume(queue)
+
+    async def paused(self) -> set[str]:
+        return await self.store.paused()
+
+    async def signal_restart(self) -> float:
+        return await self.store.signal_restart()
+
+    async def restart_signal(self) -> float | None:
+        return await self.store.restart_signal()
+
+    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
+        await self.store.record_throughput(counts, minute)
+
+    async def throughput(self, since: float) -> list[ThroughputBucket]:
+        return await self.store.throughput(since)
+
+    async def known_queues(self) -> set[str]:
+        """Queues the store knows of: with failed jobs, paused, or served by a worker."""
+        names = set((await self.store_counts()).keys())
+        names |= await self.store.paused()
+        for worker in await self.store.workers():
+            names.update(worker.queues)
+        return names

@@ -1,0 +1,711 @@
+"""RabbitMQ driver (``amqp://``, ``amqps://``) on aio-pika, with a database store.
+
+Crash safety comes from the broker: a delivery is acknowledged only after its job
+completed, was failed into the store, or was released (republished, confirmed, then
+acknowledged); a worker that dies leaves its deliveries unacknowledged and RabbitMQ
+hands them to another consumer.
+
+Queues (see docs/architecture.md, "RabbitMQ"):
+
+- work queue ``{prefix}{queue}``: a quorum queue. It counts deliveries
+  (``x-delivery-count``), so attempts survive a worker that dies mid-job; a job whose
+  last attempt killed its worker goes to the failed store on its next delivery.
+- delay buckets ``{prefix}{queue}.delayed.{ms}ms``: quorum queues with a queue-wide message TTL
+  of 16 ms * 4^k (k = 0..11, up to 18.6 h) that dead-letter into the work queue
+  (at-least-once dead-lettering). A delayed job goes to the largest bucket not longer
+  than its remaining delay; when it reaches the work queue still early, the worker that
+  receives it sends it on to the next bucket (confirmed, then acknowledged). Every
+  message in a bucket has the same TTL, so the head always expires first. Buckets are
+  declared on first use: at most 12 per work queue.
+
+Attempts are ``gello-attempts`` (a header: attempts before this message was published)
+plus the broker's delivery count plus one. Reservation tokens are the channel's
+generation and the delivery tag, so a token from before a reconnect never acknowledges
+another delivery. The lease is the broker's consumer acknowledgement timeout
+(``consumer_timeout``, 30 minutes by default) while the connection lives; ``extend``
+renews the local lease record only, and ``rescue`` returns local deliveries whose lease
+expired (a stalled event loop) and nothing else: the broker itself redelivers the
+deliveries of a worker whose connection is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+import aiormq
+from aiormq.abc import DeliveredMessage
+from pamqp import commands as spec
+
+from gello_queue.core.envelope import Envelope, new_id
+from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.states import JobState
+from gello_queue.drivers.common import name_of
+from gello_queue.drivers.composite import StoreBacked, split_store_url, store_failed
+from gello_queue.observability import redact_url
+from gello_queue.ports import (
+    LOST_WORKER_REASON,
+    FailedJob,
+    Failure,
+    JobRecord,
+    QueueCounts,
+    QueueDriver,
+    RescueResult,
+    Reservation,
+)
+
+BUCKETS_MS = tuple(16 * 4**k for k in range(12))
+"""Delay bucket TTLs: 16 ms to 18.6 h; longer delays go round the largest again."""
+STALE_BUFFER_S = 60.0
+"""A delivery buffered this long without being reserved (its queue comes after a busy
+one in the worker's order) is handed back, so it never meets the consumer timeout."""
+_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, asyncio.TimeoutError)
+
+
+@dataclass(slots=True)
+class _Held:
+    tag: int
+    gen: int
+    id: str
+    queue: str
+    attempts: int
+    max_attempts: int | None
+    unique: bool
+    body: bytes
+    created_at: float
+    available_at: float
+    expires: float
+    reserved_by: str
+
+
+@dataclass(slots=True)
+class _Buffered:
+    msg: DeliveredMessage
+    gen: int
+    since: float
+
+
+def _ms(epoch_s: float) -> int:
+    """Epoch milliseconds, rounded up (AMQP tables hold floats as 32 bits: too coarse)."""
+    return math.ceil(epoch_s * 1000)
+
+
+def _tag(msg: DeliveredMessage) -> int:
+    tag: Any = msg.delivery.delivery_tag  # type: ignore[union-attr]
+    return int(tag)
+
+
+def _headers(msg: DeliveredMessage) -> dict[str, Any]:
+    headers = msg.header.properties.headers
+    return dict(headers) if headers else {}
+
+
+class RabbitMQDriver(StoreBacked):
+    """The port on RabbitMQ quorum queues; see the module docstring."""
+
+    name = "rabbitmq"
+    capabilities = frozenset({"clear"})
+
+    def __init__(
+        self,
+        url: str,
+        store: QueueDriver,
+        *,
+        prefix: str = "gello:",
+        default_queue: str = "default",
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        self.url, _ = split_store_url(url)
+        self.store = store
+        self.prefix = prefix
+        self.connect_timeout_s = connect_timeout_s
+        self._conn: Any = None
+        self._pub: Any = None
+        """Publisher-confirm channel."""
+        self._con: Any = None
+        """Consumer channel: deliveries, basic.get and acks share its tag space."""
+        self._probe: Any = None
+        """Channel for passive declares (a missing queue closes the channel)."""
+        self._gen = 0
+        self._declared: set[str] = set()
+        """Broker queues this driver declared (or saw exist) on the current connection."""
+        self.created: set[str] = set()
+        """Every broker queue name this driver declared, for tests that clean up."""
+        self._known: set[str] = {default_queue}
+        """gello queue names this process pushed to or consumed from. AMQP cannot list
+        queues: inspection sees these, plus the store's (failed, paused, served)."""
+        self._consumers: dict[str, str] = {}
+        self._buffers: dict[str, deque[_Buffered]] = {}
+        self._held: dict[str, _Held] = {}
+        self._prefetch = 0
+        self._arrived = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def open(self) -> None:
+        await self.store.open()
+        await self._connection()
+
+    async def _connection(self) -> Any:
+        if self._live():
+            return self._conn
+        async with self._lock:
+            if self._conn is not None and not self._conn.is_closed:
+                with contextlib.suppress(Exception):
+                    await self._conn.close()
+            self._reset()
+            try:
+                conn = await aio_pika.connect(self.url, timeout=self.connect_timeout_s)
+                pub = await conn.channel(publisher_confirms=True, on_return_raises=True)
+                con = await conn.channel(publisher_confirms=False)
+                self._pub = await pub.get_underlay_channel()
+                self._con = await con.get_underlay_channel()
+            except (*_ERRORS, aio_pika.exceptions.AMQPException) as exc:
+                raise self._unavailable(exc) from None
+            self._conn = conn
+            self._gen += 1
+            return conn
+
+    def _live(self) -> bool:
+        conn, con, pub = self._conn, self._con, self._pub
+        return bool(
+            conn is not None
+            and not conn.is_closed
+            and con is not None
+            and not con.is_closed
+            and pub is not None
+            and not pub.is_closed
+        )
+
+    def _reset(self) -> None:
+        """Forget everything tied to the old connection (its deliveries are requeued)."""
+        self._conn = self._pub = self._con = self._probe = None
+        self._declared.clear()
+        self._consumers.clear()
+        self._buffers.clear()
+        self._held.clear()
+        self._prefetch = 0
+
+    def _unavailable(self, exc: BaseException) -> DriverUnavailableError:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return DriverUnavailableError(
+            f"cannot reach RabbitMQ at {redact_url(self.url)}: {redact_url(reason)}"
+        )
+
+    async def close(self) -> None:
+        try:
+            if self._conn is not None and not self._conn.is_closed:
+                with contextlib.suppress(*_ERRORS):
+                    # Stop deliveries first, or what is handed back comes straight back.
+                    for tag in self._consumers.values():
+                        await self._con.basic_cancel(tag)
+                    self._consumers.clear()
+                    await self._hand_back_buffered(list(self._buffers))
+                with contextlib.suppress(Exception):
+                    await self._conn.close()
+        finally:
+            self._reset()
+            await self.store.close()
+
+    async def now(self) -> float:
+        return time.time()
+
+    # -- names -----------------------------------------------------------------------
+    def work_name(self, queue: str) -> str:
+        return f"{self.prefix}{queue}"
+
+    def bucket_name(self, queue: str, ms: int) -> str:
+        return f"{self.prefix}{queue}.delayed.{ms}ms"
+
+    async def _declare(self, name: str, arguments: dict[str, Any]) -> None:
+        if name in self._declared:
+            return
+        await self._connection()
+        try:
+            await self._pub.queue_declare(name, durable=True, arguments=arguments)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from None
+        self._declared.add(name)
+        self.created.add(name)
+
+    async def _declare_work(self, queue: str) -> str:
+        name = self.work_name(queue)
+        self._known.add(queue)
+        await self._declare(name, {"x-queue-type": "quorum"})
+        return name
+
+    async def _declare_bucket(self, queue: str, ms: int) -> str:
+        await self._declare_work(queue)
+        name = self.bucket_name(queue, ms)
+        await self._declare(
+            name,
+            {
+                "x-queue-type": "quorum",
+                "x-message-ttl": ms,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": self.work_name(queue),
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        )
+        return name
+
+    # -- producing -------------------------------------------------------------------
+    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
+        holders = await self.claim_unique(envelopes)
+        sends = []
+        now = time.time()
+        for env in envelopes:
+            if holders.get(env.id, env.id) != env.id:
+                continue
+            headers = {
+                "gello-id": env.id,
+                "gello-at": _ms(env.available_at),
+                "gello-attempts": env.attempts,
+                "gello-max": env.max_attempts,
+                "gello-created": _ms(env.created_at),
+            }
+            if env.unique_key is not None:
+                headers["gello-unique"] = 1
+            sends.append((env.queue, env.encode(), headers, env.available_at - now, env.id))
+        try:
+            await self._publish_many(sends)
+        except BaseException:
+            await self.release_unique([s[4] for s in sends if s[2].get("gello-unique")])
+            raise
+        return [holders.get(e.id, e.id) for e in envelopes]
+
+    async def _publish_many(
+        self, sends: Sequence[tuple[str, bytes, dict[str, Any], float, str]]
+    ) -> None:
+        """Publish and wait for every confirm (a returned push is on the broker)."""
+        if not sends:
+            return
+        for queue, _, _, delay, _ in sends:  # declare first, outside the publish burst
+            await self._route(queue, delay)
+        results = await asyncio.gather(
+            *(self._publish(q, body, h, delay, job_id) for q, body, h, delay, job_id in sends),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                if isinstance(result, _ERRORS):
+                    raise self._unavailable(result) from None
+                raise result
+
+    async def _route(self, queue: str, delay_s: float) -> str:
+        ms = delay_s * 1000
+        if ms <= 0:
+            return await self._declare_work(queue)
+        bucket = max((b for b in BUCKETS_MS if b <= ms), default=BUCKETS_MS[0])
+        return await self._declare_bucket(queue, bucket)
+
+    async def _publish(
+        self, queue: str, body: bytes, headers: dict[str, Any], delay_s: float, job_id: str
+    ) -> None:
+        routing_key = await self._route(queue, delay_s)
+        props = spec.Basic.Properties(
+            delivery_mode=2,
+            headers=headers,
+            message_id=job_id,
+            content_type="application/json",
+        )
+        try:
+            await self._pub.basic_publish(
+                body, exchange="", routing_key=routing_key, properties=props, mandatory=True
+            )
+        except aiormq.exceptions.PublishError:
+            # The queue was deleted behind our back: declare it again and send once more.
+            self._declared.discard(routing_key)
+            routing_key = await self._route(queue, delay_s)
+            await self._pub.basic_publish(
+                body, exchange="", routing_key=routing_key, properties=props, mandatory=True
+            )
+
+    # -- consuming -------------------------------------------------------------------
+    async def _consume(self, queues: Sequence[str], prefetch: int) -> None:
+        await self._connection()
+        prefetch = max(prefetch, self._prefetch, 1)
+        if prefetch > self._prefetch:
+            # Prefetch is fixed per consumer when it starts: raise it and restart consumers.
+            await self._con.basic_qos(prefetch_count=prefetch)
+            self._prefetch = prefetch
+            for queue, tag in list(self._consumers.items()):
+                await self._con.basic_cancel(tag)
+                del self._consumers[queue]
+        for queue in queues:
+            if queue in self._consumers:
+                continue
+            name = await self._declare_work(queue)
+            self._buffers.setdefault(queue, deque())
+            ok = await self._con.basic_consume(name, self._on_message(queue), no_ack=False)
+            self._consumers[queue] = ok.consumer_tag
+
+    def _on_message(self, queue: str) -> Any:
+        buffer = self._buffers[queue]
+        gen = self._gen
+
+        async def deliver(msg: DeliveredMessage) -> None:
+            buffer.append(_Buffered(msg, gen, time.monotonic()))
+            self._arrived.set()
+
+        return deliver
+
+    async def reserve(
+        self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
+    ) -> list[Reservation]:
+        if limit <= 0 or not queues:
+            return []
+        try:
+            await self._consume(queues, limit)
+            out: list[Reservation] = []
+            await self._take(queues, limit, out, lease_s, worker_id)
+            if not out:
+                # Nothing buffered: ask each queue in order. Deliveries the broker sent
+                # before the reply arrive before it, so an empty answer means empty.
+                for queue in queues:
+                    got = await self._con.basic_get(self.work_name(queue), no_ack=False)
+                    if isinstance(got.delivery, spec.Basic.GetOk):
+                        self._buffers[queue].append(_Buffered(got, self._gen, time.monotonic()))
+                        break
+                await self._take(queues, limit, out, lease_s, worker_id)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from None
+        return out
+
+    async def _take(
+        self,
+        queues: Sequence[str],
+        limit: int,
+        out: list[Reservation],
+        lease_s: float,
+        worker_id: str,
+    ) -> None:
+        now = time.time()
+        early: list[tuple[str, _Buffered]] = []
+        lost: list[tuple[str, _Buffered, int]] = []
+        for queue in queues:
+            buffer = self._buffers.get(queue)
+            while buffer and len(out) < limit:
+                item = buffer.popleft()
+                if item.gen != self._gen:
+                    continue
+                headers = _headers(item.msg)
+                at = int(headers.get("gello-at") or 0) / 1000
+                if at > now:
+                    early.append((queue, item))
+                    continue
+                attempts = (
+                    int(headers.get("gello-attempts") or 0)
+                    + int(headers.get("x-delivery-count") or 0)
+                    + 1
+                )
+                max_attempts = headers.get("gello-max")
+                if max_attempts is not None and attempts > int(max_attempts):
+                    lost.append((queue, item, attempts - 1))
+                    continue
+                held = self._hold(queue, item, headers, attempts, now + lease_s, worker_id)
+                out.append(
+                    Reservation(
+                        held.id, queue, f"{held.gen}.{held.tag}", attempts, held.body, held.expires
+                    )
+                )
+        for queue, item in early:
+            headers = _headers(item.msg)
+            await self._forward(queue, item, headers, int(headers["gello-at"]) / 1000 - time.time())
+        for queue, item, attempts in lost:
+            # Its last attempt was delivered and never settled: the worker died running it.
+            headers = _headers(item.msg)
+            held = self._hold(queue, item, headers, attempts, 0.0, "")
+            await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+
+    def _hold(
+        self,
+        queue: str,
+        item: _Buffered,
+        headers: dict[str, Any],
+        attempts: int,
+        expires: float,
+        worker_id: str,
+    ) -> _Held:
+        msg = item.msg
+        tag = _tag(msg)
+        job_id = str(headers.get("gello-id") or msg.header.properties.message_id or new_id())
+        max_attempts = headers.get("gello-max")
+        held = _Held(
+            tag=tag,
+            gen=item.gen,
+            id=job_id,
+            queue=queue,
+            attempts=attempts,
+            max_attempts=None if max_attempts is None else int(max_attempts),
+            unique=bool(headers.get("gello-unique")),
+            body=bytes(msg.body),
+            created_at=int(headers.get("gello-created") or 0) / 1000,
+            available_at=int(headers.get("gello-at") or 0) / 1000,
+            expires=expires,
+            reserved_by=worker_id,
+        )
+        self._held[f"{held.gen}.{tag}"] = held
+        return held
+
+    async def _forward(
+        self, queue: str, item: _Buffered, headers: dict[str, Any], delay_s: float
+    ) -> None:
+        """Send a delivery on (to a delay bucket, or back to its queue): publish, confirmed,
+        then acknowledge, so it is never lost (a crash in between makes a duplicate)."""
+        keep = {k: v for k, v in headers.items() if k.startswith("gello-")}
+        keep["gello-attempts"] = int(keep.get("gello-attempts") or 0) + int(
+            headers.get("x-delivery-count") or 0
+        )
+        msg = item.msg
+        job_id = str(keep.get("gello-id") or msg.header.properties.message_id or new_id())
+        await self._publish(queue, bytes(msg.body), keep, delay_s, job_id)
+        await self._con.basic_ack(_tag(msg))
+
+    async def _hand_back_buffered(self, queues: Sequence[str], older_than: float = -1) -> None:
+        """Return deliveries that were buffered but never reserved, attempts unchanged."""
+        limit = time.monotonic() - older_than if older_than >= 0 else None
+        for queue in queues:
+            buffer = self._buffers.get(queue)
+            while buffer and (limit is None or buffer[0].since <= limit):
+                item = buffer.popleft()
+                if item.gen == self._gen:
+                    await self._forward(queue, item, _headers(item.msg), 0.0)
+
+    async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
+        try:
+            await self._consume(queues, self._prefetch or 1)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from None
+        self._arrived.clear()
+        if any(self._buffers.get(q) for q in queues):
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._arrived.wait(), timeout_s)
+
+    def _settle(self, res: Reservation) -> _Held | None:
+        held = self._held.pop(res.token, None)
+        if held is None or held.gen != self._gen or self._con is None or self._con.is_closed:
+            return None
+        return held
+
+    async def ack(self, reservations: Sequence[Reservation]) -> int:
+        done: list[_Held] = []
+        try:
+            for res in reservations:
+                held = self._settle(res)
+                if held is not None:
+                    await self._con.basic_ack(held.tag, wait=False)
+                    done.append(held)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from None
+        await self.release_unique([h.id for h in done if h.unique])
+        return len(done)
+
+    async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
+        held = self._settle(reservation)
+        if held is None:
+            return False
+        headers: dict[str, Any] = {
+            "gello-id": envelope.id,
+            "gello-at": _ms(time.time() + delay_s),
+            "gello-attempts": envelope.attempts,
+            "gello-max": envelope.max_attempts,
+            "gello-created": _ms(envelope.created_at),
+        }
+        if held.unique:
+            headers["gello-unique"] = 1
+        try:
+            await self._publish(held.queue, envelope.encode(), headers, delay_s, envelope.id)
+            await self._con.basic_ack(held.tag)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from None
+        return True
+
+    async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
+        held = self._settle(reservation)
+        if held is None:
+            return False
+        await self._fail_held(held, failure, body)
+        return True
+
+    async def _fail_held(self, held: _Held, failure: Failure, body: str | None = None) -> None:
+        self._held.pop(f"{held.gen}.{held.tag}", None)
+        text = body if body is not None else held.body.decode("utf-8", "backslashreplace")
+        record = FailedJob(
+            id=held.id,
+            queue=held.queue,
+            name=name_of(text),
+            body=text,
+            exception=failure.exception,
+            message=failure.message,
+            traceback=failure.traceback,
+            failed_at=time.time(),
+            attempts=held.attempts,
+        )
+        await store_failed(self.store, record)  # stored first, then acknowledged
+        try:
+            await self._con.basic_ack(held.tag)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from None
+        if held.unique:
+            await self.release_unique([held.id])
+
+    async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
+        # The broker keeps a delivery while the connection lives (up to its consumer
+        # timeout): renewing is local, and a lease is lost only with the connection.
+        lost: list[str] = []
+        expires = time.time() + lease_s
+        for res in reservations:
+            held = self._held.get(res.token)
+            if held is None or held.gen != self._gen:
+                lost.append(res.id)
+            else:
+                held.expires = expires
+        return lost
+
+    async def rescue(self) -> RescueResult:
+        # Deliveries of dead workers come back from the broker by itself; here only this
+        # process's expired leases (a stalled loop) and long-buffered deliveries.
+        result = RescueResult()
+        if self._con is None or self._con.is_closed:
+            return result
+        now = time.time()
+        try:
+            for token, held in list(self._held.items()):
+                if held.expires > now or held.gen != self._gen:
+                    continue
+                if held.max_attempts is not None and held.attempts >= held.max_attempts:
+                    await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+                    result.failed.append(held.id)
+                else:
+                    del self._held[token]
+                    # A requeue counts as a delivery: the next holder sees the attempt.
+                    await self._con.basic_nack(held.tag, requeue=True)
+                    result.requeued.append(held.id)
+            await self._hand_back_buffered(list(self._buffers), STALE_BUFFER_S)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from None
+        return result
+
+    # -- inspecting and managing -----------------------------------------------------
+    async def _depth(self, name: str) -> int | None:
+        """Ready messages in a broker queue, or ``None`` when it does not exist."""
+        await self._connection()
+        if self._probe is None or self._probe.is_closed:
+            channel = await self._conn.channel()
+            self._probe = await channel.get_underlay_channel()
+        try:
+            ok = await self._probe.queue_declare(name, passive=True)
+        except aiormq.exceptions.ChannelNotFoundEntity:
+            self._probe = None
+            self._declared.discard(name)
+            return None
+        return int(ok.message_count or 0)
+
+    async def _queue_counts(self, queue: str) -> QueueCounts:
+        pending = await self._depth(self.work_name(queue))
+        if pending is None:
+            return QueueCounts(reserved=self._reserved(queue))
+        scheduled = 0
+        for ms in BUCKETS_MS:
+            found = await self._depth(self.bucket_name(queue, ms))
+            scheduled += found or 0
+        buffered = len(self._buffers.get(queue) or ())
+        return QueueCounts(
+            pending=pending + buffered, scheduled=scheduled, reserved=self._reserved(queue)
+        )
+
+    def _reserved(self, queue: str) -> int:
+        # Unacknowledged counts are not visible over AMQP: only this process's holdings.
+        return sum(1 for h in self._held.values() if h.queue == queue and h.gen == self._gen)
+
+    async def counts(self) -> dict[str, QueueCounts]:
+        stored = await self.store_counts()
+        names = self._known | await self.known_queues()
+        out: dict[str, QueueCounts] = {}
+        try:
+            for queue in sorted(names):
+                c = await self._queue_counts(queue)
+                failed = stored[queue].failed if queue in stored else 0
+                if c.total or failed:
+                    out[queue] = QueueCounts(c.pending, c.scheduled, c.reserved, failed)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from None
+        return out
+
+    async def queues(self) -> list[str]:
+        return list(await self.counts())
+
+    async def clear(self, queue: str) -> int:
+        removed = 0
+        try:
+            await self._connection()
+            buffer = self._buffers.get(queue)
+            while buffer:
+                item = buffer.popleft()
+                if item.gen == self._gen:
+                    await self._con.basic_ack(_tag(item.msg))
+                    removed += 1
+            for name in [self.work_name(queue), *(self.bucket_name(queue, b) for b in BUCKETS_MS)]:
+                if await self._depth(name) is None:
+                    continue
+                ok = await self._probe.queue_purge(name)
+                removed += int(ok.message_count or 0)
+        except _ERRORS as exc:
+            raise self._unavailable(exc) from None
+        return removed
+
+    async def find(self, job_id: str) -> JobRecord | None:
+        # A broker cannot look inside a queue: only jobs this process holds are found.
+        for held in self._held.values():
+            if held.id == job_id and held.gen == self._gen:
+                return JobRecord(
+                    id=held.id,
+                    queue=held.queue,
+                    state=JobState.RESERVED,
+                    attempts=held.attempts,
+                    priority=0,
+                    available_at=held.available_at,
+                    created_at=held.created_at,
+                    body=held.body.decode("utf-8", "backslashreplace"),
+                    reserved_by=held.reserved_by,
+                    lease_expires_at=held.expires,
+                )
+        return None
+
+    # -- failed jobs back to the broker ----------------------------------------------
+    async def republish(self, envelopes: Sequence[tuple[Envelope | None, FailedJob]]) -> None:
+        sends = []
+        for env, failed in envelopes:
+            if env is None:  # not an envelope: back as it was, to fail again clearly
+                headers = {"gello-id": failed.id, "gello-attempts": 0}
+                sends.append((failed.queue, failed.body.encode(), headers, 0.0, failed.id))
+                continue
+            headers = {
+                "gello-id": env.id,
+                "gello-at": _ms(env.available_at),
+                "gello-attempts": 0,
+                "gello-max": env.max_attempts,
+                "gello-created": _ms(env.created_at),
+            }
+            sends.append((env.queue, env.encode(), headers, 0.0, env.id))
+        await self._publish_many(sends)
+
+    # -- tests -----------------------------------------------------------------------
+    async def delete_queues(self) -> None:
+        """Delete every broker queue this driver declared (test clean-up)."""
+        await self._connection()
+        channel = await (await self._conn.channel()).get_underlay_channel()
+        for name in sorted(self.created):
+            with contextlib.suppress(*_ERRORS):
+                await channel.queue_delete(name)
+        self.created.clear()
