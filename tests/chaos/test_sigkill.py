@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 from chaos_harness import Backend
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cli"))
@@ -24,14 +25,14 @@ KILLS = 20
 BOUND_S = 120
 
 
-def dispatch_all(backend: Backend) -> None:
+def dispatch_all(backend: Backend, jobs: int) -> None:
     from app_jobs import Ledger
 
     from gello_queue import Queue, Settings
 
     settings = Settings(QUEUE_PREFIX=backend.env.get("QUEUE_PREFIX", "gello:"))  # type: ignore[call-arg]
     queue = Queue(backend.url, settings=settings)
-    for start in range(0, JOBS, 500):
+    for start in range(0, jobs, 500):
         queue.bulk_blocking(
             [Ledger.make(key=f"j{i}", seconds=0.04) for i in range(start, start + 500)]
         )
@@ -39,13 +40,23 @@ def dispatch_all(backend: Backend) -> None:
 
 
 def test_sigkill_random_workers_loses_nothing(backend: Backend) -> None:
-    dispatch_all(backend)
+    run_chaos(backend, JOBS, KILLS)
+
+
+@pytest.mark.soak
+def test_soak_sigkill_many_workers_for_minutes(backend: Backend) -> None:
+    run_chaos(backend, 20_000, 150)
+
+
+def run_chaos(backend: Backend, jobs: int, kills: int) -> None:
+    bound = max(BOUND_S, jobs / 50)
+    dispatch_all(backend, jobs)
     args = ("queue:work", "--concurrency", "4", "--sleep", "0.05")
     workers = [backend.spawn(*args) for _ in range(WORKERS)]
     killed: set[int] = set()
     rng = random.Random(7)
     started = time.monotonic()
-    while len(killed) < KILLS and time.monotonic() - started < BOUND_S:
+    while len(killed) < kills and time.monotonic() - started < bound:
         time.sleep(rng.uniform(0.2, 0.4))
         victim = workers.pop(rng.randrange(len(workers)))
         victim.send_signal(signal.SIGKILL)
@@ -56,8 +67,8 @@ def test_sigkill_random_workers_loses_nothing(backend: Backend) -> None:
     def done_keys() -> set[str]:
         return {key for kind, key, _ in backend.entries() if kind == "done"}
 
-    deadline = time.monotonic() + BOUND_S
-    while len(done_keys()) < JOBS and time.monotonic() < deadline:
+    deadline = time.monotonic() + bound
+    while len(done_keys()) < jobs and time.monotonic() < deadline:
         time.sleep(0.2)
     elapsed = time.monotonic() - started
     for worker in workers:
@@ -70,13 +81,13 @@ def test_sigkill_random_workers_loses_nothing(backend: Backend) -> None:
         if kind == "start":
             starts[key].append(pid)
     done = done_keys()
-    lost = JOBS - len(done)
+    lost = jobs - len(done)
     duplicates = {key: pids for key, pids in starts.items() if len(pids) > 1}
     print(
-        f"\n{backend.name}: jobs {JOBS}, kills {len(killed)}, lost {lost},"
+        f"\n{backend.name}: jobs {jobs}, kills {len(killed)}, lost {lost},"
         f" duplicates {len(duplicates)}, {elapsed:.1f} s"
     )
-    assert len(killed) >= KILLS
+    assert len(killed) >= kills
     assert lost == 0, f"{lost} jobs never completed"
     for key, pids in duplicates.items():
         # Every run but the last was cut short by a kill.
@@ -86,4 +97,4 @@ def test_sigkill_random_workers_loses_nothing(backend: Backend) -> None:
         q: c for q, c in status["queues"].items() if c["pending"] or c["reserved"] or c["failed"]
     }
     assert leftovers == {}
-    assert elapsed < BOUND_S
+    assert elapsed < bound
