@@ -53,11 +53,12 @@ def start_worker(
     )
 
 
-def processed_span(log: Path) -> tuple[int, float]:
+def processed_span(*logs: Path) -> tuple[int, float]:
     stamps = []
-    for line in log.read_bytes().splitlines():
-        if b'"event":"processed"' in line:
-            stamps.append(datetime.fromisoformat(orjson.loads(line)["timestamp"]).timestamp())
+    for log in logs:
+        for line in log.read_bytes().splitlines():
+            if b'"event":"processed"' in line:
+                stamps.append(datetime.fromisoformat(orjson.loads(line)["timestamp"]).timestamp())
     return len(stamps), (max(stamps) - min(stamps)) if len(stamps) > 1 else 0.0
 
 
@@ -114,6 +115,9 @@ async def main() -> None:
     parser.add_argument("--singles", type=int, default=3000, help="jobs for one-at-a-time dispatch")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--latency-samples", type=int, default=300)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="worker processes sharing the processing run"
+    )
     args = parser.parse_args()
 
     prefix = f"gbench:{uuid.uuid4().hex[:8]}:"
@@ -122,21 +126,24 @@ async def main() -> None:
     queue = Queue(args.url)
     print(f"driver: {redact_url(args.url)}  prefix: {prefix}  python {sys.version.split()[0]}")
     print(
-        f"worker: one process, --concurrency {args.concurrency}, default logging (JSON to a file)"
+        f"worker: {args.processes} process(es), --concurrency {args.concurrency}, default logging (JSON to a file)"
     )
 
     await dispatch_figures(queue, args.jobs, args.singles)
     blocking_figures(queue, args.singles)
     total = args.jobs + 2 * args.singles
 
-    log = tmp / "worker.log"
-    proc = start_worker(args.url, prefix, args.concurrency, log, "--stop-when-empty")
-    proc.wait(timeout=600)
-    count, span = processed_span(log)
+    logs = [tmp / f"worker{i}.log" for i in range(args.processes)]
+    procs = [
+        start_worker(args.url, prefix, args.concurrency, log, "--stop-when-empty") for log in logs
+    ]
+    for proc in procs:
+        proc.wait(timeout=600)
+    count, span = processed_span(*logs)
     if count != total:
         print(f"warning: worker logged {count} processed jobs, expected {total}")
     print(
-        f"processing:           {count / span:>10,.0f} jobs/s  ({count} no-op jobs, concurrency {args.concurrency})"
+        f"processing:           {count / span:>10,.0f} jobs/s  ({count} no-op jobs, {args.processes} x concurrency {args.concurrency})"
     )
 
     latency_file = tmp / "latency.txt"
