@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import math
 import time
 from collections import deque
@@ -145,6 +146,9 @@ class RabbitMQDriver(StoreBacked):
         self._buffers: dict[str, deque[_Buffered]] = {}
         self._held: dict[str, _Held] = {}
         self._prefetch = 0
+        self._open: set[int] = set()
+        """Delivery tags of the consumer channel not yet acknowledged or returned."""
+        self._open_heap: list[int] = []
         self._arrived = asyncio.Event()
         self._lock = asyncio.Lock()
 
@@ -191,6 +195,8 @@ class RabbitMQDriver(StoreBacked):
         self._consumers.clear()
         self._buffers.clear()
         self._held.clear()
+        self._open.clear()
+        self._open_heap.clear()
         self._prefetch = 0
 
     def _unavailable(self, exc: BaseException) -> DriverUnavailableError:
@@ -353,6 +359,8 @@ class RabbitMQDriver(StoreBacked):
         gen = self._gen
 
         async def deliver(msg: DeliveredMessage) -> None:
+            if gen == self._gen:
+                self._opened(_tag(msg))
             buffer.append(_Buffered(msg, gen, time.monotonic()))
             self._arrived.set()
 
@@ -373,6 +381,7 @@ class RabbitMQDriver(StoreBacked):
                 for queue in queues:
                     got = await self._con.basic_get(self.work_name(queue), no_ack=False)
                     if isinstance(got.delivery, spec.Basic.GetOk):
+                        self._opened(_tag(got))
                         self._buffers[queue].append(_Buffered(got, self._gen, time.monotonic()))
                         break
                 await self._take(queues, limit, out, lease_s, worker_id)
@@ -468,7 +477,7 @@ class RabbitMQDriver(StoreBacked):
         msg = item.msg
         job_id = str(keep.get("gello-id") or msg.header.properties.message_id or new_id())
         await self._publish(queue, bytes(msg.body), keep, delay_s, job_id)
-        await self._con.basic_ack(_tag(msg))
+        await self._ack_tag(_tag(msg))
 
     async def _hand_back_buffered(self, queues: Sequence[str], older_than: float = -1) -> None:
         """Return deliveries that were buffered but never reserved, attempts unchanged."""
@@ -491,6 +500,14 @@ class RabbitMQDriver(StoreBacked):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._arrived.wait(), timeout_s)
 
+    def _opened(self, tag: int) -> None:
+        self._open.add(tag)
+        heapq.heappush(self._open_heap, tag)
+
+    async def _ack_tag(self, tag: int) -> None:
+        self._open.discard(tag)
+        await self._con.basic_ack(tag)
+
     def _settle(self, res: Reservation) -> _Held | None:
         held = self._held.pop(res.token, None)
         if held is None or held.gen != self._gen or self._con is None or self._con.is_closed:
@@ -499,12 +516,26 @@ class RabbitMQDriver(StoreBacked):
 
     async def ack(self, reservations: Sequence[Reservation]) -> int:
         done: list[_Held] = []
+        for res in reservations:
+            held = self._settle(res)
+            if held is not None:
+                done.append(held)
+        if not done:
+            return 0
+        tags = sorted(h.tag for h in done)
+        self._open.difference_update(tags)
+        heap = self._open_heap
+        while heap and heap[0] not in self._open:
+            heapq.heappop(heap)
+        # One "multiple" ack covers every tag below the oldest delivery still open
+        # (deliveries arrive in tag order, so none below it is unknown to us).
+        below = heap[0] if heap else tags[-1] + 1
+        covered = [t for t in tags if t < below]
         try:
-            for res in reservations:
-                held = self._settle(res)
-                if held is not None:
-                    await self._con.basic_ack(held.tag, wait=False)
-                    done.append(held)
+            if covered:
+                await self._con.basic_ack(covered[-1], multiple=True, wait=False)
+            for tag in tags[len(covered) :]:
+                await self._con.basic_ack(tag, wait=False)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         await self.release_unique([h.id for h in done if h.unique])
@@ -525,7 +556,7 @@ class RabbitMQDriver(StoreBacked):
             headers["gello-unique"] = 1
         try:
             await self._publish(held.queue, envelope.encode(), headers, delay_s, envelope.id)
-            await self._con.basic_ack(held.tag)
+            await self._ack_tag(held.tag)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         return True
@@ -553,7 +584,7 @@ class RabbitMQDriver(StoreBacked):
         )
         await store_failed(self.store, record)  # stored first, then acknowledged
         try:
-            await self._con.basic_ack(held.tag)
+            await self._ack_tag(held.tag)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         if held.unique:
@@ -589,6 +620,7 @@ class RabbitMQDriver(StoreBacked):
                 else:
                     del self._held[token]
                     # A requeue counts as a delivery: the next holder sees the attempt.
+                    self._open.discard(held.tag)
                     await self._con.basic_nack(held.tag, requeue=True)
                     result.requeued.append(held.id)
             await self._hand_back_buffered(list(self._buffers), STALE_BUFFER_S)
@@ -653,7 +685,7 @@ class RabbitMQDriver(StoreBacked):
             while buffer:
                 item = buffer.popleft()
                 if item.gen == self._gen:
-                    await self._con.basic_ack(_tag(item.msg))
+                    await self._ack_tag(_tag(item.msg))
                     removed += 1
             for name in [self.work_name(queue), *(self.bucket_name(queue, b) for b in BUCKETS_MS)]:
                 if await self._depth(name) is None:
