@@ -9,6 +9,7 @@ metrics or tracing ask for it.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
@@ -35,6 +36,13 @@ class HookedDriver:
         # Shared with the queue's hook lists: hooks added later apply too.
         self.layers = layers
         self.reserve_hooks = reserve_hooks if reserve_hooks is not None else []
+        # Bind the delegated methods once: the worker's hot calls then cost what they
+        # cost unwrapped (``__getattr__`` stays as the fallback for everything else).
+        own = {n for klass in type(self).__mro__[:-1] for n in vars(klass)}
+        for name, value in vars(type(inner)).items():
+            # Plain methods only: properties may not be readable before ``open``.
+            if not name.startswith("_") and name not in own and inspect.isfunction(value):
+                setattr(self, name, getattr(inner, name))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
