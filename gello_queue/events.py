@@ -14,6 +14,8 @@ from typing import Any
 
 import structlog
 
+from gello_queue.observability import get_logger
+
 
 @dataclass(frozen=True, slots=True)
 class JobEvent:
@@ -124,7 +126,7 @@ class Events:
 
 def log_listener(event: Any) -> None:
     """The default listener: one structured log event per transition."""
-    log = structlog.get_logger("gello")
+    log = get_logger()
     match event:
         case JobReserved():
             log.debug(

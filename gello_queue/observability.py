@@ -46,6 +46,8 @@ def configure_logging(
         level: the lowest level written.
         stream: where to write (standard error by default).
     """
+    global _logger
+    _logger = None
     out = stream or sys.stderr
     as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
     renderer: Any = (
@@ -68,6 +70,13 @@ def configure_logging(
     )
 
 
+_logger: Any = None
+
+
 def get_logger() -> Any:
-    """The gello logger (a structlog bound logger)."""
-    return structlog.get_logger("gello")
+    """The gello logger (a structlog bound logger), built once per configuration: making
+    a fresh one per event cost a quarter of a no-op job's time."""
+    global _logger
+    if _logger is None:
+        _logger = structlog.get_logger("gello")
+    return _logger
