@@ -30,6 +30,9 @@ importlib.import_module("gello_cli.commands.monitor").register(app)
 # Observability and operations: diagnosis, health, failed-store import/export.
 for _module in ("why", "health", "failed_io", "storage"):
     importlib.import_module(f"gello_cli.commands.{_module}").register(app)
+# Orchestration: batches and cron schedules.
+for _module in ("batches",):
+    importlib.import_module(f"gello_cli.commands.{_module}").register(app)
 
 
 def import_app(module: str | None) -> None:

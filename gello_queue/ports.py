@@ -149,6 +149,44 @@ class ThroughputBucket:
     failed: int
 
 
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    """A batch of jobs as stored: its counters and the callbacks to run when it ends."""
+
+    id: str
+    name: str
+    total: int
+    """Jobs the batch holds (links of chains inside it included)."""
+    processed: int = 0
+    failed: int = 0
+    created_at: float = 0.0
+    finished_at: float | None = None
+    """When every job had run once (processed + failed reached total)."""
+    cancelled_at: float | None = None
+    options: str = "{}"
+    """JSON: callbacks (envelopes as dicts), ``allow_failures`` and a chain to continue."""
+    failed_ids: tuple[str, ...] = ()
+    """Ids of the jobs that failed; filled by ``batch_find`` only."""
+
+    @property
+    def pending(self) -> int:
+        """Jobs that have not run to an end yet."""
+        return max(self.total - self.processed - self.failed, 0)
+
+    @property
+    def percent(self) -> float:
+        """Share of jobs that ran to an end, 0..100."""
+        return 100.0 if self.total <= 0 else 100.0 * (self.total - self.pending) / self.total
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
 LOST_WORKER_REASON = "the worker running it stopped answering (lease expired on its last attempt)"
 
 
@@ -283,3 +321,42 @@ class QueueDriver(Protocol):
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         """Per-minute buckets from ``since`` on."""
+
+    # -- coordination (shared state for middleware, batches, chains and schedules) ----
+    # Keys are free-form strings in a namespace of their own (they never clash with
+    # queue keys); expiry is judged by the backend's clock.
+    async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
+        """Add ``by`` to a counter and return its new value. A missing or expired counter
+        starts at zero and lives ``ttl_s`` from then on (a fixed window: adding does not
+        extend it)."""
+
+    async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        """Take the lock for ``ttl_s`` if it is free, expired, or already ``owner``'s (then
+        its expiry is renewed); False when someone else holds it."""
+
+    async def lock_release(self, key: str, owner: str) -> bool:
+        """Free the lock if ``owner`` holds it; False otherwise."""
+
+    # -- batches ---------------------------------------------------------------------
+    async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
+        """Store the batch (or, when it exists, add ``record.total`` to its total) and push
+        ``envelopes``, atomically where the backend allows, in one round trip. Unique keys
+        of batch members are not honoured."""
+
+    async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
+        """Record that a job of the batch ran to an end, once per job (a failed job that
+        later succeeds moves from failed to processed); stamp ``finished_at`` when every
+        job has. Return the batch after the change, or None when it does not exist."""
+
+    async def batch_find(self, batch_id: str) -> BatchRecord | None:
+        """One batch, with ``failed_ids``."""
+
+    async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
+        """Batches, newest first (``failed_ids`` left empty)."""
+
+    async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
+        """Mark the batch cancelled (its jobs are skipped when they come up), or with
+        ``cancelled=False`` no longer cancelled; False when it does not exist."""
+
+    async def batch_prune(self, before: float) -> int:
+        """Delete batches finished or cancelled before ``before``; return how many."""

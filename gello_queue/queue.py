@@ -14,11 +14,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from gello_queue.core.errors import GelloError
+from gello_queue.core.errors import GelloError, NotSupportedError
 from gello_queue.core.job import Delay, Job, JobDefaults, PendingDispatch, seconds
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.drivers import DriverFactory, factory_from_url
 from gello_queue.observability import redact_url
+from gello_queue.orchestration.unique import DispatchResult
 from gello_queue.ports import QueueDriver
 from gello_queue.settings import Settings, load_settings
 
@@ -96,10 +97,13 @@ class Queue:
 
     # -- dispatching -----------------------------------------------------------------
     async def dispatch(self, pending: PendingDispatch) -> str:
-        """Enqueue one validated job; return its id (or the id holding its unique key)."""
+        """Enqueue one validated job; return its id, or the id of the job holding its
+        unique key: a ``DispatchResult``, whose ``.duplicate_of`` says which."""
         env = pending.to_envelope(self.defaults, time.time())
         driver = await self.driver()
-        return (await driver.push([env]))[0]
+        if env.unique_key is not None and (env.unique_mode or env.unique_for):
+            _check_unique_modes(driver)
+        return DispatchResult((await driver.push([env]))[0], env.id)
 
     async def bulk(self, pendings: Sequence[PendingDispatch]) -> list[str]:
         """Enqueue many jobs in one round trip; return their ids in order."""
@@ -202,6 +206,14 @@ class Queue:
                 loop.run_until_complete(driver.close())
             if not loop.is_closed():
                 loop.close()
+
+
+def _check_unique_modes(driver: QueueDriver) -> None:
+    if "unique_modes" not in driver.capabilities:
+        raise NotSupportedError(
+            f"the {driver.name} driver cannot honour unique_for, unique_until='processing'"
+            " or debounce: use plain unique jobs, or a database or Redis connection"
+        )
 
 
 async def _awaited(call: Callable[[], Awaitable[T]]) -> T:

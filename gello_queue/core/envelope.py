@@ -56,10 +56,17 @@ class Envelope:
     available_at: float = 0.0
     created_at: float = 0.0
     unique_key: str | None = None
+    unique_mode: str | None = None
+    """How ``push`` treats a held key: ``None``/"processed" (the holder wins until it is
+    completed or failed), "processing" (until it is reserved), "debounce" (this job
+    replaces a holder that has not started). See ``gello_queue.orchestration.unique``."""
+    unique_for: float | None = None
+    """Seconds the unique lock lives at most, judged by the backend's clock."""
     batch_id: str | None = None
     chain: list[JsonDict] = field(default_factory=list)
     """Envelopes (as dicts) of the links to dispatch after this job completes."""
     middleware: JsonDict = field(default_factory=dict)
+    """Orchestration state: ``once`` (a claim taken before running), ``chain_catch``."""
     trace: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     reason: str | None = None
@@ -109,6 +116,8 @@ class Envelope:
                 available_at=float(data.get("available_at", 0.0)),
                 created_at=float(data.get("created_at", 0.0)),
                 unique_key=data.get("unique_key"),
+                unique_mode=data.get("unique_mode"),
+                unique_for=_opt_float(data.get("unique_for")),
                 batch_id=data.get("batch_id"),
                 chain=list(data.get("chain") or ()),
                 middleware=dict(data.get("middleware") or {}),

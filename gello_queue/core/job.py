@@ -38,8 +38,12 @@ from gello_queue.core.errors import (
 from gello_queue.core.middleware import Middleware
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.retry import BackoffSpec, normalize_backoff
+from gello_queue.orchestration.unique import payload_digest, unique_key
 
 if TYPE_CHECKING:
+    from gello_queue.orchestration.batch import BatchHandle
+    from gello_queue.orchestration.unique import DispatchResult
+    from gello_queue.ports import QueueDriver
     from gello_queue.queue import Queue
 
 P = TypeVar("P", bound=BaseModel)
@@ -103,6 +107,17 @@ class Job(Generic[P]):
     """Where a plain ``def handle`` runs: a child process (its timeout is enforced by
     killing the process) or a thread (shares memory; its timeout cannot stop it)."""
     registry: ClassVar[JobRegistry] = default_registry
+    unique: ClassVar[bool] = False
+    """Dispatching again while a job with the same key waits or runs returns that job's
+    id instead of storing a new one (key: name, queue and ``unique_id``)."""
+    unique_for: ClassVar[Delay | None] = None
+    """Seconds the unique lock lives at most (a stuck holder stops blocking after it)."""
+    unique_until: ClassVar[Literal["processed", "processing"]] = "processed"
+    """When the lock is released: when the job completes or fails ("processed"), or
+    when a worker starts it ("processing")."""
+    debounce: ClassVar[Delay | None] = None
+    """Run this long after the last dispatch with the same key: an earlier job that has
+    not started is replaced (the last payload wins) and never runs."""
 
     job_id: str
     """Set while running: the job's id."""
@@ -110,6 +125,8 @@ class Job(Generic[P]):
     """Set while running: this attempt's number, from 1."""
     envelope: Envelope
     """Set while running: the message as reserved."""
+    driver: QueueDriver
+    """Set while running: the backend the job came from (middleware use it)."""
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -123,12 +140,20 @@ class Job(Generic[P]):
         if cls.tries is not None and cls.tries < 1:
             raise ConfigurationError(f"{cls.__name__}.tries must be >= 1, got {cls.tries}")
         cls._backoff_spec = normalize_backoff(cls.backoff)
+        if cls.unique_until not in ("processed", "processing"):
+            raise ConfigurationError(
+                f"{cls.__name__}.unique_until must be 'processed' or 'processing'"
+            )
+        cls._unique = bool(cls.unique or cls.unique_for or cls.debounce)
+        cls._custom_unique_id = cls.unique_id is not Job.unique_id
         cls._sync_handle = not inspect.iscoroutinefunction(cls.handle)
         if register and hasattr(cls, "payload_model"):
             cls.registry.register(cls)
 
     _backoff_spec: ClassVar[Any] = None
     _sync_handle: ClassVar[bool] = False
+    _unique: ClassVar[bool] = False
+    _custom_unique_id: ClassVar[bool] = False
 
     # -- running -----------------------------------------------------------------------
     async def handle(self, payload: P) -> None:
@@ -147,6 +172,20 @@ class Job(Generic[P]):
     def middleware(self) -> Sequence[Middleware]:
         """Middleware that wraps ``handle`` on every attempt, outermost first."""
         return ()
+
+    def unique_id(self, payload: P) -> str:
+        """What makes two dispatches the same job; defaults to a hash of the payload."""
+        return payload_digest(payload.model_dump(mode="json"))
+
+    def batch(self) -> BatchHandle | None:
+        """While running: the batch this job belongs to (or whose callback it is)."""
+        from gello_queue.orchestration.batch import BatchHandle
+
+        env = self.envelope
+        batch_id = env.batch_id or env.middleware.get("of_batch")
+        if not batch_id:
+            return None
+        return BatchHandle(self.driver, str(batch_id), env.queue)
 
     def fail(self, reason: str | BaseException = "failed permanently") -> NoReturn:
         """Fail now, with no further retries."""
@@ -180,8 +219,9 @@ class Job(Generic[P]):
         at: datetime | None = None,
         connection: Queue | None = None,
         **fields: Any,
-    ) -> str:
-        """Validate and enqueue; return the job id.
+    ) -> DispatchResult:
+        """Validate and enqueue; return the job id (for a unique job whose key is held,
+        the holder's id, with ``.duplicate_of`` set).
 
         Args:
             payload: the payload model, or a mapping of its fields (or pass them as keywords).
@@ -194,7 +234,7 @@ class Job(Generic[P]):
         pending = cls.make(payload, **fields).options(
             queue=queue, priority=priority, delay=delay, at=at
         )
-        return await _connection(connection).dispatch(pending)
+        return _result(await _connection(connection).dispatch(pending))
 
     @classmethod
     def dispatch_blocking(
@@ -208,12 +248,12 @@ class Job(Generic[P]):
         at: datetime | None = None,
         connection: Queue | None = None,
         **fields: Any,
-    ) -> str:
+    ) -> DispatchResult:
         """Blocking twin of ``dispatch`` for code without an event loop."""
         pending = cls.make(payload, **fields).options(
             queue=queue, priority=priority, delay=delay, at=at
         )
-        return _connection(connection).dispatch_blocking(pending)
+        return _result(_connection(connection).dispatch_blocking(pending))
 
     @classmethod
     async def dispatch_after(
@@ -325,10 +365,16 @@ class PendingDispatch:
             )
         available = self.at.timestamp() if self.at is not None else now + self.delay_s
         retry_until = None if job.retry_until is None else now + seconds(job.retry_until)
+        queue = self.queue or job.queue or defaults.queue
+        extra = self.extra
+        if job._unique and "unique_key" not in extra:
+            extra = {**self._unique_fields(queue), **extra}
+            if job.debounce is not None and self.at is None:
+                available = now + max(self.delay_s, seconds(job.debounce))
         return Envelope(
             id=new_id(),
             name=job.name,
-            queue=self.queue or job.queue or defaults.queue,
+            queue=queue,
             payload=self.payload,
             max_attempts=job.tries or defaults.tries,
             priority=self.priority if self.priority is not None else job.priority,
@@ -337,8 +383,21 @@ class PendingDispatch:
             retry_until=retry_until,
             available_at=available,
             created_at=now,
-            **self.extra,
+            **extra,
         )
+
+    def _unique_fields(self, queue: str) -> dict[str, Any]:
+        job = self.job
+        if job._custom_unique_id:
+            uid = job().unique_id(job.payload_model.model_validate(self.payload))
+        else:
+            uid = payload_digest(self.payload)
+        mode = "debounce" if job.debounce is not None else job.unique_until
+        return {
+            "unique_key": unique_key(job.name, queue, str(uid)),
+            "unique_mode": None if mode == "processed" else mode,
+            "unique_for": None if job.unique_for is None else seconds(job.unique_for),
+        }
 
 
 def _payload_model_of(cls: type) -> type[BaseModel] | None:
@@ -357,3 +416,9 @@ def _connection(connection: Queue | None) -> Queue:
     from gello_queue.queue import default_queue
 
     return default_queue()
+
+
+def _result(stored: str) -> DispatchResult:
+    from gello_queue.orchestration.unique import DispatchResult
+
+    return stored if isinstance(stored, DispatchResult) else DispatchResult(stored, stored)

@@ -25,6 +25,7 @@ SCHEMES = (
     "redis+cluster://",
     "amqp://",
     "amqps://",
+    "failover:",
 )
 
 CAPABILITIES = {
@@ -42,6 +43,11 @@ def factory_from_url(url: str, *, prefix: str = "gello:") -> DriverFactory:
         ConfigurationError: the scheme is unknown; the message lists the valid ones.
     """
     scheme = urlsplit(url).scheme.lower()
+    if scheme == "failover":
+        from gello_queue.drivers.failover import FailoverDriver
+
+        parts = [factory_from_url(u.strip(), prefix=prefix) for u in url[9:].split("|")]
+        return lambda: FailoverDriver([make() for make in parts])
     if scheme == "memory":
         from gello_queue.drivers.memory import MemoryDriver, named_store
 

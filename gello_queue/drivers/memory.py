@@ -14,13 +14,14 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen
 from gello_queue.ports import (
     LOST_WORKER_REASON,
+    BatchRecord,
     FailedJob,
     Failure,
     JobRecord,
@@ -43,6 +44,7 @@ class _Job:
     max_attempts: int
     body: str
     unique_key: str | None = None
+    unique_until: float | None = None
     token: str | None = None
     lease_expires_at: float | None = None
     reserved_by: str | None = None
@@ -62,8 +64,18 @@ class MemoryStore:
         self.restart_at: float | None = None
         self.throughput: dict[tuple[int, str], list[int]] = {}
         self.seq = itertools.count()
+        self.coord: dict[str, tuple[str, int, float]] = {}
+        """Coordination entries: key -> (owner, value, expires_at)."""
+        self.batches: dict[str, _Batch] = {}
         self.version = 0
         """Bumped on every push/release so waiting workers notice new work."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    record: BatchRecord
+    marks: dict[str, bool] = field(default_factory=dict)
+    """Job id -> failed."""
 
 
 _STORES: dict[str, MemoryStore] = {}
@@ -78,7 +90,9 @@ class MemoryDriver:
     """The port on plain dicts; see the module docstring."""
 
     name = "memory"
-    capabilities = frozenset({"list_jobs", "priority", "clear", "cancel"})
+    capabilities = frozenset(
+        {"list_jobs", "priority", "clear", "cancel", "unique_modes", "batch_push"}
+    )
 
     def __init__(self, store: MemoryStore | None = None) -> None:
         self.store = store or MemoryStore()
@@ -99,9 +113,11 @@ class MemoryDriver:
         with s.lock:
             for env in envelopes:
                 key = env.unique_key
-                if key is not None and key in s.unique and s.unique[key] in s.jobs:
-                    ids.append(s.unique[key])
-                    continue
+                if key is not None:
+                    holder = self._holder(env)
+                    if holder is not None:
+                        ids.append(holder)
+                        continue
                 s.jobs[env.id] = _Job(
                     id=env.id,
                     queue=env.queue,
@@ -112,12 +128,37 @@ class MemoryDriver:
                     max_attempts=env.max_attempts,
                     body=env.encode().decode(),
                     unique_key=key,
+                    unique_until=None if env.unique_for is None else s.clock() + env.unique_for,
                 )
                 if key is not None:
                     s.unique[key] = env.id
                 ids.append(env.id)
             s.version += 1
         return ids
+
+    def _holder(self, env: Envelope) -> str | None:
+        """The job that keeps ``env`` out, after letting ``env``'s mode free the key
+        (see ``Envelope.unique_mode``)."""
+        s = self.store
+        key = env.unique_key
+        assert key is not None
+        held = s.jobs.get(s.unique.get(key, ""))
+        if held is None or held.unique_key != key:
+            return None
+        started = held.token is not None
+        if env.unique_mode == "debounce" and not started:
+            self._drop(held)
+            return None
+        expired = held.unique_until is not None and held.unique_until <= s.clock()
+        if (
+            env.unique_mode == "debounce"
+            or expired
+            or (env.unique_mode == "processing" and started)
+        ):
+            held.unique_key = held.unique_until = None
+            del s.unique[key]
+            return None
+        return held.id
 
     # -- consuming -------------------------------------------------------------------
     async def reserve(
@@ -452,3 +493,104 @@ class MemoryDriver:
                 for (minute, queue), (p, f) in sorted(self.store.throughput.items())
                 if minute >= since
             ]
+
+    # -- coordination ----------------------------------------------------------------
+    async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
+        s = self.store
+        with s.lock:
+            now = s.clock()
+            _, value, expires = s.coord.get("c:" + key, ("", 0, 0.0))
+            if expires <= now:
+                value, expires = 0, now + ttl_s
+            value += by
+            s.coord["c:" + key] = ("", value, expires)
+            return value
+
+    async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        s = self.store
+        with s.lock:
+            now = s.clock()
+            held, _, expires = s.coord.get("l:" + key, ("", 0, 0.0))
+            if expires > now and held != owner:
+                return False
+            s.coord["l:" + key] = (owner, 0, now + ttl_s)
+            return True
+
+    async def lock_release(self, key: str, owner: str) -> bool:
+        s = self.store
+        with s.lock:
+            held, _, expires = s.coord.get("l:" + key, ("", 0, 0.0))
+            if held != owner or expires <= s.clock():
+                return False
+            del s.coord["l:" + key]
+            return True
+
+    # -- batches ---------------------------------------------------------------------
+    async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
+        s = self.store
+        with s.lock:
+            found = s.batches.get(record.id)
+            if found is None:
+                s.batches[record.id] = _Batch(replace(record, created_at=s.clock()))
+            else:
+                found.record = replace(found.record, total=found.record.total + record.total)
+            return await self.push([e.with_changes(unique_key=None) for e in envelopes])
+
+    async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
+        s = self.store
+        with s.lock:
+            found = s.batches.get(batch_id)
+            if found is None:
+                return None
+            rec = found.record
+            before = found.marks.get(job_id)
+            if before is None:
+                found.marks[job_id] = failed
+                rec = replace(
+                    rec, processed=rec.processed + (not failed), failed=rec.failed + failed
+                )
+            elif before and not failed:
+                found.marks[job_id] = False
+                rec = replace(rec, processed=rec.processed + 1, failed=rec.failed - 1)
+            if rec.finished_at is None and rec.processed + rec.failed >= rec.total:
+                rec = replace(rec, finished_at=s.clock())
+            found.record = rec
+            return rec
+
+    async def batch_find(self, batch_id: str) -> BatchRecord | None:
+        with self.store.lock:
+            found = self.store.batches.get(batch_id)
+            if found is None:
+                return None
+            failed = tuple(sorted(j for j, f in found.marks.items() if f))
+            return replace(found.record, failed_ids=failed)
+
+    async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
+        with self.store.lock:
+            rows = [b.record for b in self.store.batches.values()]
+        rows.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return rows[offset : offset + limit]
+
+    async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
+        s = self.store
+        with s.lock:
+            found = s.batches.get(batch_id)
+            if found is None:
+                return False
+            if not cancelled:
+                found.record = replace(found.record, cancelled_at=None)
+            elif found.record.cancelled_at is None:
+                found.record = replace(found.record, cancelled_at=s.clock())
+            return True
+
+    async def batch_prune(self, before: float) -> int:
+        s = self.store
+        with s.lock:
+            doomed = [
+                b.record.id
+                for b in s.batches.values()
+                if min(b.record.finished_at or before, b.record.cancelled_at or before) < before
+            ]
+            for batch_id in doomed:
+                del s.batches[batch_id]
+        return len(doomed)

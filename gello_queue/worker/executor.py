@@ -35,6 +35,7 @@ from gello_queue.events import (
     log_listener,
 )
 from gello_queue.observability import get_logger
+from gello_queue.orchestration.flow import Flow, involved
 from gello_queue.ports import Failure, QueueDriver, Reservation
 from gello_queue.worker.isolation import HardTimeout, ProcessPool, RemoteError
 
@@ -96,6 +97,8 @@ class Executor:
         self.events = events if events is not None else Events([log_listener])
         self._ack = ack or self._ack_now
         self.pool = pool
+        self.flow = Flow(driver)
+        """Chain and batch bookkeeping; only jobs that belong to one pay for it."""
 
     async def _ack_now(self, res: Reservation) -> None:
         await self.driver.ack([res])
@@ -121,7 +124,13 @@ class Executor:
             failure = Failure("PayloadValidationError", f"payload is invalid: {describe(exc)}")
             return await self._give_up(run, failure)
         job = run.job = job_cls()
-        job.job_id, job.attempt, job.envelope = env.id, res.attempts, env
+        job.job_id, job.attempt, job.envelope, job.driver = env.id, res.attempts, env, self.driver
+        flow = involved(env)
+        if flow and (skip := await self.flow.skip_reason(env)) is not None:
+            await self._ack(res)
+            get_logger().info("skipped", job=env.name, id=env.id, reason=skip)
+            self.events.emit(JobProcessed(env.id, env.name, env.queue, res.attempts, 0.0))
+            return Outcome.PROCESSED
         timeout = env.timeout or job_cls.timeout or self.options.timeout_s
         try:
             async with asyncio.timeout(timeout) as run.deadline:
@@ -149,6 +158,9 @@ class Executor:
         except Exception as exc:
             failure = Failure(type(exc).__name__, str(exc), traceback.format_exc())
             return await self._retry_or_fail(run, job_cls, failure, exc)
+        if flow:
+            # Before the ack: if this worker dies here, the job runs again and repeats it.
+            await self.flow.completed(env)
         await self._ack(res)
         self.events.emit(JobProcessed(env.id, env.name, env.queue, res.attempts, run.elapsed()))
         return Outcome.PROCESSED
@@ -230,6 +242,11 @@ class Executor:
         why: str = "failed permanently",
     ) -> Outcome:
         res, env = run.res, run.env
+        if involved(env):
+            try:
+                await self.flow.failed(env)
+            except Exception as exc:  # the failure itself must still be stored
+                get_logger().error("flow_error", job=env.name, id=env.id, error=repr(exc))
         if not await self.driver.fail(res, env.encode().decode(), failure):
             return self._lost(env)
         self.events.emit(

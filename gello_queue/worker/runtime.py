@@ -21,7 +21,7 @@ import psutil
 
 from gello_queue.core.envelope import new_id
 from gello_queue.core.registry import JobRegistry
-from gello_queue.events import Events, JobReleased, WorkerEvent, log_listener
+from gello_queue.events import Events, JobReleased, JobsRescued, WorkerEvent, log_listener
 from gello_queue.observability import get_logger
 from gello_queue.ports import QueueDriver, Reservation, WorkerRecord
 from gello_queue.queue import Queue
@@ -174,6 +174,7 @@ class Worker:
         self._process = psutil.Process()
         self._driver: QueueDriver | None = None
         self._failures = 0
+        self._settling: set[asyncio.Task[None]] = set()
 
     # -- control ---------------------------------------------------------------------
     def stop(self, reason: ExitReason = ExitReason.STOPPED) -> None:
@@ -254,6 +255,9 @@ class Worker:
         )
         self.state = WorkerState.RUNNING
         self.started_at = time.time()
+        # Jobs failed by rescue (their worker died on the last attempt) still stop their
+        # chain and count in their batch.
+        unsubscribe = self.events.subscribe(lambda e: self._rescued(executor, e))
         maintenance = Maintenance(self, driver)
         await maintenance.prime()
         self._announce(
@@ -273,8 +277,11 @@ class Worker:
             await self._flush_once(driver)
             for task in background:
                 task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            # Bounded: a client library that swallows a cancellation mid-call (seen with
+            # redis-py during an ack) must not keep the worker from stopping.
+            await asyncio.wait(background, timeout=5.0)
             await maintenance.finish()
+            unsubscribe()
             pool.close()
             self.state = WorkerState.STOPPED
             self._announce(
@@ -329,6 +336,29 @@ class Worker:
                 waiter.cancel()
             elif waiter.exception() is not None:
                 await self._backend_down(waiter.exception())
+
+    def _rescued(self, executor: Executor, event: object) -> None:
+        if isinstance(event, JobsRescued) and event.failed:
+            task = asyncio.create_task(self._settle_rescued(executor, event.failed))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+
+    async def _settle_rescued(self, executor: Executor, job_ids: Sequence[str]) -> None:
+        from gello_queue.core.envelope import Envelope
+        from gello_queue.core.errors import EnvelopeError
+        from gello_queue.orchestration.flow import involved
+
+        assert self._driver is not None
+        for job_id in job_ids:
+            try:
+                failed = await self._driver.failed_find(job_id)
+                env = None if failed is None else Envelope.decode(failed.body)
+                if env is not None and involved(env):
+                    await executor.flow.failed(env)
+            except EnvelopeError:
+                continue
+            except Exception as exc:
+                self.log.error("flow_error", id=job_id, error=repr(exc))
 
     async def _backend_down(self, error: BaseException | None) -> None:
         """Log a backend error and back off (0.1 s doubling to 5 s) before trying again;

@@ -246,7 +246,10 @@ async def test_migrate_from_empty_and_again_is_idempotent() -> None:
             )
             rows = await con.fetchval(f'SELECT count(*) FROM "{schema}".app_migrations')
         assert [t[0] for t in tables] == [
+            "app_batch_jobs",
+            "app_batches",
             "app_control",
+            "app_coordination",
             "app_failed_jobs",
             "app_jobs",
             "app_migrations",
@@ -277,7 +280,9 @@ async def test_open_refuses_an_unmigrated_or_older_schema(
 ) -> None:
     async with isolated_schema() as schema:
         driver = PostgresDriver(POSTGRES_URL, schema=schema)
-        with pytest.raises(ConfigurationError, match="at version 0, gello needs 1"):
+        with pytest.raises(
+            ConfigurationError, match=f"at version 0, gello needs {driver_module.SCHEMA_VERSION}"
+        ):
             await driver.open()
         await driver.migrate()
         newer = driver_module.SCHEMA_VERSION + 1

@@ -32,6 +32,7 @@ import logging
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace as _replace
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -51,6 +52,7 @@ from gello_queue.drivers.postgres.sql import (
 )
 from gello_queue.ports import (
     LOST_WORKER_REASON,
+    BatchRecord,
     FailedJob,
     Failure,
     JobRecord,
@@ -124,7 +126,9 @@ class PostgresDriver:
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
     name = "postgres"
-    capabilities = frozenset({"list_jobs", "priority", "clear", "cancel"})
+    capabilities = frozenset(
+        {"list_jobs", "priority", "clear", "cancel", "unique_modes", "batch_push"}
+    )
 
     def __init__(
         self,
@@ -193,6 +197,7 @@ class PostgresDriver:
         self._timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
         self._slot_cache: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
         self._self_vacuum = False
+        self._coord_calls = 0
         """Vacuum the jobs table from rescue: set when the server's autovacuum is off."""
 
     # -- lifecycle -------------------------------------------------------------------
@@ -426,6 +431,8 @@ class PostgresDriver:
                 return [e.id for e in envelopes]
             except asyncpg.UniqueViolationError:
                 pass  # an id is already stored (a re-sent batch): settle it below
+        if any(e.unique_key is not None for e in envelopes):
+            return await self._push_unique(envelopes, connection)
         pending = list(envelopes)
         holders: dict[str, str] = {}
         for _ in range(5):
@@ -444,6 +451,33 @@ class PostgresDriver:
                 "could not settle unique keys after 5 tries: the holders keep completing"
             )
         return [holders.get(e.id, e.id) for e in envelopes]
+
+    async def _push_unique(self, envelopes: Sequence[Envelope], connection: Any) -> list[str]:
+        """Pushes with unique keys go through one server-side function (migration 2):
+        holder look-up, debounce and lock expiry in the push's own transaction."""
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [], [], [])
+        ids, queues, names, prios, avail, created, attempts, maxes, bodies, keys, modes, fors = (
+            columns
+        )
+        for env in envelopes:
+            ids.append(env.id)
+            queues.append(env.queue)
+            names.append(env.name)
+            prios.append(env.priority)
+            avail.append(env.available_at)
+            created.append(env.created_at)
+            attempts.append(env.attempts)
+            maxes.append(env.max_attempts)
+            bodies.append(env.encode().decode())
+            keys.append(env.unique_key)
+            modes.append(env.unique_mode)
+            fors.append(env.unique_for)
+        query = self._q["push_unique"]
+        if connection is not None:
+            rows = await connection.fetch(query, *columns)
+        else:
+            rows = await self._call(lambda pool: pool.fetch(query, *columns))
+        return [str(r[1]) for r in rows]
 
     async def _insert_plain(self, envelopes: Sequence[Envelope]) -> None:
         columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
@@ -920,6 +954,72 @@ class PostgresDriver:
         rows = await self._fetch("throughput", float(since))
         return [ThroughputBucket(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
 
+    # -- coordination ----------------------------------------------------------------
+    async def _sweep(self) -> None:
+        # Expired entries are dead weight: one caller in many deletes a slice of them.
+        self._coord_calls += 1
+        if self._coord_calls % 500 == 0:
+            await self._execute("coordination_sweep")
+
+    async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
+        await self._sweep()
+        return int(await self._fetchval("counter_incr", "c:" + key, int(by), float(ttl_s)))
+
+    async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        await self._sweep()
+        return bool(await self._fetch("lock_acquire", "l:" + key, owner, float(ttl_s)))
+
+    async def lock_release(self, key: str, owner: str) -> bool:
+        return await self._execute("lock_release", "l:" + key, owner) == 1
+
+    # -- batches ---------------------------------------------------------------------
+    async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
+        ids, queues, names, prios, avail, created, attempts, maxes, bodies = columns
+        due: dict[str, float] = {}
+        for env in envelopes:
+            ids.append(env.id)
+            queues.append(env.queue)
+            names.append(env.name)
+            prios.append(env.priority)
+            avail.append(env.available_at)
+            created.append(env.created_at)
+            attempts.append(env.attempts)
+            maxes.append(env.max_attempts)
+            bodies.append(env.encode().decode())
+            at = 0.0 if env.available_at <= env.created_at else env.available_at
+            due[env.queue] = min(due.get(env.queue, at), at)
+        notes = [f"{at!r} {queue}" for queue, at in due.items()]
+        query = self._q["batch_push"]
+        await self._call(
+            lambda pool: pool.execute(
+                query, *columns, notes, record.id, record.name, record.total, record.options
+            )
+        )
+        return list(ids)
+
+    async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
+        rows = await self._fetch("batch_mark", batch_id, job_id, failed)
+        if rows:
+            return _batch(rows[0])
+        found = await self.batch_find(batch_id)  # a repeated mark: nothing changed
+        return None if found is None else _replace(found, failed_ids=())
+
+    async def batch_find(self, batch_id: str) -> BatchRecord | None:
+        rows = await self._fetch("batch_find", batch_id)
+        if not rows:
+            return None
+        return _replace(_batch(rows[0]), failed_ids=tuple(rows[0][9]))
+
+    async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
+        return [_batch(r) for r in await self._fetch("batch_list", limit, offset)]
+
+    async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
+        return await self._execute("batch_cancel", batch_id, cancelled) == 1
+
+    async def batch_prune(self, before: float) -> int:
+        return await self._execute("batch_prune", float(before))
+
 
 async def _keep_session(_con: Any) -> None:
     """Pool reset hook: nothing to undo. asyncpg's default sends ``RESET ALL`` and more on
@@ -999,4 +1099,18 @@ def _failed(row: Any) -> FailedJob:
         traceback=str(row[6]),
         failed_at=float(row[7]),
         attempts=int(row[8]),
+    )
+
+
+def _batch(row: Any) -> BatchRecord:
+    return BatchRecord(
+        id=str(row[0]),
+        name=str(row[1]),
+        total=int(row[2]),
+        processed=int(row[3]),
+        failed=int(row[4]),
+        created_at=float(row[5]),
+        finished_at=None if row[6] is None else float(row[6]),
+        cancelled_at=None if row[7] is None else float(row[7]),
+        options=str(row[8]),
     )

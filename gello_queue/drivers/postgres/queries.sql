@@ -376,3 +376,96 @@ ON CONFLICT (minute, queue) DO UPDATE SET
 -- name: throughput
 SELECT minute, queue, processed, failed FROM {{throughput}}
 WHERE minute >= $1::float8 ORDER BY minute, queue;
+
+-- name: push_unique
+SELECT out_id, out_holder FROM {{push_unique}}($1::text[], $2::text[], $3::text[],
+    $4::smallint[], $5::float8[], $6::float8[], $7::int[], $8::int[], $9::text[],
+    $10::text[], $11::text[], $12::float8[]);
+
+-- name: counter_incr
+INSERT INTO {{coordination}} AS c (key, value, expires_at)
+SELECT $1, $2, t.now + $3 FROM (SELECT date_part('epoch', now()) AS now) t
+ON CONFLICT (key) DO UPDATE SET
+    value = CASE WHEN c.expires_at <= date_part('epoch', now()) THEN excluded.value
+                 ELSE c.value + excluded.value END,
+    expires_at = CASE WHEN c.expires_at <= date_part('epoch', now()) THEN excluded.expires_at
+                      ELSE c.expires_at END
+RETURNING value;
+
+-- name: lock_acquire
+INSERT INTO {{coordination}} AS c (key, owner, expires_at)
+VALUES ($1, $2, date_part('epoch', now()) + $3)
+ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+WHERE c.owner = excluded.owner OR c.expires_at <= date_part('epoch', now())
+RETURNING owner;
+
+-- name: lock_release
+DELETE FROM {{coordination}}
+WHERE key = $1 AND owner = $2 AND expires_at > date_part('epoch', now());
+
+-- name: coordination_sweep
+DELETE FROM {{coordination}} WHERE key IN (
+    SELECT key FROM {{coordination}} WHERE expires_at <= date_part('epoch', now())
+    LIMIT 1000 FOR UPDATE SKIP LOCKED
+);
+
+-- name: batch_push
+-- The batch row and its jobs in one statement (one transaction, one round trip).
+WITH b AS (
+    INSERT INTO {{batches}} AS t (id, name, total, created_at, options)
+    VALUES ($11, $12, $13, date_part('epoch', now()), $14)
+    ON CONFLICT (id) DO UPDATE SET total = t.total + excluded.total
+    RETURNING id
+), ins AS (
+    INSERT INTO {{jobs}} (id, queue, name, priority, available_at, created_at, attempts,
+                         max_attempts, body)
+    SELECT i, q, n, greatest(0, least(5, p)),
+           CASE WHEN a <= c THEN least(a, date_part('epoch', now())) ELSE a END,
+           c, t, m, b
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::float8[],
+                $6::float8[], $7::int[], $8::int[], $9::text[])
+         AS r(i, q, n, p, a, c, t, m, b)
+    WHERE EXISTS (SELECT 1 FROM b)
+)
+SELECT pg_notify({{=channel}}, note) FROM unnest($10::text[]) AS note;
+
+-- name: batch_mark
+-- Once per job: a new mark adds to processed or failed; a failed job that succeeds later
+-- moves from failed to processed; a repeated mark changes nothing (no row comes back).
+WITH ins AS (
+    INSERT INTO {{batch_jobs}} AS m (batch_id, job_id, failed)
+    SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM {{batches}} WHERE id = $1)
+    ON CONFLICT (batch_id, job_id) DO UPDATE SET failed = false
+    WHERE m.failed AND NOT excluded.failed
+    RETURNING (xmax = 0) AS fresh
+), d AS (
+    SELECT CASE WHEN $3 THEN 0 ELSE 1 END AS dp,
+           CASE WHEN $3 THEN 1 WHEN NOT i.fresh THEN -1 ELSE 0 END AS df
+    FROM ins i
+)
+UPDATE {{batches}} t
+SET processed = t.processed + d.dp,
+    failed = t.failed + d.df,
+    finished_at = coalesce(t.finished_at, CASE
+        WHEN t.processed + d.dp + t.failed + d.df >= t.total
+        THEN date_part('epoch', now()) END)
+FROM d WHERE t.id = $1
+RETURNING t.id, t.name, t.total, t.processed, t.failed, t.created_at, t.finished_at,
+          t.cancelled_at, t.options;
+
+-- name: batch_find
+SELECT id, name, total, processed, failed, created_at, finished_at, cancelled_at, options,
+       ARRAY(SELECT job_id FROM {{batch_jobs}} WHERE batch_id = $1 AND failed ORDER BY job_id)
+FROM {{batches}} WHERE id = $1;
+
+-- name: batch_list
+SELECT id, name, total, processed, failed, created_at, finished_at, cancelled_at, options
+FROM {{batches}} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2;
+
+-- name: batch_cancel
+UPDATE {{batches}}
+SET cancelled_at = CASE WHEN $2 THEN coalesce(cancelled_at, date_part('epoch', now())) END
+WHERE id = $1;
+
+-- name: batch_prune
+DELETE FROM {{batches}} WHERE finished_at < $1 OR cancelled_at < $1;

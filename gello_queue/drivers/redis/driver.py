@@ -90,8 +90,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -110,6 +111,7 @@ from gello_queue.drivers.redis.packing import use_fast_packing
 from gello_queue.drivers.redis.urls import redact_url, split_cluster
 from gello_queue.ports import (
     LOST_WORKER_REASON,
+    BatchRecord,
     FailedJob,
     Failure,
     JobRecord,
@@ -152,6 +154,12 @@ _SCRIPTS = (
     "restart",
     "throughput_add",
     "throughput_get",
+    "counter_incr",
+    "lock_acquire",
+    "lock_release",
+    "batch_create",
+    "batch_mark",
+    "batch_cancel",
 )
 _LISTED = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
 
@@ -178,7 +186,9 @@ class RedisDriver:
     """The port on Redis (standalone or Cluster); see the module docstring."""
 
     name = "redis"
-    capabilities = frozenset({"list_jobs", "priority", "clear", "cancel"})
+    capabilities = frozenset(
+        {"list_jobs", "priority", "clear", "cancel", "unique_modes", "batch_push"}
+    )
 
     def __init__(
         self,
@@ -209,6 +219,7 @@ class RedisDriver:
         self._k_worker = g + "worker:"
         self._k_tp = g + "tp"
         self._k_tp_bucket = g + "tp:"
+        self._k_batches = g + "batches"
 
     # -- lifecycle -------------------------------------------------------------------
     async def open(self) -> None:
@@ -350,6 +361,10 @@ class RedisDriver:
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
         if not envelopes:
             return []
+        calls, chunks = self._push_calls(envelopes)
+        return self._push_ids(envelopes, chunks, await self._run(calls))
+
+    def _push_calls(self, envelopes: Sequence[Envelope]) -> tuple[list[Call], list[list[int]]]:
         by_queue: dict[str, list[int]] = {}
         for i, env in enumerate(envelopes):
             by_queue.setdefault(env.queue, []).append(i)
@@ -380,12 +395,21 @@ class RedisDriver:
                     )
                     if env.unique_key is not None:
                         extra += (j, "u", env.unique_key)
+                        if env.unique_mode is not None:
+                            extra += (j, "um", env.unique_mode)
+                        if env.unique_for is not None:
+                            extra += (j, "ut", max(1, round(env.unique_for * 1000)))
                     if env.attempts:
                         extra += (j, "n", env.attempts)
                 args += extra
                 calls.append((script, keys, args))
                 chunks.append(chunk)
-        results = await self._run(calls)
+        return calls, chunks
+
+    @staticmethod
+    def _push_ids(
+        envelopes: Sequence[Envelope], chunks: list[list[int]], results: list[Any]
+    ) -> list[str]:
         ids = [env.id for env in envelopes]
         for chunk, held in zip(chunks, results[len(results) - len(chunks) :], strict=True):
             for j in range(0, len(held), 2):
@@ -787,6 +811,92 @@ class RedisDriver:
             out += [ThroughputBucket(minute, q, p, f) for q, (p, f) in sorted(acc.items())]
         return out
 
+    # -- coordination ----------------------------------------------------------------
+    # Each coordination key has a hash tag of its own, so keys spread over a cluster
+    # and every call touches one slot.
+    def _coord(self, key: str, kind: str) -> str:
+        return f"{self.prefix}{{c:{key}}}:{kind}"
+
+    async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
+        ms = max(1, round(ttl_s * 1000))
+        return int(await self._s["counter_incr"]((self._coord(key, "n"),), (int(by), ms)))
+
+    async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        ms = max(1, round(ttl_s * 1000))
+        return bool(await self._s["lock_acquire"]((self._coord(key, "l"),), (owner, ms)))
+
+    async def lock_release(self, key: str, owner: str) -> bool:
+        return bool(await self._s["lock_release"]((self._coord(key, "l"),), (owner,)))
+
+    # -- batches ---------------------------------------------------------------------
+    # P{b:<id>} (hash: name, total, processed, failed, created_at, finished_at,
+    # cancelled_at, options) and P{b:<id>}:jobs (hash: job id -> p/f) share a slot;
+    # P{g}:batches (zset: id -> created_at) lists them.
+    def _batch_keys(self, batch_id: str) -> tuple[str, str]:
+        t = f"{self.prefix}{{b:{batch_id}}}"
+        return t, t + ":jobs"
+
+    async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
+        plain = [e.with_changes(unique_key=None) if e.unique_key else e for e in envelopes]
+        head, _ = self._batch_keys(record.id)
+        calls: list[Call] = [
+            (self._s["batch_create"], (head,), (record.name, record.total, record.options)),
+            (None, (), ("ZADD", self._k_batches, "NX", repr(time.time()), record.id)),
+        ]
+        chunks: list[list[int]] = []
+        if plain:
+            push_calls, chunks = self._push_calls(plain)
+            calls += push_calls
+        # One round trip; on one server the batch is written before its jobs.
+        results = await self._run(calls)
+        return self._push_ids(plain, chunks, results) if plain else []
+
+    async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
+        raw = await self._s["batch_mark"](self._batch_keys(batch_id), (job_id, int(failed)))
+        return _batch(batch_id, raw) if raw else None
+
+    async def batch_find(self, batch_id: str) -> BatchRecord | None:
+        head, jobs = self._batch_keys(batch_id)
+        raw, marks = await self._run([(None, (), ("HGETALL", head)), (None, (), ("HGETALL", jobs))])
+        if not raw:
+            return None
+        failed = sorted(j for j, mark in _pairs(marks).items() if mark == "f")
+        return replace(_batch(batch_id, raw), failed_ids=tuple(failed))
+
+    async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
+        stop = offset + limit - 1 if limit >= 0 else -1
+        ids = await self.redis.execute_command("ZREVRANGE", self._k_batches, offset, stop)
+        if not ids:
+            return []
+        rows = await self._run([(None, (), ("HGETALL", self._batch_keys(b)[0])) for b in ids])
+        return [_batch(b, raw) for b, raw in zip(ids, rows, strict=True) if raw]
+
+    async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
+        head = self._batch_keys(batch_id)[0]
+        return bool(await self._s["batch_cancel"]((head,), (int(cancelled),)))
+
+    async def batch_prune(self, before: float) -> int:
+        ids = await self.redis.execute_command("ZRANGE", self._k_batches, 0, -1)
+        done = 0
+        for start in range(0, len(ids), BATCH):
+            part = ids[start : start + BATCH]
+            heads = [self._batch_keys(b)[0] for b in part]
+            rows = await self._run(
+                [(None, (), ("HMGET", h, "finished_at", "cancelled_at")) for h in heads]
+            )
+            calls: list[Call] = []
+            for batch_id, (finished, cancelled) in zip(part, rows, strict=True):
+                ends = [float(v) for v in (finished, cancelled) if v]
+                if ends and min(ends) < before:
+                    calls += [
+                        (None, (), ("DEL", *self._batch_keys(batch_id))),
+                        (None, (), ("ZREM", self._k_batches, batch_id)),
+                    ]
+                    done += 1
+            if calls:
+                await self._run(calls)
+        return done
+
 
 def _record(queue: str, row: Sequence[Any]) -> JobRecord:
     job_id, state, attempts, priority, available_at, created_at, body, by, lease = row
@@ -826,3 +936,25 @@ def _config_values(reply: Any, name: str) -> list[str]:
             return [str(reply[name])]
         return [v for sub in reply.values() for v in _config_values(sub, name)]
     return []
+
+
+def _pairs(raw: Any) -> dict[str, Any]:
+    """A hash as returned by HGETALL (a dict, or a flat list from a script)."""
+    if isinstance(raw, dict):
+        return raw
+    return {raw[i]: raw[i + 1] for i in range(0, len(raw), 2)}
+
+
+def _batch(batch_id: str, raw: Any) -> BatchRecord:
+    f = _pairs(raw)
+    return BatchRecord(
+        id=batch_id,
+        name=str(f.get("name", "")),
+        total=int(f.get("total", 0)),
+        processed=int(f.get("processed", 0)),
+        failed=int(f.get("failed", 0)),
+        created_at=float(f.get("created_at", 0.0)),
+        finished_at=float(f["finished_at"]) if f.get("finished_at") else None,
+        cancelled_at=float(f["cancelled_at"]) if f.get("cancelled_at") else None,
+        options=str(f.get("options", "{}")),
+    )

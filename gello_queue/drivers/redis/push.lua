@@ -1,8 +1,9 @@
 -- KEYS: ready, delayed, wake, and on standalone Redis the set of known queues (a
 --       cluster registers the queue from the client instead: that set is in another slot)
 -- ARGV: job prefix, unique prefix, queue, job count, then per job: id, body, m (prelude),
---       then (1-based index, field, value) triples for the rarer fields: u (unique key)
---       and n (attempts already made). Few arguments and fields per job: both are the
+--       then (1-based index, field, value) triples for the rarer fields: u (unique key),
+--       um (its mode: processing or debounce), ut (its lock's life in ms) and n
+--       (attempts already made). Few arguments and fields per job: both are the
 --       cost of a bulk push.
 -- Returns {index (0-based), holder id, ...} for jobs whose unique key was already held.
 local jp, up, count = ARGV[1], ARGV[2], tonumber(ARGV[4])
@@ -16,6 +17,17 @@ for i = 5 + 3 * count, #ARGV, 3 do
 end
 local ready_args, delayed_args, held = {}, {}, {}
 local nr, nd = 0, 0
+local function flush()
+  if nr > 0 then
+    redis.call('ZADD', KEYS[1], unpack(ready_args, 1, nr))
+    wake(KEYS[3], nr / 2)
+    nr = 0
+  end
+  if nd > 0 then
+    redis.call('ZADD', KEYS[2], unpack(delayed_args, 1, nd))
+    nd = 0
+  end
+end
 for j = 1, count do
   local i = 2 + 3 * j
   local id, m = ARGV[i], ARGV[i + 2]
@@ -25,9 +37,26 @@ for j = 1, count do
   if ukey then
     local cur = redis.call('GET', up .. ukey)
     if cur and redis.call('EXISTS', jp .. cur) == 1 then
-      holder = cur
-    else
-      redis.call('SET', up .. ukey, id)
+      local mode = x.um
+      local started = redis.call('HEXISTS', jp .. cur, 'l') == 1
+      if mode == 'debounce' and not started then
+        -- The superseded job never runs: it leaves every structure before ours lands.
+        flush()
+        redis.call('ZREM', KEYS[1], cur)
+        redis.call('ZREM', KEYS[2], cur)
+        redis.call('DEL', jp .. cur)
+      elseif mode == 'debounce' or (mode == 'processing' and started) then
+        redis.call('HDEL', jp .. cur, 'u')
+      else
+        holder = cur
+      end
+    end
+    if not holder then
+      if x.ut then
+        redis.call('SET', up .. ukey, id, 'PX', x.ut)
+      else
+        redis.call('SET', up .. ukey, id)
+      end
     end
   end
   if holder then

@@ -16,6 +16,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen
 from gello_queue.ports import (
     LOST_WORKER_REASON,
+    BatchRecord,
     FailedJob,
     Failure,
     JobRecord,
@@ -35,7 +37,7 @@ from gello_queue.ports import (
     WorkerRecord,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _JOB_COLUMNS = (
     "id, queue, attempts, priority, available_at, created_at, body, reserved_by, "
     "lease_expires_at, token"
@@ -47,7 +49,9 @@ class SqliteDriver:
     """The port on one SQLite file; see the module docstring."""
 
     name = "sqlite"
-    capabilities = frozenset({"list_jobs", "priority", "clear", "cancel"})
+    capabilities = frozenset(
+        {"list_jobs", "priority", "clear", "cancel", "unique_modes", "batch_push"}
+    )
 
     def __init__(
         self,
@@ -61,6 +65,7 @@ class SqliteDriver:
         self.clock = clock
         self._db: sqlite3.Connection | None = None
         self._own_writes = 0
+        self._coord_calls = 0
         """Commits by this connection, which ``PRAGMA data_version`` does not count."""
 
     # -- lifecycle -------------------------------------------------------------------
@@ -148,14 +153,35 @@ class SqliteDriver:
 
     def _push_unique(self, tx: sqlite3.Connection, env: Envelope) -> str:
         row = tx.execute(
-            "SELECT id FROM gello_jobs WHERE unique_key = ?", (env.unique_key,)
+            "SELECT id, token IS NOT NULL, unique_until FROM gello_jobs WHERE unique_key = ?",
+            (env.unique_key,),
         ).fetchone()
+        now = self.clock()
         if row is not None:
-            return str(row[0])
+            holder, started, until = row
+            expired = until is not None and until <= now
+            if env.unique_mode == "debounce" and not started:
+                tx.execute("DELETE FROM gello_jobs WHERE id = ?", (holder,))
+            elif (
+                env.unique_mode == "debounce"
+                or expired
+                or (env.unique_mode == "processing" and started)
+            ):
+                tx.execute(
+                    "UPDATE gello_jobs SET unique_key = NULL, unique_until = NULL WHERE id = ?",
+                    (holder,),
+                )
+            else:
+                return str(holder)
         tx.execute(
             "INSERT INTO gello_jobs (id, queue, priority, available_at, created_at,"
-            " attempts, max_attempts, body, unique_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*_row(env), env.unique_key),
+            " attempts, max_attempts, body, unique_key, unique_until)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                *_row(env),
+                env.unique_key,
+                None if env.unique_for is None else now + env.unique_for,
+            ),
         )
         return env.id
 
@@ -546,6 +572,147 @@ class SqliteDriver:
         ).fetchall()
         return [ThroughputBucket(*r) for r in rows]
 
+    # -- coordination ----------------------------------------------------------------
+    def _sweep(self, tx: sqlite3.Connection, now: float) -> None:
+        # Expired entries are dead weight: drop a few now and then, off the index.
+        self._coord_calls += 1
+        if self._coord_calls % 500 == 0:
+            tx.execute(
+                "DELETE FROM gello_coordination WHERE key IN (SELECT key FROM"
+                " gello_coordination WHERE expires_at <= ? LIMIT 1000)",
+                (now,),
+            )
+
+    async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
+        with self._write() as tx:
+            now = self.clock()
+            self._sweep(tx, now)
+            (value,) = tx.execute(
+                "INSERT INTO gello_coordination (key, value, expires_at) VALUES (?1, ?2, ?3 + ?4)"
+                " ON CONFLICT (key) DO UPDATE SET"
+                " value = CASE WHEN expires_at <= ?3 THEN ?2 ELSE value + ?2 END,"
+                " expires_at = CASE WHEN expires_at <= ?3 THEN ?3 + ?4 ELSE expires_at END"
+                " RETURNING value",
+                ("c:" + key, by, now, ttl_s),
+            ).fetchone()
+            return int(value)
+
+    async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        with self._write() as tx:
+            now = self.clock()
+            self._sweep(tx, now)
+            row = tx.execute(
+                "INSERT INTO gello_coordination (key, owner, expires_at) VALUES (?1, ?2, ?3 + ?4)"
+                " ON CONFLICT (key) DO UPDATE SET owner = ?2, expires_at = ?3 + ?4"
+                " WHERE owner = ?2 OR expires_at <= ?3 RETURNING owner",
+                ("l:" + key, owner, now, ttl_s),
+            ).fetchone()
+            return row is not None
+
+    async def lock_release(self, key: str, owner: str) -> bool:
+        with self._write() as tx:
+            cur = tx.execute(
+                "DELETE FROM gello_coordination WHERE key = ? AND owner = ? AND expires_at > ?",
+                ("l:" + key, owner, self.clock()),
+            )
+            return cur.rowcount == 1
+
+    # -- batches ---------------------------------------------------------------------
+    async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
+        with self._write() as tx:
+            tx.execute(
+                "INSERT INTO gello_batches (id, name, total, created_at, options)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " total = total + excluded.total",
+                (record.id, record.name, record.total, self.clock(), record.options),
+            )
+            tx.executemany(
+                "INSERT INTO gello_jobs (id, queue, priority, available_at, created_at,"
+                " attempts, max_attempts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [_row(e) for e in envelopes],
+            )
+        return [e.id for e in envelopes]
+
+    async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
+        with self._write() as tx:
+            if (
+                tx.execute("SELECT 1 FROM gello_batches WHERE id = ?", (batch_id,)).fetchone()
+                is None
+            ):
+                return None
+            prev = tx.execute(
+                "SELECT failed FROM gello_batch_jobs WHERE batch_id = ? AND job_id = ?",
+                (batch_id, job_id),
+            ).fetchone()
+            if prev is None:
+                tx.execute(
+                    "INSERT INTO gello_batch_jobs (batch_id, job_id, failed) VALUES (?, ?, ?)",
+                    (batch_id, job_id, int(failed)),
+                )
+                column = "failed" if failed else "processed"
+                tx.execute(
+                    f"UPDATE gello_batches SET {column} = {column} + 1 WHERE id = ?", (batch_id,)
+                )
+            elif prev[0] and not failed:
+                tx.execute(
+                    "UPDATE gello_batch_jobs SET failed = 0 WHERE batch_id = ? AND job_id = ?",
+                    (batch_id, job_id),
+                )
+                tx.execute(
+                    "UPDATE gello_batches SET failed = failed - 1, processed = processed + 1"
+                    " WHERE id = ?",
+                    (batch_id,),
+                )
+            row = tx.execute(
+                f"UPDATE gello_batches SET finished_at = coalesce(finished_at, CASE WHEN"
+                f" processed + failed >= total THEN ? END) WHERE id = ? RETURNING {_BATCH_COLUMNS}",
+                (self.clock(), batch_id),
+            ).fetchone()
+            return _batch(row)
+
+    async def batch_find(self, batch_id: str) -> BatchRecord | None:
+        row = self.db.execute(
+            f"SELECT {_BATCH_COLUMNS} FROM gello_batches WHERE id = ?", (batch_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        failed = self.db.execute(
+            "SELECT job_id FROM gello_batch_jobs WHERE batch_id = ? AND failed ORDER BY job_id",
+            (batch_id,),
+        ).fetchall()
+        return replace(_batch(row), failed_ids=tuple(r[0] for r in failed))
+
+    async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
+        rows = self.db.execute(
+            f"SELECT {_BATCH_COLUMNS} FROM gello_batches ORDER BY created_at DESC, id DESC"
+            " LIMIT ? OFFSET ?",
+            (limit, offset),
+        ).fetchall()
+        return [_batch(r) for r in rows]
+
+    async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
+        with self._write() as tx:
+            cur = tx.execute(
+                "UPDATE gello_batches SET cancelled_at = CASE WHEN ? THEN"
+                " coalesce(cancelled_at, ?) END WHERE id = ?",
+                (int(cancelled), self.clock(), batch_id),
+            )
+            return cur.rowcount == 1
+
+    async def batch_prune(self, before: float) -> int:
+        with self._write() as tx:
+            doomed = [
+                r[0]
+                for r in tx.execute(
+                    "SELECT id FROM gello_batches WHERE finished_at < ? OR cancelled_at < ?",
+                    (before, before),
+                ).fetchall()
+            ]
+            for batch_id in doomed:
+                tx.execute("DELETE FROM gello_batch_jobs WHERE batch_id = ?", (batch_id,))
+                tx.execute("DELETE FROM gello_batches WHERE id = ?", (batch_id,))
+            return len(doomed)
+
 
 def _row(env: Envelope) -> tuple[object, ...]:
     return (
@@ -557,4 +724,24 @@ def _row(env: Envelope) -> tuple[object, ...]:
         env.attempts,
         env.max_attempts,
         env.encode().decode(),
+    )
+
+
+_BATCH_COLUMNS = (
+    "id, name, total, processed, failed, created_at, finished_at, cancelled_at, options"
+)
+
+
+def _batch(row: tuple[object, ...]) -> BatchRecord:
+    bid, name, total, processed, failed, created, finished, cancelled, options = row
+    return BatchRecord(
+        id=str(bid),
+        name=str(name),
+        total=int(total),  # type: ignore[call-overload]
+        processed=int(processed),  # type: ignore[call-overload]
+        failed=int(failed),  # type: ignore[call-overload]
+        created_at=float(created),  # type: ignore[arg-type]
+        finished_at=None if finished is None else float(finished),  # type: ignore[arg-type]
+        cancelled_at=None if cancelled is None else float(cancelled),  # type: ignore[arg-type]
+        options=str(options),
     )

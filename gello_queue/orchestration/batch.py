@@ -1,0 +1,184 @@
+"""Batches: many jobs dispatched as one unit, with progress and callbacks.
+
+    batch = Batch(
+        [ImportRows.make(part=i) for i in range(10)],
+        name="import",
+        then=Notify.make(text="import done"),
+        catch=Notify.make(text="a part failed"),
+        finally_=Cleanup.make(),
+    )
+    batch_id = await batch.dispatch()
+
+The batch record and its jobs go to the backend in one round trip (``batch_push``);
+each job that ends is marked once in the record, and the mark that completes the batch
+fires its callbacks under a once-only claim (see ``flow``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from gello_queue.core.envelope import Envelope, JsonDict, new_id
+from gello_queue.core.errors import ConfigurationError
+from gello_queue.core.job import JobDefaults, PendingDispatch
+from gello_queue.orchestration.steps import link
+from gello_queue.ports import BatchRecord, QueueDriver
+
+if TYPE_CHECKING:
+    from gello_queue.orchestration.chain import Chain
+    from gello_queue.queue import Queue
+
+Callback = PendingDispatch | Sequence[PendingDispatch] | None
+
+
+class Batch:
+    """Jobs (or chains of jobs) that run in parallel and are tracked together.
+
+    Args:
+        jobs: ``Job.make(...)`` dispatches, or ``Chain``s of them (each chain's links
+            count in the batch).
+        name: shown by ``queue:batches``.
+        then: job(s) to dispatch when every job succeeded (or, with ``allow_failures``,
+            ran to an end).
+        catch: job(s) to dispatch on the first failure.
+        finally_: job(s) to dispatch when every job ran to an end, whatever happened.
+        allow_failures: without it, the first failure cancels the batch (jobs not yet
+            started are skipped).
+    """
+
+    def __init__(
+        self,
+        jobs: Sequence[PendingDispatch | Chain],
+        *,
+        name: str = "",
+        then: Callback = None,
+        catch: Callback = None,
+        finally_: Callback = None,
+        allow_failures: bool = False,
+    ) -> None:
+        self.jobs = list(jobs)
+        self.name = name
+        self.then = then
+        self.catch = catch
+        self.finally_ = finally_
+        self.allow_failures = allow_failures
+        self.id = new_id()
+
+    def spec(self, defaults: JobDefaults, now: float) -> JsonDict:
+        """The batch as data: its jobs (each a list of chain links) and options."""
+        from gello_queue.orchestration.chain import Chain
+
+        items: list[list[JsonDict]] = []
+        for item in self.jobs:
+            if isinstance(item, Chain):
+                links = item.job_links(defaults, now, batch_id=self.id)
+                if links:
+                    items.append(links)
+            elif isinstance(item, PendingDispatch):
+                items.append([link(item, defaults, now, once=False, batch_id=self.id)])
+            else:
+                raise ConfigurationError(
+                    f"a batch holds Job.make(...) dispatches and Chains, not {type(item).__name__}"
+                )
+        options: JsonDict = {"allow_failures": self.allow_failures}
+        for what, callback in (
+            ("then", self.then),
+            ("catch", self.catch),
+            ("finally", self.finally_),
+        ):
+            if callback is not None:
+                group = [callback] if isinstance(callback, PendingDispatch) else list(callback)
+                options[what] = [link(p, defaults, now, once=True, of_batch=self.id) for p in group]
+        return {"id": self.id, "name": self.name, "items": items, "options": options}
+
+    async def dispatch(self, connection: Queue | None = None) -> str:
+        """Store the batch and its jobs in one round trip; return the batch id."""
+        from gello_queue.core.job import _connection
+
+        queue = _connection(connection)
+        spec = self.spec(queue.defaults, time.time())
+        await push_spec(await queue.driver(), spec)
+        return self.id
+
+    def dispatch_blocking(self, connection: Queue | None = None) -> str:
+        """Blocking twin of ``dispatch``."""
+        from gello_queue.core.job import _connection
+
+        queue = _connection(connection)
+        return queue._run(lambda: self.dispatch(queue))
+
+
+async def push_spec(
+    driver: QueueDriver,
+    spec: JsonDict,
+    *,
+    chain: list[Any] | None = None,
+    chain_catch: JsonDict | None = None,
+) -> list[str]:
+    """Store a batch (as ``Batch.spec`` describes it) with the first link of each item;
+    ``chain`` is what to run after it succeeds, ``chain_catch`` what to run if not."""
+    options = dict(spec["options"])
+    if chain:
+        options["chain"] = chain
+    if chain_catch:
+        options["chain_catch"] = chain_catch
+    now = time.time()
+    envs: list[Envelope] = []
+    total = 0
+    for links in spec["items"]:
+        first = Envelope.from_dict(links[0])
+        delay = max(first.available_at - first.created_at, 0.0)
+        envs.append(first.with_changes(available_at=now + delay, created_at=now, chain=links[1:]))
+        total += len(links)
+    record = BatchRecord(
+        id=spec["id"], name=spec["name"], total=total, options=orjson.dumps(options).decode()
+    )
+    if "batch_push" in driver.capabilities:
+        return await driver.batch_push(record, envs)
+    # A broker keeps batch records in its database store: the record, then the jobs.
+    await driver.batch_push(record, [])
+    return await driver.push(envs)
+
+
+class BatchHandle:
+    """A batch seen from a running job (``self.batch()``) or from tools."""
+
+    def __init__(self, driver: QueueDriver, batch_id: str, queue: str = "default") -> None:
+        self.driver = driver
+        self.id = batch_id
+        self.queue = queue
+
+    async def find(self) -> BatchRecord | None:
+        """The batch's record: counts, progress, callbacks."""
+        return await self.driver.batch_find(self.id)
+
+    async def cancelled(self) -> bool:
+        """Whether the batch was cancelled (a long job may check and stop early)."""
+        rec = await self.find()
+        return rec is not None and rec.cancelled
+
+    async def cancel(self) -> bool:
+        """Cancel the batch: its jobs that have not started are skipped."""
+        return await self.driver.batch_cancel(self.id)
+
+    async def add(
+        self, jobs: Sequence[PendingDispatch | Chain], defaults: JobDefaults | None = None
+    ) -> list[str]:
+        """Add jobs to the batch (from inside one of its running jobs, so the batch
+        cannot finish in between); return their ids."""
+        from gello_queue.orchestration.chain import Chain
+
+        defaults = defaults or JobDefaults(queue=self.queue)
+        now = time.time()
+        items: list[list[JsonDict]] = []
+        for item in jobs:
+            if isinstance(item, Chain):
+                items.append(item.job_links(defaults, now, batch_id=self.id))
+            else:
+                items.append([link(item, defaults, now, once=False, batch_id=self.id)])
+        spec = {"id": self.id, "name": "", "items": [i for i in items if i], "options": {}}
+        return await push_spec(self.driver, spec)

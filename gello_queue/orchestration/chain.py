@@ -1,0 +1,94 @@
+"""Chains: jobs that run one after the other, each when the previous one completed.
+
+    await Chain([Fetch.make(url=u), Resize.make(), Publish.make()], catch=Alert.make()).dispatch()
+
+Only the first link is stored at dispatch; the rest travels inside its envelope
+(``Envelope.chain``) and moves to the next link as each completes, so a worker that dies
+between two links loses nothing: the unacked link runs again and pushes the next one
+again (which folds into the first push). A failure stops the chain and dispatches
+``catch``. A chain may hold a ``Batch`` (the chain goes on when the batch succeeded)
+and a batch may hold chains.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gello_queue.core.envelope import JsonDict
+from gello_queue.core.errors import ConfigurationError
+from gello_queue.core.job import JobDefaults, PendingDispatch
+from gello_queue.orchestration.batch import Batch, push_spec
+from gello_queue.orchestration.steps import fresh, link
+
+if TYPE_CHECKING:
+    from gello_queue.queue import Queue
+
+
+class Chain:
+    """Jobs (and batches) run in order; ``catch`` is dispatched if one fails."""
+
+    def __init__(
+        self,
+        jobs: Sequence[PendingDispatch | Batch | Chain],
+        *,
+        catch: PendingDispatch | None = None,
+    ) -> None:
+        if not jobs:
+            raise ConfigurationError("a chain needs at least one job")
+        self.jobs = list(jobs)
+        self.catch = catch
+
+    def steps(
+        self, defaults: JobDefaults, now: float, *, batch_id: str | None = None
+    ) -> list[JsonDict]:
+        """The chain as data: envelope dicts and batch steps, in order."""
+        catch = None if self.catch is None else link(self.catch, defaults, now, once=True)
+        out: list[JsonDict] = []
+        for item in self._flat():
+            if isinstance(item, Batch):
+                if batch_id is not None:
+                    raise ConfigurationError("a chain inside a batch can hold jobs only")
+                out.append({"batch": item.spec(defaults, now), "chain_catch": catch})
+            else:
+                # Every link but the first is pushed by the one before it: once only.
+                out.append(
+                    link(item, defaults, now, once=bool(out), batch_id=batch_id, chain_catch=catch)
+                )
+        return out
+
+    def job_links(self, defaults: JobDefaults, now: float, *, batch_id: str) -> list[JsonDict]:
+        """The links of a chain inside a batch (jobs only)."""
+        return self.steps(defaults, now, batch_id=batch_id)
+
+    def _flat(self) -> list[PendingDispatch | Batch]:
+        out: list[PendingDispatch | Batch] = []
+        for item in self.jobs:
+            if isinstance(item, Chain):
+                out += item._flat()
+            else:
+                out.append(item)
+        return out
+
+    async def dispatch(self, connection: Queue | None = None) -> str:
+        """Store the first link (or batch) with the rest inside it; return its id."""
+        from gello_queue.core.job import _connection
+
+        queue = _connection(connection)
+        steps = self.steps(queue.defaults, time.time())
+        driver = await queue.driver()
+        first, rest = steps[0], steps[1:]
+        if "batch" in first:
+            await push_spec(driver, first["batch"], chain=rest, chain_catch=first["chain_catch"])
+            return str(first["batch"]["id"])
+        env = fresh(first, chain=rest)
+        await driver.push([env])
+        return env.id
+
+    def dispatch_blocking(self, connection: Queue | None = None) -> str:
+        """Blocking twin of ``dispatch``."""
+        from gello_queue.core.job import _connection
+
+        queue = _connection(connection)
+        return queue._run(lambda: self.dispatch(queue))

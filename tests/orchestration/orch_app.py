@@ -1,0 +1,56 @@
+"""The application module of the orchestration end-to-end tests (``GELLO_APP=orch_app``).
+
+Every run is appended to a ledger file (GELLO_TEST_LEDGER), outside the queue, so tests
+count runs per key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from gello_queue import Job
+
+
+class Work(BaseModel):
+    key: str
+    fail_until_flag: bool = False
+    die_once_after: bool = False
+
+
+def record(kind: str, key: str) -> None:
+    with open(os.environ["GELLO_TEST_LEDGER"], "a") as ledger:
+        ledger.write(f"{kind} {key} {os.getpid()}\n")
+
+
+class Step(Job[Work]):
+    """Records its key; can fail until the flag file exists (a bug fixed by a deploy),
+    or kill its worker once right after it succeeded (before the ack and the next link)."""
+
+    tries = 1
+
+    async def handle(self, payload: Work) -> None:
+        if payload.fail_until_flag and not os.path.exists(os.environ["GELLO_TEST_FLAG"]):
+            raise RuntimeError("flag missing")
+        record("done", payload.key)
+
+    async def after(self, payload: Work) -> None:
+        marker = os.environ["GELLO_TEST_FLAG"] + ".died"
+        if payload.die_once_after and not os.path.exists(marker):
+            Path(marker).touch()
+            os._exit(9)  # as if SIGKILLed between this link and the next
+
+
+class Note(Job[Work]):
+    """A callback: records that it ran."""
+
+    async def handle(self, payload: Work) -> None:
+        record("note", payload.key)
+
+
+class Link(Step):
+    """A chain link with attempts to spare, so a worker dying under it only delays it."""
+
+    tries = 3

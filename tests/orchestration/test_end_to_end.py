@@ -1,0 +1,95 @@
+"""Through the real `gello` commands: batches (progress, retry, prune) and chains that
+survive a worker dying between two links, on SQLite, PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import wait_for
+from orch_app import Link, Note, Step
+from orch_processes import PERSISTENT, Stack, stack
+
+from gello_queue import Batch, Chain
+
+
+@pytest.fixture(params=PERSISTENT)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
+    with stack(request.param, tmp_path) as found:
+        yield found
+
+
+def batches(backend: Stack) -> list[dict[str, Any]]:
+    return json.loads(backend.run("queue:batches", "--json"))  # type: ignore[no-any-return]
+
+
+def test_batch_progress_retry_and_prune_through_the_cli(backend: Stack) -> None:
+    queue: Any = backend.queue()
+    batch = Batch(
+        [Step.make(key=f"j{i}") for i in range(4)] + [Step.make(key="late", fail_until_flag=True)],
+        name="nightly",
+        then=Note.make(key="then"),
+        catch=Note.make(key="catch"),
+        allow_failures=True,
+    )
+    batch_id = batch.dispatch_blocking(queue)
+    queue.close_blocking()
+    [row] = batches(backend)
+    assert (row["id"], row["name"], row["total"], row["pending"]) == (batch_id, "nightly", 5, 5)
+    backend.run("queue:work", "--stop-when-empty", "--sleep", "0.05", "--concurrency", "4")
+    [row] = batches(backend)
+    assert (row["processed"], row["failed"], row["pending"], row["percent"]) == (4, 1, 0, 100.0)
+    assert backend.lines("note").count("catch") == 1
+    detail = json.loads(backend.run("queue:batch", batch_id, "--json"))
+    assert len(detail["failed_ids"]) == 1
+    # The fix is deployed: retry the batch's failed job.
+    Path(backend.env["GELLO_TEST_FLAG"]).touch()
+    assert "Retried 1 failed job" in backend.run("queue:retry-batch", batch_id)
+    backend.run("queue:work", "--stop-when-empty", "--sleep", "0.05")
+    [row] = batches(backend)
+    assert (row["processed"], row["failed"]) == (5, 0)
+    assert sorted(backend.lines("done")) == ["j0", "j1", "j2", "j3", "late"]
+    # then ran once, when the batch first finished (failures allowed); not again.
+    assert backend.lines("note").count("then") == 1
+    assert "Pruned 0" in backend.run("queue:prune-batches", "--hours", "1")
+    time.sleep(0.01)
+    assert "Pruned 1" in backend.run("queue:prune-batches", "--hours", "0")
+    assert batches(backend) == []
+
+
+def test_a_worker_killed_between_two_links_loses_nothing(backend: Stack) -> None:
+    queue: Any = backend.queue()
+    Chain(
+        [Link.make(key="a", die_once_after=True), Link.make(key="b"), Link.make(key="c")],
+        catch=Note.make(key="caught"),
+    ).dispatch_blocking(queue)
+    queue.close_blocking()
+    first = backend.spawn("queue:work", "--sleep", "0.05")
+    wait_for(lambda: first.poll() is not None, timeout_s=30)  # died after link a
+    assert first.returncode != 0
+    assert backend.lines("done") == ["a"]
+    backend.spawn("queue:work", "--sleep", "0.05")
+    # Within about one lease the rescued link runs again and the chain goes on.
+    wait_for(lambda: "c" in backend.lines("done"), timeout_s=60)
+    done = backend.lines("done")
+    assert done == ["a", "a", "b", "c"]  # a ran twice (at least once); b and c once
+    assert "caught" not in backend.lines("note")
+
+
+def test_a_link_whose_worker_dies_on_its_last_attempt_runs_the_catch(backend: Stack) -> None:
+    queue: Any = backend.queue()
+    Chain(
+        [Step.make(key="only-try", die_once_after=True), Step.make(key="never")],
+        catch=Note.make(key="caught"),
+    ).dispatch_blocking(queue)
+    queue.close_blocking()
+    first = backend.spawn("queue:work", "--sleep", "0.05")
+    wait_for(lambda: first.poll() is not None, timeout_s=30)
+    backend.spawn("queue:work", "--sleep", "0.05")
+    # Rescue fails the link (tries = 1): the chain stops and its catch runs.
+    wait_for(lambda: "caught" in backend.lines("note"), timeout_s=60)
+    assert "never" not in backend.lines("done")
