@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gello_queue.core.errors import ConfigurationError
 
-DriverName = Literal["database", "sqlite", "redis", "memory", "sync", "rabbitmq", "sqs"]
+DriverName = Literal["database", "sqlite", "redis", "memory", "sync", "rabbitmq", "sqs", "failover"]
 
 
 class Settings(BaseSettings):
@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     redis_password: str | None = Field(default=None, validation_alias="REDIS_PASSWORD")
     redis_db: int = Field(default=0, validation_alias="REDIS_DB", ge=0)
     queue_prefix: str = Field(default="gello:", validation_alias="QUEUE_PREFIX")
+    queue_failover: str = Field(default="redis,database", validation_alias="QUEUE_FAILOVER")
+    """With QUEUE_DRIVER=failover: the connections to try, in order (redis, database...)."""
     rabbitmq_url: str = Field(
         default="amqp://guest:guest@127.0.0.1:5672/", validation_alias="RABBITMQ_URL"
     )
@@ -86,6 +88,14 @@ class Settings(BaseSettings):
         """The connection URL the configured driver uses."""
         if self.queue_url:
             return self.queue_url
+        if self.queue_driver == "failover":
+            names = [n.strip() for n in self.queue_failover.split(",") if n.strip()]
+            if len(names) < 2 or "failover" in names:
+                raise ConfigurationError(
+                    "QUEUE_FAILOVER needs two or more other drivers, e.g. redis,database"
+                )
+            urls = [self.model_copy(update={"queue_driver": n}).connection_url() for n in names]
+            return "failover:" + "|".join(urls)
         if self.queue_driver in ("database", "sqlite"):
             return self.database_url
         if self.queue_driver == "redis":

@@ -1,0 +1,355 @@
+"""The ``failover`` connection: an ordered list of connections, as Laravel's.
+
+Dispatch goes to the first connection that answers, and a dispatch that had to skip one is
+logged (``failed_over``) and counted. Workers serve every connection in the list, so a
+job dispatched during, say, a Redis outage (and stored in the database instead) still
+runs. A reservation remembers which connection it came from (its token is prefixed with
+the connection's index), so acks and releases go back where the job lives.
+
+URL: ``failover:redis://127.0.0.1:6379/0|sqlite:///gello.db`` (``|`` between connections),
+or ``QUEUE_DRIVER=failover`` with ``QUEUE_FAILOVER=redis,database``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.states import JobState
+from gello_queue.observability import get_logger
+from gello_queue.ports import (
+    FailedJob,
+    Failure,
+    JobRecord,
+    QueueCounts,
+    QueueDriver,
+    RescueResult,
+    Reservation,
+    ThroughputBucket,
+    WorkerRecord,
+)
+
+T = TypeVar("T")
+REOPEN_EVERY_S = 5.0
+
+
+def is_outage(error: BaseException) -> bool:
+    """True for errors that mean "this backend cannot be reached now", not bugs."""
+    if isinstance(error, OSError | TimeoutError | DriverUnavailableError):
+        return True
+    name = type(error).__name__
+    module = type(error).__module__
+    return module.startswith(("redis", "asyncpg")) and (
+        "Connection" in name or "Timeout" in name or "Closed" in name
+    )
+
+
+class _Child:
+    def __init__(self, driver: QueueDriver) -> None:
+        self.driver = driver
+        self.up = False
+        self.tried_at = 0.0
+
+
+class FailoverDriver:
+    """Several drivers behind one port; see the module docstring."""
+
+    name = "failover"
+
+    def __init__(self, drivers: Sequence[QueueDriver]) -> None:
+        if len(drivers) < 2:
+            raise ValueError("a failover connection needs at least two connections")
+        self.children = [_Child(d) for d in drivers]
+        self.capabilities = frozenset.intersection(*(d.capabilities for d in drivers))
+        self.failovers = 0
+        """Dispatches that had to skip a connection that did not answer."""
+        self.log = get_logger()
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def open(self) -> None:
+        errors = []
+        for child in self.children:
+            try:
+                await self._open(child)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                errors.append(str(exc))
+        if not any(c.up for c in self.children):
+            raise DriverUnavailableError(
+                "no connection of the failover answers: " + "; ".join(errors)
+            )
+
+    async def _open(self, child: _Child) -> None:
+        child.tried_at = time.monotonic()
+        await child.driver.open()
+        child.up = True
+
+    async def close(self) -> None:
+        for child in self.children:
+            if child.up:
+                await child.driver.close()
+                child.up = False
+
+    async def _live(self) -> list[tuple[int, _Child]]:
+        """Children that answer, reopening those that were down (at most every 5 s)."""
+        for child in self.children:
+            if not child.up and time.monotonic() - child.tried_at >= REOPEN_EVERY_S:
+                try:
+                    await self._open(child)
+                    self.log.info("connection_back", driver=child.driver.name)
+                except Exception as exc:
+                    if not is_outage(exc):
+                        raise
+        return [(i, c) for i, c in enumerate(self.children) if c.up]
+
+    def _down(self, child: _Child, error: BaseException) -> None:
+        if child.up:
+            self.log.error("connection_down", driver=child.driver.name, error=repr(error))
+        child.up = False
+        child.tried_at = time.monotonic()
+
+    async def _first(
+        self, call: Callable[[QueueDriver], Awaitable[T]], *, dispatch: bool = False
+    ) -> T:
+        """The answer of the first child that answers."""
+        skipped = 0
+        last: BaseException | None = None
+        for _, child in await self._live():
+            try:
+                result = await call(child.driver)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                self._down(child, exc)
+                skipped, last = skipped + 1, exc
+                continue
+            if dispatch and (skipped or child is not self.children[0]):
+                self.failovers += 1
+                self.log.warning("failed_over", to=child.driver.name, failovers=self.failovers)
+            return result
+        raise DriverUnavailableError(
+            f"no connection of the failover answers (last error: {last!r})"
+        )
+
+    async def _each(self, call: Callable[[QueueDriver], Awaitable[T]]) -> list[tuple[int, T]]:
+        """The answers of every child that answers."""
+        out: list[tuple[int, T]] = []
+        for index, child in await self._live():
+            try:
+                out.append((index, await call(child.driver)))
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                self._down(child, exc)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        # Port methods added after this class (coordination, batches...) go to the first
+        # connection that answers, as dispatch does.
+        if name.startswith("_") or not callable(getattr(self.children[0].driver, name, None)):
+            raise AttributeError(name)
+
+        async def first(*args: Any, **kwargs: Any) -> Any:
+            return await self._first(lambda d: getattr(d, name)(*args, **kwargs))
+
+        return first
+
+    async def now(self) -> float:
+        return await self._first(lambda d: d.now())
+
+    # -- producing -------------------------------------------------------------------
+    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
+        return await self._first(lambda d: d.push(envelopes), dispatch=True)
+
+    # -- consuming -------------------------------------------------------------------
+    async def reserve(
+        self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
+    ) -> list[Reservation]:
+        out: list[Reservation] = []
+        for index, child in await self._live():
+            if len(out) >= limit:
+                break
+            try:
+                got = await child.driver.reserve(
+                    queues, limit - len(out), lease_s=lease_s, worker_id=worker_id
+                )
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                self._down(child, exc)
+                continue
+            out += [replace(r, token=f"{index}|{r.token}") for r in got]
+        return out
+
+    async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
+        live = await self._live()
+        if not live:
+            await asyncio.sleep(timeout_s)
+            return
+        waits = [asyncio.ensure_future(c.driver.wait(queues, timeout_s)) for _, c in live]
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            if task.exception() is not None and not is_outage(task.exception()):  # type: ignore[arg-type]
+                raise task.exception()  # type: ignore[misc]
+
+    def _route(self, res: Reservation) -> tuple[_Child, Reservation]:
+        index, _, token = res.token.partition("|")
+        return self.children[int(index)], replace(res, token=token)
+
+    async def ack(self, reservations: Sequence[Reservation]) -> int:
+        groups: dict[int, list[Reservation]] = {}
+        for res in reservations:
+            child, inner = self._route(res)
+            groups.setdefault(self.children.index(child), []).append(inner)
+        return sum([await self.children[i].driver.ack(rs) for i, rs in groups.items()])
+
+    async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
+        child, inner = self._route(reservation)
+        return await child.driver.release(inner, envelope, delay_s)
+
+    async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
+        child, inner = self._route(reservation)
+        return await child.driver.fail(inner, body, failure)
+
+    async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
+        lost: list[str] = []
+        for res in reservations:
+            child, inner = self._route(res)
+            lost += await child.driver.extend([inner], lease_s)
+        return lost
+
+    async def rescue(self) -> RescueResult:
+        result = RescueResult()
+        for _, part in await self._each(lambda d: d.rescue()):
+            result.requeued.extend(part.requeued)
+            result.failed.extend(part.failed)
+        return result
+
+    # -- inspecting and managing -----------------------------------------------------
+    async def counts(self) -> dict[str, QueueCounts]:
+        merged: dict[str, QueueCounts] = {}
+        for _, part in await self._each(lambda d: d.counts()):
+            for queue, c in part.items():
+                m = merged.get(queue, QueueCounts())
+                oldest = [t for t in (m.oldest_pending_at, c.oldest_pending_at) if t is not None]
+                merged[queue] = QueueCounts(
+                    m.pending + c.pending,
+                    m.scheduled + c.scheduled,
+                    m.reserved + c.reserved,
+                    m.failed + c.failed,
+                    min(oldest) if oldest else None,
+                )
+        return dict(sorted(merged.items()))
+
+    async def queues(self) -> list[str]:
+        return list(await self.counts())
+
+    async def clear(self, queue: str) -> int:
+        return sum(n for _, n in await self._each(lambda d: d.clear(queue)))
+
+    async def find(self, job_id: str) -> JobRecord | None:
+        for _, found in await self._each(lambda d: d.find(job_id)):
+            if found is not None:
+                return found
+        return None
+
+    async def jobs(
+        self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
+    ) -> list[JobRecord]:
+        rows: list[JobRecord] = []
+        for _, part in await self._each(lambda d: d.jobs(queue, state, limit=limit + offset)):
+            rows += part
+        rows.sort(key=lambda r: (r.available_at, r.id))
+        return rows[offset : offset + limit]
+
+    async def cancel(self, job_id: str) -> bool:
+        return any(ok for _, ok in await self._each(lambda d: d.cancel(job_id)))
+
+    async def promote(self, job_id: str) -> bool:
+        return any(ok for _, ok in await self._each(lambda d: d.promote(job_id)))
+
+    # -- the failed store ------------------------------------------------------------
+    async def failed_list(
+        self, *, queue: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[FailedJob]:
+        rows: list[FailedJob] = []
+        for _, part in await self._each(lambda d: d.failed_list(queue=queue, limit=limit + offset)):
+            rows += part
+        rows.sort(key=lambda f: (f.failed_at, f.id), reverse=True)
+        return rows[offset : offset + limit]
+
+    async def failed_count(self, queue: str | None = None) -> int:
+        return sum(n for _, n in await self._each(lambda d: d.failed_count(queue)))
+
+    async def failed_find(self, job_id: str) -> FailedJob | None:
+        for _, found in await self._each(lambda d: d.failed_find(job_id)):
+            if found is not None:
+                return found
+        return None
+
+    async def failed_retry(self, job_ids: Sequence[str]) -> int:
+        return sum(n for _, n in await self._each(lambda d: d.failed_retry(job_ids)))
+
+    async def failed_retry_all(self, queue: str | None = None) -> int:
+        return sum(n for _, n in await self._each(lambda d: d.failed_retry_all(queue)))
+
+    async def failed_forget(self, job_id: str) -> bool:
+        return any(ok for _, ok in await self._each(lambda d: d.failed_forget(job_id)))
+
+    async def failed_flush(self, queue: str | None = None) -> int:
+        return sum(n for _, n in await self._each(lambda d: d.failed_flush(queue)))
+
+    async def failed_prune(self, before: float) -> int:
+        return sum(n for _, n in await self._each(lambda d: d.failed_prune(before)))
+
+    # -- workers and control ---------------------------------------------------------
+    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
+        await self._each(lambda d: d.worker_beat(record, ttl_s))
+
+    async def worker_gone(self, worker_id: str) -> None:
+        await self._each(lambda d: d.worker_gone(worker_id))
+
+    async def workers(self) -> list[WorkerRecord]:
+        seen: dict[str, WorkerRecord] = {}
+        for _, part in await self._each(lambda d: d.workers()):
+            for record in part:
+                if record.id not in seen or record.last_seen > seen[record.id].last_seen:
+                    seen[record.id] = record
+        return sorted(seen.values(), key=lambda r: r.id)
+
+    async def pause(self, queue: str) -> None:
+        await self._each(lambda d: d.pause(queue))
+
+    async def resume(self, queue: str) -> None:
+        await self._each(lambda d: d.resume(queue))
+
+    async def paused(self) -> set[str]:
+        out: set[str] = set()
+        for _, part in await self._each(lambda d: d.paused()):
+            out |= part
+        return out
+
+    async def signal_restart(self) -> float:
+        return max(at for _, at in await self._each(lambda d: d.signal_restart()))
+
+    async def restart_signal(self) -> float | None:
+        times = [at for _, at in await self._each(lambda d: d.restart_signal()) if at]
+        return max(times) if times else None
+
+    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
+        await self._first(lambda d: d.record_throughput(counts, minute))
+
+    async def throughput(self, since: float) -> list[ThroughputBucket]:
+        rows: list[ThroughputBucket] = []
+        for _, part in await self._each(lambda d: d.throughput(since)):
+            rows += part
+        return sorted(rows, key=lambda b: (b.minute, b.queue))
