@@ -35,7 +35,6 @@ from gello_queue.ports import (
 )
 
 T = TypeVar("T")
-REOPEN_EVERY_S = 5.0
 
 
 def is_outage(error: BaseException) -> bool:
@@ -53,6 +52,7 @@ class _Child:
     def __init__(self, driver: QueueDriver) -> None:
         self.driver = driver
         self.up = False
+        self.opened = False
         self.tried_at = 0.0
 
 
@@ -61,13 +61,15 @@ class FailoverDriver:
 
     name = "failover"
 
-    def __init__(self, drivers: Sequence[QueueDriver]) -> None:
+    def __init__(self, drivers: Sequence[QueueDriver], *, retry_after_s: float = 5.0) -> None:
         if len(drivers) < 2:
             raise ValueError("a failover connection needs at least two connections")
         self.children = [_Child(d) for d in drivers]
         self.capabilities = frozenset.intersection(*(d.capabilities for d in drivers))
         self.failovers = 0
         """Dispatches that had to skip a connection that did not answer."""
+        self.retry_after_s = retry_after_s
+        """How long a connection that did not answer is left alone before it is tried again."""
         self.log = get_logger()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -87,22 +89,24 @@ class FailoverDriver:
 
     async def _open(self, child: _Child) -> None:
         child.tried_at = time.monotonic()
-        await child.driver.open()
+        if not child.opened:
+            await child.driver.open()
+            child.opened = True
         child.up = True
 
     async def close(self) -> None:
         for child in self.children:
-            if child.up:
+            if child.opened:
                 await child.driver.close()
-                child.up = False
+            child.up = child.opened = False
 
     async def _live(self) -> list[tuple[int, _Child]]:
-        """Children that answer, reopening those that were down (at most every 5 s)."""
+        """Children believed up; one that was down is tried again after ``retry_after_s``
+        (its client reconnects by itself; a failed call marks it down again)."""
         for child in self.children:
-            if not child.up and time.monotonic() - child.tried_at >= REOPEN_EVERY_S:
+            if not child.up and time.monotonic() - child.tried_at >= self.retry_after_s:
                 try:
                     await self._open(child)
-                    self.log.info("connection_back", driver=child.driver.name)
                 except Exception as exc:
                     if not is_outage(exc):
                         raise
