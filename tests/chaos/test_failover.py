@@ -86,7 +86,9 @@ async def test_dispatch_fails_over_and_workers_serve_both(
             ledger = tmp_path / "ledger.txt"
             return (
                 sorted(
-                    l.split()[1] for l in ledger.read_text().splitlines() if l.startswith("done")
+                    row.split()[1]
+                    for row in ledger.read_text().splitlines()
+                    if row.startswith("done")
                 )
                 if ledger.exists()
                 else []
