@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -23,8 +24,17 @@ def failed(
     queue: Annotated[str | None, typer.Option("--queue", help="Only this queue.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 50,
     as_json: JsonOpt = False,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Write every failed job (of --queue) to this JSONL file."),
+    ] = None,
 ) -> None:
-    """List failed jobs, newest first."""
+    """List failed jobs, newest first; or --export them all to a JSON-lines file."""
+    if export is not None:
+        from gello_cli.commands.failed_io import export_to
+
+        typer.echo(f"Exported {export_to(export, queue)} failed job(s) to {export}.")
+        return
     rows = with_inspector(lambda i: i.failed(queue=queue, limit=limit))
     if as_json:
         print_json(

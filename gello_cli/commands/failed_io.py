@@ -37,29 +37,13 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
 
 
 def register(app: typer.Typer) -> None:
-    from gello_cli.commands import failed as listing
-
-    def failed(
-        queue: Annotated[str | None, typer.Option("--queue", help="Only this queue.")] = None,
-        limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 50,
-        as_json: JsonOpt = False,
-        export: Annotated[
-            Path | None,
-            typer.Option(
-                "--export", help="Write every failed job (of --queue) to this JSONL file."
-            ),
-        ] = None,
-    ) -> None:
-        """List failed jobs, newest first; or --export them all to a JSON-lines file."""
-        if export is None:
-            listing.failed(queue=queue, limit=limit, as_json=as_json)
-            return
-        count = _with_driver(lambda d: export_failed(d, export, queue))
-        typer.echo(f"Exported {count} failed job(s) to {export}.")
-
-    # Replaces the listing-only command of the same name (the last registration wins).
-    app.command("queue:failed")(failed)
     app.command("queue:failed:import")(import_command)
+
+
+def export_to(path: Path, queue: str | None = None) -> int:
+    """Export the failed store (of ``queue``) of the configured connection to ``path``."""
+    count: int = _with_driver(lambda d: export_failed(d, path, queue))
+    return count
 
 
 def _with_driver(action: Any) -> Any:

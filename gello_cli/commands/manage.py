@@ -42,10 +42,14 @@ def with_inspector(action: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def status(as_json: JsonOpt = False) -> None:
-    """Per queue: pending, scheduled, reserved, failed and wait; and the live workers."""
+    """Per queue: pending, scheduled, reserved, failed and wait; the live workers; and what
+    the backend holds against the retention limits."""
+    from gello_cli.commands.storage import render as render_storage
+    from gello_cli.commands.storage import storage_facts
     from gello_queue.inspection import Snapshot, heartbeat_age
 
     snap: Snapshot = with_inspector(lambda i: i.snapshot())
+    storage = storage_facts()
     if as_json:
         print_json(
             {
@@ -74,10 +78,12 @@ def status(as_json: JsonOpt = False) -> None:
                     }
                     for w in snap.workers
                 ],
+                "storage": storage,
             }
         )
         return
     render_status(snap)
+    render_storage(storage)
 
 
 def render_status(snap: Any) -> None:

@@ -1,37 +1,17 @@
-"""``queue:status`` with storage and retention limits, and ``queue:storage`` alone."""
+"""``queue:storage``: what the backend holds against the retention limits (also part of
+``queue:status``)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 from typing import Annotated, Any
 
-import orjson
 import typer
 
-from gello_cli.commands.manage import JsonOpt
 from gello_cli.output import print_json, print_table
 
 
 def register(app: typer.Typer) -> None:
-    from gello_cli.commands import manage
-
-    def status(as_json: JsonOpt = False) -> None:
-        """Per queue: pending, scheduled, reserved, failed and wait; the live workers; and
-        what the backend holds against the retention limits."""
-        facts = storage_facts()
-        if as_json:
-            buffer = io.StringIO()
-            with contextlib.redirect_stdout(buffer):
-                manage.status(as_json=True)
-            print_json({**orjson.loads(buffer.getvalue()), "storage": facts})
-            return
-        manage.status(as_json=False)
-        render(facts)
-
-    # Replaces the status command of the same name (the last registration wins).
-    app.command("queue:status")(status)
     app.command("queue:storage")(storage)
 
 
