@@ -107,7 +107,8 @@ class Executor:
         """Run one attempt and store its outcome; never raises for the job's faults."""
         started = time.perf_counter()
         try:
-            env = Envelope.decode(res.body).with_changes(attempts=res.attempts)
+            env = Envelope.decode(res.body)
+            env.attempts = res.attempts  # a fresh copy: set in place, not replace()
         except EnvelopeError as exc:
             return await self._poison(res, f"not a gello envelope: {exc}")
         run = _Run(res, env, started)
