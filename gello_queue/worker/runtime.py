@@ -328,6 +328,11 @@ class Worker:
                     self._start(executor, res)
                 continue
             self._wake.clear()
+            reserve_wait = getattr(driver, "reserve_wait", None)
+            if reserve_wait is not None and self.max_jobs is None:
+                for res in await self._reserve_waiting(reserve_wait, queues, free):
+                    self._start(executor, res)
+                continue
             waiter = asyncio.create_task(driver.wait(queues, self.sleep_s))
             woken = asyncio.create_task(self._wake.wait())
             await asyncio.wait((waiter, woken), return_when=asyncio.FIRST_COMPLETED)
@@ -336,6 +341,27 @@ class Worker:
                 waiter.cancel()
             elif waiter.exception() is not None:
                 await self._backend_down(waiter.exception())
+
+    async def _reserve_waiting(
+        self, reserve_wait: Any, queues: list[str], free: int
+    ) -> list[Reservation]:
+        """Idle wait that leases on wake-up, for drivers that offer it (one round trip
+        less between a dispatch and its start). Not cancelled on stop, since a lease taken
+        on the server must come back: jobs reserved while stopping or pausing are released
+        with their attempt given back."""
+        try:
+            batch: list[Reservation] = await reserve_wait(
+                queues, free, lease_s=self.lease_s, worker_id=self.id, timeout_s=self.sleep_s
+            )
+        except Exception as exc:
+            await self._backend_down(exc)
+            return []
+        if batch and (self._stop.is_set() or not self._resume.is_set()):
+            assert self._driver is not None
+            for res in batch:
+                await self._release_unfinished(self._driver, res)
+            return []
+        return batch
 
     def _rescued(self, executor: Executor, event: object) -> None:
         if isinstance(event, JobsRescued) and event.failed:

@@ -358,3 +358,36 @@ async def test_commands_are_packed_in_c_with_a_python_fallback(driver: RedisDriv
         super(type(conn), conn).pack_command("SET", "k", "\udcff")
     )
     assert await driver.redis.config_get("maxmemory-policy")
+
+
+async def test_reserve_wait_leases_the_job_that_woke_it() -> None:
+    async with open_driver(None) as waiting:
+        producer = RedisDriver(REDIS_URL, prefix=waiting.prefix)
+        await producer.open()
+        try:
+            assert (
+                await waiting.reserve_wait(["default"], 4, lease_s=30, worker_id=W, timeout_s=0.05)
+                == []
+            )
+            env = envelope()
+            blocked = asyncio.create_task(
+                waiting.reserve_wait(["default"], 4, lease_s=30, worker_id=W, timeout_s=5)
+            )
+            await eventually(lambda: _blocked_clients(producer), lambda n: n >= 1)
+            await producer.push([env])
+            got = await asyncio.wait_for(blocked, 5)
+            assert [(r.id, r.attempts) for r in got] == [(env.id, 1)]
+            assert await waiting.ack(got) == 1
+            later = envelope(available_at=await producer.now() + 0.3)
+            await producer.push([later])
+            got = await eventually(
+                lambda: waiting.reserve_wait(["default"], 4, lease_s=30, worker_id=W, timeout_s=1)
+            )
+            assert [r.id for r in got] == [later.id]  # a delayed job is leased when due
+        finally:
+            await producer.close()
+
+
+async def _blocked_clients(driver: RedisDriver) -> int:
+    info = await driver.redis.execute_command("INFO", "clients")
+    return int(info["blocked_clients"]) if isinstance(info, dict) else 0

@@ -440,10 +440,11 @@ class RedisDriver:
                 ]
         return out
 
-    async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
-        if not queues:
-            await asyncio.sleep(timeout_s)
-            return
+    async def _block_plan(
+        self, queues: Sequence[str], timeout_s: float
+    ) -> tuple[list[str], float] | None:
+        """The wake lists to block on and for how long, or None when a scheduled job is
+        due already (then there is nothing to wait for)."""
         calls: list[Call] = [(None, (), ("TIME",))]
         calls += [(None, (), ("ZRANGE", self._keys(q).delayed, 0, 0, "WITHSCORES")) for q in queues]
         results = await self._run(calls)
@@ -454,17 +455,74 @@ class RedisDriver:
             if head:
                 timeout = min(timeout, float(head[0][1]) - now)
         if timeout < 0.001:
-            return  # a scheduled job is due (or the caller asked not to block)
+            return None
         lists = [self._keys(q).wake for q in queues]
         if self.cluster and len(lists) > 1:
             lists, timeout = lists[:1], min(timeout, CLUSTER_WAIT_S)
-        blocking = self._blocking
-        if blocking is None:
+        return lists, timeout
+
+    def _blocking_client(self) -> Client:
+        if self._blocking is None:
             raise DriverUnavailableError("the Redis driver is not open: call open() first")
+        return self._blocking
+
+    async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
+        if not queues:
+            await asyncio.sleep(timeout_s)
+            return
+        plan = await self._block_plan(queues, timeout_s)
+        if plan is None:
+            return  # a scheduled job is due (or the caller asked not to block)
+        lists, timeout = plan
         # A guard above the server-side timeout: a half-open socket must not hang us.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout + 5.0):
-                await blocking.blpop(lists, timeout=round(timeout, 3))
+                await self._blocking_client().blpop(lists, timeout=round(timeout, 3))
+
+    async def reserve_wait(
+        self,
+        queues: Sequence[str],
+        limit: int,
+        *,
+        lease_s: float,
+        worker_id: str,
+        timeout_s: float,
+    ) -> list[Reservation]:
+        """``wait`` then ``reserve``, without a round trip in between: the blocking pop and
+        the first queue's reserve script travel in one pipeline, so the server leases a
+        job the moment its wake-up token arrives. Jobs of later queues are left to the
+        caller's next ``reserve``. Not on a cluster, whose pipelines cannot block."""
+        if not queues:
+            await asyncio.sleep(timeout_s)
+            return []
+        if self.cluster:
+            await self.wait(queues, timeout_s)
+            return []
+        plan = await self._block_plan(queues, timeout_s)
+        if plan is None:
+            return await self.reserve(queues, limit, lease_s=lease_s, worker_id=worker_id)
+        lists, timeout = plan
+        k = self._keys(queues[0])
+        keys = (k.ready, k.delayed, k.reserved, k.wake)
+        token = os.urandom(8).hex()
+        args = (k.job, limit, lease_s, token, worker_id)
+        pipe = self._blocking_client().pipeline(transaction=False)
+        pipe.execute_command("BLPOP", *lists, round(timeout, 3))
+        pipe.execute_command("EVALSHA", self._s_reserve.sha, len(keys), *keys, *args)
+        async with asyncio.timeout(timeout + 5.0):
+            results = await pipe.execute(raise_on_error=False)
+        raw = results[1]
+        if isinstance(raw, NoScriptError):
+            raw = await self._s_reserve(keys, args)  # it did not run: running it is safe
+        elif isinstance(raw, Exception):
+            raise raw
+        if len(raw) <= 1:
+            return []
+        expires = float(raw[0])
+        return [
+            Reservation(raw[i], queues[0], token, raw[i + 1], raw[i + 2], expires)
+            for i in range(1, len(raw), 3)
+        ]
 
     async def ack(self, reservations: Sequence[Reservation]) -> int:
         if not reservations:
