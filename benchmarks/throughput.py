@@ -170,6 +170,19 @@ async def main() -> None:
         f"pickup latency:       p50 {p50:.2f} ms, p99 {p99:.2f} ms  ({len(samples)} jobs, idle worker)"
     )
     await queue.close()
+    await forget(args.url, prefix)
+
+
+async def forget(url: str, prefix: str) -> None:
+    """Delete the keys this run wrote to a shared Redis (its prefix only)."""
+    if not url.startswith(("redis://", "rediss://")):
+        return
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    async for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        await client.unlink(key)
+    await client.aclose()
 
 
 if __name__ == "__main__":
