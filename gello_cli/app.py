@@ -31,7 +31,7 @@ importlib.import_module("gello_cli.commands.monitor").register(app)
 for _module in ("why", "health", "failed_io", "storage"):
     importlib.import_module(f"gello_cli.commands.{_module}").register(app)
 # Orchestration: batches and cron schedules.
-for _module in ("batches",):
+for _module in ("batches", "schedule"):
     importlib.import_module(f"gello_cli.commands.{_module}").register(app)
 
 

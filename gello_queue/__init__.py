@@ -40,6 +40,7 @@ from gello_queue.core.states import JobState
 from gello_queue.orchestration.admin import Batches
 from gello_queue.orchestration.batch import Batch, BatchHandle
 from gello_queue.orchestration.chain import Chain
+from gello_queue.orchestration.schedule import Schedule, Scheduler, ScheduleRegistry, schedule
 from gello_queue.orchestration.unique import DispatchResult
 from gello_queue.ports import BatchRecord, FailedJob, JobRecord, QueueCounts, WorkerRecord
 from gello_queue.queue import Queue, default_queue, set_default_queue
@@ -75,6 +76,9 @@ __all__ = [
     "Queue",
     "QueueCounts",
     "ReleaseJob",
+    "Schedule",
+    "ScheduleRegistry",
+    "Scheduler",
     "Settings",
     "UnknownJobError",
     "Worker",
@@ -84,5 +88,6 @@ __all__ = [
     "default_queue",
     "default_registry",
     "load_settings",
+    "schedule",
     "set_default_queue",
 ]

@@ -73,6 +73,12 @@ def work(
         float, typer.Option("--grace", min=0, help="Seconds running jobs get to finish on SIGTERM.")
     ] = 30.0,
     log_format: LogFormatOpt = "auto",
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler", help="Also dispatch the app's cron schedules (as queue:schedule)."
+        ),
+    ] = False,
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning, error")
     ] = "info",
@@ -119,7 +125,7 @@ def work(
     from gello_cli.probes import worker_observability
 
     with worker_observability(worker):
-        reason = run_worker(worker)
+        reason = run_worker(worker, with_scheduler=scheduler)
     raise typer.Exit(EXIT_CODES.get(reason, 0))
 
 
@@ -138,8 +144,9 @@ def child_args() -> list[str]:
     return args
 
 
-def run_worker(worker: object) -> object:
-    """Run ``worker.start()`` on a fresh loop (uvloop when installed) with signal handlers."""
+def run_worker(worker: object, *, with_scheduler: bool = False) -> object:
+    """Run ``worker.start()`` on a fresh loop (uvloop when installed) with signal handlers;
+    with ``with_scheduler``, a cron scheduler runs beside it and stops with it."""
     from gello_queue import Worker
 
     assert isinstance(worker, Worker)
@@ -160,9 +167,18 @@ def run_worker(worker: object) -> object:
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
         loop.add_signal_handler(signal.SIGUSR2, worker.pause)
         loop.add_signal_handler(signal.SIGCONT, worker.resume)
+        scheduling: asyncio.Task[None] | None = None
+        if with_scheduler:
+            from gello_queue.orchestration.schedule import Scheduler
+
+            cron = Scheduler(worker.connection)
+            scheduling = asyncio.create_task(cron.run())
         try:
             return await worker.start()
         finally:
+            if scheduling is not None:
+                cron.stop()
+                await scheduling
             await worker.connection.close()
 
     try:

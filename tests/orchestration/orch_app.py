@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from gello_queue import Job
+from gello_queue import Job, schedule
 
 
 class Work(BaseModel):
@@ -54,3 +54,14 @@ class Link(Step):
     """A chain link with attempts to spare, so a worker dying under it only delays it."""
 
     tries = 3
+
+
+class Tick(Job[Work]):
+    """Records the occurrence it was scheduled for."""
+
+    async def handle(self, payload: Work) -> None:
+        record("tick", f"{self.envelope.middleware['scheduled_at']:.0f}")
+
+
+# Every second: what the end-to-end scheduler tests watch.
+schedule(Tick, cron="* * * * * *", payload={"key": "tick"}, name="every-second")

@@ -93,3 +93,21 @@ def test_a_link_whose_worker_dies_on_its_last_attempt_runs_the_catch(backend: St
     # Rescue fails the link (tries = 1): the chain stops and its catch runs.
     wait_for(lambda: "caught" in backend.lines("note"), timeout_s=60)
     assert "never" not in backend.lines("done")
+
+
+def test_two_schedulers_through_the_cli_dispatch_each_occurrence_once(backend: Stack) -> None:
+    listed = json.loads(backend.run("queue:schedule:list", "--json"))
+    [every] = [s for s in listed if s["name"] == "every-second"]
+    assert every["cron"] == "* * * * * *"
+    assert 0 <= every["in_s"] <= 1.0
+    # One standalone scheduler, one inside a worker, one plain worker.
+    backend.spawn("queue:schedule")
+    backend.spawn("queue:work", "--scheduler", "--sleep", "0.05")
+    backend.spawn("queue:work", "--sleep", "0.05")
+    wait_for(lambda: len(set(backend.lines("tick"))) >= 4, timeout_s=60)
+    for proc in backend.procs:
+        proc.terminate()
+    for proc in backend.procs:
+        proc.wait(timeout=30)
+    ticks = backend.lines("tick")
+    assert len(ticks) == len(set(ticks)), f"an occurrence ran twice: {sorted(ticks)}"

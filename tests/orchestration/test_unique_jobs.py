@@ -83,7 +83,8 @@ async def test_until_processing_starts_lets_a_new_job_in_while_one_runs(queue: Q
     assert (await PerUser.dispatch(user=1, n=2, connection=queue)).duplicate_of == first
     async with running(queue, registry):
         await until(lambda: ("per-user", 1) in ran)
-        second = await PerUser.dispatch(user=1, n=3, connection=queue)
+        # Delayed, so it is surely still waiting when the next dispatch comes.
+        second = await PerUser.dispatch(user=1, n=3, delay=0.3, connection=queue)
         assert not second.duplicate
         assert (await PerUser.dispatch(user=1, n=4, connection=queue)).duplicate_of == second
         await until(lambda: ("per-user", 3) in ran)

@@ -383,8 +383,11 @@ SELECT out_id, out_holder FROM {{push_unique}}($1::text[], $2::text[], $3::text[
     $10::text[], $11::text[], $12::float8[]);
 
 -- name: counter_incr
+-- Coordination statements are worker-side ({{!relaxed}}): a database crash may forget
+-- the last fraction of a second of counts or locks, which only loosens a limit once.
 INSERT INTO {{coordination}} AS c (key, value, expires_at)
 SELECT $1, $2, t.now + $3 FROM (SELECT date_part('epoch', now()) AS now) t
+WHERE {{!relaxed}}
 ON CONFLICT (key) DO UPDATE SET
     value = CASE WHEN c.expires_at <= date_part('epoch', now()) THEN excluded.value
                  ELSE c.value + excluded.value END,
@@ -394,14 +397,14 @@ RETURNING value;
 
 -- name: lock_acquire
 INSERT INTO {{coordination}} AS c (key, owner, expires_at)
-VALUES ($1, $2, date_part('epoch', now()) + $3)
+SELECT $1, $2, date_part('epoch', now()) + $3 WHERE {{!relaxed}}
 ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
 WHERE c.owner = excluded.owner OR c.expires_at <= date_part('epoch', now())
 RETURNING owner;
 
 -- name: lock_release
 DELETE FROM {{coordination}}
-WHERE key = $1 AND owner = $2 AND expires_at > date_part('epoch', now());
+WHERE key = $1 AND owner = $2 AND expires_at > date_part('epoch', now()) AND {{!relaxed}};
 
 -- name: coordination_sweep
 DELETE FROM {{coordination}} WHERE key IN (
