@@ -7,11 +7,14 @@ count runs per key.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
 from gello_queue import Job, schedule
+from gello_queue.middleware import RateLimited
 
 
 class Work(BaseModel):
@@ -65,3 +68,16 @@ class Tick(Job[Work]):
 
 # Every second: what the end-to-end scheduler tests watch.
 schedule(Tick, cron="* * * * * *", payload={"key": "tick"}, name="every-second")
+
+
+class Limited(Job[Work]):
+    """Three runs per second across every worker; tries = 1, so a release that used an
+    attempt would land it in the failed store."""
+
+    tries = 1
+
+    def middleware(self) -> list[Any]:
+        return [RateLimited("e2e", limit=3, per=1.0)]
+
+    async def handle(self, payload: Work) -> None:
+        record("limited", f"{payload.key}@{time.time():.3f}")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from helpers import wait_for
-from orch_app import Link, Note, Step
+from orch_app import Limited, Link, Note, Step
 from orch_processes import PERSISTENT, Stack, stack
 
 from gello_queue import Batch, Chain
@@ -111,3 +111,23 @@ def test_two_schedulers_through_the_cli_dispatch_each_occurrence_once(backend: S
         proc.wait(timeout=30)
     ticks = backend.lines("tick")
     assert len(ticks) == len(set(ticks)), f"an occurrence ran twice: {sorted(ticks)}"
+
+
+def test_a_rate_limit_holds_across_worker_processes(backend: Stack) -> None:
+    for _ in range(2):
+        backend.spawn("queue:work", "--sleep", "0.05", "--concurrency", "2")
+    # Both idle and waiting before the jobs arrive, so both take some.
+    wait_for(lambda: len(json.loads(backend.run("queue:status", "--json"))["workers"]) == 2)
+    queue: Any = backend.queue()
+    queue.bulk_blocking([Limited.make(key=f"r{i}") for i in range(9)])
+    queue.close_blocking()
+    wait_for(lambda: len(backend.lines("limited")) == 9, timeout_s=60)
+    per_second: dict[int, int] = {}
+    for entry in backend.lines("limited"):
+        second = int(float(entry.split("@")[1]))
+        per_second[second] = per_second.get(second, 0) + 1
+    assert max(per_second.values()) <= 3
+    pids = {line.split()[2] for line in backend.ledger.read_text().splitlines()}
+    assert len(pids) == 2  # both processes took part
+    status = json.loads(backend.run("queue:status", "--json"))
+    assert all(q["failed"] == 0 for q in status["queues"].values())
