@@ -26,6 +26,7 @@ SCHEMES = (
     "amqp://",
     "amqps://",
     "failover:",
+    "sqs://",
 )
 
 CAPABILITIES = {
@@ -76,6 +77,19 @@ def factory_from_url(url: str, *, prefix: str = "gello:") -> DriverFactory:
 
         stores, default = store_factory(url), default_queue()
         return lambda: RabbitMQDriver(url, stores(), prefix=prefix, default_queue=default)
+    if scheme == "sqs":
+        from gello_queue.drivers.composite import default_queue, store_factory
+        from gello_queue.drivers.sqs import SqsDriver, options_from_url
+        from gello_queue.settings import load_settings
+
+        settings = load_settings()
+        options = options_from_url(
+            url,
+            access_key_id=settings.aws_access_key_id,
+            secret_access_key=settings.aws_secret_access_key,
+        )
+        stores, default = store_factory(url), default_queue()
+        return lambda: SqsDriver(options, stores(), prefix=prefix, default_queue=default)
     raise ConfigurationError(
         f"unknown queue URL scheme {scheme or url!r}: use one of {', '.join(SCHEMES)}"
     )

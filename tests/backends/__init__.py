@@ -6,7 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from backends import memory, postgres, rabbitmq, redis, sqlite
+from backends import memory, postgres, rabbitmq, redis, sqlite, sqs
 from gello_queue.ports import QueueDriver
 
 Opener = Callable[[Any], AbstractAsyncContextManager[QueueDriver]]
@@ -17,4 +17,5 @@ BACKENDS: dict[str, Opener] = {
     "postgres": postgres.open_driver,
     "sqlite": sqlite.open_driver,
     "rabbitmq": rabbitmq.open_driver,
+    "sqs": sqs.open_driver,
 }

@@ -16,6 +16,9 @@ from backends.postgres import POSTGRES_URL
 from backends.rabbitmq import RABBITMQ_URL
 from backends.rabbitmq import delete_queues as _delete_rabbitmq_queues
 from backends.redis import REDIS_URL
+from backends.sqs import CREDENTIALS as SQS_CREDENTIALS
+from backends.sqs import chaos_url as sqs_chaos_url
+from backends.sqs import delete_queues as _delete_sqs_queues
 
 HERE = Path(__file__).resolve().parent
 GELLO = str(Path(sys.executable).with_name("gello"))
@@ -81,7 +84,8 @@ def _drop_prefix(prefix: str) -> None:
 
 @contextmanager
 def isolated_backend(name: str, tmp_path: Path) -> Iterator[Backend]:
-    """A backend of kind ``name`` (sqlite, postgres, redis, rabbitmq) used by nothing else."""
+    """A backend of kind ``name`` (sqlite, postgres, redis, rabbitmq, sqs) used by nothing
+    else."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
     }
@@ -94,6 +98,11 @@ def isolated_backend(name: str, tmp_path: Path) -> Iterator[Backend]:
         # The broker holds the queues; failed jobs and heartbeats live in an SQLite store.
         url = f"{RABBITMQ_URL}?failed_store=sqlite:///{tmp_path / 'store.db'}"
         env["QUEUE_PREFIX"] = f"gchaos.{token}."
+    elif name == "sqs":
+        # moto's server on loopback; failed jobs and heartbeats in an SQLite store.
+        url = sqs_chaos_url(tmp_path / "store.db")
+        env["QUEUE_PREFIX"] = f"gchaos-{token}-"
+        env.update(SQS_CREDENTIALS)
     else:
         url = REDIS_URL
         env["QUEUE_PREFIX"] = f"gchaos:{token}:"
@@ -121,3 +130,5 @@ def isolated_backend(name: str, tmp_path: Path) -> Iterator[Backend]:
             _drop_prefix(env["QUEUE_PREFIX"])
         elif name == "rabbitmq":
             _delete_rabbitmq_queues(env["QUEUE_PREFIX"])
+        elif name == "sqs":
+            _delete_sqs_queues(env["QUEUE_PREFIX"])

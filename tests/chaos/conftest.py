@@ -9,7 +9,7 @@ import pytest
 from chaos_harness import Backend, isolated_backend
 
 
-@pytest.fixture(params=["sqlite", "postgres", "redis", "rabbitmq"])
+@pytest.fixture(params=["sqlite", "postgres", "redis", "rabbitmq", "sqs"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     with isolated_backend(request.param, tmp_path) as found:
         yield found

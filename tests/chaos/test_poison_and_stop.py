@@ -11,7 +11,7 @@ import sys
 import asyncpg
 import pytest
 import redis as redis_sync
-from backends import rabbitmq
+from backends import rabbitmq, sqs
 from backends.postgres import POSTGRES_URL
 from backends.redis import REDIS_URL
 from chaos_harness import HERE, Backend
@@ -62,6 +62,8 @@ def overwrite_body(backend: Backend, job_id: str, body: str) -> None:
         asyncio.run(write())
     elif backend.name == "rabbitmq":
         rabbitmq.overwrite_body(backend.env["QUEUE_PREFIX"], "default", job_id, body)
+    elif backend.name == "sqs":
+        sqs.overwrite_body(backend.env["QUEUE_PREFIX"], "default", job_id, body)
     else:
         client = redis_sync.Redis.from_url(REDIS_URL)
         prefix = backend.env["QUEUE_PREFIX"]

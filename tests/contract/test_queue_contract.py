@@ -221,6 +221,7 @@ async def test_counts_queues_and_clear(driver: QueueDriver) -> None:
     assert counts["b"].scheduled == 1
     assert counts["c"].failed == 1
     assert await driver.queues() == ["a", "b", "c"]
+    needs(driver, "clear")
     assert await driver.clear("a") == 1
     assert await driver.clear("b") == 1
     assert (await driver.counts())["a"].reserved == 1

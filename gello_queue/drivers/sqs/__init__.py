@@ -1,0 +1,5 @@
+"""Amazon SQS driver (``sqs://``); needs ``pip install 'gello[sqs]'``."""
+
+from gello_queue.drivers.sqs.driver import SqsDriver, SqsOptions, options_from_url
+
+__all__ = ["SqsDriver", "SqsOptions", "options_from_url"]

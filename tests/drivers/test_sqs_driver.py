@@ -1,0 +1,209 @@
+"""SQS-specific behaviour against moto's server: long delays that hop, FIFO queues,
+visibility as the lease, capabilities, secrets, and the real `gello` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from backends import sqs as sqs_backend
+from helpers import envelope, eventually
+
+from gello_queue import NotSupportedError
+from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.states import JobState
+from gello_queue.drivers import factory_from_url
+from gello_queue.drivers.sqlite import SqliteDriver
+from gello_queue.drivers.sqs import SqsDriver, SqsOptions, options_from_url
+from gello_queue.drivers.sqs import driver as sqs_module
+
+W = "worker-1"
+CLI = Path(__file__).resolve().parent.parent / "cli"
+GELLO = str(Path(sys.executable).with_name("gello"))
+
+
+@pytest.fixture
+async def driver(tmp_path: Path) -> AsyncIterator[SqsDriver]:
+    opened = SqsDriver(
+        sqs_backend.options(), SqliteDriver(tmp_path / "s.db"), prefix=sqs_backend.unique_prefix()
+    )
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.delete_queues()
+        await opened.close()
+
+
+async def test_a_delay_longer_than_sqs_allows_hops_until_due(
+    driver: SqsDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqs_module, "MAX_DELAY_S", 1)  # 15 minutes, scaled down
+    env = envelope(available_at=time.time() + 2.5, max_attempts=1)
+    await driver.push([env])
+    [res] = await eventually(
+        lambda: driver.reserve(["default"], 1, lease_s=30, worker_id=W), timeout_s=15
+    )
+    assert res.id == env.id
+    assert time.time() >= env.available_at
+    assert res.attempts == 1  # the early receives were hops, not attempts
+
+
+async def test_fifo_queue_takes_jobs_and_unique_keys(driver: SqsDriver) -> None:
+    assert driver.is_fifo("orders.fifo")
+    first = envelope("orders.fifo", unique_key="order:7")
+    again = envelope("orders.fifo", unique_key="order:7")
+    plain = envelope("orders.fifo")
+    assert await driver.push([first, again, plain]) == [first.id, first.id, plain.id]
+    got = await eventually(lambda: driver.reserve(["orders.fifo"], 10, lease_s=30, worker_id=W))
+    assert {r.id for r in got} <= {first.id, plain.id}
+    assert await driver.ack(got) == len(got)
+    later = envelope("orders.fifo", unique_key="order:7")
+    if first.id in {r.id for r in got}:  # completed: its key can be used again at once
+        assert await driver.push([later]) == [later.id]
+
+
+async def test_visibility_is_the_lease_and_extend_keeps_it(driver: SqsDriver) -> None:
+    await driver.push([envelope()])
+    [res] = await eventually(lambda: driver.reserve(["default"], 1, lease_s=1, worker_id=W))
+    for _ in range(3):  # time passing is the point: heartbeats keep the job hidden
+        await asyncio.sleep(0.7)
+        assert await driver.extend([res], 1) == []
+    assert (await driver.counts())["default"].reserved == 1
+    assert await driver.ack([res]) == 1
+
+
+async def test_what_sqs_cannot_do_is_one_clear_error(driver: SqsDriver) -> None:
+    assert driver.capabilities == frozenset()
+    for call in (
+        lambda: driver.jobs("default", JobState.PENDING),
+        lambda: driver.cancel("x"),
+        lambda: driver.promote("x"),
+        lambda: driver.clear("default"),
+    ):
+        with pytest.raises(NotSupportedError, match="not supported by the sqs driver"):
+            await call()
+
+
+async def test_unreachable_endpoint_fails_without_secrets(tmp_path: Path) -> None:
+    options = SqsOptions(
+        endpoint_url="http://127.0.0.1:1",
+        access_key_id="AKIAEXAMPLE",
+        secret_access_key="s3cret-key",
+    )
+    assert "s3cret" not in repr(options)
+    broken = SqsDriver(options, SqliteDriver(tmp_path / "s.db"))
+    await broken.open()
+    with pytest.raises(DriverUnavailableError) as caught:
+        await broken.push([envelope()])
+    assert "s3cret" not in str(caught.value)
+    await broken.close()
+
+
+def test_url_routes_to_sqs_with_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUEUE_FAILED_STORE", f"sqlite:///{tmp_path / 'x.db'}")
+    url = "sqs://AK:SEC@/?region=eu-west-1&prefix=https://sqs.eu-west-1.amazonaws.com/1&create=0"
+    driver = factory_from_url(url)()
+    assert isinstance(driver, SqsDriver)
+    assert isinstance(driver.store, SqliteDriver)
+    o = options_from_url(url)
+    assert (o.region, o.url_prefix, o.create, o.access_key_id) == (
+        "eu-west-1",
+        "https://sqs.eu-west-1.amazonaws.com/1",
+        False,
+        "AK",
+    )
+
+
+def test_settings_build_the_sqs_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gello_queue.settings import Settings
+
+    settings = Settings(
+        QUEUE_DRIVER="sqs",  # type: ignore[call-arg]
+        AWS_DEFAULT_REGION="eu-central-1",
+        SQS_PREFIX="https://sqs.eu-central-1.amazonaws.com/123",
+        SQS_SUFFIX="-prod",
+        SQS_CREATE_QUEUES=False,
+        AWS_SECRET_ACCESS_KEY="never-in-the-url",
+    )
+    url = settings.connection_url()
+    assert url.startswith("sqs://")
+    assert "never-in-the-url" not in url
+    o = options_from_url(url)
+    assert (o.region, o.suffix, o.create) == ("eu-central-1", "-prod", False)
+
+
+def test_importing_gello_loads_no_aws_client() -> None:
+    code = (
+        "import sys, gello_queue, gello_queue.drivers;"
+        "assert 'aiobotocore' not in sys.modules and 'botocore' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_gello_command_end_to_end(tmp_path: Path) -> None:
+    prefix = sqs_backend.unique_prefix()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
+    }
+    env.update(
+        QUEUE_DRIVER="sqs",
+        SQS_ENDPOINT_URL=sqs_backend.endpoint(),
+        AWS_DEFAULT_REGION="us-east-1",
+        QUEUE_FAILED_STORE=f"sqlite:///{tmp_path / 'store.db'}",
+        QUEUE_PREFIX=prefix,
+        PYTHONPATH=str(CLI),
+        GELLO_APP="app_jobs",
+        GELLO_TEST_LEDGER=str(tmp_path / "ledger.txt"),
+        GELLO_TEST_FLAG=str(tmp_path / "flag"),
+        QUEUE_LEASE="2",
+        **sqs_backend.CREDENTIALS,
+    )
+
+    def gello(*args: str) -> subprocess.CompletedProcess[str]:
+        out = subprocess.run(
+            [GELLO, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 0, f"gello {' '.join(args)}: {out.stderr}"
+        return out
+
+    def done() -> list[str]:
+        ledger = tmp_path / "ledger.txt"
+        lines = ledger.read_text().splitlines() if ledger.exists() else []
+        return sorted(line.split()[1] for line in lines if line.startswith("done"))
+
+    try:
+        for key in ("a", "b"):
+            gello("queue:dispatch", "Ledger", "--payload", json.dumps({"key": key}))
+        broken = gello("queue:dispatch", "Toggle", "--payload", '{"key": "t"}').stdout.strip()
+        status = json.loads(gello("queue:status", "--json").stdout)
+        assert status["queues"]["default"]["pending"] == 3
+        gello("queue:work", "--stop-when-empty", "--sleep", "0.05")
+        assert done() == ["a", "b"]
+        failed = json.loads(gello("queue:failed", "--json").stdout)
+        assert [(f["id"], f["name"], f["attempts"]) for f in failed] == [(broken, "Toggle", 2)]
+        assert "failed" in gello("queue:why", broken).stdout
+        (tmp_path / "flag").touch()
+        assert "Retried 1 job(s)." in gello("queue:retry-all").stdout
+        gello("queue:work", "--stop-when-empty", "--sleep", "0.05")
+        assert done() == ["a", "b", "t"]
+        cleared = subprocess.run(
+            [GELLO, "queue:clear", "default", "--force"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cleared.returncode != 0
+        assert cleared.stderr.strip() == "error: the sqs driver cannot clear"
+        assert "Traceback" not in cleared.stderr
+        assert "testing" not in gello("queue:status").stdout
+    finally:
+        sqs_backend.delete_queues(prefix)
