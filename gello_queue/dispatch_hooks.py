@@ -44,8 +44,30 @@ class HookedDriver:
             if not name.startswith("_") and name not in own and inspect.isfunction(value):
                 setattr(self, name, getattr(inner, name))
 
+        if getattr(inner, "reserve_wait", None) is None:
+            self.reserve_wait = None  # type: ignore[assignment]  # the worker then waits, then reserves
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+    async def reserve_wait(
+        self,
+        queues: Sequence[str],
+        limit: int,
+        *,
+        lease_s: float,
+        worker_id: str,
+        timeout_s: float,
+    ) -> list[Reservation]:
+        """The inner driver's idle wait-and-lease, with the reserve observers run too."""
+        inner: Any = self.inner
+        found: list[Reservation] = await inner.reserve_wait(
+            queues, limit, lease_s=lease_s, worker_id=worker_id, timeout_s=timeout_s
+        )
+        if found:
+            for hook in self.reserve_hooks:
+                hook(found)
+        return found
 
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
         call: PushNext = self.inner.push
