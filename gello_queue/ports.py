@@ -166,7 +166,7 @@ class BatchRecord:
     options: str = "{}"
     """JSON: callbacks (envelopes as dicts), ``allow_failures`` and a chain to continue."""
     failed_ids: tuple[str, ...] = ()
-    """Ids of the jobs that failed; filled by ``batch_find`` only."""
+    """Ids of the jobs that failed; filled by ``batch_find`` only (``with_failed``)."""
 
     @property
     def pending(self) -> int:
@@ -348,8 +348,9 @@ class QueueDriver(Protocol):
         later succeeds moves from failed to processed); stamp ``finished_at`` when every
         job has. Return the batch after the change, or None when it does not exist."""
 
-    async def batch_find(self, batch_id: str) -> BatchRecord | None:
-        """One batch, with ``failed_ids``."""
+    async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
+        """One batch, with ``failed_ids`` unless ``with_failed`` is False (a check that
+        must not cost more for a big batch, such as whether it was cancelled)."""
 
     async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
         """Batches, newest first (``failed_ids`` left empty)."""

@@ -557,11 +557,13 @@ class MemoryDriver:
             found.record = rec
             return rec
 
-    async def batch_find(self, batch_id: str) -> BatchRecord | None:
+    async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
         with self.store.lock:
             found = self.store.batches.get(batch_id)
             if found is None:
                 return None
+            if not with_failed:
+                return found.record
             failed = tuple(sorted(j for j, f in found.marks.items() if f))
             return replace(found.record, failed_ids=failed)
 

@@ -154,7 +154,7 @@ class BatchHandle:
 
     async def find(self) -> BatchRecord | None:
         """The batch's record: counts, progress, callbacks."""
-        return await self.driver.batch_find(self.id)
+        return await self.driver.batch_find(self.id, with_failed=False)
 
     async def cancelled(self) -> bool:
         """Whether the batch was cancelled (a long job may check and stop early)."""

@@ -42,7 +42,7 @@ class Flow:
         if once and await self.driver.counter_incr(DONE_PREFIX + env.id, 0, KEEP_S) > 0:
             return "this link already completed"
         if env.batch_id:
-            rec = await self.driver.batch_find(env.batch_id)
+            rec = await self.driver.batch_find(env.batch_id, with_failed=False)
             if rec is not None and rec.cancelled:
                 # The skipped job and the links it would have started end here.
                 for job_id in job_ids(env.chain):
@@ -79,7 +79,7 @@ class Flow:
             from gello_queue.orchestration.batch import push_spec
 
             spec = step["batch"]
-            if await self.driver.batch_find(spec["id"]) is None:
+            if await self.driver.batch_find(spec["id"], with_failed=False) is None:
                 await push_spec(self.driver, spec, chain=rest, chain_catch=step.get("chain_catch"))
             return
         await self.driver.push([fresh(step, chain=rest)])

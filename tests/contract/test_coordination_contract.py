@@ -86,6 +86,9 @@ async def test_batch_marks_count_once_per_job(driver: QueueDriver) -> None:
     found = await driver.batch_find("b")
     assert found is not None
     assert found.failed_ids == ("j2",)
+    light = await driver.batch_find("b", with_failed=False)
+    assert light is not None
+    assert (light.failed, light.failed_ids) == (1, ())
     rec = await driver.batch_mark("b", "j2", False)  # retried, then succeeded
     assert rec is not None
     assert (rec.processed, rec.failed) == (2, 0)

@@ -1002,10 +1002,12 @@ class PostgresDriver:
         rows = await self._fetch("batch_mark", batch_id, job_id, failed)
         if rows:
             return _batch(rows[0])
-        found = await self.batch_find(batch_id)  # a repeated mark: nothing changed
-        return None if found is None else _replace(found, failed_ids=())
+        return await self.batch_find(batch_id, with_failed=False)  # a repeated mark
 
-    async def batch_find(self, batch_id: str) -> BatchRecord | None:
+    async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
+        if not with_failed:
+            rows = await self._fetch("batch_get", batch_id)
+            return _batch(rows[0]) if rows else None
         rows = await self._fetch("batch_find", batch_id)
         if not rows:
             return None

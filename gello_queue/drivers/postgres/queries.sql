@@ -461,6 +461,10 @@ SELECT id, name, total, processed, failed, created_at, finished_at, cancelled_at
        ARRAY(SELECT job_id FROM {{batch_jobs}} WHERE batch_id = $1 AND failed ORDER BY job_id)
 FROM {{batches}} WHERE id = $1;
 
+-- name: batch_get
+SELECT id, name, total, processed, failed, created_at, finished_at, cancelled_at, options
+FROM {{batches}} WHERE id = $1;
+
 -- name: batch_list
 SELECT id, name, total, processed, failed, created_at, finished_at, cancelled_at, options
 FROM {{batches}} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2;

@@ -913,8 +913,11 @@ class RedisDriver:
         raw = await self._s["batch_mark"](self._batch_keys(batch_id), (job_id, int(failed)))
         return _batch(batch_id, raw) if raw else None
 
-    async def batch_find(self, batch_id: str) -> BatchRecord | None:
+    async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
         head, jobs = self._batch_keys(batch_id)
+        if not with_failed:
+            raw = await self.redis.execute_command("HGETALL", head)
+            return _batch(batch_id, raw) if raw else None
         raw, marks = await self._run([(None, (), ("HGETALL", head)), (None, (), ("HGETALL", jobs))])
         if not raw:
             return None

@@ -670,12 +670,12 @@ class SqliteDriver:
             ).fetchone()
             return _batch(row)
 
-    async def batch_find(self, batch_id: str) -> BatchRecord | None:
+    async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
         row = self.db.execute(
             f"SELECT {_BATCH_COLUMNS} FROM gello_batches WHERE id = ?", (batch_id,)
         ).fetchone()
-        if row is None:
-            return None
+        if row is None or not with_failed:
+            return None if row is None else _batch(row)
         failed = self.db.execute(
             "SELECT job_id FROM gello_batch_jobs WHERE batch_id = ? AND failed ORDER BY job_id",
             (batch_id,),
