@@ -34,6 +34,8 @@ CAPABILITIES = {
     "priority": "per-message priority inside one queue",
     "clear": "delete the pending jobs of a queue",
     "cancel": "delete one pending job",
+    "unique_modes": "unique_for, until-processing and debounce honoured at push",
+    "batch_push": "a batch record and its jobs stored in one round trip",
 }
 
 
