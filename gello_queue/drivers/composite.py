@@ -193,6 +193,19 @@ class StoreBacked:
         for job_id in job_ids:
             await self.store.cancel(job_id)
 
+    async def batch_push(self, record: Any, envelopes: Sequence[Envelope]) -> list[str]:
+        """The batch record goes to the store, its jobs to the broker (two steps: the
+        driver lacks the ``batch_push`` capability, so callers pass no jobs here)."""
+        await self.store.batch_push(record, [])
+        if not envelopes:
+            return []
+        # Unique keys of batch members are not honoured (as the port says).
+        return await self.push([e.with_changes(unique_key=None) for e in envelopes])
+
+    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
+        """Publish jobs on the broker (subclasses)."""
+        raise NotImplementedError
+
     # -- counts with the store's failed jobs -----------------------------------------
     async def store_counts(self) -> dict[str, QueueCounts]:
         """Failed jobs per queue, from the store (its private claim queue left out)."""
