@@ -480,23 +480,7 @@ class PostgresDriver:
         return [str(r[1]) for r in rows]
 
     async def _insert_plain(self, envelopes: Sequence[Envelope]) -> None:
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
-        ids, queues, names, prios, avail, created, attempts, maxes, bodies = columns
-        due: dict[str, float] = {}
-        for env in envelopes:
-            ids.append(env.id)
-            queues.append(env.queue)
-            names.append(env.name)
-            prios.append(env.priority)
-            avail.append(env.available_at)
-            created.append(env.created_at)
-            attempts.append(env.attempts)
-            maxes.append(env.max_attempts)
-            bodies.append(env.encode().decode())
-            # Due now (0) unless every job of the queue is delayed.
-            at = 0.0 if env.available_at <= env.created_at else env.available_at
-            due[env.queue] = min(due.get(env.queue, at), at)
-        notes = [f"{at!r} {queue}" for queue, at in due.items()]
+        columns, notes = _columns(envelopes)
         query = self._q["push_plain"]
         await self._call(lambda pool: pool.execute(query, *columns, notes))
 
@@ -974,22 +958,8 @@ class PostgresDriver:
 
     # -- batches ---------------------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
-        ids, queues, names, prios, avail, created, attempts, maxes, bodies = columns
-        due: dict[str, float] = {}
-        for env in envelopes:
-            ids.append(env.id)
-            queues.append(env.queue)
-            names.append(env.name)
-            prios.append(env.priority)
-            avail.append(env.available_at)
-            created.append(env.created_at)
-            attempts.append(env.attempts)
-            maxes.append(env.max_attempts)
-            bodies.append(env.encode().decode())
-            at = 0.0 if env.available_at <= env.created_at else env.available_at
-            due[env.queue] = min(due.get(env.queue, at), at)
-        notes = [f"{at!r} {queue}" for queue, at in due.items()]
+        columns, notes = _columns(envelopes)
+        ids = columns[0]
         query = self._q["batch_push"]
         await self._call(
             lambda pool: pool.execute(
@@ -1028,6 +998,27 @@ async def _keep_session(_con: Any) -> None:
     every release, a round trip per call; the driver never sets session state on pooled
     connections (LISTEN has its own connection), and asyncpg still rolls back any open
     transaction before calling this."""
+
+
+def _columns(envelopes: Sequence[Envelope]) -> tuple[tuple[list[Any], ...], list[str]]:
+    """The jobs as column arrays for ``unnest``, and one wake-up note per queue."""
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
+    ids, queues, names, prios, avail, created, attempts, maxes, bodies = columns
+    due: dict[str, float] = {}
+    for env in envelopes:
+        ids.append(env.id)
+        queues.append(env.queue)
+        names.append(env.name)
+        prios.append(env.priority)
+        avail.append(env.available_at)
+        created.append(env.created_at)
+        attempts.append(env.attempts)
+        maxes.append(env.max_attempts)
+        bodies.append(env.encode().decode())
+        # Due now (0) unless every job of the queue is delayed.
+        at = 0.0 if env.available_at <= env.created_at else env.available_at
+        due[env.queue] = min(due.get(env.queue, at), at)
+    return columns, [f"{at!r} {queue}" for queue, at in due.items()]
 
 
 _URL_OPTIONS = ("schema", "table_prefix", "listen", "durable_worker_commits")
