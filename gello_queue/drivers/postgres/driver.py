@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import logging
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -37,6 +36,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
+import structlog
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
@@ -63,7 +63,7 @@ from gello_queue.ports import (
     WorkerRecord,
 )
 
-log = logging.getLogger("gello.drivers.postgres")
+log = structlog.get_logger("gello")
 
 T = TypeVar("T")
 
@@ -262,9 +262,9 @@ class PostgresDriver:
                 if not _WARNED:
                     _WARNED.add("autovacuum")
                     log.warning(
-                        "PostgreSQL autovacuum is off: gello vacuums its jobs table itself"
-                        " every %ds; turn autovacuum on",
-                        _VACUUM_EVERY_S,
+                        "postgres_autovacuum_off",
+                        detail="gello vacuums its jobs table itself; turn autovacuum on",
+                        every_s=_VACUUM_EVERY_S,
                     )
             if self.listen:
                 self._listen_task = asyncio.create_task(self._listen_forever())
@@ -320,7 +320,7 @@ class PostgresDriver:
                 if self._closing or isinstance(exc, _STATEMENT_ERRORS):
                     raise
                 last = exc
-                log.warning("PostgreSQL connection failed, retrying: %s", type(exc).__name__)
+                log.warning("postgres_connect_retry", error=type(exc).__name__)
         assert last is not None
         raise self._unavailable(last) from None
 
@@ -393,7 +393,7 @@ class PostgresDriver:
             for migration in migrations():
                 if migration.version <= current:
                     continue
-                log.info("applying PostgreSQL migration %04d_%s", migration.version, migration.name)
+                log.info("postgres_migration", version=migration.version, name=migration.name)
                 await con.execute(self.names.render(migration.sql))
                 await con.execute(
                     f"INSERT INTO {table} (version, name) VALUES ($1, $2)",
@@ -644,11 +644,10 @@ class PostgresDriver:
                         # A half-open TCP connection never reports its loss: probe it.
                         await con.execute("SELECT 1", timeout=5.0)
                 if not self._closing:
-                    log.warning("PostgreSQL LISTEN connection closed; polling until it is back")
+                    log.warning("postgres_listener_lost", detail="polling until it is back")
             except _OPEN_ERRORS as exc:
                 log.warning(
-                    "PostgreSQL LISTEN connection lost (%s); polling until it is back",
-                    type(exc).__name__,
+                    "postgres_listener_lost", error=type(exc).__name__, detail="polling until back"
                 )
             finally:
                 self._listener = None
@@ -759,7 +758,7 @@ class PostgresDriver:
             await self._call(lambda pool: pool.execute(vacuum, timeout=None))
         except asyncpg.PostgresError as exc:  # not the table's owner, most likely
             self._self_vacuum = False
-            log.warning("cannot vacuum the jobs table (%s); turn autovacuum on", exc)
+            log.warning("postgres_vacuum_failed", error=repr(exc), detail="turn autovacuum on")
 
     # -- inspecting and managing -----------------------------------------------------
     async def counts(self) -> dict[str, QueueCounts]:
