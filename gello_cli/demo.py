@@ -116,6 +116,4 @@ def demo(
         await queue.close()
 
     asyncio.run(main())
-    typer.echo(
-        f"\nRetry the failed job with: gello queue:retry-all (DATABASE_URL=sqlite:///{database})"
-    )
+    typer.echo(f"\nRetry the failed job: DATABASE_URL=sqlite:///{database} gello queue:retry-all")
