@@ -56,8 +56,11 @@ def import_app(module: str | None) -> None:
 def main() -> None:
     """Console entry point."""
     from gello_queue import GelloError
-    from gello_queue.observability import redact_url
+    from gello_queue.observability import configure_logging, redact_url
 
+    # Log events go to standard error in every command, so --json output stays parseable;
+    # queue:work configures its own format and level on top.
+    configure_logging("auto", level="warning")
     try:
         app()
     except GelloError as exc:
