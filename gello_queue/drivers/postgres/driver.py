@@ -455,23 +455,12 @@ class PostgresDriver:
     async def _push_unique(self, envelopes: Sequence[Envelope], connection: Any) -> list[str]:
         """Pushes with unique keys go through one server-side function (migration 2):
         holder look-up, debounce and lock expiry in the push's own transaction."""
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [], [], [])
-        ids, queues, names, prios, avail, created, attempts, maxes, bodies, keys, modes, fors = (
-            columns
+        columns, _ = _columns(envelopes)
+        columns += (
+            [e.unique_key for e in envelopes],
+            [e.unique_mode for e in envelopes],
+            [e.unique_for for e in envelopes],
         )
-        for env in envelopes:
-            ids.append(env.id)
-            queues.append(env.queue)
-            names.append(env.name)
-            prios.append(env.priority)
-            avail.append(env.available_at)
-            created.append(env.created_at)
-            attempts.append(env.attempts)
-            maxes.append(env.max_attempts)
-            bodies.append(env.encode().decode())
-            keys.append(env.unique_key)
-            modes.append(env.unique_mode)
-            fors.append(env.unique_for)
         query = self._q["push_unique"]
         if connection is not None:
             rows = await connection.fetch(query, *columns)
@@ -525,19 +514,8 @@ class PostgresDriver:
         await self._call(op)
 
     async def _insert(self, envelopes: Sequence[Envelope], connection: Any) -> set[str]:
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [])
-        ids, queues, names, prios, avail, created, attempts, maxes, bodies, keys = columns
-        for env in envelopes:
-            ids.append(env.id)
-            queues.append(env.queue)
-            names.append(env.name)
-            prios.append(env.priority)
-            avail.append(env.available_at)
-            created.append(env.created_at)
-            attempts.append(env.attempts)
-            maxes.append(env.max_attempts)
-            bodies.append(env.encode().decode())
-            keys.append(env.unique_key)
+        columns, _ = _columns(envelopes)
+        columns += ([e.unique_key for e in envelopes],)
         query = self._q["push"]
         if connection is not None:
             rows = await connection.fetch(query, *columns)
