@@ -20,9 +20,15 @@ LogFormat = Literal["auto", "console", "json"]
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
 
 
+_QUERY_SECRET = re.compile(
+    r"(?P<key>[?&](?:password|pass|pwd|sslpassword|passfile)=)[^&#\s]*", re.IGNORECASE
+)
+
+
 def redact_url(text: str) -> str:
-    """Replace passwords in URLs inside ``text`` with ``***``."""
-    return _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", text)
+    """Replace passwords in URLs inside ``text`` with ``***``: in the userinfo and in query
+    parameters (``?password=``, as redis-py and libpq also read them)."""
+    return _QUERY_SECRET.sub(r"\g<key>***", _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", text))
 
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -1,31 +1,13 @@
-"""Connection URLs as they may be shown: passwords never reach logs or error messages."""
+"""The password in a connection URL, to scrub it from third-party messages; the shared
+``redact_url`` hides it in text gello shows."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
-_SECRET_PARAMS = frozenset({"password", "sslpassword", "passfile"})
+from gello_queue.observability import redact_url
 
-
-def redact_url(url: str) -> str:
-    """``url`` with the password (in the netloc or the query string) replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hosts = netloc.rpartition("@")
-        user, sep, _password = userinfo.partition(":")
-        netloc = f"{user}:***@{hosts}" if sep else f"{user}@{hosts}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
-            query = urlencode(
-                [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="*"
-            )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+__all__ = ["password_of", "redact_url"]
 
 
 def password_of(url: str) -> str | None:
