@@ -291,6 +291,12 @@ class QueueDriver(Protocol):
     async def failed_prune(self, before: float) -> int:
         """Delete failed jobs that failed before ``before``; return how many."""
 
+    async def failed_import(self, records: Sequence[FailedJob]) -> int:
+        """Store failed jobs exported from another backend as they were (id, queue,
+        body, failure, attempts, ``failed_at``), so they can be listed and retried here. A
+        record whose id is already in the failed store is left alone; return how many
+        were newly stored."""
+
     # -- workers and control ---------------------------------------------------------
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
         """Store a worker's heartbeat; it is forgotten ``ttl_s`` after the last one."""
@@ -336,6 +342,9 @@ class QueueDriver(Protocol):
 
     async def lock_release(self, key: str, owner: str) -> bool:
         """Free the lock if ``owner`` holds it; False otherwise."""
+
+    async def lock_owner(self, key: str) -> str | None:
+        """Who holds the lock ``key`` now, or None when it is free or expired."""
 
     # -- batches ---------------------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:

@@ -446,6 +446,15 @@ class MemoryDriver:
                 del self.store.failed[job_id]
         return len(ids)
 
+    async def failed_import(self, records: Sequence[FailedJob]) -> int:
+        added = 0
+        with self.store.lock:
+            for record in records:
+                if record.id not in self.store.failed:
+                    self.store.failed[record.id] = record
+                    added += 1
+        return added
+
     # -- workers and control ---------------------------------------------------------
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
         with self.store.lock:
@@ -524,6 +533,12 @@ class MemoryDriver:
                 return False
             del s.coord["l:" + key]
             return True
+
+    async def lock_owner(self, key: str) -> str | None:
+        s = self.store
+        with s.lock:
+            held, _, expires = s.coord.get("l:" + key, ("", 0, 0.0))
+            return held if expires > s.clock() else None
 
     # -- batches ---------------------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:

@@ -31,6 +31,7 @@ import hashlib
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import astuple
 from dataclasses import replace as _replace
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -870,6 +871,16 @@ class PostgresDriver:
     async def failed_prune(self, before: float) -> int:
         return await self._execute("failed_prune", float(before))
 
+    async def failed_import(self, records: Sequence[FailedJob]) -> int:
+        if not records:
+            return 0
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
+        for record in records:
+            for column, value in zip(columns, astuple(record), strict=True):
+                # A text column cannot hold NUL (another backend's poison message may).
+                column.append(value.replace("\x00", "") if isinstance(value, str) else value)
+        return await self._execute("failed_import", *columns)
+
     # -- workers and control ---------------------------------------------------------
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
         await self._execute("worker_beat", record.id, record.to_json().decode(), float(ttl_s))
@@ -932,6 +943,10 @@ class PostgresDriver:
 
     async def lock_release(self, key: str, owner: str) -> bool:
         return await self._execute("lock_release", "l:" + key, owner) == 1
+
+    async def lock_owner(self, key: str) -> str | None:
+        owner = await self._fetchval("lock_owner", "l:" + key)
+        return None if owner is None else str(owner)
 
     # -- batches ---------------------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:

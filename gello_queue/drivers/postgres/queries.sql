@@ -318,6 +318,15 @@ DELETE FROM {{failed_jobs}} WHERE queue = $1;
 -- name: failed_prune
 DELETE FROM {{failed_jobs}} WHERE failed_at < $1;
 
+-- name: failed_import
+-- Failed jobs exported from another backend, kept as they were; an id already in the
+-- failed store is left alone (importing a file twice stores it once).
+INSERT INTO {{failed_jobs}} (id, queue, name, body, exception, message, traceback,
+                            failed_at, attempts)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::text[], $8::float8[], $9::int[])
+ON CONFLICT (id) DO NOTHING;
+
 -- name: worker_beat
 -- Workers that died without saying so are forgotten ten ttls later: the table stays small.
 WITH gone AS (
@@ -405,6 +414,10 @@ RETURNING owner;
 -- name: lock_release
 DELETE FROM {{coordination}}
 WHERE key = $1 AND owner = $2 AND expires_at > date_part('epoch', now()) AND {{!relaxed}};
+
+-- name: lock_owner
+SELECT owner FROM {{coordination}}
+WHERE key = $1 AND expires_at > date_part('epoch', now());
 
 -- name: coordination_sweep
 DELETE FROM {{coordination}} WHERE key IN (

@@ -148,6 +148,7 @@ _SCRIPTS = (
     "failed_page",
     "failed_delete",
     "failed_retry",
+    "failed_import",
     "worker_beat",
     "workers",
     "worker_gone",
@@ -808,6 +809,32 @@ class RedisDriver:
     async def failed_prune(self, before: float) -> int:
         return await self._failed_delete(await self._known(), "before", repr(before), BATCH)
 
+    async def failed_import(self, records: Sequence[FailedJob]) -> int:
+        added = 0
+        for start in range(0, len(records), BATCH):
+            added += await self._import(records[start : start + BATCH])
+        return added
+
+    async def _import(self, records: Sequence[FailedJob]) -> int:
+        # The failed store is kept per queue: an id that another queue's share holds is
+        # skipped too, so a job never has two failed records.
+        held = {f.id for f in await self._failed_by_id([r.id for r in records])}
+        groups: dict[str, list[Any]] = {}
+        for r in records:
+            if r.id not in held:
+                held.add(r.id)
+                failure = (r.exception, r.message, r.traceback, repr(r.failed_at), r.attempts)
+                groups.setdefault(r.queue, []).extend((r.id, r.body, *failure))
+        if not groups:
+            return 0
+        # Known first (as push does), so listing and pruning see the queue's failed jobs.
+        calls: list[Call] = [(None, (), ("SADD", self._k_queues, *groups))]
+        script = self._s["failed_import"]
+        for queue, entries in groups.items():
+            k = self._keys(queue)
+            calls.append((script, (k.failed,), (k.failed_job, queue, *entries)))
+        return sum((await self._run(calls))[1:])
+
     # -- workers and control ---------------------------------------------------------
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
         await self._s["worker_beat"](
@@ -885,6 +912,10 @@ class RedisDriver:
 
     async def lock_release(self, key: str, owner: str) -> bool:
         return bool(await self._s["lock_release"]((self._coord(key, "l"),), (owner,)))
+
+    async def lock_owner(self, key: str) -> str | None:
+        owner = await self.redis.execute_command("GET", self._coord(key, "l"))
+        return None if owner is None else str(owner)
 
     # -- batches ---------------------------------------------------------------------
     # P{b:<id>} (hash: name, total, processed, failed, created_at, finished_at,

@@ -16,7 +16,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import astuple, replace
 from importlib import resources
 from pathlib import Path
 
@@ -501,6 +501,17 @@ class SqliteDriver:
             cur = tx.execute("DELETE FROM gello_failed_jobs WHERE failed_at < ?", (before,))
             return cur.rowcount
 
+    async def failed_import(self, records: Sequence[FailedJob]) -> int:
+        if not records:
+            return 0
+        with self._write() as tx:
+            cur = tx.executemany(
+                f"INSERT OR IGNORE INTO gello_failed_jobs ({_FAILED_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [astuple(r) for r in records],  # the fields in _FAILED_COLUMNS order
+            )
+            return cur.rowcount
+
     # -- workers and control ---------------------------------------------------------
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
         now = self.clock()
@@ -616,6 +627,13 @@ class SqliteDriver:
                 ("l:" + key, owner, self.clock()),
             )
             return cur.rowcount == 1
+
+    async def lock_owner(self, key: str) -> str | None:
+        row = self.db.execute(
+            "SELECT owner FROM gello_coordination WHERE key = ? AND expires_at > ?",
+            ("l:" + key, self.clock()),
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     # -- batches ---------------------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
