@@ -3,10 +3,11 @@
 
 The export is JSON lines, one failed job per line, written page by page through the port.
 The import validates the whole file first (every problem named by line and field) and
-imports nothing if any line is wrong; then it puts each job back on its queue as a new
-job with fresh attempts, which is what replaying production failures in staging needs.
-(The port has no call that writes into another backend's failed store; see the report
-of this feature.)
+imports nothing if any line is wrong. Then, by default, it restores the records into the
+failed store as they were (``failed_import``: same ids, failures and times; a record
+already there is left alone), so ``queue:failed`` lists them and ``queue:retry`` /
+``queue:retry-all`` replay them, which is what replaying production failures in staging
+needs. ``--requeue`` instead puts each job back on its queue as a new pending job.
 """
 
 from __future__ import annotations
@@ -138,6 +139,12 @@ def import_command(
     queue: Annotated[
         str | None, typer.Option("--queue", help="Put every job on this queue instead.")
     ] = None,
+    requeue: Annotated[
+        bool,
+        typer.Option(
+            "--requeue", help="Put the jobs back on their queues as new pending jobs instead."
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate only; import nothing.")
     ] = False,
@@ -147,11 +154,11 @@ def import_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate exported failed jobs and put them back on their queues to run again."""
+    """Validate exported failed jobs and restore them into the failed store (to list and
+    retry here), or with --requeue put them back on their queues to run again."""
     from gello_cli.app import import_app
     from gello_cli.output import print_json
     from gello_queue import default_registry
-    from gello_queue.core.envelope import new_id
 
     if not file.exists():
         typer.echo(f"error: no such file: {file}", err=True)
@@ -167,28 +174,70 @@ def import_command(
             typer.echo(f"error: ... and {more} more", err=True)
         typer.echo("Nothing imported.", err=True)
         raise typer.Exit(1)
-    ids: dict[str, str] = {}
+    if queue:
+        records = [_on_queue(r, queue) for r in records]
+    result: dict[str, Any] = {"valid": len(records), "imported": 0, "ids": {}}
     if not dry_run and records:
-        now = time.time()
-        envelopes = [
-            r["envelope"].with_changes(
-                id=new_id(),
-                queue=queue or r["envelope"].queue,
-                attempts=0,
-                available_at=now,
-                created_at=now,
-                reason=f"imported: {r['exception']}: {r['message']}"[:500],
-            )
-            for r in records
-        ]
-
-        async def push(driver: Any) -> list[str]:
-            return list(await driver.push(envelopes))
-
-        stored = _with_driver(push)
-        ids = {r["id"]: new for r, new in zip(records, stored, strict=True)}
+        action = requeue_records if requeue else restore
+        result.update(_with_driver(lambda d: action(d, records)))
+    where = "as new pending jobs" if requeue else "into the failed store"
     if as_json:
-        print_json({"valid": len(records), "imported": len(ids), "ids": ids})
+        print_json({**result, "into": "pending" if requeue else "failed"})
         return
-    verb = "Would import" if dry_run else "Imported"
-    typer.echo(f"{verb} {len(records)} failed job(s) from {file} as new pending jobs.")
+    if dry_run:
+        typer.echo(f"Would import {len(records)} failed job(s) from {file} {where}.")
+        return
+    typer.echo(f"Imported {result['imported']} failed job(s) from {file} {where}.")
+    if result.get("already"):
+        typer.echo(f"{result['already']} were already in the failed store and were left alone.")
+    if result.get("past_retention"):
+        typer.echo(
+            f"{result['past_retention']} failed longer ago than the failed-job retention"
+            " (QUEUE_FAILED_RETENTION_HOURS): workers prune them at their next pass."
+        )
+    if not requeue and records:
+        typer.echo("List them with `gello queue:failed`; replay with `gello queue:retry-all`.")
+
+
+def _on_queue(record: dict[str, Any], queue: str) -> dict[str, Any]:
+    """``record`` moved to ``queue`` (its envelope too, so a retry goes there)."""
+    env = record["envelope"].with_changes(queue=queue)
+    return {**record, "queue": queue, "body": env.encode().decode(), "envelope": env}
+
+
+async def restore(driver: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Put validated records into the failed store as they were."""
+    from gello_queue.ports import FailedJob
+    from gello_queue.retention import Limits
+    from gello_queue.settings import load_settings
+
+    jobs = [FailedJob(**{k: r[k] for k in FIELDS}) for r in records]
+    imported = await driver.failed_import(jobs)
+    hours = Limits.from_settings(load_settings()).failed_hours
+    cutoff = await driver.now() - hours * 3600 if hours else None
+    return {
+        "imported": imported,
+        "already": len({j.id for j in jobs}) - imported,
+        "ids": {j.id: j.id for j in jobs},
+        "past_retention": sum(1 for j in jobs if cutoff is not None and j.failed_at < cutoff),
+    }
+
+
+async def requeue_records(driver: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Push each validated record's job as a new pending job with fresh attempts."""
+    from gello_queue.core.envelope import new_id
+
+    now = time.time()
+    envelopes = [
+        r["envelope"].with_changes(
+            id=new_id(),
+            attempts=0,
+            available_at=now,
+            created_at=now,
+            reason=f"imported: {r['exception']}: {r['message']}"[:500],
+        )
+        for r in records
+    ]
+    stored = await driver.push(envelopes)
+    ids = {r["id"]: new for r, new in zip(records, stored, strict=True)}
+    return {"imported": len(ids), "ids": ids}

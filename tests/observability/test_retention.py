@@ -4,6 +4,7 @@ failed jobs move between environments through validated JSON lines."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -123,18 +124,51 @@ def test_export_then_import_into_another_environment(tmp_path: Path) -> None:
 
     env = clean_env(QUEUE_URL=staging)
     dry = gello(env, "queue:failed:import", str(export), "--dry-run")
-    assert "Would import 3" in dry.stdout, dry.stderr
+    assert "Would import 3 failed job(s)" in dry.stdout, dry.stderr
+    assert "into the failed store" in dry.stdout
     out = gello(env, "queue:failed:import", str(export), "--json")
     assert out.returncode == 0, out.stderr
     result = orjson.loads(out.stdout)
-    assert result["imported"] == 3
-    assert set(result["ids"]) == set(ids)
+    assert (result["imported"], result["into"], result["already"]) == (3, "failed", 0)
+    assert result["ids"] == {i: i for i in ids}
+    listed = orjson.loads(gello(env, "queue:failed", "--json").stdout)
+    assert {f["id"] for f in listed} == set(ids)
+    assert {(f["queue"], f["name"], f["exception"]) for f in listed} == {
+        ("billing", "Mailer", "RuntimeError")
+    }
+    again = gello(env, "queue:failed:import", str(export))
+    assert "Imported 0 failed job(s)" in again.stdout, again.stderr
+    assert "3 were already in the failed store" in again.stdout
     status = orjson.loads(gello(env, "queue:status", "--json").stdout)
-    assert status["queues"]["billing"]["pending"] == 3
+    assert (status["queues"]["billing"]["failed"], status["queues"]["billing"]["pending"]) == (3, 0)
     assert status["storage"]["limits"]["failed_max"] == 10000
     assert status["storage"]["limits"]["failed_retention_hours"] == 168
-    why = orjson.loads(gello(env, "queue:why", result["ids"][ids[0]], "--json").stdout)
+    why = orjson.loads(gello(env, "queue:why", ids[0], "--json").stdout)
+    assert why["state"] == "failed"
+    assert "Retried 3 job(s)." in gello(env, "queue:retry-all").stdout
+    status = orjson.loads(gello(env, "queue:status", "--json").stdout)
+    assert status["queues"]["billing"]["pending"] == 3
+
+    # --requeue: straight back on their queues as new pending jobs.
+    third = clean_env(QUEUE_URL=f"sqlite:///{tmp_path / 'third.db'}")
+    out = gello(third, "queue:failed:import", str(export), "--requeue", "--json")
+    assert out.returncode == 0, out.stderr
+    requeued = orjson.loads(out.stdout)
+    assert (requeued["imported"], requeued["into"]) == (3, "pending")
+    assert set(requeued["ids"]) == set(ids)
+    assert not set(requeued["ids"].values()) & set(ids)
+    why = orjson.loads(gello(third, "queue:why", requeued["ids"][ids[0]], "--json").stdout)
     assert why["state"] == "pending"
+
+    # Records older than the failed-job retention are restored, with a warning.
+    old = tmp_path / "old.jsonl"
+    stale = {**lines[0], "id": str(uuid.uuid4()), "failed_at": time.time() - 30 * 86400}
+    old.write_bytes(orjson.dumps(stale))
+    out = gello(third, "queue:failed:import", str(old), "--queue", "replay")
+    assert "Imported 1 failed job(s)" in out.stdout, out.stderr
+    assert "workers prune them at their next pass" in out.stdout
+    (moved,) = orjson.loads(gello(third, "queue:failed", "--queue", "replay", "--json").stdout)
+    assert (moved["id"], moved["queue"]) == (stale["id"], "replay")
 
     bad = tmp_path / "bad.jsonl"
     good_line = export.read_bytes().splitlines()[0]
@@ -164,4 +198,3 @@ def test_export_then_import_into_another_environment(tmp_path: Path) -> None:
     assert "max 10000, kept 168 h" in gello(env, "queue:storage").stdout
     unknown = gello(env, "queue:failed:import", str(export), "--app", "json", "--dry-run")
     assert "job 'Mailer' is not registered here" in unknown.stderr
-    assert uuid.UUID(result["ids"][ids[0]])
