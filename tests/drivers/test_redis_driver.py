@@ -16,6 +16,7 @@ from backends.redis import REDIS_URL, open_driver
 from helpers import envelope, eventually
 from redis.asyncio import Redis
 from redis.crc import key_slot
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError, EnvelopeError
@@ -348,7 +349,7 @@ async def test_bodies_are_json_on_the_wire(driver: RedisDriver, raw: Redis) -> N
 
 async def test_commands_are_packed_in_c_with_a_python_fallback(driver: RedisDriver) -> None:
     pool = driver.redis.connection_pool  # type: ignore[union-attr]
-    assert pool.connection_class.__name__.startswith("FastPacking")
+    assert pool.connection_class.__name__.startswith("Fast")
     conn = pool.make_connection()
     args = ("EVALSHA", "abc", 1, "k", 1.5, b"\x00raw", 7)
     plain = b"".join(super(type(conn), conn).pack_command(*args))
@@ -358,6 +359,40 @@ async def test_commands_are_packed_in_c_with_a_python_fallback(driver: RedisDriv
         super(type(conn), conn).pack_command("SET", "k", "\udcff")
     )
     assert await driver.redis.config_get("maxmemory-policy")
+
+
+async def test_a_send_the_server_never_reads_times_out(driver: RedisDriver) -> None:
+    # A server that answers the connection's handshake and then stops reading: the send
+    # blocks once the socket buffers fill, and the socket timeout (timed without a
+    # wait_for task) ends it.
+    handshake_done, finished = asyncio.Event(), asyncio.Event()
+
+    async def stalls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while not handshake_done.is_set():
+            data = await reader.read(65536)
+            if not data:
+                return
+            writer.write(b"+OK\r\n" * (data.count(b"\r\n*") + data.startswith(b"*")))
+        await finished.wait()
+        writer.close()
+
+    server = await asyncio.start_server(stalls, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    cls = driver.redis.connection_pool.connection_class  # type: ignore[union-attr]
+    conn = cls(host="127.0.0.1", port=port, socket_timeout=0.3)
+    try:
+        await conn.connect()
+        handshake_done.set()
+        started = time.monotonic()
+        with pytest.raises(RedisTimeoutError, match="Timeout writing to socket"):
+            await conn.send_packed_command([b"x" * 64_000_000])
+        assert time.monotonic() - started < 5
+        assert conn.socket_timeout == 0.3
+    finally:
+        finished.set()
+        await conn.disconnect()
+        server.close()
+        await server.wait_closed()
 
 
 async def test_reserve_wait_leases_the_job_that_woke_it() -> None:
