@@ -1,8 +1,9 @@
 """``queue:why``: where one job is and what it waits for, in plain words.
 
 Everything is read through the driver port (``find``, ``failed_find``, ``paused``,
-``workers``, ``counts``, ``now``), so the answer is the same on every driver. Completed
-jobs are deleted by every driver, so "completed" and "never existed" look alike.
+``workers``, ``counts``, ``now``, and ``lock_owner`` for a job an overlap lock holds
+back), so the answer is the same on every driver. Completed jobs are deleted by every
+driver, so "completed" and "never existed" look alike.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
 from gello_queue.core.states import JobState
+from gello_queue.middleware import HeldBack, held_back
 from gello_queue.ports import JobRecord, QueueDriver, WorkerRecord
 
 UNKNOWN = "unknown"
@@ -82,8 +84,42 @@ async def diagnose(driver: QueueDriver, job_id: str) -> Diagnosis:
         return await _reserved(driver, record, env, now, base)
     serving = await _serving(driver, record.queue)
     if record.state is JobState.SCHEDULED:
-        return _scheduled(record, env, now, serving, base)
-    return await _pending(driver, record, now, serving, base)
+        found = await _scheduled(driver, record, env, now, serving, base)
+    else:
+        found = await _pending(driver, record, now, serving, base)
+    if env is not None and env.unique_key is not None:
+        _unique(found, env, now)
+    return found
+
+
+_UNIQUE_HOLD = {
+    "processed": "until it is processed: dispatches with the same key return this job's id",
+    "processing": "until a worker starts it: dispatches with the same key return this job's"
+    " id until then",
+    "debounce": "(debounce): a dispatch with the same key replaces this job, which then never"
+    " runs, and returns the new job's id",
+}
+
+
+def _unique(found: Diagnosis, env: Envelope, now: float) -> None:
+    """Say what the unique key a waiting job holds does to other dispatches."""
+    key = env.unique_key
+    mode = env.unique_mode or "processed"
+    # The lock's life (unique_for) started when the job was stored, about its creation.
+    until = None if env.unique_for is None else env.created_at + env.unique_for
+    if until is not None and until <= now:
+        found.reasons.append(
+            f"its unique key {key!r} expired at about {_at(until)}: dispatches with the same"
+            " key store new jobs"
+        )
+        return
+    found.facts.update(unique_key=key, unique_mode=mode)
+    hold = _UNIQUE_HOLD.get(mode, _UNIQUE_HOLD["processed"])
+    line = f"it holds unique key {key!r} {hold}"
+    if until is not None:
+        found.facts["unique_until"] = until
+        line += f" (the key expires at about {_at(until)})"
+    found.reasons.append(line)
 
 
 def _envelope(record: JobRecord) -> Envelope | None:
@@ -156,7 +192,8 @@ async def _pending(
     )  # fmt: skip
 
 
-def _scheduled(
+async def _scheduled(
+    driver: QueueDriver,
     record: JobRecord,
     env: Envelope | None,
     now: float,
@@ -167,7 +204,11 @@ def _scheduled(
     reason = env.reason if env else None
     max_attempts = env.max_attempts if env else None
     facts: dict[str, Any] = {"due_at": due, "due_in_s": round(due - now, 3), "reason": reason}
-    if record.attempts > 0 and reason:
+    extra: list[str] = []
+    limit = held_back(reason)
+    if limit is not None:
+        why = await _limited(driver, limit, facts, extra)
+    elif record.attempts > 0 and reason:
         facts["kind"] = "backoff"
         why = f"backing off after attempt {record.attempts} of {max_attempts}: {reason}"
     elif reason:
@@ -178,11 +219,36 @@ def _scheduled(
         why = "delayed at dispatch"
     summary = f"scheduled on {record.queue!r}: due at {_at(due)} (in {_span(due - now)}), {why}"
     reasons, commands = _blockers(record.queue, serving)
-    reasons = [f"when it is due: {r}" for r in reasons]
+    reasons = extra + [f"when it is due: {r}" for r in reasons]
     return Diagnosis(
         state=str(JobState.SCHEDULED), summary=summary, reasons=reasons, commands=commands,
         facts=facts, **base,
     )  # fmt: skip
+
+
+async def _limited(
+    driver: QueueDriver, limit: HeldBack, facts: dict[str, Any], reasons: list[str]
+) -> str:
+    """Facts and reasons for a job released by ``WithoutOverlapping`` or ``RateLimited``;
+    return the summary's tail."""
+    if limit.kind == "rate_limited":
+        assert limit.until is not None
+        facts.update(kind="rate_limited", limited_until=limit.until, rate_key=limit.key)
+        return f"rate-limited until {_at(limit.until)} (limit {limit.key!r})"
+    # The lock's holder now, which may have changed since the job was released.
+    owner = await driver.lock_owner(limit.lock)
+    holder = owner or limit.held_by
+    facts.update(kind="overlap", overlap_key=limit.key, held_by=holder, lock_held=owner is not None)
+    who = f"job {holder}" if holder else "another job"
+    if owner is None:
+        reasons.append(
+            f"the lock is free now ({who} released it or it expired): the job takes it when"
+            " it is due"
+        )
+        return f"held back by an overlap lock (key {limit.key}) that {who} held; it is free now"
+    if (running := await driver.find(owner)) is not None:
+        reasons.append(f"job {owner} holds the lock and is {running.state} on {running.queue!r}")
+    return f"held by an overlap lock (key {limit.key}) held by {who}"
 
 
 async def _reserved(

@@ -18,11 +18,15 @@ your own as a class with one method, ``async def handle(self, job, payload, call
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from gello_queue.core.errors import ReleaseJob
 from gello_queue.core.middleware import CallNext, Middleware
@@ -41,6 +45,54 @@ __all__ = [
     "ThrottlesExceptions",
     "WithoutOverlapping",
 ]
+
+OVERLAP_LOCK = "gello:overlap:"
+"""Prefix of ``WithoutOverlapping``'s lock keys (``lock_owner`` of it names the holder)."""
+
+# Release reasons are plain sentences in the envelope; ``held_back`` reads them back for
+# ``queue:why``, so their shapes are defined here only.
+_OVERLAP = re.compile(r"^overlapping: (?P<key>.+) is held by (?:job (?P<holder>\S+)|another job)$")
+_RATE = re.compile(r"^rate limited: (?P<key>.+) allows \d+ per \S+s, until (?P<until>\S+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """What a release by ``WithoutOverlapping`` or ``RateLimited`` recorded."""
+
+    kind: Literal["overlap", "rate_limited"]
+    key: str
+    """The overlap key, or the rate limit's name."""
+    held_by: str | None = None
+    """The job holding the overlap lock when this one was released."""
+    until: float | None = None
+    """When the rate limit's window reopens (epoch seconds)."""
+
+    @property
+    def lock(self) -> str:
+        """The overlap lock's key in the backend."""
+        return OVERLAP_LOCK + self.key
+
+
+def held_back(reason: str | None) -> HeldBack | None:
+    """The limit behind a release ``reason``, or None when no shipped limit wrote it."""
+    if not reason:
+        return None
+    if found := _OVERLAP.match(reason):
+        return HeldBack("overlap", found["key"], held_by=found["holder"])
+    if found := _RATE.match(reason):
+        with contextlib.suppress(ValueError):
+            until = datetime.fromisoformat(found["until"]).timestamp()
+            return HeldBack("rate_limited", found["key"], until=until)
+    return None
+
+
+def overlap_reason(key: str, holder: str | None) -> str:
+    return f"overlapping: {key} is held by " + (f"job {holder}" if holder else "another job")
+
+
+def rate_reason(name: str, limit: int, per: float, until: float) -> str:
+    stamp = datetime.fromtimestamp(until, UTC).isoformat(timespec="milliseconds")
+    return f"rate limited: {name} allows {limit} per {per:g}s, until {stamp}"
 
 
 def _key(key: Key | None, job: Job[Any], payload: Any) -> str:
@@ -71,7 +123,7 @@ class RateLimited:
         used = await job.driver.counter_incr(f"gello:rate:{name}:{window}", 1, self.per * 2)
         if used > self.limit:
             wait = (window + 1) * self.per - now + random.uniform(0, self.per * 0.05)
-            raise ReleaseJob(wait, f"rate limited: {name} allows {self.limit} per {self.per:g}s")
+            raise ReleaseJob(wait, rate_reason(name, self.limit, self.per, now + wait))
         await call_next()
 
 
@@ -91,15 +143,24 @@ class WithoutOverlapping:
         self.key, self.release_after, self.expire_after = key, release_after, expire_after
 
     async def handle(self, job: Job[Any], payload: Any, call_next: CallNext) -> None:
-        name = f"gello:overlap:{_key(self.key, job, payload)}"
+        key = _key(self.key, job, payload)
+        lock = OVERLAP_LOCK + key
         driver = job.driver
         # The job id owns the lock: a retry of the same job may take it back at once.
-        if not await driver.lock_acquire(name, job.job_id, self.expire_after):
-            raise ReleaseJob(self.release_after, f"overlapping: {name[14:]} is running")
+        for _ in range(2):
+            if await driver.lock_acquire(lock, job.job_id, self.expire_after):
+                break
+            # Named in the reason, so queue:why can say which job holds it.
+            holder = await driver.lock_owner(lock)
+            if holder is not None:
+                raise ReleaseJob(self.release_after, overlap_reason(key, holder))
+            # Freed between the two calls: try once more.
+        else:
+            raise ReleaseJob(self.release_after, overlap_reason(key, None))
         try:
             await call_next()
         finally:
-            await driver.lock_release(name, job.job_id)
+            await driver.lock_release(lock, job.job_id)
 
 
 class ThrottlesExceptions:
