@@ -48,6 +48,7 @@ from pamqp import commands as spec
 from gello_queue.core.envelope import Envelope, new_id
 from gello_queue.core.errors import DriverUnavailableError
 from gello_queue.core.states import JobState
+from gello_queue.drivers.broker_buffer import MAX_TAKE_ROUNDS, Arrival, BrokerBuffer
 from gello_queue.drivers.common import name_of
 from gello_queue.drivers.composite import StoreBacked, split_store_url, store_failed
 from gello_queue.observability import redact_url
@@ -67,6 +68,9 @@ BUCKETS_MS = tuple(16 * 4**k for k in range(12))
 STALE_BUFFER_S = 60.0
 """A delivery buffered this long without being reserved (its queue comes after a busy
 one in the worker's order) is handed back, so it never meets the consumer timeout."""
+DELIVERY_LAG_S = 0.1
+"""How long an empty ``reserve`` waits for a delivery the broker sent after its
+get-empty reply (quorum queues do not order the two)."""
 _ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, asyncio.TimeoutError)
 
 
@@ -108,7 +112,7 @@ def _headers(msg: DeliveredMessage) -> dict[str, Any]:
     return dict(headers) if headers else {}
 
 
-class RabbitMQDriver(StoreBacked):
+class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
     """The port on RabbitMQ quorum queues; see the module docstring."""
 
     name = "rabbitmq"
@@ -143,7 +147,7 @@ class RabbitMQDriver(StoreBacked):
         """gello queue names this process pushed to or consumed from. AMQP cannot list
         queues: inspection sees these, plus the store's (failed, paused, served)."""
         self._consumers: dict[str, str] = {}
-        self._buffers: dict[str, deque[_Buffered]] = {}
+        self.buffers: dict[str, deque[_Buffered]] = {}
         self._held: dict[str, _Held] = {}
         self._prefetch = 0
         self._open: set[int] = set()
@@ -193,7 +197,7 @@ class RabbitMQDriver(StoreBacked):
         self._conn = self._pub = self._con = self._probe = None
         self._declared.clear()
         self._consumers.clear()
-        self._buffers.clear()
+        self.buffers.clear()
         self._held.clear()
         self._open.clear()
         self._open_heap.clear()
@@ -213,7 +217,7 @@ class RabbitMQDriver(StoreBacked):
                     for tag in self._consumers.values():
                         await self._con.basic_cancel(tag)
                     self._consumers.clear()
-                    await self._hand_back_buffered(list(self._buffers))
+                    await self._hand_back_buffered(list(self.buffers))
                 with contextlib.suppress(Exception):
                     await self._conn.close()
         finally:
@@ -350,12 +354,12 @@ class RabbitMQDriver(StoreBacked):
             if queue in self._consumers:
                 continue
             name = await self._declare_work(queue)
-            self._buffers.setdefault(queue, deque())
+            self.buffers.setdefault(queue, deque())
             ok = await self._con.basic_consume(name, self._on_message(queue), no_ack=False)
             self._consumers[queue] = ok.consumer_tag
 
     def _on_message(self, queue: str) -> Any:
-        buffer = self._buffers[queue]
+        buffer = self.buffers[queue]
         gen = self._gen
 
         async def deliver(msg: DeliveredMessage) -> None:
@@ -373,92 +377,108 @@ class RabbitMQDriver(StoreBacked):
             return []
         try:
             await self._consume(queues, limit)
-            out: list[Reservation] = []
-            await self._take(queues, limit, out, lease_s, worker_id)
-            if not out:
-                # Nothing buffered: ask each queue in order. Deliveries the broker sent
-                # before the reply arrive before it, so an empty answer means empty.
-                for queue in queues:
-                    got = await self._con.basic_get(self.work_name(queue), no_ack=False)
-                    if isinstance(got.delivery, spec.Basic.GetOk):
-                        self._opened(_tag(got))
-                        self._buffers[queue].append(_Buffered(got, self._gen, time.monotonic()))
+            out = await self.take(queues, limit, lease_s=lease_s, worker_id=worker_id)
+            waited = False
+            for _ in range(MAX_TAKE_ROUNDS):
+                if out:
+                    break
+                # Nothing buffered: ask each queue in order, then allow once for a
+                # delivery still on its way to our consumer: an empty answer means empty.
+                if not await self._get_one(queues):
+                    if waited or not await self._late(queues):
                         break
-                await self._take(queues, limit, out, lease_s, worker_id)
+                    waited = True
+                out = await self.take(queues, limit, lease_s=lease_s, worker_id=worker_id)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         return out
 
-    async def _take(
+    async def _get_one(self, queues: Sequence[str]) -> bool:
+        """``basic.get`` from the first queue that has a message; False if none had."""
+        for queue in queues:
+            got = await self._con.basic_get(self.work_name(queue), no_ack=False)
+            if isinstance(got.delivery, spec.Basic.GetOk):
+                self._opened(_tag(got))
+                self.buffers[queue].append(_Buffered(got, self._gen, time.monotonic()))
+                return True
+        return False
+
+    async def _late(self, queues: Sequence[str]) -> bool:
+        """Wait up to ``DELIVERY_LAG_S`` for a delivery to one of ``queues``' consumers.
+
+        A quorum queue may send a message to our consumer after answering our
+        ``basic.get`` with get-empty (measured: up to ~30 ms on loopback).
+        """
+        self._arrived.clear()
+        if not any(self.buffers.get(q) for q in queues):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), DELIVERY_LAG_S)
+        return any(self.buffers.get(q) for q in queues)
+
+    # -- the shared take's steps (see broker_buffer) ---------------------------------
+    def arrival(self, lane: str, item: _Buffered, now: float) -> Arrival | None:
+        if item.gen != self._gen:
+            return None  # from before a reconnect: the broker delivers it again
+        headers = _headers(item.msg)
+        max_attempts = headers.get("gello-max")
+        return Arrival(
+            id=str(headers.get("gello-id") or item.msg.header.properties.message_id or new_id()),
+            queue=lane,
+            at=int(headers.get("gello-at") or 0) / 1000,
+            attempts=int(headers.get("gello-attempts") or 0)
+            + int(headers.get("x-delivery-count") or 0)
+            + 1,
+            max_attempts=None if max_attempts is None else int(max_attempts),
+            unique="processed" if headers.get("gello-unique") else None,
+            meta=headers,
+        )
+
+    async def send_on(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
+        await self._forward(lane, item, arrival.meta, arrival.at - time.time())
+
+    async def lost(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
+        # Its last attempt was delivered and never settled: the worker died running it.
+        held = self._hold(lane, item, arrival, arrival.attempts - 1, 0.0, "")
+        await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+
+    async def settle_unrun(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
+        await self._ack_tag(_tag(item.msg))
+
+    def lease(
         self,
-        queues: Sequence[str],
-        limit: int,
-        out: list[Reservation],
+        lane: str,
+        item: _Buffered,
+        arrival: Arrival,
         lease_s: float,
         worker_id: str,
-    ) -> None:
-        now = time.time()
-        early: list[tuple[str, _Buffered]] = []
-        lost: list[tuple[str, _Buffered, int]] = []
-        for queue in queues:
-            buffer = self._buffers.get(queue)
-            while buffer and len(out) < limit:
-                item = buffer.popleft()
-                if item.gen != self._gen:
-                    continue
-                headers = _headers(item.msg)
-                at = int(headers.get("gello-at") or 0) / 1000
-                if at > now:
-                    early.append((queue, item))
-                    continue
-                attempts = (
-                    int(headers.get("gello-attempts") or 0)
-                    + int(headers.get("x-delivery-count") or 0)
-                    + 1
-                )
-                max_attempts = headers.get("gello-max")
-                if max_attempts is not None and attempts > int(max_attempts):
-                    lost.append((queue, item, attempts - 1))
-                    continue
-                held = self._hold(queue, item, headers, attempts, now + lease_s, worker_id)
-                out.append(
-                    Reservation(
-                        held.id, queue, f"{held.gen}.{held.tag}", attempts, held.body, held.expires
-                    )
-                )
-        for queue, item in early:
-            headers = _headers(item.msg)
-            await self._forward(queue, item, headers, int(headers["gello-at"]) / 1000 - time.time())
-        for queue, item, attempts in lost:
-            # Its last attempt was delivered and never settled: the worker died running it.
-            headers = _headers(item.msg)
-            held = self._hold(queue, item, headers, attempts, 0.0, "")
-            await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+        now: float,
+    ) -> Reservation:
+        held = self._hold(lane, item, arrival, arrival.attempts, now + lease_s, worker_id)
+        token = f"{held.gen}.{held.tag}"
+        return Reservation(held.id, lane, token, held.attempts, held.body, held.expires)
 
     def _hold(
         self,
         queue: str,
         item: _Buffered,
-        headers: dict[str, Any],
+        arrival: Arrival,
         attempts: int,
         expires: float,
         worker_id: str,
     ) -> _Held:
         msg = item.msg
         tag = _tag(msg)
-        job_id = str(headers.get("gello-id") or msg.header.properties.message_id or new_id())
-        max_attempts = headers.get("gello-max")
         held = _Held(
             tag=tag,
             gen=item.gen,
-            id=job_id,
+            id=arrival.id,
             queue=queue,
             attempts=attempts,
-            max_attempts=None if max_attempts is None else int(max_attempts),
-            unique=bool(headers.get("gello-unique")),
+            max_attempts=arrival.max_attempts,
+            unique=arrival.unique is not None,
             body=bytes(msg.body),
-            created_at=int(headers.get("gello-created") or 0) / 1000,
-            available_at=int(headers.get("gello-at") or 0) / 1000,
+            created_at=int(arrival.meta.get("gello-created") or 0) / 1000,
+            available_at=arrival.at,
             expires=expires,
             reserved_by=worker_id,
         )
@@ -483,7 +503,7 @@ class RabbitMQDriver(StoreBacked):
         """Return deliveries that were buffered but never reserved, attempts unchanged."""
         limit = time.monotonic() - older_than if older_than >= 0 else None
         for queue in queues:
-            buffer = self._buffers.get(queue)
+            buffer = self.buffers.get(queue)
             while buffer and (limit is None or buffer[0].since <= limit):
                 item = buffer.popleft()
                 if item.gen == self._gen:
@@ -495,7 +515,7 @@ class RabbitMQDriver(StoreBacked):
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         self._arrived.clear()
-        if any(self._buffers.get(q) for q in queues):
+        if any(self.buffers.get(q) for q in queues):
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._arrived.wait(), timeout_s)
@@ -623,7 +643,7 @@ class RabbitMQDriver(StoreBacked):
                     self._open.discard(held.tag)
                     await self._con.basic_nack(held.tag, requeue=True)
                     result.requeued.append(held.id)
-            await self._hand_back_buffered(list(self._buffers), STALE_BUFFER_S)
+            await self._hand_back_buffered(list(self.buffers), STALE_BUFFER_S)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         return result
@@ -651,7 +671,7 @@ class RabbitMQDriver(StoreBacked):
         for ms in BUCKETS_MS:
             found = await self._depth(self.bucket_name(queue, ms))
             scheduled += found or 0
-        buffered = len(self._buffers.get(queue) or ())
+        buffered = len(self.buffers.get(queue) or ())
         return QueueCounts(
             pending=pending + buffered, scheduled=scheduled, reserved=self._reserved(queue)
         )
@@ -681,7 +701,7 @@ class RabbitMQDriver(StoreBacked):
         removed = 0
         try:
             await self._connection()
-            buffer = self._buffers.get(queue)
+            buffer = self.buffers.get(queue)
             while buffer:
                 item = buffer.popleft()
                 if item.gen == self._gen:

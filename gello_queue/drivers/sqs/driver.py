@@ -42,6 +42,7 @@ from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[impor
 from gello_queue.core.envelope import Envelope, new_id
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.states import JobState
+from gello_queue.drivers.broker_buffer import Arrival, BrokerBuffer
 from gello_queue.drivers.common import name_of
 from gello_queue.drivers.composite import StoreBacked, store_failed
 from gello_queue.observability import redact_url
@@ -88,6 +89,23 @@ class _Held:
     visible_at: float
     """When SQS shows the message again (acks after it are refused locally)."""
     reserved_by: str
+
+
+@dataclass(slots=True)
+class _Received:
+    message: dict[str, Any]
+    visible_at: float
+    """When SQS shows it again unless the heartbeat extends it."""
+
+
+def _attrs_of(message: dict[str, Any]) -> dict[str, str]:
+    return {
+        k: str(v.get("StringValue")) for k, v in (message.get("MessageAttributes") or {}).items()
+    }
+
+
+def _receives(message: dict[str, Any]) -> int:
+    return int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +157,7 @@ def _ms(epoch_s: float) -> int:
     return math.ceil(epoch_s * 1000)
 
 
-class SqsDriver(StoreBacked):
+class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
     """The port on Amazon SQS; see the module docstring."""
 
     name = "sqs"
@@ -162,8 +180,8 @@ class SqsDriver(StoreBacked):
         self.created: set[str] = set()
         """Queue URLs this driver created (tests delete them)."""
         self._known: set[str] = {default_queue}
-        self._buffers: dict[str, deque[list[Any]]] = {}
-        """Received, not yet reserved: [message, visibility expiry]."""
+        self.buffers: dict[str, deque[_Received]] = {}
+        """Received, not yet reserved."""
         self._held: dict[str, _Held] = {}
         self._polls: dict[str, asyncio.Task[None]] = {}
         self._arrived = asyncio.Event()
@@ -204,12 +222,12 @@ class SqsDriver(StoreBacked):
         try:
             if self._client is not None:
                 with contextlib.suppress(*_ERRORS, DriverUnavailableError):
-                    await self._hand_back([q for q in self._buffers])
+                    await self._hand_back([q for q in self.buffers])
         finally:
             if self._stack is not None:
                 await self._stack.aclose()
             self._client = self._stack = None
-            self._buffers.clear()
+            self.buffers.clear()
             self._held.clear()
             await self.store.close()
 
@@ -349,10 +367,10 @@ class SqsDriver(StoreBacked):
             MessageAttributeNames=["All"],
         )
         messages = got.get("Messages") or []
-        buffer = self._buffers.setdefault(queue, deque())
+        buffer = self.buffers.setdefault(queue, deque())
         expires = time.time() + visibility_s(lease_s)
         for message in messages:
-            buffer.append([message, expires])
+            buffer.append(_Received(message, expires))
         if messages:
             self._arrived.set()
         return len(messages)
@@ -361,85 +379,94 @@ class SqsDriver(StoreBacked):
         self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
     ) -> list[Reservation]:
         self._lease_s, self._slots = lease_s, max(1, limit)
-        out: list[Reservation] = []
         try:
-            await self._take(queues, limit, out, lease_s, worker_id)
+            out = await self.take(queues, limit, lease_s=lease_s, worker_id=worker_id)
             for queue in queues:
                 if len(out) >= limit:
                     break
                 # A full batch per request: SQS bills (and moto scans the queue) per
                 # request; the rest waits in the buffer, its visibility renewed by extend.
                 if await self._receive(queue, BATCH, lease_s, 0):
-                    await self._take(queues, limit, out, lease_s, worker_id)
+                    more = limit - len(out)
+                    out += await self.take(queues, more, lease_s=lease_s, worker_id=worker_id)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         return out
 
-    async def _take(
+    # -- the shared take's steps (see broker_buffer) ---------------------------------
+    def arrival(self, lane: str, item: _Received, now: float) -> Arrival | None:
+        if item.visible_at <= now:
+            return None  # held too long unreserved: SQS shows it again by itself
+        message = item.message
+        attrs = _attrs_of(message)
+        received = _receives(message)
+        top = attrs.get("gello-max")
+        return Arrival(
+            id=attrs.get("gello-id") or message["MessageId"],
+            queue=lane,
+            at=int(attrs.get("gello-at") or 0) / 1000,
+            attempts=int(attrs.get("gello-attempts") or 0) + received,
+            max_attempts=None if top is None else int(top),
+            unique="processed" if attrs.get("gello-unique") else None,
+            meta=attrs,
+        )
+
+    async def send_on(self, lane: str, item: _Received, arrival: Arrival) -> None:
+        await self._hop(lane, item.message)
+
+    async def lost(self, lane: str, item: _Received, arrival: Arrival) -> None:
+        # Its last attempt was received and never settled: the worker died running it.
+        held = self._hold(lane, item, arrival, arrival.attempts - 1, 0.0, "")
+        await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+
+    async def settle_unrun(self, lane: str, item: _Received, arrival: Arrival) -> None:
+        url = await self._url(lane)
+        await self.client.delete_message(QueueUrl=url, ReceiptHandle=item.message["ReceiptHandle"])
+
+    def lease(
         self,
-        queues: Sequence[str],
-        limit: int,
-        out: list[Reservation],
+        lane: str,
+        item: _Received,
+        arrival: Arrival,
         lease_s: float,
         worker_id: str,
-    ) -> None:
-        now = time.time()
-        early: list[tuple[str, dict[str, Any]]] = []
-        lost: list[_Held] = []
-        for queue in queues:
-            buffer = self._buffers.get(queue)
-            while buffer and len(out) < limit:
-                message, received_expiry = buffer.popleft()
-                if received_expiry <= now:
-                    continue  # held too long unreserved: SQS shows it again by itself
-                attrs = {
-                    k: str(v.get("StringValue"))
-                    for k, v in (message.get("MessageAttributes") or {}).items()
-                }
-                if int(attrs.get("gello-at") or 0) / 1000 > now:
-                    early.append((queue, message))
-                    continue
-                received = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
-                attempts = int(attrs.get("gello-attempts") or 0) + received
-                top = attrs.get("gello-max")
-                held = _Held(
-                    handle=message["ReceiptHandle"],
-                    id=attrs.get("gello-id") or message["MessageId"],
-                    queue=queue,
-                    attempts=attempts,
-                    max_attempts=None if top is None else int(top),
-                    unique=bool(attrs.get("gello-unique")),
-                    body=message.get("Body", ""),
-                    attrs=attrs,
-                    expires=min(received_expiry, now + lease_s),
-                    visible_at=received_expiry,
-                    reserved_by=worker_id,
-                )
-                if held.max_attempts is not None and attempts > held.max_attempts:
-                    held.attempts -= 1
-                    lost.append(held)
-                    continue
-                self._held[held.handle] = held
-                out.append(
-                    Reservation(held.id, queue, held.handle, attempts, held.body, held.expires)
-                )
-        for queue, message in early:
-            await self._hop(queue, message)
-        for held in lost:
-            # Its last attempt was received and never settled: the worker died running it.
-            await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+        now: float,
+    ) -> Reservation:
+        held = self._hold(lane, item, arrival, arrival.attempts, now + lease_s, worker_id)
+        self._held[held.handle] = held
+        return Reservation(held.id, lane, held.handle, held.attempts, held.body, held.expires)
+
+    def _hold(
+        self,
+        lane: str,
+        item: _Received,
+        arrival: Arrival,
+        attempts: int,
+        expires: float,
+        worker_id: str,
+    ) -> _Held:
+        return _Held(
+            handle=item.message["ReceiptHandle"],
+            id=arrival.id,
+            queue=lane,
+            attempts=attempts,
+            max_attempts=arrival.max_attempts,
+            unique=arrival.unique is not None,
+            body=item.message.get("Body", ""),
+            attrs=arrival.meta,
+            expires=min(item.visible_at, expires),
+            visible_at=item.visible_at,
+            reserved_by=worker_id,
+        )
 
     async def _hop(self, queue: str, message: dict[str, Any]) -> None:
         """An early message: hidden until due (FIFO), or sent again with the remaining
         delay and then deleted (sent first: a crash in between duplicates, never loses)."""
         url = await self._url(queue)
-        attrs = {
-            k: str(v.get("StringValue"))
-            for k, v in (message.get("MessageAttributes") or {}).items()
-        }
+        attrs = _attrs_of(message)
         remaining = int(attrs.get("gello-at") or 0) / 1000 - time.time()
         handle = message["ReceiptHandle"]
-        received = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
+        received = _receives(message)
         if self.is_fifo(queue):
             await self.client.change_message_visibility(
                 QueueUrl=url,
@@ -458,14 +485,11 @@ class SqsDriver(StoreBacked):
         """Return received, never-reserved messages: sent again with their receive not
         counted as an attempt, then deleted."""
         for queue in queues:
-            buffer = self._buffers.get(queue)
+            buffer = self.buffers.get(queue)
             while buffer:
-                message, _ = buffer.popleft()
-                attrs = {
-                    k: str(v.get("StringValue"))
-                    for k, v in (message.get("MessageAttributes") or {}).items()
-                }
-                received = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
+                message = buffer.popleft().message
+                attrs = _attrs_of(message)
+                received = _receives(message)
                 keep: dict[str, object] = dict(attrs)
                 keep.setdefault("gello-id", message["MessageId"])
                 keep["gello-attempts"] = int(attrs.get("gello-attempts") or 0) + received - 1
@@ -493,7 +517,7 @@ class SqsDriver(StoreBacked):
 
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
         self._arrived.clear()
-        if any(self._buffers.get(q) for q in queues):
+        if any(self.buffers.get(q) for q in queues):
             return
         wait_s = max(0, min(20, int(timeout_s)))
         for queue in queues:
@@ -616,16 +640,16 @@ class SqsDriver(StoreBacked):
                 by_queue.setdefault(held.queue, []).append(held)
         seconds = visibility_s(lease_s)
         try:
-            for queue, buffer in self._buffers.items():
-                live = [entry for entry in buffer if entry[1] > now]
+            for queue, buffer in self.buffers.items():
+                live = [item for item in buffer if item.visible_at > now]
                 if live:
                     url = await self._url(queue) or ""
                     refused = await self._visibility(
-                        url, [e[0]["ReceiptHandle"] for e in live], seconds
+                        url, [i.message["ReceiptHandle"] for i in live], seconds
                     )
-                    for entry in live:
-                        if entry[0]["ReceiptHandle"] not in refused:
-                            entry[1] = now + seconds
+                    for item in live:
+                        if item.message["ReceiptHandle"] not in refused:
+                            item.visible_at = now + seconds
             for queue, items in by_queue.items():
                 refused = await self._visibility(
                     await self._url(queue) or "", [h.handle for h in items], seconds
@@ -696,7 +720,7 @@ class SqsDriver(StoreBacked):
                         ],
                     )
                     a = got.get("Attributes") or {}
-                    buffered = len(self._buffers.get(queue) or ())
+                    buffered = len(self.buffers.get(queue) or ())
                     c = QueueCounts(
                         pending=int(a.get("ApproximateNumberOfMessages", 0)) + buffered,
                         scheduled=int(a.get("ApproximateNumberOfMessagesDelayed", 0)),

@@ -1,0 +1,125 @@
+"""Taking received broker messages in the worker's order: what RabbitMQ and SQS share.
+
+Both brokers put what they receive into buffers, one per *lane* (a RabbitMQ work queue;
+an SQS queue, one per priority level when asked for), and ``reserve`` takes from them
+in the worker's strict order. Each message is read into an ``Arrival`` first, then:
+
+- not yet due: sent on to wait (never run early);
+- past its last attempt: its worker died running it, so it goes to the failed store;
+- a unique job that no longer holds its claim (superseded by a debounce, or
+  cancelled): settled without running;
+- otherwise leased to the worker.
+
+A driver supplies the broker-specific steps as the abstract methods below.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from gello_queue.ports import Reservation
+
+L = TypeVar("L", bound=Hashable)
+"""A lane: where a buffered message came from."""
+M = TypeVar("M")
+"""A buffered message, as the broker's client gave it."""
+
+MAX_TAKE_ROUNDS = 100
+"""Rounds one ``take`` makes at most when messages it took were not run (so a long run
+of superseded messages cannot hold a reservation call forever)."""
+
+
+@dataclass(slots=True)
+class Arrival:
+    """One buffered message, read the same way on both brokers."""
+
+    id: str
+    queue: str
+    """The gello queue (a lane may be one priority level of it)."""
+    at: float
+    """When it is due (epoch seconds)."""
+    attempts: int
+    """Attempts if it runs now, counting this delivery."""
+    max_attempts: int | None
+    unique: str | None = None
+    """Its unique mode ("processed", "processing", "debounce"), if it has a key."""
+    started: bool = False
+    """It was delivered due before: an until-processing claim is already released."""
+    meta: dict[str, Any] = field(default_factory=dict)
+    """The message's gello headers or attributes, as read."""
+
+
+class BrokerBuffer(ABC, Generic[L, M]):
+    """The shared ``take``; drivers implement how a message is read and settled."""
+
+    buffers: dict[L, deque[M]]
+
+    @abstractmethod
+    def arrival(self, lane: L, item: M, now: float) -> Arrival | None:
+        """Read ``item``; ``None`` when it is stale (the broker shows it again itself)."""
+
+    @abstractmethod
+    async def send_on(self, lane: L, item: M, arrival: Arrival) -> None:
+        """Make an early message wait until it is due, never losing it."""
+
+    @abstractmethod
+    async def lost(self, lane: L, item: M, arrival: Arrival) -> None:
+        """Fail a message delivered after its last attempt (its worker died)."""
+
+    @abstractmethod
+    async def settle_unrun(self, lane: L, item: M, arrival: Arrival) -> None:
+        """Remove a message whose job must not run (its unique claim is gone)."""
+
+    @abstractmethod
+    def lease(
+        self, lane: L, item: M, arrival: Arrival, lease_s: float, worker_id: str, now: float
+    ) -> Reservation:
+        """Hold ``item`` for a worker and return its reservation."""
+
+    async def claims_held(self, arrivals: Sequence[Arrival]) -> list[bool]:
+        """Whether each unique job may run (the store-backed drivers check claims)."""
+        return [True] * len(arrivals)
+
+    async def take(
+        self, lanes: Sequence[L], limit: int, *, lease_s: float, worker_id: str
+    ) -> list[Reservation]:
+        """Reserve up to ``limit`` buffered messages, lanes in order."""
+        out: list[Reservation] = []
+        for _ in range(MAX_TAKE_ROUNDS):
+            now = time.time()
+            due: list[tuple[L, M, Arrival]] = []
+            early: list[tuple[L, M, Arrival]] = []
+            dead: list[tuple[L, M, Arrival]] = []
+            for lane in lanes:
+                buffer = self.buffers.get(lane)
+                while buffer and len(out) + len(due) < limit:
+                    item = buffer.popleft()
+                    got = self.arrival(lane, item, now)
+                    if got is None:
+                        continue
+                    if got.at > now:
+                        early.append((lane, item, got))
+                    elif got.max_attempts is not None and got.attempts > got.max_attempts:
+                        dead.append((lane, item, got))
+                    else:
+                        due.append((lane, item, got))
+            for lane, item, got in early:
+                await self.send_on(lane, item, got)
+            for lane, item, got in dead:
+                await self.lost(lane, item, got)
+            if not due:
+                break
+            verdicts = await self.claims_held([got for _, _, got in due])
+            for (lane, item, got), runs in zip(due, verdicts, strict=True):
+                if runs:
+                    out.append(self.lease(lane, item, got, lease_s, worker_id, now))
+                else:
+                    await self.settle_unrun(lane, item, got)
+            if all(verdicts):
+                break  # nothing was set aside: the buffers hold no more for this call
+        return out
