@@ -1,41 +1,93 @@
-"""Hooks around a ``Queue``'s driver: emit ``JobDispatched``, let tracing stamp envelopes
-on push and read them on reserve.
+"""What a ``Queue`` runs around the jobs it stores: ``JobDispatched`` events and push
+layers (trace stamping), plus observers of what its workers reserve.
 
-A hooked queue's drivers are wrapped in a thin proxy whose ``push`` runs the layers
-(outermost first) around the real one and whose ``reserve`` hands the reservations to
-observers; every other call goes straight to the driver. Nothing is wrapped unless
-metrics or tracing ask for it.
+The queue runs its hooks itself on every push it makes (``dispatch``, ``bulk``, batches,
+chains), against the bare driver. Code that is handed the queue's driver and pushes on
+its own (a worker pushing a chain's next link or a batch's callbacks, a job adding to
+its batch, the scheduler) gets a ``HookedDriver`` view once anything is hooked, so its
+pushes run the same hooks. While nothing is hooked, nothing is wrapped and a dispatch
+pays one truthiness test.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, cast
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.events import Events, JobDispatched
-from gello_queue.ports import QueueDriver, Reservation
-from gello_queue.queue import Queue
+from gello_queue.ports import BatchRecord, QueueDriver, Reservation
+
+if TYPE_CHECKING:
+    from gello_queue.queue import Queue
 
 PushNext = Callable[[Sequence[Envelope]], Awaitable[list[str]]]
 PushLayer = Callable[[Sequence[Envelope], PushNext], Awaitable[list[str]]]
 ReserveHook = Callable[[list[Reservation]], None]
 
 
+class DispatchHooks:
+    """A queue's hooks. The lists are shared with its driver views: hooks added later
+    apply to drivers opened before."""
+
+    def __init__(
+        self,
+        layers: list[PushLayer] | None = None,
+        reserve: list[ReserveHook] | None = None,
+        events: Events | None = None,
+    ) -> None:
+        self.layers = layers if layers is not None else []
+        self.reserve = reserve if reserve is not None else []
+        self.events = events if events is not None else Events()
+
+    def on_push(self) -> bool:
+        """Whether a push has anything to run besides the store itself."""
+        return bool(self.layers or self.events.listeners)
+
+    def __bool__(self) -> bool:
+        return bool(self.layers or self.reserve or self.events.listeners)
+
+    async def push(self, envelopes: Sequence[Envelope], store: PushNext) -> list[str]:
+        """Run the layers (outermost first) around ``store``, then emit ``JobDispatched``
+        for each job stored (not for one a unique key folded into an existing job)."""
+        if not envelopes:
+            return await store(envelopes)
+        call = store
+        for layer in reversed(self.layers):
+            call = _bind(layer, call)
+        ids = await call(envelopes)
+        events = self.events
+        if events.listeners:
+            for env, stored in zip(envelopes, ids, strict=False):
+                if stored == env.id:
+                    delay = max(env.available_at - env.created_at, 0.0)
+                    events.emit(JobDispatched(env.id, env.name, env.queue, env.attempts, delay))
+        return ids
+
+
+def _bind(layer: PushLayer, call_next: PushNext) -> PushNext:
+    async def run(envelopes: Sequence[Envelope]) -> list[str]:
+        return await layer(envelopes, call_next)
+
+    return run
+
+
 class HookedDriver:
-    """A driver whose ``push`` runs through ``layers``; everything else is delegated."""
+    """A driver whose ``push`` and ``batch_push`` run through the hooks and whose
+    reservations reach the reserve observers; everything else is delegated."""
 
     def __init__(
         self,
         inner: QueueDriver,
         layers: list[PushLayer],
         reserve_hooks: list[ReserveHook] | None = None,
+        *,
+        events: Events | None = None,
     ) -> None:
         self.inner = inner
-        # Shared with the queue's hook lists: hooks added later apply too.
-        self.layers = layers
-        self.reserve_hooks = reserve_hooks if reserve_hooks is not None else []
+        self.hooks = DispatchHooks(layers, reserve_hooks, events)
         # Bind the delegated methods once: the worker's hot calls then cost what they
         # cost unwrapped (``__getattr__`` stays as the fallback for everything else).
         own = {n for klass in type(self).__mro__[:-1] for n in vars(klass)}
@@ -47,8 +99,28 @@ class HookedDriver:
         if getattr(inner, "reserve_wait", None) is None:
             self.reserve_wait = None  # type: ignore[assignment]  # the worker then waits, then reserves
 
+    @classmethod
+    def of(cls, inner: QueueDriver, hooks: DispatchHooks) -> HookedDriver:
+        """A view of ``inner`` that runs ``hooks`` (shared, not copied)."""
+        return cls(inner, hooks.layers, hooks.reserve, events=hooks.events)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
+        return await self.hooks.push(envelopes, self.inner.push)
+
+    async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
+        return await self.hooks.push(envelopes, partial(self.inner.batch_push, record))
+
+    async def reserve(
+        self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
+    ) -> list[Reservation]:
+        found = await self.inner.reserve(queues, limit, lease_s=lease_s, worker_id=worker_id)
+        if found:
+            for hook in self.hooks.reserve:
+                hook(found)
+        return found
 
     async def reserve_wait(
         self,
@@ -65,72 +137,25 @@ class HookedDriver:
             queues, limit, lease_s=lease_s, worker_id=worker_id, timeout_s=timeout_s
         )
         if found:
-            for hook in self.reserve_hooks:
+            for hook in self.hooks.reserve:
                 hook(found)
         return found
-
-    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
-        call: PushNext = self.inner.push
-        for layer in reversed(self.layers):
-            call = _bind(layer, call)
-        return await call(envelopes)
-
-    async def reserve(
-        self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
-    ) -> list[Reservation]:
-        found = await self.inner.reserve(queues, limit, lease_s=lease_s, worker_id=worker_id)
-        if found:
-            for hook in self.reserve_hooks:
-                hook(found)
-        return found
-
-
-def _bind(layer: PushLayer, call_next: PushNext) -> PushNext:
-    async def run(envelopes: Sequence[Envelope]) -> list[str]:
-        return await layer(envelopes, call_next)
-
-    return run
-
-
-def _hooks(queue: Queue) -> tuple[list[PushLayer], list[ReserveHook]]:
-    found: tuple[list[PushLayer], list[ReserveHook]] | None = getattr(queue, "_gello_hooks", None)
-    if found is None:
-        layers: list[PushLayer] = []
-        reserve: list[ReserveHook] = []
-        found = (layers, reserve)
-        queue._gello_hooks = found  # type: ignore[attr-defined]
-        # Queue builds one driver per event loop through its factory: wrap both.
-        factory = queue._factory
-        queue._factory = lambda: cast(QueueDriver, HookedDriver(factory(), layers, reserve))
-        for loop, driver in list(queue._drivers.items()):
-            queue._drivers[loop] = cast(QueueDriver, HookedDriver(driver, layers, reserve))
-    return found
 
 
 def add_push_layer(queue: Queue, layer: PushLayer) -> None:
     """Run ``layer`` around every push of ``queue`` (drivers opened before and after)."""
-    layers = _hooks(queue)[0]
-    if layer not in layers:
-        layers.append(layer)
+    if layer not in queue.hooks.layers:
+        queue.hooks.layers.append(layer)
 
 
 def add_reserve_hook(queue: Queue, hook: ReserveHook) -> None:
-    """Call ``hook`` with every non-empty batch of reservations ``queue`` hands out."""
-    hooks = _hooks(queue)[1]
-    if hook not in hooks:
-        hooks.append(hook)
+    """Call ``hook`` with every non-empty batch of reservations ``queue``'s workers take
+    (workers started after this call)."""
+    if hook not in queue.hooks.reserve:
+        queue.hooks.reserve.append(hook)
 
 
 def emit_dispatches(queue: Queue, events: Events) -> None:
-    """Emit ``JobDispatched`` on ``events`` for every job ``queue`` stores (not for a
-    push that a unique key folded into an existing job)."""
-
-    async def layer(envelopes: Sequence[Envelope], call_next: PushNext) -> list[str]:
-        ids = await call_next(envelopes)
-        for env, stored in zip(envelopes, ids, strict=False):
-            if stored == env.id:
-                delay = max(env.available_at - env.created_at, 0.0)
-                events.emit(JobDispatched(env.id, env.name, env.queue, env.attempts, delay))
-        return ids
-
-    add_push_layer(queue, layer)
+    """Forward ``queue``'s ``JobDispatched`` events to ``events`` (once per pair)."""
+    if events is not queue.events and events.emit not in queue.events.listeners:
+        queue.events.subscribe(events.emit)

@@ -1,9 +1,9 @@
 """Lifecycle events: one small mechanism that logs, metrics, traces and users subscribe to.
 
-The worker and the dispatcher emit frozen event records; ``Events.emit`` calls every
-listener in order and never lets a listener's error reach the worker (it is logged once
-per listener and event type). Listeners are plain callables, so the hot path pays one
-function call per listener.
+The worker and the queue (``JobDispatched``, on ``Queue.events``) emit frozen event
+records; ``Events.emit`` calls every listener in order and never lets a listener's error
+reach the worker (it is logged once per listener and event type). Listeners are plain
+callables, so the hot path pays one function call per listener.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class JobEvent:
 
 @dataclass(frozen=True, slots=True)
 class JobDispatched(JobEvent):
-    """A job was stored by a producer."""
+    """A job was stored through a ``Queue`` (dispatched, a batch member, a chain link or
+    a batch callback); ``Queue.events`` emits one per job."""
 
     delay_s: float = 0.0
 

@@ -12,15 +12,20 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, TypeVar, cast
 
+from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import GelloError, NotSupportedError
 from gello_queue.core.job import Delay, Job, JobDefaults, PendingDispatch, seconds
 from gello_queue.core.registry import JobRegistry, default_registry
+from gello_queue.dispatch_hooks import DispatchHooks, HookedDriver, PushNext
 from gello_queue.drivers import DriverFactory, factory_from_url
 from gello_queue.observability import redact_url
+from gello_queue.orchestration.batch import Batch, Prepared, store_batch
+from gello_queue.orchestration.chain import Chain
 from gello_queue.orchestration.unique import DispatchResult
-from gello_queue.ports import QueueDriver
+from gello_queue.ports import BatchRecord, QueueDriver
 from gello_queue.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -35,6 +40,11 @@ class Queue:
         settings: defaults for queue, tries, payload cap (read from the environment
             when omitted).
         registry: where job names are resolved (for workers and the sync driver).
+
+    ``events`` receives a ``JobDispatched`` for every job stored through the queue: the
+    ones it dispatches (batch members and chain links included) and, for listeners
+    subscribed before a worker starts, the ones that worker pushes (next links, batch
+    callbacks).
     """
 
     def __init__(
@@ -55,6 +65,11 @@ class Queue:
         )
         self._factory = factory or factory_from_url(self.url, prefix=self.settings.queue_prefix)
         self._drivers: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
+        self._views: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
+        self.hooks = DispatchHooks()
+        self.events = self.hooks.events
+        # The two lists a push checks, held directly: the plain dispatch stays as cheap.
+        self._push_hooked = (self.hooks.layers, self.events.listeners)
         self._lock = threading.Lock()
         self._local = threading.local()
         self._private_loops: list[asyncio.AbstractEventLoop] = []
@@ -69,11 +84,22 @@ class Queue:
 
     # -- the driver ------------------------------------------------------------------
     async def driver(self) -> QueueDriver:
-        """The open driver for the running event loop (opened on first use).
+        """The open driver for the running event loop (opened on first use); once the
+        queue has hooks, a view whose pushes and reservations run them.
 
         Raises:
             DriverUnavailableError: the backend cannot be reached.
         """
+        driver = await self._open()
+        if not self.hooks:
+            return driver
+        loop = asyncio.get_running_loop()
+        view = self._views.get(loop)
+        if view is None:
+            view = self._views[loop] = cast(QueueDriver, HookedDriver.of(driver, self.hooks))
+        return view
+
+    async def _open(self) -> QueueDriver:
         loop = asyncio.get_running_loop()
         driver = self._drivers.get(loop)
         if driver is None:
@@ -91,7 +117,9 @@ class Queue:
 
     async def close(self) -> None:
         """Close the driver of the running loop."""
-        driver = self._drivers.pop(asyncio.get_running_loop(), None)
+        loop = asyncio.get_running_loop()
+        self._views.pop(loop, None)
+        driver = self._drivers.pop(loop, None)
         if driver is not None:
             await driver.close()
 
@@ -100,19 +128,47 @@ class Queue:
         """Enqueue one validated job; return its id, or the id of the job holding its
         unique key: a ``DispatchResult``, whose ``.duplicate_of`` says which."""
         env = pending.to_envelope(self.defaults, time.time())
-        driver = await self.driver()
+        driver = await self._open()
         if env.unique_key is not None and (env.unique_mode or env.unique_for):
             _check_unique_modes(driver)
-        return DispatchResult((await driver.push([env]))[0], env.id)
+        # push_envelopes, inlined: this is the hot path.
+        layers, listeners = self._push_hooked
+        if layers or listeners:
+            ids = await self.hooks.push([env], driver.push)
+        else:
+            ids = await driver.push([env])
+        return DispatchResult(ids[0], env.id)
 
     async def bulk(self, pendings: Sequence[PendingDispatch]) -> list[str]:
         """Enqueue many jobs in one round trip; return their ids in order."""
         now = time.time()
-        envs = [p.to_envelope(self.defaults, now) for p in pendings]
-        if not envs:
+        return await self.push_envelopes([p.to_envelope(self.defaults, now) for p in pendings])
+
+    async def dispatch_batch(self, batch: Batch) -> str:
+        """Store ``batch`` (what ``Batch.dispatch`` does); return its id."""
+        return await self._dispatch_prepared(batch.prepare(self.defaults, time.time()))
+
+    async def dispatch_chain(self, chain: Chain) -> str:
+        """Store ``chain``'s first link or batch (what ``Chain.dispatch`` does); return
+        its id."""
+        return await self._dispatch_prepared(chain.prepare(self.defaults, time.time()))
+
+    async def _dispatch_prepared(self, prepared: Prepared) -> str:
+        await self.push_envelopes(prepared.envelopes, batch=prepared.batch)
+        return prepared.id
+
+    async def push_envelopes(
+        self, envelopes: Sequence[Envelope], *, batch: BatchRecord | None = None
+    ) -> list[str]:
+        """Store ready-made envelopes (with ``batch``'s record, in one round trip where
+        the driver can), running the queue's hooks; return the ids."""
+        if not envelopes and batch is None:
             return []
-        driver = await self.driver()
-        return await driver.push(envs)
+        driver = await self._open()
+        store: PushNext = driver.push if batch is None else partial(store_batch, driver, batch)
+        if self.hooks.on_push():
+            return await self.hooks.push(envelopes, store)
+        return await store(envelopes)
 
     async def push(self, job: type[Job[Any]], payload: Any = None, /, **fields: Any) -> str:
         """Enqueue ``job`` with ``payload`` on its own queue; return the id."""
@@ -167,6 +223,14 @@ class Queue:
         """Blocking twin of ``bulk``."""
         return self._run(lambda: self.bulk(pendings))
 
+    def dispatch_batch_blocking(self, batch: Batch) -> str:
+        """Blocking twin of ``dispatch_batch``."""
+        return self._run(lambda: self.dispatch_batch(batch))
+
+    def dispatch_chain_blocking(self, chain: Chain) -> str:
+        """Blocking twin of ``dispatch_chain``."""
+        return self._run(lambda: self.dispatch_chain(chain))
+
     def push_blocking(self, job: type[Job[Any]], payload: Any = None, /, **fields: Any) -> str:
         """Blocking twin of ``push``."""
         return self._run(lambda: self.push(job, payload, **fields))
@@ -201,6 +265,7 @@ class Queue:
                 with self._lock:
                     self._private_loops.append(loop)
                 continue
+            self._views.pop(loop, None)
             driver = self._drivers.pop(loop, None)
             if driver is not None and not loop.is_closed():
                 loop.run_until_complete(driver.close())

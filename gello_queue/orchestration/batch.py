@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -85,31 +85,44 @@ class Batch:
                     f"a batch holds Job.make(...) dispatches and Chains, not {type(item).__name__}"
                 )
         options: JsonDict = {"allow_failures": self.allow_failures}
-        for what, callback in (
-            ("then", self.then),
-            ("catch", self.catch),
-            ("finally", self.finally_),
-        ):
-            if callback is not None:
-                group = [callback] if isinstance(callback, PendingDispatch) else list(callback)
+        for what, group in self.callbacks().items():
+            if group:
                 options[what] = [link(p, defaults, now, once=True, of_batch=self.id) for p in group]
         return {"id": self.id, "name": self.name, "items": items, "options": options}
+
+    def callbacks(self) -> dict[str, list[PendingDispatch]]:
+        """The callbacks by when they fire: "then", "catch" and "finally" (each a list,
+        empty when none was given)."""
+        given = {"then": self.then, "catch": self.catch, "finally": self.finally_}
+        return {
+            what: [] if c is None else [c] if isinstance(c, PendingDispatch) else list(c)
+            for what, c in given.items()
+        }
+
+    def prepare(self, defaults: JobDefaults, now: float) -> Prepared:
+        """The batch record and the envelopes to store for it."""
+        record, envelopes = batch_parts(self.spec(defaults, now))
+        return Prepared(self.id, envelopes, record)
 
     async def dispatch(self, connection: Queue | None = None) -> str:
         """Store the batch and its jobs in one round trip; return the batch id."""
         from gello_queue.core.job import _connection
 
-        queue = _connection(connection)
-        spec = self.spec(queue.defaults, time.time())
-        await push_spec(await queue.driver(), spec)
-        return self.id
+        return await _connection(connection).dispatch_batch(self)
 
     def dispatch_blocking(self, connection: Queue | None = None) -> str:
         """Blocking twin of ``dispatch``."""
         from gello_queue.core.job import _connection
 
-        queue = _connection(connection)
-        return queue._run(lambda: self.dispatch(queue))
+        return _connection(connection).dispatch_batch_blocking(self)
+
+
+class Prepared(NamedTuple):
+    """What a batch or chain dispatch stores: its id, envelopes and batch record."""
+
+    id: str
+    envelopes: list[Envelope]
+    batch: BatchRecord | None
 
 
 async def push_spec(
@@ -121,6 +134,17 @@ async def push_spec(
 ) -> list[str]:
     """Store a batch (as ``Batch.spec`` describes it) with the first link of each item;
     ``chain`` is what to run after it succeeds, ``chain_catch`` what to run if not."""
+    record, envelopes = batch_parts(spec, chain=chain, chain_catch=chain_catch)
+    return await store_batch(driver, record, envelopes)
+
+
+def batch_parts(
+    spec: JsonDict,
+    *,
+    chain: list[Any] | None = None,
+    chain_catch: JsonDict | None = None,
+) -> tuple[BatchRecord, list[Envelope]]:
+    """The record and first-link envelopes of a batch spec (see ``push_spec``)."""
     options = dict(spec["options"])
     if chain:
         options["chain"] = chain
@@ -137,11 +161,18 @@ async def push_spec(
     record = BatchRecord(
         id=spec["id"], name=spec["name"], total=total, options=orjson.dumps(options).decode()
     )
+    return record, envs
+
+
+async def store_batch(
+    driver: QueueDriver, record: BatchRecord, envelopes: Sequence[Envelope]
+) -> list[str]:
+    """Store ``record`` and ``envelopes``: in one round trip where the driver can."""
     if "batch_push" in driver.capabilities:
-        return await driver.batch_push(record, envs)
+        return await driver.batch_push(record, envelopes)
     # A broker keeps batch records in its database store: the record, then the jobs.
     await driver.batch_push(record, [])
-    return await driver.push(envs)
+    return await driver.push(envelopes)
 
 
 class BatchHandle:

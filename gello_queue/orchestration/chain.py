@@ -12,14 +12,13 @@ and a batch may hold chains.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gello_queue.core.envelope import JsonDict
 from gello_queue.core.errors import ConfigurationError
 from gello_queue.core.job import JobDefaults, PendingDispatch
-from gello_queue.orchestration.batch import Batch, push_spec
+from gello_queue.orchestration.batch import Batch, Prepared, batch_parts
 from gello_queue.orchestration.steps import fresh, link
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ class Chain:
         """The chain as data: envelope dicts and batch steps, in order."""
         catch = None if self.catch is None else link(self.catch, defaults, now, once=True)
         out: list[JsonDict] = []
-        for item in self._flat():
+        for item in self.flat():
             if isinstance(item, Batch):
                 if batch_id is not None:
                     raise ConfigurationError("a chain inside a batch can hold jobs only")
@@ -62,33 +61,36 @@ class Chain:
         """The links of a chain inside a batch (jobs only)."""
         return self.steps(defaults, now, batch_id=batch_id)
 
-    def _flat(self) -> list[PendingDispatch | Batch]:
+    def flat(self) -> list[PendingDispatch | Batch]:
+        """The jobs and batches in the order they run (nested chains inlined)."""
         out: list[PendingDispatch | Batch] = []
         for item in self.jobs:
             if isinstance(item, Chain):
-                out += item._flat()
+                out += item.flat()
             else:
                 out.append(item)
         return out
+
+    def prepare(self, defaults: JobDefaults, now: float) -> Prepared:
+        """What dispatching stores: the first link with the rest inside it (its id), or
+        the first batch with the rest in its record (the batch id)."""
+        steps = self.steps(defaults, now)
+        first, rest = steps[0], steps[1:]
+        if "batch" in first:
+            spec = first["batch"]
+            record, envelopes = batch_parts(spec, chain=rest, chain_catch=first["chain_catch"])
+            return Prepared(str(spec["id"]), envelopes, record)
+        env = fresh(first, chain=rest)
+        return Prepared(env.id, [env], None)
 
     async def dispatch(self, connection: Queue | None = None) -> str:
         """Store the first link (or batch) with the rest inside it; return its id."""
         from gello_queue.core.job import _connection
 
-        queue = _connection(connection)
-        steps = self.steps(queue.defaults, time.time())
-        driver = await queue.driver()
-        first, rest = steps[0], steps[1:]
-        if "batch" in first:
-            await push_spec(driver, first["batch"], chain=rest, chain_catch=first["chain_catch"])
-            return str(first["batch"]["id"])
-        env = fresh(first, chain=rest)
-        await driver.push([env])
-        return env.id
+        return await _connection(connection).dispatch_chain(self)
 
     def dispatch_blocking(self, connection: Queue | None = None) -> str:
         """Blocking twin of ``dispatch``."""
         from gello_queue.core.job import _connection
 
-        queue = _connection(connection)
-        return queue._run(lambda: self.dispatch(queue))
+        return _connection(connection).dispatch_chain_blocking(self)

@@ -16,9 +16,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel
 
-from gello_queue import Job, Queue, Worker
+from gello_queue import Batch, Chain, Job, Queue, Worker
 from gello_queue.core.envelope import Envelope
-from gello_queue.events import Events
+from gello_queue.events import Events, JobDispatched
 from gello_queue.tracing import instrument_producer, instrument_worker
 
 exporter = InMemorySpanExporter()
@@ -109,6 +109,77 @@ async def test_bulk_dispatch_and_a_failing_attempt() -> None:
     failed = [p for p in processes if p.status.status_code is StatusCode.ERROR]
     assert len(failed) == 1
     assert "negative" in (failed[0].status.description or "")
+
+
+def by_job(name: str) -> dict[str, Any]:
+    """Finished spans called ``name``, by the id of the job they are about."""
+    found = {}
+    for span in exporter.get_finished_spans():
+        if span.name == name and span.attributes is not None:
+            found[span.attributes["messaging.message.id"]] = span
+    return found
+
+
+async def test_each_batch_member_gets_a_dispatch_span_its_execution_joins() -> None:
+    exporter.clear()
+    queue = Queue(f"memory://trace-{uuid.uuid4().hex}")
+    instrument_producer(queue, tracer_provider=provider)
+    dispatched: list[JobDispatched] = []
+    queue.events.subscribe(dispatched.append)
+    with tracer.start_as_current_span("POST /import", kind=SpanKind.SERVER) as request:
+        await Batch([TracedJob.make(n=i) for i in range(3)], then=TracedJob.make(n=9)).dispatch(
+            queue
+        )
+    members = [e.id for e in dispatched]
+    assert len(members) == 3
+    await run_worker(queue)
+
+    creates, processes = by_job("create traced"), by_job("process traced")
+    (send,) = [s for s in exporter.get_finished_spans() if s.name == "send"]
+    assert send.parent is not None
+    assert send.parent.span_id == request.get_span_context().span_id
+    assert set(creates) == set(members)
+    for job_id in members:
+        create, process = creates[job_id], processes[job_id]
+        assert create.parent is not None
+        assert create.parent.span_id == send.context.span_id
+        assert process.parent is not None
+        assert process.parent.span_id == create.context.span_id
+        assert [link.context.span_id for link in process.links] == [create.context.span_id]
+    # The callback, pushed by the worker inside the last member's run, joins the trace too.
+    (callback,) = set(processes) - set(members)
+    assert processes[callback].context.trace_id == request.get_span_context().trace_id
+    assert len(processes) == 4
+
+
+async def test_links_pushed_by_the_worker_are_traced_from_the_link_before() -> None:
+    exporter.clear()
+    queue = Queue(f"memory://trace-{uuid.uuid4().hex}")
+    instrument_producer(queue, tracer_provider=provider)
+    with tracer.start_as_current_span("POST /pipeline", kind=SpanKind.SERVER) as request:
+        first = await Chain(
+            [TracedJob.make(n=1), Batch([TracedJob.make(n=2), TracedJob.make(n=3)])]
+        ).dispatch(queue)
+    await run_worker(queue)
+
+    sends, creates, processes = (
+        by_job("send traced"),
+        by_job("create traced"),
+        by_job("process traced"),
+    )
+    assert set(sends) == {first}
+    assert len(creates) == 2  # the batch, pushed by the first link's worker
+    for job_id, create in creates.items():
+        assert create.parent is not None
+        batch_send = next(
+            s for s in exporter.get_finished_spans() if s.context.span_id == create.parent.span_id
+        )
+        assert batch_send.parent is not None
+        assert batch_send.parent.span_id == processes[first].context.span_id
+        assert processes[job_id].parent is not None
+        assert processes[job_id].parent.span_id == create.context.span_id
+    trace_id = request.get_span_context().trace_id
+    assert {s.context.trace_id for s in processes.values()} == {trace_id}
 
 
 async def test_untraced_jobs_get_a_root_process_span() -> None:
