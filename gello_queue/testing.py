@@ -17,8 +17,11 @@ it did with itself::
     run = await testing.run_job(SyncInvoice, invoice_id=7)   # run_job_blocking in sync tests
     run.assert_released(delay=30)
 
-Batches and chains: gello's batch and chain API is not in this package yet, so there are
-no ``assert_batched`` / ``assert_chained`` here; they belong with that feature.
+Batches and chains dispatched against the fake are recorded, not run::
+
+    queue.assert_batched(lambda batch: batch.name == "import" and len(batch.jobs) == 10)
+    queue.assert_chained([Fetch, Resize.make(width=200), Publish])
+    queue.assert_pushed_without_chain(Fetch)
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ import inspect
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
@@ -42,12 +46,15 @@ from gello_queue.core.middleware import chain
 from gello_queue.core.registry import JobRegistry
 from gello_queue.core.states import JobState
 from gello_queue.events import Events, JobFailed, JobProcessed, JobReleased, JobRetrying
+from gello_queue.orchestration.batch import Batch
+from gello_queue.orchestration.chain import Chain
 from gello_queue.queue import Queue, set_default_queue
 from gello_queue.settings import Settings
 
 __all__ = [
     "FakeQueue",
     "JobRun",
+    "PushedChain",
     "PushedJob",
     "QueueHarness",
     "fake",
@@ -59,6 +66,12 @@ JobRef = type[Job[Any]] | str
 """A job class, or its registered name."""
 Where = Callable[..., bool] | int | None
 """A predicate on the payload (or on payload and ``PushedJob``), or an exact count."""
+
+Step = PendingDispatch | Batch
+"""One step of a chain: a job or a batch."""
+ChainItem = type[Job[Any]] | str | PendingDispatch | type[Batch] | Callable[[Step], bool]
+"""What ``assert_chained`` expects at one step: a job class or name (any payload), a
+``Job.make(...)`` (that class and payload), ``Batch`` (any batch), or a predicate."""
 
 _SHOWN = 10
 """How many pushed jobs an assertion message lists."""
@@ -73,6 +86,8 @@ class PushedJob:
     """The validated payload model, as ``handle`` would receive it."""
     envelope: Envelope
     """The message that would have been stored (queue, priority, delay, tries...)."""
+    chain: tuple[Step, ...] = ()
+    """The steps chained after this job, when it heads a chain."""
 
     @property
     def id(self) -> str:
@@ -93,7 +108,96 @@ class PushedJob:
 
     def describe(self) -> str:
         delay = f" after {self.delay_s:g}s" if self.delay_s >= 0.001 else ""
-        return f"{self.name} on {self.queue!r}{delay} {self.payload.model_dump(mode='json')}"
+        chain = f", then {_steps(self.chain, payloads=False)}" if self.chain else ""
+        return f"{self.name} on {self.queue!r}{delay} {self.payload.model_dump(mode='json')}{chain}"
+
+
+@dataclass(frozen=True, slots=True)
+class PushedChain:
+    """One chain dispatch recorded by a ``FakeQueue`` (its first job, if it starts with
+    one, is recorded as pushed too, with the rest as its ``chain``)."""
+
+    id: str
+    steps: tuple[Step, ...]
+    """Its jobs and batches in the order they would run (nested chains inlined)."""
+    catch: PendingDispatch | None = None
+
+    def describe(self) -> str:
+        return _steps(self.steps)
+
+
+def _step(step: Step, *, payloads: bool = True) -> str:
+    if isinstance(step, Batch):
+        return f"batch {step.name!r} ({len(step.jobs)} job(s))"
+    return f"{step.job.name} {step.payload}" if payloads else step.job.name
+
+
+def _steps(steps: Iterable[Step], *, payloads: bool = True) -> str:
+    return " -> ".join(_step(s, payloads=payloads) for s in steps)
+
+
+def _describe_batch(batch: Batch) -> str:
+    names = Counter(
+        f"({_steps(item.flat(), payloads=False)})" if isinstance(item, Chain) else item.job.name
+        for item in batch.jobs
+    )
+    jobs = ", ".join(name if n == 1 else f"{name} x{n}" for name, n in names.items())
+    parts = [f"batch {batch.name!r} of {len(batch.jobs)} job(s): {jobs or 'none'}"]
+    for what, group in batch.callbacks().items():
+        if group:
+            parts.append(f"{what} {', '.join(p.job.name for p in group)}")
+    if batch.allow_failures:
+        parts.append("allow_failures")
+    return "; ".join(parts)
+
+
+def _jobs_in(items: Iterable[Step | Chain | None]) -> Iterator[type[Job[Any]]]:
+    """Every job class in batches, chains and their callbacks."""
+    for item in items:
+        if isinstance(item, PendingDispatch):
+            yield item.job
+        elif isinstance(item, Chain):
+            yield from _jobs_in([*item.jobs, item.catch])
+        elif isinstance(item, Batch):
+            callbacks = [p for group in item.callbacks().values() for p in group]
+            yield from _jobs_in([*item.jobs, *callbacks])
+
+
+def _step_matches(expected: ChainItem, step: Step) -> bool:
+    if isinstance(expected, PendingDispatch):
+        return (
+            isinstance(step, PendingDispatch)
+            and step.job.name == expected.job.name
+            and step.payload == expected.payload
+        )
+    if isinstance(expected, str):
+        return isinstance(step, PendingDispatch) and step.job.name == expected
+    if isinstance(expected, type) and issubclass(expected, Batch):
+        return isinstance(step, Batch)
+    if isinstance(expected, type) and issubclass(expected, Job):
+        return isinstance(step, PendingDispatch) and step.job.name == expected.name
+    return bool(cast(Callable[[Step], bool], expected)(step))
+
+
+def _expected(item: ChainItem) -> str:
+    if isinstance(item, PendingDispatch):
+        return _step(item)
+    if isinstance(item, str):
+        return item
+    if isinstance(item, type) and issubclass(item, Batch):
+        return "a batch"
+    if isinstance(item, type) and issubclass(item, Job):
+        return item.name
+    return "a step matching the condition"
+
+
+def _instead(verb: str, lines: Sequence[str]) -> str:
+    if not lines:
+        return f"Nothing was {verb}."
+    shown = [f"  - {line}" for line in lines[:_SHOWN]]
+    if len(lines) > _SHOWN:
+        shown.append(f"  ... and {len(lines) - _SHOWN} more")
+    return f"{verb.capitalize()} instead ({len(lines)}):\n" + "\n".join(shown)
 
 
 def _name(job: JobRef) -> str:
@@ -133,6 +237,9 @@ class FakeQueue(Queue):
             None if jobs is None else frozenset(_name(j) for j in jobs)
         )
         self.pushed_jobs: list[PushedJob] = []
+        self.batches: list[Batch] = []
+        """Batches dispatched, in order (as given to ``Batch``: never run)."""
+        self.chains: list[PushedChain] = []
         self._passthrough = passthrough
         self._previous: Queue | None = None
         self._installed = False
@@ -182,12 +289,56 @@ class FakeQueue(Queue):
             self._passthrough = Queue(settings=self.settings, registry=self.registry)
         return self._passthrough
 
-    def _record(self, pending: PendingDispatch) -> str:
-        env = pending.to_envelope(self.defaults, time.time())
+    def fakes_any(self, item: Batch | Chain) -> bool:
+        """Whether a batch or chain is recorded: when this fake fakes any of its jobs or
+        callbacks (else it is dispatched for real)."""
+        only = self.only
+        return only is None or any(job.name in only for job in _jobs_in([item]))
+
+    def _record(
+        self, pending: PendingDispatch, env: Envelope | None = None, chain: tuple[Step, ...] = ()
+    ) -> str:
+        env = env or pending.to_envelope(self.defaults, time.time())
         payload = pending.job.payload_model.model_validate(pending.payload)
         with self._records:
-            self.pushed_jobs.append(PushedJob(pending.job, payload, env))
+            self.pushed_jobs.append(PushedJob(pending.job, payload, env, chain))
         return env.id
+
+    def _record_batch(self, batch: Batch) -> str:
+        batch.prepare(self.defaults, time.time())  # fails where a real dispatch would
+        with self._records:
+            self.batches.append(batch)
+        return batch.id
+
+    def _record_chain(self, chain: Chain) -> str:
+        prepared = chain.prepare(self.defaults, time.time())
+        steps = tuple(chain.flat())
+        with self._records:
+            self.chains.append(PushedChain(prepared.id, steps, chain.catch))
+        head = steps[0]
+        if isinstance(head, PendingDispatch):
+            self._record(head, prepared.envelopes[0], steps[1:])
+        return prepared.id
+
+    async def dispatch_batch(self, batch: Batch) -> str:
+        if self.fakes_any(batch):
+            return self._record_batch(batch)
+        return await self._real().dispatch_batch(batch)
+
+    def dispatch_batch_blocking(self, batch: Batch) -> str:
+        if self.fakes_any(batch):
+            return self._record_batch(batch)
+        return self._real().dispatch_batch_blocking(batch)
+
+    async def dispatch_chain(self, chain: Chain) -> str:
+        if self.fakes_any(chain):
+            return self._record_chain(chain)
+        return await self._real().dispatch_chain(chain)
+
+    def dispatch_chain_blocking(self, chain: Chain) -> str:
+        if self.fakes_any(chain):
+            return self._record_chain(chain)
+        return self._real().dispatch_chain_blocking(chain)
 
     async def dispatch(self, pending: PendingDispatch) -> str:
         if self.fakes(pending.job):
@@ -252,14 +403,37 @@ class FakeQueue(Queue):
             found = [p for p in found if check(p)]
         return found
 
-    def _instead(self) -> str:
-        if not self.pushed_jobs:
-            return "Nothing was pushed."
-        lines = [f"  - {p.describe()}" for p in self.pushed_jobs[:_SHOWN]]
-        more = len(self.pushed_jobs) - _SHOWN
-        if more > 0:
-            lines.append(f"  ... and {more} more")
-        return f"Pushed instead ({len(self.pushed_jobs)}):\n" + "\n".join(lines)
+    def batched(self, where: Callable[[Batch], bool] | None = None) -> list[Batch]:
+        """Recorded batches (matching ``where``), in dispatch order."""
+        return [b for b in self.batches if where is None or where(b)]
+
+    def _instead(self, job: JobRef | None = None) -> str:
+        listing = _instead("pushed", [p.describe() for p in self.pushed_jobs])
+        return listing + ("" if job is None else self._elsewhere(_name(job)))
+
+    def _elsewhere(self, name: str) -> str:
+        """Where a job that was not pushed was batched or chained instead."""
+        found = [
+            f"batched in {_describe_batch(b)}"
+            for b in self.batches
+            if any(j.name == name for j in _jobs_in([b]))
+        ]
+        for c in self.chains:
+            # A chain's first job is recorded as pushed; look at the steps after it.
+            steps = c.steps[1:] if isinstance(c.steps[0], PendingDispatch) else c.steps
+            if any(j.name == name for j in _jobs_in(steps)):
+                found.append(f"chained in {c.describe()}")
+        return "".join(f"\n{name} was {where}" for where in found[:_SHOWN])
+
+    def _not_pushed(self, job: JobRef, where: Callable[..., bool] | None) -> AssertionError:
+        condition = " matching the given condition" if where is not None else ""
+        return AssertionError(f"{_name(job)} was not pushed{condition}. {self._instead(job)}")
+
+    def _batched_instead(self) -> str:
+        return _instead("batched", [_describe_batch(b) for b in self.batches])
+
+    def _chained_instead(self) -> str:
+        return _instead("chained", [c.describe() for c in self.chains])
 
     # -- asserting -------------------------------------------------------------------
     def assert_pushed(self, job: JobRef, where: Where = None) -> None:
@@ -269,22 +443,21 @@ class FakeQueue(Queue):
             self.assert_pushed_times(job, where)
             return
         if not self.pushed(job, where):
-            condition = " matching the given condition" if where is not None else ""
-            raise AssertionError(f"{_name(job)} was not pushed{condition}. {self._instead()}")
+            raise self._not_pushed(job, where)
 
     def assert_pushed_on(
         self, queue: str, job: JobRef, where: Callable[..., bool] | None = None
     ) -> None:
         """``job`` was pushed on ``queue`` (matching ``where`` when given)."""
         if not [p for p in self.pushed(job, where) if p.queue == queue]:
-            raise AssertionError(f"{_name(job)} was not pushed on {queue!r}. {self._instead()}")
+            raise AssertionError(f"{_name(job)} was not pushed on {queue!r}. {self._instead(job)}")
 
     def assert_pushed_times(self, job: JobRef, times: int) -> None:
         """``job`` was pushed exactly ``times`` times."""
         count = len(self.pushed(job))
         if count != times:
             raise AssertionError(
-                f"{_name(job)} was pushed {count} time(s), expected {times}. {self._instead()}"
+                f"{_name(job)} was pushed {count} time(s), expected {times}. {self._instead(job)}"
             )
 
     def assert_not_pushed(self, job: JobRef, where: Callable[..., bool] | None = None) -> None:
@@ -307,6 +480,47 @@ class FakeQueue(Queue):
             raise AssertionError(
                 f"{len(self.pushed_jobs)} job(s) were pushed, expected {count}. {self._instead()}"
             )
+
+    def assert_pushed_without_chain(
+        self, job: JobRef, where: Callable[..., bool] | None = None
+    ) -> None:
+        """``job`` was pushed (matching ``where``) on its own, not heading a chain."""
+        found = self.pushed(job, where)
+        if not found:
+            raise self._not_pushed(job, where)
+        if all(p.chain for p in found):
+            shown = "\n".join(f"  - {p.describe()}" for p in found[:_SHOWN])
+            raise AssertionError(f"{_name(job)} was pushed only with a chain:\n{shown}")
+
+    def assert_batched(self, where: Callable[[Batch], bool] | None = None) -> None:
+        """A batch was dispatched (one matching ``where``, a predicate on the ``Batch``:
+        its ``name``, ``jobs``, ``callbacks()``, ``allow_failures``...)."""
+        if not self.batched(where):
+            condition = " matching the given condition" if where is not None else ""
+            raise AssertionError(f"No batch{condition} was dispatched. {self._batched_instead()}")
+
+    def assert_batch_count(self, count: int) -> None:
+        """Exactly ``count`` batches were dispatched."""
+        if len(self.batches) != count:
+            raise AssertionError(
+                f"{len(self.batches)} batch(es) were dispatched, expected {count}. "
+                f"{self._batched_instead()}"
+            )
+
+    def assert_nothing_batched(self) -> None:
+        """No batch was dispatched."""
+        if self.batches:
+            raise AssertionError(f"Expected no batches to be dispatched. {self._batched_instead()}")
+
+    def assert_chained(self, steps: Sequence[ChainItem]) -> None:
+        """A chain of exactly these steps, in this order, was dispatched. A step is a job
+        class or name, a ``Job.make(...)`` (compared by class and payload), ``Batch`` or
+        a predicate on the step (a ``PendingDispatch`` or a ``Batch``)."""
+        for c in self.chains:
+            if len(c.steps) == len(steps) and all(map(_step_matches, steps, c.steps)):
+                return
+        wanted = " -> ".join(_expected(s) for s in steps)
+        raise AssertionError(f"No chain {wanted} was dispatched. {self._chained_instead()}")
 
 
 def fake(*jobs: JobRef, passthrough: Queue | None = None) -> FakeQueue:

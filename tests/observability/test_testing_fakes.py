@@ -5,13 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from gello_queue import Job, Queue, default_queue, set_default_queue
+from gello_queue import Batch, Chain, Job, Queue, default_queue, set_default_queue
+from gello_queue.core.errors import ConfigurationError
 from gello_queue.core.middleware import CallNext
 from gello_queue.testing import FakeQueue, QueueHarness, fake, run_job, run_job_blocking
 
@@ -117,7 +119,7 @@ def test_failed_assertions_say_what_was_pushed_instead() -> None:
 
 
 async def test_faking_some_jobs_queues_the_others_for_real() -> None:
-    real = Queue(f"memory://fakes-{id(object())}")
+    real = Queue(f"memory://fakes-{uuid.uuid4().hex}")
     with fake(FakesAudit, passthrough=real) as queue:
         audit_id = await FakesAudit.dispatch(user_id=1)
         email_id = await FakesWelcomeEmail.dispatch(user_id=1)
@@ -149,6 +151,180 @@ def test_fake_restores_the_previous_default_queue() -> None:
         queue.assert_count(1)
     finally:
         set_default_queue(None)
+
+
+# -- batches and chains against the fake ----------------------------------------------------
+async def test_batches_are_recorded_not_run() -> None:
+    with fake() as queue:
+        batch_id = await Batch(
+            [FakesAudit.make(user_id=i) for i in range(3)],
+            name="audit",
+            then=FakesWelcomeEmail.make(user_id=9),
+            allow_failures=True,
+        ).dispatch()
+        Batch([FakesWelcomeEmail.make(user_id=1)]).dispatch_blocking(queue)
+    (first, second) = queue.batches
+    assert first.id == batch_id
+    queue.assert_batched()
+    queue.assert_batched(lambda b: b.name == "audit" and len(b.jobs) == 3 and b.allow_failures)
+    queue.assert_batched(lambda b: [p.job for p in b.callbacks()["then"]] == [FakesWelcomeEmail])
+    queue.assert_batch_count(2)
+    assert queue.batched(lambda b: not b.name) == [second]
+    queue.assert_nothing_pushed()  # batch members are batched, not pushed
+    assert await (await queue.driver()).counts() == {}
+
+
+def test_batch_assertions_say_what_was_batched_instead() -> None:
+    with fake() as queue:
+        queue.assert_nothing_batched()
+        with pytest.raises(
+            AssertionError, match=r"No batch was dispatched\. Nothing was batched\."
+        ):
+            queue.assert_batched()
+        Batch(
+            [FakesAudit.make(user_id=i) for i in range(3)]
+            + [Chain([FakesAudit.make(user_id=4), FakesWelcomeEmail.make(user_id=4)])],
+            name="audit",
+            then=FakesWelcomeEmail.make(user_id=9),
+            finally_=[FakesAudit.make(user_id=0)],
+        ).dispatch_blocking()
+    described = (
+        "batch 'audit' of 4 job(s): FakesAudit x3, (FakesAudit -> FakesWelcomeEmail); "
+        "then FakesWelcomeEmail; finally FakesAudit"
+    )
+    with pytest.raises(AssertionError) as raised:
+        queue.assert_batched(lambda b: b.name == "import")
+    assert str(raised.value) == (
+        "No batch matching the given condition was dispatched. Batched instead (1):\n"
+        f"  - {described}"
+    )
+    with pytest.raises(
+        AssertionError, match=r"(?s)1 batch\(es\) were dispatched, expected 2\..*x3"
+    ):
+        queue.assert_batch_count(2)
+    with pytest.raises(
+        AssertionError, match=r"(?s)Expected no batches to be dispatched\..*'audit'"
+    ):
+        queue.assert_nothing_batched()
+    # A job looked for among pushes is shown where it was batched instead.
+    with pytest.raises(AssertionError) as raised:
+        queue.assert_pushed(FakesAudit)
+    assert str(raised.value) == (
+        f"FakesAudit was not pushed. Nothing was pushed.\nFakesAudit was batched in {described}"
+    )
+
+
+async def test_chains_are_recorded_with_their_first_job_pushed() -> None:
+    with fake() as queue:
+        chain_id = await Chain(
+            [
+                FakesAudit.make(user_id=1),
+                Chain([FakesWelcomeEmail.make(user_id=2)]),
+                FakesAudit.make(user_id=3),
+            ],
+            catch=FakesRateLimited.make(user_id=0),
+        ).dispatch()
+        await FakesAudit.dispatch(user_id=7)
+        Chain(
+            [Batch([FakesAudit.make(user_id=5)], name="inner"), FakesWelcomeEmail.make(user_id=6)]
+        ).dispatch_blocking()
+    chain, _ = queue.chains
+    assert chain.id == chain_id
+    assert chain.catch is not None
+    assert chain.catch.job is FakesRateLimited
+    queue.assert_chained([FakesAudit, FakesWelcomeEmail, FakesAudit])
+    queue.assert_chained(
+        ["FakesAudit", FakesWelcomeEmail.make(user_id=2), FakesAudit.make(user_id=3)]
+    )
+    queue.assert_chained([Batch, FakesWelcomeEmail])
+    queue.assert_chained(
+        [lambda step: isinstance(step, Batch) and step.name == "inner", FakesWelcomeEmail]
+    )
+    # The head of a chain counts as pushed; the batch heading a chain is not a dispatched batch.
+    queue.assert_pushed(FakesAudit, 2)
+    queue.assert_nothing_batched()
+    head = queue.pushed(FakesAudit, lambda p: p.user_id == 1)[0]
+    assert head.id == chain_id
+    assert [s.job for s in head.chain if not isinstance(s, Batch)] == [
+        FakesWelcomeEmail,
+        FakesAudit,
+    ]
+    assert [link["payload"] for link in head.envelope.chain] == [
+        {"user_id": 2, "email": "ada@example.com"},
+        {"user_id": 3, "email": "ada@example.com"},
+    ]
+    queue.assert_pushed_without_chain(FakesAudit)  # user_id=7
+    queue.assert_pushed_without_chain(FakesAudit, lambda p: p.user_id == 7)
+    queue.assert_count(2)
+
+
+def test_chain_assertions_say_what_was_chained_instead() -> None:
+    with fake() as queue:
+        with pytest.raises(
+            AssertionError, match=r"No chain FakesAudit was dispatched\. Nothing was chained\."
+        ):
+            queue.assert_chained([FakesAudit])
+        Chain([FakesAudit.make(user_id=1), FakesWelcomeEmail.make(user_id=2)]).dispatch_blocking()
+    with pytest.raises(AssertionError) as raised:
+        queue.assert_chained([FakesAudit, FakesWelcomeEmail.make(user_id=3)])
+    assert str(raised.value) == (
+        "No chain FakesAudit -> FakesWelcomeEmail {'user_id': 3, 'email': 'ada@example.com'} "
+        "was dispatched. Chained instead (1):\n"
+        "  - FakesAudit {'user_id': 1, 'email': 'ada@example.com'} -> "
+        "FakesWelcomeEmail {'user_id': 2, 'email': 'ada@example.com'}"
+    )
+    with pytest.raises(AssertionError, match="No chain FakesAudit -> a batch was dispatched"):
+        queue.assert_chained([FakesAudit, Batch])
+    with pytest.raises(AssertionError, match=r"No chain FakesAudit was dispatched"):
+        queue.assert_chained([FakesAudit])  # the whole chain, not a prefix
+    with pytest.raises(AssertionError) as raised:
+        queue.assert_pushed_without_chain(FakesAudit)
+    assert str(raised.value) == (
+        "FakesAudit was pushed only with a chain:\n"
+        "  - FakesAudit on 'default' {'user_id': 1, 'email': 'ada@example.com'}, then FakesWelcomeEmail"
+    )
+    with pytest.raises(AssertionError) as raised:
+        queue.assert_pushed(FakesWelcomeEmail)
+    assert str(raised.value).endswith(
+        "\nFakesWelcomeEmail was chained in FakesAudit {'user_id': 1, 'email': 'ada@example.com'}"
+        " -> FakesWelcomeEmail {'user_id': 2, 'email': 'ada@example.com'}"
+    )
+    with pytest.raises(
+        AssertionError, match=r"(?s)FakesRateLimited was not pushed\. Pushed instead"
+    ):
+        queue.assert_pushed_without_chain(FakesRateLimited)
+
+
+async def test_faking_some_jobs_dispatches_batches_and_chains_of_the_others_for_real() -> None:
+    real = Queue(f"memory://fakes-{uuid.uuid4().hex}")
+    with fake(FakesAudit, passthrough=real) as queue:
+        await Batch([FakesWelcomeEmail.make(user_id=1)], then=FakesAudit.make(user_id=1)).dispatch()
+        await Chain([FakesWelcomeEmail.make(user_id=2), FakesAudit.make(user_id=2)]).dispatch()
+        await Batch([FakesWelcomeEmail.make(user_id=3)]).dispatch()
+        await Chain([FakesWelcomeEmail.make(user_id=4)]).dispatch()
+    queue.assert_batch_count(1)  # the one with a faked callback
+    assert len(queue.chains) == 1  # the one with a faked link
+    assert await real.size("emails") == 2
+
+
+def test_blocking_dispatches_of_batches_and_chains_of_jobs_not_faked() -> None:
+    real = Queue(f"memory://fakes-{uuid.uuid4().hex}")
+    with fake(FakesAudit, passthrough=real) as queue:
+        Batch([FakesWelcomeEmail.make(user_id=1)]).dispatch_blocking()
+        Chain([FakesWelcomeEmail.make(user_id=2)]).dispatch_blocking()
+        Chain([FakesAudit.make(user_id=3)]).dispatch_blocking()
+    queue.assert_nothing_batched()
+    queue.assert_chained([FakesAudit])
+    assert real.size_blocking("emails") == 2
+    real.close_blocking()
+
+
+async def test_a_recorded_batch_or_chain_is_checked_as_a_real_dispatch_would_be() -> None:
+    with fake() as queue, pytest.raises(ConfigurationError, match="a chain inside a batch"):
+        await Batch(
+            [Chain([FakesAudit.make(user_id=1), Batch([FakesAudit.make(user_id=2)])])]
+        ).dispatch()
+    queue.assert_nothing_batched()
 
 
 # -- running one job directly ------------------------------------------------------------
@@ -215,6 +391,33 @@ async def test_gello_queue_fixture_drains_jobs_and_the_jobs_they_dispatch(
     assert await gello_queue.queue.size("emails") == 0
     with pytest.raises(AssertionError, match=r"FakesRateLimited completed 0 time\(s\)"):
         gello_queue.assert_processed(FakesRateLimited)
+
+
+async def test_gello_queue_fixture_drains_batches_and_chains_to_completion(
+    gello_queue: QueueHarness,
+) -> None:
+    await Batch(
+        [FakesAudit.make(user_id=i) for i in range(3)]
+        + [Chain([FakesAudit.make(user_id=10), FakesThrottled.make(user_id=11)])],
+        then=FakesAudit.make(user_id=100),
+        finally_=FakesRateLimited.make(user_id=1),
+    ).dispatch()
+    await Chain(
+        [
+            FakesAudit.make(user_id=20),
+            Batch([FakesAudit.make(user_id=21), FakesWelcomeEmail.make(user_id=22)]),
+            FakesRateLimited.make(user_id=2).delay(3600),
+        ]
+    ).dispatch()
+    await gello_queue.drain()
+    # The batch: 3 + 2 links (FakesThrottled dispatches one FakesAudit), then, finally.
+    # The chain: 1, a batch of 2 (FakesWelcomeEmail dispatches a FakesAudit), a delayed link.
+    gello_queue.assert_processed(FakesAudit, 3 + 1 + 1 + 1 + 1 + 1 + 1)
+    gello_queue.assert_processed(FakesThrottled, 1)
+    gello_queue.assert_processed(FakesWelcomeEmail, 1)
+    gello_queue.assert_processed(FakesRateLimited, 2)
+    assert gello_queue.failed == []
+    assert await (await gello_queue.queue.driver()).counts() == {}
 
 
 def test_gello_queue_fixture_in_a_sync_test(gello_queue: QueueHarness) -> None:
