@@ -1,10 +1,11 @@
-"""Bounded storage: failed jobs are pruned by age and by count, by every worker.
+"""Bounded storage: failed jobs are pruned by age and by count, and batch records by
+age once finished or cancelled, by every worker.
 
 Done with port calls only (``failed_prune``, ``failed_count``, ``failed_list``,
-``failed_forget``), so it works the same on every driver. Pruning by count first deletes
-everything older than the newest ``max_failed`` in one ``failed_prune`` call, then forgets
-the few that share the boundary's timestamp one by one. Several workers running it at
-once is harmless: every step is idempotent.
+``failed_forget``, ``batch_prune``), so it works the same on every driver. Pruning by
+count first deletes everything older than the newest ``max_failed`` in one
+``failed_prune`` call, then forgets the few that share the boundary's timestamp one by
+one. Several workers running it at once is harmless: every step is idempotent.
 
 Other stores are bounded by the drivers themselves: heartbeats expire with their ttl, and
 throughput buckets older than a day are deleted as new ones are written.
@@ -32,11 +33,13 @@ FORGET_PAGE = 500
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """How much of the failed store is kept; 0 disables a limit."""
+    """How much of the failed store and of the batch records is kept; 0 disables a limit."""
 
     failed_hours: float = 168.0
     failed_max: int = 10000
     interval_s: float = 60.0
+    batch_hours: float = 24.0
+    """Hours a batch record is kept after it finished or was cancelled."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -44,12 +47,21 @@ class Limits:
             failed_hours=settings.queue_failed_retention_hours,
             failed_max=settings.queue_failed_max,
             interval_s=settings.queue_retention_interval,
+            batch_hours=settings.queue_batch_retention_hours,
         )
+
+    @property
+    def active(self) -> bool:
+        """Whether any limit is on."""
+        return bool(self.failed_hours or self.failed_max or self.batch_hours)
 
     def describe(self) -> str:
         age = f"{self.failed_hours:g} h" if self.failed_hours else "forever"
         count = f"the newest {self.failed_max}" if self.failed_max else "no count cap"
-        return f"failed jobs kept {age}, {count}"
+        return f"failed jobs kept {age}, {count}; finished batches kept {self.batch_age()}"
+
+    def batch_age(self) -> str:
+        return f"{self.batch_hours:g} h" if self.batch_hours else "forever"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +70,18 @@ class Pruned:
 
     by_age: int = 0
     by_count: int = 0
+    batches: int = 0
 
 
 async def enforce(driver: QueueDriver, limits: Limits) -> Pruned:
-    """Delete failed jobs beyond ``limits``; return how many went."""
-    by_age = 0
-    if limits.failed_hours:
+    """Delete failed jobs and batch records beyond ``limits``; return how many went."""
+    by_age = batches = 0
+    if limits.failed_hours or limits.batch_hours:
         now = await driver.now()
-        by_age = await driver.failed_prune(now - limits.failed_hours * 3600)
+        if limits.failed_hours:
+            by_age = await driver.failed_prune(now - limits.failed_hours * 3600)
+        if limits.batch_hours:
+            batches = await driver.batch_prune(now - limits.batch_hours * 3600)
     by_count = 0
     if limits.failed_max:
         excess = await driver.failed_count() - limits.failed_max
@@ -80,7 +96,7 @@ async def enforce(driver: QueueDriver, limits: Limits) -> Pruned:
                 )
                 for job in rest:
                     by_count += bool(await driver.failed_forget(job.id))
-    return Pruned(by_age, by_count)
+    return Pruned(by_age, by_count, batches)
 
 
 class Retention:
@@ -91,6 +107,8 @@ class Retention:
         self.limits = limits
         self.passes = 0
         self.pruned = 0
+        """Failed jobs pruned so far."""
+        self.pruned_batches = 0
         self._task: asyncio.Task[None] | None = None
 
     def attach(self) -> Retention:
@@ -115,17 +133,21 @@ class Retention:
             with contextlib.suppress(Exception):  # an outage is the worker's to report
                 pruned = await enforce(driver, self.limits)
                 self.passes += 1
-                if pruned.by_age or pruned.by_count:
+                if pruned.by_age or pruned.by_count or pruned.batches:
                     self.pruned += pruned.by_age + pruned.by_count
+                    self.pruned_batches += pruned.batches
                     self.worker.log.info(
-                        "retention_pruned", by_age=pruned.by_age, by_count=pruned.by_count
+                        "retention_pruned",
+                        by_age=pruned.by_age,
+                        by_count=pruned.by_count,
+                        batches=pruned.batches,
                     )
             await asyncio.sleep(max(self.limits.interval_s - (time.monotonic() - started), 0))
 
 
 def for_worker(worker: Worker) -> Retention | None:
-    """Retention for ``worker`` from its connection's settings (None when both are off)."""
+    """Retention for ``worker`` from its connection's settings (None when all are off)."""
     limits = Limits.from_settings(worker.connection.settings)
-    if not limits.failed_hours and not limits.failed_max:
+    if not limits.active:
         return None
     return Retention(worker, limits).attach()

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     """Failed jobs older than this are pruned by workers (0 keeps them forever)."""
     queue_failed_max: int = Field(default=10000, validation_alias="QUEUE_FAILED_MAX", ge=0)
     """At most this many failed jobs are kept, the newest (0 means no cap)."""
+    queue_batch_retention_hours: float = Field(
+        default=24.0, validation_alias="QUEUE_BATCH_RETENTION_HOURS", ge=0
+    )
+    """Batch records finished or cancelled longer ago than this are pruned by workers (0
+    keeps them forever), as Laravel's ``queue:prune-batches`` does by default."""
     queue_retention_interval: float = Field(
         default=60.0, validation_alias="QUEUE_RETENTION_INTERVAL", gt=0
     )

@@ -16,9 +16,10 @@ from helpers import envelope, eventually
 from obs_harness import clean_env, gello
 from pydantic import BaseModel
 
-from gello_queue import Job, Queue, Settings, Worker
+from gello_queue import Batch, Job, Queue, Settings, Worker
+from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.events import Events
-from gello_queue.ports import Failure, QueueDriver
+from gello_queue.ports import BatchRecord, Failure, QueueDriver
 from gello_queue.retention import Limits, Retention, enforce
 
 
@@ -103,6 +104,70 @@ async def test_a_worker_running_many_failing_jobs_keeps_the_store_bounded(tmp_pa
     await queue.close()
 
 
+async def test_finished_batches_older_than_the_retention_are_pruned(driver: QueueDriver) -> None:
+    for batch_id in ("done", "cancelled", "running"):
+        await driver.batch_push(BatchRecord(batch_id, "nightly", 2), [])
+    for job_id in ("j1", "j2"):
+        await driver.batch_mark("done", job_id, False)
+    await driver.batch_mark("running", "j1", False)
+    assert await driver.batch_cancel("cancelled")
+    limits = Limits(failed_hours=0, failed_max=0, batch_hours=0.3 / 3600)
+
+    async def left() -> set[str]:
+        await enforce(driver, limits)
+        return {b.id for b in await driver.batch_list()}
+
+    assert await eventually(left, lambda ids: ids == {"running"}, timeout_s=10) == {"running"}
+    kept = Limits(failed_hours=0, failed_max=0, batch_hours=1)
+    assert (await enforce(driver, kept)).batches == 0
+
+
+class RetentionBatchPart(Job[R]):
+    async def handle(self, payload: R) -> None:
+        return None
+
+
+async def test_a_worker_running_many_batches_keeps_their_records_bounded(tmp_path: Path) -> None:
+    # The backend's clock jumps half an hour per round, so a day's worth of batches runs
+    # in seconds: with a one-hour retention at most three rounds of records are held.
+    ahead = [0.0]
+    path = tmp_path / "batches.db"
+    settings = Settings(**{"QUEUE_BATCH_RETENTION_HOURS": 1, "QUEUE_RETENTION_INTERVAL": 0.02})
+    queue = Queue(
+        f"sqlite:///{path}",
+        settings=settings,
+        factory=lambda: SqliteDriver(path, clock=lambda: time.time() + ahead[0]),
+    )
+    worker = Worker(connection=queue, concurrency=4, sleep_s=0.01, events=Events())
+    retention = Retention(worker, Limits.from_settings(settings)).attach()
+    driver = await queue.driver()
+    rounds, per_round, peak = 48, 10, 0
+    running = asyncio.create_task(worker.start())
+    try:
+        for r in range(rounds):
+            for i in range(per_round):
+                parts = [RetentionBatchPart.make(n=r * per_round + i) for _ in range(2)]
+                await Batch(parts, name="nightly").dispatch(queue)
+            held = await eventually(
+                lambda: driver.batch_list(limit=1000),
+                lambda rows: all(b.finished for b in rows),
+                timeout_s=20,
+            )
+            peak = max(peak, len(held))
+            ahead[0] += 1800
+            await eventually(
+                lambda: driver.batch_list(limit=1000),
+                lambda rows: len(rows) <= 2 * per_round,
+                timeout_s=10,
+            )
+    finally:
+        worker.stop()
+        await running
+    assert retention.pruned_batches >= (rounds - 2) * per_round
+    assert peak <= 3 * per_round, f"{peak} batch records held of {rounds * per_round}"
+    await queue.close()
+
+
 def test_export_then_import_into_another_environment(tmp_path: Path) -> None:
     prod = f"sqlite:///{tmp_path / 'prod.db'}"
     staging = f"sqlite:///{tmp_path / 'staging.db'}"
@@ -143,6 +208,8 @@ def test_export_then_import_into_another_environment(tmp_path: Path) -> None:
     assert (status["queues"]["billing"]["failed"], status["queues"]["billing"]["pending"]) == (3, 0)
     assert status["storage"]["limits"]["failed_max"] == 10000
     assert status["storage"]["limits"]["failed_retention_hours"] == 168
+    assert status["storage"]["limits"]["batch_retention_hours"] == 24
+    assert status["storage"]["batches"] == 0
     why = orjson.loads(gello(env, "queue:why", ids[0], "--json").stdout)
     assert why["state"] == "failed"
     assert "Retried 3 job(s)." in gello(env, "queue:retry-all").stdout
@@ -195,6 +262,8 @@ def test_export_then_import_into_another_environment(tmp_path: Path) -> None:
 
     text = gello(env, "queue:status")
     assert "Storage (retention enforced by workers)" in text.stdout
-    assert "max 10000, kept 168 h" in gello(env, "queue:storage").stdout
+    storage = gello(env, "queue:storage").stdout
+    assert "max 10000, kept 168 h" in storage
+    assert "finished kept 24 h" in storage
     unknown = gello(env, "queue:failed:import", str(export), "--app", "json", "--dry-run")
     assert "job 'Mailer' is not registered here" in unknown.stderr

@@ -488,4 +488,5 @@ SET cancelled_at = CASE WHEN $2 THEN coalesce(cancelled_at, date_part('epoch', n
 WHERE id = $1;
 
 -- name: batch_prune
-DELETE FROM {{batches}} WHERE finished_at < $1 OR cancelled_at < $1;
+-- A batch ends after it was created: the created_at index bounds the scan.
+DELETE FROM {{batches}} WHERE created_at < $1 AND (finished_at < $1 OR cancelled_at < $1);

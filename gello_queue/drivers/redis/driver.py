@@ -968,7 +968,10 @@ class RedisDriver:
         return bool(await self._s["batch_cancel"]((head,), (int(cancelled),)))
 
     async def batch_prune(self, before: float) -> int:
-        ids = await self.redis.execute_command("ZRANGE", self._k_batches, 0, -1)
+        # A batch ends after it was created: only those created before ``before`` are read.
+        ids = await self.redis.execute_command(
+            "ZRANGEBYSCORE", self._k_batches, "-inf", f"({before!r}"
+        )
         done = 0
         for start in range(0, len(ids), BATCH):
             part = ids[start : start + BATCH]

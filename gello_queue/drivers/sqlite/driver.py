@@ -722,8 +722,10 @@ class SqliteDriver:
             doomed = [
                 r[0]
                 for r in tx.execute(
-                    "SELECT id FROM gello_batches WHERE finished_at < ? OR cancelled_at < ?",
-                    (before, before),
+                    # Created before it ended: the created_at index bounds the scan.
+                    "SELECT id FROM gello_batches WHERE created_at < ?1"
+                    " AND (finished_at < ?1 OR cancelled_at < ?1)",
+                    (before,),
                 ).fetchall()
             ]
             for batch_id in doomed:
