@@ -17,6 +17,7 @@ from backends import sqs as sqs_backend
 from helpers import envelope, eventually
 
 from gello_queue import NotSupportedError
+from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
 from gello_queue.core.states import JobState
 from gello_queue.drivers import factory_from_url
@@ -68,6 +69,33 @@ async def test_fifo_queue_takes_jobs_and_unique_keys(driver: SqsDriver) -> None:
     later = envelope("orders.fifo", unique_key="order:7")
     if first.id in {r.id for r in got}:  # completed: its key can be used again at once
         assert await driver.push([later]) == [later.id]
+
+
+async def test_a_delayed_fifo_job_is_hidden_until_due_without_using_an_attempt(
+    driver: SqsDriver,
+) -> None:
+    env = envelope("later.fifo", available_at=time.time() + 1.2, max_attempts=1)
+    await driver.push([env])
+    assert await driver.reserve(["later.fifo"], 1, lease_s=30, worker_id=W) == []
+    [res] = await eventually(
+        lambda: driver.reserve(["later.fifo"], 1, lease_s=30, worker_id=W), timeout_s=10
+    )
+    assert (res.id, res.attempts) == (env.id, 1)  # the hiding receive was no attempt
+    assert time.time() >= env.available_at
+
+
+async def test_a_fifo_release_keeps_the_new_envelope_and_its_attempts(driver: SqsDriver) -> None:
+    env = envelope("work.fifo", max_attempts=1)
+    await driver.push([env])
+    [res] = await eventually(lambda: driver.reserve(["work.fifo"], 1, lease_s=30, worker_id=W))
+    back = Envelope.decode(res.body).with_changes(attempts=0, reason="rate limited")
+    assert await driver.release(res, back, 0.5) is True
+    assert await driver.release(res, back, 0) is False
+    [again] = await eventually(
+        lambda: driver.reserve(["work.fifo"], 1, lease_s=30, worker_id=W), timeout_s=10
+    )
+    assert (again.id, again.attempts) == (env.id, 1)
+    assert Envelope.decode(again.body).reason == "rate limited"
 
 
 async def test_visibility_is_the_lease_and_extend_keeps_it(driver: SqsDriver) -> None:

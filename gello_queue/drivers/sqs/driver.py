@@ -108,6 +108,17 @@ def _receives(message: dict[str, Any]) -> int:
     return int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
 
 
+def _used(message: dict[str, Any], attrs: dict[str, str], *, fifo: bool) -> int:
+    """Attempts this message used before the current receive: its earlier receives,
+    less, on a FIFO queue, the hop that hid it until due (its first receive came before
+    ``gello-at``; standard queues hop by sending a new message)."""
+    earlier = _receives(message) - 1
+    if not fifo or earlier == 0:
+        return earlier
+    first = int((message.get("Attributes") or {}).get("ApproximateFirstReceiveTimestamp") or 0)
+    return earlier - 1 if 0 < first < int(attrs.get("gello-at") or 0) else earlier
+
+
 @dataclass(frozen=True, slots=True)
 class SqsOptions:
     """Where the queues are; see the module docstring."""
@@ -363,7 +374,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
             MaxNumberOfMessages=max(1, min(BATCH, want)),
             VisibilityTimeout=visibility_s(lease_s),
             WaitTimeSeconds=wait_s,
-            AttributeNames=["ApproximateReceiveCount"],
+            AttributeNames=["ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp"],
             MessageAttributeNames=["All"],
         )
         messages = got.get("Messages") or []
@@ -399,13 +410,14 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
             return None  # held too long unreserved: SQS shows it again by itself
         message = item.message
         attrs = _attrs_of(message)
-        received = _receives(message)
         top = attrs.get("gello-max")
         return Arrival(
             id=attrs.get("gello-id") or message["MessageId"],
             queue=lane,
             at=int(attrs.get("gello-at") or 0) / 1000,
-            attempts=int(attrs.get("gello-attempts") or 0) + received,
+            attempts=int(attrs.get("gello-attempts") or 0)
+            + _used(message, attrs, fifo=self.is_fifo(lane))
+            + 1,
             max_attempts=None if top is None else int(top),
             unique="processed" if attrs.get("gello-unique") else None,
             meta=attrs,
@@ -460,24 +472,27 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         )
 
     async def _hop(self, queue: str, message: dict[str, Any]) -> None:
-        """An early message: hidden until due (FIFO), or sent again with the remaining
-        delay and then deleted (sent first: a crash in between duplicates, never loses)."""
+        """An early message waits until due, its receive not counted as an attempt (nor
+        any earlier one: they were earlier still).
+
+        Standard queues send it again with the remaining delay, then delete it (sent
+        first: a crash in between duplicates, never loses). FIFO queues have no
+        per-message delay: a message received for the first time is hidden until due
+        (``_used`` then discounts that one receive); received early again (a delay
+        over 12 hours, or a hop cut short), it is sent again as a fresh message.
+        """
         url = await self._url(queue)
         attrs = _attrs_of(message)
         remaining = int(attrs.get("gello-at") or 0) / 1000 - time.time()
         handle = message["ReceiptHandle"]
-        received = _receives(message)
-        if self.is_fifo(queue):
+        if self.is_fifo(queue) and _receives(message) == 1:
             await self.client.change_message_visibility(
                 QueueUrl=url,
                 ReceiptHandle=handle,
                 VisibilityTimeout=min(MAX_VISIBILITY_S, max(1, math.ceil(remaining))),
             )
             return
-        keep: dict[str, object] = dict(attrs)
-        # This receive was not an attempt: carry the earlier ones over.
-        keep["gello-attempts"] = int(attrs.get("gello-attempts") or 0) + received - 1
-        entry = self._entry(queue, message.get("Body", ""), keep, remaining, None)
+        entry = self._entry(queue, message.get("Body", ""), dict(attrs), remaining, None)
         await self._send({queue: [entry]})
         await self.client.delete_message(QueueUrl=url, ReceiptHandle=handle)
 
@@ -489,10 +504,10 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
             while buffer:
                 message = buffer.popleft().message
                 attrs = _attrs_of(message)
-                received = _receives(message)
                 keep: dict[str, object] = dict(attrs)
                 keep.setdefault("gello-id", message["MessageId"])
-                keep["gello-attempts"] = int(attrs.get("gello-attempts") or 0) + received - 1
+                used = _used(message, attrs, fifo=self.is_fifo(queue))
+                keep["gello-attempts"] = int(attrs.get("gello-attempts") or 0) + used
                 entry = self._entry(queue, message.get("Body", ""), keep, 0, None)
                 await self._send({queue: [entry]})
                 url = await self._url(queue)
@@ -571,17 +586,9 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         if held is None:
             return False
         try:
+            # Sent again as a new message (on FIFO too, whose delay is then a hop): the
+            # envelope's attempts (one given back by ``ReleaseJob``) and reason are kept.
             url = await self._url(held.queue)
-            if self.is_fifo(held.queue):
-                # FIFO has no per-message delay: hide this very message until due. The
-                # next receive counts as the next attempt (an attempt given back by
-                # ``ReleaseJob`` is not refunded, and the stored envelope is unchanged).
-                await self.client.change_message_visibility(
-                    QueueUrl=url,
-                    ReceiptHandle=held.handle,
-                    VisibilityTimeout=min(MAX_VISIBILITY_S, max(0, math.ceil(delay_s))),
-                )
-                return True
             attrs: dict[str, object] = {
                 "gello-id": envelope.id,
                 "gello-at": _ms(time.time() + delay_s),

@@ -1,0 +1,110 @@
+"""Jobs through real workers on the brokers (RabbitMQ, SQS standard and FIFO): releases
+that use no attempt, unique modes and debounce."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from backends import BACKENDS
+from helpers import eventually
+from pydantic import BaseModel
+
+from gello_queue import Job, JobRegistry, Queue, Settings, Worker
+from gello_queue.core.errors import ReleaseJob
+from gello_queue.middleware import CallNext, Middleware
+from gello_queue.ports import QueueDriver
+
+BROKERS = [("rabbitmq", "default"), ("sqs", "default"), ("sqs", "work.fifo")]
+
+registry = JobRegistry()
+ran: list[tuple[str, int, int]] = []
+"""(job name, payload n, attempt) of every run."""
+calls: dict[str, int] = {}
+"""Middleware passes per job id."""
+
+
+class P(BaseModel):
+    n: int = 0
+    user: int = 0
+    releases: int = 0
+
+
+class HoldBack:
+    """Releases the job ``payload.releases`` times (alternating no delay and a short
+    one, so delayed releases hop too), then lets it run."""
+
+    async def handle(self, job: Job[Any], payload: Any, call_next: CallNext) -> None:
+        seen = calls[job.job_id] = calls.get(job.job_id, 0) + 1
+        if seen <= payload.releases:
+            raise ReleaseJob(0.3 if seen % 2 == 0 else 0.0, reason=f"held back {seen}")
+        await call_next()
+
+
+class Released(Job[P], register=False):
+    tries = 1
+
+    def middleware(self) -> list[Middleware]:
+        return [HoldBack()]
+
+    async def handle(self, payload: P) -> None:
+        ran.append((self.name, payload.n, self.attempt))
+
+
+registry.register(Released)
+
+
+@pytest.fixture(params=BROKERS, ids=[f"{b}-{q}" for b, q in BROKERS])
+async def broker(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Queue, str]]:
+    """A ``Queue`` over an isolated broker driver, and the queue its jobs go to."""
+    backend, queue = request.param
+    async with BACKENDS[backend](request) as driver:
+        yield _queue_on(driver), queue
+
+
+def _queue_on(driver: QueueDriver) -> Queue:
+    return Queue(
+        f"memory://unused-{id(driver)}",
+        settings=Settings(),  # type: ignore[call-arg]
+        registry=registry,
+        factory=lambda: driver,
+    )
+
+
+@asynccontextmanager
+async def working(queue: Queue, queues: list[str], concurrency: int = 4) -> AsyncIterator[Worker]:
+    """One worker serving ``queues`` in this loop, stopped gracefully on exit."""
+    worker = Worker(
+        queues,
+        connection=queue,
+        registry=registry,
+        concurrency=concurrency,
+        sleep_s=0.05,
+        lease_s=5.0,
+        grace_s=5.0,
+    )
+    task = asyncio.create_task(worker.start())
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 20)
+
+
+async def test_a_job_released_by_middleware_uses_no_attempt(broker: tuple[Queue, str]) -> None:
+    queue, name = broker
+    ran.clear()
+    job_id = await Released.dispatch(n=1, releases=3, connection=queue, queue=name)
+    driver = await queue.driver()
+    async with working(queue, [name]):
+        await eventually(lambda: _value(ran), timeout_s=20)
+    assert ran == [("Released", 1, 1)]
+    assert calls[job_id] == 4
+    assert await driver.failed_count() == 0
+
+
+async def _value(value: Any) -> Any:
+    return value
