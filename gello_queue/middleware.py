@@ -13,7 +13,7 @@ A job held back by a limit is released (``ReleaseJob``): it does not use an atte
 it waits as a scheduled job whose ``reason`` says why (``queue:why ID`` shows it). Write
 your own as a class with one method, ``async def handle(self, job, payload, call_next)``
 (see ``gello_queue.core.middleware``); ``job.driver`` gives the shared counters
-(``counter_incr``) and locks (``lock_acquire``/``lock_release``).
+(``counter_incr``) and locks (``lock_acquire``/``lock_release``/``lock_owner``).
 """
 
 from __future__ import annotations
