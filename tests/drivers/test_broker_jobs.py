@@ -4,17 +4,22 @@ that use no attempt, unique modes and debounce."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from backends import BACKENDS
+from backends import sqs as sqs_backend
 from helpers import eventually
 from pydantic import BaseModel
 
 from gello_queue import Job, JobRegistry, Queue, Settings, Worker
 from gello_queue.core.errors import ReleaseJob
+from gello_queue.drivers.sqlite import SqliteDriver
+from gello_queue.drivers.sqs import SqsDriver
 from gello_queue.middleware import CallNext, Middleware
 from gello_queue.ports import QueueDriver
 
@@ -54,7 +59,13 @@ class Released(Job[P], register=False):
         ran.append((self.name, payload.n, self.attempt))
 
 
-registry.register(Released)
+class Ranked(Job[P], register=False):
+    async def handle(self, payload: P) -> None:
+        ran.append((self.name, payload.n, self.attempt))
+
+
+for cls in (Released, Ranked):
+    registry.register(cls)
 
 
 @pytest.fixture(params=BROKERS, ids=[f"{b}-{q}" for b, q in BROKERS])
@@ -108,3 +119,22 @@ async def test_a_job_released_by_middleware_uses_no_attempt(broker: tuple[Queue,
 
 async def _value(value: Any) -> Any:
     return value
+
+
+async def test_sqs_priority_levels_run_higher_priorities_first(tmp_path: Path) -> None:
+    options = dataclasses.replace(sqs_backend.options(), priorities=(5, 3))
+    driver = SqsDriver(options, SqliteDriver(tmp_path / "s.db"), prefix=sqs_backend.unique_prefix())
+    await driver.open()
+    try:
+        queue = _queue_on(driver)
+        ran.clear()
+        priorities = [0, 3, 5, 1, 5, 4, 0]
+        for n, priority in enumerate(priorities):
+            await Ranked.dispatch(n=n, priority=priority, connection=queue)
+        async with working(queue, ["default"], concurrency=1):
+            await eventually(lambda: _value(len(ran) == len(priorities)), timeout_s=20)
+        levels = [driver.naming.level_of(priorities[n]) for _, n, _ in ran]
+        assert levels == [5, 5, 3, 3, 0, 0, 0]
+    finally:
+        await driver.delete_queues()
+        await driver.close()

@@ -4,6 +4,7 @@ visibility as the lease, capabilities, secrets, and the real `gello` command."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -18,12 +19,13 @@ from helpers import envelope, eventually
 
 from gello_queue import NotSupportedError
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.states import JobState
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.drivers.sqs import SqsDriver, SqsOptions, options_from_url
 from gello_queue.drivers.sqs import driver as sqs_module
+from gello_queue.drivers.sqs.names import Naming
 
 W = "worker-1"
 CLI = Path(__file__).resolve().parent.parent / "cli"
@@ -106,6 +108,81 @@ async def test_visibility_is_the_lease_and_extend_keeps_it(driver: SqsDriver) ->
         assert await driver.extend([res], 1) == []
     assert (await driver.counts())["default"].reserved == 1
     assert await driver.ack([res]) == 1
+
+
+@pytest.fixture
+async def leveled(tmp_path: Path) -> AsyncIterator[SqsDriver]:
+    """A driver with queues of their own for priority levels 5 and 3."""
+    options = dataclasses.replace(sqs_backend.options(), priorities=(5, 3))
+    opened = SqsDriver(options, SqliteDriver(tmp_path / "s.db"), prefix=sqs_backend.unique_prefix())
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.delete_queues()
+        await opened.close()
+
+
+def test_priority_levels_name_one_queue_each() -> None:
+    naming = Naming("gello-", "-prod", (3, 0, 5))
+    assert [naming.level_of(p) for p in range(6)] == [0, 0, 0, 3, 3, 5]
+    assert naming.lanes(["a", "b"]) == [("a", 5), ("a", 3), ("a", 0), ("b", 5), ("b", 3), ("b", 0)]
+    assert naming.name(("emails", 5)) == "gello-emails-5-prod"
+    assert naming.name(("emails", 0)) == "gello-emails-prod"
+    assert naming.name(("orders.fifo", 3)) == "gello-orders-3-prod.fifo"
+    long = naming.name(("x" * 100 + ".fifo", 5))
+    assert len(long) == 80
+    assert long.endswith("-5-prod.fifo")
+    for lane in [("emails", 5), ("emails", 0), ("orders.fifo", 3), ("my-queue", 0)]:
+        assert naming.parse(naming.name(lane)) == lane
+    assert naming.parse("gello-emails-4-prod") == ("emails-4", 0)  # 4 is not a level
+    assert naming.parse("other-emails-prod") is None
+
+
+def test_priorities_come_from_the_url() -> None:
+    assert options_from_url("sqs://?priorities=3,5,0").priorities == (5, 3)
+    assert options_from_url("sqs://").priorities == ()
+    with pytest.raises(ConfigurationError, match=r"levels 0\.\.5"):
+        options_from_url("sqs://?priorities=high")
+
+
+async def test_higher_priority_levels_are_drained_first(leveled: SqsDriver) -> None:
+    envs = [envelope(priority=p, payload={"p": p}) for p in (0, 5, 1, 3, 5, 4, 2)]
+    await leveled.push(envs)
+    counts = await leveled.counts()
+    assert list(counts) == ["default"]  # the levels add up to one gello queue
+    assert counts["default"].pending == len(envs)
+    got = []
+    for _ in envs:
+        got += await leveled.reserve(["default"], 1, lease_s=30, worker_id=W)
+    levels = [leveled.naming.level_of(Envelope.decode(r.body).priority) for r in got]
+    assert levels == [5, 5, 3, 3, 0, 0, 0]
+    assert {r.queue for r in got} == {"default"}
+    assert await leveled.ack(got) == len(envs)
+
+
+async def test_every_level_a_queue_gives_strict_priority(tmp_path: Path) -> None:
+    options = dataclasses.replace(sqs_backend.options(), priorities=(1, 2, 3, 4, 5))
+    driver = SqsDriver(options, SqliteDriver(tmp_path / "s.db"), prefix=sqs_backend.unique_prefix())
+    await driver.open()
+    try:
+        first, second, urgent = envelope(priority=1), envelope(priority=1), envelope(priority=5)
+        await driver.push([first, second, urgent])
+        got = []
+        for _ in range(3):
+            got += await driver.reserve(["default"], 1, lease_s=30, worker_id=W)
+        assert [r.id for r in got] == [urgent.id, first.id, second.id]
+    finally:
+        await driver.delete_queues()
+        await driver.close()
+
+
+async def test_a_fifo_queue_has_fifo_levels(leveled: SqsDriver) -> None:
+    low, high = envelope("work.fifo"), envelope("work.fifo", priority=5)
+    await leveled.push([low, high])
+    assert leveled.queue_name("work.fifo", 5).endswith("work-5.fifo")
+    got = await eventually(lambda: leveled.reserve(["work.fifo"], 2, lease_s=30, worker_id=W))
+    assert [r.id for r in got] == [high.id, low.id]
 
 
 async def test_what_sqs_cannot_do_is_one_clear_error(driver: SqsDriver) -> None:

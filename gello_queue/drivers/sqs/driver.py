@@ -31,9 +31,8 @@ import re
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from aiobotocore.session import get_session  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
@@ -45,6 +44,8 @@ from gello_queue.core.states import JobState
 from gello_queue.drivers.broker_buffer import Arrival, BrokerBuffer
 from gello_queue.drivers.common import name_of
 from gello_queue.drivers.composite import StoreBacked, store_failed
+from gello_queue.drivers.sqs.names import Lane, Naming, sanitize
+from gello_queue.drivers.sqs.options import SqsOptions
 from gello_queue.observability import redact_url
 from gello_queue.ports import (
     LOST_WORKER_REASON,
@@ -79,6 +80,7 @@ class _Held:
     handle: str
     id: str
     queue: str
+    lane: Lane
     attempts: int
     max_attempts: int | None
     unique: bool
@@ -119,43 +121,8 @@ def _used(message: dict[str, Any], attrs: dict[str, str], *, fifo: bool) -> int:
     return earlier - 1 if 0 < first < int(attrs.get("gello-at") or 0) else earlier
 
 
-@dataclass(frozen=True, slots=True)
-class SqsOptions:
-    """Where the queues are; see the module docstring."""
-
-    region: str = "us-east-1"
-    endpoint_url: str | None = None
-    url_prefix: str | None = None
-    suffix: str = ""
-    create: bool = True
-    access_key_id: str | None = None
-    secret_access_key: str | None = field(default=None, repr=False)
-
-
-def options_from_url(url: str, **credentials: str | None) -> SqsOptions:
-    """Parse ``sqs://[KEY:SECRET@]?region=…&endpoint=…&prefix=…&suffix=…&create=0``.
-
-    Credentials in the URL win over ``credentials`` (the settings); with neither, the
-    standard AWS chain (environment, profile, instance role) applies.
-    """
-    from urllib.parse import unquote
-
-    parts = urlsplit(url)
-    params = dict(parse_qsl(parts.query))
-    if parts.username and parts.password:
-        credentials = {
-            "access_key_id": unquote(parts.username),
-            "secret_access_key": unquote(parts.password),
-        }
-    return SqsOptions(
-        region=params.get("region", "us-east-1"),
-        endpoint_url=params.get("endpoint") or None,
-        url_prefix=(params.get("prefix") or "").rstrip("/") or None,
-        suffix=params.get("suffix", ""),
-        create=params.get("create", "1").lower() not in ("0", "false", "no"),
-        access_key_id=credentials.get("access_key_id"),
-        secret_access_key=credentials.get("secret_access_key"),
-    )
+def _plus(a: QueueCounts, b: QueueCounts) -> QueueCounts:
+    return QueueCounts(a.pending + b.pending, a.scheduled + b.scheduled, a.reserved + b.reserved)
 
 
 def _attr(value: object) -> dict[str, str]:
@@ -168,7 +135,7 @@ def _ms(epoch_s: float) -> int:
     return math.ceil(epoch_s * 1000)
 
 
-class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
+class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
     """The port on Amazon SQS; see the module docstring."""
 
     name = "sqs"
@@ -184,17 +151,18 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
     ) -> None:
         self.options = options
         self.store = store
-        self.prefix = re.sub(r"[^A-Za-z0-9_-]", "-", prefix)
+        self.prefix = sanitize(prefix)
+        self.naming = Naming(self.prefix, options.suffix, options.priorities)
         self._client: Any = None
         self._stack: contextlib.AsyncExitStack | None = None
-        self._urls: dict[str, str] = {}
+        self._urls: dict[Lane, str] = {}
         self.created: set[str] = set()
         """Queue URLs this driver created (tests delete them)."""
         self._known: set[str] = {default_queue}
-        self.buffers: dict[str, deque[_Received]] = {}
+        self.buffers: dict[Lane, deque[_Received]] = {}
         """Received, not yet reserved."""
         self._held: dict[str, _Held] = {}
-        self._polls: dict[str, asyncio.Task[None]] = {}
+        self._polls: dict[Lane, asyncio.Task[None]] = {}
         self._arrived = asyncio.Event()
         self._lease_s = 30.0
         self._slots = 1
@@ -233,7 +201,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         try:
             if self._client is not None:
                 with contextlib.suppress(*_ERRORS, DriverUnavailableError):
-                    await self._hand_back([q for q in self.buffers])
+                    await self._hand_back(list(self.buffers))
         finally:
             if self._stack is not None:
                 await self._stack.aclose()
@@ -252,24 +220,22 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         return self._client
 
     # -- queues ----------------------------------------------------------------------
-    def queue_name(self, queue: str) -> str:
-        base = re.sub(r"[^A-Za-z0-9_-]", "-", queue.removesuffix(".fifo"))
-        fifo = queue.endswith(".fifo") or self.options.suffix.endswith(".fifo")
-        suffix = self.options.suffix.removesuffix(".fifo")
-        return f"{self.prefix}{base}{suffix}{'.fifo' if fifo else ''}"[:80]
+    def queue_name(self, queue: str, level: int = 0) -> str:
+        """The SQS queue of ``queue`` (of one of its priority levels)."""
+        return self.naming.name((queue, level))
 
     def is_fifo(self, queue: str) -> bool:
-        return self.queue_name(queue).endswith(".fifo")
+        return self.naming.is_fifo(queue)
 
-    async def _url(self, queue: str, *, create: bool = True) -> str | None:
-        found = self._urls.get(queue)
+    async def _url(self, lane: Lane, *, create: bool = True) -> str | None:
+        found = self._urls.get(lane)
         if found is not None:
             return found
-        name = self.queue_name(queue)
-        self._known.add(queue)
+        name = self.naming.name(lane)
+        self._known.add(lane[0])
         if self.options.url_prefix and not self.options.create:
             url = f"{self.options.url_prefix}/{name}"
-            self._urls[queue] = url
+            self._urls[lane] = url
             return url
         try:
             url = (await self.client.get_queue_url(QueueName=name))["QueueUrl"]
@@ -289,14 +255,14 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
             self.created.add(url)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
-        self._urls[queue] = str(url)
+        self._urls[lane] = str(url)
         return str(url)
 
     # -- producing -------------------------------------------------------------------
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
         holders = await self.claim_unique(envelopes)
         now = time.time()
-        sends: dict[str, list[dict[str, Any]]] = {}
+        sends: dict[Lane, list[dict[str, Any]]] = {}
         for env in envelopes:
             if holders.get(env.id, env.id) != env.id:
                 continue
@@ -308,7 +274,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
             }
             if env.unique_key is not None:
                 attrs["gello-unique"] = 1
-            sends.setdefault(env.queue, []).append(
+            sends.setdefault(self._lane(env), []).append(
                 self._entry(
                     env.queue, env.encode().decode(), attrs, env.available_at - now, env, first=True
                 )
@@ -319,6 +285,9 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
             await self.release_unique([e.id for e in envelopes if e.unique_key is not None])
             raise
         return [holders.get(e.id, e.id) for e in envelopes]
+
+    def _lane(self, env: Envelope) -> Lane:
+        return env.queue, self.naming.level_of(env.priority)
 
     def _entry(
         self,
@@ -347,11 +316,11 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
             entry["DelaySeconds"] = min(MAX_DELAY_S, math.ceil(delay_s))
         return entry
 
-    async def _send(self, sends: dict[str, list[dict[str, Any]]]) -> None:
+    async def _send(self, sends: dict[Lane, list[dict[str, Any]]]) -> None:
         """Send in batches of ten, concurrently; raise when any entry failed."""
         calls = []
-        for queue, entries in sends.items():
-            url = await self._url(queue)
+        for lane, entries in sends.items():
+            url = await self._url(lane)
             for i in range(0, len(entries), BATCH):
                 chunk = [{"Id": str(n), **e} for n, e in enumerate(entries[i : i + BATCH])]
                 calls.append(self.client.send_message_batch(QueueUrl=url, Entries=chunk))
@@ -367,8 +336,8 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
                 )
 
     # -- consuming -------------------------------------------------------------------
-    async def _receive(self, queue: str, want: int, lease_s: float, wait_s: int) -> int:
-        url = await self._url(queue)
+    async def _receive(self, lane: Lane, want: int, lease_s: float, wait_s: int) -> int:
+        url = await self._url(lane)
         got = await self.client.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=max(1, min(BATCH, want)),
@@ -378,7 +347,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
             MessageAttributeNames=["All"],
         )
         messages = got.get("Messages") or []
-        buffer = self.buffers.setdefault(queue, deque())
+        buffer = self.buffers.setdefault(lane, deque())
         expires = time.time() + visibility_s(lease_s)
         for message in messages:
             buffer.append(_Received(message, expires))
@@ -390,22 +359,30 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
     ) -> list[Reservation]:
         self._lease_s, self._slots = lease_s, max(1, limit)
+        out: list[Reservation] = []
+
+        async def take(lane: Lane) -> None:
+            out.extend(
+                await self.take([lane], limit - len(out), lease_s=lease_s, worker_id=worker_id)
+            )
+
         try:
-            out = await self.take(queues, limit, lease_s=lease_s, worker_id=worker_id)
-            for queue in queues:
+            # Lane by lane (queues in order, each highest priority level first): its
+            # buffer, then, if there is room, one receive from it before the next lane.
+            for lane in self.naming.lanes(queues):
                 if len(out) >= limit:
                     break
+                await take(lane)
                 # A full batch per request: SQS bills (and moto scans the queue) per
                 # request; the rest waits in the buffer, its visibility renewed by extend.
-                if await self._receive(queue, BATCH, lease_s, 0):
-                    more = limit - len(out)
-                    out += await self.take(queues, more, lease_s=lease_s, worker_id=worker_id)
+                if len(out) < limit and await self._receive(lane, BATCH, lease_s, 0):
+                    await take(lane)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         return out
 
     # -- the shared take's steps (see broker_buffer) ---------------------------------
-    def arrival(self, lane: str, item: _Received, now: float) -> Arrival | None:
+    def arrival(self, lane: Lane, item: _Received, now: float) -> Arrival | None:
         if item.visible_at <= now:
             return None  # held too long unreserved: SQS shows it again by itself
         message = item.message
@@ -413,31 +390,31 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         top = attrs.get("gello-max")
         return Arrival(
             id=attrs.get("gello-id") or message["MessageId"],
-            queue=lane,
+            queue=lane[0],
             at=int(attrs.get("gello-at") or 0) / 1000,
             attempts=int(attrs.get("gello-attempts") or 0)
-            + _used(message, attrs, fifo=self.is_fifo(lane))
+            + _used(message, attrs, fifo=self.is_fifo(lane[0]))
             + 1,
             max_attempts=None if top is None else int(top),
             unique="processed" if attrs.get("gello-unique") else None,
             meta=attrs,
         )
 
-    async def send_on(self, lane: str, item: _Received, arrival: Arrival) -> None:
+    async def send_on(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
         await self._hop(lane, item.message)
 
-    async def lost(self, lane: str, item: _Received, arrival: Arrival) -> None:
+    async def lost(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
         # Its last attempt was received and never settled: the worker died running it.
         held = self._hold(lane, item, arrival, arrival.attempts - 1, 0.0, "")
         await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
 
-    async def settle_unrun(self, lane: str, item: _Received, arrival: Arrival) -> None:
+    async def settle_unrun(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
         url = await self._url(lane)
         await self.client.delete_message(QueueUrl=url, ReceiptHandle=item.message["ReceiptHandle"])
 
     def lease(
         self,
-        lane: str,
+        lane: Lane,
         item: _Received,
         arrival: Arrival,
         lease_s: float,
@@ -446,11 +423,11 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
     ) -> Reservation:
         held = self._hold(lane, item, arrival, arrival.attempts, now + lease_s, worker_id)
         self._held[held.handle] = held
-        return Reservation(held.id, lane, held.handle, held.attempts, held.body, held.expires)
+        return Reservation(held.id, held.queue, held.handle, held.attempts, held.body, held.expires)
 
     def _hold(
         self,
-        lane: str,
+        lane: Lane,
         item: _Received,
         arrival: Arrival,
         attempts: int,
@@ -460,7 +437,8 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         return _Held(
             handle=item.message["ReceiptHandle"],
             id=arrival.id,
-            queue=lane,
+            queue=lane[0],
+            lane=lane,
             attempts=attempts,
             max_attempts=arrival.max_attempts,
             unique=arrival.unique is not None,
@@ -471,7 +449,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
             reserved_by=worker_id,
         )
 
-    async def _hop(self, queue: str, message: dict[str, Any]) -> None:
+    async def _hop(self, lane: Lane, message: dict[str, Any]) -> None:
         """An early message waits until due, its receive not counted as an attempt (nor
         any earlier one: they were earlier still).
 
@@ -481,36 +459,36 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         (``_used`` then discounts that one receive); received early again (a delay
         over 12 hours, or a hop cut short), it is sent again as a fresh message.
         """
-        url = await self._url(queue)
+        url = await self._url(lane)
         attrs = _attrs_of(message)
         remaining = int(attrs.get("gello-at") or 0) / 1000 - time.time()
         handle = message["ReceiptHandle"]
-        if self.is_fifo(queue) and _receives(message) == 1:
+        if self.is_fifo(lane[0]) and _receives(message) == 1:
             await self.client.change_message_visibility(
                 QueueUrl=url,
                 ReceiptHandle=handle,
                 VisibilityTimeout=min(MAX_VISIBILITY_S, max(1, math.ceil(remaining))),
             )
             return
-        entry = self._entry(queue, message.get("Body", ""), dict(attrs), remaining, None)
-        await self._send({queue: [entry]})
+        entry = self._entry(lane[0], message.get("Body", ""), dict(attrs), remaining, None)
+        await self._send({lane: [entry]})
         await self.client.delete_message(QueueUrl=url, ReceiptHandle=handle)
 
-    async def _hand_back(self, queues: Sequence[str]) -> None:
+    async def _hand_back(self, lanes: Sequence[Lane]) -> None:
         """Return received, never-reserved messages: sent again with their receive not
         counted as an attempt, then deleted."""
-        for queue in queues:
-            buffer = self.buffers.get(queue)
+        for lane in lanes:
+            buffer = self.buffers.get(lane)
             while buffer:
                 message = buffer.popleft().message
                 attrs = _attrs_of(message)
                 keep: dict[str, object] = dict(attrs)
                 keep.setdefault("gello-id", message["MessageId"])
-                used = _used(message, attrs, fifo=self.is_fifo(queue))
+                used = _used(message, attrs, fifo=self.is_fifo(lane[0]))
                 keep["gello-attempts"] = int(attrs.get("gello-attempts") or 0) + used
-                entry = self._entry(queue, message.get("Body", ""), keep, 0, None)
-                await self._send({queue: [entry]})
-                url = await self._url(queue)
+                entry = self._entry(lane[0], message.get("Body", ""), keep, 0, None)
+                await self._send({lane: [entry]})
+                url = await self._url(lane)
                 await self.client.delete_message(
                     QueueUrl=url, ReceiptHandle=message["ReceiptHandle"]
                 )
@@ -532,20 +510,21 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
 
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
         self._arrived.clear()
-        if any(self.buffers.get(q) for q in queues):
+        lanes = self.naming.lanes(queues)
+        if any(self.buffers.get(lane) for lane in lanes):
             return
         wait_s = max(0, min(20, int(timeout_s)))
-        for queue in queues:
-            task = self._polls.get(queue)
+        for lane in lanes:
+            task = self._polls.get(lane)
             if task is None or task.done():
-                self._polls[queue] = asyncio.create_task(self._poll(queue, wait_s))
+                self._polls[lane] = asyncio.create_task(self._poll(lane, wait_s))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._arrived.wait(), timeout_s)
 
-    async def _poll(self, queue: str, wait_s: int) -> None:
+    async def _poll(self, lane: Lane, wait_s: int) -> None:
         # Long polling: one request waits up to wait_s for a message (low latency, cheap).
         with contextlib.suppress(*_ERRORS):
-            await self._receive(queue, self._slots, self._lease_s, wait_s)
+            await self._receive(lane, self._slots, self._lease_s, wait_s)
 
     def _settle(self, res: Reservation) -> _Held | None:
         held = self._held.pop(res.token, None)
@@ -567,12 +546,12 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         return len(done)
 
     async def _delete(self, helds: Sequence[_Held]) -> None:
-        by_queue: dict[str, list[_Held]] = {}
+        by_lane: dict[Lane, list[_Held]] = {}
         for held in helds:
-            by_queue.setdefault(held.queue, []).append(held)
+            by_lane.setdefault(held.lane, []).append(held)
         calls = []
-        for queue, items in by_queue.items():
-            url = await self._url(queue)
+        for lane, items in by_lane.items():
+            url = await self._url(lane)
             for i in range(0, len(items), BATCH):
                 entries = [
                     {"Id": str(n), "ReceiptHandle": h.handle}
@@ -588,7 +567,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         try:
             # Sent again as a new message (on FIFO too, whose delay is then a hop): the
             # envelope's attempts (one given back by ``ReleaseJob``) and reason are kept.
-            url = await self._url(held.queue)
+            url = await self._url(held.lane)
             attrs: dict[str, object] = {
                 "gello-id": envelope.id,
                 "gello-at": _ms(time.time() + delay_s),
@@ -598,7 +577,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
             if held.unique:
                 attrs["gello-unique"] = 1
             entry = self._entry(held.queue, envelope.encode().decode(), attrs, delay_s, envelope)
-            await self._send({held.queue: [entry]})
+            await self._send({self._lane(envelope): [entry]})
             await self.client.delete_message(QueueUrl=url, ReceiptHandle=held.handle)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
@@ -638,28 +617,28 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
     async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
         now = time.time()
         lost: list[str] = []
-        by_queue: dict[str, list[_Held]] = {}
+        by_lane: dict[Lane, list[_Held]] = {}
         for res in reservations:
             held = self._held.get(res.token)
             if held is None or held.visible_at <= now:
                 lost.append(res.id)
             else:
-                by_queue.setdefault(held.queue, []).append(held)
+                by_lane.setdefault(held.lane, []).append(held)
         seconds = visibility_s(lease_s)
         try:
-            for queue, buffer in self.buffers.items():
+            for lane, buffer in self.buffers.items():
                 live = [item for item in buffer if item.visible_at > now]
                 if live:
-                    url = await self._url(queue) or ""
+                    url = await self._url(lane) or ""
                     refused = await self._visibility(
                         url, [i.message["ReceiptHandle"] for i in live], seconds
                     )
                     for item in live:
                         if item.message["ReceiptHandle"] not in refused:
                             item.visible_at = now + seconds
-            for queue, items in by_queue.items():
+            for lane, items in by_lane.items():
                 refused = await self._visibility(
-                    await self._url(queue) or "", [h.handle for h in items], seconds
+                    await self._url(lane) or "", [h.handle for h in items], seconds
                 )
                 for held in items:
                     if held.handle in refused:
@@ -685,62 +664,64 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
                     await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
                     result.failed.append(held.id)
                 else:
-                    await self._visibility(await self._url(held.queue) or "", [held.handle], 0)
+                    await self._visibility(await self._url(held.lane) or "", [held.handle], 0)
                     result.requeued.append(held.id)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         return result
 
     # -- inspecting and managing -----------------------------------------------------
-    async def _discover(self) -> set[str]:
-        """gello queues with an SQS queue under this prefix (SQS can list queues)."""
-        names: set[str] = set()
-        with contextlib.suppress(*_ERRORS):
+    async def _discover(self) -> set[Lane] | None:
+        """Lanes with an SQS queue under this prefix (``None``: SQS would not list them)."""
+        lanes: set[Lane] = set()
+        try:
             found = await self.client.list_queues(QueueNamePrefix=self.prefix, MaxResults=1000)
-            for url in found.get("QueueUrls") or []:
-                name = url.rsplit("/", 1)[-1]
-                base = name.removesuffix(".fifo")
-                suffix = self.options.suffix.removesuffix(".fifo")
-                if suffix and base.endswith(suffix):
-                    base = base[: -len(suffix)]
-                queue = base[len(self.prefix) :] + (".fifo" if name.endswith(".fifo") else "")
-                if self.queue_name(queue) == name:
-                    names.add(queue)
-                    self._urls.setdefault(queue, url)
-        return names
+        except _ERRORS:
+            return None
+        for url in found.get("QueueUrls") or []:
+            lane = self.naming.parse(url.rsplit("/", 1)[-1])
+            if lane is not None:
+                lanes.add(lane)
+                self._urls.setdefault(lane, url)
+        return lanes
 
     async def counts(self) -> dict[str, QueueCounts]:
         stored = await self.store_counts()
-        names = self._known | await self.known_queues() | await self._discover()
+        existing = await self._discover()
+        names = self._known | await self.known_queues() | {q for q, _ in existing or ()}
         out: dict[str, QueueCounts] = {}
         try:
             for queue in sorted(names):
-                url = await self._url(queue, create=False)
                 c = QueueCounts()
-                if url is not None:
-                    got = await self.client.get_queue_attributes(
-                        QueueUrl=url,
-                        AttributeNames=[
-                            "ApproximateNumberOfMessages",
-                            "ApproximateNumberOfMessagesDelayed",
-                            "ApproximateNumberOfMessagesNotVisible",
-                        ],
-                    )
-                    a = got.get("Attributes") or {}
-                    buffered = len(self.buffers.get(queue) or ())
-                    c = QueueCounts(
-                        pending=int(a.get("ApproximateNumberOfMessages", 0)) + buffered,
-                        scheduled=int(a.get("ApproximateNumberOfMessagesDelayed", 0)),
-                        reserved=max(
-                            int(a.get("ApproximateNumberOfMessagesNotVisible", 0)) - buffered, 0
-                        ),
-                    )
+                for lane in self.naming.lanes([queue]):
+                    if existing is None or lane in existing or lane in self._urls:
+                        c = _plus(c, await self._lane_counts(lane))
                 failed = stored[queue].failed if queue in stored else 0
                 if c.total or failed:
                     out[queue] = QueueCounts(c.pending, c.scheduled, c.reserved, failed)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         return out
+
+    async def _lane_counts(self, lane: Lane) -> QueueCounts:
+        url = await self._url(lane, create=False)
+        if url is None:
+            return QueueCounts()
+        got = await self.client.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesDelayed",
+                "ApproximateNumberOfMessagesNotVisible",
+            ],
+        )
+        a = got.get("Attributes") or {}
+        buffered = len(self.buffers.get(lane) or ())
+        return QueueCounts(
+            pending=int(a.get("ApproximateNumberOfMessages", 0)) + buffered,
+            scheduled=int(a.get("ApproximateNumberOfMessagesDelayed", 0)),
+            reserved=max(int(a.get("ApproximateNumberOfMessagesNotVisible", 0)) - buffered, 0),
+        )
 
     async def queues(self) -> list[str]:
         return list(await self.counts())
@@ -767,11 +748,11 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
         return None
 
     async def republish(self, envelopes: Sequence[tuple[Envelope | None, FailedJob]]) -> None:
-        sends: dict[str, list[dict[str, Any]]] = {}
+        sends: dict[Lane, list[dict[str, Any]]] = {}
         for env, failed in envelopes:
             if env is None:
                 attrs: dict[str, object] = {"gello-id": failed.id, "gello-attempts": 0}
-                sends.setdefault(failed.queue, []).append(
+                sends.setdefault((failed.queue, 0), []).append(
                     self._entry(failed.queue, failed.body, attrs, 0, None)
                 )
                 continue
@@ -781,7 +762,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[str, _Received]):
                 "gello-attempts": 0,
                 "gello-max": env.max_attempts,
             }
-            sends.setdefault(env.queue, []).append(
+            sends.setdefault(self._lane(env), []).append(
                 self._entry(env.queue, env.encode().decode(), attrs, 0, env)
             )
         await self._send(sends)
