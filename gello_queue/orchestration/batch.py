@@ -68,8 +68,9 @@ class Batch:
         self.allow_failures = allow_failures
         self.id = new_id()
 
-    def spec(self, defaults: JobDefaults, now: float) -> JsonDict:
-        """The batch as data: its jobs (each a list of chain links) and options."""
+    def spec(self, defaults: JobDefaults, now: float, *, parent: str | None = None) -> JsonDict:
+        """The batch as data: its jobs (each a list of chain links) and options;
+        ``parent`` is the batch it counts in as one step (it sits in a chain there)."""
         from gello_queue.orchestration.chain import Chain
 
         items: list[list[JsonDict]] = []
@@ -85,6 +86,8 @@ class Batch:
                     f"a batch holds Job.make(...) dispatches and Chains, not {type(item).__name__}"
                 )
         options: JsonDict = {"allow_failures": self.allow_failures}
+        if parent is not None:
+            options["parent"] = parent
         for what, group in self.callbacks().items():
             if group:
                 options[what] = [link(p, defaults, now, once=True, of_batch=self.id) for p in group]

@@ -47,9 +47,14 @@ class Chain:
         out: list[JsonDict] = []
         for item in self.flat():
             if isinstance(item, Batch):
-                if batch_id is not None:
-                    raise ConfigurationError("a chain inside a batch can hold jobs only")
-                out.append({"batch": item.spec(defaults, now), "chain_catch": catch})
+                if batch_id is not None and not out:
+                    raise ConfigurationError(
+                        "a chain inside a batch must start with a job, not a batch:"
+                        " put that batch's jobs in the outer batch instead"
+                    )
+                # Inside a batch, the nested batch counts there as one step.
+                spec = item.spec(defaults, now, parent=batch_id)
+                out.append({"batch": spec, "chain_catch": catch})
             else:
                 # Every link but the first is pushed by the one before it: once only.
                 out.append(
@@ -58,7 +63,8 @@ class Chain:
         return out
 
     def job_links(self, defaults: JobDefaults, now: float, *, batch_id: str) -> list[JsonDict]:
-        """The links of a chain inside a batch (jobs only)."""
+        """The steps of a chain inside a batch: jobs, and batches counted there as one
+        step each."""
         return self.steps(defaults, now, batch_id=batch_id)
 
     def flat(self) -> list[PendingDispatch | Batch]:

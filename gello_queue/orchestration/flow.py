@@ -20,7 +20,7 @@ import orjson
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.observability import get_logger
-from gello_queue.orchestration.steps import DONE_PREFIX, KEEP_S, fresh, job_ids
+from gello_queue.orchestration.steps import DONE_PREFIX, KEEP_S, fresh, step_ids
 from gello_queue.ports import BatchRecord, QueueDriver
 
 
@@ -45,8 +45,8 @@ class Flow:
             rec = await self.driver.batch_find(env.batch_id, with_failed=False)
             if rec is not None and rec.cancelled:
                 # The skipped job and the links it would have started end here.
-                for job_id in job_ids(env.chain):
-                    await self.driver.batch_mark(env.batch_id, job_id, False)
+                for step_id in step_ids(env.chain):
+                    await self.driver.batch_mark(env.batch_id, step_id, False)
                 await self._mark(env, failed=False)
                 return "its batch was cancelled"
         return None
@@ -65,8 +65,8 @@ class Flow:
         """The job is about to land in the failed store: stop its chain, count it."""
         if env.batch_id:
             # Links after a failed one never run: they end with it.
-            for job_id in job_ids(env.chain):
-                await self.driver.batch_mark(env.batch_id, job_id, True)
+            for step_id in step_ids(env.chain):
+                await self.driver.batch_mark(env.batch_id, step_id, True)
             await self._mark(env, failed=True)
         catch = env.middleware.get("chain_catch")
         if catch:
@@ -101,13 +101,30 @@ class Flow:
             await self._fire(rec, "catch", opts, owner)
         if not rec.finished:
             return
-        if (rec.failed == 0 or allow) and not rec.cancelled:
+        succeeded = (rec.failed == 0 or allow) and not rec.cancelled
+        if succeeded:
             await self._fire(rec, "then", opts, owner)
             if opts.get("chain") and await self._claim(rec, "chain", owner):
                 await self.next_step(opts["chain"], owner=owner, batch_id=None)
         elif opts.get("chain_catch"):
             await self._fire(rec, "chain_catch", {"chain_catch": [opts["chain_catch"]]}, owner)
         await self._fire(rec, "finally", opts, owner)
+        if opts.get("parent"):
+            await self._end_in_parent(rec, opts, owner=owner, failed=not succeeded)
+
+    async def _end_in_parent(
+        self, rec: BatchRecord, opts: dict[str, Any], *, owner: str, failed: bool
+    ) -> None:
+        """A batch that is a step of a chain inside another batch ended: count it there
+        as one step (and, if it failed, the chain's steps after it, which never run)."""
+        parent = str(opts["parent"])
+        if failed:
+            for step_id in step_ids(opts.get("chain") or []):
+                await self.driver.batch_mark(parent, step_id, True)
+        # Marks are once per id, so a repeat after a crash changes nothing.
+        outer = await self.driver.batch_mark(parent, rec.id, failed)
+        if outer is not None:
+            await self.after_mark(outer, owner=owner, failed=failed)
 
     async def _claim(self, rec: BatchRecord, what: str, owner: str) -> bool:
         # Re-entrant for the job that won it: if it dies before its ack, it runs again

@@ -61,6 +61,7 @@ def fresh(step: JsonDict, now: float | None = None, **changes: Any) -> Envelope:
     )
 
 
-def job_ids(steps: list[JsonDict]) -> list[str]:
-    """Ids of the job steps (not of batches) in a chain's rest."""
-    return [str(s["id"]) for s in steps if "batch" not in s]
+def step_ids(steps: list[JsonDict]) -> list[str]:
+    """Ids of the steps in a chain's rest as its batch counts them: a job's id, or a
+    nested batch's id (one step, marked when that batch ends)."""
+    return [str(s["batch"]["id"]) if "batch" in s else str(s["id"]) for s in steps]

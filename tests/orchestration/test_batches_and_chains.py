@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from orch_helpers import running, until
 from pydantic import BaseModel
 
 from gello_queue import Job, JobRegistry, Queue
+from gello_queue.core.errors import ConfigurationError
 from gello_queue.orchestration.batch import Batch
 from gello_queue.orchestration.chain import Chain
 
@@ -204,6 +206,66 @@ async def test_a_failing_batch_inside_a_chain_stops_it(queue: Queue) -> None:
         await until(lambda: "cb:chain-catch" in log)
         await until(lambda: _empty(queue))
     assert "never" not in log
+
+
+async def test_a_batch_inside_a_chain_inside_a_batch_counts_there_as_one_step(
+    queue: Queue,
+) -> None:
+    log.clear()
+    inner = Batch([Step.make(tag="i1"), Step.make(tag="i2")], then=cb("inner-then"))
+    outer = Batch(
+        [Chain([Step.make(tag="a"), inner, Step.make(tag="d")]), Step.make(tag="e")],
+        then=cb("outer-then"),
+        finally_=cb("outer-finally"),
+    )
+    outer_id = await outer.dispatch(queue)
+    driver = await queue.driver()
+    found = await driver.batch_find(outer_id)
+    assert found is not None
+    assert found.total == 4  # a, the inner batch, d, e
+    async with running(queue, registry, concurrency=4):
+        await until(lambda: any(x.startswith("cb:outer-finally") for x in log))
+        await until(lambda: _empty(queue))
+    assert log.index("a") < min(log.index("i1"), log.index("i2"))
+    assert max(log.index("i1"), log.index("i2")) < log.index("d")
+    assert "cb:inner-then 2/0/2" in log
+    assert [x for x in log if x.startswith("cb:outer")] == [
+        "cb:outer-then 4/0/4",
+        "cb:outer-finally 4/0/4",
+    ]
+    done = await driver.batch_find(outer_id)
+    assert done is not None
+    assert (done.processed, done.failed, done.finished) == (4, 0, True)
+
+
+async def test_a_failing_nested_batch_fails_its_step_and_the_rest_of_its_chain(
+    queue: Queue,
+) -> None:
+    log.clear()
+    inner = Batch([Step.make(tag="boom", fail=True)])
+    outer = Batch(
+        [Chain([Step.make(tag="a"), inner, Step.make(tag="never")]), Step.make(tag="e")],
+        catch=cb("outer-catch"),
+        finally_=cb("outer-finally"),
+        allow_failures=True,
+    )
+    outer_id = await outer.dispatch(queue)
+    async with running(queue, registry, concurrency=2):
+        await until(lambda: any(x.startswith("cb:outer-finally") for x in log))
+        await until(lambda: _empty(queue))
+    assert "never" not in log
+    assert "e" in log
+    done = await (await queue.driver()).batch_find(outer_id)
+    assert done is not None
+    # a and e processed; the inner batch and the step after it failed.
+    assert (done.total, done.processed, done.failed) == (4, 2, 2)
+    assert sum(x.startswith("cb:outer-catch") for x in log) == 1
+
+
+def test_a_chain_inside_a_batch_cannot_start_with_a_batch(queue: Queue) -> None:
+    nested = Chain([Batch([Step.make(tag="x")]), Step.make(tag="y")])
+    with pytest.raises(ConfigurationError, match="must start with a job"):
+        Batch([nested]).spec(queue.defaults, 0.0)
 
 
 async def _empty(queue: Queue) -> bool:
