@@ -322,7 +322,7 @@ def test_blocking_dispatches_of_batches_and_chains_of_jobs_not_faked() -> None:
 async def test_a_recorded_batch_or_chain_is_checked_as_a_real_dispatch_would_be() -> None:
     with fake() as queue, pytest.raises(ConfigurationError, match="a chain inside a batch"):
         await Batch(
-            [Chain([FakesAudit.make(user_id=1), Batch([FakesAudit.make(user_id=2)])])]
+            [Chain([Batch([FakesAudit.make(user_id=2)]), FakesAudit.make(user_id=1)])]
         ).dispatch()
     queue.assert_nothing_batched()
 
