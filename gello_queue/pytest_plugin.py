@@ -1,11 +1,12 @@
 """pytest fixtures for applications that use gello (loaded through the ``pytest11`` entry
 point when gello is installed).
 
-- ``gello_fake``: a ``FakeQueue`` installed as the default queue; every dispatch is
-  recorded, nothing is stored. Assert with ``gello_fake.assert_pushed(...)``.
+- ``gello_fake``: a ``FakeQueue`` installed as the default queue; every dispatch (batches
+  and chains too) is recorded, nothing is stored. Assert with
+  ``gello_fake.assert_pushed(...)``, ``assert_batched(...)``, ``assert_chained([...])``.
 - ``gello_queue``: a real in-memory queue installed as the default, with
-  ``await gello_queue.drain()`` (or ``drain_blocking()``) running the dispatched jobs to
-  completion in a worker.
+  ``await gello_queue.drain()`` (or ``drain_blocking()``) running the dispatched jobs,
+  batches and chains to completion in a worker.
 
 Both work in sync and async tests and restore the previous default queue afterwards.
 gello itself is imported only when a fixture is used.

@@ -309,14 +309,16 @@ async def test_faking_some_jobs_dispatches_batches_and_chains_of_the_others_for_
 
 def test_blocking_dispatches_of_batches_and_chains_of_jobs_not_faked() -> None:
     real = Queue(f"memory://fakes-{uuid.uuid4().hex}")
-    with fake(FakesAudit, passthrough=real) as queue:
-        Batch([FakesWelcomeEmail.make(user_id=1)]).dispatch_blocking()
-        Chain([FakesWelcomeEmail.make(user_id=2)]).dispatch_blocking()
-        Chain([FakesAudit.make(user_id=3)]).dispatch_blocking()
-    queue.assert_nothing_batched()
-    queue.assert_chained([FakesAudit])
-    assert real.size_blocking("emails") == 2
-    real.close_blocking()
+    try:
+        with fake(FakesAudit, passthrough=real) as queue:
+            Batch([FakesWelcomeEmail.make(user_id=1)]).dispatch_blocking()
+            Chain([FakesWelcomeEmail.make(user_id=2)]).dispatch_blocking()
+            Chain([FakesAudit.make(user_id=3)]).dispatch_blocking()
+        queue.assert_nothing_batched()
+        queue.assert_chained([FakesAudit])
+        assert real.size_blocking("emails") == 2
+    finally:
+        real.close_blocking()  # its private loop
 
 
 async def test_a_recorded_batch_or_chain_is_checked_as_a_real_dispatch_would_be() -> None:
