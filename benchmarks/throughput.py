@@ -62,19 +62,32 @@ def processed_span(*logs: Path) -> tuple[int, float]:
     return len(stamps), (max(stamps) - min(stamps)) if len(stamps) > 1 else 0.0
 
 
-async def dispatch_figures(queue: Queue, jobs: int, singles: int) -> None:
+async def dispatch_figures(queue: Queue, jobs: int, singles: int) -> tuple[float, float]:
     batch = 1000
     payloads = [Noop.make(n=i) for i in range(jobs)]
     start = time.perf_counter()
     for i in range(0, jobs, batch):
         await queue.bulk(payloads[i : i + batch])
-    took = time.perf_counter() - start
-    print(f"bulk dispatch:        {jobs / took:>10,.0f} jobs/s  ({jobs} jobs, batches of {batch})")
+    bulk = jobs / (time.perf_counter() - start)
+    print(f"bulk dispatch:        {bulk:>10,.0f} jobs/s  ({jobs} jobs, batches of {batch})")
     start = time.perf_counter()
     for i in range(singles):
         await Noop.dispatch(n=i, connection=queue)
-    took = time.perf_counter() - start
-    print(f"awaited dispatch:     {singles / took:>10,.0f} jobs/s  ({singles} jobs, one at a time)")
+    single = singles / (time.perf_counter() - start)
+    print(f"awaited dispatch:     {single:>10,.0f} jobs/s  ({singles} jobs, one at a time)")
+    return bulk, single
+
+
+async def dispatch_only(queue: Queue, jobs: int, singles: int, rounds: int) -> None:
+    """Dispatch figures alone, ``rounds`` times, on a queue of this run's own (emptied
+    after each round), then the medians: quick enough to interleave before/after runs."""
+    figures = []
+    for _ in range(rounds):
+        figures.append(await dispatch_figures(queue, jobs, singles))
+        await (await queue.driver()).clear(queue.defaults.queue)
+    bulk = statistics.median(f[0] for f in figures)
+    single = statistics.median(f[1] for f in figures)
+    print(f"median of {rounds}: bulk {bulk:,.0f} jobs/s, awaited {single:,.0f} jobs/s")
 
 
 def blocking_figures(queue: Queue, singles: int) -> None:
@@ -118,10 +131,25 @@ async def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=1, help="worker processes sharing the processing run"
     )
+    parser.add_argument(
+        "--dispatch-only",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="measure only bulk and awaited dispatch, this many rounds, and print medians",
+    )
     args = parser.parse_args()
 
     prefix = f"gbench:{uuid.uuid4().hex[:8]}:"
     os.environ.update(QUEUE_URL=args.url, QUEUE_PREFIX=prefix)
+    if args.dispatch_only:
+        # A queue of this run's own: clearing it never touches another run's jobs.
+        os.environ["QUEUE_DEFAULT"] = f"bench-{prefix.split(':')[1]}"
+        queue = Queue(args.url)
+        await dispatch_only(queue, args.jobs, args.singles, args.dispatch_only)
+        await queue.close()
+        await forget(args.url, prefix)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="gello-bench-"))
     queue = Queue(args.url)
     print(f"driver: {redact_url(args.url)}  prefix: {prefix}  python {sys.version.split()[0]}")

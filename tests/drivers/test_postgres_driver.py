@@ -338,6 +338,7 @@ async def _backend_pids(driver: PostgresDriver) -> list[int]:
 
 async def test_driver_survives_its_connections_being_terminated(pg: PostgresDriver) -> None:
     await pg.push([envelope()])
+    await pg._start_listening()
     old_listener = pg._listener.get_server_pid()
     pids = await _backend_pids(pg)
     assert old_listener in pids
@@ -362,6 +363,7 @@ async def test_driver_survives_its_connections_being_terminated(pg: PostgresDriv
 
 
 async def test_wait_polls_while_the_listener_is_down(pg: PostgresDriver) -> None:
+    await pg._start_listening()
     async with raw_connection() as con:
         await con.execute("SELECT pg_terminate_backend($1)", pg._listener.get_server_pid())
     await eventually(lambda: _async(pg._listener is None), timeout_s=5.0, every_s=0.001)
@@ -623,3 +625,50 @@ async def test_rescue_vacuums_the_jobs_table_when_autovacuum_is_off(pg: Postgres
         assert claimed == await con.fetchval(
             f"SELECT value FROM {table(pg, 'control')} WHERE key = 'vacuumed'"
         )
+
+
+async def test_a_driver_that_only_pushes_does_not_listen(pg: PostgresDriver) -> None:
+    async with sibling(pg) as producer:
+        await producer.push([envelope()])
+        assert producer._listener is None
+        assert producer._listen_task is None
+
+
+async def test_the_first_wait_listens_and_looks_again(pg: PostgresDriver) -> None:
+    async with sibling(pg) as consumer:
+        # Pushed before the consumer listened: its first wait must not sleep through it.
+        await pg.push([envelope()])
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await consumer.wait(["default"], 5.0)
+        assert loop.time() - start < 1.0
+        assert consumer._listener is not None
+        assert await consumer.reserve(["default"], 1, lease_s=30, worker_id=W)
+        # Listening now: a later push wakes the next wait.
+        assert await consumer.reserve(["default"], 1, lease_s=30, worker_id=W) == []
+        waiting = asyncio.create_task(consumer.wait(["default"], 5.0))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        await pg.push([envelope()])
+        pushed = loop.time()
+        await waiting
+        assert loop.time() - pushed < 0.5
+
+
+async def test_pushes_survive_their_connection_being_terminated(pg: PostgresDriver) -> None:
+    await pg.push([envelope()])
+    await eventually(lambda: _async(pg._push_con is not None))
+    async with raw_connection() as con:
+        await con.execute("SELECT pg_terminate_backend($1)", pg._push_con.get_server_pid())
+    # The next push finds the connection gone and goes through the pool instead.
+    single, many = envelope(), [envelope() for _ in range(3)]
+    assert await pg.push([single]) == [single.id]
+    assert await pg.push(many) == [e.id for e in many]
+    assert len(await pg.reserve(["default"], 10, lease_s=30, worker_id=W)) == 5
+    # A new push connection is opened in the background and used again.
+    await eventually(lambda: _async(pg._push_con is not None))
+    kept = pg._push_con
+    # A statement's own error (here a duplicate id, settled as a re-sent batch) keeps it.
+    again = envelope()
+    assert await pg.push([again, again]) == [again.id, again.id]
+    assert pg._push_con is kept

@@ -7,7 +7,8 @@ with skewed clocks still agree on when a lease ran out. Statements live in
 ``queries.sql`` and the schema in versioned ``migrations/``; both are rendered for a
 configurable schema and table prefix.
 
-Idle workers sleep on a dedicated ``LISTEN`` connection; every statement that makes a job
+Idle workers sleep on a dedicated ``LISTEN`` connection, opened by the first ``reserve`` or
+``wait`` (a driver that only pushes never listens); every statement that makes a job
 runnable sends ``pg_notify`` in the same transaction, so a worker wakes within a
 millisecond of the commit and never for a rolled-back enqueue. With ``listen=False``
 (PgBouncer in transaction mode cannot hold a ``LISTEN``) ``wait`` polls instead.
@@ -186,6 +187,11 @@ class PostgresDriver:
         self._listener: Any = None
         self._listen_task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        self._push_con: Any = None
+        """The driver's own connection for pushes (see ``_pushing``), outside the pool."""
+        self._push_busy = False
+        self._push_connecting: asyncio.Task[None] | None = None
+        self._push_retry_at = 0.0
         self._closing = False
         self._skew = 0.0
         """Database clock minus local clock, to turn a due time into a local delay."""
@@ -267,18 +273,29 @@ class PostgresDriver:
                         detail="gello vacuums its jobs table itself; turn autovacuum on",
                         every_s=_VACUUM_EVERY_S,
                     )
-            if self.listen:
-                self._listen_task = asyncio.create_task(self._listen_forever())
-                waiter = asyncio.ensure_future(self._listening.wait())
-                await asyncio.wait(
-                    {waiter, self._listen_task},
-                    timeout=self.connect_timeout_s,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                waiter.cancel()
         except BaseException:
             await self.close()
             raise
+
+    async def _start_listening(self) -> None:
+        """Open the LISTEN connection, on a consumer's first ``reserve`` or ``wait``.
+
+        A driver that only pushes (a web process dispatching jobs) never listens: it holds
+        one connection fewer, and its own notifications are not sent back to it (a
+        listening producer received every job it pushed, about an eighth of an awaited
+        dispatch). Waits from the first reserve on see every notification, as when the
+        connection was opened with the pool.
+        """
+        if self._listen_task is not None or self._closing:
+            return
+        task = self._listen_task = asyncio.create_task(self._listen_forever())
+        waiter = asyncio.ensure_future(self._listening.wait())
+        try:
+            await asyncio.wait(
+                {waiter, task}, timeout=self.connect_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
 
     async def close(self) -> None:
         self._closing = True
@@ -287,6 +304,18 @@ class PostgresDriver:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        connecting, self._push_connecting = self._push_connecting, None
+        if connecting is not None:
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await connecting
+        push_con, self._push_con = self._push_con, None
+        if push_con is not None:
+            if self._push_busy:
+                push_con.terminate()
+            else:
+                with contextlib.suppress(*_CONNECTION_ERRORS, asyncpg.PostgresError):
+                    await push_con.close(timeout=5.0)
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
@@ -324,6 +353,69 @@ class PostgresDriver:
                 log.warning("postgres_connect_retry", error=type(exc).__name__)
         assert last is not None
         raise self._unavailable(last) from None
+
+    async def _pushing(self, op: Callable[[Any], Awaitable[T]]) -> T:
+        """Run a push's statements on the driver's own connection when it is free, else
+        on the pool (concurrent pushes, or while it connects).
+
+        Taking a pooled connection and giving it back costs a third of a single awaited
+        dispatch (a proxy, timers, and a task per release); one connection kept aside
+        for pushes costs none of it. It is opened in the background by the first push
+        and dropped on any failure of the connection, after which the pool (with its
+        retries) serves the push: an insert whose fate is unknown is settled there by
+        the re-sent ids, as after any retry.
+        """
+        con = self._push_con
+        if con is None or self._push_busy:
+            if con is None and self._push_connecting is None:
+                self._connect_push()
+            return await self._call(op)
+        self._push_busy = True
+        try:
+            return await op(con)
+        except TimeoutError as exc:
+            self._drop_push(con)
+            raise self._unavailable(exc) from None
+        except _CONNECTION_ERRORS as exc:
+            if isinstance(exc, _STATEMENT_ERRORS):
+                raise
+            self._drop_push(con)
+            if self._closing:
+                raise
+        except asyncpg.PostgresError:
+            raise  # the statement's own error (a duplicate id): the connection is fine
+        except BaseException:
+            # Cancelled mid-statement: the connection's state is unknown.
+            self._drop_push(con)
+            raise
+        finally:
+            self._push_busy = False
+        return await self._call(op)
+
+    def _connect_push(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._closing or self._pool is None or loop.time() < self._push_retry_at:
+            return
+        self._push_connecting = loop.create_task(self._open_push())
+
+    async def _open_push(self) -> None:
+        try:
+            con = await self._connect()
+        except _OPEN_ERRORS:
+            # The pool serves pushes meanwhile; try again a second later.
+            self._push_retry_at = asyncio.get_running_loop().time() + 1.0
+            return
+        finally:
+            self._push_connecting = None
+        if self._closing:
+            con.terminate()
+            return
+        self._push_con = con
+
+    def _drop_push(self, con: Any) -> None:
+        if self._push_con is con:
+            self._push_con = None
+        con.terminate()
 
     async def _fetch(self, name: str, *args: object) -> list[Any]:
         query = self._q[name]
@@ -466,13 +558,31 @@ class PostgresDriver:
         if connection is not None:
             rows = await connection.fetch(query, *columns)
         else:
-            rows = await self._call(lambda pool: pool.fetch(query, *columns))
+            rows = await self._pushing(lambda con: con.fetch(query, *columns))
         return [str(r[1]) for r in rows]
 
     async def _insert_plain(self, envelopes: Sequence[Envelope]) -> None:
+        if len(envelopes) == 1:
+            env = envelopes[0]
+            at = 0.0 if env.available_at <= env.created_at else env.available_at
+            one = (
+                env.id,
+                env.queue,
+                env.name,
+                env.priority,
+                env.available_at,
+                env.created_at,
+                env.attempts,
+                env.max_attempts,
+                env.encode().decode(),
+                f"{at!r} {env.queue}",
+            )
+            query = self._q["push_one"]
+            await self._pushing(lambda con: con.execute(query, *one))
+            return
         columns, notes = _columns(envelopes)
         query = self._q["push_plain"]
-        await self._call(lambda pool: pool.execute(query, *columns, notes))
+        await self._pushing(lambda con: con.execute(query, *columns, notes))
 
     async def _copy(self, envelopes: Sequence[Envelope]) -> None:
         """Big batches go through COPY: a third less server time than INSERT ... unnest.
@@ -502,8 +612,8 @@ class PostgresDriver:
             due[env.queue] = min(due.get(env.queue, at), at)
         notes = [f"{at!r} {queue}" for queue, at in due.items()]
 
-        async def op(pool: Any) -> None:
-            async with pool.acquire() as con, con.transaction():
+        async def copy(con: Any) -> None:
+            async with con.transaction():
                 await con.copy_records_to_table(
                     self.table_prefix + "jobs",
                     schema_name=self.schema,
@@ -512,7 +622,14 @@ class PostgresDriver:
                 )
                 await con.execute(self._q["notify"], notes)
 
-        await self._call(op)
+        async def op(target: Any) -> None:
+            if isinstance(target, asyncpg.Pool):
+                async with target.acquire() as con:
+                    await copy(con)
+            else:
+                await copy(target)
+
+        await self._pushing(op)
 
     async def _insert(self, envelopes: Sequence[Envelope], connection: Any) -> set[str]:
         columns, _ = _columns(envelopes)
@@ -521,7 +638,7 @@ class PostgresDriver:
         if connection is not None:
             rows = await connection.fetch(query, *columns)
         else:
-            rows = await self._call(lambda pool: pool.fetch(query, *columns))
+            rows = await self._pushing(lambda con: con.fetch(query, *columns))
         return {r[0] for r in rows}
 
     async def _holders(self, envelopes: Sequence[Envelope], connection: Any) -> dict[str, str]:
@@ -530,7 +647,7 @@ class PostgresDriver:
         if connection is not None:
             rows = await connection.fetch(query, *args)
         else:
-            rows = await self._call(lambda pool: pool.fetch(query, *args))
+            rows = await self._pushing(lambda con: con.fetch(query, *args))
         return {r[0]: r[1] for r in rows if r[1] is not None}
 
     # -- consuming -------------------------------------------------------------------
@@ -539,6 +656,8 @@ class PostgresDriver:
     ) -> list[Reservation]:
         if limit <= 0 or not queues:
             return []
+        if self._listen_task is None and self.listen:
+            await self._start_listening()
         names = tuple(dict.fromkeys(queues))
         # Notifications that arrive while this statement runs make the next wait return
         # at once: the statement may have missed their jobs.
@@ -574,6 +693,10 @@ class PostgresDriver:
             self._marks[names] = stamp
             return
         if timeout_s <= 0:
+            return
+        if self._listen_task is None and self.listen and self._pool is not None:
+            # Jobs pushed before the connection listened were not heard: look again.
+            await self._start_listening()
             return
         if self._listener is not None and self._pool is not None:
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
