@@ -60,6 +60,10 @@ class Batch:
         finally_: Callback = None,
         allow_failures: bool = False,
     ) -> None:
+        if not jobs:
+            # Nothing would ever mark it finished: its callbacks (and a chain after it)
+            # would wait forever.
+            raise ConfigurationError("a batch needs at least one job")
         self.jobs = list(jobs)
         self.name = name
         self.then = then

@@ -262,6 +262,11 @@ async def test_a_failing_nested_batch_fails_its_step_and_the_rest_of_its_chain(
     assert sum(x.startswith("cb:outer-catch") for x in log) == 1
 
 
+def test_an_empty_batch_is_refused_at_once() -> None:
+    with pytest.raises(ConfigurationError, match="a batch needs at least one job"):
+        Batch([], then=cb("then"))
+
+
 def test_a_chain_inside_a_batch_cannot_start_with_a_batch(queue: Queue) -> None:
     nested = Chain([Batch([Step.make(tag="x")]), Step.make(tag="y")])
     with pytest.raises(ConfigurationError, match="must start with a job"):
