@@ -4,11 +4,13 @@ blocking wake-ups, the key layout, retention and connection errors."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
+import hiredis
 import orjson
 import pytest
 import structlog
@@ -21,6 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError, EnvelopeError
 from gello_queue.drivers.redis import RedisDriver, redact_url
+from gello_queue.drivers.redis import driver as redis_driver_module
 from gello_queue.ports import Failure, Reservation, WorkerRecord
 
 W = "worker-1"
@@ -228,6 +231,119 @@ async def test_bulk_push_spans_chunks_and_keeps_unique_holders(driver: RedisDriv
     assert ids[:4500] == [e.id for e in envs[:4500]]
     assert ids[4501:] == [e.id for e in envs[4501:]]
     assert (await driver.counts())["default"].pending == 5000
+
+
+# -- the push connection -------------------------------------------------------------
+
+
+def _mixed_batch() -> list[Envelope]:
+    """Jobs over two queues and several streamed calls and pieces, with every rare field."""
+    now = time.time()
+    envs = [envelope(payload={"n": i}, priority=i % 6) for i in range(700)]
+    envs += [envelope("other", payload={"n": i}, available_at=now + 60) for i in range(120)]
+    envs[5] = envelope(unique_key="u:1", unique_mode="processing", unique_for=2.5)
+    envs[260] = envelope(unique_key="u:1")  # held by envs[5], in a later call
+    envs[300] = envelope(attempts=2)
+    envs[710] = envelope("other", unique_key="u:2", unique_mode="debounce")
+    return envs
+
+
+async def _stored(driver: RedisDriver, raw: Redis, envs: list[Envelope]) -> list[object]:
+    """What the server holds for ``envs``, prefix-free, to compare two pushes."""
+    out: list[object] = []
+    for queue in ("default", "other"):
+        for suffix in ("ready", "delayed"):
+            out.append(await raw.zrange(qkey(driver, queue, suffix), 0, -1, withscores=True))
+    for env in envs:
+        out.append(await raw.hgetall(qkey(driver, env.queue, f"j:{env.id}")))
+    for queue, key in (("default", "u:1"), ("other", "u:2")):
+        out.append(await raw.get(qkey(driver, queue, f"u:{key}")))
+        out.append(await raw.pttl(qkey(driver, queue, f"u:{key}")) > 0)
+    return out
+
+
+async def test_streamed_pushes_store_what_pooled_pushes_store(
+    driver: RedisDriver, raw: Redis
+) -> None:
+    pooled = await peer(driver)
+    pooled.prefix = driver.prefix  # the same keys, emptied between the two pushes
+    pooled._push_conn = None  # the pool and its pipeline, as on a cluster
+    try:
+        envs = _mixed_batch()
+        streamed_ids = await driver.push(envs)
+        assert streamed_ids[260] == envs[5].id
+        assert streamed_ids[:260] == [e.id for e in envs[:260]]
+        streamed = await _stored(driver, raw, envs)
+        await driver.redis.flushdb()  # type: ignore[union-attr]
+        await driver.redis.script_load(driver._s["push"].script)  # type: ignore[union-attr]
+        assert await pooled.push(envs) == streamed_ids
+        assert await _stored(driver, raw, envs) == streamed
+    finally:
+        await pooled.close()
+
+
+async def test_streamed_pushes_reload_the_script_after_script_flush(driver: RedisDriver) -> None:
+    await driver.redis.script_flush()
+    envs = [envelope(payload={"n": i}) for i in range(600)]
+    assert await driver.push(envs) == [e.id for e in envs]
+    assert (await driver.counts())["default"].pending == 600
+
+
+async def test_pushes_survive_their_connection_being_killed(driver: RedisDriver) -> None:
+    conn = driver._push_conn
+    assert conn is not None
+    await driver.push([envelope()])
+    client_id = await conn.retry.call_with_retry(  # the push connection's own id
+        lambda: _client_id(conn), lambda _: None
+    )
+    await driver.redis.client_kill_filter(_id=client_id)
+    # The first push meets the dead socket and goes through the pool's retries; the
+    # connection reconnects for the next one.
+    assert len(await driver.push([envelope() for _ in range(300)])) == 300
+    assert len(await driver.push([envelope()])) == 1
+    assert await _client_id(conn) != client_id
+    assert (await driver.counts())["default"].pending == 302
+
+
+async def _client_id(conn: object) -> int:
+    await conn.send_command("CLIENT", "ID")  # type: ignore[attr-defined]
+    return int(await conn.read_response())  # type: ignore[attr-defined]
+
+
+async def test_concurrent_and_cancelled_pushes_keep_replies_in_step(
+    driver: RedisDriver,
+) -> None:
+    # One push holds the push connection; the others use the pool meanwhile.
+    batches = [[envelope(payload={"n": i}) for _ in range(50)] for i in range(6)]
+    results = await asyncio.gather(*(driver.push(b) for b in batches))
+    assert results == [[e.id for e in b] for b in batches]
+    # A push cancelled between its send and its reply leaves no reply behind.
+    for timeout_s in (0.0005, 0.002, 0.005):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(driver.push([envelope() for _ in range(2000)]), timeout_s)
+    env = envelope()
+    assert await driver.push([env]) == [env.id]
+    assert await driver.find(env.id) is not None
+
+
+async def test_a_push_hiredis_cannot_pack_goes_through_the_pool(
+    driver: RedisDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packed: list[int] = []
+
+    def refuses(args: tuple[object, ...]) -> bytes:
+        packed.append(len(args))
+        if len(packed) > 2:  # the head and a first piece went out: half a command
+            raise TypeError("an argument hiredis does not know")
+        return hiredis.pack_command(args)
+
+    monkeypatch.setattr(redis_driver_module, "_hiredis_pack", refuses)
+    envs = [envelope(payload={"n": i}) for i in range(120)]
+    assert await driver.push(envs) == [e.id for e in envs]
+    monkeypatch.undo()
+    env = envelope()
+    assert await driver.push([env]) == [env.id]
+    assert (await driver.counts())["default"].pending == 121
 
 
 async def test_unique_lock_is_freed_by_fail_cancel_and_clear(driver: RedisDriver) -> None:

@@ -19,13 +19,14 @@ from typing import Any
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-_hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
+hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
+"""hiredis's packer (a whole command in one bytes object), or ``None`` without hiredis."""
 try:
     import hiredis
 
-    _hiredis_pack = hiredis.pack_command
+    hiredis_pack = hiredis.pack_command
 except ImportError:  # pragma: no cover - hiredis comes with redis[hiredis]
-    _hiredis_pack = None
+    hiredis_pack = None
 
 _FAST: dict[type[AbstractConnection], type[AbstractConnection]] = {}
 
@@ -33,7 +34,7 @@ _FAST: dict[type[AbstractConnection], type[AbstractConnection]] = {}
 def _fast(cls: type[AbstractConnection]) -> type[AbstractConnection]:
     fast = _FAST.get(cls)
     if fast is None:
-        pack = _hiredis_pack
+        pack = hiredis_pack
 
         def pack_command(self: AbstractConnection, *args: Any) -> list[bytes]:
             first = args[0] if args else None
