@@ -15,6 +15,7 @@ A driver supplies the broker-specific steps as the abstract methods below.
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections import deque
@@ -22,6 +23,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from gello_queue.core.envelope import Envelope
 from gello_queue.ports import Reservation
 
 L = TypeVar("L", bound=Hashable)
@@ -32,6 +34,52 @@ M = TypeVar("M")
 MAX_TAKE_ROUNDS = 100
 """Rounds one ``take`` makes at most when messages it took were not run (so a long run
 of superseded messages cannot hold a reservation call forever)."""
+
+
+UNIQUE_MODES = ("processed", "processing", "debounce")
+
+
+def ms(epoch_s: float) -> int:
+    """Epoch milliseconds, rounded up (so a job is never due early)."""
+    return math.ceil(epoch_s * 1000)
+
+
+def job_headers(
+    env: Envelope,
+    *,
+    attempts: int,
+    at: float | None = None,
+    unique: str | None = None,
+    started: bool = False,
+) -> dict[str, object]:
+    """The headers (RabbitMQ) or message attributes (SQS) a job travels with.
+
+    ``gello-attempts`` are the attempts used before this message was sent; ``gello-at``
+    is when it is due (``at``, else the envelope's); ``gello-unique`` its unique mode;
+    ``gello-started`` marks an until-processing job that started before (its claim
+    is gone, so a missing claim does not stop it).
+    """
+    headers: dict[str, object] = {
+        "gello-id": env.id,
+        "gello-at": ms(env.available_at if at is None else at),
+        "gello-attempts": attempts,
+        "gello-max": env.max_attempts,
+        "gello-created": ms(env.created_at),
+    }
+    if unique is not None:
+        headers["gello-unique"] = unique
+    if started:
+        headers["gello-started"] = 1
+    return headers
+
+
+def read_unique(headers: dict[str, Any]) -> str | None:
+    """The unique mode in ``headers`` (messages sent before modes say ``1``)."""
+    value = headers.get("gello-unique")
+    if not value or value == "0":
+        return None
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    return text if text in UNIQUE_MODES else "processed"
 
 
 @dataclass(slots=True)

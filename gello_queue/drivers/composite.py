@@ -7,10 +7,8 @@ production). ``StoreBacked`` delegates every such port method to that store driv
 and any port method it does not define (coordination methods added to the port later)
 is delegated too, so a broker driver stays complete as the port grows.
 
-The store driver's own job tables stay empty except for unique-key claims: a unique
-job's key is held by a placeholder row in the private queue ``UNIQUE_QUEUE`` (scheduled
-far in the future, so nothing ever reserves it) until the broker's job completes or
-fails; the store's unique index makes the claim atomic across processes.
+The store driver's own job tables hold only unique-key claims and markers of
+superseded messages, in private queues (see ``broker_claims``).
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, NotSupportedError
 from gello_queue.core.states import JobState
+from gello_queue.drivers.broker_claims import ClaimStore, is_private, marker_queue
 from gello_queue.drivers.common import retry_envelope
 from gello_queue.ports import (
     FailedJob,
@@ -33,9 +32,6 @@ from gello_queue.ports import (
     WorkerRecord,
 )
 
-UNIQUE_QUEUE = "gello:unique-keys"
-"""The store's private queue holding unique-key claims of broker jobs."""
-_FAR_FUTURE = 4102444800.0  # 2100-01-01: a claim is never due
 STORE_PARAM = "failed_store"
 """URL query parameter naming the store (``amqp://…?failed_store=sqlite:///x.db``)."""
 
@@ -132,25 +128,12 @@ def _failed_row(job: FailedJob) -> tuple[object, ...]:
     )
 
 
-def claim_envelope(env: Envelope) -> Envelope:
-    """The placeholder row that holds ``env``'s unique key in the store."""
-    return Envelope(
-        id=env.id,
-        name=env.name,
-        queue=UNIQUE_QUEUE,
-        payload={},
-        max_attempts=1,
-        available_at=_FAR_FUTURE,
-        created_at=env.created_at,
-        unique_key=env.unique_key,
-    )
-
-
-class StoreBacked:
+class StoreBacked(ClaimStore):
     """Delegates the failed store, workers, control flags and counters to ``store``.
 
-    Subclasses implement the queue half of the port on their broker and
-    ``republish`` (put a failed job's envelope back on the broker).
+    Subclasses implement the queue half of the port on their broker, ``republish``
+    (put a failed job's envelope back on the broker) and ``holds`` (whether this
+    process runs a job).
     """
 
     name = "broker"
@@ -174,24 +157,20 @@ class StoreBacked:
         raise self.unsupported("listing jobs inside a queue")
 
     async def cancel(self, job_id: str) -> bool:
-        raise self.unsupported("cancelling one queued job")
+        # Only a waiting unique job can be: its claim is the handle on it.
+        if self.holds(job_id):
+            return False
+        cancelled = await self.cancel_claimed(job_id)
+        if cancelled is None:
+            raise self.unsupported("cancelling a queued job without a unique key")
+        return cancelled
+
+    def holds(self, job_id: str) -> bool:
+        """Whether this process runs ``job_id`` now (subclasses)."""
+        return False
 
     async def promote(self, job_id: str) -> bool:
         raise self.unsupported("running one scheduled job now")
-
-    # -- unique keys -----------------------------------------------------------------
-    async def claim_unique(self, envelopes: Sequence[Envelope]) -> dict[str, str]:
-        """Claim the unique keys of ``envelopes``; map each job id to its key's holder."""
-        claims = [claim_envelope(e) for e in envelopes if e.unique_key is not None]
-        if not claims:
-            return {}
-        holders = await self.store.push(claims)
-        return {c.id: h for c, h in zip(claims, holders, strict=True)}
-
-    async def release_unique(self, job_ids: Sequence[str]) -> None:
-        """Free the unique keys held by ``job_ids`` (completed, failed or given up)."""
-        for job_id in job_ids:
-            await self.store.cancel(job_id)
 
     async def batch_push(self, record: Any, envelopes: Sequence[Envelope]) -> list[str]:
         """The batch record goes to the store, its jobs to the broker (two steps: the
@@ -208,9 +187,27 @@ class StoreBacked:
 
     # -- counts with the store's failed jobs -----------------------------------------
     async def store_counts(self) -> dict[str, QueueCounts]:
-        """Failed jobs per queue, from the store (its private claim queue left out)."""
-        counts = await self.store.counts()
-        return {q: QueueCounts(failed=c.failed) for q, c in counts.items() if q != UNIQUE_QUEUE}
+        """The store's counts: failed jobs per gello queue, claims and markers."""
+        return await self.store.counts()
+
+    def with_store(
+        self, broker: dict[str, QueueCounts], stored: dict[str, QueueCounts]
+    ) -> dict[str, QueueCounts]:
+        """The broker's counts per queue with the store's failed jobs, less superseded
+        messages not yet due (scheduled, else pending: an SQS FIFO queue shows early
+        messages as visible); queues with nothing left out."""
+        out: dict[str, QueueCounts] = {}
+        for queue, c in broker.items():
+            found = stored.get(queue)
+            failed = found.failed if found is not None else 0
+            markers = stored.get(marker_queue(queue))
+            left = markers.scheduled if markers is not None else 0
+            scheduled = max(c.scheduled - left, 0)
+            pending = max(c.pending - (left - (c.scheduled - scheduled)), 0)
+            counted = QueueCounts(pending, scheduled, c.reserved, failed)
+            if counted.total or failed:
+                out[queue] = counted
+        return out
 
     # -- the failed store ------------------------------------------------------------
     async def failed_list(
@@ -292,9 +289,9 @@ class StoreBacked:
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         return await self.store.throughput(since)
 
-    async def known_queues(self) -> set[str]:
+    async def known_queues(self, stored: dict[str, QueueCounts]) -> set[str]:
         """Queues the store knows of: with failed jobs, paused, or served by a worker."""
-        names = set((await self.store_counts()).keys())
+        names = {q for q, c in stored.items() if c.failed and not is_private(q)}
         names |= await self.store.paused()
         for worker in await self.store.workers():
             names.update(worker.queues)

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from gello_queue import Job, JobRegistry, Queue, Settings, Worker
 from gello_queue.core.errors import ReleaseJob
+from gello_queue.core.states import JobState
 from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.drivers.sqs import SqsDriver
 from gello_queue.middleware import CallNext, Middleware
@@ -64,7 +65,49 @@ class Ranked(Job[P], register=False):
         ran.append((self.name, payload.n, self.attempt))
 
 
-for cls in (Released, Ranked):
+class Sync(Job[P], register=False):
+    unique = True
+
+    def unique_id(self, payload: P) -> str:
+        return str(payload.user)
+
+    async def handle(self, payload: P) -> None:
+        ran.append((self.name, payload.n, self.attempt))
+
+
+class PerUser(Job[P], register=False):
+    unique = True
+    unique_until = "processing"
+
+    def unique_id(self, payload: P) -> str:
+        return str(payload.user)
+
+    async def handle(self, payload: P) -> None:
+        ran.append((self.name, payload.n, self.attempt))
+        await asyncio.sleep(0.3)  # still running when the next dispatch comes
+
+
+class Search(Job[P], register=False):
+    debounce = 0.3
+
+    def unique_id(self, payload: P) -> str:
+        return str(payload.user)
+
+    async def handle(self, payload: P) -> None:
+        ran.append((self.name, payload.n, self.attempt))
+
+
+gate = asyncio.Event()
+"""Holds ``Slow`` jobs until set."""
+
+
+class Slow(Search, register=False):
+    async def handle(self, payload: P) -> None:
+        ran.append((self.name, payload.n, self.attempt))
+        await gate.wait()
+
+
+for cls in (Released, Ranked, Sync, PerUser, Search, Slow):
     registry.register(cls)
 
 
@@ -115,6 +158,90 @@ async def test_a_job_released_by_middleware_uses_no_attempt(broker: tuple[Queue,
     assert ran == [("Released", 1, 1)]
     assert calls[job_id] == 4
     assert await driver.failed_count() == 0
+
+
+async def test_a_unique_key_is_free_again_once_its_job_ran(broker: tuple[Queue, str]) -> None:
+    queue, name = broker
+    ran.clear()
+    first = await Sync.dispatch(n=1, user=7, connection=queue, queue=name)
+    assert (await Sync.dispatch(n=2, user=7, connection=queue, queue=name)).duplicate_of == first
+    async with working(queue, [name]):
+        await eventually(lambda: _value(ran))
+        again = await eventually(
+            lambda: Sync.dispatch(n=3, user=7, connection=queue, queue=name),
+            lambda result: not result.duplicate,
+        )
+        await eventually(lambda: _value(len(ran) == 2))
+    assert [n for _, n, _ in ran] == [1, 3]
+    assert again != first
+
+
+async def test_until_processing_lets_a_new_job_in_once_one_started(
+    broker: tuple[Queue, str],
+) -> None:
+    queue, name = broker
+    ran.clear()
+    first = await PerUser.dispatch(n=1, user=1, connection=queue, queue=name)
+    assert (await PerUser.dispatch(n=2, user=1, connection=queue, queue=name)).duplicate_of == first
+    async with working(queue, [name]):
+        await eventually(lambda: _value(ran))
+        second = await PerUser.dispatch(n=3, user=1, delay=0.3, connection=queue, queue=name)
+        assert not second.duplicate
+        assert (
+            await PerUser.dispatch(n=4, user=1, connection=queue, queue=name)
+        ).duplicate_of == second
+        await eventually(lambda: _value(len(ran) == 2), timeout_s=15)
+    assert [n for _, n, _ in ran] == [1, 3]
+    assert [attempt for _, _, attempt in ran] == [1, 1]
+
+
+async def test_debounce_runs_the_last_payload_once(broker: tuple[Queue, str]) -> None:
+    queue, name = broker
+    ran.clear()
+    ids = [await Search.dispatch(n=i, user=1, connection=queue, queue=name) for i in range(5)]
+    driver = await queue.driver()
+    assert [await driver.find(i) is not None for i in ids] == [False] * 4 + [True]
+    record = await driver.find(ids[-1])
+    assert record is not None
+    assert (record.state, record.queue) == (JobState.SCHEDULED, name)
+    assert (await driver.counts())[name].total == 1  # the superseded are left out
+    async with working(queue, [name]):
+        await eventually(lambda: _value(ran))
+        await eventually(lambda: _settled(driver, name), timeout_s=15)
+    assert [n for _, n, _ in ran] == [4]
+
+
+async def test_debounce_of_a_started_job_lets_both_run(broker: tuple[Queue, str]) -> None:
+    queue, name = broker
+    ran.clear()
+    gate.clear()
+    await Slow.dispatch(n=1, user=2, connection=queue, queue=name)
+    async with working(queue, [name]):
+        await eventually(lambda: _value(ran))
+        await Slow.dispatch(n=2, user=2, connection=queue, queue=name)
+        gate.set()
+        await eventually(lambda: _value(len(ran) == 2), timeout_s=15)
+    assert [n for _, n, _ in ran] == [1, 2]
+
+
+async def test_a_cancelled_unique_job_never_runs(broker: tuple[Queue, str]) -> None:
+    queue, name = broker
+    ran.clear()
+    doomed = await Sync.dispatch(n=1, user=3, delay=0.2, connection=queue, queue=name)
+    kept = await Sync.dispatch(n=2, user=4, delay=0.2, connection=queue, queue=name)
+    driver = await queue.driver()
+    assert await driver.cancel(doomed) is True
+    assert await driver.find(doomed) is None
+    async with working(queue, [name]):
+        await eventually(lambda: _value(ran))
+        await eventually(lambda: _settled(driver, name), timeout_s=15)
+    assert [n for _, n, _ in ran] == [2]
+    assert kept not in {doomed}
+
+
+async def _settled(driver: QueueDriver, name: str) -> bool:
+    counts = await driver.counts()
+    return name not in counts or counts[name].total == 0
 
 
 async def _value(value: Any) -> Any:

@@ -113,8 +113,18 @@ async def test_release_publishes_the_new_envelope(driver: RabbitMQDriver) -> Non
     assert Envelope.decode(again.body).reason == "rate limited"
 
 
+async def test_clear_frees_the_keys_of_the_unique_jobs_it_purged(driver: RabbitMQDriver) -> None:
+    now = await driver.now()
+    held = envelope(unique_key="k", available_at=now + 60)
+    await driver.push([held])
+    assert await driver.push([envelope(unique_key="k")]) == [held.id]
+    assert await driver.clear("default") == 1
+    again = envelope(unique_key="k")
+    assert await driver.push([again]) == [again.id]
+
+
 async def test_what_a_broker_cannot_do_is_one_clear_error(driver: RabbitMQDriver) -> None:
-    assert driver.capabilities == frozenset({"clear"})
+    assert driver.capabilities == frozenset({"clear", "unique_modes"})
     with pytest.raises(NotSupportedError, match="not supported by the rabbitmq driver"):
         await driver.jobs("default", JobState.PENDING)
     with pytest.raises(NotSupportedError, match="not supported by the rabbitmq driver"):

@@ -186,7 +186,7 @@ async def test_a_fifo_queue_has_fifo_levels(leveled: SqsDriver) -> None:
 
 
 async def test_what_sqs_cannot_do_is_one_clear_error(driver: SqsDriver) -> None:
-    assert driver.capabilities == frozenset()
+    assert driver.capabilities == frozenset({"unique_modes"})
     for call in (
         lambda: driver.jobs("default", JobState.PENDING),
         lambda: driver.cancel("x"),

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-import math
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -48,7 +47,14 @@ from pamqp import commands as spec
 from gello_queue.core.envelope import Envelope, new_id
 from gello_queue.core.errors import DriverUnavailableError
 from gello_queue.core.states import JobState
-from gello_queue.drivers.broker_buffer import MAX_TAKE_ROUNDS, Arrival, BrokerBuffer
+from gello_queue.drivers.broker_buffer import (
+    MAX_TAKE_ROUNDS,
+    Arrival,
+    BrokerBuffer,
+    job_headers,
+    read_unique,
+)
+from gello_queue.drivers.broker_claims import claim_queue, marker_queue, unique_mode
 from gello_queue.drivers.common import name_of
 from gello_queue.drivers.composite import StoreBacked, split_store_url, store_failed
 from gello_queue.observability import redact_url
@@ -82,7 +88,8 @@ class _Held:
     queue: str
     attempts: int
     max_attempts: int | None
-    unique: bool
+    unique: str | None
+    """The unique mode, if the job has a key."""
     body: bytes
     created_at: float
     available_at: float
@@ -95,11 +102,6 @@ class _Buffered:
     msg: DeliveredMessage
     gen: int
     since: float
-
-
-def _ms(epoch_s: float) -> int:
-    """Epoch milliseconds, rounded up (AMQP tables hold floats as 32 bits: too coarse)."""
-    return math.ceil(epoch_s * 1000)
 
 
 def _tag(msg: DeliveredMessage) -> int:
@@ -116,7 +118,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
     """The port on RabbitMQ quorum queues; see the module docstring."""
 
     name = "rabbitmq"
-    capabilities = frozenset({"clear"})
+    capabilities = frozenset({"clear", "unique_modes"})
 
     def __init__(
         self,
@@ -269,28 +271,19 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
 
     # -- producing -------------------------------------------------------------------
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
-        holders = await self.claim_unique(envelopes)
+        claimed = await self.claim_unique(envelopes)
         sends = []
         now = time.time()
         for env in envelopes:
-            if holders.get(env.id, env.id) != env.id:
-                continue
-            headers = {
-                "gello-id": env.id,
-                "gello-at": _ms(env.available_at),
-                "gello-attempts": env.attempts,
-                "gello-max": env.max_attempts,
-                "gello-created": _ms(env.created_at),
-            }
-            if env.unique_key is not None:
-                headers["gello-unique"] = 1
-            sends.append((env.queue, env.encode(), headers, env.available_at - now, env.id))
+            if claimed.sends(env):
+                headers = job_headers(env, attempts=env.attempts, unique=unique_mode(env))
+                sends.append((env.queue, env.encode(), headers, env.available_at - now, env.id))
         try:
             await self._publish_many(sends)
         except BaseException:
             await self.release_unique([s[4] for s in sends if s[2].get("gello-unique")])
             raise
-        return [holders.get(e.id, e.id) for e in envelopes]
+        return [claimed.holders.get(e.id, e.id) for e in envelopes]
 
     async def _publish_many(
         self, sends: Sequence[tuple[str, bytes, dict[str, Any], float, str]]
@@ -421,15 +414,17 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             return None  # from before a reconnect: the broker delivers it again
         headers = _headers(item.msg)
         max_attempts = headers.get("gello-max")
+        attempts = (
+            int(headers.get("gello-attempts") or 0) + int(headers.get("x-delivery-count") or 0) + 1
+        )
         return Arrival(
             id=str(headers.get("gello-id") or item.msg.header.properties.message_id or new_id()),
             queue=lane,
             at=int(headers.get("gello-at") or 0) / 1000,
-            attempts=int(headers.get("gello-attempts") or 0)
-            + int(headers.get("x-delivery-count") or 0)
-            + 1,
+            attempts=attempts,
             max_attempts=None if max_attempts is None else int(max_attempts),
-            unique="processed" if headers.get("gello-unique") else None,
+            unique=read_unique(headers),
+            started=bool(headers.get("gello-started")) or attempts > 1,
             meta=headers,
         )
 
@@ -443,6 +438,8 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
 
     async def settle_unrun(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
         await self._ack_tag(_tag(item.msg))
+        if arrival.unique != "processing":
+            await self.release_unique([arrival.id])  # a superseded job's marker
 
     def lease(
         self,
@@ -475,7 +472,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             queue=queue,
             attempts=attempts,
             max_attempts=arrival.max_attempts,
-            unique=arrival.unique is not None,
+            unique=arrival.unique,
             body=bytes(msg.body),
             created_at=int(arrival.meta.get("gello-created") or 0) / 1000,
             available_at=arrival.at,
@@ -558,22 +555,20 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                 await self._con.basic_ack(tag, wait=False)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
-        await self.release_unique([h.id for h in done if h.unique])
+        await self.release_unique([h.id for h in done if h.unique not in (None, "processing")])
         return len(done)
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         held = self._settle(reservation)
         if held is None:
             return False
-        headers: dict[str, Any] = {
-            "gello-id": envelope.id,
-            "gello-at": _ms(time.time() + delay_s),
-            "gello-attempts": envelope.attempts,
-            "gello-max": envelope.max_attempts,
-            "gello-created": _ms(envelope.created_at),
-        }
-        if held.unique:
-            headers["gello-unique"] = 1
+        headers = job_headers(
+            envelope,
+            attempts=envelope.attempts,
+            at=time.time() + delay_s,
+            unique=held.unique,
+            started=held.unique == "processing",
+        )
         try:
             await self._publish(held.queue, envelope.encode(), headers, delay_s, envelope.id)
             await self._ack_tag(held.tag)
@@ -646,6 +641,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             await self._hand_back_buffered(list(self.buffers), STALE_BUFFER_S)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
+        await self.sweep_markers()
         return result
 
     # -- inspecting and managing -----------------------------------------------------
@@ -682,17 +678,12 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
 
     async def counts(self) -> dict[str, QueueCounts]:
         stored = await self.store_counts()
-        names = self._known | await self.known_queues()
-        out: dict[str, QueueCounts] = {}
+        names = self._known | await self.known_queues(stored)
         try:
-            for queue in sorted(names):
-                c = await self._queue_counts(queue)
-                failed = stored[queue].failed if queue in stored else 0
-                if c.total or failed:
-                    out[queue] = QueueCounts(c.pending, c.scheduled, c.reserved, failed)
+            found = {queue: await self._queue_counts(queue) for queue in sorted(names)}
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
-        return out
+        return self.with_store(found, stored)
 
     async def queues(self) -> list[str]:
         return list(await self.counts())
@@ -714,10 +705,17 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                 removed += int(ok.message_count or 0)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
+        # Purged unique jobs free their keys; their superseded messages are gone too.
+        await self.store.clear(claim_queue(queue))
+        await self.store.clear(marker_queue(queue))
         return removed
 
+    def holds(self, job_id: str) -> bool:
+        return any(h.id == job_id and h.gen == self._gen for h in self._held.values())
+
     async def find(self, job_id: str) -> JobRecord | None:
-        # A broker cannot look inside a queue: only jobs this process holds are found.
+        # A broker cannot look inside a queue: jobs this process holds, and waiting
+        # unique jobs (from their claim in the store).
         for held in self._held.values():
             if held.id == job_id and held.gen == self._gen:
                 return JobRecord(
@@ -732,7 +730,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                     reserved_by=held.reserved_by,
                     lease_expires_at=held.expires,
                 )
-        return None
+        return await self.find_claimed(job_id)
 
     # -- failed jobs back to the broker ----------------------------------------------
     async def republish(self, envelopes: Sequence[tuple[Envelope | None, FailedJob]]) -> None:
@@ -742,13 +740,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                 headers = {"gello-id": failed.id, "gello-attempts": 0}
                 sends.append((failed.queue, failed.body.encode(), headers, 0.0, failed.id))
                 continue
-            headers = {
-                "gello-id": env.id,
-                "gello-at": _ms(env.available_at),
-                "gello-attempts": 0,
-                "gello-max": env.max_attempts,
-                "gello-created": _ms(env.created_at),
-            }
+            headers = job_headers(env, attempts=0)
             sends.append((env.queue, env.encode(), headers, 0.0, env.id))
         await self._publish_many(sends)
 

@@ -41,7 +41,8 @@ from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[impor
 from gello_queue.core.envelope import Envelope, new_id
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.states import JobState
-from gello_queue.drivers.broker_buffer import Arrival, BrokerBuffer
+from gello_queue.drivers.broker_buffer import Arrival, BrokerBuffer, job_headers, read_unique
+from gello_queue.drivers.broker_claims import unique_mode
 from gello_queue.drivers.common import name_of
 from gello_queue.drivers.composite import StoreBacked, store_failed
 from gello_queue.drivers.sqs.names import Lane, Naming, sanitize
@@ -83,7 +84,8 @@ class _Held:
     lane: Lane
     attempts: int
     max_attempts: int | None
-    unique: bool
+    unique: str | None
+    """The unique mode, if the job has a key."""
     body: str
     attrs: dict[str, str]
     expires: float
@@ -131,15 +133,11 @@ def _attr(value: object) -> dict[str, str]:
     return {"DataType": "String", "StringValue": str(value)}
 
 
-def _ms(epoch_s: float) -> int:
-    return math.ceil(epoch_s * 1000)
-
-
 class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
     """The port on Amazon SQS; see the module docstring."""
 
     name = "sqs"
-    capabilities: frozenset[str] = frozenset()
+    capabilities = frozenset({"unique_modes"})
 
     def __init__(
         self,
@@ -260,31 +258,26 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
 
     # -- producing -------------------------------------------------------------------
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
-        holders = await self.claim_unique(envelopes)
+        claimed = await self.claim_unique(envelopes)
         now = time.time()
         sends: dict[Lane, list[dict[str, Any]]] = {}
+        claims: list[str] = []
         for env in envelopes:
-            if holders.get(env.id, env.id) != env.id:
+            if not claimed.sends(env):
                 continue
-            attrs: dict[str, object] = {
-                "gello-id": env.id,
-                "gello-at": _ms(env.available_at),
-                "gello-attempts": env.attempts,
-                "gello-max": env.max_attempts,
-            }
-            if env.unique_key is not None:
-                attrs["gello-unique"] = 1
+            attrs = job_headers(env, attempts=env.attempts, unique=unique_mode(env))
+            body = env.encode().decode()
             sends.setdefault(self._lane(env), []).append(
-                self._entry(
-                    env.queue, env.encode().decode(), attrs, env.available_at - now, env, first=True
-                )
+                self._entry(env.queue, body, attrs, env.available_at - now, env, first=True)
             )
+            if env.unique_key is not None:
+                claims.append(env.id)
         try:
             await self._send(sends)
         except BaseException:
-            await self.release_unique([e.id for e in envelopes if e.unique_key is not None])
+            await self.release_unique(claims)
             raise
-        return [holders.get(e.id, e.id) for e in envelopes]
+        return [claimed.holders.get(e.id, e.id) for e in envelopes]
 
     def _lane(self, env: Envelope) -> Lane:
         return env.queue, self.naming.level_of(env.priority)
@@ -305,7 +298,9 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             "MessageAttributes": {k: _attr(v) for k, v in attrs.items()},
         }
         if self.is_fifo(queue):
-            key = env.unique_key if env is not None and env.unique_key else None
+            # One group per job (no ordering between jobs, full parallelism), or per
+            # unique key for plain unique jobs: one of them at a time anyway.
+            key = env.unique_key if env is not None and unique_mode(env) == "processed" else None
             entry["MessageGroupId"] = re.sub(r"[^!-~]", "_", key or job_id)[:128]
             # The first send of a job deduplicates on its id (a producer's retried call
             # is not a second job); a job sent again (retried from the failed store) is
@@ -388,15 +383,16 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         message = item.message
         attrs = _attrs_of(message)
         top = attrs.get("gello-max")
+        used = _used(message, attrs, fifo=self.is_fifo(lane[0]))
+        attempts = int(attrs.get("gello-attempts") or 0) + used + 1
         return Arrival(
             id=attrs.get("gello-id") or message["MessageId"],
             queue=lane[0],
             at=int(attrs.get("gello-at") or 0) / 1000,
-            attempts=int(attrs.get("gello-attempts") or 0)
-            + _used(message, attrs, fifo=self.is_fifo(lane[0]))
-            + 1,
+            attempts=attempts,
             max_attempts=None if top is None else int(top),
-            unique="processed" if attrs.get("gello-unique") else None,
+            unique=read_unique(attrs),
+            started=bool(attrs.get("gello-started")) or attempts > 1,
             meta=attrs,
         )
 
@@ -411,6 +407,8 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
     async def settle_unrun(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
         url = await self._url(lane)
         await self.client.delete_message(QueueUrl=url, ReceiptHandle=item.message["ReceiptHandle"])
+        if arrival.unique != "processing":
+            await self.release_unique([arrival.id])  # a superseded job's marker
 
     def lease(
         self,
@@ -441,7 +439,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             lane=lane,
             attempts=attempts,
             max_attempts=arrival.max_attempts,
-            unique=arrival.unique is not None,
+            unique=arrival.unique,
             body=item.message.get("Body", ""),
             attrs=arrival.meta,
             expires=min(item.visible_at, expires),
@@ -542,7 +540,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             await self._delete(done)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
-        await self.release_unique([h.id for h in done if h.unique])
+        await self.release_unique([h.id for h in done if h.unique not in (None, "processing")])
         return len(done)
 
     async def _delete(self, helds: Sequence[_Held]) -> None:
@@ -568,14 +566,13 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             # Sent again as a new message (on FIFO too, whose delay is then a hop): the
             # envelope's attempts (one given back by ``ReleaseJob``) and reason are kept.
             url = await self._url(held.lane)
-            attrs: dict[str, object] = {
-                "gello-id": envelope.id,
-                "gello-at": _ms(time.time() + delay_s),
-                "gello-attempts": envelope.attempts,
-                "gello-max": envelope.max_attempts,
-            }
-            if held.unique:
-                attrs["gello-unique"] = 1
+            attrs = job_headers(
+                envelope,
+                attempts=envelope.attempts,
+                at=time.time() + delay_s,
+                unique=held.unique,
+                started=held.unique == "processing",
+            )
             entry = self._entry(held.queue, envelope.encode().decode(), attrs, delay_s, envelope)
             await self._send({self._lane(envelope): [entry]})
             await self.client.delete_message(QueueUrl=url, ReceiptHandle=held.handle)
@@ -668,6 +665,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
                     result.requeued.append(held.id)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
+        await self.sweep_markers()
         return result
 
     # -- inspecting and managing -----------------------------------------------------
@@ -688,20 +686,18 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
     async def counts(self) -> dict[str, QueueCounts]:
         stored = await self.store_counts()
         existing = await self._discover()
-        names = self._known | await self.known_queues() | {q for q, _ in existing or ()}
-        out: dict[str, QueueCounts] = {}
+        names = self._known | await self.known_queues(stored) | {q for q, _ in existing or ()}
+        found: dict[str, QueueCounts] = {}
         try:
             for queue in sorted(names):
                 c = QueueCounts()
                 for lane in self.naming.lanes([queue]):
                     if existing is None or lane in existing or lane in self._urls:
                         c = _plus(c, await self._lane_counts(lane))
-                failed = stored[queue].failed if queue in stored else 0
-                if c.total or failed:
-                    out[queue] = QueueCounts(c.pending, c.scheduled, c.reserved, failed)
+                found[queue] = c
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
-        return out
+        return self.with_store(found, stored)
 
     async def _lane_counts(self, lane: Lane) -> QueueCounts:
         url = await self._url(lane, create=False)
@@ -729,8 +725,12 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
     async def clear(self, queue: str) -> int:
         raise self.unsupported("clearing a queue (PurgeQueue would delete running jobs too)")
 
+    def holds(self, job_id: str) -> bool:
+        return any(h.id == job_id for h in self._held.values())
+
     async def find(self, job_id: str) -> JobRecord | None:
-        # SQS cannot look inside a queue: only jobs this process holds are found.
+        # SQS cannot look inside a queue: jobs this process holds, and waiting unique
+        # jobs (from their claim in the store).
         for held in self._held.values():
             if held.id == job_id:
                 return JobRecord(
@@ -740,12 +740,12 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
                     attempts=held.attempts,
                     priority=0,
                     available_at=int(held.attrs.get("gello-at") or 0) / 1000,
-                    created_at=0.0,
+                    created_at=int(held.attrs.get("gello-created") or 0) / 1000,
                     body=held.body,
                     reserved_by=held.reserved_by,
                     lease_expires_at=held.expires,
                 )
-        return None
+        return await self.find_claimed(job_id)
 
     async def republish(self, envelopes: Sequence[tuple[Envelope | None, FailedJob]]) -> None:
         sends: dict[Lane, list[dict[str, Any]]] = {}
@@ -756,12 +756,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
                     self._entry(failed.queue, failed.body, attrs, 0, None)
                 )
                 continue
-            attrs = {
-                "gello-id": env.id,
-                "gello-at": _ms(env.available_at),
-                "gello-attempts": 0,
-                "gello-max": env.max_attempts,
-            }
+            attrs = job_headers(env, attempts=0)
             sends.setdefault(self._lane(env), []).append(
                 self._entry(env.queue, env.encode().decode(), attrs, 0, env)
             )
