@@ -1,24 +1,18 @@
 """RabbitMQ-specific behaviour: delays that hop buckets, attempts from the delivery count,
-tokens across reconnects, capabilities, secrets, and the real `gello` command."""
+tokens across reconnects, clearing, secrets and URLs (what the brokers share is in
+test_broker_common and test_broker_jobs)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from backends.rabbitmq import RABBITMQ_URL, delete_queues, unique_prefix
+from backends.rabbitmq import RABBITMQ_URL, open_driver
 from helpers import envelope, eventually
 
-from gello_queue import NotSupportedError
 from gello_queue.core.errors import DriverUnavailableError
-from gello_queue.core.states import JobState
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.rabbitmq import RabbitMQDriver
 from gello_queue.drivers.rabbitmq.driver import BUCKETS_MS
@@ -26,21 +20,12 @@ from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.ports import Failure
 
 W = "worker-1"
-CLI = Path(__file__).resolve().parent.parent / "cli"
-GELLO = str(Path(sys.executable).with_name("gello"))
 
 
 @pytest.fixture
-async def driver(tmp_path: Path) -> AsyncIterator[RabbitMQDriver]:
-    opened = RabbitMQDriver(
-        RABBITMQ_URL, SqliteDriver(tmp_path / "store.db"), prefix=unique_prefix()
-    )
-    await opened.open()
-    try:
+async def driver(request: pytest.FixtureRequest) -> AsyncIterator[RabbitMQDriver]:
+    async with open_driver(request) as opened:
         yield opened
-    finally:
-        await opened.delete_queues()
-        await opened.close()
 
 
 async def test_a_delay_hops_buckets_and_never_runs_early(driver: RabbitMQDriver) -> None:
@@ -99,20 +84,6 @@ async def test_a_token_from_before_a_reconnect_settles_nothing(driver: RabbitMQD
     assert await driver.ack([again]) == 1
 
 
-async def test_release_publishes_the_new_envelope(driver: RabbitMQDriver) -> None:
-    from gello_queue.core.envelope import Envelope
-
-    env = envelope()
-    await driver.push([env])
-    [res] = await driver.reserve(["default"], 1, lease_s=30, worker_id=W)
-    back = Envelope.decode(res.body).with_changes(attempts=0, reason="rate limited")
-    assert await driver.release(res, back, 0.05) is True
-    assert await driver.release(res, back, 0) is False
-    [again] = await eventually(lambda: driver.reserve(["default"], 1, lease_s=30, worker_id=W))
-    assert again.attempts == 1
-    assert Envelope.decode(again.body).reason == "rate limited"
-
-
 async def test_clear_frees_the_keys_of_the_unique_jobs_it_purged(driver: RabbitMQDriver) -> None:
     now = await driver.now()
     held = envelope(unique_key="k", available_at=now + 60)
@@ -121,16 +92,6 @@ async def test_clear_frees_the_keys_of_the_unique_jobs_it_purged(driver: RabbitM
     assert await driver.clear("default") == 1
     again = envelope(unique_key="k")
     assert await driver.push([again]) == [again.id]
-
-
-async def test_what_a_broker_cannot_do_is_one_clear_error(driver: RabbitMQDriver) -> None:
-    assert driver.capabilities == frozenset({"clear", "unique_modes"})
-    with pytest.raises(NotSupportedError, match="not supported by the rabbitmq driver"):
-        await driver.jobs("default", JobState.PENDING)
-    with pytest.raises(NotSupportedError, match="not supported by the rabbitmq driver"):
-        await driver.cancel("x")
-    with pytest.raises(NotSupportedError, match="not supported by the rabbitmq driver"):
-        await driver.promote("x")
 
 
 async def test_unreachable_broker_names_it_without_the_password(tmp_path: Path) -> None:
@@ -150,65 +111,3 @@ def test_url_routes_to_rabbitmq_with_its_store(tmp_path: Path) -> None:
     assert isinstance(driver, RabbitMQDriver)
     assert isinstance(driver.store, SqliteDriver)
     assert driver.url == "amqps://u:p@example.com/vhost"
-
-
-def test_importing_gello_loads_no_broker_client() -> None:
-    code = (
-        "import sys, gello_queue, gello_queue.drivers;"
-        "assert 'aio_pika' not in sys.modules and 'aiormq' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_the_gello_command_end_to_end(tmp_path: Path) -> None:
-    prefix = f"gcli.{uuid.uuid4().hex[:12]}."
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
-    }
-    env.update(
-        QUEUE_DRIVER="rabbitmq",
-        RABBITMQ_URL=RABBITMQ_URL,
-        QUEUE_FAILED_STORE=f"sqlite:///{tmp_path / 'store.db'}",
-        QUEUE_PREFIX=prefix,
-        PYTHONPATH=str(CLI),
-        GELLO_APP="app_jobs",
-        GELLO_TEST_LEDGER=str(tmp_path / "ledger.txt"),
-        GELLO_TEST_FLAG=str(tmp_path / "flag"),
-        QUEUE_LEASE="2",
-    )
-
-    def gello(*args: str) -> subprocess.CompletedProcess[str]:
-        out = subprocess.run(
-            [GELLO, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
-        )
-        assert out.returncode == 0, f"gello {' '.join(args)}: {out.stderr}"
-        return out
-
-    def done() -> list[str]:
-        ledger = tmp_path / "ledger.txt"
-        lines = ledger.read_text().splitlines() if ledger.exists() else []
-        return sorted(line.split()[1] for line in lines if line.startswith("done"))
-
-    try:
-        for key in ("a", "b"):
-            gello("queue:dispatch", "Ledger", "--payload", json.dumps({"key": key}))
-        broken = gello("queue:dispatch", "Toggle", "--payload", '{"key": "t"}').stdout.strip()
-        assert (
-            json.loads(gello("queue:status", "--json").stdout)["queues"]["default"]["pending"] == 3
-        )
-        gello("queue:work", "--stop-when-empty", "--sleep", "0.05")
-        assert done() == ["a", "b"]
-        failed = json.loads(gello("queue:failed", "--json").stdout)
-        assert [(f["id"], f["name"], f["attempts"]) for f in failed] == [(broken, "Toggle", 2)]
-        why = gello("queue:why", broken).stdout
-        assert "failed" in why
-        (tmp_path / "flag").touch()
-        assert "Retried 1 job(s)." in gello("queue:retry-all").stdout
-        gello("queue:work", "--stop-when-empty", "--sleep", "0.05")
-        assert done() == ["a", "b", "t"]
-        gello("queue:dispatch", "Ledger", "--payload", '{"key": "c"}', "--delay", "60")
-        assert "Cleared 1 jobs" in gello("queue:clear", "default", "--force").stdout
-        status = gello("queue:status").stdout
-        assert "s3cret" not in status
-    finally:
-        delete_queues(prefix)

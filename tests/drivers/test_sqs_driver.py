@@ -1,14 +1,11 @@
 """SQS-specific behaviour against moto's server: long delays that hop, FIFO queues,
-visibility as the lease, capabilities, secrets, and the real `gello` command."""
+visibility as the lease, queues per priority level, secrets and URLs (what the brokers
+share is in test_broker_common and test_broker_jobs)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,10 +14,8 @@ import pytest
 from backends import sqs as sqs_backend
 from helpers import envelope, eventually
 
-from gello_queue import NotSupportedError
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
-from gello_queue.core.states import JobState
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.drivers.sqs import SqsDriver, SqsOptions, options_from_url
@@ -28,21 +23,12 @@ from gello_queue.drivers.sqs import driver as sqs_module
 from gello_queue.drivers.sqs.names import Naming
 
 W = "worker-1"
-CLI = Path(__file__).resolve().parent.parent / "cli"
-GELLO = str(Path(sys.executable).with_name("gello"))
 
 
 @pytest.fixture
-async def driver(tmp_path: Path) -> AsyncIterator[SqsDriver]:
-    opened = SqsDriver(
-        sqs_backend.options(), SqliteDriver(tmp_path / "s.db"), prefix=sqs_backend.unique_prefix()
-    )
-    await opened.open()
-    try:
+async def driver(request: pytest.FixtureRequest) -> AsyncIterator[SqsDriver]:
+    async with sqs_backend.open_driver(request) as opened:
         yield opened
-    finally:
-        await opened.delete_queues()
-        await opened.close()
 
 
 async def test_a_delay_longer_than_sqs_allows_hops_until_due(
@@ -84,20 +70,6 @@ async def test_a_delayed_fifo_job_is_hidden_until_due_without_using_an_attempt(
     )
     assert (res.id, res.attempts) == (env.id, 1)  # the hiding receive was no attempt
     assert time.time() >= env.available_at
-
-
-async def test_a_fifo_release_keeps_the_new_envelope_and_its_attempts(driver: SqsDriver) -> None:
-    env = envelope("work.fifo", max_attempts=1)
-    await driver.push([env])
-    [res] = await eventually(lambda: driver.reserve(["work.fifo"], 1, lease_s=30, worker_id=W))
-    back = Envelope.decode(res.body).with_changes(attempts=0, reason="rate limited")
-    assert await driver.release(res, back, 0.5) is True
-    assert await driver.release(res, back, 0) is False
-    [again] = await eventually(
-        lambda: driver.reserve(["work.fifo"], 1, lease_s=30, worker_id=W), timeout_s=10
-    )
-    assert (again.id, again.attempts) == (env.id, 1)
-    assert Envelope.decode(again.body).reason == "rate limited"
 
 
 async def test_visibility_is_the_lease_and_extend_keeps_it(driver: SqsDriver) -> None:
@@ -185,18 +157,6 @@ async def test_a_fifo_queue_has_fifo_levels(leveled: SqsDriver) -> None:
     assert [r.id for r in got] == [high.id, low.id]
 
 
-async def test_what_sqs_cannot_do_is_one_clear_error(driver: SqsDriver) -> None:
-    assert driver.capabilities == frozenset({"unique_modes"})
-    for call in (
-        lambda: driver.jobs("default", JobState.PENDING),
-        lambda: driver.cancel("x"),
-        lambda: driver.promote("x"),
-        lambda: driver.clear("default"),
-    ):
-        with pytest.raises(NotSupportedError, match="not supported by the sqs driver"):
-            await call()
-
-
 async def test_unreachable_endpoint_fails_without_secrets(tmp_path: Path) -> None:
     options = SqsOptions(
         endpoint_url="http://127.0.0.1:1",
@@ -243,72 +203,3 @@ def test_settings_build_the_sqs_url(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "never-in-the-url" not in url
     o = options_from_url(url)
     assert (o.region, o.suffix, o.create) == ("eu-central-1", "-prod", False)
-
-
-def test_importing_gello_loads_no_aws_client() -> None:
-    code = (
-        "import sys, gello_queue, gello_queue.drivers;"
-        "assert 'aiobotocore' not in sys.modules and 'botocore' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_the_gello_command_end_to_end(tmp_path: Path) -> None:
-    prefix = sqs_backend.unique_prefix()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
-    }
-    env.update(
-        QUEUE_DRIVER="sqs",
-        SQS_ENDPOINT_URL=sqs_backend.endpoint(),
-        AWS_DEFAULT_REGION="us-east-1",
-        QUEUE_FAILED_STORE=f"sqlite:///{tmp_path / 'store.db'}",
-        QUEUE_PREFIX=prefix,
-        PYTHONPATH=str(CLI),
-        GELLO_APP="app_jobs",
-        GELLO_TEST_LEDGER=str(tmp_path / "ledger.txt"),
-        GELLO_TEST_FLAG=str(tmp_path / "flag"),
-        QUEUE_LEASE="2",
-        **sqs_backend.CREDENTIALS,
-    )
-
-    def gello(*args: str) -> subprocess.CompletedProcess[str]:
-        out = subprocess.run(
-            [GELLO, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
-        )
-        assert out.returncode == 0, f"gello {' '.join(args)}: {out.stderr}"
-        return out
-
-    def done() -> list[str]:
-        ledger = tmp_path / "ledger.txt"
-        lines = ledger.read_text().splitlines() if ledger.exists() else []
-        return sorted(line.split()[1] for line in lines if line.startswith("done"))
-
-    try:
-        for key in ("a", "b"):
-            gello("queue:dispatch", "Ledger", "--payload", json.dumps({"key": key}))
-        broken = gello("queue:dispatch", "Toggle", "--payload", '{"key": "t"}').stdout.strip()
-        status = json.loads(gello("queue:status", "--json").stdout)
-        assert status["queues"]["default"]["pending"] == 3
-        gello("queue:work", "--stop-when-empty", "--sleep", "0.05")
-        assert done() == ["a", "b"]
-        failed = json.loads(gello("queue:failed", "--json").stdout)
-        assert [(f["id"], f["name"], f["attempts"]) for f in failed] == [(broken, "Toggle", 2)]
-        assert "failed" in gello("queue:why", broken).stdout
-        (tmp_path / "flag").touch()
-        assert "Retried 1 job(s)." in gello("queue:retry-all").stdout
-        gello("queue:work", "--stop-when-empty", "--sleep", "0.05")
-        assert done() == ["a", "b", "t"]
-        cleared = subprocess.run(
-            [GELLO, "queue:clear", "default", "--force"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert cleared.returncode != 0
-        assert cleared.stderr.strip() == "error: the sqs driver cannot clear"
-        assert "Traceback" not in cleared.stderr
-        assert "testing" not in gello("queue:status").stdout
-    finally:
-        sqs_backend.delete_queues(prefix)
