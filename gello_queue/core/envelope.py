@@ -83,8 +83,38 @@ class Envelope:
         return {name: getattr(self, name) for name in _FIELDS}
 
     def encode(self) -> bytes:
-        """Serialise to JSON bytes (orjson writes the dataclass natively)."""
-        return orjson.dumps(self)
+        """Serialise to JSON bytes: the fields in declaration order, as ``to_dict``.
+
+        Spelled out because orjson dumps this dict literal in three quarters of the time
+        it takes to walk the dataclass natively, on every pushed job; a test pins the
+        bytes to the native ones.
+        """
+        return orjson.dumps(
+            {
+                "id": self.id,
+                "name": self.name,
+                "queue": self.queue,
+                "payload": self.payload,
+                "attempts": self.attempts,
+                "max_attempts": self.max_attempts,
+                "priority": self.priority,
+                "timeout": self.timeout,
+                "backoff": self.backoff,
+                "retry_until": self.retry_until,
+                "available_at": self.available_at,
+                "created_at": self.created_at,
+                "unique_key": self.unique_key,
+                "unique_mode": self.unique_mode,
+                "unique_for": self.unique_for,
+                "batch_id": self.batch_id,
+                "chain": self.chain,
+                "middleware": self.middleware,
+                "trace": self.trace,
+                "tags": self.tags,
+                "reason": self.reason,
+                "v": self.v,
+            }
+        )
 
     @classmethod
     def from_dict(cls, data: Any) -> Envelope:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 
+import orjson
 import pytest
 
 from gello_queue.core.envelope import Envelope, new_id
@@ -33,6 +35,35 @@ def test_round_trip_keeps_every_field() -> None:
         reason="rate limited",
     )
     assert Envelope.decode(env.encode()) == env
+
+
+def test_encode_writes_every_field_as_the_dataclass_does() -> None:
+    # encode spells the fields out for speed: a field added to the dataclass must be
+    # added there too, in the same place.
+    full = Envelope(
+        id=new_id(),
+        name="N",
+        queue="q",
+        payload={"a": [1, "é", None], "b": {"c": 1.5}},
+        attempts=1,
+        timeout=2.0,
+        backoff={"kind": "exponential"},
+        retry_until=3.0,
+        available_at=4.25,
+        created_at=4.0,
+        unique_key="k",
+        unique_mode="debounce",
+        unique_for=1.5,
+        batch_id="b",
+        chain=[{"name": "Next"}],
+        middleware={"once": "x"},
+        trace={"traceparent": "00-x"},
+        tags=["t"],
+        reason="why",
+    )
+    for env in (full, Envelope(id="i", name="n", queue="q", payload={})):
+        assert env.encode() == orjson.dumps(env)
+        assert list(orjson.loads(env.encode())) == [f.name for f in dataclasses.fields(env)]
 
 
 def test_ids_are_time_ordered() -> None:
