@@ -593,23 +593,33 @@ class PostgresDriver:
         now = time.time() + self._skew
         records: list[tuple[object, ...]] = []
         due: dict[str, float] = {}
+        # Per job, plain comparisons instead of min()/max() calls: this loop is a fifth
+        # of a bulk push's client time.
         for env in envelopes:
-            immediate = env.available_at <= env.created_at
+            at, queue, priority = env.available_at, env.queue, env.priority
+            if at <= env.created_at:
+                due[queue] = 0.0  # due now (0) unless every job of the queue is delayed
+                if at > now:
+                    at = now
+            else:
+                held = due.get(queue)
+                if held is None or at < held:
+                    due[queue] = at
+            if not 0 <= priority <= 5:
+                priority = 0 if priority < 0 else 5
             records.append(
                 (
                     env.id,
-                    env.queue,
+                    queue,
                     env.name,
-                    max(0, min(5, env.priority)),
-                    min(env.available_at, now) if immediate else env.available_at,
+                    priority,
+                    at,
                     env.created_at,
                     env.attempts,
                     env.max_attempts,
                     env.encode().decode(),
                 )
             )
-            at = 0.0 if immediate else env.available_at
-            due[env.queue] = min(due.get(env.queue, at), at)
         notes = [f"{at!r} {queue}" for queue, at in due.items()]
 
         async def copy(con: Any) -> None:
