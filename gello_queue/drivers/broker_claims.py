@@ -165,6 +165,11 @@ class ClaimStore:
         for job_id in job_ids:
             await self.store.cancel(job_id)
 
+    async def end_claims(self, jobs: Sequence[tuple[str, str | None]]) -> None:
+        """Free the claims (or markers) of jobs that ended (completed, failed, given up or
+        dropped), given as (id, unique mode); until-processing claims went at start."""
+        await self.release_unique([i for i, mode in jobs if mode not in (None, "processing")])
+
     async def claims_held(self, arrivals: Sequence[Arrival]) -> list[bool]:
         """Whether each arriving job may run: unique ones must still hold their claim
         (an until-processing claim is released here, as the job starts)."""

@@ -19,7 +19,9 @@ Queues (see docs/architecture.md, "RabbitMQ"):
   declared on first use: at most 12 per work queue.
 
 Attempts are ``gello-attempts`` (a header: attempts before this message was published)
-plus the broker's delivery count plus one. Reservation tokens are the channel's
+plus the broker's delivery count plus one; a release publishes a new message with the
+envelope's attempts (a ``ReleaseJob`` gives its attempt back). Unique jobs, in every
+mode, are claimed in the store (see ``broker_claims``). Reservation tokens are the channel's
 generation and the delivery tag, so a token from before a reconnect never acknowledges
 another delivery. The lease is the broker's consumer acknowledgement timeout
 (``consumer_timeout``, 30 minutes by default) while the connection lives; ``extend``
@@ -438,8 +440,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
 
     async def settle_unrun(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
         await self._ack_tag(_tag(item.msg))
-        if arrival.unique != "processing":
-            await self.release_unique([arrival.id])  # a superseded job's marker
+        await self.end_claims([(arrival.id, arrival.unique)])  # a superseded job's marker
 
     def lease(
         self,
@@ -555,7 +556,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                 await self._con.basic_ack(tag, wait=False)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
-        await self.release_unique([h.id for h in done if h.unique not in (None, "processing")])
+        await self.end_claims([(h.id, h.unique) for h in done])
         return len(done)
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
@@ -602,7 +603,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             await self._ack_tag(held.tag)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
-        if held.unique:
+        if held.unique:  # any mode: a job lost before it started still holds its claim
             await self.release_unique([held.id])
 
     async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:

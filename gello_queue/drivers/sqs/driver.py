@@ -1,25 +1,31 @@
 """Amazon SQS driver (``sqs://``) on aiobotocore, with a database store.
 
-- Queue ``name`` is the SQS queue ``{prefix}{name}{suffix}`` (``QUEUE_PREFIX`` with
-  characters SQS rejects turned into ``-``; ``SQS_SUFFIX``), at ``SQS_PREFIX/…`` when the
-  URL prefix is set, else looked up by name; created on first use unless
-  ``SQS_CREATE_QUEUES=false``. A name ending in ``.fifo`` is a FIFO queue.
+- Queue ``name`` is the SQS queue ``{prefix}{name}{suffix}`` (see ``names``), at
+  ``SQS_PREFIX/…`` when the URL prefix is set, else looked up by name; created on first
+  use unless ``SQS_CREATE_QUEUES=false``. A name ending in ``.fifo`` is a FIFO queue.
+  With ``priorities=5,3`` in the URL, each of those levels has a queue of its own
+  (``{name}-5``), and ``reserve`` drains higher levels first.
 - The lease is the visibility timeout: a reservation receives with
-  ``VisibilityTimeout`` = the lease, and the worker's heartbeat extends it
+  ``VisibilityTimeout`` = twice the lease, and the worker's heartbeat extends it
   (``ChangeMessageVisibilityBatch``); a dead worker's messages reappear when it lapses.
-  Attempts are the ``gello-attempts`` attribute plus ``ApproximateReceiveCount``; a
-  message received after its last attempt goes to the failed store (its worker died).
+  Attempts are the ``gello-attempts`` attribute plus the receives that were attempts
+  (``ApproximateReceiveCount``, less a FIFO hop); a message received after its last
+  attempt goes to the failed store (its worker died).
 - Delays: ``DelaySeconds`` (rounded up, at most 15 minutes); a message received still
   early is sent again with the remaining delay and deleted (it hops until due, never
-  early). On FIFO queues, which have no per-message delay, a delayed job is sent
-  at once and, when received early, hidden until due (``ChangeMessageVisibility``, at
-  most 12 hours per hop); a retry with backoff hides the message the same way.
+  early). On FIFO queues, which have no per-message delay, a delayed job is sent at
+  once and, when first received early, hidden until due (``ChangeMessageVisibility``,
+  at most 12 hours; received early again, it is sent again). Releases (retries,
+  ``ReleaseJob``) send a new message with the envelope's attempts on both kinds.
 - ``wait`` long-polls (``WaitTimeSeconds`` up to 20) and keeps what it receives for the
   next ``reserve``; sends, receives, deletes and visibility changes go 10 per call.
-- FIFO queues: the deduplication id is the unique key (else the job id) and the message
-  group is the unique key (else the job id: no ordering between jobs, full parallelism).
-- Not supported (no capabilities): listing or finding queued jobs, per-message priority,
-  clearing a queue without touching running jobs, cancelling or promoting one job.
+- FIFO queues: the deduplication id is the job id on its first send, fresh on a
+  resend; the message group is the job id (no ordering between jobs, full
+  parallelism), or the unique key of a plain unique job.
+- Unique jobs (every mode) are claimed in the store (see ``broker_claims``).
+- Not supported: listing queued jobs, per-message priority inside one queue, clearing
+  a queue without touching running jobs, cancelling a job without a unique key,
+  promoting one job.
 """
 
 from __future__ import annotations
@@ -407,8 +413,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
     async def settle_unrun(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
         url = await self._url(lane)
         await self.client.delete_message(QueueUrl=url, ReceiptHandle=item.message["ReceiptHandle"])
-        if arrival.unique != "processing":
-            await self.release_unique([arrival.id])  # a superseded job's marker
+        await self.end_claims([(arrival.id, arrival.unique)])  # a superseded job's marker
 
     def lease(
         self,
@@ -540,7 +545,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             await self._delete(done)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
-        await self.release_unique([h.id for h in done if h.unique not in (None, "processing")])
+        await self.end_claims([(h.id, h.unique) for h in done])
         return len(done)
 
     async def _delete(self, helds: Sequence[_Held]) -> None:
@@ -608,7 +613,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             await self._delete([held])
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
-        if held.unique:
+        if held.unique:  # any mode: a job lost before it started still holds its claim
             await self.release_unique([held.id])
 
     async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
