@@ -19,6 +19,12 @@ off for their own transaction only): a database crash may forget the last fracti
 second of them, which makes a job run again, as at-least-once delivery allows, and it
 halves their latency. ``durable_worker_commits=True`` makes them wait too.
 
+Pushes run on one connection the driver keeps outside the pool (opened by the first
+push; concurrent pushes use the pool), so a process that dispatches holds the pool, that
+connection and, once it reserves or waits, the LISTEN connection. A single job is one
+scalar ``INSERT`` with its ``pg_notify``; 2 to 499 jobs one ``INSERT … unnest``; more, a
+``COPY`` and the notifications in one transaction.
+
 The URL may carry gello's options, which win over the keyword arguments:
 ``postgresql://host/db?schema=jobs&table_prefix=app_&listen=false``; other query
 parameters go to the server as settings (``&synchronous_commit=off`` relaxes pushes too).

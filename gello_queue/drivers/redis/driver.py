@@ -68,8 +68,13 @@ slots, so a worker on several queues blocks on the first queue's list for at mos
 
 Speed
 -----
-A bulk push is one script call per queue and 2,000 jobs, three arguments per job, all
-in one round trip; commands are packed by hiredis in C (``packing.py``). Reserve hands
+A push is one script call per queue and 250 jobs, three arguments per job, all in one
+round trip. On standalone Redis it runs on a connection the driver keeps out of the pool
+(one push at a time; concurrent pushes use the pool): each call is packed by hiredis and
+written 50 jobs at a time as it is built, so the server runs one call while the client
+builds the next, and the replies are read after the last. On a cluster, or while the
+push connection is busy, the calls go through the pool as one pipeline of 2,000-job
+calls. Other commands are packed by hiredis in C too (``packing.py``). Reserve hands
 out up to ``limit`` jobs per call, acks and lease renewals are one call per queue for
 the whole batch, and reserving clears a queue's wake list once its ready set is empty,
 so an idle worker is not woken for jobs already taken.
