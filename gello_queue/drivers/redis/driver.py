@@ -233,6 +233,7 @@ class RedisDriver:
         self._push_conn: AbstractConnection | None = None
         """A connection kept out of the pool for pushes (standalone Redis; see ``push``)."""
         self._push_busy = False
+        self._push_reconnect: asyncio.Task[None] | None = None
         self._qkeys: dict[str, _QueueKeys] = {}
         g = f"{prefix}{{g}}:"
         self._k_queues = g + "queues"
@@ -318,6 +319,11 @@ class RedisDriver:
             )
 
     async def close(self) -> None:
+        reconnect, self._push_reconnect = self._push_reconnect, None
+        if reconnect is not None:
+            reconnect.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await reconnect
         conn, self._push_conn = self._push_conn, None
         if conn is not None and isinstance(self._r, Redis):
             with contextlib.suppress(RedisError, OSError):
@@ -393,14 +399,13 @@ class RedisDriver:
         if not envelopes:
             return []
         conn = self._push_conn
-        if conn is not None and not self._push_busy:
+        if conn is not None and not self._push_busy and conn.is_connected:
             # One push at a time uses the push connection; concurrent ones, the pool.
             self._push_busy = True
             try:
                 sent, results = await self._push_streamed(conn, envelopes)
             except (RedisConnectionError, RedisTimeoutError, OSError, _Unpackable):
-                # The connection reconnects on its next use; the pool's retries re-send
-                # the same ids, which stores each job once.
+                # The pool's retries re-send the same ids, which stores each job once.
                 await conn.disconnect(nowait=True)
             except BaseException:
                 # Cancelled between a send and its reply: unread replies (or half a
@@ -412,7 +417,23 @@ class RedisDriver:
             finally:
                 self._push_busy = False
         calls, chunks = self._push_calls(envelopes)
-        return self._push_ids(envelopes, chunks, await self._run(calls))
+        ids = self._push_ids(envelopes, chunks, await self._run(calls))
+        if conn is not None and not conn.is_connected and not self._push_busy:
+            # The server answers again: reconnect in the background. Reconnecting
+            # inline would add the connection's own retries to the pool's while the
+            # server is down (a failover would wait twice as long).
+            self._push_busy = True
+            self._push_reconnect = asyncio.create_task(self._reconnect_push(conn))
+        return ids
+
+    async def _reconnect_push(self, conn: AbstractConnection) -> None:
+        try:
+            await conn.connect()  # type: ignore[no-untyped-call]
+        except (RedisError, OSError):
+            pass  # the next pool push tries again
+        finally:
+            self._push_busy = False
+            self._push_reconnect = None
 
     async def _push_streamed(
         self, conn: AbstractConnection, envelopes: Sequence[Envelope]
