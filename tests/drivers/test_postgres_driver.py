@@ -602,6 +602,26 @@ async def test_big_batches_go_through_copy_with_the_same_semantics(pg: PostgresD
     assert record.priority == 5
 
 
+
+async def test_a_copy_push_is_one_transaction_across_its_chunks(pg: PostgresDriver) -> None:
+    size = 3 * driver_module._COPY_CHUNK
+    envs = [envelope(payload={"n": i}) for i in range(size)]
+    # A job of the last chunk is stored already: that COPY fails, the push's transaction
+    # rolls back, and the conflict-tolerant insert settles it.
+    assert await pg.push([envs[-1]]) == [envs[-1].id]
+    assert await pg.push(envs) == [e.id for e in envs]
+    assert (await pg.counts())["default"].pending == size
+    # A row the server refuses in the last chunk leaves nothing of the earlier ones.
+    bad = [envelope("bad", payload={"n": i}) for i in range(size)]
+    bad[-1] = envelope("bad", name="nul\x00")
+    with pytest.raises(asyncpg.PostgresError):
+        await pg.push(bad)
+    assert "bad" not in await pg.counts()
+    # The push connection is still in step.
+    assert await pg.push(bad[:-1]) == [e.id for e in bad[:-1]]
+    assert (await pg.counts())["bad"].pending == size - 1
+
+
 async def test_rescue_vacuums_the_jobs_table_when_autovacuum_is_off(pg: PostgresDriver) -> None:
     pg._self_vacuum = True
     await pg.push([envelope() for _ in range(10)])
