@@ -22,8 +22,9 @@ halves their latency. ``durable_worker_commits=True`` makes them wait too.
 Pushes run on one connection the driver keeps outside the pool (opened by the first
 push; concurrent pushes use the pool), so a process that dispatches holds the pool, that
 connection and, once it reserves or waits, the LISTEN connection. A single job is one
-scalar ``INSERT`` with its ``pg_notify``; 2 to 499 jobs one ``INSERT … unnest``; more, a
-``COPY`` and the notifications in one transaction.
+scalar ``INSERT`` with its ``pg_notify``; 2 to 499 jobs one ``INSERT … unnest``; more, in
+one transaction, ``COPY`` statements of 250 rows (each written before the next chunk is
+built, so the server stores one while the client builds the next) and the notifications.
 
 The URL may carry gello's options, which win over the keyword arguments:
 ``postgresql://host/db?schema=jobs&table_prefix=app_&listen=false``; other query
