@@ -146,6 +146,9 @@ STREAM_CHUNK = 250
 are built: the server runs one while the client builds the next."""
 STREAM_PIECE = 50
 """Jobs encoded and written at a time inside one streamed script call."""
+STREAM_FIRST = 50
+"""Jobs in a streamed push's first call: the sooner it is written, the sooner the server
+starts (after it, the server is the slower side)."""
 BATCH = 1000
 """Jobs a clearing, pruning or rescuing script handles per call, for the same reason."""
 THROUGHPUT_KEEP_S = 86400
@@ -449,7 +452,7 @@ class RedisDriver:
         """
         sha = self._s["push"].sha
         sent: list[tuple[str, list[int]]] = []
-        for queue, chunk in self._push_groups(envelopes, STREAM_CHUNK):
+        for queue, chunk in self._push_groups(envelopes, STREAM_CHUNK, STREAM_FIRST):
             keys = self._push_keys(queue)
             k = self._keys(queue)
             extra = _push_extra(envelopes, chunk)
@@ -510,8 +513,11 @@ class RedisDriver:
         return calls, chunks
 
     @staticmethod
-    def _push_groups(envelopes: Sequence[Envelope], size: int) -> Iterator[tuple[str, list[int]]]:
-        """The jobs' indexes per queue, ``size`` at most per script call."""
+    def _push_groups(
+        envelopes: Sequence[Envelope], size: int, first_size: int = 0
+    ) -> Iterator[tuple[str, list[int]]]:
+        """The jobs' indexes per queue, ``size`` at most per script call (``first_size``
+        in the first call, when given)."""
         first = envelopes[0].queue
         by_queue: dict[str, Sequence[int]]
         if all(env.queue == first for env in envelopes):
@@ -521,9 +527,13 @@ class RedisDriver:
             for i, env in enumerate(envelopes):
                 lists.setdefault(env.queue, []).append(i)
             by_queue = dict(lists)
+        head = min(first_size or size, size)
         for queue, idxs in by_queue.items():
-            for start in range(0, len(idxs), size):
-                yield queue, list(idxs[start : start + size])
+            start = 0
+            while start < len(idxs):
+                end = start + head
+                yield queue, list(idxs[start:end])
+                start, head = end, size
 
     def _push_keys(self, queue: str) -> tuple[str, ...]:
         k = self._keys(queue)
