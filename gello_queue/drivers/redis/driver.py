@@ -72,7 +72,8 @@ A push is one script call per queue and 250 jobs, three arguments per job, all i
 round trip. On standalone Redis it runs on a connection the driver keeps out of the pool
 (one push at a time; concurrent pushes use the pool): each call is packed by hiredis and
 written 50 jobs at a time as it is built, so the server runs one call while the client
-builds the next, and the replies are read after the last. On a cluster, or while the
+builds the next (the first call holds 50 jobs, so it starts sooner), and the replies are
+read after the last. On a cluster, or while the
 push connection is busy, the calls go through the pool as one pipeline of 2,000-job
 calls. Other commands are packed by hiredis in C too (``packing.py``). Reserve hands
 out up to ``limit`` jobs per call, acks and lease renewals are one call per queue for
