@@ -602,7 +602,6 @@ async def test_big_batches_go_through_copy_with_the_same_semantics(pg: PostgresD
     assert record.priority == 5
 
 
-
 async def test_a_copy_push_is_one_transaction_across_its_chunks(pg: PostgresDriver) -> None:
     size = 3 * driver_module._COPY_CHUNK
     envs = [envelope(payload={"n": i}) for i in range(size)]
