@@ -149,8 +149,8 @@ class ClaimStore:
         markers = []
         for i, env in probes.items():
             replaced = holders[i]
-            if replaced == claims[i].id:
-                continue  # the probe won: the key was free
+            if replaced in (claims[i].id, env.id):
+                continue  # the probe won (the key was free), or this job pushed again
             if replaced in pushed:
                 found.superseded.add(replaced)  # never sent: no message to leave out
             else:
@@ -162,8 +162,7 @@ class ClaimStore:
     async def release_unique(self, job_ids: Sequence[str]) -> None:
         """Free the keys (or delete the markers) of ``job_ids``: completed, failed,
         given up or dropped."""
-        for job_id in job_ids:
-            await self.store.cancel(job_id)
+        await asyncio.gather(*(self.store.cancel(job_id) for job_id in job_ids))
 
     async def end_claims(self, jobs: Sequence[tuple[str, str | None]]) -> None:
         """Free the claims (or markers) of jobs that ended (completed, failed, given up or

@@ -162,7 +162,7 @@ class StoreBacked(ClaimStore):
             return False
         cancelled = await self.cancel_claimed(job_id)
         if cancelled is None:
-            raise self.unsupported("cancelling a queued job without a unique key")
+            raise self.unsupported("cancelling a job other than a waiting unique one")
         return cancelled
 
     def holds(self, job_id: str) -> bool:

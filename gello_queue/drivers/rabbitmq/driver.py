@@ -79,6 +79,9 @@ one in the worker's order) is handed back, so it never meets the consumer timeou
 DELIVERY_LAG_S = 0.1
 """How long an empty ``reserve`` waits for a delivery the broker sent after its
 get-empty reply (quorum queues do not order the two)."""
+LATE_WINDOW_S = 1.0
+"""An empty ``reserve`` waits so only for queues this driver published to, or started
+consuming, this recently."""
 _ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, asyncio.TimeoutError)
 
 
@@ -159,6 +162,9 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         self._open_heap: list[int] = []
         self._arrived = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._touched: dict[str, float] = {}
+        """Work queue -> when this driver last published to it or started consuming it
+        (monotonic): a delivery of that may still be on its way."""
 
     # -- lifecycle -------------------------------------------------------------------
     async def open(self) -> None:
@@ -316,6 +322,8 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         self, queue: str, body: bytes, headers: dict[str, Any], delay_s: float, job_id: str
     ) -> None:
         routing_key = await self._route(queue, delay_s)
+        if delay_s <= 0:
+            self._touched[queue] = time.monotonic()
         props = spec.Basic.Properties(
             delivery_mode=2,
             headers=headers,
@@ -352,6 +360,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             self.buffers.setdefault(queue, deque())
             ok = await self._con.basic_consume(name, self._on_message(queue), no_ack=False)
             self._consumers[queue] = ok.consumer_tag
+            self._touched[queue] = time.monotonic()
 
     def _on_message(self, queue: str) -> Any:
         buffer = self.buffers[queue]
@@ -399,11 +408,16 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         return False
 
     async def _late(self, queues: Sequence[str]) -> bool:
-        """Wait up to ``DELIVERY_LAG_S`` for a delivery to one of ``queues``' consumers.
+        """Wait up to ``DELIVERY_LAG_S`` for a delivery to one of ``queues``' consumers,
+        if this driver just published to one of them or started consuming it.
 
         A quorum queue may send a message to our consumer after answering our
-        ``basic.get`` with get-empty (measured: up to ~30 ms on loopback).
+        ``basic.get`` with get-empty (measured: up to ~30 ms on loopback). Other late
+        deliveries wake the worker's next ``wait``.
         """
+        since = time.monotonic() - LATE_WINDOW_S
+        if not any(self._touched.get(q, since) > since for q in queues):
+            return False
         self._arrived.clear()
         if not any(self.buffers.get(q) for q in queues):
             with contextlib.suppress(TimeoutError):
