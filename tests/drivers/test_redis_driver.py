@@ -14,7 +14,7 @@ import hiredis
 import orjson
 import pytest
 import structlog
-from backends.redis import REDIS_URL, open_driver
+from backends.redis import REDIS_URL, delete_prefix, open_driver
 from helpers import envelope, eventually
 from redis.asyncio import Redis
 from redis.crc import key_slot
@@ -265,8 +265,7 @@ async def _stored(driver: RedisDriver, raw: Redis, envs: list[Envelope]) -> list
 async def test_streamed_pushes_store_what_pooled_pushes_store(
     driver: RedisDriver, raw: Redis
 ) -> None:
-    pooled = await peer(driver)
-    pooled.prefix = driver.prefix  # the same keys, emptied between the two pushes
+    pooled = await peer(driver)  # the same keys, emptied between the two pushes
     pooled._push_conn = None  # the pool and its pipeline, as on a cluster
     try:
         envs = _mixed_batch()
@@ -274,8 +273,7 @@ async def test_streamed_pushes_store_what_pooled_pushes_store(
         assert streamed_ids[260] == envs[5].id
         assert streamed_ids[:260] == [e.id for e in envs[:260]]
         streamed = await _stored(driver, raw, envs)
-        await driver.redis.flushdb()  # type: ignore[union-attr]
-        await driver.redis.script_load(driver._s["push"].script)  # type: ignore[union-attr]
+        await delete_prefix(driver, driver.prefix)  # this test's keys only: Redis is shared
         assert await pooled.push(envs) == streamed_ids
         assert await _stored(driver, raw, envs) == streamed
     finally:
