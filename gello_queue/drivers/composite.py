@@ -195,7 +195,7 @@ class StoreBacked(ClaimStore):
     ) -> dict[str, QueueCounts]:
         """The broker's counts per queue with the store's failed jobs, less superseded
         messages not yet due (scheduled, else pending: an SQS FIFO queue shows early
-        messages as visible); queues with nothing left out."""
+        messages as visible). Queues with nothing to show are left out."""
         out: dict[str, QueueCounts] = {}
         for queue, c in broker.items():
             found = stored.get(queue)
