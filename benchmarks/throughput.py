@@ -14,6 +14,16 @@ default logging (JSON lines, written to a file).
 
 measures only the two dispatch figures, five rounds on a queue of the run's own, and
 prints their medians: quick enough to interleave runs of two versions on a busy machine.
+
+    python benchmarks/throughput.py --url postgresql://postgres@127.0.0.1/test \
+        --history-finished 1000000 --history-failed 100000
+
+first gives the tables a history, then measures as usual: that many jobs pushed in bulk
+and run to completion by a `gello queue:work` process (on PostgreSQL each is a row
+inserted, updated and deleted: dead tuples, index churn, vacuum), and that many records
+in the failed store (`failed_import`); it prints what the tables hold before measuring
+and after. On PostgreSQL, unless the URL names a `schema`, the run uses a schema of its
+own and drops it at the end.
 """
 
 from __future__ import annotations
@@ -40,6 +50,17 @@ from noop_app import Noop, Pickup  # noqa: E402
 
 from gello_queue import Queue  # noqa: E402
 from gello_queue.observability import redact_url  # noqa: E402
+from gello_queue.ports import FailedJob  # noqa: E402
+
+TRACEBACK = """Traceback (most recent call last):
+  File "/app/.venv/lib/python3.11/site-packages/gello_queue/worker/executor.py", line 180, in _attempt
+    await job.handle(payload)
+  File "/app/billing/jobs.py", line 42, in handle
+    invoice = await self.gateway.charge(payload.customer_id, payload.amount)
+  File "/app/billing/gateway.py", line 88, in charge
+    response.raise_for_status()
+httpx.HTTPStatusError: Server error '503 Service Unavailable' for url 'https://payments.example.com/v2/charges'
+"""
 
 
 def worker_env(url: str, prefix: str) -> dict[str, str]:
@@ -122,6 +143,115 @@ async def wait_empty(queue: Queue, deadline_s: float) -> None:
     raise SystemExit("benchmark: queue did not drain in time")
 
 
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+async def make_history(
+    queue: Queue, url: str, prefix: str, finished: int, failed: int, concurrency: int, tmp: Path
+) -> None:
+    """``finished`` jobs pushed in bulk and run to completion by a worker process, then
+    ``failed`` realistic records in the failed store."""
+    batch = 1000
+    start = time.perf_counter()
+    for i in range(0, finished, batch):
+        await queue.bulk([Noop.make(n=n) for n in range(i, min(i + batch, finished))])
+    pushed = time.perf_counter() - start
+    log = tmp / "history.log"
+    start = time.perf_counter()
+    worker = start_worker(
+        url, prefix, concurrency, log, "--stop-when-empty", "--log-level", "warning"
+    )
+    if worker.wait(timeout=3600) != 0:
+        raise SystemExit(f"benchmark: history worker failed, see {log}")
+    ran = time.perf_counter() - start
+    print(
+        f"history: {finished:,} jobs pushed in {pushed:.1f} s, run to completion in {ran:.1f} s"
+        f" ({finished / ran:,.0f} jobs/s including start-up)"
+    )
+    driver = await queue.driver()
+    now = time.time()
+    start = time.perf_counter()
+    stored = 0
+    for i in range(0, failed, batch):
+        records = []
+        for n in range(i, min(i + batch, failed)):
+            env = Noop.make(n=n).to_envelope(queue.defaults, now - 86400).with_changes(attempts=3)
+            records.append(
+                FailedJob(
+                    id=env.id,
+                    queue=env.queue,
+                    name=env.name,
+                    body=env.encode().decode(),
+                    exception="HTTPStatusError",
+                    message="Server error '503 Service Unavailable' for url 'https://payments.example.com/v2/charges'",
+                    traceback=TRACEBACK,
+                    failed_at=now - 86400 + 86400 * n / failed,
+                    attempts=3,
+                )
+            )
+        stored += await driver.failed_import(records)
+    print(f"history: {stored:,} failed jobs stored in {time.perf_counter() - start:.1f} s")
+
+
+async def report_tables(queue: Queue, url: str, when: str) -> None:
+    """Rows in the jobs and failed tables; on PostgreSQL also their size and dead tuples."""
+    driver = await queue.driver()
+    jobs = sum(c.total for c in (await driver.counts()).values())
+    print(f"tables {when}: {jobs:,} jobs, {await driver.failed_count():,} failed")
+    if not is_postgres(url):
+        return
+    # Closed, so its server sessions exit and flush their counts to pg_stat_user_tables;
+    # the queue opens again on its next use.
+    await queue.close()
+    await asyncio.sleep(0.5)
+    import asyncpg
+
+    from gello_queue.drivers.postgres import PostgresDriver
+
+    pg = PostgresDriver(url)
+    con = await asyncpg.connect(pg.url)
+    rows = await con.fetch(
+        "SELECT relname, pg_total_relation_size(relid) AS size, n_dead_tup,"
+        " n_tup_ins, n_tup_del, vacuum_count FROM pg_stat_user_tables"
+        " WHERE schemaname = $1 AND relname = ANY($2::text[]) ORDER BY relname DESC",
+        pg.schema,
+        [pg.table_prefix + "jobs", pg.table_prefix + "failed_jobs"],
+    )
+    await con.close()
+    for r in rows:
+        print(
+            f"  {pg.schema}.{r['relname']}: {r['size'] / 2**20:,.1f} MB with indexes,"
+            f" {r['n_dead_tup']:,} dead tuples,"
+            f" {r['n_tup_ins']:,} inserted / {r['n_tup_del']:,} deleted, vacuumed {r['vacuum_count']}x"
+        )
+
+
+async def own_schema(url: str) -> tuple[str, str | None]:
+    """On PostgreSQL without a ``schema`` in the URL: the URL with a schema of this run's
+    own (migrated), and its name, to drop at the end."""
+    if not is_postgres(url) or "schema=" in url:
+        return url, None
+    from gello_queue.drivers.postgres import PostgresDriver
+
+    schema = f"gbench_{uuid.uuid4().hex[:8]}"
+    url = f"{url}{'&' if '?' in url else '?'}schema={schema}"
+    await PostgresDriver(url).migrate()
+    return url, schema
+
+
+async def drop_schema(url: str, schema: str | None) -> None:
+    if schema is None:
+        return
+    import asyncpg
+
+    from gello_queue.drivers.postgres import PostgresDriver
+
+    con = await asyncpg.connect(PostgresDriver(url).url)
+    await con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await con.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -143,33 +273,59 @@ async def main() -> None:
         metavar="ROUNDS",
         help="measure only bulk and awaited dispatch, this many rounds, and print medians",
     )
+    parser.add_argument(
+        "--history-finished",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first run N jobs to completion through the tables (a history)",
+    )
+    parser.add_argument(
+        "--history-failed",
+        type=int,
+        default=0,
+        metavar="M",
+        help="first store M failed jobs in the failed store (a history)",
+    )
     args = parser.parse_args()
+    url, schema = await own_schema(args.url)
+    try:
+        await run(args, url)
+    finally:
+        await drop_schema(url, schema)
 
+
+async def run(args: argparse.Namespace, url: str) -> None:
     prefix = f"gbench:{uuid.uuid4().hex[:8]}:"
-    os.environ.update(QUEUE_URL=args.url, QUEUE_PREFIX=prefix)
+    os.environ.update(QUEUE_URL=url, QUEUE_PREFIX=prefix)
     if args.dispatch_only:
         # A queue of this run's own: clearing it never touches another run's jobs.
         os.environ["QUEUE_DEFAULT"] = f"bench-{prefix.split(':')[1]}"
-        queue = Queue(args.url)
+        queue = Queue(url)
         await dispatch_only(queue, args.jobs, args.singles, args.dispatch_only)
         await queue.close()
-        await forget(args.url, prefix)
+        await forget(url, prefix)
         return
     tmp = Path(tempfile.mkdtemp(prefix="gello-bench-"))
-    queue = Queue(args.url)
-    print(f"driver: {redact_url(args.url)}  prefix: {prefix}  python {sys.version.split()[0]}")
+    queue = Queue(url)
+    print(f"driver: {redact_url(url)}  prefix: {prefix}  python {sys.version.split()[0]}")
     print(
         f"worker: {args.processes} process(es), --concurrency {args.concurrency}, default logging (JSON to a file)"
     )
+
+    history = args.history_finished or args.history_failed
+    if history:
+        await make_history(
+            queue, url, prefix, args.history_finished, args.history_failed, args.concurrency, tmp
+        )
+        await report_tables(queue, url, "before measuring")
 
     await dispatch_figures(queue, args.jobs, args.singles)
     blocking_figures(queue, args.singles)
     total = args.jobs + 2 * args.singles
 
     logs = [tmp / f"worker{i}.log" for i in range(args.processes)]
-    procs = [
-        start_worker(args.url, prefix, args.concurrency, log, "--stop-when-empty") for log in logs
-    ]
+    procs = [start_worker(url, prefix, args.concurrency, log, "--stop-when-empty") for log in logs]
     for proc in procs:
         proc.wait(timeout=600)
     count, span = processed_span(*logs)
@@ -182,7 +338,7 @@ async def main() -> None:
     latency_file = tmp / "latency.txt"
     os.environ["GELLO_BENCH_LATENCY_FILE"] = str(latency_file)
     log2 = tmp / "idle.log"
-    idle = start_worker(args.url, prefix, args.concurrency, log2)
+    idle = start_worker(url, prefix, args.concurrency, log2)
     # The worker is idle once it has announced itself; then send one job at a time.
     deadline = time.monotonic() + 30
     while b"worker_started" not in (log2.read_bytes() if log2.exists() else b""):
@@ -202,8 +358,10 @@ async def main() -> None:
     print(
         f"pickup latency:       p50 {p50:.2f} ms, p99 {p99:.2f} ms  ({len(samples)} jobs, idle worker)"
     )
+    if history:
+        await report_tables(queue, url, "after measuring")
     await queue.close()
-    await forget(args.url, prefix)
+    await forget(url, prefix)
 
 
 async def forget(url: str, prefix: str) -> None:
