@@ -298,6 +298,10 @@ async def main() -> None:
 async def run(args: argparse.Namespace, url: str) -> None:
     prefix = f"gbench:{uuid.uuid4().hex[:8]}:"
     os.environ.update(QUEUE_URL=url, QUEUE_PREFIX=prefix)
+    if args.history_failed:
+        # Workers keep the newest QUEUE_FAILED_MAX failed jobs (10,000 by default): a
+        # failed store this large is one configured to keep them.
+        os.environ["QUEUE_FAILED_MAX"] = str(max(10000, args.history_failed))
     if args.dispatch_only:
         # A queue of this run's own: clearing it never touches another run's jobs.
         os.environ["QUEUE_DEFAULT"] = f"bench-{prefix.split(':')[1]}"
