@@ -229,13 +229,15 @@ async def report_tables(queue: Queue, url: str, when: str) -> None:
 
 async def own_schema(url: str) -> tuple[str, str | None]:
     """On PostgreSQL without a ``schema`` in the URL: the URL with a schema of this run's
-    own (migrated), and its name, to drop at the end."""
-    if not is_postgres(url) or "schema=" in url:
+    own, and its name, to drop at the end. The schema is migrated either way."""
+    if not is_postgres(url):
         return url, None
     from gello_queue.drivers.postgres import PostgresDriver
 
-    schema = f"gbench_{uuid.uuid4().hex[:8]}"
-    url = f"{url}{'&' if '?' in url else '?'}schema={schema}"
+    schema = None
+    if "schema=" not in url:
+        schema = f"gbench_{uuid.uuid4().hex[:8]}"
+        url = f"{url}{'&' if '?' in url else '?'}schema={schema}"
     await PostgresDriver(url).migrate()
     return url, schema
 
