@@ -646,6 +646,30 @@ async def test_rescue_vacuums_the_jobs_table_when_autovacuum_is_off(pg: Postgres
         )
 
 
+async def test_acks_ask_for_a_vacuum_sooner_after_many_jobs(
+    pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(driver_module, "_VACUUM_EVERY_JOBS", 10)
+    pg._self_vacuum = True
+    await pg.push([envelope() for _ in range(15)])
+    await pg.ack(await pg.reserve(["default"], 5, lease_s=30, worker_id=W))
+    assert pg._vacuum_task is None  # 5 acked: not yet
+    await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
+    task = pg._vacuum_task
+    assert task is not None
+    await task
+    assert pg._vacuum_task is None
+    assert pg._acked == 0
+    async with raw_connection() as con:
+        await eventually(
+            lambda: con.fetchval(
+                "SELECT last_vacuum FROM pg_stat_user_tables WHERE relid = $1::regclass",
+                table(pg, "jobs"),
+            ),
+            lambda at: at is not None,
+        )
+
+
 async def test_a_driver_that_only_pushes_does_not_listen(pg: PostgresDriver) -> None:
     async with sibling(pg) as producer:
         await producer.push([envelope()])

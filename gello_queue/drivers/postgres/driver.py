@@ -128,6 +128,12 @@ _WARNED: set[str] = set()
 
 _RESCUE_BATCH = 1000
 _VACUUM_EVERY_S = 30
+_VACUUM_EVERY_JOBS = 20_000
+"""Without autovacuum, a driver that acked this many jobs since it last tried asks for a
+vacuum sooner than ``_VACUUM_EVERY_S``: at thousands of jobs a second, half a minute of
+dead rows makes every reserve walk past them in the ready index."""
+_VACUUM_MIN_S = 5
+"""The shortest interval between vacuums that acks ask for (shared by all workers)."""
 _RETRY_BATCH = 1000
 _MAX_TIMERS = 10_000
 """Delayed-job wake-up timers kept at most; beyond that ``wait``'s timeout covers it."""
@@ -215,6 +221,9 @@ class PostgresDriver:
         self._self_vacuum = False
         self._coord_calls = 0
         """Vacuum the jobs table from rescue: set when the server's autovacuum is off."""
+        self._acked = 0
+        """Jobs acked since this driver last asked for a vacuum (see ``ack``)."""
+        self._vacuum_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     def _server_settings(self) -> dict[str, str]:
@@ -308,6 +317,11 @@ class PostgresDriver:
 
     async def close(self) -> None:
         self._closing = True
+        vacuum, self._vacuum_task = self._vacuum_task, None
+        if vacuum is not None:
+            vacuum.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await vacuum
         task, self._listen_task = self._listen_task, None
         if task is not None:
             task.cancel()
@@ -807,9 +821,23 @@ class PostgresDriver:
     async def ack(self, reservations: Sequence[Reservation]) -> int:
         if not reservations:
             return 0
-        return await self._execute(
+        acked = await self._execute(
             "ack", [r.id for r in reservations], [r.token for r in reservations]
         )
+        if self._self_vacuum:
+            self._acked += acked
+            if self._acked >= _VACUUM_EVERY_JOBS and self._vacuum_task is None:
+                self._acked = 0
+                self._vacuum_task = asyncio.create_task(self._vacuum_after_acks())
+        return acked
+
+    async def _vacuum_after_acks(self) -> None:
+        try:
+            await self._vacuum_if_due(_VACUUM_MIN_S)
+        except Exception as exc:  # a background task: the next ack or rescue tries again
+            log.warning("postgres_vacuum_failed", error=repr(exc))
+        finally:
+            self._vacuum_task = None
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         rows = await self._fetch(
@@ -856,14 +884,15 @@ class PostgresDriver:
             await self._vacuum_if_due()
         return result
 
-    async def _vacuum_if_due(self) -> None:
+    async def _vacuum_if_due(self, interval_s: float = _VACUUM_EVERY_S) -> None:
         """Vacuum the jobs table when the server's autovacuum is off.
 
         Every job is inserted, updated and deleted, so without vacuum the table and its
         indexes grow without bound and reservation slows down with them. Rescue runs
-        periodically in every worker; one of them wins the claim per interval.
+        periodically in every worker, and ``ack`` every ``_VACUUM_EVERY_JOBS`` jobs (with
+        ``interval_s`` of ``_VACUUM_MIN_S``); one of them wins the claim per interval.
         """
-        if not await self._fetch("claim_vacuum", _VACUUM_EVERY_S):
+        if not await self._fetch("claim_vacuum", interval_s):
             return
         vacuum = f"VACUUM (ANALYZE, SKIP_LOCKED) {self._table('jobs')}"
         try:
