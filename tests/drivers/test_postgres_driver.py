@@ -668,6 +668,17 @@ async def test_acks_ask_for_a_vacuum_sooner_after_many_jobs(
             ),
             lambda at: at is not None,
         )
+    # Within the interval another claim is lost: the count is kept, asked again later.
+    await pg.push([envelope() for _ in range(10)])
+    await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
+    task = pg._vacuum_task
+    assert task is not None
+    await task
+    assert pg._acked == 10
+    assert pg._vacuum_retry_at > time.monotonic()
+    await pg.push([envelope()])
+    await pg.ack(await pg.reserve(["default"], 1, lease_s=30, worker_id=W))
+    assert pg._vacuum_task is None  # not before the retry time
 
 
 async def test_a_driver_that_only_pushes_does_not_listen(pg: PostgresDriver) -> None:

@@ -222,8 +222,9 @@ class PostgresDriver:
         self._coord_calls = 0
         """Vacuum the jobs table from rescue: set when the server's autovacuum is off."""
         self._acked = 0
-        """Jobs acked since this driver last asked for a vacuum (see ``ack``)."""
+        """Jobs acked since this driver last vacuumed (see ``ack``)."""
         self._vacuum_task: asyncio.Task[None] | None = None
+        self._vacuum_retry_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------------
     def _server_settings(self) -> dict[str, str]:
@@ -826,14 +827,20 @@ class PostgresDriver:
         )
         if self._self_vacuum:
             self._acked += acked
-            if self._acked >= _VACUUM_EVERY_JOBS and self._vacuum_task is None:
-                self._acked = 0
+            if (
+                self._acked >= _VACUUM_EVERY_JOBS
+                and self._vacuum_task is None
+                and time.monotonic() >= self._vacuum_retry_at
+            ):
                 self._vacuum_task = asyncio.create_task(self._vacuum_after_acks())
         return acked
 
     async def _vacuum_after_acks(self) -> None:
         try:
-            await self._vacuum_if_due(_VACUUM_MIN_S)
+            if not await self._vacuum_if_due(_VACUUM_MIN_S):
+                # Another worker vacuumed within the interval, maybe before most of these
+                # acks: ask again a second later rather than after as many jobs again.
+                self._vacuum_retry_at = time.monotonic() + 1.0
         except Exception as exc:  # a background task: the next ack or rescue tries again
             log.warning("postgres_vacuum_failed", error=repr(exc))
         finally:
@@ -884,22 +891,25 @@ class PostgresDriver:
             await self._vacuum_if_due()
         return result
 
-    async def _vacuum_if_due(self, interval_s: float = _VACUUM_EVERY_S) -> None:
+    async def _vacuum_if_due(self, interval_s: float = _VACUUM_EVERY_S) -> bool:
         """Vacuum the jobs table when the server's autovacuum is off.
 
         Every job is inserted, updated and deleted, so without vacuum the table and its
         indexes grow without bound and reservation slows down with them. Rescue runs
         periodically in every worker, and ``ack`` every ``_VACUUM_EVERY_JOBS`` jobs (with
         ``interval_s`` of ``_VACUUM_MIN_S``); one of them wins the claim per interval.
+        Return whether this driver won it.
         """
         if not await self._fetch("claim_vacuum", interval_s):
-            return
+            return False
+        self._acked = 0
         vacuum = f"VACUUM (ANALYZE, SKIP_LOCKED) {self._table('jobs')}"
         try:
             await self._call(lambda pool: pool.execute(vacuum, timeout=None))
         except asyncpg.PostgresError as exc:  # not the table's owner, most likely
             self._self_vacuum = False
             log.warning("postgres_vacuum_failed", error=repr(exc), detail="turn autovacuum on")
+        return True
 
     # -- inspecting and managing -----------------------------------------------------
     async def counts(self) -> dict[str, QueueCounts]:
