@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     """An SQS-compatible server (ElasticMQ, LocalStack, moto)."""
     sqs_create_queues: bool = Field(default=True, validation_alias="SQS_CREATE_QUEUES")
     """Create queues that do not exist yet on first use (off for locked-down accounts)."""
+    sqs_priorities: str = Field(default="", validation_alias="SQS_PRIORITIES")
+    """Priority levels with an SQS queue of their own (``5,3``: ``{name}-5``, ``{name}-3``)."""
     queue_default: str = Field(default="default", validation_alias="QUEUE_DEFAULT", min_length=1)
     queue_retry_after: float = Field(default=60.0, validation_alias="QUEUE_RETRY_AFTER", ge=0)
     """Seconds before a failed job is retried when the job declares no backoff."""
@@ -128,6 +130,8 @@ def sqs_url(settings: Settings) -> str:
         params["endpoint"] = settings.sqs_endpoint_url
     if not settings.sqs_create_queues:
         params["create"] = "0"
+    if settings.sqs_priorities:
+        params["priorities"] = settings.sqs_priorities
     return f"sqs://?{urlencode(params)}"
 
 

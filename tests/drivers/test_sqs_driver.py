@@ -196,10 +196,11 @@ def test_settings_build_the_sqs_url(monkeypatch: pytest.MonkeyPatch) -> None:
         SQS_PREFIX="https://sqs.eu-central-1.amazonaws.com/123",
         SQS_SUFFIX="-prod",
         SQS_CREATE_QUEUES=False,
+        SQS_PRIORITIES="5,3",
         AWS_SECRET_ACCESS_KEY="never-in-the-url",
     )
     url = settings.connection_url()
     assert url.startswith("sqs://")
     assert "never-in-the-url" not in url
     o = options_from_url(url)
-    assert (o.region, o.suffix, o.create) == ("eu-central-1", "-prod", False)
+    assert (o.region, o.suffix, o.create, o.priorities) == ("eu-central-1", "-prod", False, (5, 3))
