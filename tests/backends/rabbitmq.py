@@ -73,13 +73,17 @@ def overwrite_body(prefix: str, queue: str, job_id: str, body: str) -> None:
         while True:
             got = await channel.basic_get(name)
             assert isinstance(got.delivery, spec.Basic.GetOk), f"{job_id} is not in {name}"
-            headers = dict(got.header.properties.headers or {})
-            if headers.get("gello-id") == job_id:
+            props = got.header.properties
+            headers = dict(props.headers or {})
+            # The id is the message_id (gello-id in headers before the slim format).
+            if (headers.get("gello-id") or props.message_id) == job_id:
                 break
         await channel.basic_publish(
             body.encode("latin-1"),
             routing_key=name,
-            properties=spec.Basic.Properties(delivery_mode=2, headers=headers),
+            properties=spec.Basic.Properties(
+                delivery_mode=2, headers=headers or None, message_id=props.message_id
+            ),
         )
         await channel.basic_ack(got.delivery.delivery_tag)
         await conn.close()  # the others go back to the queue

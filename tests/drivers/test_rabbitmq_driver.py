@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from backends.rabbitmq import RABBITMQ_URL, open_driver
 from helpers import envelope, eventually
+from pamqp import commands as spec
 
+from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.rabbitmq import RabbitMQDriver
@@ -68,6 +70,62 @@ async def test_attempts_survive_a_dead_consumer(driver: RabbitMQDriver, tmp_path
     failed = await eventually(lambda: driver.failed_find(env.id))
     assert failed is not None
     assert (failed.exception, failed.attempts) == ("WorkerLost", 2)
+
+
+async def _publish_old_format(
+    driver: RabbitMQDriver, env: Envelope, *, attempts: int, at: float
+) -> None:
+    """Publish ``env`` as the previous format did: every ``gello-*`` header, no
+    message_id."""
+    headers = {
+        "gello-id": env.id,
+        "gello-at": int(at * 1000) + 1,
+        "gello-attempts": attempts,
+        "gello-max": env.max_attempts,
+        "gello-created": int(env.created_at * 1000) + 1,
+    }
+    name = await driver._route(env.queue, at - time.time())
+    props = spec.Basic.Properties(delivery_mode=2, headers=headers)
+    await driver._pub.basic_publish(env.encode(), exchange="", routing_key=name, properties=props)
+
+
+async def test_a_plain_job_travels_without_headers(driver: RabbitMQDriver) -> None:
+    env = envelope()
+    await driver.push([env])
+    await driver.wait(["default"], 10)  # consumes, and waits for the delivery
+    msg = driver.buffers["default"][0].msg
+    assert msg.header.properties.headers is None
+    assert msg.header.properties.message_id == env.id
+    [res] = await driver.reserve(["default"], 1, lease_s=30, worker_id=W)
+    assert (res.id, res.attempts) == (env.id, 1)
+    found = await driver.find(env.id)
+    assert found is not None
+    assert found.created_at == env.created_at
+
+
+async def test_messages_of_the_previous_format_are_understood(driver: RabbitMQDriver) -> None:
+    now = time.time()
+    due = envelope(max_attempts=5, created_at=now - 10)
+    await _publish_old_format(driver, due, attempts=2, at=now - 1)
+    [res] = await eventually(lambda: driver.reserve(["default"], 1, lease_s=30, worker_id=W))
+    assert (res.id, res.attempts) == (due.id, 3)
+    found = await driver.find(due.id)
+    assert found is not None
+    assert abs(found.created_at - due.created_at) < 0.01
+    await driver.ack([res])
+    spent = envelope(max_attempts=3)  # its last attempt was delivered before
+    await _publish_old_format(driver, spent, attempts=3, at=now - 1)
+    assert await driver.reserve(["default"], 1, lease_s=30, worker_id=W) == []
+    failed = await eventually(lambda: driver.failed_find(spent.id))
+    assert failed is not None
+    assert failed.exception == "WorkerLost"
+    early = envelope(available_at=now + 0.6)
+    await _publish_old_format(driver, early, attempts=0, at=early.available_at)
+    [late] = await eventually(
+        lambda: driver.reserve(["default"], 1, lease_s=30, worker_id=W), timeout_s=10
+    )
+    assert time.time() >= early.available_at
+    assert (late.id, late.attempts) == (early.id, 1)
 
 
 async def test_a_token_from_before_a_reconnect_settles_nothing(driver: RabbitMQDriver) -> None:

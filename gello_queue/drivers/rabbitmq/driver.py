@@ -43,6 +43,7 @@ from typing import Any
 
 import aio_pika
 import aiormq
+import orjson
 from aiormq.abc import DeliveredMessage
 from pamqp import commands as spec
 
@@ -53,9 +54,9 @@ from gello_queue.drivers.broker_buffer import (
     MAX_TAKE_ROUNDS,
     Arrival,
     BrokerBuffer,
-    job_headers,
     read_unique,
 )
+from gello_queue.drivers.broker_buffer import ms as epoch_ms
 from gello_queue.drivers.broker_claims import claim_queue, marker_queue, unique_mode
 from gello_queue.drivers.common import name_of
 from gello_queue.drivers.composite import StoreBacked, split_store_url, store_failed
@@ -93,10 +94,13 @@ class _Held:
     queue: str
     attempts: int
     max_attempts: int | None
+    max_known: bool
+    """``max_attempts`` was read (else it is in the body, read when needed)."""
     unique: str | None
     """The unique mode, if the job has a key."""
     body: bytes
-    created_at: float
+    created_at: float | None
+    """From ``gello-created`` (the previous format); else read from the body."""
     available_at: float
     expires: float
     reserved_by: str
@@ -117,6 +121,56 @@ def _tag(msg: DeliveredMessage) -> int:
 def _headers(msg: DeliveredMessage) -> dict[str, Any]:
     headers = msg.header.properties.headers
     return dict(headers) if headers else {}
+
+
+def rabbit_headers(
+    env: Envelope,
+    *,
+    attempts: int,
+    at: float | None = None,
+    unique: str | None = None,
+    started: bool = False,
+) -> dict[str, Any]:
+    """The headers a job travels with: only what differs from a plain job due now.
+
+    A header table costs the consumer a pure-Python decode per message, so a job due
+    now, never attempted and not unique travels with none. The id is the message's
+    ``message_id``; ``gello-max`` is sent only when below 1 (the first delivery can be
+    past it), since a redelivery reads it from the body; ``gello-created`` not at all.
+    ``gello-at`` (due, epoch ms rounded up) only when in the future, ``gello-attempts``
+    (attempts before this message was sent) only when not 0. Messages of the previous
+    format carry every header, and are read the same (``arrival``).
+    """
+    headers: dict[str, Any] = {}
+    due = env.available_at if at is None else at
+    if due > time.time():
+        headers["gello-at"] = epoch_ms(due)
+    if attempts:
+        headers["gello-attempts"] = attempts
+    if env.max_attempts < 1:
+        headers["gello-max"] = env.max_attempts
+    if unique is not None:
+        headers["gello-unique"] = unique
+    if started:
+        headers["gello-started"] = 1
+    return headers
+
+
+def _body_field(body: bytes, name: str) -> Any:
+    """``name`` from an envelope body, or ``None`` (not JSON, not an object)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return data.get(name) if isinstance(data, dict) else None
+
+
+def _body_max(body: bytes) -> int | None:
+    value = _body_field(body, "max_attempts")
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
@@ -284,7 +338,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         now = time.time()
         for env in envelopes:
             if claimed.sends(env):
-                headers = job_headers(env, attempts=env.attempts, unique=unique_mode(env))
+                headers = rabbit_headers(env, attempts=env.attempts, unique=unique_mode(env))
                 sends.append((env.queue, env.encode(), headers, env.available_at - now, env.id))
         try:
             await self._publish_many(sends)
@@ -326,7 +380,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             self._touched[queue] = time.monotonic()
         props = spec.Basic.Properties(
             delivery_mode=2,
-            headers=headers,
+            headers=headers or None,  # no table at all: nothing for the consumer to decode
             message_id=job_id,
             content_type="application/json",
         )
@@ -428,17 +482,32 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
     def arrival(self, lane: str, item: _Buffered, now: float) -> Arrival | None:
         if item.gen != self._gen:
             return None  # from before a reconnect: the broker delivers it again
-        headers = _headers(item.msg)
-        max_attempts = headers.get("gello-max")
+        props = item.msg.header.properties
+        raw = props.headers
+        if not raw:  # a job due now, first delivery, never attempted, not unique
+            return Arrival(
+                id=str(props.message_id or new_id()),
+                queue=lane,
+                at=0.0,
+                attempts=1,
+                max_attempts=None,  # at least 1 (else sent as gello-max): not past it
+                meta={},
+            )
+        headers: dict[str, Any] = dict(raw)
         attempts = (
             int(headers.get("gello-attempts") or 0) + int(headers.get("x-delivery-count") or 0) + 1
         )
+        max_attempts = headers.get("gello-max")
+        if max_attempts is not None:
+            max_attempts = int(max_attempts)
+        elif attempts > 1:
+            max_attempts = _body_max(bytes(item.msg.body))
         return Arrival(
-            id=str(headers.get("gello-id") or item.msg.header.properties.message_id or new_id()),
+            id=str(headers.get("gello-id") or props.message_id or new_id()),
             queue=lane,
             at=int(headers.get("gello-at") or 0) / 1000,
             attempts=attempts,
-            max_attempts=None if max_attempts is None else int(max_attempts),
+            max_attempts=max_attempts,
             unique=read_unique(headers),
             started=bool(headers.get("gello-started")) or attempts > 1,
             meta=headers,
@@ -487,9 +556,14 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             queue=queue,
             attempts=attempts,
             max_attempts=arrival.max_attempts,
+            max_known=arrival.max_attempts is not None or "gello-max" in arrival.meta,
             unique=arrival.unique,
             body=bytes(msg.body),
-            created_at=int(arrival.meta.get("gello-created") or 0) / 1000,
+            created_at=(
+                int(arrival.meta["gello-created"] or 0) / 1000
+                if "gello-created" in arrival.meta
+                else None
+            ),
             available_at=arrival.at,
             expires=expires,
             reserved_by=worker_id,
@@ -503,9 +577,11 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         """Send a delivery on (to a delay bucket, or back to its queue): publish, confirmed,
         then acknowledge, so it is never lost (a crash in between makes a duplicate)."""
         keep = {k: v for k, v in headers.items() if k.startswith("gello-")}
-        keep["gello-attempts"] = int(keep.get("gello-attempts") or 0) + int(
+        attempts = int(keep.pop("gello-attempts", 0) or 0) + int(
             headers.get("x-delivery-count") or 0
         )
+        if attempts:
+            keep["gello-attempts"] = attempts
         msg = item.msg
         job_id = str(keep.get("gello-id") or msg.header.properties.message_id or new_id())
         await self._publish(queue, bytes(msg.body), keep, delay_s, job_id)
@@ -577,7 +653,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         held = self._settle(reservation)
         if held is None:
             return False
-        headers = job_headers(
+        headers = rabbit_headers(
             envelope,
             attempts=envelope.attempts,
             at=time.time() + delay_s,
@@ -644,6 +720,8 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             for token, held in list(self._held.items()):
                 if held.expires > now or held.gen != self._gen:
                     continue
+                if not held.max_known:
+                    held.max_attempts, held.max_known = _body_max(held.body), True
                 if held.max_attempts is not None and held.attempts >= held.max_attempts:
                     await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
                     result.failed.append(held.id)
@@ -740,7 +818,11 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                     attempts=held.attempts,
                     priority=0,
                     available_at=held.available_at,
-                    created_at=held.created_at,
+                    created_at=(
+                        held.created_at
+                        if held.created_at is not None
+                        else float(_body_field(held.body, "created_at") or 0.0)
+                    ),
                     body=held.body.decode("utf-8", "backslashreplace"),
                     reserved_by=held.reserved_by,
                     lease_expires_at=held.expires,
@@ -752,10 +834,10 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         sends = []
         for env, failed in envelopes:
             if env is None:  # not an envelope: back as it was, to fail again clearly
-                headers = {"gello-id": failed.id, "gello-attempts": 0}
+                headers: dict[str, Any] = {}
                 sends.append((failed.queue, failed.body.encode(), headers, 0.0, failed.id))
                 continue
-            headers = job_headers(env, attempts=0)
+            headers = rabbit_headers(env, attempts=0)
             sends.append((env.queue, env.encode(), headers, 0.0, env.id))
         await self._publish_many(sends)
 
