@@ -438,7 +438,11 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             out = await self.take(queues, limit, lease_s=lease_s, worker_id=worker_id)
             waited = False
             for _ in range(MAX_TAKE_ROUNDS):
-                if out:
+                if out or self._open:
+                    # Deliveries we hold give the consumers credit back as they are
+                    # settled, so more come by themselves (``wait`` wakes on them): a
+                    # basic.get, a round trip on the reserving path, is only for a
+                    # worker holding nothing, which may need to know the queues empty.
                     break
                 # Nothing buffered: ask each queue in order, then allow once for a
                 # delivery still on its way to our consumer: an empty answer means empty.
