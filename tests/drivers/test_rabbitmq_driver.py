@@ -5,7 +5,7 @@ test_broker_common and test_broker_jobs)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sized
 from pathlib import Path
 
 import pytest
@@ -169,3 +169,20 @@ def test_url_routes_to_rabbitmq_with_its_store(tmp_path: Path) -> None:
     assert isinstance(driver, RabbitMQDriver)
     assert isinstance(driver.store, SqliteDriver)
     assert driver.url == "amqps://u:p@example.com/vhost"
+
+
+async def test_deliveries_reach_the_buffer_directly_in_tag_order(driver: RabbitMQDriver) -> None:
+    await driver.push([envelope() for _ in range(40)])
+    await driver._consume(["default"], 40)
+    assert set(driver._consumers.values()) <= set(driver._direct)
+    buffer = driver.buffers["default"]
+    await eventually(lambda: _len(buffer), lambda n: n == 40)
+    tags = [int(item.msg.delivery.delivery_tag) for item in buffer]
+    assert tags == sorted(tags)
+    got = await driver.reserve(["default"], 40, lease_s=30, worker_id=W)
+    assert len(got) == 40
+    assert await driver.ack(got) == 40
+
+
+async def _len(items: Sized) -> int:
+    return len(items)
