@@ -84,7 +84,8 @@ class PerUser(Job[P], register=False):
 
     async def handle(self, payload: P) -> None:
         ran.append((self.name, payload.n, self.attempt))
-        await asyncio.sleep(0.3)  # still running when the next dispatch comes
+        if payload.n == 1:
+            await running_held["gate"].wait()  # still running when the next dispatch comes
 
 
 class Search(Job[P], register=False):
@@ -99,6 +100,8 @@ class Search(Job[P], register=False):
 
 gate = asyncio.Event()
 """Holds ``Slow`` jobs until set."""
+running_held: dict[str, asyncio.Event] = {}
+"""Holds the first ``PerUser`` job running until the test has dispatched the others."""
 
 
 class Slow(Search, register=False):
@@ -181,6 +184,7 @@ async def test_until_processing_lets_a_new_job_in_once_one_started(
 ) -> None:
     queue, name = broker
     ran.clear()
+    running_held["gate"] = asyncio.Event()  # one per test: an event belongs to one loop
     first = await PerUser.dispatch(n=1, user=1, connection=queue, queue=name)
     assert (await PerUser.dispatch(n=2, user=1, connection=queue, queue=name)).duplicate_of == first
     async with working(queue, [name]):
@@ -190,6 +194,7 @@ async def test_until_processing_lets_a_new_job_in_once_one_started(
         assert (
             await PerUser.dispatch(n=4, user=1, connection=queue, queue=name)
         ).duplicate_of == second
+        running_held["gate"].set()
         await eventually(lambda: _value(len(ran) == 2), timeout_s=15)
     assert [n for _, n, _ in ran] == [1, 3]
     assert [attempt for _, _, attempt in ran] == [1, 1]
