@@ -22,9 +22,10 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, NotSupportedError
 from gello_queue.core.states import JobState
 from gello_queue.drivers.broker_claims import ClaimStore, is_private, marker_queue
-from gello_queue.drivers.common import retry_envelope
+from gello_queue.drivers.common import name_of, retry_envelope
 from gello_queue.ports import (
     FailedJob,
+    Failure,
     JobRecord,
     QueueCounts,
     QueueDriver,
@@ -73,59 +74,30 @@ def store_factory(url: str) -> Callable[[], QueueDriver]:
     return factory_from_url(store)
 
 
-async def store_failed(store: QueueDriver, job: FailedJob) -> None:
-    """Insert ``job`` into the store's failed table.
+async def store_failed(
+    store: QueueDriver, *, job_id: str, queue: str, body: str, failure: Failure, attempts: int
+) -> None:
+    """Record a broker job's failure in ``store``, replacing an older record of the same
+    job (a retried job that failed again).
 
-    The port has no "add a failed job" method (a database driver fails jobs it holds),
-    so this writes through the store driver's own statement helpers; each supported
-    store is covered by the broker drivers' tests.
+    The replacement is a forget then an import, not one atomic write: the broker message
+    is acknowledged only after this returns, so a crash in between redelivers the job
+    and its failure is recorded again.
     """
-    from gello_queue.drivers.memory import MemoryDriver
-    from gello_queue.drivers.sqlite import SqliteDriver
-
-    if isinstance(store, SqliteDriver):
-        with store._write() as tx:
-            tx.execute(
-                "INSERT OR REPLACE INTO gello_failed_jobs (id, queue, name, body, exception,"
-                " message, traceback, failed_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _failed_row(job),
-            )
-        return
-    if isinstance(store, MemoryDriver):
-        with store.store.lock:
-            store.store.failed[job.id] = job
-        return
-    from gello_queue.drivers.postgres import PostgresDriver
-
-    if isinstance(store, PostgresDriver):
-        table = store._table("failed_jobs")
-        query = (
-            f"INSERT INTO {table} (id, queue, name, body, exception, message, traceback,"
-            " failed_at, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            " ON CONFLICT (id) DO UPDATE SET queue = excluded.queue, name = excluded.name,"
-            " body = excluded.body, exception = excluded.exception,"
-            " message = excluded.message, traceback = excluded.traceback,"
-            " failed_at = excluded.failed_at, attempts = excluded.attempts"
-        )
-        row = _failed_row(job)
-        await store._call(lambda pool: pool.execute(query, *row))
-        return
-    raise ConfigurationError(f"the {store.name} driver cannot hold a broker's failed jobs")
-
-
-def _failed_row(job: FailedJob) -> tuple[object, ...]:
-    body = job.body.replace("\x00", "")  # a text column cannot hold NUL
-    return (
-        job.id,
-        job.queue,
-        job.name,
-        body,
-        job.exception,
-        job.message,
-        job.traceback,
-        job.failed_at,
-        job.attempts,
+    record = FailedJob(
+        id=job_id,
+        queue=queue,
+        name=name_of(body),
+        body=body,
+        exception=failure.exception,
+        message=failure.message,
+        traceback=failure.traceback,
+        failed_at=time.time(),
+        attempts=attempts,
     )
+    if not await store.failed_import([record]):
+        await store.failed_forget(job_id)
+        await store.failed_import([record])
 
 
 class StoreBacked(ClaimStore):

@@ -14,8 +14,8 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.states import JobState
 from gello_queue.drivers.broker_buffer import Arrival
 from gello_queue.drivers.broker_claims import marker_envelope, marker_queue
-from gello_queue.drivers.composite import StoreBacked
-from gello_queue.ports import QueueCounts, QueueDriver
+from gello_queue.drivers.composite import StoreBacked, store_failed
+from gello_queue.ports import Failure, QueueCounts, QueueDriver
 
 STORES = ["memory", "postgres", "sqlite"]
 
@@ -113,3 +113,23 @@ async def test_markers_long_past_due_are_swept(claims: Claims) -> None:
     assert await claims.sweep_markers() == 1
     assert await claims.sweep_markers() == 0  # not again so soon
     assert (await claims.store_counts())[marker_queue("default")].pending == 1
+
+
+async def test_a_failure_recorded_again_replaces_the_older_record(claims: Claims) -> None:
+    # A retried job that fails again (its old record not yet forgotten): the store keeps
+    # one record, the newest.
+    env = envelope()
+    body = env.encode().decode()
+    for message in ("first", "second"):
+        await store_failed(
+            claims.store,
+            job_id=env.id,
+            queue="default",
+            body=body,
+            failure=Failure("RuntimeError", message, ""),
+            attempts=1,
+        )
+    found = await claims.store.failed_find(env.id)
+    assert found is not None
+    assert (found.message, found.name) == ("second", env.name)
+    assert await claims.store.failed_count() == 1

@@ -58,7 +58,6 @@ from gello_queue.drivers.broker_buffer import (
 )
 from gello_queue.drivers.broker_buffer import ms as epoch_ms
 from gello_queue.drivers.broker_claims import claim_queue, marker_queue, unique_mode
-from gello_queue.drivers.common import name_of
 from gello_queue.drivers.composite import StoreBacked, split_store_url, store_failed
 from gello_queue.observability import redact_url
 from gello_queue.ports import (
@@ -713,18 +712,14 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
     async def _fail_held(self, held: _Held, failure: Failure, body: str | None = None) -> None:
         self._held.pop(f"{held.gen}.{held.tag}", None)
         text = body if body is not None else held.body.decode("utf-8", "backslashreplace")
-        record = FailedJob(
-            id=held.id,
+        await store_failed(  # stored first, then acknowledged
+            self.store,
+            job_id=held.id,
             queue=held.queue,
-            name=name_of(text),
             body=text,
-            exception=failure.exception,
-            message=failure.message,
-            traceback=failure.traceback,
-            failed_at=time.time(),
+            failure=failure,
             attempts=held.attempts,
         )
-        await store_failed(self.store, record)  # stored first, then acknowledged
         try:
             await self._ack_tag(held.tag)
         except _ERRORS as exc:

@@ -49,7 +49,6 @@ from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.states import JobState
 from gello_queue.drivers.broker_buffer import Arrival, BrokerBuffer, job_headers, read_unique
 from gello_queue.drivers.broker_claims import unique_mode
-from gello_queue.drivers.common import name_of
 from gello_queue.drivers.composite import StoreBacked, store_failed
 from gello_queue.drivers.sqs.names import Lane, Naming, sanitize
 from gello_queue.drivers.sqs.options import SqsOptions
@@ -597,17 +596,11 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         text = body if body is not None else held.body
         await store_failed(
             self.store,
-            FailedJob(
-                id=held.id,
-                queue=held.queue,
-                name=name_of(text),
-                body=text,
-                exception=failure.exception,
-                message=failure.message,
-                traceback=failure.traceback,
-                failed_at=time.time(),
-                attempts=held.attempts,
-            ),
+            job_id=held.id,
+            queue=held.queue,
+            body=text,
+            failure=failure,
+            attempts=held.attempts,
         )
         try:
             await self._delete([held])
