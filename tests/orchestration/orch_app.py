@@ -6,6 +6,7 @@ count runs per key.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -81,3 +82,6 @@ class Limited(Job[Work]):
 
     async def handle(self, payload: Work) -> None:
         record("limited", f"{payload.key}@{time.time():.3f}")
+        # Work that keeps a slot busy: a worker at concurrency 2 cannot take a whole
+        # window's three runs, so every worker process serving the queue takes part.
+        await asyncio.sleep(0.4)
