@@ -8,7 +8,10 @@ Measures, in order: bulk dispatch (jobs/s), single awaited dispatch (jobs/s), th
 twin (jobs/s), no-op jobs processed by one `gello queue:work` process at --concurrency
 (jobs/s, from its own log: first to last `processed` event), and pickup latency with an
 idle worker (p50/p99 of job start time minus dispatch time). The worker runs with its
-default logging (JSON lines, written to a file).
+default logging (JSON lines, written to a file). On PostgreSQL it ends with the server
+floor: plain asyncpg autocommit INSERTs one at a time, and INSERT and ``SELECT 1`` spaced
+10 ms apart like the pickup samples, so the figures above can be read against what the
+server and machine give without gello.
 
     python benchmarks/throughput.py --url redis://127.0.0.1:6379/0 --dispatch-only 5
 
@@ -227,6 +230,49 @@ async def report_tables(queue: Queue, url: str, when: str) -> None:
         )
 
 
+async def server_floor(url: str, singles: int, samples: int) -> None:
+    """What the server and machine give without gello: plain asyncpg statements on one
+    connection, autocommit INSERTs (each waits for its WAL flush, as a dispatch does) one
+    at a time, then INSERT and ``SELECT 1`` spaced 10 ms apart like the pickup samples."""
+    import asyncpg
+
+    from gello_queue.drivers.postgres import PostgresDriver
+
+    pg = PostgresDriver(url)
+    table = f'"{pg.schema}"."gbench_floor_{uuid.uuid4().hex[:8]}"'
+    con = await asyncpg.connect(pg.url)
+    try:
+        await con.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, body text)")
+        insert = f"INSERT INTO {table} (body) VALUES ($1)"
+        body = "x" * 200
+        start = time.perf_counter()
+        for _ in range(singles):
+            await con.execute(insert, body)
+        rate = singles / (time.perf_counter() - start)
+        spaced: dict[str, list[float]] = {"INSERT": [], "SELECT 1": []}
+        for _ in range(samples):
+            for name, run_one in (
+                ("INSERT", lambda: con.execute(insert, body)),
+                ("SELECT 1", lambda: con.fetchval("SELECT 1")),
+            ):
+                await asyncio.sleep(0.01)
+                began = time.perf_counter()
+                await run_one()
+                spaced[name].append((time.perf_counter() - began) * 1000)
+        await con.execute(f"DROP TABLE {table}")
+    finally:
+        await con.close()
+    figures = []
+    for name, took in spaced.items():
+        took.sort()
+        p99 = took[min(len(took) - 1, int(len(took) * 0.99))]
+        figures.append(f"{name} p50 {statistics.median(took):.2f} ms, p99 {p99:.2f} ms")
+    print(
+        f"server floor:         {rate:>10,.0f} autocommit INSERTs/s one at a time (asyncpg, no gello);"
+        f" 10 ms apart: {'; '.join(figures)}"
+    )
+
+
 async def own_schema(url: str) -> tuple[str, str | None]:
     """On PostgreSQL without a ``schema`` in the URL: the URL with a schema of this run's
     own, and its name, to drop at the end. The schema is migrated either way."""
@@ -366,6 +412,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
     )
     if history:
         await report_tables(queue, url, "after measuring")
+    if is_postgres(url):
+        await server_floor(url, args.singles, args.latency_samples)
     await queue.close()
     await forget(url, prefix)
 
