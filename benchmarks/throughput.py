@@ -9,9 +9,8 @@ twin (jobs/s), no-op jobs processed by one `gello queue:work` process at --concu
 (jobs/s, from its own log: first to last `processed` event), and pickup latency with an
 idle worker (p50/p99 of job start time minus dispatch time). The worker runs with its
 default logging (JSON lines, written to a file). On PostgreSQL it ends with the server
-floor: plain asyncpg autocommit INSERTs one at a time, and INSERT and ``SELECT 1`` spaced
-10 ms apart like the pickup samples, so the figures above can be read against what the
-server and machine give without gello.
+floor (``server_floor``): the same measurements done with plain asyncpg statements, so
+the figures above can be read against what the server and machine give without gello.
 
     python benchmarks/throughput.py --url redis://127.0.0.1:6379/0 --dispatch-only 5
 
@@ -231,46 +230,68 @@ async def report_tables(queue: Queue, url: str, when: str) -> None:
 
 
 async def server_floor(url: str, singles: int, samples: int) -> None:
-    """What the server and machine give without gello: plain asyncpg statements on one
-    connection, autocommit INSERTs (each waits for its WAL flush, as a dispatch does) one
-    at a time, then INSERT and ``SELECT 1`` spaced 10 ms apart like the pickup samples."""
+    """What the server and machine give without gello, on plain asyncpg connections:
+    autocommit INSERTs (each waits for its WAL flush, as a dispatch does) one at a time;
+    then, spaced 10 ms apart like the pickup samples, ``SELECT 1``, an INSERT, and the
+    smallest pickup a PostgreSQL queue can do: INSERT with NOTIFY, the notification heard
+    on a LISTEN connection, and an ``UPDATE ... FOR UPDATE SKIP LOCKED`` that takes the row
+    on a third connection (time from before the INSERT to the UPDATE's answer)."""
     import asyncpg
 
     from gello_queue.drivers.postgres import PostgresDriver
 
     pg = PostgresDriver(url)
-    table = f'"{pg.schema}"."gbench_floor_{uuid.uuid4().hex[:8]}"'
-    con = await asyncpg.connect(pg.url)
+    name = f"gbench_floor_{uuid.uuid4().hex[:8]}"
+    table = f'"{pg.schema}"."{name}"'
+    con, listener, taker = [await asyncpg.connect(pg.url) for _ in range(3)]
+    heard: asyncio.Queue[str] = asyncio.Queue()
     try:
-        await con.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, body text)")
+        await con.execute(
+            f"CREATE TABLE {table} (id bigserial PRIMARY KEY, body text, taken bool DEFAULT false)"
+        )
+        await listener.add_listener(name, lambda *note: heard.put_nowait(note[3]))
         insert = f"INSERT INTO {table} (body) VALUES ($1)"
+        notify = f"WITH i AS ({insert} RETURNING id) SELECT pg_notify('{name}', id::text) FROM i"
+        take = (
+            f"UPDATE {table} SET taken = true WHERE id = (SELECT id FROM {table}"
+            " WHERE NOT taken ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"
+        )
         body = "x" * 200
+
+        async def pickup() -> None:
+            await con.execute(notify, body)
+            await heard.get()
+            await taker.fetchval(take)
+
         start = time.perf_counter()
         for _ in range(singles):
             await con.execute(insert, body)
         rate = singles / (time.perf_counter() - start)
-        spaced: dict[str, list[float]] = {"INSERT": [], "SELECT 1": []}
+        steps = {
+            "SELECT 1": lambda: con.fetchval("SELECT 1"),
+            "INSERT": lambda: con.execute(insert, body),
+            "INSERT+NOTIFY, LISTEN, UPDATE SKIP LOCKED": pickup,
+        }
+        spaced: dict[str, list[float]] = {step: [] for step in steps}
         for _ in range(samples):
-            for name, run_one in (
-                ("INSERT", lambda: con.execute(insert, body)),
-                ("SELECT 1", lambda: con.fetchval("SELECT 1")),
-            ):
+            for step, run_one in steps.items():
                 await asyncio.sleep(0.01)
                 began = time.perf_counter()
                 await run_one()
-                spaced[name].append((time.perf_counter() - began) * 1000)
+                spaced[step].append((time.perf_counter() - began) * 1000)
         await con.execute(f"DROP TABLE {table}")
     finally:
-        await con.close()
-    figures = []
-    for name, took in spaced.items():
+        for each in (con, listener, taker):
+            await each.close()
+    print(
+        f"server floor:         {rate:>10,.0f} autocommit INSERTs/s one at a time (plain asyncpg, no gello)"
+    )
+    for step, took in spaced.items():
         took.sort()
         p99 = took[min(len(took) - 1, int(len(took) * 0.99))]
-        figures.append(f"{name} p50 {statistics.median(took):.2f} ms, p99 {p99:.2f} ms")
-    print(
-        f"server floor:         {rate:>10,.0f} autocommit INSERTs/s one at a time (asyncpg, no gello);"
-        f" 10 ms apart: {'; '.join(figures)}"
-    )
+        print(
+            f"server floor:         p50 {statistics.median(took):.2f} ms, p99 {p99:.2f} ms  ({step}, {samples} times, 10 ms apart)"
+        )
 
 
 async def own_schema(url: str) -> tuple[str, str | None]:
