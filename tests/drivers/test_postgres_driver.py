@@ -711,18 +711,35 @@ async def test_the_first_wait_listens_and_looks_again(pg: PostgresDriver) -> Non
 
 async def test_pushes_survive_their_connection_being_terminated(pg: PostgresDriver) -> None:
     await pg.push([envelope()])
-    await eventually(lambda: _async(pg._push_con is not None))
+    await eventually(lambda: _async(pg._pushes.connection is not None))
     async with raw_connection() as con:
-        await con.execute("SELECT pg_terminate_backend($1)", pg._push_con.get_server_pid())
+        await con.execute("SELECT pg_terminate_backend($1)", pg._pushes.connection.get_server_pid())
     # The next push finds the connection gone and goes through the pool instead.
     single, many = envelope(), [envelope() for _ in range(3)]
     assert await pg.push([single]) == [single.id]
     assert await pg.push(many) == [e.id for e in many]
     assert len(await pg.reserve(["default"], 10, lease_s=30, worker_id=W)) == 5
     # A new push connection is opened in the background and used again.
-    await eventually(lambda: _async(pg._push_con is not None))
-    kept = pg._push_con
+    await eventually(lambda: _async(pg._pushes.connection is not None))
+    kept = pg._pushes.connection
     # A statement's own error (here a duplicate id, settled as a re-sent batch) keeps it.
     again = envelope()
     assert await pg.push([again, again]) == [again.id, again.id]
-    assert pg._push_con is kept
+    assert pg._pushes.connection is kept
+
+
+async def test_reserves_survive_their_connection_being_terminated(pg: PostgresDriver) -> None:
+    await pg.push([envelope() for _ in range(4)])
+    assert len(await pg.reserve(["default"], 1, lease_s=30, worker_id=W)) == 1
+    await eventually(lambda: _async(pg._reserves.connection is not None))
+    async with raw_connection() as con:
+        await con.execute(
+            "SELECT pg_terminate_backend($1)", pg._reserves.connection.get_server_pid()
+        )
+    # The next reserve finds the connection gone and takes its job through the pool;
+    # the one after opens a new connection in the background.
+    assert len(await pg.reserve(["default"], 1, lease_s=30, worker_id=W)) == 1
+    assert len(await pg.reserve(["default"], 1, lease_s=30, worker_id=W)) == 1
+    await eventually(lambda: _async(pg._reserves.connection is not None))
+    assert len(await pg.reserve(["default"], 5, lease_s=30, worker_id=W)) == 1
+    assert await pg.reserve(["default"], 5, lease_s=30, worker_id=W) == []

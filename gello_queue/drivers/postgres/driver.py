@@ -51,6 +51,12 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.drivers.postgres.kept import (
+    CONNECTION_ERRORS,
+    OPEN_ERRORS,
+    STATEMENT_ERRORS,
+    KeptConnection,
+)
 from gello_queue.drivers.postgres.redact import password_of, redact_url
 from gello_queue.drivers.postgres.sql import (
     Names,
@@ -77,29 +83,6 @@ log = structlog.get_logger("gello")
 T = TypeVar("T")
 
 SCHEMA_VERSION = latest_version()
-
-_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
-    # A backend killed while its connection sat idle can leave asyncpg's protocol in a
-    # state it reports this way on the next statement.
-    asyncpg.exceptions.InternalClientError,
-)
-"""Failures of the connection rather than of the statement: worth a retry."""
-_STATEMENT_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.exceptions.DataError,
-    asyncpg.exceptions.ClientConfigurationError,
-    asyncpg.exceptions.UnsupportedClientFeatureError,
-    asyncpg.exceptions.UnsupportedServerFeatureError,
-)
-"""Interface errors that are the call's fault: a retry would fail the same way."""
-_OPEN_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, asyncpg.PostgresError)
-"""What connecting can raise besides a malformed URL (bad password, no such database)."""
 
 _RETRY_DELAYS = (0.0, 0.05, 0.25, 1.0)
 """Backoff between attempts of one call when its connection fails."""
@@ -202,11 +185,11 @@ class PostgresDriver:
         self._listener: Any = None
         self._listen_task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
-        self._push_con: Any = None
-        """The driver's own connection for pushes (see ``_pushing``), outside the pool."""
-        self._push_busy = False
-        self._push_connecting: asyncio.Task[None] | None = None
-        self._push_retry_at = 0.0
+        self._pushes = self._kept()
+        """The driver's own connection for pushes, outside the pool."""
+        self._reserves = self._kept()
+        """The driver's own connection for reserves: an idle worker's pickup is a
+        reserve, and the pool's overhead was a tenth of it."""
         self._closing = False
         self._skew = 0.0
         """Database clock minus local clock, to turn a due time into a local delay."""
@@ -267,7 +250,7 @@ class PostgresDriver:
             raise ConfigurationError(
                 f"invalid PostgreSQL URL {redact_url(self.url)}: {exc}"
             ) from None
-        except _OPEN_ERRORS as exc:
+        except OPEN_ERRORS as exc:
             raise self._unavailable(exc) from None
         self._pool = pool
         try:
@@ -328,18 +311,8 @@ class PostgresDriver:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        connecting, self._push_connecting = self._push_connecting, None
-        if connecting is not None:
-            connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await connecting
-        push_con, self._push_con = self._push_con, None
-        if push_con is not None:
-            if self._push_busy:
-                push_con.terminate()
-            else:
-                with contextlib.suppress(*_CONNECTION_ERRORS, asyncpg.PostgresError):
-                    await push_con.close(timeout=5.0)
+        await self._pushes.close()
+        await self._reserves.close()
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
@@ -348,7 +321,7 @@ class PostgresDriver:
         if pool is not None:
             try:
                 await asyncio.wait_for(pool.close(), timeout=5.0)
-            except _CONNECTION_ERRORS:
+            except CONNECTION_ERRORS:
                 pool.terminate()
 
     @property
@@ -370,76 +343,21 @@ class PostgresDriver:
                 # The server took longer than command_timeout_s: retrying would only
                 # multiply the wait.
                 raise self._unavailable(exc) from None
-            except _CONNECTION_ERRORS as exc:
-                if self._closing or isinstance(exc, _STATEMENT_ERRORS):
+            except CONNECTION_ERRORS as exc:
+                if self._closing or isinstance(exc, STATEMENT_ERRORS):
                     raise
                 last = exc
                 log.warning("postgres_connect_retry", error=type(exc).__name__)
         assert last is not None
         raise self._unavailable(last) from None
 
-    async def _pushing(self, op: Callable[[Any], Awaitable[T]]) -> T:
-        """Run a push's statements on the driver's own connection when it is free, else
-        on the pool (concurrent pushes, or while it connects).
-
-        Taking a pooled connection and giving it back costs a third of a single awaited
-        dispatch (a proxy, timers, and a task per release); one connection kept aside
-        for pushes costs none of it. It is opened in the background by the first push
-        and dropped on any failure of the connection, after which the pool (with its
-        retries) serves the push: an insert whose fate is unknown is settled there by
-        the re-sent ids, as after any retry.
-        """
-        con = self._push_con
-        if con is None or self._push_busy:
-            if con is None and self._push_connecting is None:
-                self._connect_push()
-            return await self._call(op)
-        self._push_busy = True
-        try:
-            return await op(con)
-        except TimeoutError as exc:
-            self._drop_push(con)
-            raise self._unavailable(exc) from None
-        except _CONNECTION_ERRORS as exc:
-            if isinstance(exc, _STATEMENT_ERRORS):
-                raise
-            self._drop_push(con)
-            if self._closing:
-                raise
-        except asyncpg.PostgresError:
-            raise  # the statement's own error (a duplicate id): the connection is fine
-        except BaseException:
-            # Cancelled mid-statement: the connection's state is unknown.
-            self._drop_push(con)
-            raise
-        finally:
-            self._push_busy = False
-        return await self._call(op)
-
-    def _connect_push(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._closing or self._pool is None or loop.time() < self._push_retry_at:
-            return
-        self._push_connecting = loop.create_task(self._open_push())
-
-    async def _open_push(self) -> None:
-        try:
-            con = await self._connect()
-        except _OPEN_ERRORS:
-            # The pool serves pushes meanwhile; try again a second later.
-            self._push_retry_at = asyncio.get_running_loop().time() + 1.0
-            return
-        finally:
-            self._push_connecting = None
-        if self._closing:
-            con.terminate()
-            return
-        self._push_con = con
-
-    def _drop_push(self, con: Any) -> None:
-        if self._push_con is con:
-            self._push_con = None
-        con.terminate()
+    def _kept(self) -> KeptConnection:
+        return KeptConnection(
+            self._connect,
+            self._call,
+            self._unavailable,
+            lambda: not self._closing and self._pool is not None,
+        )
 
     async def _fetch(self, name: str, *args: object) -> list[Any]:
         query = self._q[name]
@@ -487,7 +405,7 @@ class PostgresDriver:
                 raise ConfigurationError(
                     f"invalid PostgreSQL URL {redact_url(self.url)}: {exc}"
                 ) from None
-            except _OPEN_ERRORS as exc:
+            except OPEN_ERRORS as exc:
                 raise self._unavailable(exc) from None
             try:
                 return await self._migrate_on(con)
@@ -582,7 +500,7 @@ class PostgresDriver:
         if connection is not None:
             rows = await connection.fetch(query, *columns)
         else:
-            rows = await self._pushing(lambda con: con.fetch(query, *columns))
+            rows = await self._pushes.run(lambda con: con.fetch(query, *columns))
         return [str(r[1]) for r in rows]
 
     async def _insert_plain(self, envelopes: Sequence[Envelope]) -> None:
@@ -602,11 +520,11 @@ class PostgresDriver:
                 f"{at!r} {env.queue}",
             )
             query = self._q["push_one"]
-            await self._pushing(lambda con: con.execute(query, *one))
+            await self._pushes.run(lambda con: con.execute(query, *one))
             return
         columns, notes = _columns(envelopes)
         query = self._q["push_plain"]
-        await self._pushing(lambda con: con.execute(query, *columns, notes))
+        await self._pushes.run(lambda con: con.execute(query, *columns, notes))
 
     async def _copy(self, envelopes: Sequence[Envelope]) -> None:
         """Big batches go through COPY: a third less server time than INSERT ... unnest.
@@ -654,7 +572,7 @@ class PostgresDriver:
             else:
                 await copy(target)
 
-        await self._pushing(op)
+        await self._pushes.run(op)
 
     async def _insert(self, envelopes: Sequence[Envelope], connection: Any) -> set[str]:
         columns, _ = _columns(envelopes)
@@ -663,7 +581,7 @@ class PostgresDriver:
         if connection is not None:
             rows = await connection.fetch(query, *columns)
         else:
-            rows = await self._pushing(lambda con: con.fetch(query, *columns))
+            rows = await self._pushes.run(lambda con: con.fetch(query, *columns))
         return {r[0] for r in rows}
 
     async def _holders(self, envelopes: Sequence[Envelope], connection: Any) -> dict[str, str]:
@@ -672,7 +590,7 @@ class PostgresDriver:
         if connection is not None:
             rows = await connection.fetch(query, *args)
         else:
-            rows = await self._pushing(lambda con: con.fetch(query, *args))
+            rows = await self._pushes.run(lambda con: con.fetch(query, *args))
         return {r[0]: r[1] for r in rows if r[1] is not None}
 
     # -- consuming -------------------------------------------------------------------
@@ -688,9 +606,9 @@ class PostgresDriver:
         # at once: the statement may have missed their jobs.
         self._marks[names] = self._stamp(names)
         slot_queues, slot_priorities = self._slots(names)
-        rows = await self._fetch(
-            "reserve", slot_queues, slot_priorities, limit, float(lease_s), worker_id
-        )
+        query = self._q["reserve"]
+        args = (slot_queues, slot_priorities, limit, float(lease_s), worker_id)
+        rows = await self._reserves.run(lambda con: con.fetch(query, *args))
         if len(rows) > 1:
             order = {q: i for i, q in enumerate(names)}
             rows.sort(key=lambda r: (order[r[1]], -r[6], r[7], r[0]))
@@ -772,7 +690,7 @@ class PostgresDriver:
                         await con.execute("SELECT 1", timeout=5.0)
                 if not self._closing:
                     log.warning("postgres_listener_lost", detail="polling until it is back")
-            except _OPEN_ERRORS as exc:
+            except OPEN_ERRORS as exc:
                 log.warning(
                     "postgres_listener_lost", error=type(exc).__name__, detail="polling until back"
                 )
