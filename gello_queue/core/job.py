@@ -38,11 +38,10 @@ from gello_queue.core.errors import (
 from gello_queue.core.middleware import Middleware
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.retry import BackoffSpec, normalize_backoff
-from gello_queue.orchestration.unique import payload_digest, unique_key
+from gello_queue.orchestration.unique import DispatchResult, payload_digest, unique_key
 
 if TYPE_CHECKING:
     from gello_queue.orchestration.batch import BatchHandle
-    from gello_queue.orchestration.unique import DispatchResult
     from gello_queue.ports import QueueDriver
     from gello_queue.queue import Queue
 
@@ -332,6 +331,8 @@ class PendingDispatch:
         at: datetime | None = None,
     ) -> PendingDispatch:
         """Return a copy with the given dispatch options set (``None`` keeps the current)."""
+        if queue is None and priority is None and delay is None and at is None:
+            return self  # frozen: nothing to copy (the common dispatch)
         if priority is not None and not 0 <= priority <= 5:
             raise ConfigurationError(f"priority must be 0..5, got {priority}")
         return replace(
@@ -419,6 +420,4 @@ def _connection(connection: Queue | None) -> Queue:
 
 
 def _result(stored: str) -> DispatchResult:
-    from gello_queue.orchestration.unique import DispatchResult
-
     return stored if isinstance(stored, DispatchResult) else DispatchResult(stored, stored)
