@@ -681,6 +681,33 @@ async def test_acks_ask_for_a_vacuum_sooner_after_many_jobs(
     assert pg._vacuum_task is None  # not before the retry time
 
 
+async def test_a_worker_gone_idle_after_a_burst_asks_for_a_vacuum(
+    pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(driver_module, "_VACUUM_IDLE_JOBS", 6)
+    pg._self_vacuum = True
+    await pg.push([envelope() for _ in range(6)])
+    await pg.ack(await pg.reserve(["default"], 3, lease_s=30, worker_id=W))
+    await pg.ack(await pg.reserve(["default"], 2, lease_s=30, worker_id=W))
+    assert await pg.reserve(["other"], 5, lease_s=30, worker_id=W) == []
+    assert pg._vacuum_task is None  # idle after 5 jobs: not yet
+    await pg.ack(await pg.reserve(["default"], 5, lease_s=30, worker_id=W))
+    assert pg._vacuum_task is None  # a reserve that found work: not idle
+    assert await pg.reserve(["default"], 5, lease_s=30, worker_id=W) == []
+    task = pg._vacuum_task
+    assert task is not None
+    await task
+    assert pg._acked == 0
+    async with raw_connection() as con:
+        await eventually(
+            lambda: con.fetchval(
+                "SELECT last_vacuum FROM pg_stat_user_tables WHERE relid = $1::regclass",
+                table(pg, "jobs"),
+            ),
+            lambda at: at is not None,
+        )
+
+
 async def test_a_driver_that_only_pushes_does_not_listen(pg: PostgresDriver) -> None:
     async with sibling(pg) as producer:
         await producer.push([envelope()])

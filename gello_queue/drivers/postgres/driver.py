@@ -115,6 +115,11 @@ _VACUUM_EVERY_JOBS = 20_000
 """Without autovacuum, a driver that acked this many jobs since it last tried asks for a
 vacuum sooner than ``_VACUUM_EVERY_S``: at thousands of jobs a second, half a minute of
 dead rows makes every reserve walk past them in the ready index."""
+_VACUUM_IDLE_JOBS = 1_000
+"""Without autovacuum, a driver whose reserve comes back empty after it acked this many
+jobs asks for a vacuum then: idle is the cheapest moment, and the next pickup's reserve
+no longer walks the burst's dead index entries (measured: 0.45 ms more per reserve after
+26,000 jobs)."""
 _VACUUM_MIN_S = 5
 """The shortest interval between vacuums that acks ask for (shared by all workers)."""
 _RETRY_BATCH = 1000
@@ -609,6 +614,8 @@ class PostgresDriver:
         query = self._q["reserve"]
         args = (slot_queues, slot_priorities, limit, float(lease_s), worker_id)
         rows = await self._reserves.run(lambda con: con.fetch(query, *args))
+        if not rows and self._self_vacuum and self._acked >= _VACUUM_IDLE_JOBS:
+            self._vacuum_soon()
         if len(rows) > 1:
             order = {q: i for i, q in enumerate(names)}
             rows.sort(key=lambda r: (order[r[1]], -r[6], r[7], r[0]))
@@ -745,13 +752,13 @@ class PostgresDriver:
         )
         if self._self_vacuum:
             self._acked += acked
-            if (
-                self._acked >= _VACUUM_EVERY_JOBS
-                and self._vacuum_task is None
-                and time.monotonic() >= self._vacuum_retry_at
-            ):
-                self._vacuum_task = asyncio.create_task(self._vacuum_after_acks())
+            if self._acked >= _VACUUM_EVERY_JOBS:
+                self._vacuum_soon()
         return acked
+
+    def _vacuum_soon(self) -> None:
+        if self._vacuum_task is None and time.monotonic() >= self._vacuum_retry_at:
+            self._vacuum_task = asyncio.create_task(self._vacuum_after_acks())
 
     async def _vacuum_after_acks(self) -> None:
         try:
