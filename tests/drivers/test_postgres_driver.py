@@ -708,6 +708,29 @@ async def test_a_worker_gone_idle_after_a_burst_asks_for_a_vacuum(
         )
 
 
+async def test_closing_lets_a_vacuum_under_way_finish(
+    pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(driver_module, "_VACUUM_IDLE_JOBS", 1)
+    pg._self_vacuum = True
+    await pg.push([envelope()])
+    await pg.ack(await pg.reserve(["default"], 1, lease_s=30, worker_id=W))
+    assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
+    task = pg._vacuum_task
+    assert task is not None
+    await pg.close()  # a worker stopping as its queue ran dry
+    assert task.done()
+    assert not task.cancelled()
+    async with raw_connection() as con:
+        await eventually(
+            lambda: con.fetchval(
+                "SELECT last_vacuum FROM pg_stat_user_tables WHERE relid = $1::regclass",
+                table(pg, "jobs"),
+            ),
+            lambda at: at is not None,
+        )
+
+
 async def test_a_driver_that_only_pushes_does_not_listen(pg: PostgresDriver) -> None:
     async with sibling(pg) as producer:
         await producer.push([envelope()])
