@@ -621,20 +621,25 @@ async def test_a_copy_push_is_one_transaction_across_its_chunks(pg: PostgresDriv
     assert (await pg.counts())["bad"].pending == size - 1
 
 
-async def test_rescue_vacuums_the_jobs_table_when_autovacuum_is_off(pg: PostgresDriver) -> None:
-    pg._self_vacuum = True
-    await pg.push([envelope() for _ in range(10)])
-    await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
-    await pg.rescue()
+async def vacuumed(pg: PostgresDriver) -> None:
+    """Wait until the server's statistics show the jobs table vacuumed."""
 
-    async def vacuumed() -> Any:
+    async def last_vacuum() -> Any:
         async with raw_connection() as con:
             return await con.fetchval(
                 "SELECT last_vacuum FROM pg_stat_user_tables WHERE relid = $1::regclass",
                 table(pg, "jobs"),
             )
 
-    await eventually(vacuumed, lambda at: at is not None)
+    await eventually(last_vacuum, lambda at: at is not None)
+
+
+async def test_rescue_vacuums_the_jobs_table_when_autovacuum_is_off(pg: PostgresDriver) -> None:
+    pg._self_vacuum = True
+    await pg.push([envelope() for _ in range(10)])
+    await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
+    await pg.rescue()
+    await vacuumed(pg)
     async with raw_connection() as con:
         claimed = await con.fetchval(
             f"SELECT value FROM {table(pg, 'control')} WHERE key = 'vacuumed'"
@@ -660,14 +665,7 @@ async def test_acks_ask_for_a_vacuum_sooner_after_many_jobs(
     await task
     assert pg._vacuum_task is None
     assert pg._acked == 0
-    async with raw_connection() as con:
-        await eventually(
-            lambda: con.fetchval(
-                "SELECT last_vacuum FROM pg_stat_user_tables WHERE relid = $1::regclass",
-                table(pg, "jobs"),
-            ),
-            lambda at: at is not None,
-        )
+    await vacuumed(pg)
     # Within the interval another claim is lost: the count is kept, asked again later.
     await pg.push([envelope() for _ in range(10)])
     await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
@@ -698,14 +696,7 @@ async def test_a_worker_gone_idle_after_a_burst_asks_for_a_vacuum(
     assert task is not None
     await task
     assert pg._acked == 0
-    async with raw_connection() as con:
-        await eventually(
-            lambda: con.fetchval(
-                "SELECT last_vacuum FROM pg_stat_user_tables WHERE relid = $1::regclass",
-                table(pg, "jobs"),
-            ),
-            lambda at: at is not None,
-        )
+    await vacuumed(pg)
 
 
 async def test_closing_lets_a_vacuum_under_way_finish(
@@ -721,14 +712,7 @@ async def test_closing_lets_a_vacuum_under_way_finish(
     await pg.close()  # a worker stopping as its queue ran dry
     assert task.done()
     assert not task.cancelled()
-    async with raw_connection() as con:
-        await eventually(
-            lambda: con.fetchval(
-                "SELECT last_vacuum FROM pg_stat_user_tables WHERE relid = $1::regclass",
-                table(pg, "jobs"),
-            ),
-            lambda at: at is not None,
-        )
+    await vacuumed(pg)
 
 
 async def test_a_driver_that_only_pushes_does_not_listen(pg: PostgresDriver) -> None:
