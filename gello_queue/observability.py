@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from collections.abc import MutableMapping
 from typing import Any, Literal, TextIO
 
@@ -38,8 +39,29 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
-def _orjson_dumps(obj: Any, default: Any = None) -> str:
-    return orjson.dumps(obj, default=default).decode()
+_LEVELS = {"warn": "warning", "exception": "error"}
+_SECOND: list[Any] = [-1, ""]
+"""The last whole second stamped, and its ISO form: formatted once a second, not per line."""
+
+
+def _timestamp() -> str:
+    """Now as ISO 8601 in UTC with microseconds (``2026-11-26T08:53:19.835322Z``)."""
+    now = time.time()
+    second = int(now)
+    if second != _SECOND[0]:
+        _SECOND[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_SECOND[1]}.{int((now - second) * 1_000_000):06d}Z"
+
+
+def _json_line(_: Any, method: str, event: MutableMapping[str, Any]) -> str:
+    """structlog's add_log_level, TimeStamper, our redaction and JSONRenderer in one step:
+    a worker writes a line per job, and the chain of four cost a fifth of a no-op job."""
+    for key, value in event.items():
+        if isinstance(value, str) and "://" in value:
+            event[key] = redact_url(value)
+    event["level"] = _LEVELS.get(method, method)
+    event["timestamp"] = _timestamp()
+    return orjson.dumps(event, default=repr).decode()
 
 
 def configure_logging(
@@ -56,18 +78,18 @@ def configure_logging(
     _logger = None
     out = stream or sys.stderr
     as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
-    renderer: Any = (
-        structlog.processors.JSONRenderer(serializer=_orjson_dumps)
+    processors: list[Any] = (
+        [_json_line]
         if as_json
-        else structlog.dev.ConsoleRenderer(colors=out.isatty())
-    )
-    structlog.configure(
-        processors=[
+        else [
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
-            renderer,
-        ],
+            structlog.dev.ConsoleRenderer(colors=out.isatty()),
+        ]
+    )
+    structlog.configure(
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
