@@ -55,7 +55,8 @@ def _timestamp() -> str:
 
 def _json_line(_: Any, method: str, event: MutableMapping[str, Any]) -> str:
     """structlog's add_log_level, TimeStamper, our redaction and JSONRenderer in one step:
-    a worker writes a line per job, and the chain of four cost a fifth of a no-op job."""
+    a worker writes a line per job, and the chain of four cost 7 % of its instructions
+    for a no-op job."""
     for key, value in event.items():
         if isinstance(value, str) and "://" in value:
             event[key] = redact_url(value)
