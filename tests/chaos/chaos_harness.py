@@ -42,9 +42,12 @@ class Backend:
         return out
 
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [GELLO, *args], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        """Start ``gello *args``; its log goes to ``worker-N.log`` beside the ledger (what
+        a failed run left behind: ``rescued``, ``lease_lost`` and each job's lines)."""
+        with open(self.ledger.parent / f"worker-{len(self.procs)}.log", "wb") as log:
+            proc = subprocess.Popen(
+                [GELLO, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         self.procs.append(proc)
         return proc
 

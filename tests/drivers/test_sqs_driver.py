@@ -21,6 +21,7 @@ from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.drivers.sqs import SqsDriver, SqsOptions, options_from_url
 from gello_queue.drivers.sqs import driver as sqs_module
 from gello_queue.drivers.sqs.names import Naming
+from gello_queue.ports import Reservation
 
 W = "worker-1"
 
@@ -79,6 +80,54 @@ async def test_visibility_is_the_lease_and_extend_keeps_it(driver: SqsDriver) ->
         await asyncio.sleep(0.7)
         assert await driver.extend([res], 1) == []
     assert (await driver.counts())["default"].reserved == 1
+    assert await driver.ack([res]) == 1
+
+
+def _slow_receives(
+    driver: SqsDriver, monkeypatch: pytest.MonkeyPatch, *, served_after: float, reply_after: float
+) -> list[float]:
+    """Make SQS slow to serve receives (``served_after``) or to deliver their replies
+    (``reply_after``); returns the times the receives were sent, filled as they go."""
+    receive = driver.client.receive_message
+    sent: list[float] = []
+
+    async def slow(**kwargs: object) -> object:
+        sent.append(time.time())
+        await asyncio.sleep(served_after)
+        got = await receive(**kwargs)
+        await asyncio.sleep(reply_after)
+        return got
+
+    monkeypatch.setattr(driver.client, "receive_message", slow)
+    return sent
+
+
+async def test_buffered_jobs_are_not_held_back_by_a_slow_receive(
+    driver: SqsDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await driver.push([envelope() for _ in range(6)])
+    first = await eventually(lambda: driver.reserve(["default"], 2, lease_s=30, worker_id=W))
+    buffered = sum(len(b) for b in driver.buffers.values())
+    assert buffered == 6 - len(first)
+    _slow_receives(driver, monkeypatch, served_after=1.5, reply_after=0)
+    started = time.time()
+    got = await driver.reserve(["default"], 8, lease_s=2, worker_id=W)
+    returned = time.time()
+    # The worker holds (and renews) these only from now: their leases must be whole.
+    assert len(got) == buffered
+    assert returned - started < 1.0
+    assert all(r.lease_expires_at >= returned + 1.5 for r in got)
+    assert await driver.ack(first + got) == 6
+
+
+async def test_a_lease_never_outlasts_the_visibility_sqs_gave(
+    driver: SqsDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await driver.push([envelope()])
+    sent = _slow_receives(driver, monkeypatch, served_after=0, reply_after=1.2)
+    [res] = await eventually(lambda: driver.reserve(["default"], 1, lease_s=1, worker_id=W))
+    # SQS hid the message for 2 s from when it answered, before the slow reply came.
+    assert res.lease_expires_at <= sent[-1] + sqs_module.visibility_s(1)
     assert await driver.ack([res]) == 1
 
 
@@ -153,7 +202,13 @@ async def test_a_fifo_queue_has_fifo_levels(leveled: SqsDriver) -> None:
     low, high = envelope("work.fifo"), envelope("work.fifo", priority=5)
     await leveled.push([low, high])
     assert leveled.queue_name("work.fifo", 5).endswith("work-5.fifo")
-    got = await eventually(lambda: leveled.reserve(["work.fifo"], 2, lease_s=30, worker_id=W))
+    got: list[Reservation] = []
+
+    async def reserve() -> list[Reservation]:
+        got.extend(await leveled.reserve(["work.fifo"], 2 - len(got), lease_s=30, worker_id=W))
+        return got
+
+    await eventually(reserve, lambda taken: len(taken) == 2)
     assert [r.id for r in got] == [high.id, low.id]
 
 

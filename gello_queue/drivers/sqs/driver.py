@@ -71,6 +71,10 @@ MAX_VISIBILITY_S = 43200
 BATCH = 10
 
 
+_REPLY_SLACK_S = 1.0
+"""How long before a long poll's reply its messages may have been handed out."""
+
+
 def visibility_s(lease_s: float) -> int:
     """The visibility timeout for a lease: twice it, so a heartbeat slowed by the API
     never lets a running job reappear (a dead worker's jobs return within two leases)."""
@@ -338,6 +342,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
     # -- consuming -------------------------------------------------------------------
     async def _receive(self, lane: Lane, want: int, lease_s: float, wait_s: int) -> int:
         url = await self._url(lane)
+        sent = time.time()
         got = await self.client.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=max(1, min(BATCH, want)),
@@ -348,7 +353,11 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         )
         messages = got.get("Messages") or []
         buffer = self.buffers.setdefault(lane, deque())
-        expires = time.time() + visibility_s(lease_s)
+        # Visibility runs from when SQS handed the messages out, which a slow reply can
+        # put well before they reach us: count from the request (a long poll's messages
+        # went out when they arrived, so from at most a second before the reply).
+        handed_out = sent if wait_s == 0 else max(sent, time.time() - _REPLY_SLACK_S)
+        expires = handed_out + visibility_s(lease_s)
         for message in messages:
             buffer.append(_Received(message, expires))
         if messages:
@@ -368,14 +377,17 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
 
         try:
             # Lane by lane (queues in order, each highest priority level first): its
-            # buffer, then, if there is room, one receive from it before the next lane.
+            # buffer, then, if nothing is reserved yet, one receive from it before the
+            # next lane. Once a job is reserved no receive follows: its lease runs from
+            # now and the worker renews it only once it holds it, so a slow receive
+            # must not keep it here (the worker comes back for more at once).
             for lane in self.naming.lanes(queues):
                 if len(out) >= limit:
                     break
                 await take(lane)
                 # A full batch per request: SQS bills (and moto scans the queue) per
                 # request; the rest waits in the buffer, its visibility renewed by extend.
-                if len(out) < limit and await self._receive(lane, BATCH, lease_s, 0):
+                if not out and await self._receive(lane, BATCH, lease_s, 0):
                     await take(lane)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
