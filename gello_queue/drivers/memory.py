@@ -48,6 +48,8 @@ class _Job:
     token: str | None = None
     lease_expires_at: float | None = None
     reserved_by: str | None = None
+    filed: int = 0
+    """The number of its latest filing to wait: only that index entry counts."""
 
 
 class MemoryStore:
@@ -69,6 +71,46 @@ class MemoryStore:
         self.batches: dict[str, _Batch] = {}
         self.version = 0
         """Bumped on every push/release so waiting workers notice new work."""
+        # Reserve and rescue must not walk every job: waiting jobs are indexed per queue
+        # (entries outdated by a later filing, or by the job's end, are skipped when met).
+        self.due: dict[str, list[tuple[int, float, str, int]]] = {}
+        """Per queue, a heap of (-priority, available_at, id, filing) of jobs filed due."""
+        self.later: dict[str, list[tuple[float, str, int]]] = {}
+        """Per queue, a heap of (available_at, id, filing) of jobs filed before due."""
+        self.reserved: set[str] = set()
+        self._filings = itertools.count(1)
+
+    def file(self, job: _Job) -> None:
+        """Index a job that now waits: pushed, released, rescued, promoted or retried."""
+        job.filed = next(self._filings)
+        if job.available_at <= self.clock():
+            entry = (-job.priority, job.available_at, job.id, job.filed)
+            heapq.heappush(self.due.setdefault(job.queue, []), entry)
+        else:
+            later = (job.available_at, job.id, job.filed)
+            heapq.heappush(self.later.setdefault(job.queue, []), later)
+
+    def take_due(self, queue: str, now: float, limit: int) -> list[_Job]:
+        """Up to ``limit`` waiting jobs of ``queue`` due at ``now``, highest priority,
+        then longest due, first; taken off the index."""
+        due = self.due.setdefault(queue, [])
+        later = self.later.get(queue)
+        while later and later[0][0] <= now:
+            at, job_id, filed = heapq.heappop(later)
+            job = self.jobs.get(job_id)
+            if job is not None and job.filed == filed:
+                heapq.heappush(due, (-job.priority, at, job_id, filed))
+        out: list[_Job] = []
+        while due and len(out) < limit:
+            _, at, job_id, filed = heapq.heappop(due)
+            job = self.jobs.get(job_id)
+            if job is None or job.filed != filed or job.token is not None:
+                continue
+            if at > now:  # an injected clock moved back: not due after all
+                self.file(job)
+                continue
+            out.append(job)
+        return out
 
 
 @dataclass(slots=True)
@@ -130,6 +172,7 @@ class MemoryDriver:
                     unique_key=key,
                     unique_until=None if env.unique_for is None else s.clock() + env.unique_for,
                 )
+                s.file(s.jobs[env.id])
                 if key is not None:
                     s.unique[key] = env.id
                 ids.append(env.id)
@@ -171,15 +214,8 @@ class MemoryDriver:
             for queue in queues:
                 if len(out) >= limit:
                     break
-                ready = [
-                    j
-                    for j in s.jobs.values()
-                    if j.queue == queue and j.token is None and j.available_at <= now
-                ]
-                best = heapq.nsmallest(
-                    limit - len(out), ready, key=lambda j: (-j.priority, j.available_at, j.id)
-                )
-                for job in best:
+                for job in s.take_due(queue, now, limit - len(out)):
+                    s.reserved.add(job.id)
                     job.attempts += 1
                     job.token = os.urandom(8).hex()
                     job.lease_expires_at = now + lease_s
@@ -205,6 +241,7 @@ class MemoryDriver:
     def _drop(self, job: _Job) -> None:
         s = self.store
         del s.jobs[job.id]
+        s.reserved.discard(job.id)
         if job.unique_key is not None and s.unique.get(job.unique_key) == job.id:
             del s.unique[job.unique_key]
 
@@ -228,6 +265,8 @@ class MemoryDriver:
             job.attempts = envelope.attempts
             job.available_at = s.clock() + delay_s
             job.body = envelope.encode().decode()
+            s.reserved.discard(job.id)
+            s.file(job)
             s.version += 1
             return True
 
@@ -271,7 +310,7 @@ class MemoryDriver:
         result = RescueResult()
         with s.lock:
             now = s.clock()
-            for job in list(s.jobs.values()):
+            for job in [s.jobs[i] for i in s.reserved]:
                 if job.lease_expires_at is None or job.lease_expires_at > now:
                     continue
                 if job.attempts >= job.max_attempts:
@@ -281,6 +320,8 @@ class MemoryDriver:
                 else:
                     job.token = job.reserved_by = job.lease_expires_at = None
                     job.available_at = now
+                    s.reserved.discard(job.id)
+                    s.file(job)
                     result.requeued.append(job.id)
             if result.requeued:
                 s.version += 1
@@ -380,6 +421,7 @@ class MemoryDriver:
             if job is None or self._state(job, now) is not JobState.SCHEDULED:
                 return False
             job.available_at = now
+            s.file(job)
             s.version += 1
             return True
 
@@ -419,6 +461,7 @@ class MemoryDriver:
                     max_attempts=env.max_attempts if env else 1,
                     body=env.encode().decode() if env else failed.body,
                 )
+                s.file(s.jobs[job_id])
                 done += 1
             s.version += 1
         return done
