@@ -7,7 +7,7 @@ in-process worker drains the queue, for backlogs of growing size.
 For each backlog: no-op jobs pushed in one bulk call, then reserve latency (p50/p99 of
 ``reserve(limit=concurrency)`` followed by an ``ack``, over the whole backlog), then the
 same backlog pushed again and drained by a `Worker` in this process (jobs/s from its
-start until its counter reaches the backlog), its log JSON lines at info written to
+start until it stops, the queue empty), its log JSON lines at info written to
 /dev/null (a worker's default, minus the disk). A driver whose reserve walks every waiting
 job shows it here: its latency grows with the backlog.
 """
@@ -63,15 +63,13 @@ async def drain(backlog: int, concurrency: int) -> float:
     driver = MemoryDriver()
     queue = memory_queue(driver)
     await queue.bulk([Noop.make() for _ in range(backlog)])
-    worker = Worker(connection=queue, registry=registry, concurrency=concurrency, sleep_s=0.01)
+    worker = Worker(
+        connection=queue, registry=registry, concurrency=concurrency, stop_when_empty=True
+    )
     start = time.perf_counter()
-    task = asyncio.create_task(worker.start())
-    while worker.counters.processed < backlog:  # noqa: ASYNC110 - polling is the measurement
-        await asyncio.sleep(0.005)
-    elapsed = time.perf_counter() - start
-    worker.stop()
-    await task
-    return backlog / elapsed
+    await worker.start()
+    assert worker.counters.processed == backlog, worker.counters.processed
+    return backlog / (time.perf_counter() - start)
 
 
 async def main() -> None:

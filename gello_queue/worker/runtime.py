@@ -332,7 +332,10 @@ class Worker:
                 continue
             self._wake.clear()
             reserve_wait = getattr(driver, "reserve_wait", None)
-            if reserve_wait is not None and self.max_jobs is None:
+            # That wait is not cut short by a wake: not while a --stop-when-empty worker
+            # waits for its last jobs, to stop as soon as they end.
+            draining = self.stop_when_empty and self.active
+            if reserve_wait is not None and self.max_jobs is None and not draining:
                 for res in await self._reserve_waiting(reserve_wait, queues, free):
                     self._start(executor, res)
                 continue
@@ -417,6 +420,8 @@ class Worker:
             else:
                 self.counters.count(res.queue, task.result())
         self._slot_free.set()
+        if self.stop_when_empty and not self.active:
+            self._wake.set()  # the last running job ended: are the queues empty now?
         if self.max_jobs is not None and self.counters.handled >= self.max_jobs:
             self.stop(ExitReason.MAX_JOBS)
 
