@@ -25,6 +25,7 @@ def rows(app: MonitorApp, selector: str) -> list[str]:
 
 
 def notes(app: MonitorApp) -> list[str]:
+    """Notifications shown; each arrives as a message, after what posted it (wait on it)."""
     return [n.message for n in app._notifications]
 
 
@@ -42,7 +43,7 @@ async def test_retry_the_cursor_row(app: MonitorApp, env: Env) -> None:
         first = rows(app, "#failed")[0]
         await pilot.press("r")
         await until(pilot, lambda: first not in rows(app, "#failed"))
-        assert any("Retried 1 job" in n for n in notes(app))
+        await until(pilot, lambda: any("Retried 1 job" in n for n in notes(app)))
     assert await env.driver.failed_find(first) is None
     record = await env.driver.find(first)
     assert record is not None
@@ -57,7 +58,7 @@ async def test_marked_rows_are_retried_together(app: MonitorApp, env: Env) -> No
         assert table(app, "#failed").marked == set(picked)
         await pilot.press("r")
         await until(pilot, lambda: len(rows(app, "#failed")) == 5)
-        assert any("Retried 2 jobs" in n for n in notes(app))
+        await until(pilot, lambda: any("Retried 2 jobs" in n for n in notes(app)))
     assert await env.driver.failed_count() == 5
     for job_id in picked:
         assert (await env.driver.find(job_id)) is not None
@@ -74,7 +75,7 @@ async def test_retry_all_matching_asks_with_the_number(app: MonitorApp, env: Env
         assert app.screen.question == "Retry 5 failed jobs matching exc:timeout?"
         await pilot.press("y")
         await until(pilot, lambda: not rows(app, "#failed"))
-        assert any("Retried 5 jobs" in n for n in notes(app))
+        await until(pilot, lambda: any("Retried 5 jobs" in n for n in notes(app)))
     assert await env.driver.failed_count("emails") == 0
     assert await env.driver.failed_count("webhooks") == 2
     counts = await env.driver.counts()

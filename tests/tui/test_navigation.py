@@ -172,7 +172,10 @@ async def test_a_lost_connection_is_a_banner_then_it_recovers(mem_app: MonitorAp
             assert app.current_view().has_class("-offline")  # type: ignore[union-attr]
             app.backend = good
             await until(pilot, lambda: app.error is None, timeout_s=15)  # backoff retries
-            assert any("Connection restored" in n.message for n in app._notifications)
+            # A notification arrives as a message, processed after the fetch that posted it.
+            await until(
+                pilot, lambda: any("Connection restored" in n.message for n in app._notifications)
+            )
             assert "Connection lost" not in screen_text(app)
         finally:
             await asyncio.to_thread(dead.close)
