@@ -50,7 +50,10 @@ async def test_delay_buckets_are_bounded(driver: RabbitMQDriver) -> None:
     await driver.push(envs)
     buckets = {n for n in driver.created if ".delayed." in n}
     assert len(buckets) <= len(BUCKETS_MS)
-    assert (await driver.counts())["default"].scheduled == len(envs)
+    counts = (await driver.counts())["default"]
+    # On a busy machine the 20 ms one may be due by now (then pending): none is lost.
+    assert counts.scheduled >= len(envs) - 1
+    assert counts.scheduled + counts.pending == len(envs)
 
 
 async def test_attempts_survive_a_dead_consumer(driver: RabbitMQDriver, tmp_path: Path) -> None:
