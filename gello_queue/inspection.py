@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from gello_queue.core.errors import JobNotFoundError, NotSupportedError
+from gello_queue.core.redaction import redact as redact  # the dashboard's payload rule
 from gello_queue.core.states import JobState
 from gello_queue.ports import (
     FailedJob,
@@ -623,23 +624,3 @@ def is_stale(worker: WorkerRecord, now: float, lease_s: float) -> bool:
 def rescue_in(worker: WorkerRecord, now: float, lease_s: float) -> float:
     """Seconds until a silent worker's jobs become rescuable (0 when they are now)."""
     return max(worker.last_seen + lease_s - now, 0.0)
-
-
-REDACTED = "***"
-_SECRET_KEY = re.compile(
-    r"pass(word|wd|phrase)?$|pwd|secret|token|api[_-]?key|authorization|credential|private[_-]?key"
-    r"|cookie",
-    re.IGNORECASE,
-)
-
-
-def redact(value: Any) -> Any:
-    """``value`` with the values of secret-looking keys replaced by ``***``."""
-    if isinstance(value, dict):
-        return {
-            k: REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) else redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value

@@ -7,7 +7,6 @@ human-readable on a terminal and JSON lines otherwise (or with ``--log-format js
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import time
 from collections.abc import MutableMapping
@@ -16,20 +15,11 @@ from typing import Any, Literal, TextIO
 import orjson
 import structlog
 
+from gello_queue.core.redaction import redact_url
+
+__all__ = ["LogFormat", "configure_logging", "get_logger", "redact_url"]
+
 LogFormat = Literal["auto", "console", "json"]
-
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
-
-
-_QUERY_SECRET = re.compile(
-    r"(?P<key>[?&](?:password|pass|pwd|sslpassword|passfile)=)[^&#\s]*", re.IGNORECASE
-)
-
-
-def redact_url(text: str) -> str:
-    """Replace passwords in URLs inside ``text`` with ``***``: in the userinfo and in query
-    parameters (``?password=``, as redis-py and libpq also read them)."""
-    return _QUERY_SECRET.sub(r"\g<key>***", _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", text))
 
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

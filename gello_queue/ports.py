@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from gello_queue.core.envelope import Envelope
+from gello_queue.core.redaction import redact_url
 from gello_queue.core.states import JobState
 
 
@@ -35,12 +36,20 @@ class Reservation:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """Why an attempt ended in the failed store."""
+    """Why an attempt ended in the failed store.
+
+    URL passwords in the message and traceback are redacted as the record is built: the
+    failed store is read by every listing tool, so a secret must not get into it.
+    """
 
     exception: str
     """The exception's type name, or a short tag such as ``EnvelopeError``."""
     message: str
     traceback: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", redact_url(self.message))
+        object.__setattr__(self, "traceback", redact_url(self.traceback))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,23 @@ def failed(
         Path | None,
         typer.Option("--export", help="Write every failed job (of --queue) to this JSONL file."),
     ] = None,
+    reveal: Annotated[
+        bool,
+        typer.Option(
+            "--reveal",
+            help="Show payload fields named like secrets (password, token, api_key...) as"
+            " they are, instead of ***; with --export, keep them for an exact replay.",
+        ),
+    ] = False,
 ) -> None:
     """List failed jobs, newest first; or --export them all to a JSON-lines file."""
+    from gello_queue.core.redaction import redact
+
     if export is not None:
         from gello_cli.commands.failed_io import export_to
 
-        typer.echo(f"Exported {export_to(export, queue)} failed job(s) to {export}.")
+        count = export_to(export, queue, reveal=reveal)
+        typer.echo(f"Exported {count} failed job(s) to {export}.")
         return
     rows = with_inspector(lambda i: i.failed(queue=queue, limit=limit))
     if as_json:
@@ -47,7 +58,7 @@ def failed(
                     "failed_at": f.failed_at,
                     "exception": f.exception,
                     "message": f.message,
-                    "payload": f.payload(),
+                    "payload": f.payload() if reveal else redact(f.payload()),
                 }
                 for f in rows
             ]

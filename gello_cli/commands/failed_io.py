@@ -2,6 +2,8 @@
 ``queue:failed:import``.
 
 The export is JSON lines, one failed job per line, written page by page through the port.
+Payload fields named like secrets are written as ``***`` (the dashboard's rule) unless
+``--reveal`` asks for an exact replay.
 The import validates the whole file first (every problem named by line and field) and
 imports nothing if any line is wrong. Then, by default, it restores the records into the
 failed store as they were (``failed_import``: same ids, failures and times; a record
@@ -41,9 +43,10 @@ def register(app: typer.Typer) -> None:
     app.command("queue:failed:import")(import_command)
 
 
-def export_to(path: Path, queue: str | None = None) -> int:
-    """Export the failed store (of ``queue``) of the configured connection to ``path``."""
-    count: int = _with_driver(lambda d: export_failed(d, path, queue))
+def export_to(path: Path, queue: str | None = None, *, reveal: bool = False) -> int:
+    """Export the failed store (of ``queue``) of the configured connection to ``path``;
+    payload fields named like secrets are redacted unless ``reveal``."""
+    count: int = _with_driver(lambda d: export_failed(d, path, queue, reveal=reveal))
     return count
 
 
@@ -60,8 +63,13 @@ def _with_driver(action: Any) -> Any:
     return asyncio.run(main())
 
 
-async def export_failed(driver: Any, path: Path, queue: str | None = None) -> int:
-    """Write the failed store (oldest page last, as listed) to ``path``; return the count."""
+async def export_failed(
+    driver: Any, path: Path, queue: str | None = None, *, reveal: bool = False
+) -> int:
+    """Write the failed store (oldest page last, as listed) to ``path``; return the count.
+    Payload fields named like secrets are written as ``***`` unless ``reveal``."""
+    from gello_queue.core.redaction import redact_body
+
     count = 0
     seen: set[str] = set()
     with path.open("wb") as out:
@@ -73,6 +81,8 @@ async def export_failed(driver: Any, path: Path, queue: str | None = None) -> in
                     continue  # a job failing meanwhile shifts pages by one
                 seen.add(job.id)
                 line = {"format": FORMAT, **{k: getattr(job, k) for k in FIELDS}}
+                if not reveal:
+                    line["body"] = redact_body(job.body)
                 out.write(orjson.dumps(line) + b"\n")
                 count += 1
             if len(page) < PAGE:

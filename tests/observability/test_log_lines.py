@@ -61,3 +61,18 @@ def test_passwords_in_urls_never_reach_the_log() -> None:
 def test_a_value_json_cannot_hold_is_written_as_its_repr() -> None:
     [line] = _lines(lambda: get_logger().info("odd", value={1, 2}.__class__))
     assert line["value"] == "<class 'set'>"
+
+
+def test_a_password_holding_at_signs_and_slashes_is_hidden_whole() -> None:
+    # Users paste such passwords unencoded; the userinfo ends at the last "@" of the URL.
+    [line] = _lines(
+        lambda: get_logger().error(
+            "backend_error",
+            error="cannot reach redis://default:Rp@ss/w0rd@cache:6379/0, then "
+            "failover:redis://:a/b@c@h1/0|postgresql://u:p@q/r@h2/db",
+        )
+    )
+    assert line["error"] == (
+        "cannot reach redis://default:***@cache:6379/0, then "
+        "failover:redis://:***@h1/0|postgresql://u:***@h2/db"
+    )
