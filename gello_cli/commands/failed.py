@@ -7,8 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from gello_cli.commands.manage import JsonOpt, with_inspector
+from gello_cli.commands.manage import ForceOpt, JsonOpt, confirm_or_exit, with_inspector
 from gello_cli.output import print_json, print_table, when
+
+MAX_ROWS = 100_000
+"""The longest listing; more is a job for --export."""
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
 def failed(
     queue: Annotated[str | None, typer.Option("--queue", help="Only this queue.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", help=f"Rows to show (1 to {MAX_ROWS}).")] = 50,
     as_json: JsonOpt = False,
     export: Annotated[
         Path | None,
@@ -38,6 +41,7 @@ def failed(
     ] = False,
 ) -> None:
     """List failed jobs, newest first; or --export them all to a JSON-lines file."""
+    from gello_queue.core.errors import ConfigurationError
     from gello_queue.core.redaction import redact
 
     if export is not None:
@@ -46,6 +50,10 @@ def failed(
         count = export_to(export, queue, reveal=reveal)
         typer.echo(f"Exported {count} failed job(s) to {export}.")
         return
+    if not 1 <= limit <= MAX_ROWS:
+        raise ConfigurationError(
+            f"--limit must be 1 to {MAX_ROWS} rows, not {limit}: use --export to get them all"
+        )
     rows = with_inspector(lambda i: i.failed(queue=queue, limit=limit))
     if as_json:
         print_json(
@@ -116,8 +124,11 @@ def forget(job_id: Annotated[str, typer.Argument(help="Failed job id.")]) -> Non
 
 def flush(
     queue: Annotated[str | None, typer.Option("--queue", help="Only this queue.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Delete every failed job (of one queue)."""
+    where = f" of queue {queue!r}" if queue else ""
+    confirm_or_exit(f"Delete every failed job{where}?", force)
     done = with_inspector(lambda i: i.flush(queue))
     typer.echo(f"Deleted {done} failed job(s).")
 

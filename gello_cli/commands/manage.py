@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -14,6 +15,21 @@ from gello_cli.output import ago, print_json, print_table
 T = TypeVar("T")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+ForceOpt = Annotated[bool, typer.Option("--force", "-y", help="Do not ask.")]
+
+
+def confirm_or_exit(question: str, force: bool) -> None:
+    """Ask ``question`` before a deletion, unless ``force``; anything but yes (no answer
+    at all, as in a script) exits 1 with one line saying how to skip the question."""
+    if force:
+        return
+    try:
+        if typer.confirm(question):
+            return
+    except typer.Abort:
+        typer.echo()  # end the prompt's line: standard input had no answer
+    typer.echo("error: nothing deleted; pass --force (-y) to delete without asking", err=True)
+    raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
@@ -129,14 +145,13 @@ def render_status(snap: Any) -> None:
 
 def clear(
     queue: Annotated[str | None, typer.Argument(help="Queue to clear (QUEUE_DEFAULT).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Do not ask.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Delete the pending and scheduled jobs of a queue."""
     from gello_queue import load_settings
 
     name = queue or load_settings().queue_default
-    if not force and not typer.confirm(f"Delete every pending job of queue {name!r}?"):
-        raise typer.Exit(1)
+    confirm_or_exit(f"Delete every pending job of queue {name!r}?", force)
     cleared = with_inspector(lambda i: i.clear(name))
     typer.echo(f"Cleared {cleared} jobs from queue {name!r}.")
 
@@ -144,7 +159,8 @@ def clear(
 def pause(queue: Annotated[str, typer.Argument(help="Queue to pause.")]) -> None:
     """Stop workers from taking jobs from a queue."""
     with_inspector(lambda i: i.pause(queue))
-    typer.echo(f"Paused queue {queue!r}: workers skip it until `gello queue:resume {queue}`.")
+    resume_command = f"gello queue:resume {shlex.quote(queue)}"
+    typer.echo(f"Paused queue {queue!r}: workers skip it until `{resume_command}`.")
 
 
 def resume(queue: Annotated[str, typer.Argument(help="Queue to resume.")]) -> None:

@@ -88,8 +88,12 @@ def work(
     from gello_queue import ConfigurationError, Queue, Worker
     from gello_queue.core.retry import parse_backoff_option
     from gello_queue.observability import configure_logging
-    from gello_queue.worker.runtime import EXIT_CODES
+    from gello_queue.worker.runtime import EXIT_CODES, parse_memory
 
+    try:
+        parse_memory(memory)  # before any child starts: each would refuse it alike
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"--memory: {exc}") from None
     if log_format not in ("auto", "console", "json"):
         raise ConfigurationError(f"--log-format must be auto, console or json, not {log_format!r}")
     configure_logging(log_format, level=log_level)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ class Cli:
     cwd: Path
 
     def run(
-        self, *args: str, check: bool = True, timeout: float = 60
+        self, *args: str, check: bool = True, timeout: float = 60, input: str = ""
     ) -> subprocess.CompletedProcess[str]:
         out = subprocess.run(
             [GELLO, *args],
@@ -27,6 +27,7 @@ class Cli:
             capture_output=True,
             text=True,
             timeout=timeout,
+            input=input,  # what a prompt reads: nothing, unless a test answers it
         )
         if check and out.returncode != 0:
             raise AssertionError(f"gello {' '.join(args)} exited {out.returncode}: {out.stderr}")

@@ -44,7 +44,7 @@ def test_retry_forget_flush_and_prune_by_id(cli: Cli) -> None:
     assert "Forgot" in cli.run("queue:forget", ids[1]).stdout
     assert cli.run("queue:forget", ids[1], check=False).returncode == 1
     assert "Pruned 0" in cli.run("queue:prune-failed", "--hours", "1").stdout
-    assert "Deleted 1 failed job(s)." in cli.run("queue:flush").stdout
+    assert "Deleted 1 failed job(s)." in cli.run("queue:flush", "--force").stdout
     assert "Cleared 1 jobs" in cli.run("queue:clear", "default", "--force").stdout
 
 
