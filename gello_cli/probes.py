@@ -1,7 +1,8 @@
 """Metrics and health servers around ``queue:work`` (and its ``--processes`` supervisor).
 
 Kept apart from the command so the worker command only says "observe this worker".
-Nothing is imported or started unless ``QUEUE_METRICS_PORT`` / ``QUEUE_HEALTH_PORT`` ask.
+Nothing is imported or started unless ``QUEUE_METRICS_PORT`` / ``QUEUE_HEALTH_PORT`` ask;
+they listen on ``QUEUE_METRICS_HOST`` / ``QUEUE_HEALTH_HOST``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def worker_observability(worker: Any) -> Iterator[None]:
     if settings.queue_metrics_port is not None or os.environ.get(SUPERVISED_METRICS):
         from gello_queue import metrics  # prometheus_client only when metrics are on
 
-        stop = metrics.for_worker(worker, settings.queue_metrics_port)
+        stop = metrics.for_worker(worker, settings.queue_metrics_port, settings.queue_metrics_host)
         if stop is not None:
             stops.append(stop)
     supervised = bool(os.environ.get(HEALTH_DIR))
@@ -34,9 +35,7 @@ def worker_observability(worker: Any) -> Iterator[None]:
 
         probes = health.WorkerHealth(worker).attach()
         if not supervised:
-            stops.append(
-                health.serve(settings.queue_health_port, probes.liveness, probes.readiness)
-            )
+            stops.append(serve_probes(settings, probes))
     if settings.queue_tracing:
         trace_worker(worker)
     from gello_queue import retention  # bounded storage is on by default
@@ -61,7 +60,11 @@ def supervised_observability() -> Iterator[None]:
             from gello_queue import metrics
 
             directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="gello-metrics-"))
-            stack.callback(metrics.prepare_supervisor(settings.queue_metrics_port, directory))
+            stack.callback(
+                metrics.prepare_supervisor(
+                    settings.queue_metrics_port, directory, settings.queue_metrics_host
+                )
+            )
         if settings.queue_health_port is not None:
             from gello_queue import Queue, health
 
@@ -69,10 +72,21 @@ def supervised_observability() -> Iterator[None]:
             os.environ[HEALTH_DIR] = directory
             probes = health.SupervisorHealth(Queue(settings=settings), directory)
             stack.callback(probes.close)
-            stack.callback(
-                health.serve(settings.queue_health_port, probes.liveness, probes.readiness)
-            )
+            stack.callback(serve_probes(settings, probes))
         yield
+
+
+def serve_probes(settings: Any, probes: Any) -> Callable[[], None]:
+    """Serve ``probes`` where the settings say (``QUEUE_HEALTH_PORT``/``_HOST``/``_DETAIL``)."""
+    from gello_queue import health
+
+    return health.serve(
+        settings.queue_health_port,
+        probes.liveness,
+        probes.readiness,
+        settings.queue_health_host,
+        detail=settings.queue_health_detail,
+    )
 
 
 def trace_worker(worker: Any) -> None:

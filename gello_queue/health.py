@@ -8,6 +8,9 @@
 
 The JSON body follows the product document: ``status``, ``workers`` (state, processed,
 failed, uptime), ``queues`` (name, size) and ``failedJobs``. No URLs or secrets in it.
+Workers, queues and the failed count are served only with ``QUEUE_HEALTH_DETAIL=true``;
+otherwise a probe says healthy or not and which part failed (``summary``). The server
+listens on ``QUEUE_HEALTH_HOST`` (loopback unless in a container, see ``settings``).
 
 With ``--processes N`` the supervisor serves the probes: children write their status to a
 shared directory and the supervisor checks every live child's stamp.
@@ -19,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -247,9 +251,24 @@ class SupervisorHealth:
         self._thread.join(timeout=5)
 
 
+def summary(body: dict[str, Any]) -> dict[str, Any]:
+    """What a probe answers without ``QUEUE_HEALTH_DETAIL``: healthy or not, and which
+    part (the worker's loop, the backend) is ok, naming no worker, queue or host."""
+    short: dict[str, Any] = {"status": body.get("status")}
+    for part in ("loop", "backend"):
+        if isinstance(body.get(part), dict):
+            short[part] = {"ok": body[part].get("ok")}
+    return short
+
+
 class _Probes(ThreadingHTTPServer):
     daemon_threads = True
     probes: dict[str, Callable[[], Probe]]
+    detail: bool
+
+
+class _Probes6(_Probes):
+    address_family = socket.AF_INET6
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -263,6 +282,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             ok, body = probe()
             code = 200 if ok else 503
+            if not self.server.detail:
+                body = summary(body)
         raw = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -278,11 +299,16 @@ def serve(
     port: int,
     liveness: Callable[[], Probe],
     readiness: Callable[[], Probe],
-    addr: str = "0.0.0.0",
+    addr: str = "127.0.0.1",
+    *,
+    detail: bool = False,
 ) -> Callable[[], None]:
-    """Serve ``/healthz`` and ``/readyz`` from a daemon thread; return the stop function."""
-    server = _Probes((addr, port), _Handler)
+    """Serve ``/healthz`` and ``/readyz`` on ``addr`` from a daemon thread; return the stop
+    function. The bodies list workers and queues only with ``detail`` (else ``summary``):
+    anyone who can reach the port can read them."""
+    server = (_Probes6 if ":" in addr else _Probes)((addr, port), _Handler)
     server.probes = {"/healthz": liveness, "/readyz": readiness, "/health": readiness}
+    server.detail = detail
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 

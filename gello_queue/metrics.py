@@ -374,8 +374,9 @@ def process_registry(metrics: JobMetrics) -> CollectorRegistry:
     return metrics.registry
 
 
-def serve(port: int, registry: CollectorRegistry, addr: str = "0.0.0.0") -> Callable[[], None]:
-    """Serve ``/metrics`` on ``port`` from a daemon thread; return a function that stops it."""
+def serve(port: int, registry: CollectorRegistry, addr: str = "127.0.0.1") -> Callable[[], None]:
+    """Serve ``/metrics`` on ``addr:port`` from a daemon thread; return a function that
+    stops it."""
     server, thread = start_http_server(port, addr=addr, registry=registry)
 
     def stop() -> None:
@@ -386,7 +387,7 @@ def serve(port: int, registry: CollectorRegistry, addr: str = "0.0.0.0") -> Call
     return stop
 
 
-def serve_multiprocess(port: int, directory: str, addr: str = "0.0.0.0") -> Callable[[], None]:
+def serve_multiprocess(port: int, directory: str, addr: str = "127.0.0.1") -> Callable[[], None]:
     """Serve the merged metrics of every process writing to ``directory``."""
     from prometheus_client import multiprocess
 
@@ -395,9 +396,11 @@ def serve_multiprocess(port: int, directory: str, addr: str = "0.0.0.0") -> Call
     return serve(port, registry, addr)
 
 
-def for_worker(worker: Worker, port: int | None) -> Callable[[], None] | None:
+def for_worker(
+    worker: Worker, port: int | None, addr: str = "127.0.0.1"
+) -> Callable[[], None] | None:
     """Metrics for a ``queue:work`` process: attach to ``worker`` and, unless a supervisor
-    serves them, serve on ``port``. Returns the stop function of the server, if any."""
+    serves them, serve on ``addr:port``. Returns the stop function of the server, if any."""
     supervised = bool(os.environ.get(SERVED_BY_SUPERVISOR_ENV))
     if port is None and not supervised:
         return None
@@ -405,17 +408,17 @@ def for_worker(worker: Worker, port: int | None) -> Callable[[], None] | None:
     metrics.attach(worker)
     if supervised or port is None:
         return None
-    return serve(port, process_registry(metrics))
+    return serve(port, process_registry(metrics), addr)
 
 
-def prepare_supervisor(port: int, directory: str) -> Callable[[], None]:
+def prepare_supervisor(port: int, directory: str, addr: str = "127.0.0.1") -> Callable[[], None]:
     """For ``--processes N``: children write to ``directory``, the supervisor serves."""
     os.environ[MULTIPROC_ENV] = directory
     os.environ[SERVED_BY_SUPERVISOR_ENV] = "1"
     for stale in os.listdir(directory):
         if stale.endswith(".db"):
             os.unlink(os.path.join(directory, stale))
-    return serve_multiprocess(port, directory)
+    return serve_multiprocess(port, directory, addr)
 
 
 def scrape(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

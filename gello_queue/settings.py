@@ -5,13 +5,34 @@ A wrong value is one clear line (``ConfigurationError``), never a traceback.
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 from urllib.parse import quote
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gello_queue.core.errors import ConfigurationError
+
+CONTAINER_MARKERS = ("/.dockerenv", "/run/.containerenv")
+"""Files Docker and Podman put in every container they start."""
+
+
+def in_container() -> bool:
+    """Whether this process runs in a container: Docker's or Podman's marker file, or a
+    Kubernetes pod (``KUBERNETES_SERVICE_HOST``, set in every pod's environment). Other
+    runtimes are not detected: set ``QUEUE_METRICS_HOST`` / ``QUEUE_HEALTH_HOST`` there."""
+    return "KUBERNETES_SERVICE_HOST" in os.environ or any(
+        os.path.exists(marker) for marker in CONTAINER_MARKERS
+    )
+
+
+def default_bind_host() -> str:
+    """Where the metrics and health endpoints listen unless told: loopback on a host, so
+    nothing is exposed by default; every interface in a container, whose loopback no
+    published port or kubelet probe can reach (its network is the isolation)."""
+    return "0.0.0.0" if in_container() else "127.0.0.1"
+
 
 DriverName = Literal["database", "sqlite", "redis", "memory", "sync", "rabbitmq", "sqs", "failover"]
 
@@ -71,6 +92,17 @@ class Settings(BaseSettings):
     )
     queue_metrics_port: int | None = Field(default=None, validation_alias="QUEUE_METRICS_PORT")
     queue_health_port: int | None = Field(default=None, validation_alias="QUEUE_HEALTH_PORT")
+    queue_metrics_host: str = Field(
+        default_factory=default_bind_host, validation_alias="QUEUE_METRICS_HOST"
+    )
+    """The address ``/metrics`` listens on (see ``default_bind_host``)."""
+    queue_health_host: str = Field(
+        default_factory=default_bind_host, validation_alias="QUEUE_HEALTH_HOST"
+    )
+    """The address the health probes listen on (see ``default_bind_host``)."""
+    queue_health_detail: bool = Field(default=False, validation_alias="QUEUE_HEALTH_DETAIL")
+    """Probe bodies name the workers and queues (and count failed jobs) only when true:
+    by default they say healthy or not, and which part failed."""
     queue_tracing: bool = Field(default=False, validation_alias="QUEUE_TRACING")
     """OpenTelemetry spans for dispatch and execution (needs ``gello[otel]``)."""
     queue_failed_retention_hours: float = Field(
@@ -90,6 +122,12 @@ class Settings(BaseSettings):
     """Seconds between a worker's retention passes."""
     gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
     """Module the worker imports to register the application's jobs."""
+
+    @field_validator("queue_metrics_host", "queue_health_host", mode="before")
+    @classmethod
+    def _empty_host_is_default(cls, value: object) -> object:
+        # ``QUEUE_HEALTH_HOST=`` (as in .env.example) means "choose for me".
+        return default_bind_host() if isinstance(value, str) and not value.strip() else value
 
     def connection_url(self) -> str:
         """The connection URL the configured driver uses."""

@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from helpers import eventually, wait_for
-from obs_harness import GELLO, clean_env, gello
+from obs_harness import GELLO, clean_env, gello, listening_on, outside_a_container
 from pydantic import BaseModel
 
-from gello_queue import Job, Queue, Worker
+import gello_queue.settings as gello_settings
+from gello_cli.probes import worker_observability
+from gello_queue import Job, Queue, Worker, load_settings
 from gello_queue.dispatch_hooks import HookedDriver
 from gello_queue.events import Events
 from gello_queue.health import WorkerHealth, serve, uptime
@@ -78,7 +81,7 @@ async def test_probes_of_a_running_worker_with_the_backend_up_and_down() -> None
     worker = Worker(connection=queue, sleep_s=0.02, events=Events(), concurrency=2)
     probes = WorkerHealth(worker).attach()
     port = free_port()
-    stop = serve(port, probes.liveness, probes.readiness, addr="127.0.0.1")
+    stop = serve(port, probes.liveness, probes.readiness, "127.0.0.1", detail=True)
     status, body = await asyncio.to_thread(get, port, "/healthz")
     assert status == 503
     assert body["status"] == "unhealthy"
@@ -134,6 +137,92 @@ async def test_liveness_fails_while_the_loop_is_stalled() -> None:
         await running
 
 
+ENDPOINT_SETTINGS = ("QUEUE_HEALTH_PORT", "QUEUE_HEALTH_HOST", "QUEUE_HEALTH_DETAIL")
+
+
+def _memory_worker(**options: Any) -> Worker:
+    queue = Queue(f"memory://health-{uuid.uuid4().hex}")
+    return Worker(connection=queue, sleep_s=0.02, events=Events(), **options)
+
+
+def test_probes_listen_on_loopback_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    outside_a_container(monkeypatch, tmp_path)
+    for name in ENDPOINT_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    port = free_port()
+    monkeypatch.setenv("QUEUE_HEALTH_PORT", str(port))
+    with worker_observability(_memory_worker()):
+        assert listening_on(port) == ["127.0.0.1"]
+    for host in ("127.0.0.2", "::1"):
+        monkeypatch.setenv("QUEUE_HEALTH_HOST", host)
+        with worker_observability(_memory_worker()):
+            assert listening_on(port) == [host]
+
+
+def test_in_a_container_the_endpoints_listen_on_every_interface(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A port published from a container reaches it on its own interface, not loopback.
+    marker = tmp_path / ".dockerenv"
+    marker.touch()
+    monkeypatch.setattr(gello_settings, "CONTAINER_MARKERS", (str(tmp_path / "x"), str(marker)))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    for name in ("QUEUE_HEALTH_HOST", "QUEUE_METRICS_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    found = load_settings()
+    assert (found.queue_health_host, found.queue_metrics_host) == ("0.0.0.0", "0.0.0.0")
+    marker.unlink()
+    monkeypatch.setenv("QUEUE_HEALTH_HOST", "")  # as .env.example leaves it: choose for me
+    found = load_settings()
+    assert (found.queue_health_host, found.queue_metrics_host) == ("127.0.0.1", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    assert load_settings().queue_health_host == "0.0.0.0"
+    monkeypatch.setenv("QUEUE_HEALTH_HOST", "10.1.2.3")
+    monkeypatch.setenv("QUEUE_METRICS_HOST", "::1")
+    found = load_settings()
+    assert (found.queue_health_host, found.queue_metrics_host) == ("10.1.2.3", "::1")
+
+
+async def test_probes_name_workers_and_queues_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    outside_a_container(monkeypatch, tmp_path)
+    for name in ENDPOINT_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    port = free_port()
+    monkeypatch.setenv("QUEUE_HEALTH_PORT", str(port))
+    for detail in ("", "true"):
+        monkeypatch.setenv("QUEUE_HEALTH_DETAIL", detail or "false")
+        worker = _memory_worker(name="billing-7")
+        await worker.connection.dispatch(HealthSlow.make(n=1).options(queue="payroll"))
+        with worker_observability(worker):
+            running = asyncio.create_task(worker.start())
+            try:
+
+                async def ready() -> tuple[int, dict[str, Any]]:
+                    return await asyncio.to_thread(get, port, "/readyz")
+
+                _, ready_body = await eventually(ready, lambda got: got[0] == 200)
+                _, live_body = await asyncio.to_thread(get, port, "/healthz")
+            finally:
+                worker.stop()
+                await running
+        if detail:
+            assert ready_body["workers"][0]["name"] == "billing-7"
+            assert [q["name"] for q in ready_body["queues"]] == ["payroll"]
+            assert ready_body["failedJobs"] == 0
+            assert live_body["workers"][0]["name"] == "billing-7"
+        else:
+            assert ready_body == {
+                "status": "healthy",
+                "loop": {"ok": True},
+                "backend": {"ok": True},
+            }
+            assert live_body == {"status": "healthy", "loop": {"ok": True}}
+
+
 def test_uptime_reads_like_the_product_document() -> None:
     assert [uptime(s) for s in (5, 75, 9240, 200000)] == ["5s", "1m 15s", "2h 34m", "2d 7h"]
 
@@ -145,6 +234,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         GELLO_APP="app_jobs",
         GELLO_TEST_LEDGER=str(tmp_path / "ledger.txt"),
         GELLO_TEST_FLAG=str(tmp_path / "flag"),
+        QUEUE_HEALTH_HOST="127.0.0.1",  # whatever this machine is, never every interface
         **extra,
     )
 
@@ -173,7 +263,7 @@ def test_queue_health_exit_codes_and_worker_probes(tmp_path: Path) -> None:
     assert "hunter2" not in down.stdout
 
     port = free_port()
-    env = _env(tmp_path, QUEUE_HEALTH_PORT=str(port))
+    env = _env(tmp_path, QUEUE_HEALTH_PORT=str(port), QUEUE_HEALTH_DETAIL="true")
     gello(env, "queue:dispatch", "Ledger", "--payload", '{"key": "a"}')
     none = gello(env, "queue:health")
     assert none.returncode == 1, none.stdout + none.stderr
@@ -199,13 +289,14 @@ def test_queue_health_exit_codes_and_worker_probes(tmp_path: Path) -> None:
 
 def test_one_pair_of_probes_for_supervised_processes(tmp_path: Path) -> None:
     port = free_port()
-    env = _env(tmp_path, QUEUE_HEALTH_PORT=str(port))
+    env = _env(tmp_path, QUEUE_HEALTH_PORT=str(port), QUEUE_HEALTH_DETAIL="true")
     proc = subprocess.Popen(
         [GELLO, "queue:work", "--processes", "2", "--sleep", "0.05"], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         body = wait_for(lambda: _ok(port, "/healthz", 2), timeout_s=30)
+        assert listening_on(port, proc.pid) == ["127.0.0.1"]
         assert {w["state"] for w in body["workers"]} == {"running"}
         ready = wait_for(lambda: _ok(port, "/readyz", 2), timeout_s=20)
         assert ready["backend"]["ok"] is True

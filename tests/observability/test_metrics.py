@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from helpers import eventually, wait_for
-from obs_harness import GELLO, clean_env, gello
+from obs_harness import GELLO, clean_env, gello, listening_on, outside_a_container
 from pydantic import BaseModel
 
+from gello_cli.probes import worker_observability
 from gello_queue import Job, Queue, Worker
 from gello_queue.events import Events, JobsRescued
 from gello_queue.metrics import JobMetrics, scrape, total
@@ -141,6 +143,7 @@ def _worker_env(tmp_path: Path, port: int) -> dict[str, str]:
         GELLO_TEST_LEDGER=str(tmp_path / "ledger.txt"),
         GELLO_TEST_FLAG=str(tmp_path / "flag"),
         QUEUE_METRICS_PORT=str(port),
+        QUEUE_METRICS_HOST="127.0.0.1",  # whatever this machine is, never every interface
     )
 
 
@@ -210,6 +213,7 @@ def test_one_endpoint_for_all_supervised_processes(tmp_path: Path) -> None:
             return s if total(s, "gello_jobs_processed_total") == 10 else None
 
         wait_for(all_done, timeout_s=30)
+        assert listening_on(port, proc.pid) == ["127.0.0.1"]
         pids = {line.split()[2] for line in (tmp_path / "ledger.txt").read_text().splitlines()}
         assert pids  # jobs ran in the children, the supervisor served their sum
 
@@ -220,6 +224,22 @@ def test_one_endpoint_for_all_supervised_processes(tmp_path: Path) -> None:
         wait_for(two_workers, timeout_s=15)
     finally:
         _stop(proc)
+
+
+def test_metrics_listen_on_loopback_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    outside_a_container(monkeypatch, tmp_path)
+    for name in ("QUEUE_METRICS_PORT", "QUEUE_METRICS_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    port = free_port()
+    monkeypatch.setenv("QUEUE_METRICS_PORT", str(port))
+    for host in (None, "127.0.0.2", "::1"):
+        if host is not None:
+            monkeypatch.setenv("QUEUE_METRICS_HOST", host)
+        queue = Queue(f"memory://metrics-{uuid.uuid4().hex}")
+        with worker_observability(Worker(connection=queue, events=Events())):
+            assert listening_on(port) == [host or "127.0.0.1"]
 
 
 def test_importing_gello_loads_no_prometheus() -> None:
