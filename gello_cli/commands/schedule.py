@@ -77,19 +77,26 @@ def list_schedules(
     now = time.time()
     rows = []
     for s in default_schedules:
-        at = s.next_after(now)
-        rows.append(
-            {
-                "name": s.name,
-                "job": s.job.name,
-                "cron": s.cron,
-                "tz": s.tz,
-                "queue": s.dispatch.queue or s.job.queue or "",
-                "next_run": at,
-                "next_run_local": datetime.fromtimestamp(at, ZoneInfo(s.tz)).isoformat(),
-                "in_s": round(at - now, 3),
-            }
-        )
+        row: dict[str, object] = {
+            "name": s.name,
+            "job": s.job.name,
+            "cron": s.cron,
+            "tz": s.tz,
+            "queue": s.dispatch.queue or s.job.queue or "",
+        }
+        try:
+            at = s.next_after(now)
+        except ValueError as exc:
+            # An expression that stopped matching any date (a year now past) is marked,
+            # not a traceback that hides the other schedules.
+            row.update(next_run=None, next_run_local=f"never ({exc})", in_s=None)
+        else:
+            row.update(
+                next_run=at,
+                next_run_local=datetime.fromtimestamp(at, ZoneInfo(s.tz)).isoformat(),
+                in_s=round(at - now, 3),
+            )
+        rows.append(row)
     if as_json:
         print_json(rows)
         return
@@ -100,7 +107,14 @@ def list_schedules(
         "Schedules",
         ["name", "job", "cron", "time zone", "next run", "in"],
         [
-            [r["name"], r["job"], r["cron"], r["tz"], r["next_run_local"], f"{r['in_s']:.0f}s"]
+            [
+                r["name"],
+                r["job"],
+                r["cron"],
+                r["tz"],
+                r["next_run_local"],
+                "" if r["in_s"] is None else f"{r['in_s']:.0f}s",
+            ]
             for r in rows
         ],
     )

@@ -85,6 +85,20 @@ def _croniter() -> Any:
     return croniter
 
 
+def _check_fires(s: Schedule) -> None:
+    """Refuse an expression no date matches (30 February, a past year): croniter accepts
+    its syntax, then fails on every next-run computation."""
+    from croniter import CroniterBadDateError
+
+    try:
+        s.next_after(time.time())
+    except CroniterBadDateError:
+        raise ConfigurationError(
+            f"cron expression {s.cron!r} for {s.job.name} never fires: no date matches it "
+            "(such as 30 February, or a year already past); fix its day, month or year fields"
+        ) from None
+
+
 def occurrence_id(name: str, occurrence: float) -> str:
     """A UUIDv7-shaped id (time-ordered) that every scheduler derives alike."""
     ms = int(occurrence * 1000) & (2**48 - 1)
@@ -128,6 +142,7 @@ class ScheduleRegistry:
         if key in self.schedules:
             raise ConfigurationError(f"schedule {key!r} is declared twice: give it a name=")
         found = Schedule(key, job, cron, tz, pending, max(catch_up, 0.0))
+        _check_fires(found)
         self.schedules[key] = found
         return found
 
@@ -193,27 +208,41 @@ class Scheduler:
     def start_at(self, now: float) -> None:
         """Begin at ``now``: the latest occurrence within the catch-up window is due."""
         for s in self.schedules:
-            latest = s.latest_at(now)
-            self.next_at[s.name] = latest if now - latest <= s.catch_up_s else s.next_after(now)
+            self.next_at[s.name] = self._first_due(s, now)
+
+    @staticmethod
+    def _first_due(s: Schedule, now: float) -> float:
+        latest = s.latest_at(now)
+        return latest if now - latest <= s.catch_up_s else s.next_after(now)
 
     async def tick(self, now: float | None = None) -> list[str]:
         """Dispatch what is due at ``now``; return the ids pushed. Missed occurrences
         collapse into one (the latest)."""
         now = self.clock() if now is None else now
-        if not self.next_at:
-            self.start_at(now)
+        starting = not self.next_at
         pushed: list[str] = []
         for s in self.schedules:
-            due = self.next_at.get(s.name)
-            if due is None:
-                due = self.next_at[s.name] = s.next_after(now)
-            if due > now:
-                continue
-            occurrence = max(due, s.latest_at(now))
-            self.next_at[s.name] = s.next_after(now)
-            if await self._fire(s, occurrence):
-                pushed.append(occurrence_id(s.name, occurrence))
+            # Each schedule on its own: one that fails (its backend push, or times
+            # croniter cannot compute) is logged and must not keep the others from firing.
+            try:
+                occurrence = self._due(s, now, starting)
+                if occurrence is not None and await self._fire(s, occurrence):
+                    pushed.append(occurrence_id(s.name, occurrence))
+            except Exception as exc:
+                get_logger().error("schedule_error", schedule=s.name, error=repr(exc))
         return pushed
+
+    def _due(self, s: Schedule, now: float, starting: bool) -> float | None:
+        """The occurrence of ``s`` to fire at ``now`` (its next one then noted), if any."""
+        due = self.next_at.get(s.name)
+        if due is None:
+            due = self._first_due(s, now) if starting else s.next_after(now)
+            self.next_at[s.name] = due
+        if due > now:
+            return None
+        occurrence = max(due, s.latest_at(now))
+        self.next_at[s.name] = s.next_after(now)
+        return occurrence
 
     async def _fire(self, s: Schedule, occurrence: float) -> bool:
         driver = await self.connection.driver()

@@ -4,7 +4,12 @@ schedulers dispatching each occurrence once, on every driver."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +17,12 @@ from orch_helpers import running, until
 from pydantic import BaseModel
 
 from gello_queue import ConfigurationError, Job, JobRegistry, Queue
-from gello_queue.orchestration.schedule import Scheduler, ScheduleRegistry, occurrence_id
+from gello_queue.orchestration.schedule import (
+    Schedule,
+    Scheduler,
+    ScheduleRegistry,
+    occurrence_id,
+)
 
 registry = JobRegistry()
 ran: list[float] = []
@@ -55,6 +65,84 @@ def test_six_fields_put_seconds_first_and_bad_declarations_are_refused() -> None
         schedules.add(Digest, cron="* * * * *", tz="Mars/Olympus")
     with pytest.raises(ConfigurationError, match="declared twice"):
         schedules.add(Digest, cron="* * * * *", name="ten")
+
+
+def test_an_expression_no_date_matches_is_refused_at_declaration() -> None:
+    schedules = ScheduleRegistry()
+    for cron in ("0 0 30 2 *", "0 0 0 31 4 *"):  # 30 February; 31 April (seconds first)
+        with pytest.raises(ConfigurationError, match="never fires"):
+            schedules.add(Digest, cron=cron)
+    assert len(schedules) == 0
+    schedules.add(Digest, cron="0 0 29 2 *")  # leap years only: it does fire
+
+
+async def test_a_schedule_failing_at_tick_does_not_stop_the_others() -> None:
+    queue = Queue("memory://sched-isolated", registry=registry)
+    schedules = ScheduleRegistry()
+    schedules.add(Digest, cron="* * * * * *", name="every-second", catch_up=0)
+    # Declared past the registry's check (as a year-limited expression ends up once the
+    # year is over): croniter fails on every computation of its times.
+    never = Schedule("feb-30", Digest, "0 0 30 2 *", "UTC", Digest.make(None))
+    schedules.schedules = {"feb-30": never, **schedules.schedules}
+    scheduler = Scheduler(queue, schedules)
+    task = asyncio.create_task(scheduler.run())
+    try:
+        await until(lambda: scheduler.fired >= 2, timeout_s=10)
+    finally:
+        scheduler.stop()
+        await asyncio.wait_for(task, 5)
+    assert await queue.size() >= 2
+
+
+REPORT_APP = """
+from pydantic import BaseModel
+
+from gello_queue import Job, schedule
+from gello_queue.orchestration.schedule import Schedule, default_schedules
+
+class Empty(BaseModel):
+    pass
+
+class Report(Job[Empty]):
+    async def handle(self, payload: Empty) -> None: ...
+
+schedule(Report, cron="0 8 * * *", name="daily")
+"""
+
+
+def _list_schedules(tmp_path: Path, app: str, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "report_app.py").write_text(app)
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("gello")), "queue:schedule:list", *args],
+        cwd=tmp_path,
+        env={**os.environ, "GELLO_APP": "report_app"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_schedule_list_refuses_a_never_firing_declaration_in_one_line(tmp_path: Path) -> None:
+    out = _list_schedules(tmp_path, REPORT_APP + 'schedule(Report, cron="0 0 30 2 *")\n')
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr
+    [line] = out.stderr.strip().splitlines()
+    assert "never fires" in line
+    assert "'0 0 30 2 *'" in line
+
+
+def test_schedule_list_marks_a_schedule_that_no_longer_fires(tmp_path: Path) -> None:
+    # Past the declaration check (as a year-limited expression once its year is over).
+    stale = (
+        'default_schedules.schedules["feb-30"] = Schedule('
+        '"feb-30", Report, "0 0 30 2 *", "UTC", Report.make({}))\n'
+    )
+    out = _list_schedules(tmp_path, REPORT_APP + stale, "--json")
+    assert out.returncode == 0, out.stderr
+    rows = {r["name"]: r for r in json.loads(out.stdout)}
+    assert rows["daily"]["next_run"] > 0
+    assert rows["feb-30"]["next_run"] is None
+    assert rows["feb-30"]["next_run_local"].startswith("never")
 
 
 def test_occurrence_ids_are_shared_by_schedulers_and_time_ordered() -> None:
