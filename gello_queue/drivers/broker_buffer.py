@@ -4,6 +4,8 @@ Both brokers put what they receive into buffers, one per *lane* (a RabbitMQ work
 an SQS queue, one per priority level when asked for), and ``reserve`` takes from them
 in the worker's strict order. Each message is read into an ``Arrival`` first, then:
 
+- its gello headers unreadable (a foreign or altered message): to the failed store,
+  with the header named;
 - not yet due: sent on to wait (never run early);
 - past its last attempt: its worker died running it, so it goes to the failed store;
 - a unique job that no longer holds its claim (superseded by a debounce, or
@@ -19,11 +21,12 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import EnvelopeError
 from gello_queue.ports import Reservation
 
 L = TypeVar("L", bound=Hashable)
@@ -73,6 +76,29 @@ def job_headers(
     return headers
 
 
+def header_int(headers: Mapping[str, Any], name: str) -> int | None:
+    """The integer header ``name`` (an int, or its digits as RabbitMQ bytes or SQS text),
+    ``None`` when absent or empty.
+
+    Raises:
+        EnvelopeError: the value is something else; the message names the header.
+    """
+    value = headers.get(name)
+    if value is None or value == "" or value == b"":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str | bytes):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise EnvelopeError(
+        f"message header {name} is {value!r:.60}, not an integer: the message was not sent "
+        "by gello or was altered; fix its producer, then retry it from the failed store"
+    )
+
+
 def read_unique(headers: dict[str, Any]) -> str | None:
     """The unique mode in ``headers`` (messages sent before modes say ``1``)."""
     value = headers.get("gello-unique")
@@ -109,7 +135,15 @@ class BrokerBuffer(ABC, Generic[L, M]):
 
     @abstractmethod
     def arrival(self, lane: L, item: M, now: float) -> Arrival | None:
-        """Read ``item``; ``None`` when it is stale (the broker shows it again itself)."""
+        """Read ``item``; ``None`` when it is stale (the broker shows it again itself).
+
+        Raises:
+            EnvelopeError: a gello header cannot be read (see ``header_int``).
+        """
+
+    @abstractmethod
+    async def unreadable(self, lane: L, item: M, reason: str) -> None:
+        """Fail a message whose headers ``arrival`` could not read, with ``reason``."""
 
     @abstractmethod
     async def send_on(self, lane: L, item: M, arrival: Arrival) -> None:
@@ -143,11 +177,18 @@ class BrokerBuffer(ABC, Generic[L, M]):
             due: list[tuple[L, M, Arrival]] = []
             early: list[tuple[L, M, Arrival]] = []
             dead: list[tuple[L, M, Arrival]] = []
+            unreadable: list[tuple[L, M, str]] = []
             for lane in lanes:
                 buffer = self.buffers.get(lane)
                 while buffer and len(out) + len(due) < limit:
                     item = buffer.popleft()
-                    got = self.arrival(lane, item, now)
+                    try:
+                        got = self.arrival(lane, item, now)
+                    except EnvelopeError as exc:
+                        # Out of the buffer already: failed below, never raised past the
+                        # messages popped with it.
+                        unreadable.append((lane, item, str(exc)))
+                        continue
                     if got is None:
                         continue
                     if got.at > now:
@@ -160,6 +201,8 @@ class BrokerBuffer(ABC, Generic[L, M]):
                 await self.send_on(lane, item, got)
             for lane, item, got in dead:
                 await self.lost(lane, item, got)
+            for lane, item, reason in unreadable:
+                await self.unreadable(lane, item, reason)
             if not due:
                 break
             verdicts = await self.claims_held([got for _, _, got in due])

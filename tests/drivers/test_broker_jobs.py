@@ -1,10 +1,12 @@
 """Jobs through real workers on the brokers (RabbitMQ, SQS standard and FIFO): releases
-that use no attempt, unique modes and debounce."""
+that use no attempt, unique modes, debounce, and messages whose gello headers are not
+readable."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,11 +16,14 @@ import pytest
 from backends import BACKENDS
 from backends import sqs as sqs_backend
 from helpers import eventually
+from pamqp import commands as spec
 from pydantic import BaseModel
 
 from gello_queue import Job, JobRegistry, Queue, Settings, Worker
+from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ReleaseJob
 from gello_queue.core.states import JobState
+from gello_queue.drivers.rabbitmq import RabbitMQDriver
 from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.drivers.sqs import SqsDriver
 from gello_queue.middleware import CallNext, Middleware
@@ -242,6 +247,74 @@ async def test_a_cancelled_unique_job_never_runs(broker: tuple[Queue, str]) -> N
         await eventually(lambda: _settled(driver, name), timeout_s=15)
     assert [n for _, n, _ in ran] == [2]
     assert kept not in {doomed}
+
+
+POISON_HEADERS = [
+    {"gello-attempts": "abc"},
+    {"gello-at": "soon"},
+    {"gello-max": "x"},
+    {"gello-created": "yesterday"},
+]
+
+
+async def test_a_message_with_an_unreadable_header_is_failed_and_the_others_run(
+    broker: tuple[Queue, str],
+) -> None:
+    queue, name = broker
+    ran.clear()
+    driver = await queue.driver()
+    poisoned: dict[str, str] = {}
+    for n, headers in enumerate(POISON_HEADERS):
+        await Ranked.dispatch(n=n, connection=queue, queue=name)
+        pending = Ranked.make({"n": 100 + n}).options(queue=name)
+        env = pending.to_envelope(queue.defaults, time.time())
+        await _send_raw(driver, env, headers)
+        [poisoned[env.id]] = headers
+    await Ranked.dispatch(n=len(POISON_HEADERS), connection=queue, queue=name)
+    async with working(queue, [name]):
+        await eventually(lambda: _value(len(ran) == len(POISON_HEADERS) + 1), timeout_s=20)
+        await eventually(lambda: _settled(driver, name), timeout_s=15)
+        failed = {i: await eventually(lambda i=i: driver.failed_find(i)) for i in poisoned}
+    assert sorted(n for _, n, _ in ran) == list(range(len(POISON_HEADERS) + 1))
+    for job_id, header in poisoned.items():
+        assert failed[job_id].exception == "EnvelopeError"
+        assert header in failed[job_id].message
+        assert "not an integer" in failed[job_id].message
+
+
+async def test_a_buffered_message_with_an_unreadable_header_is_handed_back_intact(
+    broker: tuple[Queue, str],
+) -> None:
+    queue, name = broker
+    driver = await queue.driver()
+    assert isinstance(driver, RabbitMQDriver | SqsDriver)
+    env = Ranked.make({"n": 1}).options(queue=name).to_envelope(queue.defaults, time.time())
+    await _send_raw(driver, env, {"gello-attempts": "abc"})
+    await driver.wait([name], 10)  # received into the buffer, not reserved
+    assert any(driver.buffers.values())
+    await driver.close()  # hands back what it buffered, unreadable header and all
+    await driver.open()
+
+    async def failed_once_taken() -> object:
+        assert await driver.reserve([name], 1, lease_s=5, worker_id="w") == []
+        return await driver.failed_find(env.id)
+
+    assert await eventually(failed_once_taken, timeout_s=15)
+
+
+async def _send_raw(driver: QueueDriver, env: Envelope, headers: dict[str, object]) -> None:
+    """Send ``env`` with ``headers`` as a foreign producer would, past gello's push."""
+    if isinstance(driver, RabbitMQDriver):
+        routing_key = await driver._route(env.queue, 0)
+        props = spec.Basic.Properties(delivery_mode=2, headers=headers, message_id=env.id)
+        await driver._pub.basic_publish(
+            env.encode(), exchange="", routing_key=routing_key, properties=props
+        )
+        return
+    assert isinstance(driver, SqsDriver)
+    attrs = {"gello-id": env.id, **headers}
+    entry = driver._entry(env.queue, env.encode().decode(), attrs, 0, None, first=True)
+    await driver._send({(env.queue, 0): [entry]})
 
 
 async def _settled(driver: QueueDriver, name: str) -> bool:

@@ -48,12 +48,13 @@ from aiormq.abc import DeliveredMessage
 from pamqp import commands as spec
 
 from gello_queue.core.envelope import Envelope, new_id
-from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.errors import DriverUnavailableError, EnvelopeError
 from gello_queue.core.states import JobState
 from gello_queue.drivers.broker_buffer import (
     MAX_TAKE_ROUNDS,
     Arrival,
     BrokerBuffer,
+    header_int,
     read_unique,
 )
 from gello_queue.drivers.broker_buffer import ms as epoch_ms
@@ -120,6 +121,11 @@ def _tag(msg: DeliveredMessage) -> int:
 def _headers(msg: DeliveredMessage) -> dict[str, Any]:
     headers = msg.header.properties.headers
     return dict(headers) if headers else {}
+
+
+def _message_id(msg: DeliveredMessage, headers: dict[str, Any]) -> str:
+    """The job id: ``message_id``, or ``gello-id`` in messages of the previous format."""
+    return str(headers.get("gello-id") or msg.header.properties.message_id or new_id())
 
 
 def rabbit_headers(
@@ -530,23 +536,37 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             )
         headers: dict[str, Any] = dict(raw)
         attempts = (
-            int(headers.get("gello-attempts") or 0) + int(headers.get("x-delivery-count") or 0) + 1
+            (header_int(headers, "gello-attempts") or 0)
+            + (header_int(headers, "x-delivery-count") or 0)
+            + 1
         )
-        max_attempts = headers.get("gello-max")
-        if max_attempts is not None:
-            max_attempts = int(max_attempts)
-        elif attempts > 1:
+        max_attempts = header_int(headers, "gello-max")
+        if max_attempts is None and attempts > 1:
             max_attempts = _body_max(bytes(item.msg.body))
+        header_int(headers, "gello-created")  # read when leased: refused here, not there
         return Arrival(
-            id=str(headers.get("gello-id") or props.message_id or new_id()),
+            id=_message_id(item.msg, headers),
             queue=lane,
-            at=int(headers.get("gello-at") or 0) / 1000,
+            at=(header_int(headers, "gello-at") or 0) / 1000,
             attempts=attempts,
             max_attempts=max_attempts,
             unique=read_unique(headers),
             started=bool(headers.get("gello-started")) or attempts > 1,
             meta=headers,
         )
+
+    async def unreadable(self, lane: str, item: _Buffered, reason: str) -> None:
+        headers = _headers(item.msg)
+        arrival = Arrival(
+            id=_message_id(item.msg, headers),
+            queue=lane,
+            at=0.0,
+            attempts=0,  # never run: its headers were unreadable on every delivery
+            max_attempts=None,
+            unique=read_unique(headers),
+        )
+        held = self._hold(lane, item, arrival, 0, 0.0, "")
+        await self._fail_held(held, Failure("EnvelopeError", reason))
 
     async def send_on(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
         await self._forward(lane, item, arrival.meta, arrival.at - time.time())
@@ -595,7 +615,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             unique=arrival.unique,
             body=bytes(msg.body),
             created_at=(
-                int(arrival.meta["gello-created"] or 0) / 1000
+                (header_int(arrival.meta, "gello-created") or 0) / 1000
                 if "gello-created" in arrival.meta
                 else None
             ),
@@ -612,14 +632,15 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         """Send a delivery on (to a delay bucket, or back to its queue): publish, confirmed,
         then acknowledge, so it is never lost (a crash in between makes a duplicate)."""
         keep = {k: v for k, v in headers.items() if k.startswith("gello-")}
-        attempts = int(keep.pop("gello-attempts", 0) or 0) + int(
-            headers.get("x-delivery-count") or 0
-        )
-        if attempts:
-            keep["gello-attempts"] = attempts
+        with contextlib.suppress(EnvelopeError):  # else sent as it came: failed when taken
+            attempts = (header_int(keep, "gello-attempts") or 0) + (
+                header_int(headers, "x-delivery-count") or 0
+            )
+            keep.pop("gello-attempts", None)
+            if attempts:
+                keep["gello-attempts"] = attempts
         msg = item.msg
-        job_id = str(keep.get("gello-id") or msg.header.properties.message_id or new_id())
-        await self._publish(queue, bytes(msg.body), keep, delay_s, job_id)
+        await self._publish(queue, bytes(msg.body), keep, delay_s, _message_id(msg, keep))
         await self._ack_tag(_tag(msg))
 
     async def _hand_back_buffered(self, queues: Sequence[str], older_than: float = -1) -> None:

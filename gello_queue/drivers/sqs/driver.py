@@ -45,9 +45,15 @@ from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from gello_queue.core.envelope import Envelope, new_id
-from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
+from gello_queue.core.errors import ConfigurationError, DriverUnavailableError, EnvelopeError
 from gello_queue.core.states import JobState
-from gello_queue.drivers.broker_buffer import Arrival, BrokerBuffer, job_headers, read_unique
+from gello_queue.drivers.broker_buffer import (
+    Arrival,
+    BrokerBuffer,
+    header_int,
+    job_headers,
+    read_unique,
+)
 from gello_queue.drivers.broker_claims import unique_mode
 from gello_queue.drivers.composite import StoreBacked, store_failed
 from gello_queue.drivers.sqs.names import Lane, Naming, sanitize
@@ -129,7 +135,7 @@ def _used(message: dict[str, Any], attrs: dict[str, str], *, fifo: bool) -> int:
     if not fifo or earlier == 0:
         return earlier
     first = int((message.get("Attributes") or {}).get("ApproximateFirstReceiveTimestamp") or 0)
-    return earlier - 1 if 0 < first < int(attrs.get("gello-at") or 0) else earlier
+    return earlier - 1 if 0 < first < (header_int(attrs, "gello-at") or 0) else earlier
 
 
 def _plus(a: QueueCounts, b: QueueCounts) -> QueueCounts:
@@ -399,19 +405,32 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             return None  # held too long unreserved: SQS shows it again by itself
         message = item.message
         attrs = _attrs_of(message)
-        top = attrs.get("gello-max")
         used = _used(message, attrs, fifo=self.is_fifo(lane[0]))
-        attempts = int(attrs.get("gello-attempts") or 0) + used + 1
+        attempts = (header_int(attrs, "gello-attempts") or 0) + used + 1
+        header_int(attrs, "gello-created")  # read by ``find``: refused here, not there
         return Arrival(
             id=attrs.get("gello-id") or message["MessageId"],
             queue=lane[0],
-            at=int(attrs.get("gello-at") or 0) / 1000,
+            at=(header_int(attrs, "gello-at") or 0) / 1000,
             attempts=attempts,
-            max_attempts=None if top is None else int(top),
+            max_attempts=header_int(attrs, "gello-max"),
             unique=read_unique(attrs),
             started=bool(attrs.get("gello-started")) or attempts > 1,
             meta=attrs,
         )
+
+    async def unreadable(self, lane: Lane, item: _Received, reason: str) -> None:
+        attrs = _attrs_of(item.message)
+        arrival = Arrival(
+            id=attrs.get("gello-id") or item.message["MessageId"],
+            queue=lane[0],
+            at=0.0,
+            attempts=0,  # never run: its attributes were unreadable on every receive
+            max_attempts=None,
+            unique=read_unique(attrs),
+        )
+        held = self._hold(lane, item, arrival, 0, 0.0, "")
+        await self._fail_held(held, Failure("EnvelopeError", reason))
 
     async def send_on(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
         await self._hop(lane, item.message)
@@ -475,7 +494,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         """
         url = await self._url(lane)
         attrs = _attrs_of(message)
-        remaining = int(attrs.get("gello-at") or 0) / 1000 - time.time()
+        remaining = (header_int(attrs, "gello-at") or 0) / 1000 - time.time()
         handle = message["ReceiptHandle"]
         if self.is_fifo(lane[0]) and _receives(message) == 1:
             await self.client.change_message_visibility(
@@ -498,8 +517,9 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
                 attrs = _attrs_of(message)
                 keep: dict[str, object] = dict(attrs)
                 keep.setdefault("gello-id", message["MessageId"])
-                used = _used(message, attrs, fifo=self.is_fifo(lane[0]))
-                keep["gello-attempts"] = int(attrs.get("gello-attempts") or 0) + used
+                with contextlib.suppress(EnvelopeError):  # else sent as it came: failed when taken
+                    used = _used(message, attrs, fifo=self.is_fifo(lane[0]))
+                    keep["gello-attempts"] = (header_int(attrs, "gello-attempts") or 0) + used
                 entry = self._entry(lane[0], message.get("Body", ""), keep, 0, None)
                 await self._send({lane: [entry]})
                 url = await self._url(lane)
@@ -749,8 +769,8 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
                     state=JobState.RESERVED,
                     attempts=held.attempts,
                     priority=0,
-                    available_at=int(held.attrs.get("gello-at") or 0) / 1000,
-                    created_at=int(held.attrs.get("gello-created") or 0) / 1000,
+                    available_at=(header_int(held.attrs, "gello-at") or 0) / 1000,
+                    created_at=(header_int(held.attrs, "gello-created") or 0) / 1000,
                     body=held.body,
                     reserved_by=held.reserved_by,
                     lease_expires_at=held.expires,
