@@ -24,7 +24,6 @@ from typing import (
     get_origin,
 )
 
-import orjson
 from pydantic import BaseModel, ValidationError
 
 from gello_queue.core.envelope import Envelope, new_id
@@ -355,15 +354,9 @@ class PendingDispatch:
         """Build the message, applying the class's declarations and ``defaults``.
 
         Raises:
-            PayloadTooLargeError: the payload is over ``defaults.max_payload_bytes``.
+            PayloadTooLargeError: the stored envelope is over ``defaults.max_payload_bytes``.
         """
         job = self.job
-        size = len(orjson.dumps(self.payload))
-        if size > defaults.max_payload_bytes:
-            raise PayloadTooLargeError(
-                f"{job.name} payload is {size} bytes, over the {defaults.max_payload_bytes}-byte"
-                " cap (QUEUE_MAX_PAYLOAD_BYTES): store the data elsewhere and pass a reference"
-            )
         available = self.at.timestamp() if self.at is not None else now + self.delay_s
         retry_until = None if job.retry_until is None else now + seconds(job.retry_until)
         queue = self.queue or job.queue or defaults.queue
@@ -372,7 +365,7 @@ class PendingDispatch:
             extra = {**self._unique_fields(queue), **extra}
             if job.debounce is not None and self.at is None:
                 available = now + max(self.delay_s, seconds(job.debounce))
-        return Envelope(
+        env = Envelope(
             id=new_id(),
             name=job.name,
             queue=queue,
@@ -386,6 +379,8 @@ class PendingDispatch:
             created_at=now,
             **extra,
         )
+        check_stored_size(env, defaults.max_payload_bytes)
+        return env
 
     def _unique_fields(self, queue: str) -> dict[str, Any]:
         job = self.job
@@ -399,6 +394,32 @@ class PendingDispatch:
             "unique_mode": None if mode == "processed" else mode,
             "unique_for": None if job.unique_for is None else seconds(job.unique_for),
         }
+
+
+def check_stored_size(env: Envelope, cap: int) -> None:
+    """Refuse an envelope whose stored body (its JSON: the payload, and the chain steps
+    riding in it) is over ``cap`` bytes (``QUEUE_MAX_PAYLOAD_BYTES``).
+
+    Every job is built by ``PendingDispatch.to_envelope``, which checks it; batches and
+    chains check again the bodies they compose from those (``orchestration.batch.checked``),
+    so every dispatch path (``Job.dispatch``, ``Queue.bulk``, batches, chains, schedules,
+    ``queue:dispatch``) meets the cap before anything is stored.
+
+    Raises:
+        PayloadTooLargeError: naming the job, its size and the cap.
+    """
+    size = len(env.encode())
+    if size > cap:
+        steps = f" with the {len(env.chain)} chain steps after it" if env.chain else ""
+        refuse_over_cap(f"{env.name}{steps}", size, cap)
+
+
+def refuse_over_cap(what: str, size: int, cap: int) -> NoReturn:
+    """Raise the one error every stored body over the cap gets."""
+    raise PayloadTooLargeError(
+        f"{what} is {size} bytes stored, over the {cap}-byte cap (QUEUE_MAX_PAYLOAD_BYTES):"
+        " store the data elsewhere and pass a reference"
+    )
 
 
 def _payload_model_of(cls: type) -> type[BaseModel] | None:

@@ -24,7 +24,7 @@ import orjson
 
 from gello_queue.core.envelope import Envelope, JsonDict, new_id
 from gello_queue.core.errors import ConfigurationError
-from gello_queue.core.job import JobDefaults, PendingDispatch
+from gello_queue.core.job import JobDefaults, PendingDispatch, check_stored_size, refuse_over_cap
 from gello_queue.orchestration.steps import link
 from gello_queue.ports import BatchRecord, QueueDriver
 
@@ -109,7 +109,7 @@ class Batch:
     def prepare(self, defaults: JobDefaults, now: float) -> Prepared:
         """The batch record and the envelopes to store for it."""
         record, envelopes = batch_parts(self.spec(defaults, now))
-        return Prepared(self.id, envelopes, record)
+        return checked(Prepared(self.id, envelopes, record), defaults)
 
     async def dispatch(self, connection: Queue | None = None) -> str:
         """Store the batch and its jobs in one round trip; return the batch id."""
@@ -130,6 +130,23 @@ class Prepared(NamedTuple):
     id: str
     envelopes: list[Envelope]
     batch: BatchRecord | None
+
+
+def checked(prepared: Prepared, defaults: JobDefaults) -> Prepared:
+    """``prepared``, once each body it stores is within the cap: its envelopes (each
+    link was checked alone when built, but the first carries the chain's later steps and
+    its ``catch``) and the batch record, which stores callbacks and the following steps.
+
+    Raises:
+        PayloadTooLargeError: as for a single job over the cap.
+    """
+    cap = defaults.max_payload_bytes
+    for env in prepared.envelopes:
+        check_stored_size(env, cap)
+    record = prepared.batch
+    if record is not None and (size := len(record.options.encode())) > cap:
+        refuse_over_cap(f"batch {record.name or record.id}'s callbacks and chain", size, cap)
+    return prepared
 
 
 async def push_spec(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from gello_queue.core.envelope import JsonDict
 from gello_queue.core.errors import ConfigurationError
 from gello_queue.core.job import JobDefaults, PendingDispatch
-from gello_queue.orchestration.batch import Batch, Prepared, batch_parts
+from gello_queue.orchestration.batch import Batch, Prepared, batch_parts, checked
 from gello_queue.orchestration.steps import fresh, link
 
 if TYPE_CHECKING:
@@ -85,9 +85,9 @@ class Chain:
         if "batch" in first:
             spec = first["batch"]
             record, envelopes = batch_parts(spec, chain=rest, chain_catch=first["chain_catch"])
-            return Prepared(str(spec["id"]), envelopes, record)
+            return checked(Prepared(str(spec["id"]), envelopes, record), defaults)
         env = fresh(first, chain=rest)
-        return Prepared(env.id, [env], None)
+        return checked(Prepared(env.id, [env], None), defaults)
 
     async def dispatch(self, connection: Queue | None = None) -> str:
         """Store the first link (or batch) with the rest inside it; return its id."""

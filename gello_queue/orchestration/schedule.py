@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError
-from gello_queue.core.job import Job, PendingDispatch
+from gello_queue.core.job import Job, PendingDispatch, check_stored_size
 from gello_queue.observability import get_logger
 from gello_queue.orchestration.steps import KEEP_S
 
@@ -69,13 +69,15 @@ class Schedule:
     def envelope(self, occurrence: float, queue: Queue) -> Envelope:
         """The job of one occurrence: the same id and key whoever pushes it."""
         env = self.dispatch.to_envelope(queue.defaults, time.time())
-        return env.with_changes(
+        scheduled = env.with_changes(
             id=occurrence_id(self.name, occurrence),
             unique_key=f"gello:schedule:{self.name}:{occurrence!r}",
             unique_mode=None,
             unique_for=None,
             middleware={**env.middleware, "once": True, "scheduled_at": occurrence},
         )
+        check_stored_size(scheduled, queue.defaults.max_payload_bytes)  # with its key
+        return scheduled
 
 
 def _croniter() -> Any:
