@@ -7,8 +7,6 @@ for bugs, not for wrong input.
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 
 import typer
 
@@ -33,24 +31,6 @@ for _module in ("why", "health", "failed_io", "storage"):
 # Orchestration: batches and cron schedules.
 for _module in ("batches", "schedule"):
     importlib.import_module(f"gello_cli.commands.{_module}").register(app)
-
-
-def import_app(module: str | None) -> None:
-    """Import the application module that registers its jobs (``--app`` / ``GELLO_APP``)."""
-    from gello_queue import ConfigurationError
-
-    name = module or os.environ.get("GELLO_APP")
-    if not name:
-        return
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        importlib.import_module(name)
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"cannot import app module {name!r} ({exc}): check --app / GELLO_APP "
-            "and run from the project directory"
-        ) from None
 
 
 def main() -> None:

@@ -9,11 +9,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from gello_cli.context import JsonOpt
 from gello_cli.output import ago, print_json, print_table, when
 
 T = TypeVar("T")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 BatchId = Annotated[str, typer.Argument(help="The batch id (see queue:batches).")]
 
 

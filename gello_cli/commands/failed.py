@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gello_cli.commands.manage import ForceOpt, JsonOpt, confirm_or_exit, with_inspector
+from gello_cli.context import ForceOpt, JsonOpt, confirm_or_exit, with_inspector
 from gello_cli.output import print_json, print_table, when
 
 MAX_ROWS = 100_000

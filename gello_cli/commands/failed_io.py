@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from gello_cli.commands.manage import JsonOpt
+from gello_cli.context import JsonOpt
 
 FORMAT = "gello.failed.v1"
 PAGE = 500
@@ -166,7 +166,7 @@ def import_command(
 ) -> None:
     """Validate exported failed jobs and restore them into the failed store (to list and
     retry here), or with --requeue put them back on their queues to run again."""
-    from gello_cli.app import import_app
+    from gello_cli.context import import_app
     from gello_cli.output import print_json
     from gello_queue import default_registry
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gello_cli.commands.manage import JsonOpt
+from gello_cli.context import JsonOpt
 from gello_cli.output import print_json
 
 NO_WORKER = 1

@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import orjson
 import typer
 
+from gello_cli.context import ForceOpt, JsonOpt, confirm_or_exit, import_app, with_inspector
 from gello_cli.output import ago, print_json, print_table
-
-T = TypeVar("T")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-ForceOpt = Annotated[bool, typer.Option("--force", "-y", help="Do not ask.")]
-
-
-def confirm_or_exit(question: str, force: bool) -> None:
-    """Ask ``question`` before a deletion, unless ``force``; anything but yes (no answer
-    at all, as in a script) exits 1 with one line saying how to skip the question."""
-    if force:
-        return
-    try:
-        if typer.confirm(question):
-            return
-    except typer.Abort:
-        typer.echo()  # end the prompt's line: standard input had no answer
-    typer.echo("error: nothing deleted; pass --force (-y) to delete without asking", err=True)
-    raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,21 +21,6 @@ def register(app: typer.Typer) -> None:
     app.command("queue:restart")(restart)
     app.command("queue:dispatch")(dispatch)
     app.command("queue:migrate")(migrate)
-
-
-def with_inspector(action: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``action(inspector)`` on the configured connection, then close it."""
-    from gello_queue import Queue
-    from gello_queue.inspection import Inspector
-
-    async def main() -> T:
-        queue = Queue()
-        try:
-            return await action(Inspector(queue))
-        finally:
-            await queue.close()
-
-    return asyncio.run(main())
 
 
 def status(as_json: JsonOpt = False) -> None:
@@ -189,7 +155,6 @@ def dispatch(
     ] = None,
 ) -> None:
     """Dispatch a job by name with a JSON payload."""
-    from gello_cli.app import import_app
     from gello_queue import PayloadValidationError, Queue, default_registry
 
     import_app(app)

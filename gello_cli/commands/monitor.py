@@ -49,7 +49,8 @@ def monitor(
 
 
 def _once(watched: list[str] | None, as_json: bool, max_pending: int | None) -> None:
-    from gello_cli.commands.manage import render_status, with_inspector
+    from gello_cli.commands.manage import render_status
+    from gello_cli.context import with_inspector
 
     snap: Snapshot = with_inspector(lambda i: i.snapshot())
     if watched:

@@ -32,7 +32,7 @@ def run_schedule(
 ) -> None:
     """Dispatch scheduled jobs as they come due (run one per host, or several: each
     occurrence is dispatched once). SIGTERM/SIGINT stop it."""
-    from gello_cli.app import import_app
+    from gello_cli.context import import_app
     from gello_queue import ConfigurationError, Queue
     from gello_queue.observability import configure_logging
     from gello_queue.orchestration.schedule import Scheduler, default_schedules
@@ -70,7 +70,7 @@ def list_schedules(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from gello_cli.app import import_app
+    from gello_cli.context import import_app
     from gello_queue.orchestration.schedule import default_schedules
 
     import_app(app)

@@ -84,7 +84,7 @@ def work(
     ] = "info",
 ) -> None:
     """Process jobs until stopped (SIGTERM/SIGINT stop gracefully; SIGUSR2 pauses, SIGCONT resumes)."""
-    from gello_cli.app import import_app
+    from gello_cli.context import import_app
     from gello_queue import ConfigurationError, Queue, Worker
     from gello_queue.core.retry import parse_backoff_option
     from gello_queue.observability import configure_logging
