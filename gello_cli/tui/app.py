@@ -20,6 +20,7 @@ import themes
 from gello_cli.tui.backend import Action, Backend
 from gello_cli.tui.format import duration
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.console import Console
 from gello_cli.tui.screens.detail import DetailScreen
 from gello_cli.tui.screens.dialogs import ConfirmScreen
 from gello_cli.tui.screens.failed import FailedScreen
@@ -295,3 +296,8 @@ class MonitorApp(App[None]):
             return
         if await self.push_screen_wait(ConfirmScreen(question(n))):
             await self._act(action, done, None)
+
+
+def _as_console(app: MonitorApp) -> Console:
+    # Never called: mypy checks here that the app is what its screens take it for.
+    return app

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from gello_cli.tui.screens.console import Console
 from gello_cli.tui.widgets import StatusBar
 from gello_queue.inspection import Snapshot
-
-if TYPE_CHECKING:
-    from gello_cli.tui.app import MonitorApp
 
 WRITE_ACTIONS = frozenset(
     {
@@ -57,8 +55,8 @@ class MonitorScreen(Screen[None]):
         self.filter_text = ""
 
     @property
-    def monitor(self) -> MonitorApp:
-        return cast("MonitorApp", self.app)
+    def monitor(self) -> Console:
+        return cast("Console", self.app)
 
     def compose(self) -> ComposeResult:
         yield StatusBar()

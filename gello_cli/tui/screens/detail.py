@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, cast
 
 import orjson
 from rich.console import Group, RenderableType
@@ -19,12 +19,10 @@ from textual.widgets import Footer, Static
 from gello_cli.tui.backend import Action
 from gello_cli.tui.format import clock_time, short_id
 from gello_cli.tui.screens.base import WRITE_ACTIONS
+from gello_cli.tui.screens.console import Console
 from gello_queue import GelloError, JobState
 from gello_queue.inspection import JobDetail, redact
 from gello_queue.observability import redact_url
-
-if TYPE_CHECKING:
-    from gello_cli.tui.app import MonitorApp
 
 
 class DetailScreen(Screen[None]):
@@ -46,8 +44,8 @@ class DetailScreen(Screen[None]):
         self.detail: JobDetail | None = None
 
     @property
-    def monitor(self) -> MonitorApp:
-        return cast("MonitorApp", self.app)
+    def monitor(self) -> Console:
+        return cast("Console", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(f"Job {self.job_id}", id="detail-title")
