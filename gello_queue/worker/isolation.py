@@ -6,13 +6,19 @@ processes; at the deadline the child is killed and replaced, and the attempt cou
 failed. Children rebuild the job table by importing the modules that define the parent's
 registered jobs (names come from the registry, never from a message); messages between
 parent and child are JSON.
+
+A child never outlives its worker: it ends the moment the worker does, even mid-job, so a
+SIGKILLed worker's job runs only once more, in the worker that rescues it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import multiprocessing
+import os
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,7 +61,25 @@ def _job_table(registry: JobRegistry) -> list[tuple[str, str, str]]:
     return out
 
 
-def _child_main(conn: Connection, table: list[tuple[str, str, str]]) -> None:
+def _die_with_parent(lifeline: Connection) -> None:
+    """End this process as soon as its parent has, even while ``handle`` runs.
+
+    The parent holds the only write end of ``lifeline`` and never writes to it, so a read
+    returns end-of-file exactly when the parent exited, however it ended (SIGKILL too),
+    and also when it ended before this thread started. The check needs no polling and
+    works on every platform, unlike a Linux parent-death signal.
+    """
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv_bytes()
+        os._exit(1)  # at once: the job's result has no taker, and its lease will lapse
+
+    threading.Thread(target=watch, name="gello-lifeline", daemon=True).start()
+
+
+def _child_main(conn: Connection, lifeline: Connection, table: list[tuple[str, str, str]]) -> None:
+    _die_with_parent(lifeline)
     jobs: dict[str, Any] = {}
     for name, module, qualname in table:
         try:
@@ -99,15 +123,20 @@ def _run_one(jobs: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
 class _Child:
     def __init__(self, ctx: Any, table: list[tuple[str, str, str]]) -> None:
         self.conn, child_conn = ctx.Pipe()
-        self.process = ctx.Process(target=_child_main, args=(child_conn, table), daemon=True)
+        lifeline, self.lifeline = ctx.Pipe(duplex=False)  # the child reads; no one writes
+        self.process = ctx.Process(
+            target=_child_main, args=(child_conn, lifeline, table), daemon=True
+        )
         self.process.start()
         child_conn.close()
+        lifeline.close()
 
     def kill(self) -> None:
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)
         self.conn.close()
+        self.lifeline.close()
 
 
 class ProcessPool:

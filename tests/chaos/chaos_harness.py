@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 from backends.postgres import POSTGRES_URL
 from backends.rabbitmq import RABBITMQ_URL
 from backends.rabbitmq import delete_queues as _delete_rabbitmq_queues
@@ -60,6 +61,26 @@ class Backend:
             kind, key, pid = line.split()
             rows.append((kind, key, int(pid)))
         return rows
+
+
+def alive(pids: set[int]) -> set[int]:
+    """The processes among ``pids`` that still run (a zombie has ended)."""
+    running = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                running.add(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return running
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process started, directly or not, by ``pid``."""
+    try:
+        return {child.pid for child in psutil.Process(pid).children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return set()
 
 
 def _drop_schema(schema: str) -> None:

@@ -1,7 +1,8 @@
 """At-least-once under fire: SIGKILL random workers while they run 2,000 jobs.
 
 Pass: every job completed, none lost, and every job that ran twice was in flight in a
-worker that was killed.
+worker that was killed. A SIGKILLed worker leaves no process of its own behind still
+running a handler.
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import json
 import random
 import signal
+import subprocess
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
+import psutil
 import pytest
-from chaos_harness import Backend
+from chaos_harness import Backend, alive, descendants
+from helpers import wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cli"))
 
@@ -23,18 +27,25 @@ JOBS = 2000
 WORKERS = 3
 KILLS = 20
 BOUND_S = 120
+BLOCKING_S = 10.0
+"""How long each blocking handler runs: far longer than a handler may outlive its worker."""
+ORPHAN_DEADLINE_S = 3.0
+"""How long a handler process may go on after its worker died."""
 
 
-def dispatch_all(backend: Backend, jobs: int) -> None:
-    from app_jobs import Ledger
+def dispatch_all(
+    backend: Backend, jobs: int, *, seconds: float = 0.04, blocking: bool = False
+) -> None:
+    from app_jobs import BlockingLedger, Ledger
 
     from gello_queue import Queue, Settings
 
+    job = BlockingLedger if blocking else Ledger
     settings = Settings(QUEUE_PREFIX=backend.env.get("QUEUE_PREFIX", "gello:"))  # type: ignore[call-arg]
     queue = Queue(backend.url, settings=settings)
     for start in range(0, jobs, 500):
         queue.bulk_blocking(
-            [Ledger.make(key=f"j{i}", seconds=0.04) for i in range(start, start + 500)]
+            [job.make(key=f"j{i}", seconds=seconds) for i in range(start, min(start + 500, jobs))]
         )
     queue.close_blocking()
 
@@ -110,3 +121,76 @@ def leftovers(backend: Backend) -> dict[str, dict[str, object]]:
     return {
         q: c for q, c in status["queues"].items() if c["pending"] or c["reserved"] or c["failed"]
     }
+
+
+def running_handlers(backend: Backend) -> set[int]:
+    """The processes that started a handler the ledger has not seen finish."""
+    started: dict[str, int] = {}
+    for kind, key, pid in backend.entries():
+        if kind == "start":
+            started[key] = pid
+        else:
+            started.pop(key, None)
+    return set(started.values())
+
+
+def wait_for_handlers(backend: Backend, count: int) -> set[int]:
+    """The running handlers' processes, once there are at least ``count``."""
+    deadline = time.monotonic() + 90
+    while len(running := running_handlers(backend)) < count:
+        assert time.monotonic() < deadline, f"{len(running)} of {count} handlers started"
+        time.sleep(0.05)
+    return running
+
+
+def survivors_after(pids: set[int], deadline_s: float) -> set[int]:
+    """Those of ``pids`` still running once they all ended or ``deadline_s`` passed."""
+    deadline = time.monotonic() + deadline_s
+    while (running := alive(pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return running
+
+
+def kill_all(pids: set[int]) -> None:
+    for pid in alive(pids):
+        psutil.Process(pid).kill()
+
+
+def settle(backend: Backend, jobs: int, workers: list[subprocess.Popen[bytes]]) -> set[int]:
+    """Wait until every job is done and nothing is left; stop ``workers``; return the pids
+    that finished a handler."""
+    wait_for(
+        lambda: (
+            len({key for kind, key, _ in backend.entries() if kind == "done"}) == jobs
+            and not leftovers(backend)
+        ),
+        timeout_s=BOUND_S,
+    )
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.wait(timeout=60)
+    return {pid for kind, _, pid in backend.entries() if kind == "done"}
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_worker_ends_the_blocking_handlers_it_runs(backend: Backend) -> None:
+    """Plain ``def handle`` jobs run in child processes of the worker: SIGKILL the worker
+    and they end with it, instead of running on (and again, once rescued) beside the new
+    worker that takes their jobs."""
+    jobs = 4
+    dispatch_all(backend, jobs, seconds=BLOCKING_S, blocking=True)
+    args = ("queue:work", "--concurrency", str(jobs), "--sleep", "0.05")
+    worker = backend.spawn(*args)
+    handlers = wait_for_handlers(backend, jobs)
+    assert handlers <= descendants(worker.pid)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    try:
+        survivors = survivors_after(handlers, ORPHAN_DEADLINE_S)
+        assert not survivors, f"handlers still running after their worker died: {survivors}"
+    finally:
+        kill_all(handlers)
+    finished_by = settle(backend, jobs, [backend.spawn(*args)])
+    assert not finished_by & handlers, "a handler of the killed worker finished its job"
+    assert leftovers(backend) == {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 from pydantic import BaseModel
 
@@ -34,6 +35,18 @@ class Ledger(Job[Work]):
         record("start", payload.key)
         if payload.seconds:
             await asyncio.sleep(payload.seconds)
+        record("done", payload.key)
+
+
+class BlockingLedger(Job[Work]):
+    """``Ledger`` with a plain ``def handle``: it runs in a child process of the worker."""
+
+    tries = 5
+    backoff = 0
+
+    def handle(self, payload: Work) -> None:  # type: ignore[override]
+        record("start", payload.key)
+        time.sleep(payload.seconds)
         record("done", payload.key)
 
 
