@@ -5,15 +5,21 @@ The supervisor starts N copies of the same ``queue:work`` command (without
 SIGTERM/SIGINT forwards the signal and waits for every child, so a process manager sees
 one process. Bounded runs (``--stop-when-empty``, ``--once``, ``--max-jobs``,
 ``--max-time``) are not restarted: the supervisor ends when all children have.
+
+Children never outlive the supervisor: should it die without forwarding a signal
+(SIGKILL, a crash), each child stops at once as after a second SIGINT, releasing its
+running jobs, so a restarted supervisor's N workers are the only ones serving.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 import structlog
@@ -33,9 +39,13 @@ class Supervisor:
         self.crashes: dict[int, int] = {}
         self.stopping = False
         self.log = structlog.get_logger("gello")
+        self.lifeline = -1
 
     def _start(self, slot: int) -> None:
-        self.children[slot] = subprocess.Popen([*self.argv, "--name-suffix", f"-{slot}"])
+        self.children[slot] = subprocess.Popen(
+            [*self.argv, "--name-suffix", f"-{slot}", "--lifeline-fd", str(self.lifeline)],
+            pass_fds=(self.lifeline,),
+        )
         self.log.info("process_started", slot=slot, pid=self.children[slot].pid)
 
     def _forward(self, signum: int, _: FrameType | None) -> None:
@@ -48,6 +58,16 @@ class Supervisor:
         """Supervise until stopped (or, for bounded runs, until every child ended)."""
         signal.signal(signal.SIGTERM, self._forward)
         signal.signal(signal.SIGINT, self._forward)
+        # Children inherit the read end; only this process holds the write end and never
+        # writes, so they read end-of-file exactly when it has exited, however it ended.
+        self.lifeline, writer = os.pipe()
+        try:
+            return self._supervise()
+        finally:
+            os.close(writer)
+            os.close(self.lifeline)
+
+    def _supervise(self) -> int:
         for slot in range(self.processes):
             self._start(slot)
         worst = 0
@@ -70,6 +90,23 @@ class Supervisor:
                 if not self.stopping:
                     self._start(slot)
         return worst
+
+
+def stop_with_supervisor(
+    loop: asyncio.AbstractEventLoop, lifeline: int, stop_now: Callable[[], None]
+) -> None:
+    """In a supervised worker: call ``stop_now`` once the supervisor has exited.
+
+    The supervisor never writes to ``lifeline``, so it turns readable only at end-of-file,
+    and does so at once if the supervisor ended before this was called.
+    """
+
+    def gone() -> None:
+        loop.remove_reader(lifeline)
+        structlog.get_logger("gello").error("supervisor_gone", pid=os.getpid())
+        stop_now()
+
+    loop.add_reader(lifeline, gone)
 
 
 def supervise(args: Sequence[str], processes: int, *, bounded: bool) -> int:

@@ -69,6 +69,7 @@ def work(
         ),
     ] = None,
     name_suffix: Annotated[str, typer.Option("--name-suffix", hidden=True)] = "",
+    lifeline_fd: Annotated[int | None, typer.Option("--lifeline-fd", hidden=True)] = None,
     grace: Annotated[
         float, typer.Option("--grace", min=0, help="Seconds running jobs get to finish on SIGTERM.")
     ] = 30.0,
@@ -129,7 +130,7 @@ def work(
     from gello_cli.probes import worker_observability
 
     with worker_observability(worker):
-        reason = run_worker(worker, with_scheduler=scheduler)
+        reason = run_worker(worker, with_scheduler=scheduler, lifeline_fd=lifeline_fd)
     raise typer.Exit(EXIT_CODES.get(reason, 0))
 
 
@@ -148,9 +149,12 @@ def child_args() -> list[str]:
     return args
 
 
-def run_worker(worker: object, *, with_scheduler: bool = False) -> object:
+def run_worker(
+    worker: object, *, with_scheduler: bool = False, lifeline_fd: int | None = None
+) -> object:
     """Run ``worker.start()`` on a fresh loop (uvloop when installed) with signal handlers;
-    with ``with_scheduler``, a cron scheduler runs beside it and stops with it."""
+    with ``with_scheduler``, a cron scheduler runs beside it and stops with it; with
+    ``lifeline_fd`` (given by a supervisor), it stops at once when the supervisor is gone."""
     from gello_queue import Worker
 
     assert isinstance(worker, Worker)
@@ -171,6 +175,10 @@ def run_worker(worker: object, *, with_scheduler: bool = False) -> object:
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
         loop.add_signal_handler(signal.SIGUSR2, worker.pause)
         loop.add_signal_handler(signal.SIGCONT, worker.resume)
+        if lifeline_fd is not None:
+            from gello_cli.supervisor import stop_with_supervisor
+
+            stop_with_supervisor(loop, lifeline_fd, worker.stop_now)
         scheduling: asyncio.Task[None] | None = None
         if with_scheduler:
             from gello_queue.orchestration.schedule import Scheduler

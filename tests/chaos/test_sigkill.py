@@ -1,8 +1,8 @@
 """At-least-once under fire: SIGKILL random workers while they run 2,000 jobs.
 
 Pass: every job completed, none lost, and every job that ran twice was in flight in a
-worker that was killed. A SIGKILLed worker leaves no process of its own behind still
-running a handler.
+worker that was killed. A SIGKILLed worker or ``--processes`` supervisor leaves no
+process of its own behind still running a handler or serving the queues.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ BLOCKING_S = 10.0
 """How long each blocking handler runs: far longer than a handler may outlive its worker."""
 ORPHAN_DEADLINE_S = 3.0
 """How long a handler process may go on after its worker died."""
+WORKER_STOP_S = 15.0
+"""How long a worker may take to stop (releasing its jobs) after its supervisor died."""
 
 
 def dispatch_all(
@@ -194,3 +196,42 @@ def test_sigkill_worker_ends_the_blocking_handlers_it_runs(backend: Backend) -> 
     finished_by = settle(backend, jobs, [backend.spawn(*args)])
     assert not finished_by & handlers, "a handler of the killed worker finished its job"
     assert leftovers(backend) == {}
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_supervisor_stops_its_workers(backend: Backend) -> None:
+    """``--processes 2``: SIGKILL the supervisor and its workers stop (their handler
+    processes with them) instead of serving on; a restarted supervisor then runs 2
+    workers, not 4, and every job completes."""
+    processes, concurrency = 2, 2
+    jobs = processes * concurrency
+    dispatch_all(backend, jobs, seconds=BLOCKING_S, blocking=True)
+    args = ("queue:work", "--processes", str(processes), "--concurrency", str(concurrency))
+    supervisor = backend.spawn(*args, "--sleep", "0.05")
+    # As many handlers as workers, not one each: SQS may hand one worker every job.
+    handlers = wait_for_handlers(backend, processes)
+    tree = descendants(supervisor.pid)
+    assert handlers <= tree
+    supervisor.send_signal(signal.SIGKILL)
+    supervisor.wait(timeout=10)
+    try:
+        survivors = survivors_after(handlers, ORPHAN_DEADLINE_S)
+        assert not survivors, f"handlers still running after their supervisor died: {survivors}"
+        survivors = survivors_after(tree, WORKER_STOP_S)
+        assert not survivors, f"workers still serving after their supervisor died: {survivors}"
+    finally:
+        kill_all(tree)
+    restarted = backend.spawn(*args, "--sleep", "0.05")
+    wait_for(lambda: len(live_workers(backend)) == processes, timeout_s=90)
+    workers = {p.pid for p in psutil.Process(restarted.pid).children()}
+    assert len(workers) == processes
+    assert live_workers(backend) <= workers
+    finished_by = settle(backend, jobs, [restarted])
+    assert not finished_by & handlers, "a handler of the killed supervisor finished its job"
+    assert leftovers(backend) == {}
+
+
+def live_workers(backend: Backend) -> set[int]:
+    """Pids of the workers with a live heartbeat (a worker is named ``host:pid``)."""
+    status = json.loads(backend.run("queue:status", "--json").stdout)
+    return {int(w["name"].rsplit(":", 1)[1]) for w in status["workers"]}
