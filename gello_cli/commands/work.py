@@ -50,7 +50,10 @@ def work(
         str | None,
         typer.Option(
             "--memory",
-            help="Exit (code 12) after current jobs when RSS passes it, e.g. 512MB or 512.",
+            help=(
+                "Exit (code 12) after current jobs when the worker's RSS passes it, e.g. 512MB"
+                " or 512; a blocking handler's process over it is replaced after its job."
+            ),
         ),
     ] = None,
     stop_when_empty: Annotated[

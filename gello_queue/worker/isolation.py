@@ -8,7 +8,8 @@ registered jobs (names come from the registry, never from a message); messages b
 parent and child are JSON.
 
 A child never outlives its worker: it ends the moment the worker does, even mid-job, so a
-SIGKILLed worker's job runs only once more, in the worker that rescues it.
+SIGKILLed worker's job runs only once more, in the worker that rescues it. With a memory
+limit, a child whose RSS passes it after a job is replaced by a fresh one.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import orjson
+import psutil
 
 from gello_queue.core.errors import FailJob, GelloError, ReleaseJob
 from gello_queue.core.registry import JobRegistry
+from gello_queue.observability import get_logger
 
 SPAWN_TIMEOUT_S = 60.0
 
@@ -130,6 +133,14 @@ class _Child:
         self.process.start()
         child_conn.close()
         lifeline.close()
+        self.ps = psutil.Process(self.process.pid)
+
+    def rss(self) -> int | None:
+        """Resident memory of the child, or None when it is gone."""
+        try:
+            return int(self.ps.memory_info().rss)
+        except psutil.Error:
+            return None
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -140,11 +151,16 @@ class _Child:
 
 
 class ProcessPool:
-    """Up to ``size`` child processes running blocking handlers, one job each at a time."""
+    """Up to ``size`` child processes running blocking handlers, one job each at a time.
 
-    def __init__(self, registry: JobRegistry, size: int) -> None:
+    ``memory_limit`` (bytes) applies to each child: one whose RSS passes it after a job is
+    stopped, and the next job gets a fresh child.
+    """
+
+    def __init__(self, registry: JobRegistry, size: int, memory_limit: int | None = None) -> None:
         self.registry = registry
         self.size = max(1, size)
+        self.memory_limit = memory_limit
         self._ctx = multiprocessing.get_context("spawn")
         self._idle: list[_Child] = []
         self._slots = asyncio.Semaphore(self.size)
@@ -191,8 +207,22 @@ class ProcessPool:
             except BaseException:
                 child.kill()  # cancelled: the child may still be busy
                 raise
-            self._idle.append(child)
+            if self._over_memory_limit(child):
+                child.kill()
+            else:
+                self._idle.append(child)
         _raise_reply(reply)
+
+    def _over_memory_limit(self, child: _Child) -> bool:
+        if self.memory_limit is None:
+            return False
+        rss = child.rss()
+        if rss is not None and rss <= self.memory_limit:
+            return False
+        get_logger().warning(
+            "handler_process_replaced", pid=child.process.pid, rss=rss, limit=self.memory_limit
+        )
+        return True
 
     def _spawn(self) -> _Child:
         child = _Child(self._ctx, _job_table(self.registry))

@@ -123,7 +123,8 @@ class Worker:
             are empty.
         concurrency: jobs run at once.
         connection: the ``Queue`` to serve (the default one when omitted).
-        memory_limit: exit after the current jobs when RSS passes it (``"512MB"``).
+        memory_limit: exit after the current jobs when RSS passes it (``"512MB"``); a
+            blocking handler's process over it is replaced after its job.
         sleep_s: longest idle wait before polling again (delayed jobs are noticed within it).
         lease_s: lease length; renewed every third of it while a job runs.
         grace_s: how long a graceful stop waits for running jobs before releasing them.
@@ -264,7 +265,7 @@ class Worker:
     async def start(self) -> ExitReason:
         """Process jobs until stopped; return why it stopped."""
         driver = self._driver = await self.connection.driver()
-        pool = ProcessPool(self.registry, self.concurrency)
+        pool = ProcessPool(self.registry, self.concurrency, self.memory_limit)
         executor = Executor(
             driver, self.registry, self.options, ack=self._ack, events=self.events, pool=pool
         )

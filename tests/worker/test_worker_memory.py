@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 
+import psutil
 import pytest
 from helpers import eventually
 from pydantic import BaseModel
@@ -66,7 +69,27 @@ class Polite(Job[Item], register=False):
             self.release(0, "rate limited")
 
 
-for cls in (Flaky, Hooked, Blocking, Slow, Polite):
+class Hoard(BaseModel):
+    mb: int
+    ledger: str
+
+
+hoarded: list[bytes] = []
+"""What ``Hoarder`` keeps: memory its handler process never gives back."""
+
+
+class Hoarder(Job[Hoard], register=False):
+    """A blocking handler (in a child process) that leaks ``mb`` megabytes."""
+
+    tries = 1
+
+    def handle(self, payload: Hoard) -> None:  # type: ignore[override]
+        with open(payload.ledger, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        hoarded.append(b"x" * (payload.mb * 1024**2))  # written, so resident
+
+
+for cls in (Flaky, Hooked, Blocking, Slow, Polite, Hoarder):
     registry.register(cls)
 
 
@@ -157,6 +180,28 @@ async def test_memory_limit_stops_after_current_jobs(queue: Queue) -> None:
     worker = Worker(connection=queue, memory_limit="1MB", sleep_s=0.02)
     assert await asyncio.wait_for(worker.start(), 10) is ExitReason.MEMORY
     assert EXIT_CODES[ExitReason.MEMORY] == 12
+
+
+async def test_a_handler_process_over_the_memory_limit_is_replaced_after_its_job(
+    queue: Queue, tmp_path: Path
+) -> None:
+    from gello_queue import ExitReason
+
+    ledger = tmp_path / "pids"
+    await Hoarder.dispatch(mb=300, ledger=str(ledger), connection=queue)
+    await Hoarder.dispatch(mb=0, ledger=str(ledger), connection=queue)
+    worker = Worker(connection=queue, memory_limit="200MB", stop_when_empty=True, sleep_s=0.02)
+    assert await asyncio.wait_for(worker.start(), 60) is ExitReason.EMPTY
+    leaked, clean = (int(pid) for pid in ledger.read_text().split())
+    assert clean != leaked  # the second job ran in a fresh process
+    assert not running(leaked)  # and the leaking one is gone
+
+
+def running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 async def test_max_time_stops_an_idle_worker(queue: Queue) -> None:
