@@ -17,6 +17,12 @@ def name_of(body: str | bytes) -> str:
         return "?"
 
 
+def text_of(body: str | bytes) -> str:
+    """A stored body as text for the failed store: bytes that are not UTF-8 (a poison
+    message) are kept visible as escapes."""
+    return body if isinstance(body, str) else body.decode("utf-8", "backslashreplace")
+
+
 def retry_envelope(failed: FailedJob, now: float) -> Envelope | None:
     """The envelope a retried failed job goes back with: fresh attempts, available now.
 

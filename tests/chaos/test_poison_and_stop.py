@@ -96,6 +96,60 @@ def test_poison_messages_land_in_the_failed_store(backend: Backend) -> None:
     assert failed["invalid"]["message"].startswith("payload is invalid: key")
 
 
+EXTRA_JOBS = {"redis": [], "sqlite": ["odd-priority", "not-utf8"]}
+"""Jobs pushed beside the 40 healthy ones, for the backend to corrupt in place."""
+
+
+def corrupt_storage(backend: Backend, ids: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Write what another tool might write where the backend keeps its jobs, beyond a bad
+    body (``ids``: job key -> id). Returns the keys of jobs that must still run, and for
+    each job that cannot, its id and a fragment of the reason it must fail with."""
+    if backend.name == "redis":
+        client = redis_sync.Redis.from_url(REDIS_URL)
+        tag = f"{backend.env['QUEUE_PREFIX']}{{q:default}}"
+        # Among the others' scores: reserved in the same batch as healthy jobs.
+        score = client.zrange(f"{tag}:ready", 20, 20, withscores=True)[0][1]
+        client.set(f"{tag}:j:bad1", "a plain string")
+        body = envelope(name="Ledger", payload={"key": "bad2"}).encode()
+        client.hset(f"{tag}:j:bad2", mapping={"body": body, "m": "0|0|5|0", "n": "many"})
+        client.zadd(f"{tag}:ready", {"bad1": score, "bad2": score})
+        client.close()
+        return [], {
+            "bad1": "the stored job is a Redis string, not a job hash",
+            "bad2": "attempt count n is not a number ('many')",
+        }
+    assert backend.name == "sqlite"
+    db = sqlite3.connect(backend.url.removeprefix("sqlite:///"))
+    db.execute("UPDATE gello_jobs SET priority = 'high' WHERE id = ?", (ids["odd-priority"],))
+    db.execute(
+        "UPDATE gello_jobs SET body = CAST(x'7bff' AS TEXT) WHERE id = ?", (ids["not-utf8"],)
+    )
+    db.commit()
+    db.close()
+    return ["odd-priority"], {ids["not-utf8"]: "not a gello envelope: not valid JSON"}
+
+
+@pytest.mark.parametrize("backend", sorted(EXTRA_JOBS), indirect=True)
+def test_a_malformed_stored_job_fails_alone_and_its_batch_runs(backend: Backend) -> None:
+    queue = queue_for(backend)
+    from app_jobs import Ledger
+
+    keys = [f"k{i}" for i in range(40)] + EXTRA_JOBS[backend.name]
+    ids = queue.bulk_blocking([Ledger.make(key=key) for key in keys])
+    queue.close_blocking()
+    also_run, bad = corrupt_storage(backend, dict(zip(keys, ids, strict=True)))
+    backend.run("queue:work", "-c", "50", "--stop-when-empty", "--sleep", "0.05", timeout=60)
+    done = sorted(key for kind, key, _ in backend.entries() if kind == "done")
+    assert done == sorted([f"k{i}" for i in range(40)] + also_run)
+    failed = {f["id"]: f for f in json.loads(backend.run("queue:failed", "--json").stdout)}
+    assert set(failed) == set(bad)
+    for job_id, reason in bad.items():
+        assert failed[job_id]["exception"] == "EnvelopeError"
+        assert reason in failed[job_id]["message"]
+    status = json.loads(backend.run("queue:status", "--json").stdout)["queues"]["default"]
+    assert (status["pending"], status["reserved"], status["failed"]) == (0, 0, len(bad))
+
+
 def test_a_job_that_kills_its_worker_ends_in_the_failed_store(backend: Backend) -> None:
     job_id = backend.run("queue:dispatch", "Suicide", "--payload", '{"key": "pill"}').stdout.strip()
     backend.run("queue:dispatch", "Ledger", "--payload", '{"key": "fine"}')

@@ -214,3 +214,21 @@ async def test_cluster_wait_wakes_on_push(driver: RedisDriver, cluster_url: str)
         assert time.monotonic() - start < 0.5
     finally:
         await other.close()
+
+
+async def test_cluster_malformed_jobs_fail_alone_on_every_master(driver: RedisDriver) -> None:
+    client = driver.redis
+    assert isinstance(client, RedisCluster)
+    queues = _spread(client, driver.prefix)
+    envs = [envelope(q) for q in queues for _ in range(3)]
+    await driver.push(envs)
+    bad = [envs[i].id for i in (1, 4, 7)]  # the middle job of each queue
+    for env in envs[1::3]:
+        key = f"{driver.prefix}{{q:{env.queue}}}:j:{env.id}"
+        await client.delete(key)
+        await client.set(key, "a plain string")
+    got = await driver.reserve(queues, 10, lease_s=30, worker_id=W)
+    assert sorted(r.id for r in got) == sorted(e.id for e in envs if e.id not in bad)
+    failed = await driver.failed_list()
+    assert sorted(f.id for f in failed) == sorted(bad)
+    assert all("is a Redis string, not a job hash" in f.message for f in failed)

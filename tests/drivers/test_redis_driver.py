@@ -22,9 +22,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError, EnvelopeError
+from gello_queue.core.states import JobState
 from gello_queue.drivers.redis import RedisDriver, redact_url
 from gello_queue.drivers.redis import driver as redis_driver_module
-from gello_queue.ports import Failure, Reservation, WorkerRecord
+from gello_queue.ports import Failure, QueueCounts, Reservation, WorkerRecord
 
 W = "worker-1"
 
@@ -162,6 +163,80 @@ async def test_poison_values_reach_the_worker_raw(driver: RedisDriver, raw: Redi
     assert await driver.failed_retry([first.id]) == 1
     [again] = await driver.reserve(["default"], 1, lease_s=30, worker_id=W)
     assert str(again.body).encode("utf-8", "surrogateescape") == garbage
+
+
+async def overwrite(raw: Redis, driver: RedisDriver, job_id: str, kind: str) -> None:
+    """Replace a job's hash as another tool might: with a string, a list, or a hash whose
+    attempt count is not a number."""
+    key = qkey(driver, "default", f"j:{job_id}")
+    if kind == "n":
+        await raw.hset(key, "n", "many")
+        return
+    await raw.delete(key)
+    if kind == "string":
+        await raw.set(key, "a plain string")
+    else:
+        await raw.rpush(key, "a", "list")
+
+
+async def test_jobs_overwritten_while_leased_fail_alone_at_rescue(
+    driver: RedisDriver, raw: Redis
+) -> None:
+    envs = [envelope(max_attempts=5) for _ in range(6)]
+    await driver.push(envs)
+    held = await driver.reserve(["default"], 6, lease_s=30, worker_id=W)
+    as_string, as_list, bad_count = held[1], held[3], held[4]
+    for res, kind in ((as_string, "string"), (as_list, "list"), (bad_count, "n")):
+        await overwrite(raw, driver, res.id, kind)
+    # The lease of a key that is no longer a job hash is lost; the others' still hold.
+    assert sorted(await driver.extend(held, 30)) == sorted([as_string.id, as_list.id])
+    env = Envelope.decode(as_string.body)
+    assert not await driver.release(as_string, env, 0)
+    assert not await driver.fail(as_list, "", Failure("E", "m"))
+    # Their worker is gone: every lease runs out.
+    await raw.zadd(qkey(driver, "default", "reserved"), {r.id: 0 for r in held})
+    rescued = await driver.rescue()
+    bad = {as_string.id, as_list.id, bad_count.id}
+    assert sorted(rescued.requeued) == sorted(r.id for r in held if r.id not in bad)
+    assert sorted(rescued.failed) == sorted(bad)
+    failed = {f.id: f for f in await driver.failed_list()}
+    assert failed[as_string.id].body == "a plain string"
+    assert "is a Redis string, not a job hash" in failed[as_string.id].message
+    assert "is a Redis list, not a job hash" in failed[as_list.id].message
+    assert "attempt count n is not a number ('many')" in failed[bad_count.id].message
+    assert failed[bad_count.id].body == bad_count.body
+    assert {f.exception for f in failed.values()} == {"EnvelopeError"}
+    assert (await driver.counts())["default"].pending == 3
+
+
+async def test_malformed_waiting_jobs_never_stop_the_queue(driver: RedisDriver, raw: Redis) -> None:
+    now = await driver.now()
+    later = [envelope(available_at=now + 3600) for _ in range(3)]
+    due = envelope(available_at=now + 3600)
+    ready = [envelope() for _ in range(3)]
+    await driver.push([*later, due, *ready])
+    await raw.zadd(qkey(driver, "default", "delayed"), {due.id: now - 1})  # falls due
+    for job_id in (later[0].id, due.id, ready[1].id):
+        await overwrite(raw, driver, job_id, "string")
+    await overwrite(raw, driver, later[1].id, "list")
+    # Inspection reads past them.
+    counts = (await driver.counts())["default"]
+    assert (counts.pending, counts.scheduled) == (4, 3)
+    assert len(await driver.jobs("default", JobState.PENDING)) == 2
+    assert await driver.find(ready[0].id) is not None
+    # Promoted, cancelled and cleared like any job: no error, nothing left behind.
+    assert await driver.promote(later[0].id)
+    assert await driver.promote(later[2].id)
+    assert await driver.cancel(later[1].id)
+    assert not await raw.exists(qkey(driver, "default", f"j:{later[1].id}"))
+    # Reserving (and promoting the job that falls due) fails the malformed ones alone.
+    got = await driver.reserve(["default"], 10, lease_s=30, worker_id=W)
+    assert sorted(r.id for r in got) == sorted([later[2].id, ready[0].id, ready[2].id])
+    assert len(await driver.failed_list()) == 3
+    await driver.push([envelope()])
+    await overwrite(raw, driver, (await driver.jobs("default", JobState.PENDING))[0].id, "list")
+    assert await driver.clear("default") == 1
+    assert await driver.counts() == {"default": QueueCounts(reserved=3, failed=3)}
 
 
 # -- blocking waits ----------------------------------------------------------------

@@ -6,10 +6,15 @@ local n = 0
 for _, key in ipairs(KEYS) do
   if n >= batch then break end
   local ids = redis.call('ZRANGE', key, 0, batch - n - 1)
-  for _, id in ipairs(ids) do
-    local k = jp .. id
-    unlock(up, redis.call('HGET', k, 'u'), id)
-    redis.call('DEL', k)
+  -- Read before the first write: a key that is not a job hash holds no unique key.
+  local held = {}
+  for i, id in ipairs(ids) do
+    local u = redis.pcall('HGET', jp .. id, 'u')
+    held[i] = type(u) == 'string' and u
+  end
+  for i, id in ipairs(ids) do
+    unlock(up, held[i], id)
+    redis.call('DEL', jp .. id)
   end
   if #ids > 0 then redis.call('ZREMRANGEBYRANK', key, 0, #ids - 1) end
   n = n + #ids

@@ -13,7 +13,9 @@ if ready > 0 then
     local head = redis.call('ZRANGEBYSCORE', KEYS[1], band * BAND, '(' .. ((band + 1) * BAND),
       'LIMIT', 0, 1)
     if head[1] then
-      local at = meta(redis.call('HGET', jp .. head[1], 'm'))
+      -- A key another tool overwrote reads as an error table: no known age.
+      local m = redis.pcall('HGET', jp .. head[1], 'm')
+      local at = meta(type(m) == 'string' and m)
       if oldest == nil or at < oldest then oldest = at end
     end
   end

@@ -575,17 +575,17 @@ class RedisDriver:
             want = limit - len(out)
             if want <= 0:
                 break
-            k = self._keys(queue)
-            raw = await self._s_reserve(
-                (k.ready, k.delayed, k.reserved, k.wake), (k.job, want, lease_s, token, worker_id)
-            )
-            if len(raw) > 1:
-                expires = float(raw[0])
-                out += [
-                    Reservation(raw[i], queue, token, raw[i + 1], raw[i + 2], expires)
-                    for i in range(1, len(raw), 3)
-                ]
+            keys, args = self._reserve_call(queue, want, lease_s, token, worker_id)
+            out += _reserved(queue, token, await self._s_reserve(keys, args))
         return out
+
+    def _reserve_call(
+        self, queue: str, limit: int, lease_s: float, token: str, worker_id: str
+    ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        """The reserve script's keys and arguments."""
+        k = self._keys(queue)
+        keys = (k.ready, k.delayed, k.reserved, k.wake, k.failed)
+        return keys, (k.job, limit, lease_s, token, worker_id, k.failed_job, k.unique, queue)
 
     async def _block_plan(
         self, queues: Sequence[str], timeout_s: float
@@ -649,10 +649,8 @@ class RedisDriver:
         if plan is None:
             return await self.reserve(queues, limit, lease_s=lease_s, worker_id=worker_id)
         lists, timeout = plan
-        k = self._keys(queues[0])
-        keys = (k.ready, k.delayed, k.reserved, k.wake)
         token = os.urandom(8).hex()
-        args = (k.job, limit, lease_s, token, worker_id)
+        keys, args = self._reserve_call(queues[0], limit, lease_s, token, worker_id)
         pipe = self._blocking_client().pipeline(transaction=False)
         pipe.execute_command("BLPOP", *lists, round(timeout, 3))
         pipe.execute_command("EVALSHA", self._s_reserve.sha, len(keys), *keys, *args)
@@ -663,13 +661,7 @@ class RedisDriver:
             raw = await self._s_reserve(keys, args)  # it did not run: running it is safe
         elif isinstance(raw, Exception):
             raise raw
-        if len(raw) <= 1:
-            return []
-        expires = float(raw[0])
-        return [
-            Reservation(raw[i], queues[0], token, raw[i + 1], raw[i + 2], expires)
-            for i in range(1, len(raw), 3)
-        ]
+        return _reserved(queues[0], token, raw)
 
     async def ack(self, reservations: Sequence[Reservation]) -> int:
         if not reservations:
@@ -1137,6 +1129,24 @@ class RedisDriver:
             if calls:
                 await self._run(calls)
         return done
+
+
+def _reserved(queue: str, token: str, raw: Sequence[Any]) -> list[Reservation]:
+    """The reservations in a reserve script's reply; the malformed jobs it sent to the
+    failed store instead are logged, one line each."""
+    expires, malformed = float(raw[0]), raw[1]
+    for i in range(0, len(malformed), 2):
+        log.error(
+            "malformed job moved to the failed store",
+            queue=queue,
+            id=malformed[i],
+            reason=malformed[i + 1],
+            fix="see it with `gello queue:failed`, then `queue:retry` or `queue:forget` it",
+        )
+    return [
+        Reservation(raw[i], queue, token, raw[i + 1], raw[i + 2], expires)
+        for i in range(2, len(raw), 3)
+    ]
 
 
 def _record(queue: str, row: Sequence[Any]) -> JobRecord:

@@ -21,7 +21,8 @@ else
   end
   local at = {}
   for _, id in ipairs(cands) do
-    at[id] = meta(redis.call('HGET', jp .. id, 'm'))
+    local m = redis.pcall('HGET', jp .. id, 'm')  -- see malformed()
+    at[id] = meta(type(m) == 'string' and m)
   end
   table.sort(cands, function(a, b)
     if at[a] ~= at[b] then return at[a] < at[b] end

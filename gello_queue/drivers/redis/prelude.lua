@@ -35,12 +35,60 @@ local function unlock(uprefix, ukey, id)
   end
 end
 
+-- The attempts field n: absent until the first reserve, then a count. Anything else
+-- was not written by gello; nil says so.
+local function attempts_of(n)
+  if not n then return 0 end
+  n = tostring(n)
+  if #n < 16 and string.match(n, '^%d+$') then return tonumber(n) end
+  return nil
+end
+
 local function to_failed(fprefix, failed_key, id, queue, body, exc, msg, tb, attempts, now)
   local k = fprefix .. id
   redis.call('DEL', k)
   redis.call('HSET', k, 'queue', queue, 'body', body, 'exception', exc, 'message', msg,
-    'traceback', tb, 'failed_at', fmt(now), 'attempts', attempts)
+    'traceback', tb, 'failed_at', fmt(now), 'attempts', attempts_of(attempts) or 0)
   redis.call('ZADD', failed_key, now, id)
+end
+
+-- Any key can be overwritten by another tool (a string where a job hash was, a count
+-- that is not a number), and Redis does not roll a script back when a command fails
+-- part-way: the ids it already moved would be lost. So every script that moves jobs
+-- reads them with redis.pcall, which returns a wrong-type error as a table instead of
+-- raising, and decides what to do with each before it writes anything.
+
+-- Why the job at key k (v: its HMGET reply for body and n, through redis.pcall)
+-- cannot run as stored, or nil when it can.
+local function malformed(k, v)
+  if v.err then
+    return 'the stored job is a Redis ' .. redis.call('TYPE', k).ok .. ', not a job hash'
+  end
+  if not attempts_of(v[2]) then
+    return "the stored job's attempt count n is not a number ('" .. string.sub(v[2], 1, 40)
+      .. "')"
+  end
+  return nil
+end
+
+-- A malformed job leaves its queue for the failed store (as an EnvelopeError with the
+-- reason), so it is seen and can be retried or forgotten; what it held is kept as the
+-- body when it is text.
+local function quarantine(jprefix, fprefix, failed_key, uprefix, queue, id, reason, now)
+  local k = jprefix .. id
+  local body = ''
+  local t = redis.call('TYPE', k).ok
+  if t == 'string' then
+    body = redis.call('GET', k)
+  elseif t == 'hash' then
+    local v = redis.call('HMGET', k, 'body', 'u')
+    body = v[1] or ''
+    unlock(uprefix, v[2], id)
+  end
+  redis.call('DEL', k)
+  to_failed(fprefix, failed_key, id, queue, body, 'EnvelopeError',
+    reason .. ': it was not written by gello; fix what wrote it, then retry or forget the'
+      .. ' job', '', 0, now)
 end
 
 -- A job hash keeps few fields, because each field costs on every push: body, m (the
@@ -68,7 +116,9 @@ local function promote_due(ready, delayed, jprefix, now, max)
   if #due == 0 then return 0 end
   local args = {}
   for i = 1, #due, 2 do
-    local _, pr = meta(redis.call('HGET', jprefix .. due[i], 'm'))
+    -- A key that is not a job hash moves too: reserve sends it to the failed store.
+    local m = redis.pcall('HGET', jprefix .. due[i], 'm')
+    local _, pr = meta(type(m) == 'string' and m)
     args[#args + 1] = ready_score(pr, due[i + 1])
     args[#args + 1] = due[i]
   end
@@ -79,8 +129,8 @@ end
 
 -- A job as the inspection calls show it, or false when it is gone.
 local function record(jprefix, reserved, id, now)
-  local v = redis.call('HMGET', jprefix .. id, 'n', 'm', 'body', 'l')
-  if not v[3] then return false end
+  local v = redis.pcall('HMGET', jprefix .. id, 'n', 'm', 'body', 'l')
+  if v.err or not v[3] then return false end
   local at, p, _, created = meta(v[2])
   local state, lease, by = 'pending', '', ''
   if v[4] then
@@ -90,5 +140,6 @@ local function record(jprefix, reserved, id, now)
   elseif at > now then
     state = 'scheduled'
   end
-  return {id, state, v[1] or '0', tostring(p), fmt(at), fmt(created), v[3], by, lease}
+  return {id, state, tostring(attempts_of(v[1]) or 0), string.format('%d', p), fmt(at),
+    fmt(created), v[3], by, lease}
 end

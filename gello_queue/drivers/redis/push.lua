@@ -35,10 +35,12 @@ for j = 1, count do
   local ukey = x and x.u
   local holder = nil
   if ukey then
-    local cur = redis.call('GET', up .. ukey)
-    if cur and redis.call('EXISTS', jp .. cur) == 1 then
+    -- Keys another tool overwrote read as error tables (see malformed()): a lock that
+    -- is not a string holds nothing, a holder that is not a hash has not started.
+    local cur = redis.pcall('GET', up .. ukey)
+    if type(cur) == 'string' and redis.call('EXISTS', jp .. cur) == 1 then
       local mode = x.um
-      local started = redis.call('HEXISTS', jp .. cur, 'l') == 1
+      local started = redis.pcall('HEXISTS', jp .. cur, 'l') == 1
       if mode == 'debounce' and not started then
         -- The superseded job never runs: it leaves every structure before ours lands.
         flush()

@@ -2,8 +2,10 @@
 -- ARGV: job prefix, id, token, attempts, body, delay seconds
 -- Returns 1 when the lease was held and the job is back in ready or delayed, else 0.
 local k = ARGV[1] .. ARGV[2]
-local v = redis.call('HMGET', k, 'l', 'm')
-if not holds(v[1], ARGV[3]) then return 0 end
+-- A key another tool overwrote no longer holds the lease: rescue fails it when the
+-- lease runs out (see malformed()).
+local v = redis.pcall('HMGET', k, 'l', 'm')
+if v.err or not holds(v[1], ARGV[3]) then return 0 end
 local now = now_s()
 local delay = tonumber(ARGV[6])
 local at = now + math.max(delay, 0)

@@ -4,21 +4,31 @@
 local jp, fp, up = ARGV[1], ARGV[2], ARGV[3]
 local now = now_s()
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[6]))
-local requeued, failed = {}, {}
-for _, id in ipairs(expired) do
+-- Every job is read and judged before the first write (see malformed()).
+local jobs = {}
+for i, id in ipairs(expired) do
   local k = jp .. id
-  local v = redis.call('HMGET', k, 'n', 'm', 'body', 'u')
+  local v = redis.pcall('HMGET', k, 'body', 'n', 'm', 'u')
+  jobs[i] = {id, v, malformed(k, v)}
+end
+local requeued, failed = {}, {}
+for _, job in ipairs(jobs) do
+  local id, v, reason = job[1], job[2], job[3]
+  local k = jp .. id
   redis.call('ZREM', KEYS[2], id)
-  if v[3] then
-    local _, pr, max = meta(v[2])
-    if (tonumber(v[1]) or 0) >= max then
+  if reason then
+    quarantine(jp, fp, KEYS[3], up, ARGV[4], id, reason, now)
+    failed[#failed + 1] = id
+  elseif v[1] then
+    local _, pr, max = meta(v[3])
+    if attempts_of(v[2]) >= max then
       redis.call('DEL', k)
       unlock(up, v[4], id)
-      to_failed(fp, KEYS[3], id, ARGV[4], v[3], 'WorkerLost', ARGV[5], '', v[1] or 0, now)
+      to_failed(fp, KEYS[3], id, ARGV[4], v[1], 'WorkerLost', ARGV[5], '', v[2], now)
       failed[#failed + 1] = id
     else
       redis.call('HDEL', k, 'l')
-      redis.call('HSET', k, 'm', with_at(v[2], now))
+      redis.call('HSET', k, 'm', with_at(v[3], now))
       redis.call('ZADD', KEYS[1], ready_score(pr, now), id)
       requeued[#requeued + 1] = id
     end

@@ -23,7 +23,7 @@ from pathlib import Path
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
 from gello_queue.core.states import JobState
-from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.drivers.common import name_of, retry_envelope, seen, text_of
 from gello_queue.ports import (
     LOST_WORKER_REASON,
     BatchRecord,
@@ -198,12 +198,17 @@ class SqliteDriver:
                 want = limit - len(out)
                 if want <= 0:
                     break
+                # Columns come back as what Python can always read, whatever another tool
+                # wrote into them (SQLite keeps text in a number column, and bytes that
+                # are not UTF-8 in a text one): one such row must not fail its batch. A
+                # body that is not an envelope reaches the worker, which fails it.
                 rows = tx.execute(
-                    "UPDATE gello_jobs SET attempts = attempts + 1, token = ?,"
+                    "UPDATE gello_jobs SET attempts = CAST(attempts AS INTEGER) + 1, token = ?,"
                     " lease_expires_at = ?, reserved_by = ?"
                     " WHERE id IN (SELECT id FROM gello_jobs WHERE queue = ? AND token IS NULL"
                     " AND available_at <= ? ORDER BY priority DESC, available_at, id LIMIT ?)"
-                    " RETURNING id, attempts, body, priority, available_at",
+                    " RETURNING id, attempts, CAST(body AS BLOB), CAST(priority AS INTEGER),"
+                    " available_at",
                     (token, expires, worker_id, queue, now, want),
                 ).fetchall()
                 rows.sort(key=lambda r: (-r[3], r[4], r[0]))
@@ -306,8 +311,11 @@ class SqliteDriver:
         result = RescueResult()
         with self._write() as tx:
             now = self.clock()
+            # Read as reserve reads (numbers and bytes whatever was written): one
+            # malformed row must not stop every lease from being rescued.
             expired = tx.execute(
-                "SELECT id, queue, attempts, max_attempts, body FROM gello_jobs"
+                "SELECT id, queue, CAST(attempts AS INTEGER), CAST(max_attempts AS INTEGER),"
+                " CAST(body AS BLOB) FROM gello_jobs"
                 " WHERE token IS NOT NULL AND lease_expires_at <= ?",
                 (now,),
             ).fetchall()
@@ -315,7 +323,7 @@ class SqliteDriver:
                 if attempts >= max_attempts:
                     tx.execute("DELETE FROM gello_jobs WHERE id = ?", (job_id,))
                     failure = Failure("WorkerLost", LOST_WORKER_REASON)
-                    self._insert_failed(tx, job_id, queue, body, failure, attempts)
+                    self._insert_failed(tx, job_id, queue, text_of(body), failure, attempts)
                     result.failed.append(job_id)
                 else:
                     tx.execute(
