@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from gello_queue.events import WorkerEvent
 from gello_queue.ports import QueueCounts, QueueDriver
@@ -77,16 +77,37 @@ def queues_body(counts: dict[str, QueueCounts]) -> list[dict[str, Any]]:
     ]
 
 
+async def backend_restarts(driver: QueueDriver) -> dict[str, Any] | None:
+    """Restarts of the backend's server that workers noticed (``count``, ``last_at``,
+    ``persistent``), or None: none noticed, or a backend that cannot tell (only Redis
+    can: a database keeps its rows across a restart, a broker its durable messages)."""
+    read = getattr(driver, "server_restarts", None)
+    return None if read is None else cast("dict[str, Any] | None", await read())
+
+
+def restart_line(restarts: dict[str, Any], now: float) -> str:
+    """One line on the last restart for people (the health command, the dashboard)."""
+    ago = uptime(now - float(restarts["last_at"]))
+    line = f"the backend server restarted {ago} ago ({restarts['count']} restart(s) seen)"
+    if restarts["persistent"]:
+        return f"{line}: writes it had not saved yet are lost"
+    return f"{line} and keeps nothing on disk: the jobs it held are lost; turn on appendonly"
+
+
 async def backend_facts(driver: QueueDriver) -> dict[str, Any]:
-    """What readiness reports from the backend: queue sizes and the failed count."""
+    """What readiness reports from the backend: queue sizes, the failed count, and the
+    server's restarts when any was noticed."""
     started = time.perf_counter()
     counts = await driver.counts()
     failed = await driver.failed_count()
-    return {
-        "queues": queues_body(counts),
-        "failedJobs": failed,
-        "backend": {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)},
+    restarts = await backend_restarts(driver)
+    backend: dict[str, Any] = {
+        "ok": True,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
     }
+    if restarts is not None:
+        backend["restarts"] = restarts
+    return {"queues": queues_body(counts), "failedJobs": failed, "backend": backend}
 
 
 def run_in(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout_s: float) -> T:

@@ -19,6 +19,7 @@ import orjson
 from gello_queue.core.errors import JobNotFoundError, NotSupportedError
 from gello_queue.core.redaction import redact as redact  # the dashboard's payload rule
 from gello_queue.core.states import JobState
+from gello_queue.health import backend_restarts
 from gello_queue.ports import (
     FailedJob,
     JobRecord,
@@ -61,6 +62,8 @@ class Snapshot:
     paused: set[str]
     throughput: list[ThroughputBucket]
     recent_failures: list[FailedJob] = field(default_factory=list)
+    restarts: dict[str, Any] | None = None
+    """Restarts of the backend server that workers noticed (see ``health.backend_restarts``)."""
 
     def wait_s(self, queue: str) -> float:
         """Age of the oldest pending job of ``queue`` (0 when none)."""
@@ -369,6 +372,7 @@ class Inspector:
             paused=paused,
             throughput=await driver.throughput(now - throughput_window_s),
             recent_failures=recent,
+            restarts=await backend_restarts(driver),
         )
 
     # -- listings --------------------------------------------------------------------

@@ -47,6 +47,7 @@ from gello_queue.events import (
     JobsRescued,
     WorkerEvent,
 )
+from gello_queue.health import backend_restarts
 from gello_queue.ports import QueueDriver
 
 if TYPE_CHECKING:
@@ -116,6 +117,10 @@ class JobMetrics:
         self.workers = Gauge(
             "gello_workers", "Live workers (heartbeat within their lease).", registry=r,
             multiprocess_mode=mode,
+        )  # fmt: skip
+        self.restarts = Gauge(
+            "gello_backend_restarts", "Restarts of the backend server noticed while workers"
+            " ran (Redis; recorded in the backend).", registry=r, multiprocess_mode=mode,
         )  # fmt: skip
         self._tallies: dict[tuple[str, str], _Tally] = {}
         self._children: dict[tuple[str, str], _Children] = {}
@@ -220,6 +225,8 @@ class JobMetrics:
         self.workers.set(len(workers))
         self.busy.set(sum(min(len(w.current_jobs), w.concurrency) for w in workers))
         self.concurrency.set(sum(w.concurrency for w in workers))
+        restarts = await backend_restarts(driver)
+        self.restarts.set(0 if restarts is None else restarts["count"])
         rescued, self._rescued = self._rescued, []
         for job_id, failed in rescued:
             queue, name = await _whereabouts(driver, job_id, failed)

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
 async def _check(name: str | None, any_worker: bool) -> tuple[int, dict[str, Any]]:
     from gello_queue import Queue
-    from gello_queue.health import _backend_down, backend_facts, uptime
+    from gello_queue.health import _backend_down, backend_facts, restart_line, uptime
 
     queue = Queue()
     try:
@@ -56,6 +56,9 @@ async def _check(name: str | None, any_worker: bool) -> tuple[int, dict[str, Any
         if name is None or w.name.startswith(name)
     ]
     ok = any_worker or bool(workers)
+    restarts = body["backend"].get("restarts")
+    if restarts is not None:
+        body["warnings"] = [restart_line(restarts, now)]
     return (0 if ok else NO_WORKER), {
         "status": "healthy" if ok else "unhealthy",
         "workers": workers,
@@ -89,4 +92,6 @@ def health(
                 f"healthy: {len(workers)} live worker(s), queues {sizes}, "
                 f"{body['failedJobs']} failed job(s)"
             )
+        for warning in body.get("warnings", []):
+            typer.echo(f"warning: {warning}")
     raise typer.Exit(code)

@@ -164,3 +164,93 @@ def test_unreachable_server_at_start_is_one_line_and_exit_1(url: str) -> None:
         assert len(lines) == 1, out.stderr
         assert lines[0].startswith("error: ")
         assert "secret" not in out.stderr
+
+
+def test_a_redis_that_keeps_nothing_is_warned_about_and_its_restart_reported(
+    tmp_path: Path,
+) -> None:
+    import json
+    import urllib.request
+
+    from gello_cli.tui.screens.common import hints
+    from gello_queue import Queue
+    from gello_queue.inspection import Inspector
+    from gello_queue.metrics import scrape, total
+
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: run scripts/services.sh")
+    port, metrics_port = free_port(), free_port()
+    data = tmp_path / "redis"
+    data.mkdir()
+
+    def start() -> None:
+        subprocess.run(
+            [
+                "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--daemonize",
+                "yes", "--dir", str(data), "--appendonly", "no", "--save", "",
+            ],
+            check=True,
+        )  # fmt: skip
+        wait_for(lambda: redis_cli(port, "ping").stdout.strip() == b"PONG")
+
+    url = f"redis://127.0.0.1:{port}/0"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "REDIS_"))}
+    env.update(
+        QUEUE_URL=url,
+        PYTHONPATH=str(HERE.parent / "cli"),
+        GELLO_APP="app_jobs",
+        GELLO_TEST_LEDGER=str(tmp_path / "ledger.txt"),
+        QUEUE_LEASE="2",
+        QUEUE_METRICS_PORT=str(metrics_port),
+    )
+    backend = Backend("redis-own", url, env, tmp_path / "ledger.txt")
+    log = tmp_path / "worker-0.log"
+
+    def restarts_metric() -> float | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as reply:
+                return total(scrape(reply.read().decode()), "gello_backend_restarts")
+        except OSError:
+            return None
+
+    start()
+    try:
+        dispatch(backend, 5)
+        worker = backend.spawn("queue:work", "--sleep", "0.05")
+        try:
+            wait_for(lambda: len(done(backend)) == 5)
+            assert log.read_text().count("redis keeps jobs only in memory") == 1
+            wait_for(lambda: restarts_metric() is not None)
+            assert restarts_metric() == 0
+            redis_cli(port, "shutdown", "nosave")
+            wait_for(lambda: redis_cli(port, "ping").returncode != 0)
+            start()
+            wait_for(lambda: "redis restarted and keeps nothing on disk" in log.read_text())
+            [line] = [ln for ln in log.read_text().splitlines() if "redis restarted" in ln]
+            assert json.loads(line)["level"] == "error"
+            wait_for(lambda: restarts_metric() == 1)
+            assert worker.poll() is None
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
+        report = json.loads(backend.run("queue:health", "--json", "--backend-only").stdout)
+        assert report["backend"]["restarts"]["count"] == 1
+        assert report["backend"]["restarts"]["persistent"] is False
+        human = backend.run("queue:health", "--backend-only").stdout
+        assert "warning: the backend server restarted" in human
+        assert "the jobs it held are lost" in human
+
+        async def dashboard_hints() -> str:
+            queue = Queue(url)
+            try:
+                return hints(await Inspector(queue).snapshot())
+            finally:
+                await queue.close()
+
+        assert "keeps nothing on disk" in asyncio.run(dashboard_hints()).splitlines()[0]
+    finally:
+        redis_cli(port, "shutdown", "nosave")
+
+
+def redis_cli(port: int, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True)

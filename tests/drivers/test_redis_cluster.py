@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from contract import test_queue_contract as _contract
 from helpers import envelope, eventually, wait_for
 from redis import Redis as SyncRedis
@@ -26,7 +27,7 @@ from redis.asyncio import RedisCluster
 from redis.exceptions import RedisError
 
 from gello_queue.drivers.redis import RedisDriver
-from gello_queue.ports import Failure
+from gello_queue.ports import Failure, WorkerRecord
 
 # The conformance suite, collected again in this module with the cluster ``driver``.
 globals().update({k: v for k, v in vars(_contract).items() if k.startswith("test_")})
@@ -78,22 +79,7 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for port in ports:
             d = tmp_path_factory.mktemp(f"redis-node-{port}")
             dirs.append(d)
-            options = {
-                "port": str(port),
-                "bind": "127.0.0.1",
-                "cluster-enabled": "yes",
-                "cluster-config-file": "nodes.conf",
-                "save": "",
-                "appendonly": "no",
-                "daemonize": "yes",
-                "dir": str(d),
-                "pidfile": str(d / "redis.pid"),
-                "logfile": str(d / "redis.log"),
-            }
-            argv = [server]
-            for name, value in options.items():
-                argv += (f"--{name}", value)
-            subprocess.run(argv, check=True, timeout=30)
+            _start_node(port, d)
         for port in ports:
             wait_for(lambda p=port: _ping(p), timeout_s=20)
         nodes = [f"127.0.0.1:{p}" for p in ports]
@@ -122,6 +108,34 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     time.sleep(0.05)
                 if pid and _alive(pid):
                     os.kill(pid, signal.SIGTERM)
+
+
+def _start_node(port: int, directory: Path) -> None:
+    """Start (or start again) a cluster node that keeps nothing on disk but its
+    cluster configuration."""
+    options = {
+        "port": str(port),
+        "bind": "127.0.0.1",
+        "cluster-enabled": "yes",
+        "cluster-config-file": "nodes.conf",
+        "save": "",
+        "appendonly": "no",
+        "daemonize": "yes",
+        "dir": str(directory),
+        "pidfile": str(directory / "redis.pid"),
+        "logfile": str(directory / "redis.log"),
+    }
+    argv = ["redis-server"]
+    for name, value in options.items():
+        argv += (f"--{name}", value)
+    subprocess.run(argv, check=True, timeout=30)
+
+
+def _restart_node(port: int, directory: Path) -> None:
+    subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
+    wait_for(lambda: not _ping(port))
+    _start_node(port, directory)
+    wait_for(lambda: _ping(port) and _state_ok(port), timeout_s=30, every_s=0.1)
 
 
 def _alive(pid: int) -> bool:
@@ -232,3 +246,33 @@ async def test_cluster_malformed_jobs_fail_alone_on_every_master(driver: RedisDr
     failed = await driver.failed_list()
     assert sorted(f.id for f in failed) == sorted(bad)
     assert all("is a Redis string, not a job hash" in f.message for f in failed)
+
+
+async def test_cluster_a_restarted_master_is_reported(driver: RedisDriver) -> None:
+    client = driver.redis
+    assert isinstance(client, RedisCluster)
+    assert len(driver._servers) == 3  # one per master
+    record = WorkerRecord("w1", "w", "h", 1, ["default"], 1, "running", 0, 0, [], 0.0, 0)
+    await driver.worker_beat(record, 10)
+    assert await driver.server_restarts() is None
+    # Restart the master that does not hold the restart record: it keeps nothing.
+    holder = client.get_node_from_key(driver._k_server)
+    node = next(n for n in client.get_primaries() if n.port != holder.port)
+    info = await client.execute_command("CONFIG GET", "dir", target_nodes=node)
+    await asyncio.to_thread(_restart_node, node.port, Path(info["dir"]))
+    with structlog.testing.capture_logs() as logs:
+        await eventually(lambda: _beat(driver, record), timeout_s=30, every_s=0.2)
+    [entry] = [e for e in logs if e["log_level"] == "error"]
+    assert entry["event"].startswith("redis restarted and keeps nothing on disk")
+    assert entry["node"].endswith(f":{node.port}")
+    restarts = await driver.server_restarts()
+    assert restarts is not None
+    assert (restarts["count"], restarts["persistent"]) == (1, False)
+
+
+async def _beat(driver: RedisDriver, record: WorkerRecord) -> bool:
+    try:
+        await driver.worker_beat(record, 10)
+    except RedisError:
+        return False  # the client still finds its way back to the restarted node
+    return True

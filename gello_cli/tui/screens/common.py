@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from gello_cli.tui.format import count, duration, rate
 from gello_cli.tui.table import Cell, cell, num
+from gello_queue.health import restart_line
 from gello_queue.inspection import QueueStats, Snapshot
 
 QUEUE_COLUMNS = [
@@ -48,7 +49,8 @@ def queue_row(q: QueueStats, colors: dict[str, str]) -> tuple[str, Sequence[Cell
 
 
 def hints(snap: Snapshot) -> str:
-    """Explain empty states: no queues, no workers, queues nobody consumes."""
+    """Explain empty states (no queues, no workers, queues nobody consumes), and a
+    restart of the backend server that lost jobs."""
     if not snap.queues:
         lines = ["No jobs in any queue yet: dispatch one, or try `gello demo`."]
     else:
@@ -60,4 +62,7 @@ def hints(snap: Snapshot) -> str:
         ]
     if not snap.workers and not lines:
         lines.append("No live workers: start one with `gello queue:work`.")
+    if snap.restarts is not None:
+        line = restart_line(snap.restarts, snap.taken_at)
+        lines.insert(0, f"{line[0].upper()}{line[1:]}.")
     return "\n".join(lines[:3] + ([f"… and {len(lines) - 3} more"] if len(lines) > 3 else []))

@@ -43,6 +43,8 @@ Global structures share the tag ``{g}`` (one slot, small and rarely written)::
                                    push on a cluster (another slot)
     P{g}:paused              set   paused queue names
     P{g}:restart             str   server time of the last restart signal
+    P{g}:server              hash  the last server restart workers noticed: id, count,
+                                   at, persistent (see ``server_restarts``)
     P{g}:workers             zset  worker id -> last heartbeat (server time)
     P{g}:worker:<id>         str   heartbeat record (JSON), PX = the worker's ttl
     P{g}:tp                  zset  minute -> minute: index of throughput buckets
@@ -84,7 +86,9 @@ Connecting
 ----------
 ``redis://`` and ``rediss://`` URLs; a cluster with ``redis+cluster://host:port``, a
 ``?cluster=true`` query parameter, or ``cluster=True``. ``open`` warns loudly when the
-server's ``maxmemory-policy`` may evict keys: an evicted key is a lost job. Connection
+server's ``maxmemory-policy`` may evict keys: an evicted key is a lost job; and once per
+process when it keeps nothing on disk (no AOF, no RDB): a restart loses every job. Each
+heartbeat notices a restart (the ``run_id`` changed), logs it as an error and records it. Connection
 errors are retried a few times with backoff: a retried push rewrites the same ids (no
 duplicate), and a reserve whose reply was lost leaves jobs leased until ``rescue``
 requeues them, which costs an attempt but never loses a job. On a cluster each queue's
@@ -184,6 +188,7 @@ _SCRIPTS = (
     "batch_create",
     "batch_mark",
     "batch_cancel",
+    "server_restart",
 )
 _LISTED = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
 
@@ -192,6 +197,8 @@ Call = tuple[AsyncScript | None, Sequence[Any], Sequence[Any]]
 """A script with its keys and args, or (None, (), command) for a plain command."""
 
 log = structlog.get_logger("gello")
+_WARNED_VOLATILE: set[str] = set()
+"""URLs already warned about keeping jobs only in memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +255,11 @@ class RedisDriver:
         self._k_tp = g + "tp"
         self._k_tp_bucket = g + "tp:"
         self._k_batches = g + "batches"
+        self._k_server = g + "server"
+        self._servers: dict[str, _Server] = {}
+        """Each server as last seen (by node on a cluster), to notice a restart."""
+        self._restarts = 0
+        """Restarts recorded in the backend when this client last looked."""
 
     # -- lifecycle -------------------------------------------------------------------
     async def open(self) -> None:
@@ -273,6 +285,16 @@ class RedisDriver:
             ) from None
         self._load_scripts(client)
         await self._check_eviction(client)
+        if self.url not in _WARNED_VOLATILE and await self._volatile_nodes(client):
+            _WARNED_VOLATILE.add(self.url)  # once per process: a command may open twice
+            log.warning(
+                "redis keeps jobs only in memory: a restart loses them",
+                url=redact_url(self.url),
+                fix="turn on appendonly yes (or RDB snapshots with save) on the server",
+            )
+        with contextlib.suppress(RedisError, RedisClusterException):
+            self._servers = await _servers(client)
+            self._restarts = int(await client.hget(self._k_server, "count") or 0)
 
     def _client(self, socket_timeout: float | None, role: str = "") -> Client:
         options: dict[str, Any] = {
@@ -321,6 +343,64 @@ class RedisDriver:
                 url=redact_url(self.url),
                 fix="set maxmemory-policy noeviction on the server gello uses",
             )
+
+    async def _volatile_nodes(self, client: Client) -> list[str]:
+        """Servers that keep nothing on disk (neither AOF nor RDB snapshots): ``[""]``
+        for a standalone one, node names on a cluster; none known when CONFIG is off."""
+        try:
+            aof = _by_node(await _each_master(client, "CONFIG GET", "appendonly"))
+            rdb = _by_node(await _each_master(client, "CONFIG GET", "save"))
+        except (RedisError, RedisClusterException):
+            return []  # CONFIG is often disabled on managed services
+        return sorted(
+            node
+            for node, config in aof.items()
+            if config.get("appendonly") == "no" and not rdb.get(node, {}).get("save")
+        )
+
+    async def _watch_server(self) -> None:
+        """Compare each server with the one seen last: a restart is logged as an error
+        and recorded once in the backend (``server_restarts``), whoever notices it."""
+        client = self.redis
+        try:
+            seen = await _servers(client)
+        except (RedisError, RedisClusterException):
+            return  # INFO refused: nothing to compare
+        before, self._servers = self._servers, {**self._servers, **seen}
+        for node, server in seen.items():
+            old = before.get(node)
+            if old is None or not old.restarted(server):
+                continue
+            volatile = node in await self._volatile_nodes(client)
+            count, _, _ = await self._s["server_restart"](
+                (self._k_server,),
+                (server.identity, self._restarts, repr(server.started_at), int(not volatile)),
+            )
+            self._restarts = int(count)
+            log.error(
+                "redis restarted and keeps nothing on disk: the jobs it held are lost"
+                if volatile
+                else "redis restarted: writes it had not saved yet are lost",
+                url=redact_url(self.url),
+                node=node or None,
+                restarts=self._restarts,
+                fix="turn on appendonly yes on the server, and dispatch the lost jobs again"
+                if volatile
+                else "check the server's persistence settings",
+            )
+
+    async def server_restarts(self) -> dict[str, Any] | None:
+        """The restarts of the server that workers noticed (see ``_watch_server``):
+        ``count``, ``last_at`` (when it started again, server time) and ``persistent``
+        (whether it keeps data on disk), or None when none was noticed."""
+        raw = _pairs(await self.redis.execute_command("HGETALL", self._k_server))
+        if not raw:
+            return None
+        return {
+            "count": int(raw["count"]),
+            "last_at": float(raw["at"]),
+            "persistent": raw.get("persistent") == "1",
+        }
 
     async def close(self) -> None:
         reconnect, self._push_reconnect = self._push_reconnect, None
@@ -979,6 +1059,8 @@ class RedisDriver:
             (self._k_worker + record.id, self._k_workers),
             (record.id, record.to_json(), max(1, round(ttl_s * 1000))),
         )
+        # Every running worker beats: a restart of the server is noticed within a beat.
+        await self._watch_server()
 
     async def worker_gone(self, worker_id: str) -> None:
         await self._s["worker_gone"]((self._k_worker + worker_id, self._k_workers), (worker_id,))
@@ -1187,6 +1269,53 @@ def _config_values(reply: Any, name: str) -> list[str]:
             return [str(reply[name])]
         return [v for sub in reply.values() for v in _config_values(sub, name)]
     return []
+
+
+@dataclass(frozen=True, slots=True)
+class _Server:
+    """One server as INFO describes it: a restart changes both."""
+
+    run_id: str
+    started_at: float
+    """Server time minus uptime."""
+
+    @property
+    def identity(self) -> str:
+        return self.run_id or f"{self.started_at:.0f}"
+
+    def restarted(self, later: _Server) -> bool:
+        if self.run_id and later.run_id:
+            return later.run_id != self.run_id
+        # Without a run id (some proxies hide it) the start time moving on tells it;
+        # uptime counts whole seconds, so it may wobble by one.
+        return later.started_at > self.started_at + 2
+
+
+async def _servers(client: Client) -> dict[str, _Server]:
+    """Each server (``""`` off a cluster, else each node) as INFO describes it now."""
+    found: dict[str, _Server] = {}
+    for node, info in _by_node(await _each_master(client, "INFO", "server")).items():
+        clock = float(info.get("server_time_usec", 0)) / 1e6 or time.time()
+        found[node] = _Server(
+            str(info.get("run_id", "")), clock - float(info.get("uptime_in_seconds", 0))
+        )
+    return found
+
+
+async def _each_master(client: Client, *command: str) -> Any:
+    """A command's reply from the server, or from every master of a cluster (by node)."""
+    if isinstance(client, RedisCluster):
+        return await client.execute_command(*command, target_nodes=RedisCluster.PRIMARIES)
+    return await client.execute_command(*command)  # type: ignore[no-untyped-call]
+
+
+def _by_node(reply: Any) -> dict[str, dict[str, Any]]:
+    """A CONFIG GET or INFO reply per node: ``{"": reply}`` off a cluster."""
+    if not isinstance(reply, dict):
+        return {}
+    if reply and all(isinstance(v, dict) for v in reply.values()):
+        return {str(node): v for node, v in reply.items()}
+    return {"": reply}
 
 
 def _pairs(raw: Any) -> dict[str, Any]:
