@@ -45,7 +45,7 @@ class JobReserved(JobEvent):
 
 @dataclass(frozen=True, slots=True)
 class JobProcessed(JobEvent):
-    """``handle`` succeeded and the job completed."""
+    """``handle`` succeeded and the backend accepted the job's ack (emitted once it did)."""
 
     duration_s: float = 0.0
 
@@ -75,6 +75,15 @@ class JobFailed(JobEvent):
     reason: str = ""
     error: str = ""
     duration_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class JobLeaseLost(JobEvent):
+    """The backend refused this attempt's outcome: its lease had expired and the job was
+    rescued, so another attempt owns it. The attempt is neither processed nor failed."""
+
+    refused: str = ""
+    """What was refused: ``ack``, ``release`` or ``fail``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +174,15 @@ def log_listener(event: Any) -> None:
                 attempt=event.attempt,
                 reason=event.reason,
                 error=event.error,
+            )
+        case JobLeaseLost():
+            log.warning(
+                "lease_lost",
+                job=event.name,
+                id=event.id,
+                queue=event.queue,
+                attempt=event.attempt,
+                refused=event.refused,
             )
         case JobsRescued():
             log.warning("rescued", requeued=len(event.requeued), failed=len(event.failed))

@@ -40,6 +40,7 @@ from gello_queue.events import (
     Events,
     JobDispatched,
     JobFailed,
+    JobLeaseLost,
     JobProcessed,
     JobReleased,
     JobReserved,
@@ -62,8 +63,8 @@ RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 
 WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 14400)
 RUN_BOUNDS = (*map(float, RUN_BUCKETS), math.inf)
 WAIT_BOUNDS = (*map(float, WAIT_BUCKETS), math.inf)
-DISPATCHED, PROCESSED, FAILED, RETRIED, RELEASED, RESCUED = range(6)
-KINDS = 6
+DISPATCHED, PROCESSED, FAILED, RETRIED, RELEASED, RESCUED, LEASE_LOST = range(7)
+KINDS = 7
 FLUSH_EVERY_S = 1.0
 MAX_LABEL_SETS = 1000
 """Distinct (queue, job) pairs kept; later ones are counted under ``other``."""
@@ -88,6 +89,10 @@ class JobMetrics:
         self.retried = counter("gello_jobs_retried", "Failed attempts that will run again.")
         self.released = counter("gello_jobs_released", "Jobs that put themselves back.")
         self.rescued = counter("gello_jobs_rescued", "Jobs whose worker stopped answering.")
+        self.lease_lost = counter(
+            "gello_jobs_lease_lost",
+            "Attempts whose ack, release or fail the backend refused: the lease had expired.",
+        )
         self.run = Histogram(
             "gello_job_run_seconds", "Run time of an attempt.", LABELS, buckets=RUN_BUCKETS,
             registry=r,
@@ -136,6 +141,7 @@ class JobMetrics:
             JobReleased: self._on_released,
             JobDispatched: self._on_dispatched,
             JobsRescued: self._on_rescued,
+            JobLeaseLost: self._on_lease_lost,
         }
 
     # -- the listener (hot path) ---------------------------------------------------------
@@ -182,6 +188,9 @@ class JobMetrics:
 
     def _on_released(self, e: JobReleased) -> None:
         self._tally(e.queue, e.name).counts[RELEASED] += 1
+
+    def _on_lease_lost(self, e: JobLeaseLost) -> None:
+        self._tally(e.queue, e.name).counts[LEASE_LOST] += 1
 
     def _on_dispatched(self, e: JobDispatched) -> None:
         self._tally(e.queue, e.name).counts[DISPATCHED] += 1
@@ -339,7 +348,9 @@ class _Children:
     __slots__ = ("counters", "run", "wait")
 
     def __init__(self, m: JobMetrics, queue: str, job: str) -> None:
-        kinds = (m.dispatched, m.processed, m.failed, m.retried, m.released, m.rescued)
+        kinds = (
+            m.dispatched, m.processed, m.failed, m.retried, m.released, m.rescued, m.lease_lost
+        )  # fmt: skip
         self.counters = [k.labels(queue, job) for k in kinds]
         self.run = m.run.labels(queue, job)
         self.wait = m.wait.labels(queue, job)

@@ -233,8 +233,9 @@ class QueueDriver(Protocol):
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
         """Return when a job may be available on ``queues``, or after ``timeout_s``."""
 
-    async def ack(self, reservations: Sequence[Reservation]) -> int:
-        """Complete jobs whose lease is still held; return how many were."""
+    async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
+        """Complete jobs whose lease is still held; return the ids of the others (usually
+        none): their lease was lost, so another attempt owns the job now."""
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         """Put the job back, storing ``envelope`` (its attempts and reason), available

@@ -26,6 +26,7 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.dispatch_hooks import PushNext, add_push_layer, add_reserve_hook
 from gello_queue.events import (
     JobFailed,
+    JobLeaseLost,
     JobProcessed,
     JobReleased,
     JobReserved,
@@ -133,6 +134,8 @@ class ExecutionTracer:
                 self._end(event.id, event.error or event.reason)
             case JobReleased():
                 self._end(event.id, None, released=event.reason or "released")
+            case JobLeaseLost():
+                self._end(event.id, f"lease lost: {event.refused} refused")
             case _:
                 pass
 

@@ -209,12 +209,15 @@ class FailoverDriver:
         index, _, token = res.token.partition("|")
         return self.children[int(index)], replace(res, token=token)
 
-    async def ack(self, reservations: Sequence[Reservation]) -> int:
+    async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
         groups: dict[int, list[Reservation]] = {}
         for res in reservations:
             child, inner = self._route(res)
             groups.setdefault(self.children.index(child), []).append(inner)
-        return sum([await self.children[i].driver.ack(rs) for i, rs in groups.items()])
+        lost: list[str] = []
+        for i, rs in groups.items():
+            lost += await self.children[i].driver.ack(rs)
+        return lost
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         child, inner = self._route(reservation)

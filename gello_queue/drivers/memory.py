@@ -245,15 +245,16 @@ class MemoryDriver:
         if job.unique_key is not None and s.unique.get(job.unique_key) == job.id:
             del s.unique[job.unique_key]
 
-    async def ack(self, reservations: Sequence[Reservation]) -> int:
-        done = 0
+    async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
+        lost: list[str] = []
         with self.store.lock:
             for res in reservations:
                 job = self._held(res)
-                if job is not None:
+                if job is None:
+                    lost.append(res.id)
+                else:
                     self._drop(job)
-                    done += 1
-        return done
+        return lost
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         s = self.store

@@ -12,7 +12,7 @@ import asyncio
 import random
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -28,6 +28,7 @@ from gello_queue.core.retry import GiveUp, decide
 from gello_queue.events import (
     Events,
     JobFailed,
+    JobLeaseLost,
     JobProcessed,
     JobReleased,
     JobReserved,
@@ -44,6 +45,7 @@ class Outcome(StrEnum):
     """How one attempt ended, as counted in a worker's status."""
 
     PROCESSED = "processed"
+    """Ran to success; its ack is sent (a worker counts it once the backend accepts it)."""
     RELEASED = "released"
     RETRYING = "retrying"
     FAILED = "failed"
@@ -85,7 +87,7 @@ class Executor:
         registry: JobRegistry,
         options: ExecutorOptions,
         *,
-        ack: Callable[[Reservation], Awaitable[None]] | None = None,
+        ack: Callable[[Reservation, JobProcessed], Awaitable[None]] | None = None,
         events: Events | None = None,
         pool: ProcessPool | None = None,
         clock: Callable[[], float] = time.time,
@@ -96,12 +98,27 @@ class Executor:
         self.clock = clock
         self.events = events if events is not None else Events([log_listener])
         self._ack = ack or self._ack_now
+        """Acks ``res`` and then announces ``done``: only through ``acked``, since the
+        backend may refuse it (a worker batches acks, so that comes later)."""
         self.pool = pool
         self.flow = Flow(driver)
         """Chain and batch bookkeeping; only jobs that belong to one pay for it."""
 
-    async def _ack_now(self, res: Reservation) -> None:
-        await self.driver.ack([res])
+    async def _ack_now(self, res: Reservation, done: JobProcessed) -> None:
+        self.acked([done], await self.driver.ack([res]))
+
+    def acked(self, done: Sequence[JobProcessed], lost: Sequence[str]) -> Sequence[JobProcessed]:
+        """Announce the completions the backend accepted; an ack refused because the lease
+        was lost (``lost``, ids) is a lost lease, not a success. Return the accepted."""
+        if lost:
+            refused = set(lost)
+            for e in done:
+                if e.id in refused:
+                    self.events.emit(JobLeaseLost(e.id, e.name, e.queue, e.attempt, "ack"))
+            done = [e for e in done if e.id not in refused]
+        for event in done:
+            self.events.emit(event)
+        return done
 
     async def run(self, res: Reservation) -> Outcome:
         """Run one attempt and store its outcome; never raises for the job's faults."""
@@ -128,9 +145,8 @@ class Executor:
         job.job_id, job.attempt, job.envelope, job.driver = env.id, res.attempts, env, self.driver
         flow = involved(env)
         if flow and (skip := await self.flow.skip_reason(env)) is not None:
-            await self._ack(res)
             get_logger().info("skipped", job=env.name, id=env.id, reason=skip)
-            self.events.emit(JobProcessed(env.id, env.name, env.queue, res.attempts, 0.0))
+            await self._ack(res, JobProcessed(env.id, env.name, env.queue, res.attempts, 0.0))
             return Outcome.PROCESSED
         timeout = env.timeout or job_cls.timeout or self.options.timeout_s
         try:
@@ -162,8 +178,8 @@ class Executor:
         if flow:
             # Before the ack: if this worker dies here, the job runs again and repeats it.
             await self.flow.completed(env)
-        await self._ack(res)
-        self.events.emit(JobProcessed(env.id, env.name, env.queue, res.attempts, run.elapsed()))
+        done = JobProcessed(env.id, env.name, env.queue, res.attempts, run.elapsed())
+        await self._ack(res, done)
         return Outcome.PROCESSED
 
     async def _handle(self, run: _Run, *, deadline_s: float) -> None:
@@ -195,7 +211,7 @@ class Executor:
         res, env = run.res, run.env
         back = env.with_changes(attempts=max(res.attempts - 1, 0), reason=rel.reason)
         if not await self.driver.release(res, back, rel.delay_s):
-            return self._lost(env)
+            return self._lost(res, env.name, "release")
         self.events.emit(
             JobReleased(env.id, env.name, env.queue, res.attempts, rel.delay_s, rel.reason or "")
         )
@@ -220,7 +236,7 @@ class Executor:
             return await self._give_up(run, failure, error, decision.reason)
         reason = f"{failure.exception}: {failure.message}"[:500]
         if not await self.driver.release(res, env.with_changes(reason=reason), decision.delay_s):
-            return self._lost(env)
+            return self._lost(res, env.name, "release")
         self.events.emit(
             JobRetrying(
                 env.id,
@@ -249,7 +265,7 @@ class Executor:
             except Exception as exc:  # the failure itself must still be stored
                 get_logger().error("flow_error", job=env.name, id=env.id, error=repr(exc))
         if not await self.driver.fail(res, env.encode().decode(), failure):
-            return self._lost(env)
+            return self._lost(res, env.name, "fail")
         self.events.emit(
             JobFailed(
                 env.id,
@@ -274,10 +290,10 @@ class Executor:
         body = res.body
         raw = body if isinstance(body, str) else body.decode("utf-8", "backslashreplace")
         if not await self.driver.fail(res, raw, Failure("EnvelopeError", message)):
-            return Outcome.LOST
+            return self._lost(res, "?", "fail")
         self.events.emit(JobFailed(res.id, "?", res.queue, res.attempts, message, message))
         return Outcome.FAILED
 
-    def _lost(self, env: Envelope) -> Outcome:
-        get_logger().warning("lease_lost", job=env.name, id=env.id)
+    def _lost(self, res: Reservation, name: str, refused: str) -> Outcome:
+        self.events.emit(JobLeaseLost(res.id, name, res.queue, res.attempts, refused))
         return Outcome.LOST

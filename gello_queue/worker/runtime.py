@@ -21,7 +21,14 @@ import psutil
 
 from gello_queue.core.envelope import new_id
 from gello_queue.core.registry import JobRegistry
-from gello_queue.events import Events, JobReleased, JobsRescued, WorkerEvent, log_listener
+from gello_queue.events import (
+    Events,
+    JobProcessed,
+    JobReleased,
+    JobsRescued,
+    WorkerEvent,
+    log_listener,
+)
 from gello_queue.observability import get_logger
 from gello_queue.ports import QueueDriver, Reservation, WorkerRecord
 from gello_queue.queue import Queue
@@ -105,14 +112,15 @@ class _Counters:
     per_queue: dict[str, list[int]] = field(default_factory=dict)
 
     def count(self, queue: str, outcome: Outcome) -> None:
+        # A processed job counts once the backend accepts its ack (``completed``).
         self.handled += 1
-        bucket = self.per_queue.setdefault(queue, [0, 0])
-        if outcome is Outcome.PROCESSED:
-            self.processed += 1
-            bucket[0] += 1
-        elif outcome is Outcome.FAILED:
+        if outcome is Outcome.FAILED:
             self.failed += 1
-            bucket[1] += 1
+            self.per_queue.setdefault(queue, [0, 0])[1] += 1
+
+    def completed(self, queue: str) -> None:
+        self.processed += 1
+        self.per_queue.setdefault(queue, [0, 0])[0] += 1
 
 
 class Worker:
@@ -186,6 +194,9 @@ class Worker:
         self._resume = asyncio.Event()
         self._resume.set()
         self._acks: list[Reservation] = []
+        self._done: list[JobProcessed] = []
+        """What to announce for each of ``_acks`` once the backend accepted it."""
+        self._executor: Executor | None = None
         self._ack_ready = asyncio.Event()
         self._process = psutil.Process()
         self._driver: QueueDriver | None = None
@@ -266,7 +277,7 @@ class Worker:
         """Process jobs until stopped; return why it stopped."""
         driver = self._driver = await self.connection.driver()
         pool = ProcessPool(self.registry, self.concurrency, self.memory_limit)
-        executor = Executor(
+        executor = self._executor = Executor(
             driver, self.registry, self.options, ack=self._ack, events=self.events, pool=pool
         )
         self.state = WorkerState.RUNNING
@@ -441,9 +452,10 @@ class Worker:
         if self.max_jobs is not None and self.counters.handled >= self.max_jobs:
             self.stop(ExitReason.MAX_JOBS)
 
-    async def _ack(self, res: Reservation) -> None:
+    async def _ack(self, res: Reservation, done: JobProcessed) -> None:
         # Acks are batched: every job that finishes in one loop turn is acked together.
         self._acks.append(res)
+        self._done.append(done)
         self._ack_ready.set()
 
     async def _flush_acks(self, driver: QueueDriver) -> None:
@@ -457,11 +469,16 @@ class Worker:
         if not self._acks:
             return
         batch, self._acks = self._acks, []
+        done, self._done = self._done, []
         try:
-            await driver.ack(batch)
+            lost = await driver.ack(batch)
         except Exception as exc:
             # Unacked jobs run again after their lease: at-least-once, never lost.
             self.log.error("ack_failed", jobs=len(batch), error=repr(exc))
+            return
+        assert self._executor is not None
+        for event in self._executor.acked(done, lost):
+            self.counters.completed(event.queue)
 
     async def _drain(self) -> None:
         """Let running jobs finish within the grace period, then release the rest."""

@@ -158,7 +158,7 @@ class QueueMachine(RuleBasedStateMachine):
         res = job.held
         assert res is not None
         if outcome == "ack":
-            assert self.run(self.driver.ack([res])) == 1
+            assert self.run(self.driver.ack([res])) == []
             del self.jobs[job.id]
             return
         job.held = None
@@ -184,7 +184,7 @@ class QueueMachine(RuleBasedStateMachine):
         res = job.held
         assert res is not None
         forged = Reservation(res.id, res.queue, "stale", res.attempts, res.body, 0.0)
-        assert self.run(self.driver.ack([forged])) == 0
+        assert self.run(self.driver.ack([forged])) == [res.id]
         assert self.run(self.driver.fail(forged, "{}", Failure("E", "m"))) is False
 
     @precondition(lambda self: any(j.failed for j in self.jobs.values()))

@@ -749,17 +749,17 @@ class PostgresDriver:
                 fut.set_result(None)
 
     # -- finishing attempts ----------------------------------------------------------
-    async def ack(self, reservations: Sequence[Reservation]) -> int:
+    async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
         if not reservations:
-            return 0
-        acked = await self._execute(
+            return []
+        rows = await self._fetch(
             "ack", [r.id for r in reservations], [r.token for r in reservations]
         )
         if self._self_vacuum:
-            self._acked += acked
+            self._acked += len(reservations) - len(rows)
             if self._acked >= _VACUUM_EVERY_JOBS:
                 self._vacuum_soon()
-        return acked
+        return [row[0] for row in rows]
 
     def _vacuum_soon(self) -> None:
         if self._vacuum_task is None and time.monotonic() >= self._vacuum_retry_at:

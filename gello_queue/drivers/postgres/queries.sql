@@ -118,9 +118,15 @@ SELECT EXISTS (
 );
 
 -- name: ack
-DELETE FROM {{jobs}} j
-USING unnest($1::text[], $2::text[]) AS a(id, token)
-WHERE j.id = a.id AND j.token = a.token AND {{!relaxed}};
+-- Returns the ids whose token no longer holds the lease (usually none, so no rows).
+WITH a AS (
+    SELECT * FROM unnest($1::text[], $2::text[]) AS a(id, token)
+), d AS (
+    DELETE FROM {{jobs}} j USING a
+    WHERE j.id = a.id AND j.token = a.token AND {{!relaxed}}
+    RETURNING j.id
+)
+SELECT a.id FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id);
 
 -- name: release
 WITH u AS (

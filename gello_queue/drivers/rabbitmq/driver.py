@@ -678,14 +678,17 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             return None
         return held
 
-    async def ack(self, reservations: Sequence[Reservation]) -> int:
+    async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
         done: list[_Held] = []
+        lost: list[str] = []
         for res in reservations:
             held = self._settle(res)
-            if held is not None:
+            if held is None:
+                lost.append(res.id)
+            else:
                 done.append(held)
         if not done:
-            return 0
+            return lost
         tags = sorted(h.tag for h in done)
         self._open.difference_update(tags)
         heap = self._open_heap
@@ -703,7 +706,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         await self.end_claims([(h.id, h.unique) for h in done])
-        return len(done)
+        return lost
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         held = self._settle(reservation)

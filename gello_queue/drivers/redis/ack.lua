@@ -1,8 +1,8 @@
 -- KEYS: reserved
 -- ARGV: job prefix, unique prefix, then id, token pairs
--- Returns how many jobs were still held by their token (and are now gone).
+-- Returns the ids whose token no longer held the lease (usually none); the others are gone.
 local jp, up = ARGV[1], ARGV[2]
-local n = 0
+local lost = {}
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]
   local k = jp .. id
@@ -11,7 +11,8 @@ for i = 3, #ARGV, 2 do
     redis.call('DEL', k)
     redis.call('ZREM', KEYS[1], id)
     unlock(up, v[2], id)
-    n = n + 1
+  else
+    lost[#lost + 1] = id
   end
 end
-return n
+return lost

@@ -743,9 +743,9 @@ class RedisDriver:
             raise raw
         return _reserved(queues[0], token, raw)
 
-    async def ack(self, reservations: Sequence[Reservation]) -> int:
+    async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
         if not reservations:
-            return 0
+            return []
         groups: dict[str, list[str]] = {}
         for res in reservations:
             groups.setdefault(res.queue, []).extend((res.id, res.token))
@@ -753,7 +753,7 @@ class RedisDriver:
         for queue, pairs in groups.items():
             k = self._keys(queue)
             calls.append((self._s_ack, (k.reserved,), (k.job, k.unique, *pairs)))
-        return sum(await self._run(calls))
+        return [job_id for lost in await self._run(calls) for job_id in lost]
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         k = self._keys(reservation.queue)

@@ -43,6 +43,14 @@ _JOB_COLUMNS = (
     "lease_expires_at, token"
 )
 _FAILED_COLUMNS = "id, queue, name, body, exception, message, traceback, failed_at, attempts"
+_ACK = "DELETE FROM gello_jobs WHERE id = ? AND token = ?"
+
+
+class _SomeLost(Exception):
+    """An ack batch held a lost lease: its transaction is rolled back to find which.
+
+    The common batch, every lease held, stays one ``executemany``; only a batch that
+    deleted fewer rows than it named pays for finding the ids, one statement each."""
 
 
 class SqliteDriver:
@@ -231,15 +239,21 @@ class SqliteDriver:
         (version,) = self.db.execute("PRAGMA data_version").fetchone()
         return (int(version), self._own_writes)
 
-    async def ack(self, reservations: Sequence[Reservation]) -> int:
+    async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
         if not reservations:
-            return 0
+            return []
+        pairs = [(r.id, r.token) for r in reservations]
+        try:
+            with self._write() as tx:
+                if tx.executemany(_ACK, pairs).rowcount == len(pairs):
+                    return []
+                raise _SomeLost  # rolls the deletes back: redone one by one below
+        except _SomeLost:
+            pass
         with self._write() as tx:
-            cur = tx.executemany(
-                "DELETE FROM gello_jobs WHERE id = ? AND token = ?",
-                [(r.id, r.token) for r in reservations],
-            )
-            return cur.rowcount
+            return [
+                job_id for job_id, token in pairs if not tx.execute(_ACK, (job_id, token)).rowcount
+            ]
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         with self._write() as tx:

@@ -568,16 +568,23 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             return None  # visible again: another worker may hold the message now
         return held
 
-    async def ack(self, reservations: Sequence[Reservation]) -> int:
-        done = [h for h in (self._settle(r) for r in reservations) if h is not None]
+    async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
+        done: list[_Held] = []
+        lost: list[str] = []
+        for res in reservations:
+            held = self._settle(res)
+            if held is None:
+                lost.append(res.id)
+            else:
+                done.append(held)
         if not done:
-            return 0
+            return lost
         try:
             await self._delete(done)
         except _ERRORS as exc:
             raise self._unavailable(exc) from None
         await self.end_claims([(h.id, h.unique) for h in done])
-        return len(done)
+        return lost
 
     async def _delete(self, helds: Sequence[_Held]) -> None:
         by_lane: dict[Lane, list[_Held]] = {}
