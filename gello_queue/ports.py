@@ -14,7 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
-from gello_queue.core.envelope import Envelope
+from gello_queue.core.envelope import Envelope, load_json
+from gello_queue.core.errors import EnvelopeError
 from gello_queue.core.redaction import redact_url
 from gello_queue.core.states import JobState
 
@@ -68,10 +69,11 @@ class FailedJob:
     attempts: int
 
     def payload(self) -> Any:
-        """The job's payload, or ``None`` when the body is not an envelope."""
+        """The job's payload, or ``None`` when the body is not an envelope (or could not
+        be written back: nested too deep)."""
         try:
-            data = orjson.loads(self.body)
-        except orjson.JSONDecodeError:
+            data = load_json(self.body)
+        except EnvelopeError:
             return None
         return data.get("payload") if isinstance(data, dict) else None
 

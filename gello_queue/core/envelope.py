@@ -15,9 +15,13 @@ from typing import Any
 import orjson
 import uuid_utils
 
-from gello_queue.core.errors import EnvelopeError
+from gello_queue.core.errors import ConfigurationError, EnvelopeError
+from gello_queue.core.retry import normalize_backoff
 
 ENVELOPE_VERSION = 1
+MAX_DEPTH = 254
+"""Levels of nesting orjson writes (it reads 1,024): a stored body nested deeper could be
+run but never stored again (a retry, a failure), so it is refused when read."""
 
 JsonDict = dict[str, Any]
 
@@ -141,7 +145,7 @@ class Envelope:
                 max_attempts=int(data.get("max_attempts", 1)),
                 priority=int(data.get("priority", 0)),
                 timeout=_opt_float(data.get("timeout")),
-                backoff=data.get("backoff"),
+                backoff=_backoff(data.get("backoff")),
                 retry_until=_opt_float(data.get("retry_until")),
                 available_at=float(data.get("available_at", 0.0)),
                 created_at=float(data.get("created_at", 0.0)),
@@ -149,7 +153,7 @@ class Envelope:
                 unique_mode=data.get("unique_mode"),
                 unique_for=_opt_float(data.get("unique_for")),
                 batch_id=data.get("batch_id"),
-                chain=list(data.get("chain") or ()),
+                chain=_chain(data.get("chain")),
                 middleware=dict(data.get("middleware") or {}),
                 trace=dict(data.get("trace") or {}),
                 tags=list(data.get("tags") or ()),
@@ -167,11 +171,62 @@ class Envelope:
         Raises:
             EnvelopeError: the body is not JSON or not a gello envelope.
         """
+        return cls.from_dict(load_json(body))
+
+
+def load_json(body: bytes | str) -> Any:
+    """Parse a stored body: JSON that can be written back.
+
+    Raises:
+        EnvelopeError: the body is not JSON, or is nested deeper than ``MAX_DEPTH``.
+    """
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise EnvelopeError(f"not valid JSON ({exc})") from None
+    # Each level opens a bracket: most bodies are too short, or hold too few, to be deep,
+    # and only the others pay for writing the data once to find out.
+    if len(body) > 2 * MAX_DEPTH and _brackets(body) > MAX_DEPTH:
         try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise EnvelopeError(f"not valid JSON ({exc})") from None
-        return cls.from_dict(data)
+            orjson.dumps(data)
+        except orjson.JSONEncodeError:
+            raise EnvelopeError(f"nested deeper than {MAX_DEPTH} levels") from None
+    return data
+
+
+def _brackets(body: bytes | str) -> int:
+    if isinstance(body, str):
+        return body.count("[") + body.count("{")
+    return body.count(b"[") + body.count(b"{")
+
+
+def _backoff(spec: Any) -> Any:
+    if spec is None or type(spec) is float:  # the usual stored forms, as normalised
+        return spec
+    try:
+        return normalize_backoff(spec)
+    except ConfigurationError as exc:
+        raise EnvelopeError(f"malformed field 'backoff': {exc}") from None
+
+
+def _chain(steps: Any) -> list[JsonDict]:
+    """The links of a chain's rest, each one a job's envelope or a nested batch."""
+    if not steps:
+        return []
+    if not isinstance(steps, list):
+        raise EnvelopeError("field 'chain' must be a list of links")
+    for n, step in enumerate(steps, 1):
+        if not isinstance(step, dict):
+            raise EnvelopeError(f"chain link {n} is not a JSON object")
+        if "batch" in step:
+            if not isinstance(step["batch"], dict) or "id" not in step["batch"]:
+                raise EnvelopeError(f"chain link {n} is a batch without an id")
+            continue
+        try:
+            Envelope.from_dict(step)
+        except EnvelopeError as exc:
+            raise EnvelopeError(f"chain link {n}: {exc}") from None
+    return steps
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Envelope))

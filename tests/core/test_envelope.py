@@ -28,7 +28,7 @@ def test_round_trip_keeps_every_field() -> None:
         created_at=5.0,
         unique_key="k",
         batch_id="b",
-        chain=[{"name": "Next"}],
+        chain=[Envelope(id=new_id(), name="Next", queue="emails", payload={}).to_dict()],
         middleware={"rate": 1},
         trace={"traceparent": "00-x"},
         tags=["billing"],
