@@ -141,15 +141,14 @@ class Executor:
         except ValidationError as exc:
             failure = Failure("PayloadValidationError", f"payload is invalid: {describe(exc)}")
             return await self._give_up(run, failure)
-        job = run.job = job_cls()
-        job.job_id, job.attempt, job.envelope, job.driver = env.id, res.attempts, env, self.driver
+        job = self._instance(run, job_cls)
         flow = involved(env)
-        if flow and (skip := await self.flow.skip_reason(env)) is not None:
-            get_logger().info("skipped", job=env.name, id=env.id, reason=skip)
-            await self._ack(res, JobProcessed(env.id, env.name, env.queue, res.attempts, 0.0))
-            return Outcome.PROCESSED
-        timeout = env.timeout or job_cls.timeout or self.options.timeout_s
+        timeout = self.timeout_of(env, job_cls)
         try:
+            if flow and (skip := await self.flow.skip_reason(env)) is not None:
+                get_logger().info("skipped", job=env.name, id=env.id, reason=skip)
+                await self._ack(res, JobProcessed(env.id, env.name, env.queue, res.attempts, 0.0))
+                return Outcome.PROCESSED
             async with asyncio.timeout(timeout) as run.deadline:
                 await job.before(run.payload)
                 layers = job.middleware()
@@ -160,27 +159,45 @@ class Executor:
                 else:
                     await self._handle(run, deadline_s=timeout)
                 await job.after(run.payload)
+            if flow:
+                # Before the ack: if this worker dies here, the job runs again and repeats it.
+                await self.flow.completed(env)
         except ReleaseJob as rel:
             return await self._release(run, rel)
         except FailJob as exc:
             return await self._give_up(
-                run, Failure("FailJob", str(exc), traceback.format_exc()), exc
+                run, Failure("FailJob", error_message(exc), _trace(exc)), exc
             )
-        except (TimeoutError, HardTimeout) as exc:
-            failure = Failure("TimeoutError", f"timed out after {timeout:g} s")
-            return await self._retry_or_fail(run, job_cls, failure, exc)
-        except RemoteError as exc:
-            failure = Failure(exc.type_name, exc.message, exc.remote_traceback)
-            return await self._retry_or_fail(run, job_cls, failure, exc)
-        except Exception as exc:
-            failure = Failure(type(exc).__name__, str(exc), traceback.format_exc())
-            return await self._retry_or_fail(run, job_cls, failure, exc)
-        if flow:
-            # Before the ack: if this worker dies here, the job runs again and repeats it.
-            await self.flow.completed(env)
+        except BaseException as exc:
+            # Whatever the job raised (SystemExit and KeyboardInterrupt included) is this
+            # attempt's failure; only a cancellation of this run itself goes through.
+            if _ends_the_run(exc):
+                raise
+            return await self._retry_or_fail(run, job_cls, self._failure(run, exc, timeout), exc)
         done = JobProcessed(env.id, env.name, env.queue, res.attempts, run.elapsed())
         await self._ack(res, done)
         return Outcome.PROCESSED
+
+    def timeout_of(self, env: Envelope, job_cls: type[Job[Any]]) -> float:
+        """Seconds one attempt of this job may run."""
+        return env.timeout or job_cls.timeout or self.options.timeout_s
+
+    def _instance(self, run: _Run, job_cls: type[Job[Any]]) -> Job[Any]:
+        env = run.env
+        job = run.job = job_cls()
+        job.job_id, job.attempt, job.envelope, job.driver = env.id, env.attempts, env, self.driver
+        return job
+
+    @staticmethod
+    def _failure(run: _Run, error: BaseException, timeout: float) -> Failure:
+        # Told apart by the deadline, not the type: a TimeoutError of the job's own (an
+        # HTTP client's) keeps its message and traceback.
+        expired = run.deadline is not None and run.deadline.expired()
+        if expired or isinstance(error, HardTimeout):
+            return Failure("TimeoutError", f"timed out after {timeout:g} s")
+        if isinstance(error, RemoteError):
+            return Failure(error.type_name, error.message, error.remote_traceback)
+        return Failure(type(error).__name__, error_message(error), _trace(error))
 
     async def _handle(self, run: _Run, *, deadline_s: float) -> None:
         job, payload = run.job, run.payload
@@ -280,10 +297,11 @@ class Executor:
         if run.job is not None and error is not None:
             try:
                 await run.job.failed(run.payload, error)
-            except Exception as hook_error:
-                get_logger().error(
-                    "failed_hook_error", job=env.name, id=env.id, error=repr(hook_error)
-                )
+            except BaseException as hook_error:
+                if _ends_the_run(hook_error):
+                    raise
+                error_text = f"{type(hook_error).__name__}: {error_message(hook_error)}"
+                get_logger().error("failed_hook_error", job=env.name, id=env.id, error=error_text)
         return Outcome.FAILED
 
     async def _poison(self, res: Reservation, message: str) -> Outcome:
@@ -297,3 +315,27 @@ class Executor:
     def _lost(self, res: Reservation, name: str, refused: str) -> Outcome:
         self.events.emit(JobLeaseLost(res.id, name, res.queue, res.attempts, refused))
         return Outcome.LOST
+
+
+def error_message(error: BaseException) -> str:
+    """``str(error)``, or what kept it from being read (its ``__str__`` raised)."""
+    try:
+        return str(error)
+    except BaseException as broken:  # a job's exception may do anything in ``__str__``
+        return f"({type(error).__name__}.__str__ raised {type(broken).__name__})"
+
+
+def _trace(error: BaseException) -> str:
+    return "".join(traceback.format_exception(error))
+
+
+def _ends_the_run(error: BaseException) -> bool:
+    """Whether ``error`` stops this run rather than failing the job: this task being
+    cancelled (a stop, a lost lease; not a ``CancelledError`` a job raised by itself), or
+    its coroutine being closed."""
+    if isinstance(error, GeneratorExit):
+        return True
+    if not isinstance(error, asyncio.CancelledError):
+        return False
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
