@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
 from typing import Annotated
 
 import typer
@@ -159,6 +161,7 @@ def run_worker(
     with ``with_scheduler``, a cron scheduler runs beside it and stops with it; with
     ``lifeline_fd`` (given by a supervisor), it stops at once when the supervisor is gone."""
     from gello_queue import Worker
+    from gello_queue.worker.runtime import EXIT_CODES
 
     assert isinstance(worker, Worker)
 
@@ -189,12 +192,20 @@ def run_worker(
             cron = Scheduler(worker.connection)
             scheduling = asyncio.create_task(cron.run())
         try:
-            return await worker.start()
+            reason = await worker.start()
         finally:
             if scheduling is not None:
                 cron.stop()
                 await scheduling
             await worker.connection.close()
+        if worker.abandoned():
+            # Handlers that ignore their cancellation would hold the loop's shutdown (it
+            # waits for every task): their jobs are released, so the process just ends.
+            worker.log.warning("exiting_with_abandoned_runs", runs=worker.abandoned())
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_CODES.get(reason, 0))
+        return reason
 
     try:
         import uvloop

@@ -53,6 +53,10 @@ class Outcome(StrEnum):
     """The lease was lost before the outcome could be stored (the job was rescued)."""
 
 
+ABANDON_AFTER_S = 1.0
+"""How long a run may ignore its cancellation before its worker stops waiting for it."""
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutorOptions:
     """Worker-wide defaults for jobs that declare none."""
@@ -159,6 +163,8 @@ class Executor:
                 else:
                     await self._handle(run, deadline_s=timeout)
                 await job.after(run.payload)
+            if run.deadline.expired():
+                raise TimeoutError  # the handler swallowed its cancellation and went on
             if flow:
                 # Before the ack: if this worker dies here, the job runs again and repeats it.
                 await self.flow.completed(env)
@@ -177,6 +183,21 @@ class Executor:
         done = JobProcessed(env.id, env.name, env.queue, res.attempts, run.elapsed())
         await self._ack(res, done)
         return Outcome.PROCESSED
+
+    async def abandon(self, res: Reservation) -> Outcome:
+        """Store, as timed out, the outcome of a run that ignored its cancellation (at its
+        timeout, or when the worker cancelled it) for ``ABANDON_AFTER_S``: its task is left
+        to end on its own, and whatever it stores later is refused (the lease is gone)."""
+        env = Envelope.decode(res.body)  # it decoded when the run began
+        env.attempts = res.attempts
+        job_cls = self.registry.get(env.name)
+        timeout = self.timeout_of(env, job_cls)
+        run = _Run(res, env, time.perf_counter() - timeout)
+        run.payload = job_cls.payload_model.model_validate(env.payload)
+        self._instance(run, job_cls)  # for its ``failed`` hook: the running one is stuck
+        message = f"timed out after {timeout:g} s; it ignored its cancellation and was abandoned"
+        failure = Failure("TimeoutError", message)
+        return await self._retry_or_fail(run, job_cls, failure, TimeoutError(message))
 
     def timeout_of(self, env: Envelope, job_cls: type[Job[Any]]) -> float:
         """Seconds one attempt of this job may run."""

@@ -45,6 +45,7 @@ class Maintenance:
         while True:
             await asyncio.sleep(TICK_S)
             now = time.monotonic()
+            self.worker.abandon_ignored()
             try:
                 await self.check_flags()
                 self.check_limits()

@@ -32,7 +32,7 @@ from gello_queue.events import (
 from gello_queue.observability import get_logger
 from gello_queue.ports import QueueDriver, Reservation, WorkerRecord
 from gello_queue.queue import Queue
-from gello_queue.worker.executor import Executor, ExecutorOptions, Outcome
+from gello_queue.worker.executor import ABANDON_AFTER_S, Executor, ExecutorOptions, Outcome
 from gello_queue.worker.isolation import ProcessPool
 from gello_queue.worker.maintenance import Maintenance
 
@@ -202,6 +202,12 @@ class Worker:
         self._driver: QueueDriver | None = None
         self._failures = 0
         self._settling: set[asyncio.Task[None]] = set()
+        self._ignoring: dict[asyncio.Task[Outcome], float] = {}
+        """Runs cancelled but still running, with when that was first seen."""
+        self._lingering: set[asyncio.Task[Outcome]] = set()
+        """Abandoned runs (outcome stored without them) whose task still runs: each keeps
+        its slot until it ends."""
+        self._hurry = asyncio.Event()
 
     # -- control ---------------------------------------------------------------------
     def stop(self, reason: ExitReason = ExitReason.STOPPED) -> None:
@@ -216,8 +222,10 @@ class Worker:
             self._slot_free.set()
 
     def stop_now(self) -> None:
-        """Stop and release running jobs back to their queue at once."""
+        """Stop and release running jobs back to their queue at once (also while a
+        graceful stop already waits for them)."""
         self.grace_s = 0
+        self._hurry.set()
         self.stop()
 
     def pause(self) -> None:
@@ -325,8 +333,8 @@ class Worker:
             await self._resume.wait()
             if self._stop.is_set():
                 break
-            free = self.concurrency - len(self.active)
-            if free < threshold and self.active:
+            free = self.concurrency - len(self.active) - len(self._lingering)
+            if free < threshold and (self.active or self._lingering):
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
@@ -439,6 +447,11 @@ class Worker:
         task.add_done_callback(lambda t, r=res: self._finished(r, t))  # type: ignore[misc]
 
     def _finished(self, res: Reservation, task: asyncio.Task[Outcome]) -> None:
+        if self._lingering and task in self._lingering:
+            # Abandoned: its outcome was counted then, and its id may be running again.
+            self._lingering.discard(task)
+            self._slot_free.set()
+            return
         self.active.pop(res.id, None)
         if not task.cancelled():
             error = task.exception()
@@ -481,21 +494,31 @@ class Worker:
             self.counters.completed(event.queue)
 
     async def _drain(self) -> None:
-        """Let running jobs finish within the grace period, then release the rest."""
+        """Let running jobs finish within the grace period (cut short by ``stop_now``),
+        then cancel the rest and release them."""
         if not self.active:
             return
         tasks = [task for _, task in self.active.values()]
         self.log.info("worker_draining", jobs=len(tasks), grace_s=self.grace_s)
-        _, pending = await asyncio.wait(tasks, timeout=self.grace_s)
-        if not pending:
+        if self.grace_s > 0 and not self._hurry.is_set():
+            finished = asyncio.ensure_future(asyncio.wait(tasks))
+            hurried = asyncio.ensure_future(self._hurry.wait())
+            await asyncio.wait(
+                (finished, hurried), timeout=self.grace_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            finished.cancel()
+            hurried.cancel()
+        held = [(res, task) for res, task in self.active.values() if not task.done()]
+        if not held:
             return
-        held = [(res, task) for res, task in self.active.values() if task in pending]
         for _, task in held:
             task.cancel()
-        await asyncio.gather(*(t for _, t in held), return_exceptions=True)
+        # A run that ignores its cancellation is not waited for: it is released anyway.
+        await asyncio.wait([task for _, task in held], timeout=ABANDON_AFTER_S)
         assert self._driver is not None
-        for res, _ in held:
-            await self._release_unfinished(self._driver, res)
+        for res, task in held:
+            if not task.done() or task.cancelled():
+                await self._release_unfinished(self._driver, res)
 
     async def _release_unfinished(self, driver: QueueDriver, res: Reservation) -> None:
         from gello_queue.core.envelope import Envelope
@@ -510,6 +533,39 @@ class Worker:
         self.events.emit(
             JobReleased(env.id, env.name, env.queue, res.attempts, 0.0, "worker stopped")
         )
+
+    def abandoned(self) -> int:
+        """Runs still going that this worker no longer waits for (they ignored their
+        cancellation); after ``start()`` returned, they would keep the process alive."""
+        tasks = [*self._lingering, *(task for _, task in self.active.values())]
+        return sum(not task.done() for task in tasks)
+
+    def abandon_ignored(self) -> None:
+        """Stop waiting for runs that ignored their cancellation (a handler swallowing
+        ``CancelledError`` at its timeout) for ``ABANDON_AFTER_S``: each is stored as timed
+        out and its task abandoned; it keeps its slot until it ends. Called every tick."""
+        now = time.monotonic()
+        for task in [t for t in self._ignoring if t.done()]:
+            del self._ignoring[task]
+        if self._stop.is_set() or self._executor is None:
+            return  # a stopping worker releases them itself
+        for job_id, (res, task) in list(self.active.items()):
+            if not task.cancelling():
+                continue
+            if now - self._ignoring.setdefault(task, now) < ABANDON_AFTER_S:
+                continue
+            del self.active[job_id], self._ignoring[task]
+            self._lingering.add(task)
+            self.log.warning("run_abandoned", id=job_id, ignored_cancel_s=ABANDON_AFTER_S)
+            settle = asyncio.create_task(self._abandon(self._executor, res))
+            self._settling.add(settle)
+            settle.add_done_callback(self._settling.discard)
+
+    async def _abandon(self, executor: Executor, res: Reservation) -> None:
+        try:
+            self.counters.count(res.queue, await executor.abandon(res))
+        except Exception as exc:  # its lease then expires, and rescue takes the job back
+            self.log.error("executor_error", id=res.id, error=repr(exc))
 
     def lease_lost(self, job_ids: Sequence[str]) -> None:
         """Cancel local runs whose lease another worker now holds."""

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 GELLO = str(Path(sys.executable).with_name("gello"))
@@ -34,7 +35,12 @@ class Cli:
         return out
 
     def spawn(self, *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
-        stderr = log.open("wb") if log else subprocess.DEVNULL
+        if log is None:
+            return self._spawn(args, subprocess.DEVNULL)
+        with log.open("wb") as stderr:  # the child keeps its own descriptor
+            return self._spawn(args, stderr)
+
+    def _spawn(self, args: tuple[str, ...], stderr: Any) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [GELLO, *args], env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=stderr
         )

@@ -1,13 +1,17 @@
-"""A worker process outlives what its jobs raise and what its store holds."""
+"""A worker process outlives what its jobs raise and what its store holds, and a second
+SIGINT releases the running jobs at once."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import time
+from pathlib import Path
 from typing import Any
 
 from cli_harness import Cli
-from helpers import envelope
+from helpers import envelope, wait_for
 
 from gello_queue import Queue
 from gello_queue.ports import FailedJob
@@ -33,6 +37,44 @@ def test_keyboard_interrupt_or_system_exit_in_handle_fails_the_job_not_the_worke
         "SystemExit",
         "3",
     )
+
+
+def test_a_second_sigint_releases_running_jobs_at_once(cli: Cli, tmp_path: Path) -> None:
+    for key in ("a", "b"):
+        cli.run("queue:dispatch", "Ledger", "--payload", json.dumps({"key": key, "seconds": 60}))
+    log = tmp_path / "worker.log"
+    worker = cli.spawn("queue:work", "-c", "2", "--grace", "12", "--sleep", "0.05", log=log)
+    try:
+        wait_for(lambda: sorted(cli.runs("start")) == ["a", "b"])
+        worker.send_signal(signal.SIGINT)
+        wait_for(lambda: "worker_draining" in log.read_text())
+        asked = time.monotonic()
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(timeout=30) == 0
+        assert time.monotonic() - asked < 5  # not the 12 s of grace the first one gave
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    counts = json.loads(cli.run("queue:status", "--json").stdout)["queues"]["default"]
+    assert (counts["pending"], counts["reserved"], counts["failed"]) == (2, 0, 0)
+    assert cli.runs() == []
+
+
+def test_a_stopping_worker_does_not_wait_for_a_handler_that_ignores_cancellation(
+    cli: Cli,
+) -> None:
+    cli.env["GELLO_APP"] = "app_faults"
+    cli.run("queue:dispatch", "Deaf", "--payload", '{"key": "deaf", "seconds": 60}')
+    worker = cli.spawn("queue:work", "--grace", "1", "--sleep", "0.05")
+    try:
+        wait_for(lambda: cli.runs("start") == ["deaf"])
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0  # grace, then a second to answer the cancel
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    counts = json.loads(cli.run("queue:status", "--json").stdout)["queues"]["default"]
+    assert (counts["pending"], counts["reserved"]) == (1, 0)  # released, attempt given back
 
 
 def test_failed_jobs_nested_too_deep_are_listed_and_retried(cli: Cli) -> None:

@@ -4,19 +4,22 @@ its own, promptly: never a job left leased until a rescue, never a worker brough
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 from typing import Any
 
-from helpers import envelope
+from helpers import envelope, eventually
 from pydantic import BaseModel
 
 from gello_queue import Job, JobRegistry, Queue, Worker
-from gello_queue.events import Events
+from gello_queue.events import Events, JobProcessed
 from gello_queue.ports import FailedJob
 
 registry = JobRegistry()
 runs: list[str] = []
 hooked: list[str] = []
+gate = asyncio.Event()
 
 
 class Item(BaseModel):
@@ -56,13 +59,33 @@ class Raises(Job[Item], register=False):
         hooked.append(payload.key)
 
 
-for cls in (Raises,):
+class Stubborn(Job[Item], register=False):
+    """Swallows the cancellation at its timeout and goes on until the test lets it end."""
+
+    tries = 1
+    timeout = 0.3
+
+    async def handle(self, payload: Item) -> None:
+        runs.append(payload.key)
+        ends = time.monotonic() + 30
+        while not gate.is_set() and time.monotonic() < ends:
+            with contextlib.suppress(asyncio.CancelledError):
+                await gate.wait()
+
+
+class Quick(Job[Item], register=False):
+    async def handle(self, payload: Item) -> None:
+        runs.append(f"{payload.key}:{'after' if gate.is_set() else 'beside'}")
+
+
+for cls in (Raises, Stubborn, Quick):
     registry.register(cls)
 
 
 def fresh_queue() -> Queue:
     runs.clear()
     hooked.clear()
+    gate.clear()
     return Queue(f"memory://faults-{uuid.uuid4().hex}", registry=registry)
 
 
@@ -139,3 +162,27 @@ async def test_malformed_stored_retry_and_chain_fields_fail_the_job_with_what_is
         "garbage-chain": "not a gello envelope: chain link 1: missing field 'payload'",
     }
     assert runs == ["fine"]  # a message that cannot be stored again is not run
+
+
+async def test_a_handler_that_swallows_its_cancellation_is_timed_out_and_keeps_its_slot() -> None:
+    queue = fresh_queue()
+    seen: list[Any] = []
+    worker = Worker(connection=queue, concurrency=1, sleep_s=0.02, events=Events([seen.append]))
+    stubborn = await Stubborn.dispatch(key="stubborn", connection=queue)
+    await Quick.dispatch(key="quick", connection=queue)
+    running = asyncio.create_task(worker.start())
+    try:
+        driver = await queue.driver()
+        started = time.monotonic()
+        failed = await eventually(lambda: driver.failed_find(stubborn), timeout_s=10)
+        assert time.monotonic() - started < 5  # timeout 0.3 s, plus the grace, not 30 s
+        assert failed.exception == "TimeoutError"
+        assert failed.message.startswith("timed out after 0.3 s")
+        gate.set()  # the abandoned task ends: only now is its slot free
+        await eventually(lambda: asyncio.sleep(0, runs), lambda r: "quick:after" in r)
+    finally:
+        gate.set()
+        worker.stop()
+        await asyncio.wait_for(running, 15)
+    assert runs == ["stubborn", "quick:after"]
+    assert [e.name for e in seen if isinstance(e, JobProcessed)] == ["Quick"]
