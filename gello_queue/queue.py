@@ -15,16 +15,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar, cast
 
+from gello_queue.core.dispatcher import provide_default
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import GelloError, NotSupportedError
 from gello_queue.core.job import Delay, Job, JobDefaults, PendingDispatch, seconds
 from gello_queue.core.registry import JobRegistry, default_registry
+from gello_queue.core.unique import DispatchResult
 from gello_queue.dispatch_hooks import DispatchHooks, HookedDriver, PushNext
 from gello_queue.drivers import DriverFactory, factory_from_url
 from gello_queue.observability import redact_url
 from gello_queue.orchestration.batch import Batch, Prepared, store_batch
 from gello_queue.orchestration.chain import Chain
-from gello_queue.orchestration.unique import DispatchResult
 from gello_queue.ports import BatchRecord, QueueDriver
 from gello_queue.settings import Settings, load_settings
 
@@ -296,6 +297,9 @@ def default_queue() -> Queue:
         if _default is None:
             _default = Queue()
         return _default
+
+
+provide_default(default_queue)
 
 
 def set_default_queue(queue: Queue | None) -> None:

@@ -63,7 +63,7 @@ class Envelope:
     unique_mode: str | None = None
     """How ``push`` treats a held key: ``None``/"processed" (the holder wins until it is
     completed or failed), "processing" (until it is reserved), "debounce" (this job
-    replaces a holder that has not started). See ``gello_queue.orchestration.unique``."""
+    replaces a holder that has not started). See ``gello_queue.core.unique``."""
     unique_for: float | None = None
     """Seconds the unique lock lives at most, judged by the backend's clock."""
     batch_id: str | None = None

@@ -9,7 +9,7 @@ for code that runs no event loop (Django or Flask views, scripts).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import (
@@ -26,6 +26,7 @@ from typing import (
 
 from pydantic import BaseModel, ValidationError
 
+from gello_queue.core.dispatcher import Dispatcher, default_connection
 from gello_queue.core.envelope import Envelope, new_id
 from gello_queue.core.errors import (
     ConfigurationError,
@@ -37,12 +38,11 @@ from gello_queue.core.errors import (
 from gello_queue.core.middleware import Middleware
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.retry import BackoffSpec, normalize_backoff
-from gello_queue.orchestration.unique import DispatchResult, payload_digest, unique_key
+from gello_queue.core.unique import DispatchResult, payload_digest, unique_key
 
 if TYPE_CHECKING:
     from gello_queue.orchestration.batch import BatchHandle
     from gello_queue.ports import QueueDriver
-    from gello_queue.queue import Queue
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -177,13 +177,11 @@ class Job(Generic[P]):
 
     def batch(self) -> BatchHandle | None:
         """While running: the batch this job belongs to (or whose callback it is)."""
-        from gello_queue.orchestration.batch import BatchHandle
+        return None if Job.batch_view is None else Job.batch_view(self)
 
-        env = self.envelope
-        batch_id = env.batch_id or env.middleware.get("of_batch")
-        if not batch_id:
-            return None
-        return BatchHandle(self.driver, str(batch_id), env.queue)
+    batch_view: ClassVar[Callable[[Job[Any]], BatchHandle | None] | None] = None
+    """How ``batch()`` finds the batch, plugged in by ``gello_queue.orchestration.batch``
+    when it loads (core cannot import orchestration, which sits above it)."""
 
     def fail(self, reason: str | BaseException = "failed permanently") -> NoReturn:
         """Fail now, with no further retries."""
@@ -215,7 +213,7 @@ class Job(Generic[P]):
         priority: int | None = None,
         delay: Delay | None = None,
         at: datetime | None = None,
-        connection: Queue | None = None,
+        connection: Dispatcher | None = None,
         **fields: Any,
     ) -> DispatchResult:
         """Validate and enqueue; return the job id (for a unique job whose key is held,
@@ -244,7 +242,7 @@ class Job(Generic[P]):
         priority: int | None = None,
         delay: Delay | None = None,
         at: datetime | None = None,
-        connection: Queue | None = None,
+        connection: Dispatcher | None = None,
         **fields: Any,
     ) -> DispatchResult:
         """Blocking twin of ``dispatch`` for code without an event loop."""
@@ -260,7 +258,7 @@ class Job(Generic[P]):
         payload: P | Mapping[str, Any] | None = None,
         /,
         *,
-        connection: Queue | None = None,
+        connection: Dispatcher | None = None,
         **fields: Any,
     ) -> str:
         """Enqueue to run after ``delay``; return the job id."""
@@ -273,7 +271,7 @@ class Job(Generic[P]):
         payload: P | Mapping[str, Any] | None = None,
         /,
         *,
-        connection: Queue | None = None,
+        connection: Dispatcher | None = None,
         **fields: Any,
     ) -> str:
         """Blocking twin of ``dispatch_after``."""
@@ -432,12 +430,11 @@ def _payload_model_of(cls: type) -> type[BaseModel] | None:
     return None
 
 
-def _connection(connection: Queue | None) -> Queue:
+def _connection(connection: Dispatcher | None) -> Dispatcher:
     if connection is not None:
         return connection
-    from gello_queue.queue import default_queue
-
-    return default_queue()
+    default: Dispatcher = default_connection()
+    return default
 
 
 def _result(stored: str) -> DispatchResult:

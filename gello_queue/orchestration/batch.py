@@ -22,9 +22,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
+from gello_queue.core.dispatcher import default_connection
 from gello_queue.core.envelope import Envelope, JsonDict, new_id
 from gello_queue.core.errors import ConfigurationError
-from gello_queue.core.job import JobDefaults, PendingDispatch, check_stored_size, refuse_over_cap
+from gello_queue.core.job import (
+    Job,
+    JobDefaults,
+    PendingDispatch,
+    check_stored_size,
+    refuse_over_cap,
+)
 from gello_queue.orchestration.steps import link
 from gello_queue.ports import BatchRecord, QueueDriver
 
@@ -113,15 +120,15 @@ class Batch:
 
     async def dispatch(self, connection: Queue | None = None) -> str:
         """Store the batch and its jobs in one round trip; return the batch id."""
-        from gello_queue.core.job import _connection
-
-        return await _connection(connection).dispatch_batch(self)
+        return await (
+            connection if connection is not None else default_connection()
+        ).dispatch_batch(self)
 
     def dispatch_blocking(self, connection: Queue | None = None) -> str:
         """Blocking twin of ``dispatch``."""
-        from gello_queue.core.job import _connection
-
-        return _connection(connection).dispatch_batch_blocking(self)
+        return (
+            connection if connection is not None else default_connection()
+        ).dispatch_batch_blocking(self)
 
 
 class Prepared(NamedTuple):
@@ -237,3 +244,14 @@ class BatchHandle:
                 items.append([link(item, defaults, now, once=False, batch_id=self.id)])
         spec = {"id": self.id, "name": "", "items": [i for i in items if i], "options": {}}
         return await push_spec(self.driver, spec)
+
+
+def _batch_of(job: Job[Any]) -> BatchHandle | None:
+    env = job.envelope
+    batch_id = env.batch_id or env.middleware.get("of_batch")
+    if not batch_id:
+        return None
+    return BatchHandle(job.driver, str(batch_id), env.queue)
+
+
+Job.batch_view = _batch_of

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from gello_queue.core.dispatcher import default_connection
 from gello_queue.core.envelope import JsonDict
 from gello_queue.core.errors import ConfigurationError
 from gello_queue.core.job import JobDefaults, PendingDispatch
@@ -91,12 +92,12 @@ class Chain:
 
     async def dispatch(self, connection: Queue | None = None) -> str:
         """Store the first link (or batch) with the rest inside it; return its id."""
-        from gello_queue.core.job import _connection
-
-        return await _connection(connection).dispatch_chain(self)
+        return await (
+            connection if connection is not None else default_connection()
+        ).dispatch_chain(self)
 
     def dispatch_blocking(self, connection: Queue | None = None) -> str:
         """Blocking twin of ``dispatch``."""
-        from gello_queue.core.job import _connection
-
-        return _connection(connection).dispatch_chain_blocking(self)
+        return (
+            connection if connection is not None else default_connection()
+        ).dispatch_chain_blocking(self)
