@@ -9,7 +9,7 @@ import os
 from typing import Literal
 from urllib.parse import quote
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gello_queue.core.errors import ConfigurationError
@@ -41,7 +41,13 @@ class Settings(BaseSettings):
     """Every setting gello reads; ``.env.example`` lists them with comments."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # ``QUEUE_METRICS_PORT=`` (as .env.example ships it) means "not set": every
+        # setting then takes its default instead of failing to parse an empty string.
+        env_ignore_empty=True,
     )
 
     queue_url: str | None = Field(default=None, validation_alias="QUEUE_URL")
@@ -122,12 +128,6 @@ class Settings(BaseSettings):
     """Seconds between a worker's retention passes."""
     gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
     """Module the worker imports to register the application's jobs."""
-
-    @field_validator("queue_metrics_host", "queue_health_host", mode="before")
-    @classmethod
-    def _empty_host_is_default(cls, value: object) -> object:
-        # ``QUEUE_HEALTH_HOST=`` (as in .env.example) means "choose for me".
-        return default_bind_host() if isinstance(value, str) and not value.strip() else value
 
     def connection_url(self) -> str:
         """The connection URL the configured driver uses."""
