@@ -67,6 +67,7 @@ class Queue:
         self._factory = factory or factory_from_url(self.url, prefix=self.settings.queue_prefix)
         self._drivers: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._views: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
+        self._opening: dict[asyncio.AbstractEventLoop, asyncio.Task[QueueDriver]] = {}
         self.hooks = DispatchHooks()
         self.events = self.hooks.events
         # The two lists a push checks, held directly: the plain dispatch stays as cheap.
@@ -103,18 +104,29 @@ class Queue:
     async def _open(self) -> QueueDriver:
         loop = asyncio.get_running_loop()
         driver = self._drivers.get(loop)
-        if driver is None:
+        if driver is not None:
+            return driver
+        # Single flight: the first caller of a loop opens its driver and every concurrent
+        # caller awaits that one open. A web app's first burst of dispatches would
+        # otherwise open one driver, and one connection pool, each.
+        opening = self._opening.get(loop)
+        if opening is None:
+            opening = self._opening[loop] = loop.create_task(self._open_new(loop))
+        # Shielded: a caller that gives up does not cancel the open the others await.
+        return await asyncio.shield(opening)
+
+    async def _open_new(self, loop: asyncio.AbstractEventLoop) -> QueueDriver:
+        try:
             driver = self._factory()
             bind = getattr(driver, "bind", None)
             if bind is not None:
                 bind(self)  # the sync driver runs jobs, so it needs the registry
             await driver.open()
             with self._lock:
-                existing = self._drivers.setdefault(loop, driver)
-            if existing is not driver:
-                await driver.close()
-                driver = existing
-        return driver
+                self._drivers[loop] = driver
+            return driver
+        finally:
+            self._opening.pop(loop, None)
 
     async def close(self) -> None:
         """Close the driver of the running loop."""

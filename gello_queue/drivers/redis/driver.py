@@ -108,7 +108,7 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis, RedisCluster
-from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.commands.core import AsyncScript
@@ -157,6 +157,11 @@ starts (after it, the server is the slower side)."""
 BATCH = 1000
 """Jobs a clearing, pruning or rescuing script handles per call, for the same reason."""
 THROUGHPUT_KEEP_S = 86400
+
+POOL_MAX = 50
+"""Connections one driver's pool opens at most (redis-py's default for a blocking pool)."""
+POOL_TIMEOUT_S = 20.0
+"""How long a call waits for a free connection when all ``POOL_MAX`` are busy."""
 
 _SCRIPTS = (
     "push",
@@ -308,9 +313,13 @@ class RedisDriver:
         }
         if self.cluster:
             return RedisCluster.from_url(self._client_url, **options)
-        client = Redis.from_url(self._client_url, **options)
-        use_fast_packing(client.connection_pool)
-        return client
+        # A full pool makes a caller wait for a free connection (up to POOL_TIMEOUT_S)
+        # instead of failing at once: a burst of dispatches from a web app queues up.
+        pool = BlockingConnectionPool.from_url(
+            self._client_url, max_connections=POOL_MAX, timeout=POOL_TIMEOUT_S, **options
+        )
+        use_fast_packing(pool)
+        return Redis.from_pool(pool)
 
     def _scrub(self, exc: BaseException) -> str:
         text = str(exc) or type(exc).__name__
