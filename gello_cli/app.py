@@ -7,6 +7,7 @@ for bugs, not for wrong input.
 from __future__ import annotations
 
 import importlib
+from typing import Annotated
 
 import typer
 
@@ -20,6 +21,28 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"gello {version('gello')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print gello's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """gello: run workers and manage queues."""
+
+
 work.register(app)
 manage.register(app)
 failed.register(app)

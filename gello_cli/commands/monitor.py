@@ -136,10 +136,31 @@ def overview(snap: Snapshot, max_pending: int | None, over: list[str]) -> dict[s
     }
 
 
+def check_theme(theme: str) -> None:
+    """Refuse an unknown ``--theme`` with one line naming the choices, before any screen.
+
+    Raises:
+        ConfigurationError: no shipped or Textual theme has that name.
+    """
+    from textual.theme import BUILTIN_THEMES
+
+    import themes
+    from gello_queue import ConfigurationError
+
+    if theme in themes.names() or theme.removeprefix(themes.PREFIX) in themes.names():
+        return
+    if theme not in BUILTIN_THEMES:
+        raise ConfigurationError(
+            f"no theme {theme!r}: use {', '.join(themes.names())}, or one of Textual's"
+            f" ({', '.join(sorted(BUILTIN_THEMES))})"
+        )
+
+
 def _live(watched: list[str] | None, *, read_only: bool, theme: str, interval: float) -> None:
     from gello_cli.tui.backend import Backend
     from gello_queue import Queue, load_settings
 
+    check_theme(theme)
     settings = load_settings()
     connection = Queue(settings=settings)
     backend = Backend(connection)

@@ -19,9 +19,10 @@ def why(
     job_id: Annotated[str, typer.Argument(help="The job id (as dispatch returned it).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Explain in plain words where a job is and what it waits for."""
+    """Explain in plain words where a job is and what it waits for (exit 1 when no job has
+    that id)."""
     from gello_queue import Queue
-    from gello_queue.diagnosis import diagnose
+    from gello_queue.diagnosis import UNKNOWN, diagnose
 
     async def main() -> Any:
         queue = Queue()
@@ -35,3 +36,5 @@ def why(
         print_json(found.to_json())
     else:
         typer.echo(found.text())
+    if found.state == UNKNOWN:
+        raise typer.Exit(1)  # scripts can tell an id that matches nothing
