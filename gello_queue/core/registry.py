@@ -6,6 +6,7 @@ taken from the message.
 
 from __future__ import annotations
 
+import difflib
 from typing import TYPE_CHECKING, Any
 
 from gello_queue.core.errors import DuplicateJobNameError, UnknownJobError
@@ -43,9 +44,11 @@ class JobRegistry:
         try:
             return self._jobs[name]
         except KeyError:
+            close = difflib.get_close_matches(name, self._jobs, n=3)
+            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
             raise UnknownJobError(
-                f"no job named {name!r} is registered: import the module that defines it "
-                "in the worker's --app module"
+                f"no job named {name!r} is registered{hint}: import the module that defines"
+                " it in the worker's --app module"
             ) from None
 
     def names(self) -> list[str]:

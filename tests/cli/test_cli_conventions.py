@@ -27,3 +27,9 @@ def test_an_unknown_theme_is_one_line_naming_the_choices(cli: Cli) -> None:
     [line] = [x for x in out.stderr.splitlines() if x.strip()]
     assert line.startswith("error: no theme 'nope'")
     assert "dark" in line
+
+
+def test_dispatch_of_an_unknown_name_suggests_the_closest(cli: Cli) -> None:
+    out = cli.run("queue:dispatch", "Ledgr", "--payload", '{"key": "a"}', check=False)
+    assert out.returncode == 1
+    assert "did you mean 'Ledger'" in out.stderr
