@@ -210,6 +210,18 @@ async def test_jobs_overwritten_while_leased_fail_alone_at_rescue(
     assert (await driver.counts())["default"].pending == 3
 
 
+async def test_an_overwritten_job_never_stops_the_acks_after_it(
+    driver: RedisDriver, raw: Redis
+) -> None:
+    envs = [envelope() for _ in range(4)]
+    await driver.push(envs)
+    held = await driver.reserve(["default"], 4, lease_s=30, worker_id=W)
+    await overwrite(raw, driver, held[1].id, "string")
+    # The acks before and after the bad key are applied; only the bad one is refused.
+    assert await driver.ack(held) == [held[1].id]
+    assert (await driver.counts())["default"].reserved == 1
+
+
 async def test_malformed_waiting_jobs_never_stop_the_queue(driver: RedisDriver, raw: Redis) -> None:
     now = await driver.now()
     later = [envelope(available_at=now + 3600) for _ in range(3)]
