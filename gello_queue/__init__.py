@@ -45,7 +45,8 @@ from gello_queue.orchestration.schedule import Schedule, Scheduler, ScheduleRegi
 from gello_queue.ports import BatchRecord, FailedJob, JobRecord, QueueCounts, WorkerRecord
 from gello_queue.queue import Queue, default_queue, set_default_queue
 from gello_queue.settings import Settings, load_settings
-from gello_queue.worker.runtime import ExitReason, Worker, WorkerState, WorkerStatus
+from gello_queue.worker.runtime import Worker, WorkerStatus
+from gello_queue.worker.states import ExitReason, WorkerState
 
 __all__ = [
     "Batch",

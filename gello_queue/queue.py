@@ -64,7 +64,7 @@ class Queue:
             tries=self.settings.queue_max_tries,
             max_payload_bytes=self.settings.queue_max_payload_bytes,
         )
-        self._factory = factory or factory_from_url(self.url, prefix=self.settings.queue_prefix)
+        self._factory = factory or _factory_for(self.url, self.settings.queue_prefix)
         self._drivers: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._views: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._opening: dict[asyncio.AbstractEventLoop, asyncio.Task[QueueDriver]] = {}
@@ -312,6 +312,16 @@ def default_queue() -> Queue:
 
 
 provide_default(default_queue)
+
+
+def _factory_for(url: str, prefix: str) -> DriverFactory:
+    """The drivers of ``url``. The sync connection runs jobs through the worker's executor,
+    so it is found here, above both, rather than among the drivers."""
+    if url.split(":", 1)[0].lower() == "sync":
+        from gello_queue.worker.inline import SyncDriver
+
+        return SyncDriver
+    return factory_from_url(url, prefix=prefix)
 
 
 def set_default_queue(queue: Queue | None) -> None:

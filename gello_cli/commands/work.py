@@ -6,9 +6,12 @@ import asyncio
 import os
 import signal
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from gello_queue.worker.states import ExitReason
 
 LogFormatOpt = Annotated[
     str, typer.Option("--log-format", help="auto (console on a TTY, else json), console, json")
@@ -94,7 +97,8 @@ def work(
     from gello_queue import ConfigurationError, Queue, Worker
     from gello_queue.core.retry import parse_backoff_option
     from gello_queue.observability import configure_logging
-    from gello_queue.worker.runtime import EXIT_CODES, parse_memory
+    from gello_queue.worker.runtime import parse_memory
+    from gello_queue.worker.states import EXIT_CODES
 
     try:
         parse_memory(memory)  # before any child starts: each would refuse it alike
@@ -156,16 +160,16 @@ def child_args() -> list[str]:
 
 def run_worker(
     worker: object, *, with_scheduler: bool = False, lifeline_fd: int | None = None
-) -> object:
+) -> ExitReason:
     """Run ``worker.start()`` on a fresh loop (uvloop when installed) with signal handlers;
     with ``with_scheduler``, a cron scheduler runs beside it and stops with it; with
     ``lifeline_fd`` (given by a supervisor), it stops at once when the supervisor is gone."""
     from gello_queue import Worker
-    from gello_queue.worker.runtime import EXIT_CODES
+    from gello_queue.worker.states import EXIT_CODES
 
     assert isinstance(worker, Worker)
 
-    async def main() -> object:
+    async def main() -> ExitReason:
         loop = asyncio.get_running_loop()
         interrupts = 0
 

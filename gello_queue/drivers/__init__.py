@@ -57,9 +57,9 @@ def factory_from_url(url: str, *, prefix: str = "gello:") -> DriverFactory:
         store = named_store(urlsplit(url).netloc or "default")
         return lambda: MemoryDriver(store)
     if scheme == "sync":
-        from gello_queue.drivers.sync import SyncDriver
-
-        return SyncDriver
+        raise ConfigurationError(
+            "sync:// runs jobs through the worker: open it with gello_queue.Queue('sync://')"
+        )
     if scheme == "sqlite":
         from gello_queue.drivers.sqlite import SqliteDriver
 

@@ -32,7 +32,7 @@ from gello_queue.core.job import (
     check_stored_size,
     refuse_over_cap,
 )
-from gello_queue.orchestration.steps import link
+from gello_queue.orchestration.steps import Steps, link
 from gello_queue.ports import BatchRecord, QueueDriver
 
 if TYPE_CHECKING:
@@ -82,11 +82,9 @@ class Batch:
     def spec(self, defaults: JobDefaults, now: float, *, parent: str | None = None) -> JsonDict:
         """The batch as data: its jobs (each a list of chain links) and options;
         ``parent`` is the batch it counts in as one step (it sits in a chain there)."""
-        from gello_queue.orchestration.chain import Chain
-
         items: list[list[JsonDict]] = []
         for item in self.jobs:
-            if isinstance(item, Chain):
+            if isinstance(item, Steps):
                 links = item.job_links(defaults, now, batch_id=self.id)
                 if links:
                     items.append(links)
@@ -232,13 +230,11 @@ class BatchHandle:
     ) -> list[str]:
         """Add jobs to the batch (from inside one of its running jobs, so the batch
         cannot finish in between); return their ids."""
-        from gello_queue.orchestration.chain import Chain
-
         defaults = defaults or JobDefaults(queue=self.queue)
         now = time.time()
         items: list[list[JsonDict]] = []
         for item in jobs:
-            if isinstance(item, Chain):
+            if isinstance(item, Steps):
                 items.append(item.job_links(defaults, now, batch_id=self.id))
             else:
                 items.append([link(item, defaults, now, once=False, batch_id=self.id)])

@@ -20,13 +20,13 @@ from gello_queue.core.envelope import JsonDict
 from gello_queue.core.errors import ConfigurationError
 from gello_queue.core.job import JobDefaults, PendingDispatch
 from gello_queue.orchestration.batch import Batch, Prepared, batch_parts, checked
-from gello_queue.orchestration.steps import fresh, link
+from gello_queue.orchestration.steps import Steps, fresh, link
 
 if TYPE_CHECKING:
     from gello_queue.queue import Queue
 
 
-class Chain:
+class Chain(Steps):
     """Jobs (and batches) run in order; ``catch`` is dispatched if one fails."""
 
     def __init__(

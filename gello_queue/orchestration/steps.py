@@ -10,10 +10,23 @@ marker that makes a late copy skip (see ``flow``).
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from typing import Any
 
 from gello_queue.core.envelope import Envelope, JsonDict
 from gello_queue.core.job import JobDefaults, PendingDispatch
+
+
+class Steps(ABC):
+    """Something a batch can hold besides single jobs: a chain, as its list of links.
+
+    Named here, below both, so a batch can tell a chain apart without importing the
+    chain module (which imports the batch's)."""
+
+    @abstractmethod
+    def job_links(self, defaults: JobDefaults, now: float, *, batch_id: str) -> list[JsonDict]:
+        """The links to store for this item of batch ``batch_id``."""
+
 
 ONCE_PREFIX = "gello:once:"
 DONE_PREFIX = "gello:done:"

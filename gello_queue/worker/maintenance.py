@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from gello_queue.events import JobsRescued
 from gello_queue.ports import QueueDriver
+from gello_queue.worker.states import ExitReason
 
 if TYPE_CHECKING:
     from gello_queue.worker.runtime import Worker
@@ -66,15 +67,11 @@ class Maintenance:
         self.worker.paused_queues = await self.driver.paused()
         signal = await self.driver.restart_signal()
         if signal is not None and signal != self.restart_seen:
-            from gello_queue.worker.runtime import ExitReason
-
             self.worker.log.info("restart_signal", worker=self.worker.name)
             self.worker.stop(ExitReason.RESTART)
 
     def check_limits(self) -> None:
         """Stop at ``--max-time`` or when memory passes ``--memory``."""
-        from gello_queue.worker.runtime import ExitReason
-
         worker = self.worker
         started = worker.started_at
         if worker.max_time_s is not None and started and time.time() - started >= worker.max_time_s:

@@ -14,11 +14,11 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from gello_queue.core.dispatcher import default_connection
 from gello_queue.core.envelope import new_id
 from gello_queue.core.registry import JobRegistry
 from gello_queue.events import (
@@ -31,35 +31,13 @@ from gello_queue.events import (
 )
 from gello_queue.observability import get_logger
 from gello_queue.ports import QueueDriver, Reservation, WorkerRecord
-from gello_queue.queue import Queue
 from gello_queue.worker.executor import ABANDON_AFTER_S, Executor, ExecutorOptions, Outcome
 from gello_queue.worker.isolation import ProcessPool
 from gello_queue.worker.maintenance import Maintenance
+from gello_queue.worker.states import ExitReason, WorkerState
 
-
-class WorkerState(StrEnum):
-    """A worker's lifecycle, as shown by status tools."""
-
-    STARTING = "starting"
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-
-
-class ExitReason(StrEnum):
-    """Why ``start()`` returned; the CLI maps it to the process exit code."""
-
-    STOPPED = "stopped"
-    EMPTY = "empty"
-    MAX_JOBS = "max_jobs"
-    MAX_TIME = "max_time"
-    MEMORY = "memory"
-    RESTART = "restart"
-
-
-EXIT_CODES = {ExitReason.MEMORY: 12}
-"""Process exit codes other than 0; 12 (as Laravel) tells a process manager to restart."""
+if TYPE_CHECKING:
+    from gello_queue.queue import Queue
 
 
 def parse_memory(value: int | str | None) -> int | None:
@@ -158,9 +136,8 @@ class Worker:
         stop_when_empty: bool = False,
         events: Events | None = None,
     ) -> None:
-        from gello_queue.queue import default_queue
-
-        self.connection = connection or default_queue()
+        # The facade sits above the worker: its default queue comes through core's port.
+        self.connection: Queue = connection or default_connection()
         settings = self.connection.settings
         self.queues = list(queues or [settings.queue_default])
         self.concurrency = max(1, concurrency)

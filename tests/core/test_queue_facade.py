@@ -21,7 +21,7 @@ from gello_queue import (
     load_settings,
     set_default_queue,
 )
-from gello_queue.drivers.sync import SyncJobFailed
+from gello_queue.worker.inline import SyncJobFailed
 
 registry = JobRegistry()
 ran: list[int] = []

@@ -11,7 +11,7 @@ from backends import BACKENDS
 from pydantic import BaseModel
 
 from gello_queue import Job, JobRegistry, Queue, Settings, Worker
-from gello_queue.worker.runtime import ExitReason
+from gello_queue.worker.states import ExitReason
 
 registry = JobRegistry()
 

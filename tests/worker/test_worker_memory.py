@@ -174,7 +174,7 @@ async def test_pause_resume_and_status_from_python(queue: Queue) -> None:
 
 async def test_memory_limit_stops_after_current_jobs(queue: Queue) -> None:
     from gello_queue import ExitReason
-    from gello_queue.worker.runtime import EXIT_CODES
+    from gello_queue.worker.states import EXIT_CODES
 
     await Flaky.dispatch(key="m", connection=queue)
     worker = Worker(connection=queue, memory_limit="1MB", sleep_s=0.02)

@@ -1,4 +1,7 @@
-"""The ``sync`` driver: runs each job inline at dispatch, as Laravel's sync connection does.
+"""The ``sync`` connection: runs each job inline at dispatch, as Laravel's sync connection does.
+
+It is a memory driver whose ``push`` runs the worker's executor, so it lives beside the
+worker rather than among the drivers (which never import the worker).
 
 For development and tests: dispatch returns after the job ran. A failing job is recorded
 in the (in-memory) failed store and its exception is raised to the caller; delays are
@@ -14,6 +17,7 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import GelloError
 from gello_queue.core.registry import default_registry
 from gello_queue.drivers.memory import MemoryDriver
+from gello_queue.worker.executor import Executor, ExecutorOptions, Outcome
 
 if TYPE_CHECKING:
     from gello_queue.queue import Queue
@@ -37,8 +41,6 @@ class SyncDriver(MemoryDriver):
         self.registry = queue.registry
 
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
-        from gello_queue.worker.executor import Executor, ExecutorOptions, Outcome
-
         now = await self.now()
         ids = await super().push(
             [e.with_changes(available_at=now, max_attempts=1) for e in envelopes]

@@ -1,0 +1,30 @@
+"""A worker's states and why it stops: shared by the loop and its maintenance."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class WorkerState(StrEnum):
+    """A worker's lifecycle, as shown by status tools."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+class ExitReason(StrEnum):
+    """Why ``start()`` returned; the CLI maps it to the process exit code."""
+
+    STOPPED = "stopped"
+    EMPTY = "empty"
+    MAX_JOBS = "max_jobs"
+    MAX_TIME = "max_time"
+    MEMORY = "memory"
+    RESTART = "restart"
+
+
+EXIT_CODES = {ExitReason.MEMORY: 12}
+"""Process exit codes other than 0; 12 (as Laravel) tells a process manager to restart."""
