@@ -16,6 +16,11 @@ Define a job::
         async def handle(self, payload: WelcomePayload) -> None: ...
 
     job_id = await SendWelcomeEmail.dispatch(user_id=1, email="ada@example.com")
+
+The supported surface is ``__all__`` here (pinned by ``tests/core/test_public_api.py``),
+plus three modules for tools: ``gello_queue.inspection`` (the read model and admin
+actions the CLI and dashboard use), ``gello_queue.testing`` and the pytest plugin. Every
+other module is internal: it may change between releases without notice.
 """
 
 from gello_queue.core.envelope import Envelope
