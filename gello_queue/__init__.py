@@ -53,6 +53,10 @@ from gello_queue.settings import Settings, load_settings
 from gello_queue.worker.runtime import Worker, WorkerStatus
 from gello_queue.worker.states import ExitReason, WorkerState
 
+# The composition root: name the worker's default extensions (metrics, probes, tracing,
+# retention), which live above the worker and so cannot be imported by it.
+from gello_queue import extensions as _extensions  # noqa: F401  isort: skip
+
 __all__ = [
     "Batch",
     "BatchHandle",

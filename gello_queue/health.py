@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from gello_queue.events import WorkerEvent
 from gello_queue.ports import QueueCounts, QueueDriver
+from gello_queue.settings import SUPERVISED_HEALTH_ENV
 
 if TYPE_CHECKING:
     from gello_queue.queue import Queue
@@ -42,7 +43,6 @@ STALL_S = 10.0
 """A loop whose stamp is older than this is stalled (liveness fails)."""
 TICK_S = 0.5
 BACKEND_TIMEOUT_S = 3.0
-STATUS_DIR_ENV = "GELLO_HEALTH_DIR"
 """Set for a supervisor's children: where each writes ``<pid>.json`` every tick."""
 
 Probe = tuple[bool, dict[str, Any]]
@@ -138,7 +138,7 @@ class WorkerHealth:
         self.last_tick: float | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
-        self._status_dir = os.environ.get(STATUS_DIR_ENV)
+        self._status_dir = os.environ.get(SUPERVISED_HEALTH_ENV)
 
     def attach(self) -> WorkerHealth:
         self.worker.events.subscribe(self._lifecycle)

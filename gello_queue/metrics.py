@@ -50,13 +50,13 @@ from gello_queue.events import (
 )
 from gello_queue.health import backend_restarts
 from gello_queue.ports import QueueDriver
+from gello_queue.settings import SUPERVISED_METRICS_ENV
 
 if TYPE_CHECKING:
     from gello_queue.queue import Queue
     from gello_queue.worker.runtime import Worker
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-SERVED_BY_SUPERVISOR_ENV = "GELLO_METRICS_SUPERVISED"
 """Set for a supervisor's children: they record metrics, the supervisor serves them."""
 
 RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
@@ -419,7 +419,7 @@ def for_worker(
 ) -> Callable[[], None] | None:
     """Metrics for a ``queue:work`` process: attach to ``worker`` and, unless a supervisor
     serves them, serve on ``addr:port``. Returns the stop function of the server, if any."""
-    supervised = bool(os.environ.get(SERVED_BY_SUPERVISOR_ENV))
+    supervised = bool(os.environ.get(SUPERVISED_METRICS_ENV))
     if port is None and not supervised:
         return None
     metrics = JobMetrics()
@@ -432,7 +432,7 @@ def for_worker(
 def prepare_supervisor(port: int, directory: str, addr: str = "127.0.0.1") -> Callable[[], None]:
     """For ``--processes N``: children write to ``directory``, the supervisor serves."""
     os.environ[MULTIPROC_ENV] = directory
-    os.environ[SERVED_BY_SUPERVISOR_ENV] = "1"
+    os.environ[SUPERVISED_METRICS_ENV] = "1"
     for stale in os.listdir(directory):
         if stale.endswith(".db"):
             os.unlink(os.path.join(directory, stale))

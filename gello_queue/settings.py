@@ -14,6 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gello_queue.core.errors import ConfigurationError
 
+SUPERVISED_METRICS_ENV = "GELLO_METRICS_SUPERVISED"
+"""Set by a ``--processes`` supervisor for its children: it serves their metrics."""
+SUPERVISED_HEALTH_ENV = "GELLO_HEALTH_DIR"
+"""Set by a ``--processes`` supervisor for its children: the directory where each writes
+its status; the supervisor serves the probes."""
+
 CONTAINER_MARKERS = ("/.dockerenv", "/run/.containerenv")
 """Files Docker and Podman put in every container they start."""
 

@@ -135,11 +135,8 @@ def work(
         max_time_s=max_time,
         stop_when_empty=stop_when_empty,
     )
-    # Observability: metrics and health servers live as long as the worker.
-    from gello_cli.probes import worker_observability
-
-    with worker_observability(worker):
-        reason = run_worker(worker, with_scheduler=scheduler, lifeline_fd=lifeline_fd)
+    # Metrics, probes, tracing and retention come with the worker, from its settings.
+    reason = run_worker(worker, with_scheduler=scheduler, lifeline_fd=lifeline_fd)
     raise typer.Exit(EXIT_CODES.get(reason, 0))
 
 

@@ -12,7 +12,7 @@ import contextlib
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from gello_queue.events import (
 from gello_queue.observability import get_logger
 from gello_queue.ports import QueueDriver, Reservation, WorkerRecord
 from gello_queue.worker.executor import ABANDON_AFTER_S, Executor, ExecutorOptions, Outcome
+from gello_queue.worker.extension import WorkerExtension, defaults_for
 from gello_queue.worker.isolation import ProcessPool
 from gello_queue.worker.maintenance import Maintenance
 from gello_queue.worker.states import ExitReason, WorkerState
@@ -114,6 +115,8 @@ class Worker:
         sleep_s: longest idle wait before polling again (delayed jobs are noticed within it).
         lease_s: lease length; renewed every third of it while a job runs.
         grace_s: how long a graceful stop waits for running jobs before releasing them.
+        extensions: what to attach at start; by default what the settings turn on
+            (metrics, health probes, tracing, retention), as ``gello queue:work`` does.
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class Worker:
         max_time_s: float | None = None,
         stop_when_empty: bool = False,
         events: Events | None = None,
+        extensions: Sequence[WorkerExtension] | None = None,
     ) -> None:
         # The facade sits above the worker: its default queue comes through core's port.
         self.connection: Queue = connection or default_connection()
@@ -164,6 +168,9 @@ class Worker:
         self.paused_queues: set[str] = set()
         self.log = get_logger()
         self.events = events if events is not None else Events([log_listener])
+        self.extensions = None if extensions is None else list(extensions)
+        """Attached at ``start()``; ``None`` means what the settings turn on (see
+        ``gello_queue.extensions``), ``[]`` none at all."""
         """Lifecycle events of this worker and its jobs; ``subscribe`` to observe them."""
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
@@ -259,8 +266,34 @@ class Worker:
 
     # -- the loop --------------------------------------------------------------------
     async def start(self) -> ExitReason:
-        """Process jobs until stopped; return why it stopped."""
+        """Process jobs until stopped; return why it stopped.
+
+        The extensions the settings turn on (metrics, health probes, tracing, retention)
+        are attached first and stopped last, as ``gello queue:work`` does.
+        """
         driver = self._driver = await self.connection.driver()
+        stops = self._attach_extensions()
+        try:
+            return await self._serve(driver)
+        finally:
+            for stop in reversed(stops):
+                stop()
+
+    def _attach_extensions(self) -> list[Callable[[], None]]:
+        chosen = defaults_for(self) if self.extensions is None else self.extensions
+        stops: list[Callable[[], None]] = []
+        try:
+            for extension in chosen:
+                stop = extension.attach(self)
+                if stop is not None:
+                    stops.append(stop)
+        except BaseException:
+            for stop in reversed(stops):
+                stop()
+            raise
+        return stops
+
+    async def _serve(self, driver: QueueDriver) -> ExitReason:
         pool = ProcessPool(self.registry, self.concurrency, self.memory_limit)
         executor = self._executor = Executor(
             driver, self.registry, self.options, ack=self._ack, events=self.events, pool=pool

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from backends.postgres import POSTGRES_URL
 from backends.redis import REDIS_URL
+
+from gello_queue import Worker
 
 GELLO = str(Path(sys.executable).with_name("gello"))
 PERSISTENT = ("sqlite", "postgres", "redis")
@@ -57,3 +62,14 @@ def outside_a_container(monkeypatch: Any, tmp_path: Path) -> None:
 
     monkeypatch.setattr(settings, "CONTAINER_MARKERS", (str(tmp_path / "no-such-marker"),))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+
+@contextlib.asynccontextmanager
+async def running(worker: Worker) -> AsyncIterator[Worker]:
+    """``worker.start()`` as a task for the block's length, stopped and awaited after it."""
+    task = asyncio.create_task(worker.start())
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        await task

@@ -16,11 +16,10 @@ from typing import Any
 import orjson
 import pytest
 from helpers import eventually, wait_for
-from obs_harness import GELLO, clean_env, gello, listening_on, outside_a_container
+from obs_harness import GELLO, clean_env, gello, listening_on, outside_a_container, running
 from pydantic import BaseModel
 
 import gello_queue.settings as gello_settings
-from gello_cli.probes import worker_observability
 from gello_queue import Job, Queue, Worker, load_settings
 from gello_queue.dispatch_hooks import HookedDriver
 from gello_queue.events import Events
@@ -145,20 +144,21 @@ def _memory_worker(**options: Any) -> Worker:
     return Worker(connection=queue, sleep_s=0.02, events=Events(), **options)
 
 
-def test_probes_listen_on_loopback_unless_told_otherwise(
+async def test_probes_listen_on_loopback_unless_told_otherwise(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    # A worker started from Python serves its probes as `gello queue:work` does.
     outside_a_container(monkeypatch, tmp_path)
     for name in ENDPOINT_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     port = free_port()
     monkeypatch.setenv("QUEUE_HEALTH_PORT", str(port))
-    with worker_observability(_memory_worker()):
-        assert listening_on(port) == ["127.0.0.1"]
-    for host in ("127.0.0.2", "::1"):
-        monkeypatch.setenv("QUEUE_HEALTH_HOST", host)
-        with worker_observability(_memory_worker()):
-            assert listening_on(port) == [host]
+    for host in ("127.0.0.1", "127.0.0.2", "::1"):
+        if host != "127.0.0.1":
+            monkeypatch.setenv("QUEUE_HEALTH_HOST", host)
+        async with running(_memory_worker()):
+            assert await eventually(lambda: asyncio.to_thread(listening_on, port)) == [host]
+        assert listening_on(port) == []  # closed when the worker stopped
 
 
 def test_in_a_container_the_endpoints_listen_on_every_interface(
@@ -197,18 +197,13 @@ async def test_probes_name_workers_and_queues_only_when_asked(
         monkeypatch.setenv("QUEUE_HEALTH_DETAIL", detail or "false")
         worker = _memory_worker(name="billing-7")
         await worker.connection.dispatch(HealthSlow.make(n=1).options(queue="payroll"))
-        with worker_observability(worker):
-            running = asyncio.create_task(worker.start())
-            try:
+        async with running(worker):
 
-                async def ready() -> tuple[int, dict[str, Any]]:
-                    return await asyncio.to_thread(get, port, "/readyz")
+            async def ready() -> tuple[int, dict[str, Any]]:
+                return await asyncio.to_thread(get, port, "/readyz")
 
-                _, ready_body = await eventually(ready, lambda got: got[0] == 200)
-                _, live_body = await asyncio.to_thread(get, port, "/healthz")
-            finally:
-                worker.stop()
-                await running
+            _, ready_body = await eventually(ready, lambda got: got[0] == 200)
+            _, live_body = await asyncio.to_thread(get, port, "/healthz")
         if detail:
             assert ready_body["workers"][0]["name"] == "billing-7"
             assert [q["name"] for q in ready_body["queues"]] == ["payroll"]

@@ -13,10 +13,9 @@ from typing import Any
 import orjson
 import pytest
 from helpers import eventually, wait_for
-from obs_harness import GELLO, clean_env, gello, listening_on, outside_a_container
+from obs_harness import GELLO, clean_env, gello, listening_on, outside_a_container, running
 from pydantic import BaseModel
 
-from gello_cli.probes import worker_observability
 from gello_queue import Job, Queue, Worker
 from gello_queue.events import Events, JobsRescued
 from gello_queue.metrics import JobMetrics, scrape, total
@@ -226,7 +225,7 @@ def test_one_endpoint_for_all_supervised_processes(tmp_path: Path) -> None:
         _stop(proc)
 
 
-def test_metrics_listen_on_loopback_unless_told_otherwise(
+async def test_metrics_listen_on_loopback_unless_told_otherwise(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     outside_a_container(monkeypatch, tmp_path)
@@ -238,8 +237,23 @@ def test_metrics_listen_on_loopback_unless_told_otherwise(
         if host is not None:
             monkeypatch.setenv("QUEUE_METRICS_HOST", host)
         queue = Queue(f"memory://metrics-{uuid.uuid4().hex}")
-        with worker_observability(Worker(connection=queue, events=Events())):
-            assert listening_on(port) == [host or "127.0.0.1"]
+        # A worker started from Python serves /metrics as `gello queue:work` does.
+        async with running(Worker(connection=queue, events=Events(), sleep_s=0.02)):
+            want = [host or "127.0.0.1"]
+            assert await eventually(lambda: asyncio.to_thread(listening_on, port)) == want
+            url = f"http://{_url_host(want[0])}:{port}/metrics"
+            assert b"gello_jobs_processed" in await asyncio.to_thread(_read, url)
+        assert listening_on(port) == []
+
+
+def _read(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        body: bytes = resp.read()
+        return body
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def test_importing_gello_loads_no_prometheus() -> None:

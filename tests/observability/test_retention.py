@@ -80,8 +80,9 @@ async def test_a_worker_running_many_failing_jobs_keeps_the_store_bounded(tmp_pa
     total = 400
     for start in range(0, total, 100):
         await queue.bulk([RetentionAlwaysFails.make(n=i) for i in range(start, start + 100)])
+    # No retention attached by hand: a worker started from Python prunes as
+    # `gello queue:work` does, from its settings.
     worker = Worker(connection=queue, concurrency=4, sleep_s=0.01, events=Events())
-    retention = Retention(worker, Limits.from_settings(settings)).attach()
     driver = await queue.driver()
     peak = 0
     running = asyncio.create_task(worker.start())
@@ -97,8 +98,6 @@ async def test_a_worker_running_many_failing_jobs_keeps_the_store_bounded(tmp_pa
     finally:
         worker.stop()
         await running
-    assert retention.passes > 1
-    assert retention.pruned >= total - 15
     # Between two passes (every 0.05 s) a few dozen failures may land; never hundreds.
     assert peak < 150, f"the failed store reached {peak} of {total}"
     await queue.close()
@@ -138,7 +137,7 @@ async def test_a_worker_running_many_batches_keeps_their_records_bounded(tmp_pat
         settings=settings,
         factory=lambda: SqliteDriver(path, clock=lambda: time.time() + ahead[0]),
     )
-    worker = Worker(connection=queue, concurrency=4, sleep_s=0.01, events=Events())
+    worker = Worker(connection=queue, concurrency=4, sleep_s=0.01, events=Events(), extensions=[])
     retention = Retention(worker, Limits.from_settings(settings)).attach()
     driver = await queue.driver()
     rounds, per_round, peak = 48, 10, 0

@@ -1,0 +1,41 @@
+"""What a worker grows from its settings: metrics, health probes, tracing, retention.
+
+The implementations live above the worker (they read settings, serve HTTP, import
+prometheus_client and OpenTelemetry); the worker knows only this protocol and the
+function that makes its defaults, which ``gello_queue.extensions`` provides when the
+package loads. So a worker started from Python gets exactly what ``gello queue:work``
+gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from gello_queue.worker.runtime import Worker
+
+
+class WorkerExtension(Protocol):
+    """One concern added to a worker: it attaches before the worker starts (listening to
+    its lifecycle events: work on "started", cancel on "stopped")."""
+
+    def attach(self, worker: Worker) -> Callable[[], None] | None:
+        """Hook into ``worker``; return what to call once it has stopped (a server to
+        close), if anything."""
+
+
+Defaults = Callable[["Worker"], list[WorkerExtension]]
+
+_defaults: Defaults | None = None
+
+
+def provide_defaults(factory: Defaults) -> None:
+    """Name the function that lists a worker's extensions from its settings."""
+    global _defaults
+    _defaults = factory
+
+
+def defaults_for(worker: Worker) -> list[WorkerExtension]:
+    """The extensions the settings ask for (none until a provider is named)."""
+    return [] if _defaults is None else _defaults(worker)
