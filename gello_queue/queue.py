@@ -30,6 +30,9 @@ from gello_queue.ports import BatchRecord, QueueDriver
 from gello_queue.settings import Settings, load_settings
 
 T = TypeVar("T")
+JobOrMade = type[Job[Any]] | PendingDispatch
+"""What ``push``, ``push_on`` and ``later`` take: a job class (with its payload), or a
+job already made with ``Job.make(...)``, as Laravel code passes ``new SendWelcomeEmail(...)``."""
 
 
 class Queue:
@@ -183,21 +186,24 @@ class Queue:
             return await self.hooks.push(envelopes, store)
         return await store(envelopes)
 
-    async def push(self, job: type[Job[Any]], payload: Any = None, /, **fields: Any) -> str:
-        """Enqueue ``job`` with ``payload`` on its own queue; return the id."""
-        return await self.dispatch(job.make(payload, **fields))
+    async def push(self, job: JobOrMade, payload: Any = None, /, **fields: Any) -> str:
+        """Enqueue ``job`` with ``payload`` (or a made job, ``Job.make(...)``) on its own
+        queue; return the id."""
+        return await self.dispatch(made_job(job, payload, fields))
 
     async def push_on(
-        self, queue: str, job: type[Job[Any]], payload: Any = None, /, **fields: Any
+        self, queue: str, job: JobOrMade, payload: Any = None, /, **fields: Any
     ) -> str:
-        """Enqueue ``job`` on ``queue``; return the id."""
-        return await self.dispatch(job.make(payload, **fields).on_queue(queue))
+        """Enqueue ``job`` (a class with its payload, or a made job) on ``queue``; return
+        the id."""
+        return await self.dispatch(made_job(job, payload, fields).on_queue(queue))
 
     async def later(
-        self, delay: Delay, job: type[Job[Any]], payload: Any = None, /, **fields: Any
+        self, delay: Delay, job: JobOrMade, payload: Any = None, /, **fields: Any
     ) -> str:
-        """Enqueue ``job`` to run after ``delay``; return the id."""
-        return await self.dispatch(job.make(payload, **fields).delay(seconds(delay)))
+        """Enqueue ``job`` (a class with its payload, or a made job) to run after
+        ``delay``; return the id."""
+        return await self.dispatch(made_job(job, payload, fields).delay(seconds(delay)))
 
     async def size(self, queue: str | None = None) -> int:
         """Jobs waiting or running on ``queue`` (default queue when omitted)."""
@@ -244,18 +250,18 @@ class Queue:
         """Blocking twin of ``dispatch_chain``."""
         return self._run(lambda: self.dispatch_chain(chain))
 
-    def push_blocking(self, job: type[Job[Any]], payload: Any = None, /, **fields: Any) -> str:
+    def push_blocking(self, job: JobOrMade, payload: Any = None, /, **fields: Any) -> str:
         """Blocking twin of ``push``."""
         return self._run(lambda: self.push(job, payload, **fields))
 
     def push_on_blocking(
-        self, queue: str, job: type[Job[Any]], payload: Any = None, /, **fields: Any
+        self, queue: str, job: JobOrMade, payload: Any = None, /, **fields: Any
     ) -> str:
         """Blocking twin of ``push_on``."""
         return self._run(lambda: self.push_on(queue, job, payload, **fields))
 
     def later_blocking(
-        self, delay: Delay, job: type[Job[Any]], payload: Any = None, /, **fields: Any
+        self, delay: Delay, job: JobOrMade, payload: Any = None, /, **fields: Any
     ) -> str:
         """Blocking twin of ``later``."""
         return self._run(lambda: self.later(delay, job, payload, **fields))
@@ -284,6 +290,24 @@ class Queue:
                 loop.run_until_complete(driver.close())
             if not loop.is_closed():
                 loop.close()
+
+
+def made_job(job: object, payload: Any, fields: dict[str, Any]) -> PendingDispatch:
+    """The job to send, from a made job or a job class with its payload.
+
+    Raises:
+        TypeError: ``job`` is neither, or a made job was given a payload again.
+    """
+    if isinstance(job, PendingDispatch):
+        if payload is not None or fields:
+            raise TypeError(
+                f"{job.job.name} is already made with its payload: pass the made job alone,"
+                f" or the class {job.job.name} with the payload"
+            )
+        return job
+    if isinstance(job, type) and issubclass(job, Job):
+        return job.make(payload, **fields)
+    raise TypeError(f"expected a Job class, or a job made with its make(...), got {job!r}")
 
 
 def _check_unique_modes(driver: QueueDriver) -> None:

@@ -48,7 +48,7 @@ from gello_queue.core.states import JobState
 from gello_queue.events import Events, JobFailed, JobProcessed, JobReleased, JobRetrying
 from gello_queue.orchestration.batch import Batch
 from gello_queue.orchestration.chain import Chain
-from gello_queue.queue import Queue, set_default_queue
+from gello_queue.queue import JobOrMade, Queue, made_job, set_default_queue
 from gello_queue.settings import Settings
 
 __all__ = [
@@ -360,18 +360,18 @@ class FakeQueue(Queue):
         real_ids = iter(self._real().bulk_blocking(real) if real else [])
         return [self._record(p) if self.fakes(p.job) else next(real_ids) for p in pendings]
 
-    def push_blocking(self, job: type[Job[Any]], payload: Any = None, /, **fields: Any) -> str:
-        return self.dispatch_blocking(job.make(payload, **fields))
+    def push_blocking(self, job: JobOrMade, payload: Any = None, /, **fields: Any) -> str:
+        return self.dispatch_blocking(made_job(job, payload, fields))
 
     def push_on_blocking(
-        self, queue: str, job: type[Job[Any]], payload: Any = None, /, **fields: Any
+        self, queue: str, job: JobOrMade, payload: Any = None, /, **fields: Any
     ) -> str:
-        return self.dispatch_blocking(job.make(payload, **fields).on_queue(queue))
+        return self.dispatch_blocking(made_job(job, payload, fields).on_queue(queue))
 
     def later_blocking(
-        self, delay: Delay, job: type[Job[Any]], payload: Any = None, /, **fields: Any
+        self, delay: Delay, job: JobOrMade, payload: Any = None, /, **fields: Any
     ) -> str:
-        return self.dispatch_blocking(job.make(payload, **fields).delay(seconds(delay)))
+        return self.dispatch_blocking(made_job(job, payload, fields).delay(seconds(delay)))
 
     async def size(self, queue: str | None = None) -> int:
         name = queue or self.defaults.queue

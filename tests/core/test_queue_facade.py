@@ -146,3 +146,32 @@ def test_public_api_is_pinned() -> None:
     for name in gello_queue.__all__:
         assert hasattr(gello_queue, name), name
     assert {"Job", "Queue", "Worker", "Exponential", "JobState"} <= set(gello_queue.__all__)
+
+
+async def test_push_push_on_and_later_take_a_made_job(tmp_path: Path) -> None:
+    queue = Queue(f"sqlite:///{tmp_path / 'q.db'}", registry=registry)
+    await queue.push(Record.make(n=1))
+    await queue.push_on("other", Record.make(n=2))
+    await queue.later(60, Record.make(n=3))
+    assert await queue.size() == 2
+    assert await queue.size("other") == 1
+
+
+def test_push_blocking_takes_a_made_job(tmp_path: Path) -> None:
+    queue = Queue(f"sqlite:///{tmp_path / 'q.db'}", registry=registry)
+    try:
+        queue.push_blocking(Record.make(n=1))
+        assert queue.size_blocking() == 1
+    finally:
+        queue.close_blocking()
+
+
+async def test_push_refuses_a_made_job_given_a_payload_again_or_a_non_job(
+    tmp_path: Path,
+) -> None:
+    queue = Queue(f"sqlite:///{tmp_path / 'q.db'}", registry=registry)
+    with pytest.raises(TypeError, match="already made with its payload"):
+        await queue.push(Record.make(n=1), n=2)
+    with pytest.raises(TypeError, match="expected a Job class"):
+        await queue.push("Record", n=1)  # type: ignore[arg-type]
+    assert await queue.size() == 0

@@ -467,3 +467,13 @@ def test_the_plugin_is_registered_for_other_projects(tmp_path: Path) -> None:
     assert "1 failed, 2 passed" in out.stdout, out.stdout + out.stderr
     assert "PluginJob was not pushed matching the given condition" in out.stdout
     assert "PluginJob on 'default' {'n': 1}" in out.stdout
+
+
+def test_the_fake_records_a_made_job_pushed_as_a_real_queue_takes_it(
+    gello_fake: FakeQueue,
+) -> None:
+    gello_fake.push_blocking(FakesWelcomeEmail.make(user_id=1))
+    gello_fake.push_on_blocking("urgent", FakesWelcomeEmail.make(user_id=2))
+    gello_fake.later_blocking(60, FakesWelcomeEmail.make(user_id=3))
+    gello_fake.assert_pushed(FakesWelcomeEmail, 3)
+    gello_fake.assert_pushed_on("urgent", FakesWelcomeEmail)
