@@ -1,4 +1,10 @@
-"""Per-driver set-up for the conformance suite: name -> isolated, opened driver."""
+"""Per-driver set-up for the conformance suite: name -> isolated, opened driver.
+
+``UNREACHABLE`` gives, per driver, an unopened driver whose server does not answer (a
+loopback port nothing listens on; for SQLite a path it cannot open), and ``DYING`` an
+open driver on a server of the test's own with the function that stops it. The memory
+driver has no server, so it is in neither.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from backends import memory, postgres, rabbitmq, redis, sqlite, sqs
 from gello_queue.ports import QueueDriver
 
 Opener = Callable[[Any], AbstractAsyncContextManager[QueueDriver]]
+Stop = Callable[[], None]
+Dying = Callable[[Any], AbstractAsyncContextManager[tuple[Any, Stop]]]
 
 BACKENDS: dict[str, Opener] = {
     "memory": memory.open_driver,
@@ -18,4 +26,21 @@ BACKENDS: dict[str, Opener] = {
     "sqlite": sqlite.open_driver,
     "rabbitmq": rabbitmq.open_driver,
     "sqs": sqs.open_driver,
+}
+
+UNREACHABLE: dict[str, Callable[[Any], QueueDriver]] = {
+    "redis": redis.unreachable,
+    "redis-cluster": redis.unreachable_cluster,
+    "postgres": postgres.unreachable,
+    "sqlite": sqlite.unreachable,
+    "rabbitmq": rabbitmq.unreachable,
+    "rabbitmq-store": rabbitmq.unreachable_store,
+    "sqs": sqs.unreachable,
+}
+
+DYING: dict[str, Dying] = {
+    "redis": redis.dying,
+    "postgres": postgres.dying,
+    "sqlite": sqlite.dying,
+    "sqs": sqs.dying,
 }

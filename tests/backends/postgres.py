@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from backends.servers import SECRET, Stopper, free_port, own_postgres
 from gello_queue.drivers.postgres import PostgresDriver
 
 # The same default as tests/conftest.py (which cannot be imported from here by name:
@@ -46,5 +47,24 @@ async def open_driver(request: Any, **options: Any) -> AsyncIterator[PostgresDri
         await driver.open()
         try:
             yield driver
+        finally:
+            await driver.close()
+
+
+def unreachable(request: Any) -> PostgresDriver:
+    """An unopened driver for a loopback port nothing listens on."""
+    url = f"postgresql://gello:{SECRET}@127.0.0.1:{free_port()}/gello"
+    return PostgresDriver(url, connect_timeout_s=2)
+
+
+@asynccontextmanager
+async def dying(request: Any) -> AsyncIterator[tuple[PostgresDriver, Stopper]]:
+    """An open driver on a PostgreSQL server of its own, and the function that stops it."""
+    with own_postgres() as (url, stop):
+        driver = PostgresDriver(url, connect_timeout_s=2, command_timeout_s=5)
+        await driver.migrate()
+        await driver.open()
+        try:
+            yield driver, stop
         finally:
             await driver.close()

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from backends import postgres
+from backends.servers import SECRET, free_port
 from gello_queue.drivers.rabbitmq import RabbitMQDriver
 from gello_queue.drivers.sqlite import SqliteDriver
 
@@ -33,6 +35,18 @@ async def open_driver(request: Any) -> AsyncIterator[RabbitMQDriver]:
     finally:
         await driver.delete_queues()
         await driver.close()
+
+
+def unreachable(request: Any) -> RabbitMQDriver:
+    """An unopened driver for a loopback port nothing listens on (its store is fine)."""
+    tmp = request.getfixturevalue("tmp_path")
+    url = f"amqp://guest:{SECRET}@127.0.0.1:{free_port()}/"
+    return RabbitMQDriver(url, SqliteDriver(tmp / "store.db"), connect_timeout_s=2)
+
+
+def unreachable_store(request: Any) -> RabbitMQDriver:
+    """An unopened driver on the shared broker whose database store does not answer."""
+    return RabbitMQDriver(RABBITMQ_URL, postgres.unreachable(request), prefix=unique_prefix())
 
 
 def delete_queues(prefix: str, queues: tuple[str, ...] = ("default",)) -> None:

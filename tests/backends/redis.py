@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from backends.servers import SECRET, Stopper, free_port, own_redis
 from gello_queue.drivers.redis import RedisDriver
 
 # The same default as tests/conftest.py, which cannot be imported by name from here
@@ -41,3 +42,27 @@ async def open_driver(request: Any, url: str = REDIS_URL) -> AsyncIterator[Redis
     finally:
         await delete_prefix(driver, prefix)
         await driver.close()
+
+
+def unreachable(request: Any) -> RedisDriver:
+    """An unopened driver for a loopback port nothing listens on."""
+    return RedisDriver(f"redis://:{SECRET}@127.0.0.1:{free_port()}/0", connect_timeout_s=1.0)
+
+
+def unreachable_cluster(request: Any) -> RedisDriver:
+    """An unopened Redis Cluster driver whose only seed node does not answer."""
+    return RedisDriver(f"redis+cluster://:{SECRET}@127.0.0.1:{free_port()}", connect_timeout_s=1.0)
+
+
+@asynccontextmanager
+async def dying(request: Any) -> AsyncIterator[tuple[RedisDriver, Stopper]]:
+    """An open driver on a Redis server of its own, and the function that stops it."""
+    data = request.getfixturevalue("tmp_path") / "redis"
+    data.mkdir()
+    with own_redis(data) as (url, stop):
+        driver = RedisDriver(url, connect_timeout_s=1.0, socket_timeout_s=2.0)
+        await driver.open()
+        try:
+            yield driver, stop
+        finally:
+            await driver.close()

@@ -13,11 +13,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from backends.servers import SECRET
 from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.drivers.sqs import SqsDriver, SqsOptions
 
@@ -59,36 +60,43 @@ def endpoint() -> str:
     if "url" in _server:
         return str(_server["url"])
     port = _free_port()
+    proc = start_moto(port)
+    atexit.register(_stop, proc)
+    _server["url"] = f"http://127.0.0.1:{port}"
+    return str(_server["url"])
+
+
+def start_moto(port: int) -> subprocess.Popen[bytes]:
+    """A moto server on ``port``, answering when this returns."""
     proc = subprocess.Popen(
         [sys.executable, "-c", _LAUNCH, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    atexit.register(_stop, proc)
     deadline = time.monotonic() + 30
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
+                return proc
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
                 raise RuntimeError(f"moto server did not start on port {port}") from None
             time.sleep(0.05)
-    _server["url"] = f"http://127.0.0.1:{port}"
-    return str(_server["url"])
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    proc.wait(timeout=10)
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
-def options() -> SqsOptions:
+def options(url: str | None = None, secret: str | None = None) -> SqsOptions:
     return SqsOptions(
         region="us-east-1",
-        endpoint_url=endpoint(),
+        endpoint_url=url or endpoint(),
         access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        secret_access_key=secret or CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
 
 
@@ -107,6 +115,29 @@ async def open_driver(request: Any) -> AsyncIterator[SqsDriver]:
     finally:
         await driver.delete_queues()
         await driver.close()
+
+
+def unreachable(request: Any) -> SqsDriver:
+    """An unopened driver for a loopback port nothing listens on (its store is fine)."""
+    tmp = request.getfixturevalue("tmp_path")
+    broken = options(f"http://127.0.0.1:{_free_port()}", secret=SECRET)
+    return SqsDriver(broken, SqliteDriver(tmp / "store.db"), prefix=unique_prefix())
+
+
+@asynccontextmanager
+async def dying(request: Any) -> AsyncIterator[tuple[SqsDriver, Callable[[], None]]]:
+    """An open driver on a moto server of its own, and the function that stops it."""
+    tmp = request.getfixturevalue("tmp_path")
+    port = _free_port()
+    proc = start_moto(port)
+    url = f"http://127.0.0.1:{port}"
+    driver = SqsDriver(options(url), SqliteDriver(tmp / "store.db"), prefix=unique_prefix())
+    await driver.open()
+    try:
+        yield driver, lambda: _stop(proc)
+    finally:
+        await driver.close()
+        _stop(proc)
 
 
 def chaos_url(store: Path) -> str:

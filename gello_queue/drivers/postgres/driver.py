@@ -51,13 +51,14 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.drivers.postgres.kept import (
     CONNECTION_ERRORS,
     OPEN_ERRORS,
     STATEMENT_ERRORS,
     KeptConnection,
 )
-from gello_queue.drivers.postgres.redact import password_of, redact_url
+from gello_queue.drivers.postgres.redact import redact_url
 from gello_queue.drivers.postgres.sql import (
     Names,
     latest_version,
@@ -129,6 +130,15 @@ _MAX_TIMERS = 10_000
 """Delayed-job wake-up timers kept at most; beyond that ``wait``'s timeout covers it."""
 
 
+_REFUSED_AT_CONNECT: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,  # bad password, no role
+    asyncpg.exceptions.InvalidCatalogNameError,  # no such database
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+"""Server errors that mean this client cannot use the server now, not a bad statement."""
+
+
+@outage_boundary
 class PostgresDriver:
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
@@ -230,14 +240,16 @@ class PostgresDriver:
         )
 
     def _unavailable(self, exc: BaseException) -> DriverUnavailableError:
-        text = str(exc).strip()
-        reason = text.splitlines()[0] if text else type(exc).__name__
-        secret = password_of(self.url)
-        if secret:
-            reason = reason.replace(secret, "***")
-        return DriverUnavailableError(
-            f"cannot reach PostgreSQL at {redact_url(self.url)}: {reason}"
-        )
+        return unavailable("PostgreSQL", self.url, exc)
+
+    def _outage(self, error: BaseException) -> DriverUnavailableError | None:
+        """Applied to every public method by ``outage_boundary``: the connection errors
+        ``_call`` lets through (while closing, or outside it)."""
+        if isinstance(error, STATEMENT_ERRORS):
+            return None
+        if isinstance(error, CONNECTION_ERRORS + _REFUSED_AT_CONNECT):
+            return self._unavailable(error)
+        return None
 
     async def open(self) -> None:
         if self._pool is not None:

@@ -60,7 +60,7 @@ from gello_queue.drivers.broker_buffer import (
 from gello_queue.drivers.broker_buffer import ms as epoch_ms
 from gello_queue.drivers.broker_claims import claim_queue, marker_queue, unique_mode
 from gello_queue.drivers.composite import StoreBacked, split_store_url, store_failed
-from gello_queue.observability import redact_url
+from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.ports import (
     LOST_WORKER_REASON,
     FailedJob,
@@ -84,6 +84,7 @@ LATE_WINDOW_S = 1.0
 """An empty ``reserve`` waits so only for queues this driver published to, or started
 consuming, this recently."""
 _ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, asyncio.TimeoutError)
+"""What the broker's client raises when the broker, the connection or a channel is gone."""
 
 
 @dataclass(slots=True)
@@ -178,6 +179,7 @@ def _body_max(body: bytes) -> int | None:
         return None
 
 
+@outage_boundary
 class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
     """The port on RabbitMQ quorum queues; see the module docstring."""
 
@@ -240,15 +242,12 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                 with contextlib.suppress(Exception):
                     await self._conn.close()
             self._reset()
-            try:
-                conn = await aio_pika.connect(self.url, timeout=self.connect_timeout_s)
-                pub = await conn.channel(publisher_confirms=True, on_return_raises=True)
-                con = await conn.channel(publisher_confirms=False)
-                self._pub = await pub.get_underlay_channel()
-                self._con = await con.get_underlay_channel()
-                self._deliver_directly(self._con)
-            except (*_ERRORS, aio_pika.exceptions.AMQPException) as exc:
-                raise self._unavailable(exc) from None
+            conn = await aio_pika.connect(self.url, timeout=self.connect_timeout_s)
+            pub = await conn.channel(publisher_confirms=True, on_return_raises=True)
+            con = await conn.channel(publisher_confirms=False)
+            self._pub = await pub.get_underlay_channel()
+            self._con = await con.get_underlay_channel()
+            self._deliver_directly(self._con)
             self._conn = conn
             self._gen += 1
             return conn
@@ -301,11 +300,11 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         self._open_heap.clear()
         self._prefetch = 0
 
-    def _unavailable(self, exc: BaseException) -> DriverUnavailableError:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return DriverUnavailableError(
-            f"cannot reach RabbitMQ at {redact_url(self.url)}: {redact_url(reason)}"
-        )
+    def _outage(self, error: BaseException) -> DriverUnavailableError | None:
+        """Applied to every public method by ``outage_boundary``."""
+        if isinstance(error, (*_ERRORS, aio_pika.exceptions.AMQPException)):
+            return unavailable("RabbitMQ", self.url, error)
+        return None
 
     async def close(self) -> None:
         try:
@@ -336,10 +335,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         if name in self._declared:
             return
         await self._connection()
-        try:
-            await self._pub.queue_declare(name, durable=True, arguments=arguments)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        await self._pub.queue_declare(name, durable=True, arguments=arguments)
         self._declared.add(name)
         self.created.add(name)
 
@@ -395,8 +391,6 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         )
         for result in results:
             if isinstance(result, BaseException):
-                if isinstance(result, _ERRORS):
-                    raise self._unavailable(result) from None
                 raise result
 
     async def _route(self, queue: str, delay_s: float) -> str:
@@ -470,26 +464,23 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
     ) -> list[Reservation]:
         if limit <= 0 or not queues:
             return []
-        try:
-            await self._consume(queues, limit)
-            out = await self.take(queues, limit, lease_s=lease_s, worker_id=worker_id)
-            waited = False
-            for _ in range(MAX_TAKE_ROUNDS):
-                if out or self._open:
-                    # Deliveries we hold give the consumers credit back as they are
-                    # settled, so more come by themselves (``wait`` wakes on them): a
-                    # basic.get, a round trip on the reserving path, is only for a
-                    # worker holding nothing, which may need to know the queues empty.
+        await self._consume(queues, limit)
+        out = await self.take(queues, limit, lease_s=lease_s, worker_id=worker_id)
+        waited = False
+        for _ in range(MAX_TAKE_ROUNDS):
+            if out or self._open:
+                # Deliveries we hold give the consumers credit back as they are
+                # settled, so more come by themselves (``wait`` wakes on them): a
+                # basic.get, a round trip on the reserving path, is only for a
+                # worker holding nothing, which may need to know the queues empty.
+                break
+            # Nothing buffered: ask each queue in order, then allow once for a
+            # delivery still on its way to our consumer: an empty answer means empty.
+            if not await self._get_one(queues):
+                if waited or not await self._late(queues):
                     break
-                # Nothing buffered: ask each queue in order, then allow once for a
-                # delivery still on its way to our consumer: an empty answer means empty.
-                if not await self._get_one(queues):
-                    if waited or not await self._late(queues):
-                        break
-                    waited = True
-                out = await self.take(queues, limit, lease_s=lease_s, worker_id=worker_id)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+                waited = True
+            out = await self.take(queues, limit, lease_s=lease_s, worker_id=worker_id)
         return out
 
     async def _get_one(self, queues: Sequence[str]) -> bool:
@@ -654,10 +645,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                     await self._forward(queue, item, _headers(item.msg), 0.0)
 
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
-        try:
-            await self._consume(queues, self._prefetch or 1)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        await self._consume(queues, self._prefetch or 1)
         self._arrived.clear()
         if any(self.buffers.get(q) for q in queues):
             return
@@ -698,13 +686,10 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         # (deliveries arrive in tag order, so none below it is unknown to us).
         below = heap[0] if heap else tags[-1] + 1
         covered = [t for t in tags if t < below]
-        try:
-            if covered:
-                await self._con.basic_ack(covered[-1], multiple=True, wait=False)
-            for tag in tags[len(covered) :]:
-                await self._con.basic_ack(tag, wait=False)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        if covered:
+            await self._con.basic_ack(covered[-1], multiple=True, wait=False)
+        for tag in tags[len(covered) :]:
+            await self._con.basic_ack(tag, wait=False)
         await self.end_claims([(h.id, h.unique) for h in done])
         return lost
 
@@ -719,11 +704,8 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             unique=held.unique,
             started=held.unique == "processing",
         )
-        try:
-            await self._publish(held.queue, envelope.encode(), headers, delay_s, envelope.id)
-            await self._ack_tag(held.tag)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        await self._publish(held.queue, envelope.encode(), headers, delay_s, envelope.id)
+        await self._ack_tag(held.tag)
         return True
 
     async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
@@ -744,10 +726,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             failure=failure,
             attempts=held.attempts,
         )
-        try:
-            await self._ack_tag(held.tag)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        await self._ack_tag(held.tag)
         if held.unique:  # any mode: a job lost before it started still holds its claim
             await self.release_unique([held.id])
 
@@ -771,24 +750,21 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         if self._con is None or self._con.is_closed:
             return result
         now = time.time()
-        try:
-            for token, held in list(self._held.items()):
-                if held.expires > now or held.gen != self._gen:
-                    continue
-                if not held.max_known:
-                    held.max_attempts, held.max_known = _body_max(held.body), True
-                if held.max_attempts is not None and held.attempts >= held.max_attempts:
-                    await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
-                    result.failed.append(held.id)
-                else:
-                    del self._held[token]
-                    # A requeue counts as a delivery: the next holder sees the attempt.
-                    self._open.discard(held.tag)
-                    await self._con.basic_nack(held.tag, requeue=True)
-                    result.requeued.append(held.id)
-            await self._hand_back_buffered(list(self.buffers), STALE_BUFFER_S)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        for token, held in list(self._held.items()):
+            if held.expires > now or held.gen != self._gen:
+                continue
+            if not held.max_known:
+                held.max_attempts, held.max_known = _body_max(held.body), True
+            if held.max_attempts is not None and held.attempts >= held.max_attempts:
+                await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+                result.failed.append(held.id)
+            else:
+                del self._held[token]
+                # A requeue counts as a delivery: the next holder sees the attempt.
+                self._open.discard(held.tag)
+                await self._con.basic_nack(held.tag, requeue=True)
+                result.requeued.append(held.id)
+        await self._hand_back_buffered(list(self.buffers), STALE_BUFFER_S)
         await self.sweep_markers()
         return result
 
@@ -827,10 +803,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
     async def counts(self) -> dict[str, QueueCounts]:
         stored = await self.store_counts()
         names = self._known | await self.known_queues(stored)
-        try:
-            found = {queue: await self._queue_counts(queue) for queue in sorted(names)}
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        found = {queue: await self._queue_counts(queue) for queue in sorted(names)}
         return self.with_store(found, stored)
 
     async def queues(self) -> list[str]:
@@ -838,21 +811,18 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
 
     async def clear(self, queue: str) -> int:
         removed = 0
-        try:
-            await self._connection()
-            buffer = self.buffers.get(queue)
-            while buffer:
-                item = buffer.popleft()
-                if item.gen == self._gen:
-                    await self._ack_tag(_tag(item.msg))
-                    removed += 1
-            for name in [self.work_name(queue), *(self.bucket_name(queue, b) for b in BUCKETS_MS)]:
-                if await self._depth(name) is None:
-                    continue
-                ok = await self._probe.queue_purge(name)
-                removed += int(ok.message_count or 0)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        await self._connection()
+        buffer = self.buffers.get(queue)
+        while buffer:
+            item = buffer.popleft()
+            if item.gen == self._gen:
+                await self._ack_tag(_tag(item.msg))
+                removed += 1
+        for name in [self.work_name(queue), *(self.bucket_name(queue, b) for b in BUCKETS_MS)]:
+            if await self._depth(name) is None:
+                continue
+            ok = await self._probe.queue_purge(name)
+            removed += int(ok.message_count or 0)
         # Purged unique jobs free their keys; their superseded messages are gone too.
         await self.store.clear(claim_queue(queue))
         await self.store.clear(marker_queue(queue))

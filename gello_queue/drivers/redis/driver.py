@@ -112,19 +112,21 @@ from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import (
+    ClusterDownError,
     NoScriptError,
     RedisClusterException,
     RedisError,
     ResponseError,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.drivers.redis.packing import hiredis_pack as _hiredis_pack
 from gello_queue.drivers.redis.packing import use_fast_packing
 from gello_queue.drivers.redis.urls import redact_url, split_cluster
@@ -206,6 +208,17 @@ _WARNED_VOLATILE: set[str] = set()
 """URLs already warned about keeping jobs only in memory."""
 
 
+_OUTAGES: tuple[type[BaseException], ...] = (
+    RedisConnectionError,  # refused, reset, no free pool connection after its wait, auth
+    RedisTimeoutError,
+    ClusterDownError,  # a slot's master is down or failing over
+    RedisClusterException,  # no node of the cluster answers, or a slot has no node
+    OSError,
+    TimeoutError,  # a blocking call's guard ran out: a half-open connection
+)
+"""What redis-py raises when the server cannot be used, as opposed to a refused command."""
+
+
 @dataclass(frozen=True, slots=True)
 class _QueueKeys:
     ready: str
@@ -218,6 +231,7 @@ class _QueueKeys:
     unique: str
 
 
+@outage_boundary
 class RedisDriver:
     """The port on Redis (standalone or Cluster); see the module docstring."""
 
@@ -283,11 +297,12 @@ class RedisDriver:
                     self._push_conn = await pool.get_connection()  # type: ignore[no-untyped-call]
             # BLPOP holds its connection for the whole timeout: give it its own pool.
             self._blocking = self._client(None, ":wait")
-        except (RedisError, RedisClusterException, OSError, ValueError) as exc:
+        except ValueError as exc:  # redis-py parses the URL here
             await self.close()
-            raise DriverUnavailableError(
-                f"cannot reach Redis at {redact_url(self.url)}: {self._scrub(exc)}"
-            ) from None
+            raise ConfigurationError(f"invalid Redis URL {redact_url(self.url)}: {exc}") from None
+        except BaseException:
+            await self.close()
+            raise
         self._load_scripts(client)
         await self._check_eviction(client)
         if self.url not in _WARNED_VOLATILE and await self._volatile_nodes(client):
@@ -321,13 +336,11 @@ class RedisDriver:
         use_fast_packing(pool)
         return Redis.from_pool(pool)
 
-    def _scrub(self, exc: BaseException) -> str:
-        text = str(exc) or type(exc).__name__
-        parts = self.url.split("@", 1)[0].split(":")
-        # The password is whatever follows the user in the userinfo; never echo it.
-        if len(parts) >= 3 and parts[-1]:
-            text = text.replace(parts[-1], "***")
-        return text.splitlines()[0] if text else type(exc).__name__
+    def _outage(self, error: BaseException) -> DriverUnavailableError | None:
+        """Applied to every public method by ``outage_boundary``."""
+        if isinstance(error, _OUTAGES):
+            return unavailable("Redis Cluster" if self.cluster else "Redis", self.url, error)
+        return None
 
     def _load_scripts(self, client: Client) -> None:
         pkg = resources.files(__package__)

@@ -24,6 +24,7 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen, text_of
+from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.ports import (
     LOST_WORKER_REASON,
     BatchRecord,
@@ -46,6 +47,27 @@ _FAILED_COLUMNS = "id, queue, name, body, exception, message, traceback, failed_
 _ACK = "DELETE FROM gello_jobs WHERE id = ? AND token = ?"
 
 
+_OUTAGES = (
+    "SQLITE_BUSY",  # another connection held the write lock past the busy timeout
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",  # a missing directory, a directory, no permission
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_READONLY",
+    "SQLITE_PERM",
+    "SQLITE_NOTADB",
+    "SQLITE_CORRUPT",
+)
+"""Result codes (and their extended forms) that say the file cannot be used now, as
+opposed to a statement the database refused."""
+
+_HINT = "check that the path is a database file this process may read and write"
+_LOCKED_HINT = (
+    "another connection held the write lock past the busy timeout: look for a long"
+    " transaction on this file"
+)
+
+
 class _SomeLost(Exception):
     """An ack batch held a lost lease: its transaction is rolled back to find which.
 
@@ -53,6 +75,7 @@ class _SomeLost(Exception):
     deleted fewer rows than it named pays for finding the ids, one statement each."""
 
 
+@outage_boundary
 class SqliteDriver:
     """The port on one SQLite file; see the module docstring."""
 
@@ -86,21 +109,29 @@ class SqliteDriver:
                 raise DriverUnavailableError(
                     f"SQLite directory {parent} does not exist: create it or set DATABASE_URL"
                 )
+        db = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout_s,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        self._db = db
         try:
-            db = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout_s,
-                isolation_level=None,
-                check_same_thread=False,
-            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            self._db = db
             self._migrate(db)
-        except sqlite3.Error as exc:
-            raise DriverUnavailableError(
-                f"cannot open SQLite database {self.path}: {exc}"
-            ) from None
+        except BaseException:
+            await self.close()
+            raise
+
+    def _outage(self, error: BaseException) -> DriverUnavailableError | None:
+        """Applied to every public method by ``outage_boundary``."""
+        code = getattr(error, "sqlite_errorname", None)
+        if isinstance(error, sqlite3.Error) and code and code.startswith(_OUTAGES):
+            locked = code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+            hint = _LOCKED_HINT if locked else _HINT
+            return unavailable("the SQLite database", self.path, error, hint=hint)
+        return None
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         (version,) = db.execute("PRAGMA user_version").fetchone()

@@ -56,9 +56,9 @@ from gello_queue.drivers.broker_buffer import (
 )
 from gello_queue.drivers.broker_claims import unique_mode
 from gello_queue.drivers.composite import StoreBacked, store_failed
+from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.drivers.sqs.names import Lane, Naming, sanitize
 from gello_queue.drivers.sqs.options import SqsOptions
-from gello_queue.observability import redact_url
 from gello_queue.ports import (
     LOST_WORKER_REASON,
     FailedJob,
@@ -148,6 +148,7 @@ def _attr(value: object) -> dict[str, str]:
     return {"DataType": "String", "StringValue": str(value)}
 
 
+@outage_boundary
 class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
     """The port on Amazon SQS; see the module docstring."""
 
@@ -201,10 +202,12 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         )
         self._stack = stack
 
-    def _unavailable(self, exc: BaseException) -> DriverUnavailableError:
-        where = redact_url(self.options.endpoint_url or f"SQS in {self.options.region}")
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return DriverUnavailableError(f"cannot reach {where}: {redact_url(text)}")
+    def _outage(self, error: BaseException) -> DriverUnavailableError | None:
+        """Applied to every public method by ``outage_boundary``."""
+        if isinstance(error, _ERRORS):
+            where = self.options.endpoint_url or f"its endpoint in {self.options.region}"
+            return unavailable("SQS", where, error)
+        return None
 
     async def close(self) -> None:
         for task in self._polls.values():
@@ -254,7 +257,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             url = (await self.client.get_queue_url(QueueName=name))["QueueUrl"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in _MISSING:
-                raise self._unavailable(exc) from None
+                raise
             if not create:
                 return None
             if not self.options.create:
@@ -266,8 +269,6 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
                 "QueueUrl"
             ]
             self.created.add(url)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
         self._urls[lane] = str(url)
         return str(url)
 
@@ -334,10 +335,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             for i in range(0, len(entries), BATCH):
                 chunk = [{"Id": str(n), **e} for n, e in enumerate(entries[i : i + BATCH])]
                 calls.append(self.client.send_message_batch(QueueUrl=url, Entries=chunk))
-        try:
-            results = await asyncio.gather(*calls)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        results = await asyncio.gather(*calls)
         for result in results:
             if result.get("Failed"):
                 first = result["Failed"][0]
@@ -381,22 +379,19 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
                 await self.take([lane], limit - len(out), lease_s=lease_s, worker_id=worker_id)
             )
 
-        try:
-            # Lane by lane (queues in order, each highest priority level first): its
-            # buffer, then, if nothing is reserved yet, one receive from it before the
-            # next lane. Once a job is reserved no receive follows: its lease runs from
-            # now and the worker renews it only once it holds it, so a slow receive
-            # must not keep it here (the worker comes back for more at once).
-            for lane in self.naming.lanes(queues):
-                if len(out) >= limit:
-                    break
+        # Lane by lane (queues in order, each highest priority level first): its
+        # buffer, then, if nothing is reserved yet, one receive from it before the
+        # next lane. Once a job is reserved no receive follows: its lease runs from
+        # now and the worker renews it only once it holds it, so a slow receive
+        # must not keep it here (the worker comes back for more at once).
+        for lane in self.naming.lanes(queues):
+            if len(out) >= limit:
+                break
+            await take(lane)
+            # A full batch per request: SQS bills (and moto scans the queue) per
+            # request; the rest waits in the buffer, its visibility renewed by extend.
+            if not out and await self._receive(lane, BATCH, lease_s, 0):
                 await take(lane)
-                # A full batch per request: SQS bills (and moto scans the queue) per
-                # request; the rest waits in the buffer, its visibility renewed by extend.
-                if not out and await self._receive(lane, BATCH, lease_s, 0):
-                    await take(lane)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
         return out
 
     # -- the shared take's steps (see broker_buffer) ---------------------------------
@@ -579,10 +574,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
                 done.append(held)
         if not done:
             return lost
-        try:
-            await self._delete(done)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        await self._delete(done)
         await self.end_claims([(h.id, h.unique) for h in done])
         return lost
 
@@ -605,22 +597,19 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         held = self._settle(reservation)
         if held is None:
             return False
-        try:
-            # Sent again as a new message (on FIFO too, whose delay is then a hop): the
-            # envelope's attempts (one given back by ``ReleaseJob``) and reason are kept.
-            url = await self._url(held.lane)
-            attrs = job_headers(
-                envelope,
-                attempts=envelope.attempts,
-                at=time.time() + delay_s,
-                unique=held.unique,
-                started=held.unique == "processing",
-            )
-            entry = self._entry(held.queue, envelope.encode().decode(), attrs, delay_s, envelope)
-            await self._send({self._lane(envelope): [entry]})
-            await self.client.delete_message(QueueUrl=url, ReceiptHandle=held.handle)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        # Sent again as a new message (on FIFO too, whose delay is then a hop): the
+        # envelope's attempts (one given back by ``ReleaseJob``) and reason are kept.
+        url = await self._url(held.lane)
+        attrs = job_headers(
+            envelope,
+            attempts=envelope.attempts,
+            at=time.time() + delay_s,
+            unique=held.unique,
+            started=held.unique == "processing",
+        )
+        entry = self._entry(held.queue, envelope.encode().decode(), attrs, delay_s, envelope)
+        await self._send({self._lane(envelope): [entry]})
+        await self.client.delete_message(QueueUrl=url, ReceiptHandle=held.handle)
         return True
 
     async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
@@ -641,10 +630,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             failure=failure,
             attempts=held.attempts,
         )
-        try:
-            await self._delete([held])
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        await self._delete([held])
         if held.unique:  # any mode: a job lost before it started still holds its claim
             await self.release_unique([held.id])
 
@@ -659,30 +645,27 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             else:
                 by_lane.setdefault(held.lane, []).append(held)
         seconds = visibility_s(lease_s)
-        try:
-            for lane, buffer in self.buffers.items():
-                live = [item for item in buffer if item.visible_at > now]
-                if live:
-                    url = await self._url(lane) or ""
-                    refused = await self._visibility(
-                        url, [i.message["ReceiptHandle"] for i in live], seconds
-                    )
-                    for item in live:
-                        if item.message["ReceiptHandle"] not in refused:
-                            item.visible_at = now + seconds
-            for lane, items in by_lane.items():
+        for lane, buffer in self.buffers.items():
+            live = [item for item in buffer if item.visible_at > now]
+            if live:
+                url = await self._url(lane) or ""
                 refused = await self._visibility(
-                    await self._url(lane) or "", [h.handle for h in items], seconds
+                    url, [i.message["ReceiptHandle"] for i in live], seconds
                 )
-                for held in items:
-                    if held.handle in refused:
-                        self._held.pop(held.handle, None)
-                        lost.append(held.id)
-                    else:
-                        held.expires = now + lease_s
-                        held.visible_at = now + seconds
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+                for item in live:
+                    if item.message["ReceiptHandle"] not in refused:
+                        item.visible_at = now + seconds
+        for lane, items in by_lane.items():
+            refused = await self._visibility(
+                await self._url(lane) or "", [h.handle for h in items], seconds
+            )
+            for held in items:
+                if held.handle in refused:
+                    self._held.pop(held.handle, None)
+                    lost.append(held.id)
+                else:
+                    held.expires = now + lease_s
+                    held.visible_at = now + seconds
         return lost
 
     async def rescue(self) -> RescueResult:
@@ -691,17 +674,14 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         result = RescueResult()
         now = time.time()
         expired = [h for h in self._held.values() if h.expires <= now]
-        try:
-            for held in expired:
-                self._held.pop(held.handle, None)
-                if held.max_attempts is not None and held.attempts >= held.max_attempts:
-                    await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
-                    result.failed.append(held.id)
-                else:
-                    await self._visibility(await self._url(held.lane) or "", [held.handle], 0)
-                    result.requeued.append(held.id)
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        for held in expired:
+            self._held.pop(held.handle, None)
+            if held.max_attempts is not None and held.attempts >= held.max_attempts:
+                await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+                result.failed.append(held.id)
+            else:
+                await self._visibility(await self._url(held.lane) or "", [held.handle], 0)
+                result.requeued.append(held.id)
         await self.sweep_markers()
         return result
 
@@ -725,15 +705,12 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         existing = await self._discover()
         names = self._known | await self.known_queues(stored) | {q for q, _ in existing or ()}
         found: dict[str, QueueCounts] = {}
-        try:
-            for queue in sorted(names):
-                c = QueueCounts()
-                for lane in self.naming.lanes([queue]):
-                    if existing is None or lane in existing or lane in self._urls:
-                        c = _plus(c, await self._lane_counts(lane))
-                found[queue] = c
-        except _ERRORS as exc:
-            raise self._unavailable(exc) from None
+        for queue in sorted(names):
+            c = QueueCounts()
+            for lane in self.naming.lanes([queue]):
+                if existing is None or lane in existing or lane in self._urls:
+                    c = _plus(c, await self._lane_counts(lane))
+            found[queue] = c
         return self.with_store(found, stored)
 
     async def _lane_counts(self, lane: Lane) -> QueueCounts:
