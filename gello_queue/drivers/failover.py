@@ -6,6 +6,9 @@ job dispatched during, say, a Redis outage (and stored in the database instead) 
 runs. A reservation remembers which connection it came from (its token is prefixed with
 the connection's index), so acks and releases go back where the job lives.
 
+A connection is taken for down when it raises ``DriverUnavailableError``, the one error
+every driver raises for an outage; any other error is a bug or a refusal and goes up.
+
 URL: ``failover:redis://127.0.0.1:6379/0|sqlite:///gello.db`` (``|`` between connections),
 or ``QUEUE_DRIVER=failover`` with ``QUEUE_FAILOVER=redis,database``.
 """
@@ -13,6 +16,7 @@ or ``QUEUE_DRIVER=failover`` with ``QUEUE_FAILOVER=redis,database``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -37,15 +41,9 @@ from gello_queue.ports import (
 T = TypeVar("T")
 
 
-def is_outage(error: BaseException) -> bool:
-    """True for errors that mean "this backend cannot be reached now", not bugs."""
-    if isinstance(error, OSError | TimeoutError | DriverUnavailableError):
-        return True
-    name = type(error).__name__
-    module = type(error).__module__
-    return module.startswith(("redis", "asyncpg")) and (
-        "Connection" in name or "Timeout" in name or "Closed" in name
-    )
+def _none_answers(last: BaseException | None) -> DriverUnavailableError:
+    said = f"; the last said: {last}" if last is not None else ""
+    return DriverUnavailableError(f"no connection of the failover answers{said}")
 
 
 class _Child:
@@ -78,9 +76,7 @@ class FailoverDriver:
         for child in self.children:
             try:
                 await self._open(child)
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
+            except DriverUnavailableError as exc:
                 errors.append(str(exc))
         if not any(c.up for c in self.children):
             raise DriverUnavailableError(
@@ -105,16 +101,13 @@ class FailoverDriver:
         (its client reconnects by itself; a failed call marks it down again)."""
         for child in self.children:
             if not child.up and time.monotonic() - child.tried_at >= self.retry_after_s:
-                try:
+                with contextlib.suppress(DriverUnavailableError):
                     await self._open(child)
-                except Exception as exc:
-                    if not is_outage(exc):
-                        raise
         return [(i, c) for i, c in enumerate(self.children) if c.up]
 
     def _down(self, child: _Child, error: BaseException) -> None:
         if child.up:
-            self.log.error("connection_down", driver=child.driver.name, error=repr(error))
+            self.log.error("connection_down", driver=child.driver.name, error=str(error))
         child.up = False
         child.tried_at = time.monotonic()
 
@@ -127,9 +120,7 @@ class FailoverDriver:
         for _, child in await self._live():
             try:
                 result = await call(child.driver)
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
+            except DriverUnavailableError as exc:
                 self._down(child, exc)
                 skipped, last = skipped + 1, exc
                 continue
@@ -137,20 +128,20 @@ class FailoverDriver:
                 self.failovers += 1
                 self.log.warning("failed_over", to=child.driver.name, failovers=self.failovers)
             return result
-        raise DriverUnavailableError(
-            f"no connection of the failover answers (last error: {last!r})"
-        )
+        raise _none_answers(last)
 
     async def _each(self, call: Callable[[QueueDriver], Awaitable[T]]) -> list[tuple[int, T]]:
-        """The answers of every child that answers."""
+        """The answers of every child that answers; an outage when none does."""
         out: list[tuple[int, T]] = []
+        last: BaseException | None = None
         for index, child in await self._live():
             try:
                 out.append((index, await call(child.driver)))
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
+            except DriverUnavailableError as exc:
                 self._down(child, exc)
+                last = exc
+        if not out:
+            raise _none_answers(last)
         return out
 
     def __getattr__(self, name: str) -> Any:
@@ -176,6 +167,7 @@ class FailoverDriver:
         self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
     ) -> list[Reservation]:
         out: list[Reservation] = []
+        answered, last = False, None
         for index, child in await self._live():
             if len(out) >= limit:
                 break
@@ -183,12 +175,14 @@ class FailoverDriver:
                 got = await child.driver.reserve(
                     queues, limit - len(out), lease_s=lease_s, worker_id=worker_id
                 )
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
+            except DriverUnavailableError as exc:
                 self._down(child, exc)
+                last = exc
                 continue
+            answered = True
             out += [replace(r, token=f"{index}|{r.token}") for r in got]
+        if not answered:
+            raise _none_answers(last)
         return out
 
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
@@ -202,8 +196,9 @@ class FailoverDriver:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         for task in done:
-            if task.exception() is not None and not is_outage(task.exception()):  # type: ignore[arg-type]
-                raise task.exception()  # type: ignore[misc]
+            error = task.exception()
+            if error is not None and not isinstance(error, DriverUnavailableError):
+                raise error
 
     def _route(self, res: Reservation) -> tuple[_Child, Reservation]:
         index, _, token = res.token.partition("|")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from backends import memory, postgres, rabbitmq, redis, sqlite, sqs
+from backends import failover, memory, postgres, rabbitmq, redis, sqlite, sqs
 from gello_queue.ports import QueueDriver
 
 Opener = Callable[[Any], AbstractAsyncContextManager[QueueDriver]]
@@ -36,6 +36,7 @@ UNREACHABLE: dict[str, Callable[[Any], QueueDriver]] = {
     "rabbitmq": rabbitmq.unreachable,
     "rabbitmq-store": rabbitmq.unreachable_store,
     "sqs": sqs.unreachable,
+    "failover": failover.unreachable,
 }
 
 DYING: dict[str, Dying] = {
@@ -43,4 +44,5 @@ DYING: dict[str, Dying] = {
     "postgres": postgres.dying,
     "sqlite": sqlite.dying,
     "sqs": sqs.dying,
+    "failover": failover.dying,
 }
