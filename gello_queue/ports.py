@@ -198,9 +198,6 @@ class BatchRecord:
         return self.finished_at is not None
 
 
-LOST_WORKER_REASON = "the worker running it stopped answering (lease expired on its last attempt)"
-
-
 @runtime_checkable
 class QueueDriver(Protocol):
     """The storage port: queues with leases, the failed store, and worker bookkeeping."""

@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
+from gello_queue.core.rescue import rescue_fails
 from gello_queue.ports import Reservation
 
 L = TypeVar("L", bound=Hashable)
@@ -193,7 +194,8 @@ class BrokerBuffer(ABC, Generic[L, M]):
                         continue
                     if got.at > now:
                         early.append((lane, item, got))
-                    elif got.max_attempts is not None and got.attempts > got.max_attempts:
+                    elif rescue_fails(got.attempts - 1, got.max_attempts):
+                        # Redelivered after its last attempt: that worker never settled it.
                         dead.append((lane, item, got))
                     else:
                         due.append((lane, item, got))

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from gello_queue.core.envelope import Envelope
+from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen
 from gello_queue.ports import (
-    LOST_WORKER_REASON,
     BatchRecord,
     FailedJob,
     Failure,
@@ -314,9 +314,10 @@ class MemoryDriver:
             for job in [s.jobs[i] for i in s.reserved]:
                 if job.lease_expires_at is None or job.lease_expires_at > now:
                     continue
-                if job.attempts >= job.max_attempts:
+                if rescue_fails(job.attempts, job.max_attempts):
                     self._drop(job)
-                    self._to_failed(job, job.body, Failure("WorkerLost", LOST_WORKER_REASON))
+                    failure = Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON)
+                    self._to_failed(job, job.body, failure)
                     result.failed.append(job.id)
                 else:
                     job.token = job.reserved_by = job.lease_expires_at = None

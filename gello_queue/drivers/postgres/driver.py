@@ -49,6 +49,7 @@ import structlog
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
+from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen
 from gello_queue.drivers.outage import outage_boundary, unavailable
@@ -67,7 +68,6 @@ from gello_queue.drivers.postgres.sql import (
     quote_ident,
 )
 from gello_queue.ports import (
-    LOST_WORKER_REASON,
     BatchRecord,
     FailedJob,
     Failure,

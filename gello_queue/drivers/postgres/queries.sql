@@ -164,7 +164,9 @@ RETURNING j.id;
 
 -- name: rescue
 -- One statement: expired leases on their last attempt go to the failed store, the
--- rest back to their queue. SKIP LOCKED lets several rescuers run at once.
+-- rest back to their queue (``last`` mirrors gello_queue.core.rescue.rescue_fails, and
+-- 'WorkerLost' its LOST_WORKER_EXCEPTION; the contract suite holds them to it). SKIP
+-- LOCKED lets several rescuers run at once.
 WITH expired AS (
     SELECT id, attempts >= max_attempts AS last FROM {{jobs}}
     WHERE token IS NOT NULL AND lease_expires_at <= date_part('epoch', now())

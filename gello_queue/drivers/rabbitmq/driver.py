@@ -49,6 +49,7 @@ from pamqp import commands as spec
 
 from gello_queue.core.envelope import Envelope, new_id
 from gello_queue.core.errors import DriverUnavailableError, EnvelopeError
+from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
 from gello_queue.core.states import JobState
 from gello_queue.drivers.broker_buffer import (
     MAX_TAKE_ROUNDS,
@@ -62,7 +63,6 @@ from gello_queue.drivers.broker_claims import claim_queue, marker_queue, unique_
 from gello_queue.drivers.composite import StoreBacked, split_store_url, store_failed
 from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.ports import (
-    LOST_WORKER_REASON,
     FailedJob,
     Failure,
     JobRecord,
@@ -565,7 +565,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
     async def lost(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
         # Its last attempt was delivered and never settled: the worker died running it.
         held = self._hold(lane, item, arrival, arrival.attempts - 1, 0.0, "")
-        await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+        await self._fail_held(held, Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON))
 
     async def settle_unrun(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
         await self._ack_tag(_tag(item.msg))
@@ -755,8 +755,8 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                 continue
             if not held.max_known:
                 held.max_attempts, held.max_known = _body_max(held.body), True
-            if held.max_attempts is not None and held.attempts >= held.max_attempts:
-                await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+            if rescue_fails(held.attempts, held.max_attempts):
+                await self._fail_held(held, Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON))
                 result.failed.append(held.id)
             else:
                 del self._held[token]

@@ -124,6 +124,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
+from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen
 from gello_queue.drivers.outage import outage_boundary, unavailable
@@ -131,7 +132,6 @@ from gello_queue.drivers.redis.packing import hiredis_pack as _hiredis_pack
 from gello_queue.drivers.redis.packing import use_fast_packing
 from gello_queue.drivers.redis.urls import redact_url, split_cluster
 from gello_queue.ports import (
-    LOST_WORKER_REASON,
     BatchRecord,
     FailedJob,
     Failure,

@@ -21,6 +21,8 @@ for _, job in ipairs(jobs) do
     failed[#failed + 1] = id
   elseif v[1] then
     local _, pr, max = meta(v[3])
+    -- Mirrors gello_queue.core.rescue.rescue_fails (held to it by the contract suite):
+    -- the dead worker's run used the last attempt.
     if attempts_of(v[2]) >= max then
       redis.call('DEL', k)
       unlock(up, v[4], id)

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen, text_of
 from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.ports import (
-    LOST_WORKER_REASON,
     BatchRecord,
     FailedJob,
     Failure,
@@ -365,9 +365,9 @@ class SqliteDriver:
                 (now,),
             ).fetchall()
             for job_id, queue, attempts, max_attempts, body in expired:
-                if attempts >= max_attempts:
+                if rescue_fails(attempts, max_attempts):
                     tx.execute("DELETE FROM gello_jobs WHERE id = ?", (job_id,))
-                    failure = Failure("WorkerLost", LOST_WORKER_REASON)
+                    failure = Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON)
                     self._insert_failed(tx, job_id, queue, text_of(body), failure, attempts)
                     result.failed.append(job_id)
                 else:

@@ -46,6 +46,7 @@ from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[impor
 
 from gello_queue.core.envelope import Envelope, new_id
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError, EnvelopeError
+from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
 from gello_queue.core.states import JobState
 from gello_queue.drivers.broker_buffer import (
     Arrival,
@@ -60,7 +61,6 @@ from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.drivers.sqs.names import Lane, Naming, sanitize
 from gello_queue.drivers.sqs.options import SqsOptions
 from gello_queue.ports import (
-    LOST_WORKER_REASON,
     FailedJob,
     Failure,
     JobRecord,
@@ -433,7 +433,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
     async def lost(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
         # Its last attempt was received and never settled: the worker died running it.
         held = self._hold(lane, item, arrival, arrival.attempts - 1, 0.0, "")
-        await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+        await self._fail_held(held, Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON))
 
     async def settle_unrun(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
         url = await self._url(lane)
@@ -676,8 +676,8 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         expired = [h for h in self._held.values() if h.expires <= now]
         for held in expired:
             self._held.pop(held.handle, None)
-            if held.max_attempts is not None and held.attempts >= held.max_attempts:
-                await self._fail_held(held, Failure("WorkerLost", LOST_WORKER_REASON))
+            if rescue_fails(held.attempts, held.max_attempts):
+                await self._fail_held(held, Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON))
                 result.failed.append(held.id)
             else:
                 await self._visibility(await self._url(held.lane) or "", [held.handle], 0)
