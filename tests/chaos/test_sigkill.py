@@ -52,6 +52,7 @@ def dispatch_all(
     queue.close_blocking()
 
 
+@pytest.mark.timeout(300)  # SQS on moto: rescues wait out its longer lease
 def test_sigkill_random_workers_loses_nothing(backend: Backend) -> None:
     if backend.name == "sqs":
         # moto's server scans the whole queue on every receive (1.5 s per receive at
