@@ -39,8 +39,15 @@ def _options(
             "--version", callback=_version, is_eager=True, help="Print gello's version and exit."
         ),
     ] = False,
+    show_traceback: Annotated[
+        bool,
+        typer.Option("--traceback", help="Show the full traceback of an error in the app module."),
+    ] = False,
 ) -> None:
     """gello: run workers and manage queues."""
+    from gello_cli import app_import
+
+    app_import.show_traceback = show_traceback
 
 
 work.register(app)

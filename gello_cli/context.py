@@ -7,13 +7,14 @@ point one way: no command reaches back into the Typer application.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import os
-import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from gello_queue.diagnosis import WorkerHint
+    from gello_queue.settings import AppLocation
 
 T = TypeVar("T")
 
@@ -50,19 +51,32 @@ def with_inspector(action: Callable[[Any], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def import_app(module: str | None) -> None:
-    """Import the application module that registers its jobs (``--app`` / ``GELLO_APP``)."""
-    from gello_queue import ConfigurationError
+def import_app(module: str | None) -> AppLocation:
+    """Import the application module that registers the jobs, found by ``find_app``
+    (``--app``, ``GELLO_APP``, ``[tool.gello] app``); return where it was found, with
+    ``module`` None when no place names one.
 
-    name = module or os.environ.get("GELLO_APP")
-    if not name:
-        return
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        importlib.import_module(name)
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"cannot import app module {name!r} ({exc}): check --app / GELLO_APP "
-            "and run from the project directory"
-        ) from None
+    Raises:
+        ConfigurationError: the module cannot be imported (the message says why).
+    """
+    from gello_cli.app_import import import_located
+    from gello_queue.settings import find_app
+
+    found = find_app(module)
+    if found.module is not None:
+        import_located(found)
+    return found
+
+
+def worker_hint(app: str | None = None) -> WorkerHint:
+    """How to start a worker for this project: its app module (``app`` or found by
+    ``find_app``) and its connection (``QUEUE_DRIVER``; none when ``QUEUE_URL`` names it,
+    since the worker reads the same variable)."""
+    from gello_queue.diagnosis import WorkerHint
+    from gello_queue.settings import find_app, load_settings
+
+    settings = load_settings()
+    return WorkerHint(
+        app=app or find_app().module,
+        connection=None if settings.queue_url else settings.queue_driver,
+    )

@@ -8,69 +8,20 @@ then prints the queue status and the failed jobs.
 from __future__ import annotations
 
 import asyncio
+import shlex
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import BaseModel, EmailStr
 
-from gello_queue import Job, JobRegistry, Queue, Worker
+from gello_queue import Queue, Worker
+from gello_queue.diagnosis import WorkerHint
 from gello_queue.inspection import Inspector
 from gello_queue.observability import configure_logging
 
-demo_registry = JobRegistry()
-_attempts: dict[int, int] = {}
-
-
-class WelcomePayload(BaseModel):
-    user_id: int
-    email: EmailStr
-
-
-class SendWelcomeEmail(Job[WelcomePayload], register=False):
-    """Always succeeds."""
-
-    queue = "emails"
-    tries = 3
-
-    async def handle(self, payload: WelcomePayload) -> None:
-        await asyncio.sleep(0.05)
-
-
-class ReportPayload(BaseModel):
-    report_id: int
-
-
-class GenerateReport(Job[ReportPayload], register=False):
-    """Fails on its first attempt (a flaky dependency), succeeds on the retry."""
-
-    tries = 3
-    backoff = 0.5
-
-    async def handle(self, payload: ReportPayload) -> None:
-        _attempts[payload.report_id] = _attempts.get(payload.report_id, 0) + 1
-        if _attempts[payload.report_id] == 1:
-            raise ConnectionError("report service timed out")
-
-
-class ChargePayload(BaseModel):
-    order_id: int
-    cents: int
-
-
-class ChargeCard(Job[ChargePayload], register=False):
-    """Always fails: it ends in the failed store after its tries."""
-
-    queue = "payments"
-    tries = 2
-    backoff = 0.3
-
-    async def handle(self, payload: ChargePayload) -> None:
-        raise ValueError(f"card declined for order {payload.order_id}")
-
-
-for _job in (SendWelcomeEmail, GenerateReport, ChargeCard):
-    demo_registry.register(_job)
+DEMO_APP = "gello_cli.demo_jobs"
+"""The demo's app module: its jobs, for the demo's worker and the one it suggests."""
+QUEUES = "payments,emails,default"
 
 
 def register(app: typer.Typer) -> None:
@@ -85,11 +36,15 @@ def demo(
     """Run the example jobs on a fresh SQLite file and show the outcome."""
     from gello_cli.commands.failed import print_failed
     from gello_cli.commands.manage import render_status
+    from gello_cli.demo_jobs import ChargeCard, GenerateReport, SendWelcomeEmail
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     configure_logging("console")
-    queue = Queue(f"sqlite:///{database.resolve()}", registry=demo_registry)
+    url = f"sqlite:///{database.resolve()}"
+    env = f"QUEUE_URL={shlex.quote(url)}"
+    hint = WorkerHint(app=DEMO_APP, url=url)
+    queue = Queue(url)
 
     async def main() -> None:
         await queue.bulk(
@@ -102,7 +57,7 @@ def demo(
         )
         typer.echo(f"Dispatched 4 jobs to {database}; starting a worker.\n")
         worker = Worker(
-            ["payments", "emails", "default"],
+            QUEUES.split(","),
             connection=queue,
             concurrency=4,
             stop_when_empty=True,
@@ -111,9 +66,13 @@ def demo(
         await worker.start()
         inspector = Inspector(queue)
         typer.echo("")
-        render_status(await inspector.snapshot())
+        render_status(await inspector.snapshot(), hint)
         print_failed(await inspector.failed())
         await queue.close()
 
     asyncio.run(main())
-    typer.echo(f"\nRetry the failed job: DATABASE_URL=sqlite:///{database} gello queue:retry-all")
+    typer.echo(
+        "\nRetry the failed job, then run a worker for it (with the demo's app):\n"
+        f"  {env} gello queue:retry all\n"
+        f"  {hint.command(QUEUES)} --stop-when-empty"
+    )

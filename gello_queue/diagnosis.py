@@ -9,6 +9,7 @@ driver, so "completed" and "never existed" look alike.
 from __future__ import annotations
 
 import contextlib
+import shlex
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -20,6 +21,31 @@ from gello_queue.middleware import HeldBack, held_back
 from gello_queue.ports import JobRecord, QueueDriver, WorkerRecord
 
 UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerHint:
+    """How to start a worker that can run this project's jobs: every printed hint names
+    the app module (a worker without it fails every job as unknown) and the connection
+    the jobs are on, so the command works when pasted anywhere."""
+
+    app: str | None = None
+    """The app module; None prints a placeholder to replace."""
+    connection: str | None = None
+    """The connection (``QUEUE_DRIVER`` name) the worker should serve, if not the default."""
+    url: str | None = None
+    """A connection URL given as ``QUEUE_URL=`` (a demo's file; never one with a secret)."""
+
+    def command(self, queue: str | None = None) -> str:
+        """``[QUEUE_URL=URL] gello queue:work [CONNECTION] --app APP [--queue QUEUE]``."""
+        parts = [f"QUEUE_URL={self.url}"] if self.url else []
+        parts += ["gello", "queue:work"]
+        if self.connection:
+            parts.append(self.connection)
+        parts += ["--app", self.app or "MODULE"]
+        if queue:
+            parts += ["--queue", queue]
+        return " ".join(shlex.quote(p) for p in parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +92,10 @@ def _span(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-async def diagnose(driver: QueueDriver, job_id: str) -> Diagnosis:
-    """Explain where job ``job_id`` is and what it waits for."""
+async def diagnose(driver: QueueDriver, job_id: str, hint: WorkerHint | None = None) -> Diagnosis:
+    """Explain where job ``job_id`` is and what it waits for; a worker command it
+    suggests is built by ``hint``."""
+    hint = hint or WorkerHint()
     record = await driver.find(job_id)
     if record is None:
         return await _not_queued(driver, job_id)
@@ -81,12 +109,12 @@ async def diagnose(driver: QueueDriver, job_id: str) -> Diagnosis:
         "max_attempts": env.max_attempts if env else None,
     }
     if record.state is JobState.RESERVED:
-        return await _reserved(driver, record, env, now, base)
+        return await _reserved(driver, record, env, now, base, hint)
     serving = await _serving(driver, record.queue)
     if record.state is JobState.SCHEDULED:
-        found = await _scheduled(driver, record, env, now, serving, base)
+        found = await _scheduled(driver, record, env, now, serving, base, hint)
     else:
-        found = await _pending(driver, record, now, serving, base)
+        found = await _pending(driver, record, now, serving, base, hint)
     if env is not None and env.unique_key is not None:
         _unique(found, env, now)
     return found
@@ -143,7 +171,7 @@ async def _serving(driver: QueueDriver, queue: str) -> _Serving:
     return _Serving(paused, workers, [w for w in workers if w.queues[0] == queue])
 
 
-def _blockers(queue: str, serving: _Serving) -> tuple[list[str], list[str]]:
+def _blockers(queue: str, serving: _Serving, hint: WorkerHint) -> tuple[list[str], list[str]]:
     """Reasons a runnable job of ``queue`` would still not start, and commands that help."""
     reasons: list[str] = []
     commands: list[str] = []
@@ -152,7 +180,7 @@ def _blockers(queue: str, serving: _Serving) -> tuple[list[str], list[str]]:
         commands.append(f"gello queue:resume {queue}")
     if not serving.workers:
         reasons.append(f"no live worker serves queue {queue!r}")
-        commands.append(f"gello queue:work --queue {queue}")
+        commands.append(hint.command(queue))
     else:
         names = ", ".join(w.name for w in serving.workers[:5])
         reasons.append(f"{len(serving.workers)} live worker(s) serve queue {queue!r}: {names}")
@@ -168,11 +196,16 @@ def _blockers(queue: str, serving: _Serving) -> tuple[list[str], list[str]]:
 
 
 async def _pending(
-    driver: QueueDriver, record: JobRecord, now: float, serving: _Serving, base: dict[str, Any]
+    driver: QueueDriver,
+    record: JobRecord,
+    now: float,
+    serving: _Serving,
+    base: dict[str, Any],
+    hint: WorkerHint,
 ) -> Diagnosis:
     counts = (await driver.counts()).get(record.queue)
     waiting = now - record.available_at
-    reasons, commands = _blockers(record.queue, serving)
+    reasons, commands = _blockers(record.queue, serving, hint)
     facts: dict[str, Any] = {
         "available_at": record.available_at,
         "waiting_s": round(max(waiting, 0.0), 3),
@@ -199,6 +232,7 @@ async def _scheduled(
     now: float,
     serving: _Serving,
     base: dict[str, Any],
+    hint: WorkerHint,
 ) -> Diagnosis:
     due = record.available_at
     reason = env.reason if env else None
@@ -218,7 +252,7 @@ async def _scheduled(
         facts["kind"] = "delayed"
         why = "delayed at dispatch"
     summary = f"scheduled on {record.queue!r}: due at {_at(due)} (in {_span(due - now)}), {why}"
-    reasons, commands = _blockers(record.queue, serving)
+    reasons, commands = _blockers(record.queue, serving, hint)
     reasons = extra + [f"when it is due: {r}" for r in reasons]
     return Diagnosis(
         state=str(JobState.SCHEDULED), summary=summary, reasons=reasons, commands=commands,
@@ -257,6 +291,7 @@ async def _reserved(
     env: Envelope | None,
     now: float,
     base: dict[str, Any],
+    hint: WorkerHint,
 ) -> Diagnosis:
     workers = await driver.workers()
     holder = next((w for w in workers if w.id == record.reserved_by), None)
@@ -286,7 +321,7 @@ async def _reserved(
         reasons.append(f"its worker is gone: the job will be {rescue} by any running worker")
         if not workers:
             reasons.append("no worker is running to rescue it")
-            commands.append(f"gello queue:work --queue {record.queue}")
+            commands.append(hint.command(record.queue))
     return Diagnosis(
         state=str(JobState.RESERVED), summary=summary, reasons=reasons, commands=commands,
         facts=facts, **base,

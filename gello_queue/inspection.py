@@ -142,6 +142,14 @@ class Snapshot:
         """Rows for every known queue, by name."""
         return [self.stats(q) for q in sorted(self.queues)]
 
+    def unconsumed(self) -> list[QueueStats]:
+        """Queues with waiting jobs that no live worker serves and that are not paused."""
+        return [
+            q
+            for q in self.all_stats()
+            if q.workers == 0 and not q.paused and (q.pending or q.scheduled)
+        ]
+
     def only(self, queues: Sequence[str]) -> Snapshot:
         """The same facts restricted to ``queues`` (and the workers serving them)."""
         keep = set(queues)

@@ -6,7 +6,10 @@ A wrong value is one clear line (``ConfigurationError``), never a traceback.
 from __future__ import annotations
 
 import os
-from typing import Literal
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
 from urllib.parse import quote
 
 from pydantic import Field, ValidationError
@@ -133,7 +136,7 @@ class Settings(BaseSettings):
     )
     """Seconds between a worker's retention passes."""
     gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
-    """Module the worker imports to register the application's jobs."""
+    """Module the worker imports to register the application's jobs (see ``find_app``)."""
 
     def connection_url(self) -> str:
         """The connection URL the configured driver uses."""
@@ -159,6 +162,19 @@ class Settings(BaseSettings):
         if self.queue_driver == "sqs":
             return sqs_url(self)
         return f"{self.queue_driver}://"
+
+
+def connection_named(settings: Settings, name: str) -> str:
+    """The URL of connection ``name`` (a ``QUEUE_DRIVER`` value, as in ``gello queue:work
+    redis``): named on the command line, it wins over ``QUEUE_URL`` and ``QUEUE_DRIVER``.
+
+    Raises:
+        ConfigurationError: no driver has that name.
+    """
+    choices = get_args(DriverName)
+    if name not in choices:
+        raise ConfigurationError(f"no connection {name!r}: use one of {', '.join(choices)}")
+    return settings.model_copy(update={"queue_driver": name, "queue_url": None}).connection_url()
 
 
 def sqs_url(settings: Settings) -> str:
@@ -192,3 +208,76 @@ def load_settings() -> Settings:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigurationError(f"invalid setting: {problems}") from None
+
+
+APP_HOWTO = (
+    'set app = "myapp.jobs" under [tool.gello] in pyproject.toml, GELLO_APP=myapp.jobs in'
+    " .env, or pass --app myapp.jobs"
+)
+"""How to name the application module, for every message that needs one."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppLocation:
+    """Where the application module was found, and where it was looked for."""
+
+    module: str | None
+    """The module to import, or None when no place names one."""
+    source: str
+    """Which place named it: ``--app``, ``GELLO_APP`` or a pyproject.toml path."""
+    root: Path
+    """The directory the module is imported from."""
+    searched: str
+    """Every place looked at, in order, for messages such as "no schedules declared"."""
+
+
+def find_app(explicit: str | None = None, start: Path | None = None) -> AppLocation:
+    """Find the application module: ``--app`` (``explicit``) wins, then ``GELLO_APP``
+    (environment or ``.env``), then ``app`` under ``[tool.gello]`` in the nearest
+    pyproject.toml that has it, from ``start`` (the working directory) up.
+
+    A module named by pyproject.toml is imported from that file's directory, so every
+    command finds the same app from any subdirectory of the project.
+
+    Raises:
+        ConfigurationError: a pyproject.toml on the way is not valid TOML, or its
+            ``[tool.gello] app`` is not a module name.
+    """
+    cwd = (start or Path.cwd()).resolve()
+    found = _pyproject_app(cwd)
+    places = ["--app", "GELLO_APP (environment or .env)"]
+    places.append(f"[tool.gello] app in {found[1]}" if found else _no_pyproject(cwd))
+    searched = ", ".join(places)
+    if explicit:
+        return AppLocation(explicit, "--app", cwd, searched)
+    named = load_settings().gello_app
+    if named:
+        return AppLocation(named, "GELLO_APP", cwd, searched)
+    if found:
+        return AppLocation(found[0], str(found[1]), found[1].parent, searched)
+    return AppLocation(None, "", cwd, searched)
+
+
+def _no_pyproject(cwd: Path) -> str:
+    return f"[tool.gello] app in a pyproject.toml from {cwd} up (none has it)"
+
+
+def _pyproject_app(cwd: Path) -> tuple[str, Path] | None:
+    """The ``[tool.gello] app`` of the nearest pyproject.toml that declares one."""
+    for directory in (cwd, *cwd.parents):
+        path = directory / "pyproject.toml"
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(f"cannot read {path}: {exc}") from None
+        app = data.get("tool", {}).get("gello", {}).get("app")
+        if app is None:
+            continue  # a project without gello settings: keep looking up
+        if not isinstance(app, str) or not all(p.isidentifier() for p in app.split(".")):
+            raise ConfigurationError(
+                f'{path}: [tool.gello] app must be a module name like "myapp.jobs", not {app!r}'
+            )
+        return app, path
+    return None

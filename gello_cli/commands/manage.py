@@ -68,10 +68,13 @@ def status(as_json: JsonOpt = False) -> None:
     render_storage(storage)
 
 
-def render_status(snap: Any) -> None:
-    """Print the queue and worker tables of a snapshot."""
+def render_status(snap: Any, hint: Any = None) -> None:
+    """Print the queue and worker tables of a snapshot, and how to start a worker for a
+    queue nobody consumes (``hint``, a ``WorkerHint``: this project's by default)."""
+    from gello_cli.context import worker_hint
     from gello_queue.inspection import heartbeat_age
 
+    hint = hint or worker_hint()
     names = sorted(snap.queues)
     rows = [
         (
@@ -105,8 +108,12 @@ def render_status(snap: Any) -> None:
     columns = ["worker", "queues", "state", "busy", "processed", "failed", "up", "heartbeat"]
     if workers:
         print_table("Workers", columns, workers)
-    else:
-        typer.echo("No live workers: start one with `gello queue:work`.")
+    idle = snap.unconsumed()
+    for q in idle:
+        waiting = q.pending + q.scheduled
+        typer.echo(f"Nobody consumes {q.name!r} ({waiting} waiting): run `{hint.command(q.name)}`")
+    if not workers and not idle:
+        typer.echo(f"No live workers: start one with `{hint.command()}`.")
 
 
 def clear(

@@ -157,6 +157,7 @@ def check_theme(theme: str) -> None:
 
 
 def _live(watched: list[str] | None, *, read_only: bool, theme: str, interval: float) -> None:
+    from gello_cli.context import worker_hint
     from gello_cli.tui.backend import Backend
     from gello_queue import Queue, load_settings
 
@@ -177,6 +178,7 @@ def _live(watched: list[str] | None, *, read_only: bool, theme: str, interval: f
             watched=watched,
             theme=theme,
             lease_s=settings.queue_lease,
+            worker_hint=worker_hint(),
         ).run()
     finally:
         backend.close()

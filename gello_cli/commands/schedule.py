@@ -6,16 +6,34 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gello_cli.output import print_json, print_table
 
+if TYPE_CHECKING:
+    from gello_queue.settings import AppLocation
+
 AppOpt = Annotated[
     str | None,
     typer.Option("--app", help="Module that declares the jobs and schedules (GELLO_APP)."),
 ]
+
+
+def no_schedules(found: AppLocation) -> str:
+    """Why no schedule was found: the app module that was imported and declares none,
+    or where the app module was looked for."""
+    from gello_queue.settings import APP_HOWTO
+
+    if found.module is None:
+        return (
+            f"No schedules declared: no app module found (looked at {found.searched}); {APP_HOWTO}"
+        )
+    return (
+        f"No schedules declared in app module {found.module!r} (from {found.source}):"
+        " call schedule(Job, cron=...) there"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -40,11 +58,9 @@ def run_schedule(
     if log_format not in ("auto", "console", "json"):
         raise ConfigurationError(f"--log-format must be auto, console or json, not {log_format!r}")
     configure_logging(log_format)  # type: ignore[arg-type]
-    import_app(app)
+    found = import_app(app)
     if not len(default_schedules):
-        raise ConfigurationError(
-            "no schedules declared: call schedule(Job, cron=...) in the app module (--app)"
-        )
+        raise ConfigurationError(no_schedules(found))
 
     async def main() -> None:
         queue = Queue()
@@ -73,7 +89,7 @@ def list_schedules(
     from gello_cli.context import import_app
     from gello_queue.orchestration.schedule import default_schedules
 
-    import_app(app)
+    found = import_app(app)
     now = time.time()
     rows = []
     for s in default_schedules:
@@ -101,7 +117,7 @@ def list_schedules(
         print_json(rows)
         return
     if not rows:
-        typer.echo("No schedules declared (schedule(Job, cron=...) in the app module).")
+        typer.echo(f"{no_schedules(found)}.")
         return
     print_table(
         "Schedules",

@@ -21,13 +21,16 @@ def why(
 ) -> None:
     """Explain in plain words where a job is and what it waits for (exit 1 when no job has
     that id)."""
+    from gello_cli.context import worker_hint
     from gello_queue import Queue
     from gello_queue.diagnosis import UNKNOWN, diagnose
+
+    hint = worker_hint()
 
     async def main() -> Any:
         queue = Queue()
         try:
-            return await diagnose(await queue.driver(), job_id)
+            return await diagnose(await queue.driver(), job_id, hint)
         finally:
             await queue.close()
 

@@ -23,6 +23,15 @@ def register(app: typer.Typer) -> None:
 
 
 def work(
+    connection_name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="CONNECTION",
+            help="The connection to serve (a QUEUE_DRIVER name: redis, database, sqs...);"
+            " QUEUE_URL / QUEUE_DRIVER by default.",
+            show_default=False,
+        ),
+    ] = None,
     app: Annotated[
         str | None, typer.Option("--app", help="Module that registers the jobs (GELLO_APP).")
     ] = None,
@@ -94,9 +103,10 @@ def work(
 ) -> None:
     """Process jobs until stopped (SIGTERM/SIGINT stop gracefully; SIGUSR2 pauses, SIGCONT resumes)."""
     from gello_cli.context import import_app
-    from gello_queue import ConfigurationError, Queue, Worker
+    from gello_queue import ConfigurationError, Queue, Worker, load_settings
     from gello_queue.core.retry import parse_backoff_option
     from gello_queue.observability import configure_logging
+    from gello_queue.settings import APP_HOWTO, connection_named, find_app
     from gello_queue.worker.runtime import parse_memory
     from gello_queue.worker.states import EXIT_CODES
 
@@ -106,6 +116,10 @@ def work(
         raise ConfigurationError(f"--memory: {exc}") from None
     if log_format not in ("auto", "console", "json"):
         raise ConfigurationError(f"--log-format must be auto, console or json, not {log_format!r}")
+    url = connection_named(load_settings(), connection_name) if connection_name else None
+    if find_app(app).module is None:
+        # Without the app's jobs every job would fail as unknown, so refuse to start.
+        raise ConfigurationError(f"no app module names the jobs this worker runs: {APP_HOWTO}")
     configure_logging(log_format, level=log_level)  # type: ignore[arg-type]
     if processes is not None:
         from gello_cli.supervisor import supervise
@@ -118,7 +132,7 @@ def work(
             code = supervise(child_args(), processes, bounded=bounded)
         raise typer.Exit(code)
     import_app(app)
-    connection = Queue()
+    connection = Queue(url)
     queues = [q.strip() for q in queue.split(",") if q.strip()] if queue else None
     worker = Worker(
         queues,

@@ -30,6 +30,7 @@ from gello_cli.tui.screens.queues import QueuesScreen
 from gello_cli.tui.screens.workers import WorkersScreen
 from gello_cli.tui.widgets import SCREENS, StatusBar
 from gello_queue import GelloError
+from gello_queue.diagnosis import WorkerHint
 from gello_queue.inspection import Snapshot
 from gello_queue.observability import redact_url
 
@@ -78,6 +79,7 @@ class MonitorApp(App[None]):
         clock: Callable[[], float] = time.time,
         live: bool = True,
         lease_s: float = 30.0,
+        worker_hint: WorkerHint | None = None,
     ) -> None:
         super().__init__()
         for t in themes.load():
@@ -91,6 +93,7 @@ class MonitorApp(App[None]):
         self.clock = clock
         self.live = live
         self.lease_s = lease_s
+        self.worker_hint = worker_hint or WorkerHint()
         self.snapshot: Snapshot | None = None
         self.listings: dict[str, Any] = {}
         self.fetched_at: float | None = None

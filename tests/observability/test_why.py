@@ -14,10 +14,13 @@ from helpers import envelope
 from obs_harness import clean_env, gello
 
 from gello_queue import Queue
-from gello_queue.diagnosis import diagnose
+from gello_queue.diagnosis import WorkerHint, diagnose
 from gello_queue.ports import Failure, QueueDriver, WorkerRecord
 
 DRIVERS = ["memory", "sqlite", "postgres", "redis"]
+HINT = WorkerHint(app="shop.jobs", connection="redis")
+"""A worker command names the app and the connection: without the app a worker fails
+every job as unknown."""
 
 
 def worker(queues: list[str], **fields: Any) -> WorkerRecord:
@@ -48,12 +51,12 @@ async def driver(request: pytest.FixtureRequest) -> Any:
 async def test_pending_with_no_worker_then_paused_then_served(driver: QueueDriver) -> None:
     env = envelope("mail", name="SendMail")
     await driver.push([env])
-    found = await diagnose(driver, env.id)
+    found = await diagnose(driver, env.id, HINT)
     assert found.state == "pending"
     assert found.name == "SendMail"
     assert "nothing will run it" in found.summary
     assert "no live worker serves queue 'mail'" in found.reasons
-    assert found.commands == ["gello queue:work --queue mail"]
+    assert found.commands == ["gello queue:work redis --app shop.jobs --queue mail"]
 
     await driver.pause("mail")
     await driver.worker_beat(worker(["high", "mail"]), ttl_s=30)
@@ -105,10 +108,10 @@ async def test_reserved_by_a_live_worker_and_by_a_gone_one(driver: QueueDriver) 
     assert any("if the worker stays silent the job is rescued at" in r for r in found.reasons)
 
     await driver.worker_gone(live.id)
-    found = await diagnose(driver, env.id)
+    found = await diagnose(driver, env.id, HINT)
     assert "no live heartbeat" in found.summary
     assert "no worker is running to rescue it" in found.reasons
-    assert found.commands == ["gello queue:work --queue mail"]
+    assert found.commands == ["gello queue:work redis --app shop.jobs --queue mail"]
 
 
 async def test_failed_completed_and_unknown(driver: QueueDriver) -> None:
@@ -141,12 +144,14 @@ def test_the_command_prints_words_and_json(tmp_path: Path) -> None:
     import asyncio
 
     asyncio.run(push())
-    environ = clean_env(QUEUE_URL=url)
+    environ = clean_env(QUEUE_DRIVER="database", DATABASE_URL=url, GELLO_APP="shop.jobs")
     out = gello(environ, "queue:why", env.id)
     assert out.returncode == 0, out.stderr
     assert f"{env.id}: pending on 'reports'" in out.stdout
-    assert "$ gello queue:work --queue reports" in out.stdout
+    # The suggested worker names the app and the connection, so it can run the job.
+    command = "gello queue:work database --app shop.jobs --queue reports"
+    assert f"$ {command}" in out.stdout
     data = orjson.loads(gello(environ, "queue:why", env.id, "--json").stdout)
     assert data["state"] == "pending"
     assert data["queue"] == "reports"
-    assert data["commands"] == ["gello queue:work --queue reports"]
+    assert data["commands"] == [command]

@@ -191,7 +191,9 @@ async def test_empty_backend_explains_itself(tmp_path: object) -> None:
             await pilot.press("5")
             await until(
                 pilot,
-                lambda: "No live workers: start one with `gello queue:work`" in screen_text(app),
+                lambda: (
+                    "No live workers: start one with `gello queue:work --app" in screen_text(app)
+                ),
             )
     finally:
         await asyncio.to_thread(backend.close)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from gello_cli.tui.format import count, duration, rate
 from gello_cli.tui.table import Cell, cell, num
+from gello_queue.diagnosis import WorkerHint
 from gello_queue.health import restart_line
 from gello_queue.inspection import QueueStats, Snapshot
 
@@ -48,20 +49,21 @@ def queue_row(q: QueueStats, colors: dict[str, str]) -> tuple[str, Sequence[Cell
     )
 
 
-def hints(snap: Snapshot) -> str:
-    """Explain empty states (no queues, no workers, queues nobody consumes), and a
-    restart of the backend server that lost jobs."""
+def hints(snap: Snapshot, worker: WorkerHint | None = None) -> str:
+    """Explain empty states (no queues, no workers, queues nobody consumes, with the
+    ``worker`` command that would serve them), and a restart of the backend server that
+    lost jobs."""
+    worker = worker or WorkerHint()
     if not snap.queues:
         lines = ["No jobs in any queue yet: dispatch one, or try `gello demo`."]
     else:
         lines = [
             f"Nobody consumes '{q.name}' ({count(q.pending + q.scheduled)} waiting): "
-            f"run `gello queue:work --queue {q.name}`"
-            for q in snap.all_stats()
-            if q.workers == 0 and not q.paused and (q.pending or q.scheduled)
+            f"run `{worker.command(q.name)}`"
+            for q in snap.unconsumed()
         ]
     if not snap.workers and not lines:
-        lines.append("No live workers: start one with `gello queue:work`.")
+        lines.append(f"No live workers: start one with `{worker.command()}`.")
     if snap.restarts is not None:
         line = restart_line(snap.restarts, snap.taken_at)
         lines.insert(0, f"{line[0].upper()}{line[1:]}.")

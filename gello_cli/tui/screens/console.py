@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gello_cli.tui.backend import Action, Backend
+from gello_queue.diagnosis import WorkerHint
 from gello_queue.inspection import Snapshot
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ class Console(Protocol):
     read_only: bool
     watched: list[str] | None
     lease_s: float
+    worker_hint: WorkerHint
+    """How to start a worker for this project (app and connection), for the hints."""
     snapshot: Snapshot | None
     listings: dict[str, Any]
 

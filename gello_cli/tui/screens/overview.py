@@ -60,7 +60,7 @@ class OverviewScreen(MonitorScreen):
         colors = palette(self.app)
         self.query_one(Kpis).show(snap)
         self.query_one("#queues", KeyedTable).sync([queue_row(q, colors) for q in snap.all_stats()])
-        self.query_one("#hints", Static).update(hints(snap))
+        self.query_one("#hints", Static).update(hints(snap, self.monitor.worker_hint))
         self.query_one(Throughput).show(snap.series())
         self.query_one("#recent", KeyedTable).sync(
             [

@@ -47,7 +47,7 @@ class QueuesScreen(MonitorScreen):
         self.table.sync(
             [queue_row(q, colors) for q in snap.all_stats() if needle in q.name.lower()]
         )
-        self.query_one("#hints", Static).update(hints(snap))
+        self.query_one("#hints", Static).update(hints(snap, self.monitor.worker_hint))
 
     def action_sort(self) -> None:
         self.table.sort_by()

@@ -102,5 +102,5 @@ class WorkersScreen(MonitorScreen):
         self.table.sync(rows)
         hint = "\n".join(stale_notes[:3])
         if not snap.workers:
-            hint = "No live workers: start one with `gello queue:work`."
+            hint = f"No live workers: start one with `{self.monitor.worker_hint.command()}`."
         self.query_one("#hints", Static).update(hint)
