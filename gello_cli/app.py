@@ -13,12 +13,16 @@ import typer
 
 from gello_cli import demo
 from gello_cli.commands import failed, manage, work
+from gello_cli.help import GelloGroup, arrange
 
 app = typer.Typer(
     name="gello",
+    cls=GelloGroup,
     help="gello: run workers and manage queues.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion: Typer's completion for bash, zsh, fish
+    # and PowerShell.
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -61,6 +65,7 @@ for _module in ("why", "health", "failed_io", "storage"):
 # Orchestration: batches and cron schedules.
 for _module in ("batches", "schedule"):
     importlib.import_module(f"gello_cli.commands.{_module}").register(app)
+arrange(app)
 
 
 def main() -> None:

@@ -97,8 +97,16 @@ def print_failed(rows: list[Any]) -> None:
     )
 
 
-def retry(ids: Annotated[list[str], typer.Argument(help="Failed job ids.")]) -> None:
-    """Put failed jobs back on their queues."""
+def retry(
+    ids: Annotated[
+        list[str],
+        typer.Argument(metavar="ID...", help="Failed job ids, or all (as queue:retry-all)."),
+    ],
+) -> None:
+    """Put failed jobs back on their queues (queue:retry all: every failed job)."""
+    if ids == ["all"]:
+        retry_all()
+        return
     done = with_inspector(lambda i: i.retry(ids))
     missing = len(ids) - done
     typer.echo(f"Retried {done} job(s)." + (f" {missing} id(s) not found." if missing else ""))

@@ -33,3 +33,47 @@ def test_dispatch_of_an_unknown_name_suggests_the_closest(cli: Cli) -> None:
     out = cli.run("queue:dispatch", "Ledgr", "--payload", '{"key": "a"}', check=False)
     assert out.returncode == 1
     assert "did you mean 'Ledger'" in out.stderr
+
+
+PANELS = ["Work", "Inspect", "Failed jobs", "Batches & schedules", "Maintenance"]
+
+
+def help_of(cli: Cli, *args: str) -> str:
+    cli.env["COLUMNS"] = "200"  # wide enough that no description wraps
+    return cli.run(*args, "--help").stdout
+
+
+def test_help_groups_commands_in_panels_with_demo_in_work(cli: Cli) -> None:
+    out = help_of(cli)
+    titles = [p for p in PANELS if f"─ {p} ─" in out]
+    assert titles == PANELS
+    starts = [out.index(f"─ {p} ─") for p in PANELS]
+    assert starts == sorted(starts)
+    assert starts[0] < out.index(" demo ") < starts[1]
+
+
+def test_help_has_no_type_placeholders_and_one_line_descriptions(cli: Cli) -> None:
+    top = help_of(cli)
+    rows = [line for line in top.splitlines() if line.startswith("│ ")]
+    # At 200 columns every command's description fits on its own row: a row holding
+    # no command name would be a docstring's line break.
+    commands = [r for r in rows if r[2:].strip() and not r[2:].startswith("-")]
+    assert all(r[2:].split()[0] in ("demo",) or r[2:].startswith("queue:") for r in commands)
+    for args in [(), ("queue:retry",), ("queue:work",), ("queue:failed",), ("queue:why",)]:
+        out = help_of(cli, *args)
+        for odd in ("<bool>", "<list[str]>", "{", "}"):
+            assert odd not in out, (args, odd)
+    assert "Usage: gello queue:retry [OPTIONS] ID..." in help_of(cli, "queue:retry")
+    assert "Usage: gello queue:work [OPTIONS] [CONNECTION]" in help_of(cli, "queue:work")
+
+
+def test_retry_all_retries_every_failed_job(cli: Cli) -> None:
+    for key in ("x", "y"):
+        cli.run("queue:dispatch", "Toggle", "--payload", f'{{"key": "{key}"}}')
+    cli.run("queue:work", "--stop-when-empty", "--sleep", "0.05")
+    assert cli.run("queue:retry", "all").stdout.strip() == "Retried 2 job(s)."
+
+
+def test_shell_completion_is_available(cli: Cli) -> None:
+    out = cli.run("--show-completion", "bash")
+    assert "_GELLO_COMPLETE=complete_bash" in out.stdout
