@@ -17,11 +17,21 @@ def print_json(data: Any) -> None:
     typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Write a table; right-align numbers."""
+def print_table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    keep: Sequence[str] = (),
+) -> None:
+    """Write a table; the ``keep`` columns are never wrapped or cut (ids to copy), the
+    others give way on a narrow terminal."""
     table = Table(title=title, title_justify="left")
-    for col in columns:
-        table.add_column(col)
+    for i, col in enumerate(columns):
+        if col in keep:
+            width = max([len(col), *(len(str(r[i])) for r in rows)])
+            table.add_column(col, no_wrap=True, min_width=width)
+        else:
+            table.add_column(col)
     for row in rows:
         table.add_row(*(str(c) for c in row))
     Console().print(table)

@@ -12,11 +12,11 @@ import shlex
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
-from gello_queue.core.errors import JobNotFoundError, NotSupportedError
+from gello_queue.core.errors import GelloError, JobNotFoundError, NotSupportedError
 from gello_queue.core.redaction import redact as redact  # the dashboard's payload rule
 from gello_queue.core.states import JobState
 from gello_queue.health import backend_restarts
@@ -34,6 +34,46 @@ SCAN_PAGE = 500
 """Failed jobs read per call when a filter must look at every row."""
 
 LISTABLE = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
+
+MIN_PREFIX = 8
+"""The shortest id prefix taken for an id, as git takes short hashes."""
+CANDIDATES = 10
+"""Ids an ambiguous prefix names at most."""
+PREFIX_SCAN = 20_000
+"""Failed jobs read at most to match a prefix on a driver without a prefix lookup."""
+
+
+class AmbiguousIdError(GelloError):
+    """An id prefix matches several jobs."""
+
+
+@runtime_checkable
+class FailedIdsByPrefix(Protocol):
+    """A driver that finds failed-job ids by prefix in its failed index."""
+
+    async def failed_ids_by_prefix(self, prefix: str, limit: int) -> list[str]: ...
+
+
+@runtime_checkable
+class JobIdsByPrefix(Protocol):
+    """A driver that finds queued-job ids (pending, scheduled, reserved) by prefix."""
+
+    async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]: ...
+
+
+def short_ids(ids: Sequence[str], minimum: int = MIN_PREFIX) -> dict[str, str]:
+    """Each id's shortest prefix of at least ``minimum`` characters that no other of
+    ``ids`` starts with: a column narrow enough to read, and each entry accepted back
+    wherever an id is (UUIDv7 ids made in the same millisecond share 13 characters)."""
+    ordered = sorted(set(ids))
+    out: dict[str, str] = {}
+    for i, job_id in enumerate(ordered):
+        # Sorted, an id shares the most with its neighbours.
+        shared = max(
+            (_common(job_id, o) for o in ordered[max(i - 1, 0) : i + 2] if o != job_id), default=0
+        )
+        out[job_id] = job_id[: max(minimum, shared + 1)]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,6 +543,53 @@ class Inspector:
             raise JobNotFoundError(f"no failed job with id {job_id}: see `gello queue:failed`")
         return found
 
+    # -- ids by prefix ---------------------------------------------------------------
+    async def resolve_failed_ids(self, given: Sequence[str]) -> list[str]:
+        """The failed-job ids ``given`` names: each a full id or a unique prefix of at least
+        ``MIN_PREFIX`` characters; one that matches nothing is kept as given (the action
+        then counts it not found).
+
+        Raises:
+            AmbiguousIdError: a prefix matches several failed jobs (they are named).
+        """
+        driver = await self._driver()
+        out = []
+        for job_id in given:
+            if len(job_id) < MIN_PREFIX or await driver.failed_find(job_id) is not None:
+                out.append(job_id)
+                continue
+            out.append(_one(job_id, await self._failed_prefixed(driver, job_id), "failed jobs"))
+        return out
+
+    async def resolve_job_id(self, given: str) -> str:
+        """The id of the queued or failed job ``given`` names (a full id or a unique prefix
+        of at least ``MIN_PREFIX`` characters); ``given`` when nothing matches.
+
+        Raises:
+            AmbiguousIdError: the prefix matches several jobs (they are named).
+        """
+        driver = await self._driver()
+        if len(given) < MIN_PREFIX or await driver.find(given) is not None:
+            return given
+        queued = (
+            await driver.job_ids_by_prefix(given, CANDIDATES + 1)
+            if isinstance(driver, JobIdsByPrefix)
+            else []
+        )
+        found = sorted({*queued, *await self._failed_prefixed(driver, given)})
+        return _one(given, found, "jobs")
+
+    async def _failed_prefixed(self, driver: QueueDriver, prefix: str) -> list[str]:
+        if isinstance(driver, FailedIdsByPrefix):
+            return await driver.failed_ids_by_prefix(prefix, CANDIDATES + 1)
+        found: list[str] = []
+        async for job in self._scan(FailedFilter(), PREFIX_SCAN):
+            if job.id.startswith(prefix):
+                found.append(job.id)
+                if len(found) > CANDIDATES:
+                    break
+        return found
+
     # -- failed store actions --------------------------------------------------------
     async def retry(self, job_ids: Sequence[str]) -> int:
         """Put failed jobs back on their queues; return how many (missing ids skipped)."""
@@ -609,6 +696,21 @@ class Inspector:
     async def restart_workers(self) -> float:
         """Ask every worker to exit after its current jobs."""
         return await (await self._driver()).signal_restart()
+
+
+def _common(a: str, b: str) -> int:
+    """How many leading characters ``a`` and ``b`` share."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def _one(prefix: str, found: Sequence[str], what: str) -> str:
+    if len(found) <= 1:
+        return found[0] if found else prefix
+    shown = ", ".join(found[:CANDIDATES]) + (", …" if len(found) > CANDIDATES else "")
+    raise AmbiguousIdError(f"id prefix {prefix} matches several {what}: {shown}; give more of it")
 
 
 def _merge(match: FailedFilter | None, queue: str | None) -> FailedFilter:

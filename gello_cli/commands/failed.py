@@ -76,16 +76,21 @@ def failed(
 
 
 def print_failed(rows: list[Any]) -> None:
-    """Print failed jobs as a table."""
+    """Print failed jobs as a table; ids as their shortest distinct prefix (8 characters
+    or more), which every command taking an id accepts, so they stay whole when narrow."""
+    from gello_queue.inspection import short_ids
+
     if not rows:
         typer.echo("No failed jobs.")
         return
+    short = short_ids([f.id for f in rows])
     print_table(
         "Failed jobs",
         ["id", "job", "queue", "attempts", "failed at", "error"],
-        [
+        keep=("id",),
+        rows=[
             (
-                f.id,
+                short[f.id],
                 f.name,
                 f.queue,
                 f.attempts,
@@ -100,14 +105,22 @@ def print_failed(rows: list[Any]) -> None:
 def retry(
     ids: Annotated[
         list[str],
-        typer.Argument(metavar="ID...", help="Failed job ids, or all (as queue:retry-all)."),
+        typer.Argument(
+            metavar="ID...",
+            help="Failed job ids (or unique prefixes of 8+ characters), or all.",
+        ),
     ],
 ) -> None:
     """Put failed jobs back on their queues (queue:retry all: every failed job)."""
     if ids == ["all"]:
         retry_all()
         return
-    done = with_inspector(lambda i: i.retry(ids))
+
+    async def resolve_and_retry(inspector: Any) -> int:
+        done: int = await inspector.retry(await inspector.resolve_failed_ids(ids))
+        return done
+
+    done = with_inspector(resolve_and_retry)
     missing = len(ids) - done
     typer.echo(f"Retried {done} job(s)." + (f" {missing} id(s) not found." if missing else ""))
     if missing:
@@ -122,9 +135,20 @@ def retry_all(
     typer.echo(f"Retried {done} job(s).")
 
 
-def forget(job_id: Annotated[str, typer.Argument(help="Failed job id.")]) -> None:
+def forget(
+    job_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Failed job id (or a unique prefix of 8+).")
+    ],
+) -> None:
     """Delete one failed job."""
-    if not with_inspector(lambda i: i.forget(job_id)):
+
+    async def resolve_and_forget(inspector: Any) -> bool:
+        nonlocal job_id
+        [job_id] = await inspector.resolve_failed_ids([job_id])
+        found: bool = await inspector.forget(job_id)
+        return found
+
+    if not with_inspector(resolve_and_forget):
         typer.echo(f"error: no failed job with id {job_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"Forgot failed job {job_id}.")

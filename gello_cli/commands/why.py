@@ -16,7 +16,12 @@ def register(app: typer.Typer) -> None:
 
 
 def why(
-    job_id: Annotated[str, typer.Argument(help="The job id (as dispatch returned it).")],
+    job_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="The job id (as dispatch returned it), or a unique prefix of 8+."
+        ),
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """Explain in plain words where a job is and what it waits for (exit 1 when no job has
@@ -24,13 +29,15 @@ def why(
     from gello_cli.context import worker_hint
     from gello_queue import Queue
     from gello_queue.diagnosis import UNKNOWN, diagnose
+    from gello_queue.inspection import Inspector
 
     hint = worker_hint()
 
     async def main() -> Any:
         queue = Queue()
         try:
-            return await diagnose(await queue.driver(), job_id, hint)
+            full = await Inspector(queue).resolve_job_id(job_id)
+            return await diagnose(await queue.driver(), full, hint)
         finally:
             await queue.close()
 

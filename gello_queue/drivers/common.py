@@ -39,3 +39,9 @@ def retry_envelope(failed: FailedJob, now: float) -> Envelope | None:
 def seen(record: WorkerRecord, now: float) -> WorkerRecord:
     """The heartbeat stamped with the backend's time."""
     return replace(record, last_seen=now)
+
+
+def prefix_bounds(prefix: str) -> tuple[str, str]:
+    """``lo <= id < hi`` exactly when ``id`` starts with ``prefix`` (binary order, as the
+    SQL drivers store ids), so a prefix lookup is a range scan of the primary key."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)

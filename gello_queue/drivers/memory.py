@@ -440,6 +440,14 @@ class MemoryDriver:
         with self.store.lock:
             return sum(1 for f in self.store.failed.values() if queue is None or f.queue == queue)
 
+    async def failed_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
+        with self.store.lock:
+            return sorted(i for i in self.store.failed if i.startswith(prefix))[:limit]
+
+    async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
+        with self.store.lock:
+            return sorted(i for i in self.store.jobs if i.startswith(prefix))[:limit]
+
     async def failed_find(self, job_id: str) -> FailedJob | None:
         return self.store.failed.get(job_id)
 

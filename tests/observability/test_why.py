@@ -155,3 +155,35 @@ def test_the_command_prints_words_and_json(tmp_path: Path) -> None:
     assert data["state"] == "pending"
     assert data["queue"] == "reports"
     assert data["commands"] == [command]
+
+
+class _Opened:
+    """A queue whose driver is already open, for the inspector."""
+
+    def __init__(self, driver: QueueDriver) -> None:
+        self._driver = driver
+
+    async def driver(self) -> QueueDriver:
+        return self._driver
+
+
+async def test_ids_are_found_by_a_unique_prefix(driver: QueueDriver) -> None:
+    from gello_queue.inspection import AmbiguousIdError, Inspector, JobIdsByPrefix, short_ids
+
+    base = uuid.uuid4().hex[:8]  # isolates this test's ids on a shared server
+    ids = [f"{base}-8b3c-7aaa-{n}000-000000000000" for n in (8, 9)]
+    waiting = f"{base}-9fff-7bbb-8000-000000000003"
+    envs = [envelope("mail", id=i) for i in ids]
+    await driver.push([*envs, envelope("mail", id=waiting, available_at=time.time() + 3600)])
+    for r in await driver.reserve(["mail"], 2, lease_s=30, worker_id="w"):
+        assert await driver.fail(r, r.body, Failure("RuntimeError", "down"))
+    inspector = Inspector(_Opened(driver))  # type: ignore[arg-type]
+    assert await inspector.resolve_failed_ids([ids[1][:20]]) == [ids[1]]
+    with pytest.raises(AmbiguousIdError, match=f"{ids[0]}, {ids[1]}"):
+        await inspector.resolve_failed_ids([base])
+    assert await inspector.resolve_job_id(ids[0][:20]) == ids[0]
+    if isinstance(driver, JobIdsByPrefix):  # Redis keeps no index of queued ids
+        assert await inspector.resolve_job_id(f"{base}-9") == waiting
+    assert await inspector.resolve_failed_ids(["nothing-like-it"]) == ["nothing-like-it"]
+    short = short_ids(ids)
+    assert [await inspector.resolve_failed_ids([short[i]]) for i in ids] == [[i] for i in ids]

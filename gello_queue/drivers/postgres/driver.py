@@ -51,7 +51,7 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
-from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.drivers.common import name_of, prefix_bounds, retry_envelope, seen
 from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.drivers.postgres.kept import (
     CONNECTION_ERRORS,
@@ -917,6 +917,14 @@ class PostgresDriver:
         if queue is None:
             return int(await self._fetchval("failed_count"))
         return int(await self._fetchval("failed_count_queue", queue))
+
+    async def failed_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
+        rows = await self._fetch("failed_ids_by_prefix", *prefix_bounds(prefix), limit)
+        return [r[0] for r in rows]
+
+    async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
+        rows = await self._fetch("job_ids_by_prefix", *prefix_bounds(prefix), limit)
+        return [r[0] for r in rows]
 
     async def failed_find(self, job_id: str) -> FailedJob | None:
         rows = await self._fetch("failed_find", job_id)

@@ -279,6 +279,12 @@ SELECT count(*) FROM {{failed_jobs}};
 -- name: failed_count_queue
 SELECT count(*) FROM {{failed_jobs}} WHERE queue = $1;
 
+-- name: failed_ids_by_prefix
+SELECT id FROM {{failed_jobs}} WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3;
+
+-- name: job_ids_by_prefix
+SELECT id FROM {{jobs}} WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3;
+
 -- name: failed_find
 SELECT id, queue, name, body, exception, message, traceback, failed_at, attempts
 FROM {{failed_jobs}} WHERE id = $1;

@@ -100,6 +100,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -974,6 +975,22 @@ class RedisDriver:
             "failed_page", lambda k: ((k.failed,), (k.failed_job, "id", *job_ids))
         )
         return [_failed(row) for _, part in results for row in part]
+
+    async def failed_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
+        # Each queue's failed index is scored by time, so a prefix is a ZSCAN MATCH over
+        # it: bounded by the failed store (capped by retention), never the keyspace.
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
+        found: set[str] = set()
+        for queue in await self._known():
+            cursor: Any = 0
+            while True:
+                cursor, pairs = await self.redis.zscan(
+                    self._keys(queue).failed, cursor, match=pattern, count=1000
+                )
+                found.update(str(member) for member, _ in pairs)
+                if int(cursor) == 0 or len(found) >= limit:
+                    break
+        return sorted(found)[:limit]
 
     async def failed_find(self, job_id: str) -> FailedJob | None:
         found = await self._failed_by_id([job_id])

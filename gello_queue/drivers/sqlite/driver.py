@@ -24,7 +24,7 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
 from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
 from gello_queue.core.states import JobState
-from gello_queue.drivers.common import name_of, retry_envelope, seen, text_of
+from gello_queue.drivers.common import name_of, prefix_bounds, retry_envelope, seen, text_of
 from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.ports import (
     BatchRecord,
@@ -504,6 +504,20 @@ class SqliteDriver:
                 "SELECT COUNT(*) FROM gello_failed_jobs WHERE queue = ?", (queue,)
             ).fetchone()
         return int(row[0])
+
+    async def failed_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
+        rows = self.db.execute(
+            "SELECT id FROM gello_failed_jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (*prefix_bounds(prefix), limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
+        rows = self.db.execute(
+            "SELECT id FROM gello_jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (*prefix_bounds(prefix), limit),
+        ).fetchall()
+        return [r[0] for r in rows]
 
     async def failed_find(self, job_id: str) -> FailedJob | None:
         row = self.db.execute(
