@@ -55,6 +55,13 @@ class FailedIdsByPrefix(Protocol):
 
 
 @runtime_checkable
+class ServerWarnings(Protocol):
+    """A driver that knows what is wrong with its server's settings."""
+
+    def server_warnings(self) -> list[str]: ...
+
+
+@runtime_checkable
 class JobIdsByPrefix(Protocol):
     """A driver that finds queued-job ids (pending, scheduled, reserved) by prefix."""
 
@@ -542,6 +549,13 @@ class Inspector:
         if found is None:
             raise JobNotFoundError(f"no failed job with id {job_id}: see `gello queue:failed`")
         return found
+
+    async def server_warnings(self) -> list[str]:
+        """What is wrong with the backend server's settings (PostgreSQL without
+        autovacuum), one sentence each; said here and once per worker start, not by
+        every command."""
+        driver = await self._driver()
+        return driver.server_warnings() if isinstance(driver, ServerWarnings) else []
 
     # -- ids by prefix ---------------------------------------------------------------
     async def resolve_failed_ids(self, given: Sequence[str]) -> list[str]:

@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
 async def _check(name: str | None, any_worker: bool) -> tuple[int, dict[str, Any]]:
     from gello_queue import Queue
     from gello_queue.health import _backend_down, backend_facts, restart_line, uptime
+    from gello_queue.inspection import Inspector
 
     queue = Queue()
     try:
@@ -35,6 +36,7 @@ async def _check(name: str | None, any_worker: bool) -> tuple[int, dict[str, Any
         body: dict[str, Any] = await asyncio.wait_for(backend_facts(driver), 10)
         records = await driver.workers()
         now = await driver.now()
+        warnings = await Inspector(queue).server_warnings()
     except Exception as exc:
         return BACKEND_DOWN, {"status": "unhealthy", "backend": _backend_down(exc)}
     finally:
@@ -58,7 +60,9 @@ async def _check(name: str | None, any_worker: bool) -> tuple[int, dict[str, Any
     ok = any_worker or bool(workers)
     restarts = body["backend"].get("restarts")
     if restarts is not None:
-        body["warnings"] = [restart_line(restarts, now)]
+        warnings.insert(0, restart_line(restarts, now))
+    if warnings:
+        body["warnings"] = warnings
     return (0 if ok else NO_WORKER), {
         "status": "healthy" if ok else "unhealthy",
         "workers": workers,

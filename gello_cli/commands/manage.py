@@ -30,7 +30,10 @@ def status(as_json: JsonOpt = False) -> None:
     from gello_cli.commands.storage import storage_facts
     from gello_queue.inspection import Snapshot, heartbeat_age
 
-    snap: Snapshot = with_inspector(lambda i: i.snapshot())
+    async def read(inspector: Any) -> tuple[Snapshot, list[str]]:
+        return await inspector.snapshot(), await inspector.server_warnings()
+
+    snap, warnings = with_inspector(read)
     storage = storage_facts()
     if as_json:
         print_json(
@@ -61,11 +64,14 @@ def status(as_json: JsonOpt = False) -> None:
                     for w in snap.workers
                 ],
                 "storage": storage,
+                "warnings": warnings,
             }
         )
         return
     render_status(snap)
     render_storage(storage)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}")
 
 
 def render_status(snap: Any, hint: Any = None) -> None:

@@ -107,8 +107,10 @@ _COPY_COLUMNS = (
     "body",
 )
 
-_WARNED: set[str] = set()
-"""Warnings already given in this process (a driver is opened per event loop)."""
+AUTOVACUUM_OFF = (
+    "autovacuum is off on the PostgreSQL server: gello vacuums its jobs table itself;"
+    " turn autovacuum on"
+)
 
 _RESCUE_BATCH = 1000
 _VACUUM_EVERY_S = 30
@@ -219,6 +221,8 @@ class PostgresDriver:
         self._timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
         self._slot_cache: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
         self._self_vacuum = False
+        self._autovacuum_off = False
+        self._consuming = False
         self._coord_calls = 0
         """Vacuum the jobs table from rescue: set when the server's autovacuum is off."""
         self._acked = 0
@@ -285,15 +289,9 @@ class PostgresDriver:
             autovacuum = await self._call(
                 lambda pool: pool.fetchval("SELECT current_setting('autovacuum')::bool")
             )
-            if not autovacuum:
-                self._self_vacuum = True
-                if not _WARNED:
-                    _WARNED.add("autovacuum")
-                    log.warning(
-                        "postgres_autovacuum_off",
-                        detail="gello vacuums its jobs table itself; turn autovacuum on",
-                        every_s=_VACUUM_EVERY_S,
-                    )
+            # Said by a consumer when it starts (see ``reserve``) and by the status
+            # commands (``server_warnings``): not by every command and script that opens.
+            self._self_vacuum = self._autovacuum_off = not autovacuum
         except BaseException:
             await self.close()
             raise
@@ -621,6 +619,14 @@ class PostgresDriver:
     ) -> list[Reservation]:
         if limit <= 0 or not queues:
             return []
+        if not self._consuming:
+            self._consuming = True  # a worker's first reserve: once per worker start
+            if self._autovacuum_off:
+                log.warning(
+                    "postgres_autovacuum_off",
+                    detail="gello vacuums its jobs table itself; turn autovacuum on",
+                    every_s=_VACUUM_EVERY_S,
+                )
         if self._listen_task is None and self.listen:
             await self._start_listening()
         names = tuple(dict.fromkeys(queues))
@@ -854,6 +860,10 @@ class PostgresDriver:
         return True
 
     # -- inspecting and managing -----------------------------------------------------
+    def server_warnings(self) -> list[str]:
+        """What is wrong with the server's settings, for queue:status and queue:health."""
+        return [AUTOVACUUM_OFF] if self._autovacuum_off else []
+
     async def counts(self) -> dict[str, QueueCounts]:
         acc: dict[str, list[Any]] = {}
         for queue, pending, scheduled, reserved, failed, oldest in await self._fetch("counts"):
