@@ -232,7 +232,15 @@ class Queue:
             self._local.loop = loop
             with self._lock:
                 self._private_loops.append(loop)
-        return loop.run_until_complete(_awaited(call))
+        before = asyncio.all_tasks(loop)
+        result = loop.run_until_complete(_awaited(call))
+        started = asyncio.all_tasks(loop) - before
+        if started:
+            # What the call started in the background (a PostgreSQL kept connection
+            # opening) would stay frozen with this loop until the next call, and be
+            # destroyed pending at exit: let it finish now, for a few seconds at most.
+            loop.run_until_complete(asyncio.wait(started, timeout=_SETTLE_S))
+        return result
 
     def dispatch_blocking(self, pending: PendingDispatch) -> str:
         """Blocking twin of ``dispatch``."""
@@ -321,6 +329,9 @@ def _check_unique_modes(driver: QueueDriver) -> None:
 async def _awaited(call: Callable[[], Awaitable[T]]) -> T:
     return await call()
 
+
+_SETTLE_S = 5.0
+"""How long a blocking call waits for the background work it started."""
 
 _default: Queue | None = None
 _default_lock = threading.Lock()
