@@ -73,7 +73,7 @@ def test_monitor_follows_a_worker_draining_a_queue(cli: Cli) -> None:
         wait_for(lambda: row(pane.text(), "default"), timeout_s=20)
         text = pane.text()
         assert row(text, "default")[1] == "3"  # type: ignore[index]
-        assert "gello queue:work --queue default" in text  # nobody consumes it yet
+        assert "Nobody consumes 'default' (3 waiting)" in text  # with the worker command
         assert "LIVE" in text
         worker = cli.spawn("queue:work", "--sleep", "0.05")
         # a drained queue leaves the table (no jobs, no failures)
@@ -81,7 +81,7 @@ def test_monitor_follows_a_worker_draining_a_queue(cli: Cli) -> None:
         wait_for(lambda: "Throughput, last 60 min: 3 processed" in pane.text(), timeout_s=30)
         text = pane.text()
         assert "(1)" in text  # one live worker in the KPI tiles
-        assert "queue:work --queue default" not in text
+        assert "Nobody consumes 'default'" not in text
         pane.tmux("send-keys", "5")
         wait_for(lambda: "Workers: 1 live" in pane.text(), timeout_s=10)
         pane.tmux("send-keys", "q")
