@@ -102,7 +102,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
@@ -979,17 +979,26 @@ class RedisDriver:
     async def failed_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
         # Each queue's failed index is scored by time, so a prefix is a ZSCAN MATCH over
         # it: bounded by the failed store (capped by retention), never the keyspace.
+        return await self._ids_by_prefix(prefix, limit, lambda k: (k.failed,))
+
+    async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
+        # Waiting and running jobs are members of their queue's ready, delayed and
+        # reserved sets: the same bounded ZSCAN, over those.
+        return await self._ids_by_prefix(prefix, limit, lambda k: (k.ready, k.delayed, k.reserved))
+
+    async def _ids_by_prefix(
+        self, prefix: str, limit: int, indexes: Callable[[_QueueKeys], tuple[str, ...]]
+    ) -> list[str]:
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
         found: set[str] = set()
         for queue in await self._known():
-            cursor: Any = 0
-            while True:
-                cursor, pairs = await self.redis.zscan(
-                    self._keys(queue).failed, cursor, match=pattern, count=1000
-                )
-                found.update(str(member) for member, _ in pairs)
-                if int(cursor) == 0 or len(found) >= limit:
-                    break
+            for index in indexes(self._keys(queue)):
+                cursor: Any = 0
+                while True:
+                    cursor, pairs = await self.redis.zscan(index, cursor, match=pattern, count=1000)
+                    found.update(str(member) for member, _ in pairs)
+                    if int(cursor) == 0 or len(found) >= limit:
+                        break
         return sorted(found)[:limit]
 
     async def failed_find(self, job_id: str) -> FailedJob | None:
