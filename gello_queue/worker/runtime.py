@@ -182,6 +182,7 @@ class Worker:
         """What to announce for each of ``_acks`` once the backend accepted it."""
         self._executor: Executor | None = None
         self._ack_ready = asyncio.Event()
+        self._flushing = asyncio.Lock()
         self._process = psutil.Process()
         self._driver: QueueDriver | None = None
         self._failures = 0
@@ -488,6 +489,14 @@ class Worker:
             await self._flush_once(driver)
 
     async def _flush_once(self, driver: QueueDriver) -> None:
+        # One flush at a time: the last one, at stop, waits for one under way instead of
+        # finding the lists empty and cancelling it with its task. The backend may have
+        # applied that ack already (a --stop-when-empty worker sees its queues empty and
+        # stops) while its completions were not yet announced, nor counted.
+        async with self._flushing:
+            await self._flush_locked(driver)
+
+    async def _flush_locked(self, driver: QueueDriver) -> None:
         self._ack_ready.clear()
         if not self._acks:
             return
