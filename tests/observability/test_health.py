@@ -200,7 +200,10 @@ async def test_probes_name_workers_and_queues_only_when_asked(
         async with running(worker):
 
             async def ready() -> tuple[int, dict[str, Any]]:
-                return await asyncio.to_thread(get, port, "/readyz")
+                try:
+                    return await asyncio.to_thread(get, port, "/readyz")
+                except urllib.error.URLError:  # the worker has not opened its probes yet
+                    return 0, {}
 
             _, ready_body = await eventually(ready, lambda got: got[0] == 200)
             _, live_body = await asyncio.to_thread(get, port, "/healthz")

@@ -187,10 +187,15 @@ async def test_a_handler_process_over_the_memory_limit_is_replaced_after_its_job
 ) -> None:
     from gello_queue import ExitReason
 
+    # The limit sits above this process's own size (the test process runs the worker;
+    # after a long suite with coverage it can pass 200 MB), and the leak above the limit.
+    limit_mb = psutil.Process().memory_info().rss // 2**20 + 150
     ledger = tmp_path / "pids"
-    await Hoarder.dispatch(mb=300, ledger=str(ledger), connection=queue)
+    await Hoarder.dispatch(mb=limit_mb + 100, ledger=str(ledger), connection=queue)
     await Hoarder.dispatch(mb=0, ledger=str(ledger), connection=queue)
-    worker = Worker(connection=queue, memory_limit="200MB", stop_when_empty=True, sleep_s=0.02)
+    worker = Worker(
+        connection=queue, memory_limit=f"{limit_mb}MB", stop_when_empty=True, sleep_s=0.02
+    )
     assert await asyncio.wait_for(worker.start(), 60) is ExitReason.EMPTY
     leaked, clean = (int(pid) for pid in ledger.read_text().split())
     assert clean != leaked  # the second job ran in a fresh process
