@@ -72,8 +72,8 @@ def own_redis(tmp_path: Path):  # type: ignore[no-untyped-def]
     subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
 
 
-def test_workers_survive_a_redis_restart(own_redis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    port, data = own_redis
+def own_redis_backend(port: int, tmp_path: Path, **settings: str) -> Backend:
+    """Workers' environment for a test's own Redis on ``port``, nothing of the machine's."""
     url = f"redis://127.0.0.1:{port}/0"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "REDIS_"))}
     env.update(
@@ -82,8 +82,14 @@ def test_workers_survive_a_redis_restart(own_redis, tmp_path: Path) -> None:  # 
         GELLO_APP="app_jobs",
         GELLO_TEST_LEDGER=str(tmp_path / "ledger.txt"),
         QUEUE_LEASE="2",
+        **settings,
     )
-    backend = Backend("redis-own", url, env, tmp_path / "ledger.txt")
+    return Backend("redis-own", url, env, tmp_path / "ledger.txt")
+
+
+def test_workers_survive_a_redis_restart(own_redis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    port, data = own_redis
+    backend = own_redis_backend(port, tmp_path)
     dispatch(backend, 600, seconds=0.02)
     workers = [
         backend.spawn("queue:work", "--concurrency", "4", "--sleep", "0.05") for _ in range(2)
@@ -193,17 +199,7 @@ def test_a_redis_that_keeps_nothing_is_warned_about_and_its_restart_reported(
         )  # fmt: skip
         wait_for(lambda: redis_cli(port, "ping").stdout.strip() == b"PONG")
 
-    url = f"redis://127.0.0.1:{port}/0"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "REDIS_"))}
-    env.update(
-        QUEUE_URL=url,
-        PYTHONPATH=str(HERE.parent / "cli"),
-        GELLO_APP="app_jobs",
-        GELLO_TEST_LEDGER=str(tmp_path / "ledger.txt"),
-        QUEUE_LEASE="2",
-        QUEUE_METRICS_PORT=str(metrics_port),
-    )
-    backend = Backend("redis-own", url, env, tmp_path / "ledger.txt")
+    backend = own_redis_backend(port, tmp_path, QUEUE_METRICS_PORT=str(metrics_port))
     log = tmp_path / "worker-0.log"
 
     def restarts_metric() -> float | None:
@@ -241,7 +237,7 @@ def test_a_redis_that_keeps_nothing_is_warned_about_and_its_restart_reported(
         assert "the jobs it held are lost" in human
 
         async def dashboard_hints() -> str:
-            queue = Queue(url)
+            queue = Queue(backend.url)
             try:
                 return hints(await Inspector(queue).snapshot())
             finally:
