@@ -164,8 +164,9 @@ async def test_a_lost_connection_is_a_banner_then_it_recovers(mem_app: MonitorAp
             app.backend = dead
             app.wake()
             await until(pilot, lambda: app.error is not None)
+            # The banner is shown by a class change, which the next refresh lays out.
+            await until(pilot, lambda: "Connection lost" in screen_text(app))
             text = screen_text(app)
-            assert "Connection lost" in text
             assert "OFFLINE" in text
             assert "hunter2" not in text
             assert "emails" in text  # the last data stays on screen
