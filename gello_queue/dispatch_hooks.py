@@ -11,14 +11,21 @@ pays one truthiness test.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.events import Events, JobDispatched
-from gello_queue.ports import BatchRecord, QueueDriver, Reservation
+from gello_queue.ports import (
+    PORTS,
+    BatchRecord,
+    QueueDriver,
+    Reservation,
+    ReserveWait,
+    RestartWatch,
+    port_methods,
+)
 
 if TYPE_CHECKING:
     from gello_queue.queue import Queue
@@ -76,7 +83,8 @@ def _bind(layer: PushLayer, call_next: PushNext) -> PushNext:
 
 class HookedDriver:
     """A driver whose ``push`` and ``batch_push`` run through the hooks and whose
-    reservations reach the reserve observers; everything else is delegated."""
+    reservations reach the reserve observers; every other operation of the ports is the
+    inner driver's own."""
 
     def __init__(
         self,
@@ -87,25 +95,25 @@ class HookedDriver:
         events: Events | None = None,
     ) -> None:
         self.inner = inner
+        self.name = inner.name
         self.hooks = DispatchHooks(layers, reserve_hooks, events)
-        # Bind the delegated methods once: the worker's hot calls then cost what they
-        # cost unwrapped (``__getattr__`` stays as the fallback for everything else).
+        # The ports' other operations, bound once: the worker's hot calls then cost what
+        # they cost unwrapped. A subclass's own overrides stay its own.
         own = {n for klass in type(self).__mro__[:-1] for n in vars(klass)}
-        for name, value in vars(type(inner)).items():
-            # Plain methods only: properties may not be readable before ``open``.
-            if not name.startswith("_") and name not in own and inspect.isfunction(value):
+        for name in _FORWARDED:
+            if name not in own:
                 setattr(self, name, getattr(inner, name))
 
-        if getattr(inner, "reserve_wait", None) is None:
-            self.reserve_wait = None  # type: ignore[assignment]  # the worker then waits, then reserves
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self.inner.capabilities
 
     @classmethod
     def of(cls, inner: QueueDriver, hooks: DispatchHooks) -> HookedDriver:
-        """A view of ``inner`` that runs ``hooks`` (shared, not copied)."""
-        return cls(inner, hooks.layers, hooks.reserve, events=hooks.events)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+        """A view of ``inner`` that runs ``hooks`` (shared, not copied), offering the
+        optional ``ReserveWait`` port exactly when ``inner`` does."""
+        view = _HookedWaiting if isinstance(inner, ReserveWait) else cls
+        return view(inner, hooks.layers, hooks.reserve, events=hooks.events)
 
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
         return await self.hooks.push(envelopes, self.inner.push)
@@ -117,10 +125,24 @@ class HookedDriver:
         self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
     ) -> list[Reservation]:
         found = await self.inner.reserve(queues, limit, lease_s=lease_s, worker_id=worker_id)
+        self._observe(found)
+        return found
+
+    def _observe(self, found: list[Reservation]) -> None:
         if found:
             for hook in self.hooks.reserve:
                 hook(found)
-        return found
+
+    async def server_restarts(self) -> dict[str, Any] | None:
+        inner = self.inner
+        return await inner.server_restarts() if isinstance(inner, RestartWatch) else None
+
+
+_FORWARDED = port_methods(*PORTS)
+
+
+class _HookedWaiting(HookedDriver):
+    """The view of a driver that waits and leases in one call."""
 
     async def reserve_wait(
         self,
@@ -132,13 +154,12 @@ class HookedDriver:
         timeout_s: float,
     ) -> list[Reservation]:
         """The inner driver's idle wait-and-lease, with the reserve observers run too."""
-        inner: Any = self.inner
-        found: list[Reservation] = await inner.reserve_wait(
+        inner = self.inner
+        assert isinstance(inner, ReserveWait)
+        found = await inner.reserve_wait(
             queues, limit, lease_s=lease_s, worker_id=worker_id, timeout_s=timeout_s
         )
-        if found:
-            for hook in self.hooks.reserve:
-                hook(found)
+        self._observe(found)
         return found
 
 

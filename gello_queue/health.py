@@ -27,10 +27,10 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gello_queue.events import WorkerEvent
-from gello_queue.ports import QueueCounts, QueueDriver
+from gello_queue.ports import QueueCounts, QueueDriver, RestartWatch
 from gello_queue.settings import SUPERVISED_HEALTH_ENV
 
 if TYPE_CHECKING:
@@ -81,8 +81,7 @@ async def backend_restarts(driver: QueueDriver) -> dict[str, Any] | None:
     """Restarts of the backend's server that workers noticed (``count``, ``last_at``,
     ``persistent``), or None: none noticed, or a backend that cannot tell (only Redis
     can: a database keeps its rows across a restart, a broker its durable messages)."""
-    read = getattr(driver, "server_restarts", None)
-    return None if read is None else cast("dict[str, Any] | None", await read())
+    return await driver.server_restarts() if isinstance(driver, RestartWatch) else None
 
 
 def restart_line(restarts: dict[str, Any], now: float) -> str:

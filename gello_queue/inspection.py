@@ -21,12 +21,14 @@ from gello_queue.core.redaction import redact as redact  # the dashboard's paylo
 from gello_queue.core.states import JobState
 from gello_queue.health import backend_restarts
 from gello_queue.ports import (
+    Capability,
     FailedJob,
     JobRecord,
     QueueCounts,
     QueueDriver,
     ThroughputBucket,
     WorkerRecord,
+    require,
 )
 from gello_queue.queue import Queue
 
@@ -397,12 +399,10 @@ class Inspector:
     def __init__(self, queue: Queue) -> None:
         self.queue = queue
 
-    async def _driver(self, capability: str | None = None) -> QueueDriver:
+    async def _driver(self, capability: Capability | None = None) -> QueueDriver:
         driver = await self.queue.driver()
-        if capability is not None and capability not in driver.capabilities:
-            raise NotSupportedError(
-                f"the {driver.name} driver cannot {capability.replace('_', ' ')}"
-            )
+        if capability is not None:
+            require(driver, capability)
         return driver
 
     async def snapshot(
@@ -441,7 +441,7 @@ class Inspector:
         """
         if state not in LISTABLE:
             raise NotSupportedError(f"cannot list {state} jobs: use pending, scheduled or reserved")
-        driver = await self._driver("list_jobs")
+        driver = await self._driver(Capability.LIST_JOBS)
         return await driver.jobs(queue, state, limit=limit, offset=offset)
 
     async def failed(
@@ -675,7 +675,7 @@ class Inspector:
         Raises:
             NotSupportedError: the driver cannot clear a queue.
         """
-        return await (await self._driver("clear")).clear(queue)
+        return await (await self._driver(Capability.CLEAR)).clear(queue)
 
     async def pause(self, queue: str) -> None:
         """Workers skip ``queue`` until it is resumed."""
@@ -703,7 +703,7 @@ class Inspector:
             JobNotFoundError: no pending or scheduled job has that id (a running job
                 cannot be cancelled).
         """
-        if not await (await self._driver("cancel")).cancel(job_id):
+        if not await (await self._driver(Capability.CANCEL)).cancel(job_id):
             raise JobNotFoundError(_gone([job_id], "pending or scheduled"))
         return 1
 

@@ -1,4 +1,4 @@
-"""The port every driver implements, and the records that cross it.
+"""The ports every driver implements, as small capabilities, and the records that cross them.
 
 Drivers store and fetch atomically; the invariants (attempt refunds, retry decisions,
 envelope decoding) live above them in the worker and the queue facade. Every state change
@@ -9,203 +9,120 @@ token still holds the lease: a stale worker cannot ack, release or fail a rescue
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-import orjson
-
-from gello_queue.core.envelope import Envelope, load_json
-from gello_queue.core.errors import EnvelopeError
-from gello_queue.core.redaction import redact_url
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import NotSupportedError
+from gello_queue.core.records import (
+    BatchRecord,
+    FailedJob,
+    Failure,
+    JobRecord,
+    QueueCounts,
+    RescueResult,
+    Reservation,
+    ThroughputBucket,
+    WorkerRecord,
+)
 from gello_queue.core.states import JobState
 
+__all__ = [
+    "OPTIONAL_PORTS",
+    "PORTS",
+    "BatchRecord",
+    "BatchStore",
+    "Capability",
+    "Coordination",
+    "FailedJob",
+    "FailedStore",
+    "Failure",
+    "JobBrowser",
+    "JobQueue",
+    "JobRecord",
+    "QueueCounts",
+    "QueueDriver",
+    "RescueResult",
+    "Reservation",
+    "ReserveWait",
+    "RestartWatch",
+    "ThroughputBucket",
+    "WorkerRecord",
+    "WorkerRegistry",
+    "not_supported",
+    "port_methods",
+    "require",
+]
 
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """One leased attempt of a job, as handed to a worker."""
 
-    id: str
-    queue: str
-    token: str
-    """Unique per attempt; proves the holder still owns the lease."""
-    attempts: int
-    """Attempts including this one (counted at reserve)."""
-    body: bytes | str
-    """The stored envelope, undecoded: a poison message still reaches the worker."""
-    lease_expires_at: float
+class Capability(StrEnum):
+    """A guarantee a driver gives beyond its ports, declared in its ``capabilities``.
 
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """Why an attempt ended in the failed store.
-
-    URL passwords in the message and traceback are redacted as the record is built: the
-    failed store is read by every listing tool, so a secret must not get into it.
+    Operations a driver may lack entirely are optional ports (``ReserveWait``,
+    ``RestartWatch``); these name behaviours of operations every driver has.
     """
 
-    exception: str
-    """The exception's type name, or a short tag such as ``EnvelopeError``."""
-    message: str
-    traceback: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "message", redact_url(self.message))
-        object.__setattr__(self, "traceback", redact_url(self.traceback))
-
-
-@dataclass(frozen=True, slots=True)
-class FailedJob:
-    """A record in the failed store (the dead letters)."""
-
-    id: str
-    queue: str
-    name: str
-    body: str
-    """The envelope as it was stored, or the raw value of a message that was not one."""
-    exception: str
-    message: str
-    traceback: str
-    failed_at: float
-    attempts: int
-
-    def payload(self) -> Any:
-        """The job's payload, or ``None`` when the body is not an envelope (or could not
-        be written back: nested too deep)."""
-        try:
-            data = load_json(self.body)
-        except EnvelopeError:
-            return None
-        return data.get("payload") if isinstance(data, dict) else None
-
-
-@dataclass(frozen=True, slots=True)
-class JobRecord:
-    """A job still in a queue (pending, scheduled or reserved)."""
-
-    id: str
-    queue: str
-    state: JobState
-    attempts: int
-    priority: int
-    available_at: float
-    created_at: float
-    body: str
-    reserved_by: str | None = None
-    lease_expires_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class QueueCounts:
-    """Sizes of one queue by state."""
-
-    pending: int = 0
-    scheduled: int = 0
-    reserved: int = 0
-    failed: int = 0
-    oldest_pending_at: float | None = None
-    """When the oldest pending job became available (for "wait")."""
+    LIST_JOBS = "list_jobs"
+    """``jobs`` lists pending, scheduled and reserved jobs."""
+    PRIORITY = "priority"
+    """Per-message priority inside one queue."""
+    CLEAR = "clear"
+    """``clear`` deletes the pending jobs of a queue."""
+    CANCEL = "cancel"
+    """``cancel`` deletes any pending job (a broker: only a waiting unique one)."""
+    UNIQUE_MODES = "unique_modes"
+    """``unique_for``, until-processing and debounce are honoured at push."""
+    BATCH_PUSH = "batch_push"
+    """A batch record and its jobs are stored in one round trip."""
 
     @property
-    def total(self) -> int:
-        """Jobs that are still to run or running (failed ones excluded)."""
-        return self.pending + self.scheduled + self.reserved
+    def description(self) -> str:
+        """What the capability lets a driver do, as a verb phrase for error messages."""
+        return _CAPABILITY_TEXT[self]
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerRecord:
-    """A worker's heartbeat, as stored in the backend."""
-
-    id: str
-    name: str
-    host: str
-    pid: int
-    queues: list[str]
-    concurrency: int
-    state: str
-    processed: int
-    failed: int
-    current_jobs: list[str]
-    started_at: float
-    memory_bytes: int
-    last_seen: float = 0.0
-
-    def to_json(self) -> bytes:
-        """Serialise for storage."""
-        return orjson.dumps({k: getattr(self, k) for k in self.__slots__})
-
-    @classmethod
-    def from_json(cls, raw: bytes | str) -> WorkerRecord:
-        """Parse a stored heartbeat."""
-        data = orjson.loads(raw)
-        return cls(**{k: data[k] for k in cls.__slots__ if k in data})
+_CAPABILITY_TEXT = {
+    Capability.LIST_JOBS: "list pending, scheduled and reserved jobs",
+    Capability.PRIORITY: "order jobs by per-message priority inside one queue",
+    Capability.CLEAR: "delete the pending jobs of a queue",
+    Capability.CANCEL: "delete one pending job",
+    Capability.UNIQUE_MODES: "honour unique_for, until-processing and debounce at push",
+    Capability.BATCH_PUSH: "store a batch record and its jobs in one round trip",
+}
 
 
-@dataclass(frozen=True, slots=True)
-class RescueResult:
-    """What a rescue pass did with expired leases."""
-
-    requeued: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    """Jobs whose lease expired on their last attempt: their worker died running them."""
-
-
-@dataclass(frozen=True, slots=True)
-class ThroughputBucket:
-    """Jobs processed and failed in one minute on one queue."""
-
-    minute: int
-    """Epoch seconds of the minute's start."""
-    queue: str
-    processed: int
-    failed: int
+def not_supported(
+    driver_name: str, capability: Capability, doing: str | None = None
+) -> NotSupportedError:
+    """The one error for an operation a driver lacks: it names the driver, what was asked
+    and the capability."""
+    what = doing or capability.description
+    return NotSupportedError(
+        f"the {driver_name} driver cannot {what} (it lacks the {capability.value!r} capability)"
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class BatchRecord:
-    """A batch of jobs as stored: its counters and the callbacks to run when it ends."""
+def require(driver: QueueDriver, capability: Capability, doing: str | None = None) -> None:
+    """Raise ``NotSupportedError`` unless ``driver`` declares ``capability``."""
+    if capability not in driver.capabilities:
+        raise not_supported(driver.name, capability, doing)
 
-    id: str
-    name: str
-    total: int
-    """Jobs the batch holds (links of chains inside it included)."""
-    processed: int = 0
-    failed: int = 0
-    created_at: float = 0.0
-    finished_at: float | None = None
-    """When every job had run once (processed + failed reached total)."""
-    cancelled_at: float | None = None
-    options: str = "{}"
-    """JSON: callbacks (envelopes as dicts), ``allow_failures`` and a chain to continue."""
-    failed_ids: tuple[str, ...] = ()
-    """Ids of the jobs that failed; filled by ``batch_find`` only (``with_failed``)."""
 
-    @property
-    def pending(self) -> int:
-        """Jobs that have not run to an end yet."""
-        return max(self.total - self.processed - self.failed, 0)
-
-    @property
-    def percent(self) -> float:
-        """Share of jobs that ran to an end, 0..100."""
-        return 100.0 if self.total <= 0 else 100.0 * (self.total - self.pending) / self.total
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancelled_at is not None
-
-    @property
-    def finished(self) -> bool:
-        return self.finished_at is not None
+# Each port below is one capability a connection has. Every driver implements the six
+# mandatory ones (brokers through their database store); the optional ones are found once,
+# with ``isinstance``, when a connection is built, never looked up at the call site.
 
 
 @runtime_checkable
-class QueueDriver(Protocol):
-    """The storage port: queues with leases, the failed store, and worker bookkeeping."""
+class JobQueue(Protocol):
+    """Jobs with leases: what a producer and a worker need."""
 
     name: str
     """The driver's name as used in ``QUEUE_DRIVER`` and URLs."""
-    capabilities: frozenset[str]
-    """Optional features this driver has; see ``gello_queue.drivers.CAPABILITIES``."""
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """The guarantees this driver gives beyond its ports (``Capability`` values)."""
 
     async def open(self) -> None:
         """Connect and prepare storage. Raises ``DriverUnavailableError``."""
@@ -216,12 +133,10 @@ class QueueDriver(Protocol):
     async def now(self) -> float:
         """The backend's clock in epoch seconds (leases are judged by it)."""
 
-    # -- producing -------------------------------------------------------------------
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
         """Store jobs in one round trip; return, per envelope, the id of the job that
         now represents it (its own id, or the holder of its unique key)."""
 
-    # -- consuming -------------------------------------------------------------------
     async def reserve(
         self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
     ) -> list[Reservation]:
@@ -249,7 +164,11 @@ class QueueDriver(Protocol):
     async def rescue(self) -> RescueResult:
         """Requeue jobs whose lease expired; fail those that were on their last attempt."""
 
-    # -- inspecting and managing -----------------------------------------------------
+
+@runtime_checkable
+class JobBrowser(Protocol):
+    """Looking into queues and managing single jobs."""
+
     async def counts(self) -> dict[str, QueueCounts]:
         """Sizes per queue by state, for every queue that holds jobs or failed jobs."""
 
@@ -273,7 +192,11 @@ class QueueDriver(Protocol):
     async def promote(self, job_id: str) -> bool:
         """Make a scheduled job available now."""
 
-    # -- the failed store ------------------------------------------------------------
+
+@runtime_checkable
+class FailedStore(Protocol):
+    """The failed jobs: listed, retried, forgotten, pruned."""
+
     async def failed_list(
         self, *, queue: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[FailedJob]:
@@ -306,7 +229,11 @@ class QueueDriver(Protocol):
         record whose id is already in the failed store is left alone; return how many
         were newly stored."""
 
-    # -- workers and control ---------------------------------------------------------
+
+@runtime_checkable
+class WorkerRegistry(Protocol):
+    """Workers' heartbeats, pause flags, the restart signal and throughput."""
+
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
         """Store a worker's heartbeat; it is forgotten ``ttl_s`` after the last one."""
 
@@ -337,9 +264,15 @@ class QueueDriver(Protocol):
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         """Per-minute buckets from ``since`` on."""
 
-    # -- coordination (shared state for middleware, batches, chains and schedules) ----
-    # Keys are free-form strings in a namespace of their own (they never clash with
-    # queue keys); expiry is judged by the backend's clock.
+
+@runtime_checkable
+class Coordination(Protocol):
+    """Shared state for middleware, batches, chains and schedules.
+
+    Keys are free-form strings in a namespace of their own (they never clash with queue
+    keys); expiry is judged by the backend's clock.
+    """
+
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
         """Add ``by`` to a counter and return its new value. A missing or expired counter
         starts at zero and lives ``ttl_s`` from then on (a fixed window: adding does not
@@ -355,7 +288,11 @@ class QueueDriver(Protocol):
     async def lock_owner(self, key: str) -> str | None:
         """Who holds the lock ``key`` now, or None when it is free or expired."""
 
-    # -- batches ---------------------------------------------------------------------
+
+@runtime_checkable
+class BatchStore(Protocol):
+    """Batch records and their progress."""
+
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
         """Store the batch (or, when it exists, add ``record.total`` to its total) and push
         ``envelopes``, atomically where the backend allows, in one round trip. Unique keys
@@ -379,3 +316,58 @@ class QueueDriver(Protocol):
 
     async def batch_prune(self, before: float) -> int:
         """Delete batches finished or cancelled before ``before``; return how many."""
+
+
+@runtime_checkable
+class QueueDriver(
+    JobQueue, JobBrowser, FailedStore, WorkerRegistry, Coordination, BatchStore, Protocol
+):
+    """A connection: every mandatory port together. It declares nothing of its own."""
+
+
+# -- optional ports -------------------------------------------------------------------
+
+
+@runtime_checkable
+class ReserveWait(Protocol):
+    """A driver that can wait for jobs and lease them in one call (a blocking pop)."""
+
+    async def reserve_wait(
+        self,
+        queues: Sequence[str],
+        limit: int,
+        *,
+        lease_s: float,
+        worker_id: str,
+        timeout_s: float,
+    ) -> list[Reservation]:
+        """Lease up to ``limit`` jobs, waiting up to ``timeout_s`` for the first one."""
+
+
+@runtime_checkable
+class RestartWatch(Protocol):
+    """A driver whose server can lose jobs by restarting, and that notices it (Redis)."""
+
+    async def server_restarts(self) -> dict[str, Any] | None:
+        """Restarts workers noticed (``count``, ``last_at``, ``persistent``), or None."""
+
+
+PORTS: tuple[type, ...] = (
+    JobQueue,
+    JobBrowser,
+    FailedStore,
+    WorkerRegistry,
+    Coordination,
+    BatchStore,
+)
+"""The mandatory ports, in the order of ``QueueDriver``."""
+
+OPTIONAL_PORTS: tuple[type, ...] = (ReserveWait, RestartWatch)
+
+
+def port_methods(*ports: type) -> tuple[str, ...]:
+    """The operations the given ports declare, in declaration order."""
+    names: list[str] = []
+    for port in ports:
+        names += [n for n, v in vars(port).items() if not n.startswith("_") and callable(v)]
+    return tuple(names)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 from gello_queue.core.dispatcher import provide_default
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import GelloError, NotSupportedError
+from gello_queue.core.errors import GelloError
 from gello_queue.core.job import Delay, Job, JobDefaults, PendingDispatch, seconds
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.unique import DispatchResult
@@ -26,7 +26,7 @@ from gello_queue.drivers import DriverFactory, factory_from_url
 from gello_queue.observability import redact_url
 from gello_queue.orchestration.batch import Batch, Prepared, store_batch
 from gello_queue.orchestration.chain import Chain
-from gello_queue.ports import BatchRecord, QueueDriver
+from gello_queue.ports import BatchRecord, Capability, QueueDriver, require
 from gello_queue.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -67,7 +67,7 @@ class Queue:
             tries=self.settings.queue_max_tries,
             max_payload_bytes=self.settings.queue_max_payload_bytes,
         )
-        self._factory = factory or _factory_for(self.url, self.settings.queue_prefix)
+        self._factory = factory or _factory_for(self.url, self.settings.queue_prefix, self.registry)
         self._drivers: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._views: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._opening: dict[asyncio.AbstractEventLoop, asyncio.Task[QueueDriver]] = {}
@@ -121,9 +121,6 @@ class Queue:
     async def _open_new(self, loop: asyncio.AbstractEventLoop) -> QueueDriver:
         try:
             driver = self._factory()
-            bind = getattr(driver, "bind", None)
-            if bind is not None:
-                bind(self)  # the sync driver runs jobs, so it needs the registry
             await driver.open()
             with self._lock:
                 self._drivers[loop] = driver
@@ -319,11 +316,12 @@ def made_job(job: object, payload: Any, fields: dict[str, Any]) -> PendingDispat
 
 
 def _check_unique_modes(driver: QueueDriver) -> None:
-    if "unique_modes" not in driver.capabilities:
-        raise NotSupportedError(
-            f"the {driver.name} driver cannot honour unique_for, unique_until='processing'"
-            " or debounce: use plain unique jobs, or a database or Redis connection"
-        )
+    require(
+        driver,
+        Capability.UNIQUE_MODES,
+        "honour unique_for, unique_until='processing' or debounce: use plain unique jobs,"
+        " or a database or Redis connection",
+    )
 
 
 async def _awaited(call: Callable[[], Awaitable[T]]) -> T:
@@ -349,13 +347,14 @@ def default_queue() -> Queue:
 provide_default(default_queue)
 
 
-def _factory_for(url: str, prefix: str) -> DriverFactory:
+def _factory_for(url: str, prefix: str, registry: JobRegistry) -> DriverFactory:
     """The drivers of ``url``. The sync connection runs jobs through the worker's executor,
-    so it is found here, above both, rather than among the drivers."""
+    with the queue's registry, so it is found here, above both, rather than among the
+    drivers."""
     if url.split(":", 1)[0].lower() == "sync":
         from gello_queue.worker.inline import SyncDriver
 
-        return SyncDriver
+        return lambda: SyncDriver(registry)
     return factory_from_url(url, prefix=prefix)
 
 

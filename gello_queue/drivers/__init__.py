@@ -1,4 +1,4 @@
-"""Drivers behind the one port, chosen from a URL and imported lazily.
+"""Drivers behind the ports, chosen from a URL and imported lazily.
 
 ``import gello_queue`` loads no client library: redis and asyncpg are imported only when
 a URL asks for them.
@@ -28,15 +28,6 @@ SCHEMES = (
     "failover:",
     "sqs://",
 )
-
-CAPABILITIES = {
-    "list_jobs": "list pending, scheduled and reserved jobs",
-    "priority": "per-message priority inside one queue",
-    "clear": "delete the pending jobs of a queue",
-    "cancel": "delete one pending job",
-    "unique_modes": "unique_for, until-processing and debounce honoured at push",
-    "batch_push": "a batch record and its jobs stored in one round trip",
-}
 
 
 def factory_from_url(url: str, *, prefix: str = "gello:") -> DriverFactory:

@@ -3,9 +3,9 @@
 A broker (RabbitMQ, SQS) moves messages; it cannot list a failed job, remember a
 worker's heartbeat or count throughput. As in Laravel, those live in a database
 connection (``QUEUE_FAILED_STORE``: the SQLite file by default, PostgreSQL in
-production). ``StoreBacked`` delegates every such port method to that store driver,
-and any port method it does not define (coordination methods added to the port later)
-is delegated too, so a broker driver stays complete as the port grows.
+production). ``StoreBacked`` composes a broker's ``JobQueue`` with that store's
+``FailedStore``, ``WorkerRegistry``, ``Coordination`` and ``BatchStore``: each of their
+operations is delegated by name, below.
 
 The store driver's own job tables hold only unique-key claims and markers of
 superseded messages, in private queues (see ``broker_claims``).
@@ -24,6 +24,8 @@ from gello_queue.core.states import JobState
 from gello_queue.drivers.broker_claims import ClaimStore, is_private, marker_queue
 from gello_queue.drivers.common import name_of, retry_envelope
 from gello_queue.ports import (
+    BatchRecord,
+    Capability,
     FailedJob,
     Failure,
     JobRecord,
@@ -31,6 +33,7 @@ from gello_queue.ports import (
     QueueDriver,
     ThroughputBucket,
     WorkerRecord,
+    not_supported,
 )
 
 STORE_PARAM = "failed_store"
@@ -111,22 +114,15 @@ class StoreBacked(ClaimStore):
     name = "broker"
     store: QueueDriver
 
-    def __getattr__(self, attr: str) -> Any:
-        # Port methods added after this driver was written: the database store has them.
-        store = self.__dict__.get("store")
-        if store is None or attr.startswith("_"):
-            raise AttributeError(attr)
-        return getattr(store, attr)
-
-    def unsupported(self, what: str) -> NotSupportedError:
+    def unsupported(self, capability: Capability, doing: str | None = None) -> NotSupportedError:
         """The one-line error for an operation this broker cannot do."""
-        return NotSupportedError(f"{what} is not supported by the {self.name} driver")
+        return not_supported(self.name, capability, doing)
 
     # -- what a broker cannot do -------------------------------------------------------
     async def jobs(
         self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
     ) -> list[JobRecord]:
-        raise self.unsupported("listing jobs inside a queue")
+        raise self.unsupported(Capability.LIST_JOBS)
 
     async def cancel(self, job_id: str) -> bool:
         # Only a waiting unique job can be: its claim is the handle on it.
@@ -134,7 +130,9 @@ class StoreBacked(ClaimStore):
             return False
         cancelled = await self.cancel_claimed(job_id)
         if cancelled is None:
-            raise self.unsupported("cancelling a job other than a waiting unique one")
+            raise self.unsupported(
+                Capability.CANCEL, "cancel a job other than a waiting unique one"
+            )
         return cancelled
 
     def holds(self, job_id: str) -> bool:
@@ -142,7 +140,8 @@ class StoreBacked(ClaimStore):
         return False
 
     async def promote(self, job_id: str) -> bool:
-        raise self.unsupported("running one scheduled job now")
+        # Reaching one scheduled message inside a queue is what listing needs too.
+        raise self.unsupported(Capability.LIST_JOBS, "run one scheduled job now")
 
     async def batch_push(self, record: Any, envelopes: Sequence[Envelope]) -> list[str]:
         """The batch record goes to the store, its jobs to the broker (two steps: the
@@ -268,3 +267,34 @@ class StoreBacked(ClaimStore):
         for worker in await self.store.workers():
             names.update(worker.queues)
         return names
+
+    # -- coordination and batch records: the store's ----------------------------------
+    async def failed_import(self, records: Sequence[FailedJob]) -> int:
+        return await self.store.failed_import(records)
+
+    async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
+        return await self.store.counter_incr(key, by, ttl_s)
+
+    async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        return await self.store.lock_acquire(key, owner, ttl_s)
+
+    async def lock_release(self, key: str, owner: str) -> bool:
+        return await self.store.lock_release(key, owner)
+
+    async def lock_owner(self, key: str) -> str | None:
+        return await self.store.lock_owner(key)
+
+    async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
+        return await self.store.batch_mark(batch_id, job_id, failed)
+
+    async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
+        return await self.store.batch_find(batch_id, with_failed=with_failed)
+
+    async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
+        return await self.store.batch_list(limit=limit, offset=offset)
+
+    async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
+        return await self.store.batch_cancel(batch_id, cancelled=cancelled)
+
+    async def batch_prune(self, before: float) -> int:
+        return await self.store.batch_prune(before)

@@ -20,13 +20,14 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
 from gello_queue.core.states import JobState
 from gello_queue.observability import get_logger
 from gello_queue.ports import (
+    BatchRecord,
     FailedJob,
     Failure,
     JobRecord,
@@ -144,16 +145,16 @@ class FailoverDriver:
             raise _none_answers(last)
         return out
 
-    def __getattr__(self, name: str) -> Any:
-        # Port methods added after this class (coordination, batches...) go to the first
-        # connection that answers, as dispatch does.
-        if name.startswith("_") or not callable(getattr(self.children[0].driver, name, None)):
-            raise AttributeError(name)
+    @property
+    def home(self) -> QueueDriver:
+        """The connection that holds locks, counters and batch records: the last one.
 
-        async def first(*args: Any, **kwargs: Any) -> Any:
-            return await self._first(lambda d: getattr(d, name)(*args, **kwargs))
-
-        return first
+        Every process must find a lock where another took it, whatever answered its
+        dispatches, so they live on one fixed connection. The last is the fallback the
+        failover exists to keep answering (the database behind a Redis), so they stay
+        available through an outage of the first.
+        """
+        return self.children[-1].driver
 
     async def now(self) -> float:
         return await self._first(lambda d: d.now())
@@ -355,3 +356,38 @@ class FailoverDriver:
         for _, part in await self._each(lambda d: d.throughput(since)):
             rows += part
         return sorted(rows, key=lambda b: (b.minute, b.queue))
+
+    async def failed_import(self, records: Sequence[FailedJob]) -> int:
+        return await self._first(lambda d: d.failed_import(records))
+
+    # -- coordination and batches: on the home connection ----------------------------
+    async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
+        return await self.home.counter_incr(key, by, ttl_s)
+
+    async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        return await self.home.lock_acquire(key, owner, ttl_s)
+
+    async def lock_release(self, key: str, owner: str) -> bool:
+        return await self.home.lock_release(key, owner)
+
+    async def lock_owner(self, key: str) -> str | None:
+        return await self.home.lock_owner(key)
+
+    async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
+        # With the record, so a batch and its jobs are stored together as the port says.
+        return await self.home.batch_push(record, envelopes)
+
+    async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
+        return await self.home.batch_mark(batch_id, job_id, failed)
+
+    async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
+        return await self.home.batch_find(batch_id, with_failed=with_failed)
+
+    async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
+        return await self.home.batch_list(limit=limit, offset=offset)
+
+    async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
+        return await self.home.batch_cancel(batch_id, cancelled=cancelled)
+
+    async def batch_prune(self, before: float) -> int:
+        return await self.home.batch_prune(before)

@@ -33,7 +33,7 @@ from gello_queue.core.job import (
     refuse_over_cap,
 )
 from gello_queue.orchestration.steps import Steps, link
-from gello_queue.ports import BatchRecord, QueueDriver
+from gello_queue.ports import BatchRecord, Capability, QueueDriver
 
 if TYPE_CHECKING:
     from gello_queue.orchestration.chain import Chain
@@ -197,7 +197,7 @@ async def store_batch(
     driver: QueueDriver, record: BatchRecord, envelopes: Sequence[Envelope]
 ) -> list[str]:
     """Store ``record`` and ``envelopes``: in one round trip where the driver can."""
-    if "batch_push" in driver.capabilities:
+    if Capability.BATCH_PUSH in driver.capabilities:
         return await driver.batch_push(record, envelopes)
     # A broker keeps batch records in its database store: the record, then the jobs.
     await driver.batch_push(record, [])

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import GelloError
-from gello_queue.core.registry import default_registry
+from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.drivers.memory import MemoryDriver
 from gello_queue.worker.executor import Executor, ExecutorOptions, Outcome
 
 if TYPE_CHECKING:
-    from gello_queue.queue import Queue
+    pass
 
 
 class SyncJobFailed(GelloError):
@@ -32,13 +32,9 @@ class SyncDriver(MemoryDriver):
 
     name = "sync"
 
-    def __init__(self) -> None:
+    def __init__(self, registry: JobRegistry | None = None) -> None:
         super().__init__()
-        self.registry = default_registry
-
-    def bind(self, queue: Queue) -> None:
-        """Use the registry of the ``Queue`` this driver serves."""
-        self.registry = queue.registry
+        self.registry = registry or default_registry
 
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
         now = await self.now()

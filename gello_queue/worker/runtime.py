@@ -30,7 +30,7 @@ from gello_queue.events import (
     log_listener,
 )
 from gello_queue.observability import get_logger
-from gello_queue.ports import QueueDriver, Reservation, WorkerRecord
+from gello_queue.ports import QueueDriver, Reservation, ReserveWait, WorkerRecord
 from gello_queue.worker.executor import ABANDON_AFTER_S, Executor, ExecutorOptions, Outcome
 from gello_queue.worker.extension import WorkerExtension, defaults_for
 from gello_queue.worker.isolation import ProcessPool
@@ -340,6 +340,8 @@ class Worker:
 
     async def _loop(self, driver: QueueDriver, executor: Executor) -> None:
         threshold = max(1, self.concurrency // 4)
+        # An optional port, found once: a driver that can wait and lease in one call.
+        waits = driver if isinstance(driver, ReserveWait) else None
         while not self._stop.is_set():
             await self._resume.wait()
             if self._stop.is_set():
@@ -377,12 +379,11 @@ class Worker:
                 await asyncio.sleep(0)
                 continue
             self._wake.clear()
-            reserve_wait = getattr(driver, "reserve_wait", None)
             # That wait is not cut short by a wake: not while a --stop-when-empty worker
             # waits for its last jobs, to stop as soon as they end.
             draining = self.stop_when_empty and self.active
-            if reserve_wait is not None and self.max_jobs is None and not draining:
-                for res in await self._reserve_waiting(reserve_wait, queues, free):
+            if waits is not None and self.max_jobs is None and not draining:
+                for res in await self._reserve_waiting(waits, queues, free):
                     self._start(executor, res)
                 continue
             waiter = asyncio.create_task(driver.wait(queues, self.sleep_s))
@@ -395,14 +396,14 @@ class Worker:
                 await self._backend_down(waiter.exception())
 
     async def _reserve_waiting(
-        self, reserve_wait: Any, queues: list[str], free: int
+        self, waits: ReserveWait, queues: list[str], free: int
     ) -> list[Reservation]:
         """Idle wait that leases on wake-up, for drivers that offer it (one round trip
         less between a dispatch and its start). Not cancelled on stop, since a lease taken
         on the server must come back: jobs reserved while stopping or pausing are released
         with their attempt given back."""
         try:
-            batch: list[Reservation] = await reserve_wait(
+            batch = await waits.reserve_wait(
                 queues, free, lease_s=self.lease_s, worker_id=self.id, timeout_s=self.sleep_s
             )
         except Exception as exc:

@@ -61,6 +61,7 @@ from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.drivers.sqs.names import Lane, Naming, sanitize
 from gello_queue.drivers.sqs.options import SqsOptions
 from gello_queue.ports import (
+    Capability,
     FailedJob,
     Failure,
     JobRecord,
@@ -737,7 +738,9 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         return list(await self.counts())
 
     async def clear(self, queue: str) -> int:
-        raise self.unsupported("clearing a queue (PurgeQueue would delete running jobs too)")
+        raise self.unsupported(
+            Capability.CLEAR, "clear a queue (PurgeQueue would delete running jobs too)"
+        )
 
     def holds(self, job_id: str) -> bool:
         return any(h.id == job_id for h in self._held.values())

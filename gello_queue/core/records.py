@@ -1,0 +1,192 @@
+"""The records that cross the driver ports: reservations, failures, failed jobs, job and
+worker records, counts and batch records. Plain frozen data, shared by every layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from gello_queue.core.envelope import load_json
+from gello_queue.core.errors import EnvelopeError
+from gello_queue.core.redaction import redact_url
+from gello_queue.core.states import JobState
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """One leased attempt of a job, as handed to a worker."""
+
+    id: str
+    queue: str
+    token: str
+    """Unique per attempt; proves the holder still owns the lease."""
+    attempts: int
+    """Attempts including this one (counted at reserve)."""
+    body: bytes | str
+    """The stored envelope, undecoded: a poison message still reaches the worker."""
+    lease_expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why an attempt ended in the failed store.
+
+    URL passwords in the message and traceback are redacted as the record is built: the
+    failed store is read by every listing tool, so a secret must not get into it.
+    """
+
+    exception: str
+    """The exception's type name, or a short tag such as ``EnvelopeError``."""
+    message: str
+    traceback: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", redact_url(self.message))
+        object.__setattr__(self, "traceback", redact_url(self.traceback))
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    """A record in the failed store (the dead letters)."""
+
+    id: str
+    queue: str
+    name: str
+    body: str
+    """The envelope as it was stored, or the raw value of a message that was not one."""
+    exception: str
+    message: str
+    traceback: str
+    failed_at: float
+    attempts: int
+
+    def payload(self) -> Any:
+        """The job's payload, or ``None`` when the body is not an envelope (or could not
+        be written back: nested too deep)."""
+        try:
+            data = load_json(self.body)
+        except EnvelopeError:
+            return None
+        return data.get("payload") if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A job still in a queue (pending, scheduled or reserved)."""
+
+    id: str
+    queue: str
+    state: JobState
+    attempts: int
+    priority: int
+    available_at: float
+    created_at: float
+    body: str
+    reserved_by: str | None = None
+    lease_expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """Sizes of one queue by state."""
+
+    pending: int = 0
+    scheduled: int = 0
+    reserved: int = 0
+    failed: int = 0
+    oldest_pending_at: float | None = None
+    """When the oldest pending job became available (for "wait")."""
+
+    @property
+    def total(self) -> int:
+        """Jobs that are still to run or running (failed ones excluded)."""
+        return self.pending + self.scheduled + self.reserved
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRecord:
+    """A worker's heartbeat, as stored in the backend."""
+
+    id: str
+    name: str
+    host: str
+    pid: int
+    queues: list[str]
+    concurrency: int
+    state: str
+    processed: int
+    failed: int
+    current_jobs: list[str]
+    started_at: float
+    memory_bytes: int
+    last_seen: float = 0.0
+
+    def to_json(self) -> bytes:
+        """Serialise for storage."""
+        return orjson.dumps({k: getattr(self, k) for k in self.__slots__})
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> WorkerRecord:
+        """Parse a stored heartbeat."""
+        data = orjson.loads(raw)
+        return cls(**{k: data[k] for k in cls.__slots__ if k in data})
+
+
+@dataclass(frozen=True, slots=True)
+class RescueResult:
+    """What a rescue pass did with expired leases."""
+
+    requeued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    """Jobs whose lease expired on their last attempt: their worker died running them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThroughputBucket:
+    """Jobs processed and failed in one minute on one queue."""
+
+    minute: int
+    """Epoch seconds of the minute's start."""
+    queue: str
+    processed: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    """A batch of jobs as stored: its counters and the callbacks to run when it ends."""
+
+    id: str
+    name: str
+    total: int
+    """Jobs the batch holds (links of chains inside it included)."""
+    processed: int = 0
+    failed: int = 0
+    created_at: float = 0.0
+    finished_at: float | None = None
+    """When every job had run once (processed + failed reached total)."""
+    cancelled_at: float | None = None
+    options: str = "{}"
+    """JSON: callbacks (envelopes as dicts), ``allow_failures`` and a chain to continue."""
+    failed_ids: tuple[str, ...] = ()
+    """Ids of the jobs that failed; filled by ``batch_find`` only (``with_failed``)."""
+
+    @property
+    def pending(self) -> int:
+        """Jobs that have not run to an end yet."""
+        return max(self.total - self.processed - self.failed, 0)
+
+    @property
+    def percent(self) -> float:
+        """Share of jobs that ran to an end, 0..100."""
+        return 100.0 if self.total <= 0 else 100.0 * (self.total - self.pending) / self.total
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
