@@ -1,4 +1,5 @@
-"""SQL kept in ``.sql`` files, rendered once per schema and table prefix.
+"""PostgreSQL's ``.sql`` files (read by ``drivers.sql_files``), rendered once per schema
+and table prefix.
 
 Statements are written against placeholders rather than fixed names so one database can
 hold several gello installations (per schema, per prefix). Identifiers are substituted
@@ -10,13 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from gello_queue.core.errors import ConfigurationError
+from gello_queue.drivers.sql_files import Migration, package_migrations, package_queries
 
 _PLACEHOLDER = re.compile(r"\{\{([@=!]?)(\w+)\}\}")
-_NAME_HEADER = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
-_MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
 _MAX_IDENTIFIER = 63
 """PostgreSQL silently truncates longer names, which could merge two installations."""
 
@@ -78,10 +77,7 @@ class Names:
 
 @cache
 def _query_source() -> dict[str, str]:
-    text = resources.files(__package__).joinpath("queries.sql").read_text(encoding="utf-8")
-    parts = _NAME_HEADER.split(text)
-    # parts = [preamble, name1, body1, name2, body2, ...]
-    return {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
+    return package_queries("gello_queue.drivers.postgres")
 
 
 def queries(names: Names) -> dict[str, str]:
@@ -89,28 +85,10 @@ def queries(names: Names) -> dict[str, str]:
     return {name: names.render(sql) for name, sql in _query_source().items()}
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
-
-
 @cache
 def migrations() -> tuple[Migration, ...]:
     """The migrations shipped with gello, oldest first."""
-    found: list[Migration] = []
-    for entry in resources.files(__package__).joinpath("migrations").iterdir():
-        match = _MIGRATION_FILE.match(entry.name)
-        if match is not None:
-            found.append(
-                Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8"))
-            )
-    found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"PostgreSQL migrations are not numbered 1..n: {versions}")
-    return tuple(found)
+    return package_migrations("gello_queue.drivers.postgres", label="PostgreSQL")
 
 
 def latest_version() -> int:

@@ -1,4 +1,5 @@
--- migration: 1
+-- gello SQLite schema, version 1: jobs, the failed store, workers, control, throughput.
+
 CREATE TABLE IF NOT EXISTS gello_jobs (
     id               TEXT PRIMARY KEY,
     queue            TEXT NOT NULL,
@@ -51,39 +52,4 @@ CREATE TABLE IF NOT EXISTS gello_throughput (
     processed INTEGER NOT NULL DEFAULT 0,
     failed    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (minute, queue)
-);
-
--- migration: 2 (orchestration). The whole file runs when the version is below the
--- current one, so everything here must be safe to run on a version-1 database.
-ALTER TABLE gello_jobs ADD COLUMN unique_until REAL;
-
--- Counters ('c:' keys) and locks ('l:' keys) shared by workers: rate limits,
--- overlap locks, once-only claims. Expired rows are swept now and then.
-CREATE TABLE IF NOT EXISTS gello_coordination (
-    key        TEXT PRIMARY KEY,
-    owner      TEXT NOT NULL DEFAULT '',
-    value      INTEGER NOT NULL DEFAULT 0,
-    expires_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS gello_coordination_expires ON gello_coordination (expires_at);
-
-CREATE TABLE IF NOT EXISTS gello_batches (
-    id           TEXT PRIMARY KEY,
-    name         TEXT NOT NULL,
-    total        INTEGER NOT NULL,
-    processed    INTEGER NOT NULL DEFAULT 0,
-    failed       INTEGER NOT NULL DEFAULT 0,
-    created_at   REAL NOT NULL,
-    finished_at  REAL,
-    cancelled_at REAL,
-    options      TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS gello_batches_created ON gello_batches (created_at);
-
--- One row per job of a batch that ran to an end: marks are idempotent per job.
-CREATE TABLE IF NOT EXISTS gello_batch_jobs (
-    batch_id TEXT NOT NULL,
-    job_id   TEXT NOT NULL,
-    failed   INTEGER NOT NULL,
-    PRIMARY KEY (batch_id, job_id)
 );

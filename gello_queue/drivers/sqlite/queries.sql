@@ -1,0 +1,342 @@
+-- Statements of the SQLite driver, by name; read once when the driver is imported.
+-- Times are epoch seconds from the clock of the machine holding the file, passed in as
+-- parameters: SQLite has no server clock of its own.
+
+-- name: journal_wal
+PRAGMA journal_mode=WAL;
+
+-- name: synchronous_normal
+PRAGMA synchronous=NORMAL;
+
+-- name: data_version
+-- Bumped by every commit of another connection: what an idle worker watches.
+PRAGMA data_version;
+
+
+-- Producing ------------------------------------------------------------------------
+
+-- name: insert_job
+INSERT INTO gello_jobs (id, queue, priority, available_at, created_at, attempts,
+                        max_attempts, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: unique_holder
+SELECT id, token IS NOT NULL, unique_until FROM gello_jobs WHERE unique_key = ?;
+
+-- name: unique_drop_key
+UPDATE gello_jobs SET unique_key = NULL, unique_until = NULL WHERE id = ?;
+
+-- name: insert_unique_job
+INSERT INTO gello_jobs (id, queue, priority, available_at, created_at, attempts,
+                        max_attempts, body, unique_key, unique_until)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: delete_job
+DELETE FROM gello_jobs WHERE id = ?;
+
+
+-- Consuming ------------------------------------------------------------------------
+
+-- name: reserve
+-- One queue's best due jobs, leased under one token. Columns come back as what Python
+-- can always read, whatever another tool wrote into them (SQLite keeps text in a number
+-- column, and bytes that are not UTF-8 in a text one): one such row must not fail its
+-- batch. A body that is not an envelope reaches the worker, which fails it.
+UPDATE gello_jobs SET attempts = CAST(attempts AS INTEGER) + 1, token = ?,
+                      lease_expires_at = ?, reserved_by = ?
+WHERE id IN (SELECT id FROM gello_jobs WHERE queue = ? AND token IS NULL
+             AND available_at <= ? ORDER BY priority DESC, available_at, id LIMIT ?)
+RETURNING id, attempts, CAST(body AS BLOB), CAST(priority AS INTEGER), available_at;
+
+-- name: ack
+DELETE FROM gello_jobs WHERE id = ? AND token = ?;
+
+-- name: release
+UPDATE gello_jobs SET token = NULL, lease_expires_at = NULL, reserved_by = NULL,
+                      attempts = ?, available_at = ?, body = ?
+WHERE id = ? AND token = ?;
+
+-- name: take_reserved
+-- A failing job leaves the job table, if its lease still holds.
+DELETE FROM gello_jobs WHERE id = ? AND token = ? RETURNING queue, attempts;
+
+-- name: insert_failed
+INSERT OR REPLACE INTO gello_failed_jobs (id, queue, name, body, exception, message,
+                                          traceback, failed_at, attempts)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: extend
+UPDATE gello_jobs SET lease_expires_at = ? WHERE id = ? AND token = ?;
+
+-- name: expired_leases
+-- Read as reserve reads (numbers and bytes whatever was written): one malformed row must
+-- not stop every lease from being rescued.
+SELECT id, queue, CAST(attempts AS INTEGER), CAST(max_attempts AS INTEGER),
+       CAST(body AS BLOB)
+FROM gello_jobs WHERE token IS NOT NULL AND lease_expires_at <= ?;
+
+-- name: requeue
+UPDATE gello_jobs SET token = NULL, lease_expires_at = NULL, reserved_by = NULL,
+                      available_at = ?
+WHERE id = ?;
+
+
+-- Inspecting and managing jobs -----------------------------------------------------
+
+-- name: count_jobs
+SELECT queue,
+       SUM(token IS NULL AND available_at <= ?1),
+       SUM(token IS NULL AND available_at > ?1),
+       SUM(token IS NOT NULL),
+       MIN(CASE WHEN token IS NULL AND available_at <= ?1 THEN available_at END)
+FROM gello_jobs GROUP BY queue;
+
+-- name: count_failed_by_queue
+SELECT queue, COUNT(*) FROM gello_failed_jobs GROUP BY queue;
+
+-- name: queues
+SELECT DISTINCT queue FROM gello_jobs UNION SELECT DISTINCT queue FROM gello_failed_jobs
+ORDER BY 1;
+
+-- name: clear
+DELETE FROM gello_jobs WHERE queue = ? AND token IS NULL;
+
+-- name: find_job
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, token
+FROM gello_jobs WHERE id = ?;
+
+-- The job lists, one statement per state with and without a queue. Their columns are
+-- find_job's. Parameters by name: :now, :queue, :limit, :offset.
+
+-- name: jobs_pending
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, token
+FROM gello_jobs WHERE token IS NULL AND available_at <= :now
+ORDER BY available_at, id LIMIT :limit OFFSET :offset;
+
+-- name: jobs_pending_in_queue
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, token
+FROM gello_jobs WHERE token IS NULL AND available_at <= :now AND queue = :queue
+ORDER BY available_at, id LIMIT :limit OFFSET :offset;
+
+-- name: jobs_scheduled
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, token
+FROM gello_jobs WHERE token IS NULL AND available_at > :now
+ORDER BY available_at, id LIMIT :limit OFFSET :offset;
+
+-- name: jobs_scheduled_in_queue
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, token
+FROM gello_jobs WHERE token IS NULL AND available_at > :now AND queue = :queue
+ORDER BY available_at, id LIMIT :limit OFFSET :offset;
+
+-- name: jobs_reserved
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, token
+FROM gello_jobs WHERE token IS NOT NULL
+ORDER BY available_at, id LIMIT :limit OFFSET :offset;
+
+-- name: jobs_reserved_in_queue
+SELECT id, queue, attempts, priority, available_at, created_at, body, reserved_by,
+       lease_expires_at, token
+FROM gello_jobs WHERE token IS NOT NULL AND queue = :queue
+ORDER BY available_at, id LIMIT :limit OFFSET :offset;
+
+-- name: job_ids_by_prefix
+SELECT id FROM gello_jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?;
+
+-- name: cancel
+DELETE FROM gello_jobs WHERE id = ? AND token IS NULL;
+
+-- name: promote
+UPDATE gello_jobs SET available_at = ?1 WHERE id = ?2 AND token IS NULL
+                                          AND available_at > ?1;
+
+
+-- The failed store -----------------------------------------------------------------
+-- Its columns, in every statement below, are FailedJob's fields in order.
+
+-- name: failed_list
+SELECT id, queue, name, body, exception, message, traceback, failed_at, attempts
+FROM gello_failed_jobs ORDER BY failed_at DESC, id DESC LIMIT ? OFFSET ?;
+
+-- name: failed_list_in_queue
+SELECT id, queue, name, body, exception, message, traceback, failed_at, attempts
+FROM gello_failed_jobs WHERE queue = ? ORDER BY failed_at DESC, id DESC LIMIT ? OFFSET ?;
+
+-- name: failed_count
+SELECT COUNT(*) FROM gello_failed_jobs;
+
+-- name: failed_count_in_queue
+SELECT COUNT(*) FROM gello_failed_jobs WHERE queue = ?;
+
+-- name: failed_ids_by_prefix
+SELECT id FROM gello_failed_jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?;
+
+-- name: failed_find
+SELECT id, queue, name, body, exception, message, traceback, failed_at, attempts
+FROM gello_failed_jobs WHERE id = ?;
+
+-- name: failed_take
+DELETE FROM gello_failed_jobs WHERE id = ?
+RETURNING id, queue, name, body, exception, message, traceback, failed_at, attempts;
+
+-- name: retry_job
+INSERT OR REPLACE INTO gello_jobs (id, queue, priority, available_at, created_at, attempts,
+                                   max_attempts, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: failed_forget
+DELETE FROM gello_failed_jobs WHERE id = ?;
+
+-- name: failed_flush
+DELETE FROM gello_failed_jobs;
+
+-- name: failed_flush_queue
+DELETE FROM gello_failed_jobs WHERE queue = ?;
+
+-- name: failed_prune
+DELETE FROM gello_failed_jobs WHERE failed_at < ?;
+
+-- name: failed_import
+INSERT OR IGNORE INTO gello_failed_jobs (id, queue, name, body, exception, message,
+                                         traceback, failed_at, attempts)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+
+-- Workers and control --------------------------------------------------------------
+
+-- name: worker_beat
+INSERT OR REPLACE INTO gello_workers (id, record, last_seen, ttl) VALUES (?, ?, ?, ?);
+
+-- name: workers_forget_silent
+-- Workers that died without saying so, so the table stays small.
+DELETE FROM gello_workers WHERE last_seen + ttl * 10 < ?;
+
+-- name: worker_gone
+DELETE FROM gello_workers WHERE id = ?;
+
+-- name: workers
+SELECT record FROM gello_workers WHERE last_seen + ttl >= ? ORDER BY id;
+
+-- name: control_set
+INSERT OR REPLACE INTO gello_control (key, value) VALUES (?, ?);
+
+-- name: control_unset
+DELETE FROM gello_control WHERE key = ?;
+
+-- name: paused
+SELECT substr(key, 8) FROM gello_control WHERE key LIKE 'paused:%';
+
+-- name: control_value
+SELECT value FROM gello_control WHERE key = ?;
+
+-- name: throughput_add
+INSERT INTO gello_throughput (minute, queue, processed, failed) VALUES (?, ?, ?, ?)
+ON CONFLICT (minute, queue) DO UPDATE SET
+    processed = processed + excluded.processed, failed = failed + excluded.failed;
+
+-- name: throughput_trim
+DELETE FROM gello_throughput WHERE minute < ?;
+
+-- name: throughput
+SELECT minute, queue, processed, failed FROM gello_throughput WHERE minute >= ?
+ORDER BY minute, queue;
+
+
+-- Coordination ---------------------------------------------------------------------
+-- Counters are 'c:<key>', locks 'l:<key>'.
+
+-- name: coordination_sweep
+-- A bounded bite of the expired entries, off the index.
+DELETE FROM gello_coordination WHERE key IN (SELECT key FROM gello_coordination
+                                             WHERE expires_at <= ? LIMIT 1000);
+
+-- name: counter_incr
+-- ?1 key, ?2 increment, ?3 now, ?4 ttl: an expired counter starts again.
+INSERT INTO gello_coordination (key, value, expires_at) VALUES (?1, ?2, ?3 + ?4)
+ON CONFLICT (key) DO UPDATE SET
+    value = CASE WHEN expires_at <= ?3 THEN ?2 ELSE value + ?2 END,
+    expires_at = CASE WHEN expires_at <= ?3 THEN ?3 + ?4 ELSE expires_at END
+RETURNING value;
+
+-- name: lock_acquire
+-- ?1 key, ?2 owner, ?3 now, ?4 ttl: taken when free, expired or already ours.
+INSERT INTO gello_coordination (key, owner, expires_at) VALUES (?1, ?2, ?3 + ?4)
+ON CONFLICT (key) DO UPDATE SET owner = ?2, expires_at = ?3 + ?4
+WHERE owner = ?2 OR expires_at <= ?3
+RETURNING owner;
+
+-- name: lock_release
+DELETE FROM gello_coordination WHERE key = ? AND owner = ? AND expires_at > ?;
+
+-- name: lock_owner
+SELECT owner FROM gello_coordination WHERE key = ? AND expires_at > ?;
+
+
+-- Batches --------------------------------------------------------------------------
+-- A batch's columns, wherever one is read: id, name, total, processed, failed,
+-- created_at, finished_at, cancelled_at, options.
+
+-- name: batch_upsert
+-- Pushing more jobs into an existing batch adds to its total.
+INSERT INTO gello_batches (id, name, total, created_at, options) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET total = total + excluded.total;
+
+-- name: batch_exists
+SELECT 1 FROM gello_batches WHERE id = ?;
+
+-- name: batch_job_mark
+SELECT failed FROM gello_batch_jobs WHERE batch_id = ? AND job_id = ?;
+
+-- name: batch_job_insert
+INSERT INTO gello_batch_jobs (batch_id, job_id, failed) VALUES (?, ?, ?);
+
+-- name: batch_count_processed
+UPDATE gello_batches SET processed = processed + 1 WHERE id = ?;
+
+-- name: batch_count_failed
+UPDATE gello_batches SET failed = failed + 1 WHERE id = ?;
+
+-- name: batch_job_unfail
+UPDATE gello_batch_jobs SET failed = 0 WHERE batch_id = ? AND job_id = ?;
+
+-- name: batch_failed_to_processed
+UPDATE gello_batches SET failed = failed - 1, processed = processed + 1 WHERE id = ?;
+
+-- name: batch_finish
+-- Stamped once, when every job has ended; the batch comes back either way.
+UPDATE gello_batches
+SET finished_at = coalesce(finished_at, CASE WHEN processed + failed >= total THEN ? END)
+WHERE id = ?
+RETURNING id, name, total, processed, failed, created_at, finished_at, cancelled_at, options;
+
+-- name: batch_find
+SELECT id, name, total, processed, failed, created_at, finished_at, cancelled_at, options
+FROM gello_batches WHERE id = ?;
+
+-- name: batch_failed_ids
+SELECT job_id FROM gello_batch_jobs WHERE batch_id = ? AND failed ORDER BY job_id;
+
+-- name: batch_list
+SELECT id, name, total, processed, failed, created_at, finished_at, cancelled_at, options
+FROM gello_batches ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?;
+
+-- name: batch_cancel
+-- ?1 cancel (1) or not (0), ?2 now: a second cancel keeps the first time.
+UPDATE gello_batches SET cancelled_at = CASE WHEN ?1 THEN coalesce(cancelled_at, ?2) END
+WHERE id = ?3;
+
+-- name: batch_prunable
+-- Created before it ended: the created_at index bounds the scan.
+SELECT id FROM gello_batches WHERE created_at < ?1
+                               AND (finished_at < ?1 OR cancelled_at < ?1);
+
+-- name: batch_jobs_delete
+DELETE FROM gello_batch_jobs WHERE batch_id = ?;
+
+-- name: batch_delete
+DELETE FROM gello_batches WHERE id = ?;

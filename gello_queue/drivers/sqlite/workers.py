@@ -1,0 +1,62 @@
+"""The SQLite driver's records about workers: heartbeats, pause and restart signals, and
+throughput per minute (``gello_workers``, ``gello_control``, ``gello_throughput``)."""
+
+from __future__ import annotations
+
+from gello_queue.drivers.common import seen
+from gello_queue.drivers.sqlite.connection import SqliteConnection
+from gello_queue.drivers.sqlite.sql import Q
+from gello_queue.ports import ThroughputBucket, WorkerRecord
+
+_THROUGHPUT_KEPT_S = 86400
+"""Buckets older than a day are of no use to status or the dashboard."""
+
+
+class WorkerStore(SqliteConnection):
+    """Workers and control half of the port; ``SqliteDriver`` inherits it."""
+
+    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
+        now = self.clock()
+        with self._write() as tx:
+            tx.execute(
+                Q["worker_beat"], (record.id, seen(record, now).to_json().decode(), now, ttl_s)
+            )
+            tx.execute(Q["workers_forget_silent"], (now,))
+
+    async def worker_gone(self, worker_id: str) -> None:
+        with self._write() as tx:
+            tx.execute(Q["worker_gone"], (worker_id,))
+
+    async def workers(self) -> list[WorkerRecord]:
+        rows = self.db.execute(Q["workers"], (self.clock(),)).fetchall()
+        return [WorkerRecord.from_json(r[0]) for r in rows]
+
+    async def pause(self, queue: str) -> None:
+        with self._write() as tx:
+            tx.execute(Q["control_set"], (f"paused:{queue}", self.clock()))
+
+    async def resume(self, queue: str) -> None:
+        with self._write() as tx:
+            tx.execute(Q["control_unset"], (f"paused:{queue}",))
+
+    async def paused(self) -> set[str]:
+        return {r[0] for r in self.db.execute(Q["paused"]).fetchall()}
+
+    async def signal_restart(self) -> float:
+        now = self.clock()
+        with self._write() as tx:
+            tx.execute(Q["control_set"], ("restart", now))
+        return now
+
+    async def restart_signal(self) -> float | None:
+        row = self.db.execute(Q["control_value"], ("restart",)).fetchone()
+        return None if row is None else float(row[0])
+
+    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
+        with self._write() as tx:
+            tx.executemany(Q["throughput_add"], [(minute, q, p, f) for q, (p, f) in counts.items()])
+            tx.execute(Q["throughput_trim"], (minute - _THROUGHPUT_KEPT_S,))
+
+    async def throughput(self, since: float) -> list[ThroughputBucket]:
+        rows = self.db.execute(Q["throughput"], (since,)).fetchall()
+        return [ThroughputBucket(*r) for r in rows]
