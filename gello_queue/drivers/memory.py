@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
 from gello_queue.core.states import JobState
+from gello_queue.core.unique import UniqueOutcome, unique_outcome
 from gello_queue.drivers.common import name_of, retry_envelope, seen
 from gello_queue.ports import (
     BatchRecord,
@@ -188,20 +189,19 @@ class MemoryDriver:
         held = s.jobs.get(s.unique.get(key, ""))
         if held is None or held.unique_key != key:
             return None
-        started = held.token is not None
-        if env.unique_mode == "debounce" and not started:
+        outcome = unique_outcome(
+            env.unique_mode,
+            holder_started=held.token is not None,
+            holder_expired=held.unique_until is not None and held.unique_until <= s.clock(),
+        )
+        if outcome is UniqueOutcome.FOLD:
+            return held.id
+        if outcome is UniqueOutcome.SUPERSEDE:
             self._drop(held)
-            return None
-        expired = held.unique_until is not None and held.unique_until <= s.clock()
-        if (
-            env.unique_mode == "debounce"
-            or expired
-            or (env.unique_mode == "processing" and started)
-        ):
+        else:
             held.unique_key = held.unique_until = None
             del s.unique[key]
-            return None
-        return held.id
+        return None
 
     # -- consuming -------------------------------------------------------------------
     async def reserve(

@@ -414,6 +414,7 @@ SELECT minute, queue, processed, failed FROM {{throughput}}
 WHERE minute >= $1::float8 ORDER BY minute, queue;
 
 -- name: push_unique
+-- The function (migration 3) mirrors gello_queue.core.unique.unique_outcome.
 SELECT out_id, out_holder FROM {{push_unique}}($1::text[], $2::text[], $3::text[],
     $4::smallint[], $5::float8[], $6::float8[], $7::int[], $8::int[], $9::text[],
     $10::text[], $11::text[], $12::float8[]);

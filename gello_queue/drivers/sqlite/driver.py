@@ -24,6 +24,7 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
 from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
 from gello_queue.core.states import JobState
+from gello_queue.core.unique import UniqueOutcome, unique_outcome
 from gello_queue.drivers.common import name_of, prefix_bounds, retry_envelope, seen, text_of
 from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.ports import (
@@ -199,13 +200,12 @@ class SqliteDriver:
         if row is not None:
             holder, started, until = row
             expired = until is not None and until <= now
-            if env.unique_mode == "debounce" and not started:
+            outcome = unique_outcome(
+                env.unique_mode, holder_started=bool(started), holder_expired=expired
+            )
+            if outcome is UniqueOutcome.SUPERSEDE:
                 tx.execute("DELETE FROM gello_jobs WHERE id = ?", (holder,))
-            elif (
-                env.unique_mode == "debounce"
-                or expired
-                or (env.unique_mode == "processing" and started)
-            ):
+            elif outcome is UniqueOutcome.TAKE:
                 tx.execute(
                     "UPDATE gello_jobs SET unique_key = NULL, unique_until = NULL WHERE id = ?",
                     (holder,),
