@@ -315,6 +315,8 @@ RETURNING id, queue, name, body, exception, message, traceback, failed_at, attem
 
 -- name: requeue
 -- Failed jobs back as fresh jobs; a same-id row left behind is replaced, as SQLite does.
+-- The rows are the ones gello_queue.core.failed_retry.rebuild_retried built (due at the
+-- database's now() read by the failed_take statements), stored as given.
 WITH ins AS (
     INSERT INTO {{jobs}} (id, queue, name, priority, available_at, created_at, attempts,
                          max_attempts, body)

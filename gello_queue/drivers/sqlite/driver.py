@@ -22,10 +22,11 @@ from pathlib import Path
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.failed_retry import rebuild_retried
 from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
 from gello_queue.core.states import JobState
 from gello_queue.core.unique import UniqueOutcome, unique_outcome
-from gello_queue.drivers.common import name_of, prefix_bounds, retry_envelope, seen, text_of
+from gello_queue.drivers.common import name_of, prefix_bounds, seen, text_of
 from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.ports import (
     BatchRecord,
@@ -537,11 +538,20 @@ class SqliteDriver:
                 if row is None:
                     continue
                 failed = FailedJob(*row)
-                env = retry_envelope(failed, now)
+                b = rebuild_retried(job_id, failed.queue, failed.name, failed.body, now)
                 tx.execute(
                     "INSERT OR REPLACE INTO gello_jobs (id, queue, priority, available_at,"
                     " created_at, attempts, max_attempts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    _row(env) if env else (job_id, failed.queue, 0, now, now, 0, 1, failed.body),
+                    (
+                        b.id,
+                        b.queue,
+                        b.priority,
+                        b.available_at,
+                        b.created_at,
+                        b.attempts,
+                        b.max_attempts,
+                        b.body,
+                    ),
                 )
                 done += 1
         return done
