@@ -4,7 +4,8 @@ A broker cannot look into a queue, so a unique job's key is held by a *claim*: a
 in the store's job table, in the private queue ``gello:unique-keys:<queue>``, with the
 job's id and key, and the job's envelope as its payload (so ``find`` can show it). It
 is scheduled in 2100, so nothing ever reserves it; the store's unique index makes a
-claim atomic across processes, and the store's own unique modes decide who wins:
+claim atomic across processes, and the store's own unique modes decide who wins (as
+``core.unique.unique_outcome`` says, for a holder whose claim row never starts):
 
 - "processed": the claim lives until the job completes or fails (released by id);
 - "processing": a worker that starts the job releases the claim first (one
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
 from gello_queue.core.states import JobState
+from gello_queue.core.unique import UniqueOutcome, unique_outcome
 from gello_queue.drivers.broker_buffer import Arrival
 from gello_queue.observability import get_logger
 from gello_queue.ports import JobRecord, QueueDriver
@@ -68,6 +70,19 @@ def unique_mode(env: Envelope) -> str | None:
     if env.unique_key is None:
         return None
     return env.unique_mode or "processed"
+
+
+def _may_supersede(mode: str | None) -> bool:
+    """Whether a claim in ``mode`` can replace the claim of a waiting holder.
+
+    The store decides each claim (``core.unique.unique_outcome``), and a claim row never
+    starts (it is never due): what the store does to a holder that has not started is
+    what the claim does. A started holder of such a mode is taken from, its claim
+    replaced in the same way, so the probe also names it (its marker goes when it ends).
+    """
+    return (
+        unique_outcome(mode, holder_started=False, holder_expired=False) is UniqueOutcome.SUPERSEDE
+    )
 
 
 def claim_envelope(env: Envelope, mode: str | None = None, *, probe: bool = False) -> Envelope:
@@ -132,9 +147,9 @@ class ClaimStore:
         for env in envelopes:
             if env.unique_key is None:
                 continue
-            if env.unique_mode == "debounce":
-                # The "processed" probe names the holder; the debounce claim right after
-                # it, in the same store call, replaces that holder if it has not started.
+            if _may_supersede(env.unique_mode):
+                # The "processed" probe names the holder; the claim right after it, in
+                # the same store call, replaces that holder if it has not started.
                 probes[len(claims)] = env
                 claims.append(claim_envelope(env, "processed", probe=True))
             claims.append(claim_envelope(env))

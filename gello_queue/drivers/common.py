@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
-from gello_queue.ports import FailedJob, WorkerRecord
+from gello_queue.ports import WorkerRecord
 
 
 def name_of(body: str | bytes) -> str:
@@ -21,19 +21,6 @@ def text_of(body: str | bytes) -> str:
     """A stored body as text for the failed store: bytes that are not UTF-8 (a poison
     message) are kept visible as escapes."""
     return body if isinstance(body, str) else body.decode("utf-8", "backslashreplace")
-
-
-def retry_envelope(failed: FailedJob, now: float) -> Envelope | None:
-    """The envelope a retried failed job goes back with: fresh attempts, available now.
-
-    ``None`` when the stored body is not an envelope (a poison message): it is put back
-    as it was, and fails again with the same clear reason.
-    """
-    try:
-        env = Envelope.decode(failed.body)
-    except EnvelopeError:
-        return None
-    return env.with_changes(attempts=0, available_at=now, reason=None)
 
 
 def seen(record: WorkerRecord, now: float) -> WorkerRecord:

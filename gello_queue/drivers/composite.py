@@ -20,9 +20,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, NotSupportedError
+from gello_queue.core.failed_retry import rebuild_retried
 from gello_queue.core.states import JobState
 from gello_queue.drivers.broker_claims import ClaimStore, is_private, marker_queue
-from gello_queue.drivers.common import name_of, retry_envelope
+from gello_queue.drivers.common import name_of
 from gello_queue.ports import (
     BatchRecord,
     Capability,
@@ -203,7 +204,9 @@ class StoreBacked(ClaimStore):
             return 0
         # Published (and confirmed) before forgotten: a crash in between retries twice,
         # never zero times.
-        await self.republish([(retry_envelope(f, now), f) for f in found])
+        await self.republish(
+            [(rebuild_retried(f.id, f.queue, f.name, f.body, now).envelope, f) for f in found]
+        )
         for failed in found:
             await self.store.failed_forget(failed.id)
         return len(found)

@@ -17,9 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from gello_queue.core.envelope import Envelope
+from gello_queue.core.failed_retry import rebuild_retried
 from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
 from gello_queue.core.states import JobState
-from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.core.unique import UniqueOutcome, unique_outcome
+from gello_queue.drivers.common import name_of, seen
 from gello_queue.ports import (
     BatchRecord,
     FailedJob,
@@ -188,20 +190,19 @@ class MemoryDriver:
         held = s.jobs.get(s.unique.get(key, ""))
         if held is None or held.unique_key != key:
             return None
-        started = held.token is not None
-        if env.unique_mode == "debounce" and not started:
+        outcome = unique_outcome(
+            env.unique_mode,
+            holder_started=held.token is not None,
+            holder_expired=held.unique_until is not None and held.unique_until <= s.clock(),
+        )
+        if outcome is UniqueOutcome.FOLD:
+            return held.id
+        if outcome is UniqueOutcome.SUPERSEDE:
             self._drop(held)
-            return None
-        expired = held.unique_until is not None and held.unique_until <= s.clock()
-        if (
-            env.unique_mode == "debounce"
-            or expired
-            or (env.unique_mode == "processing" and started)
-        ):
+        else:
             held.unique_key = held.unique_until = None
             del s.unique[key]
-            return None
-        return held.id
+        return None
 
     # -- consuming -------------------------------------------------------------------
     async def reserve(
@@ -460,16 +461,16 @@ class MemoryDriver:
                 failed = s.failed.pop(job_id, None)
                 if failed is None:
                     continue
-                env = retry_envelope(failed, now)
+                back = rebuild_retried(job_id, failed.queue, failed.name, failed.body, now)
                 s.jobs[job_id] = _Job(
-                    id=job_id,
-                    queue=failed.queue,
-                    priority=env.priority if env else 0,
-                    available_at=now,
-                    created_at=env.created_at if env else now,
-                    attempts=0,
-                    max_attempts=env.max_attempts if env else 1,
-                    body=env.encode().decode() if env else failed.body,
+                    id=back.id,
+                    queue=back.queue,
+                    priority=back.priority,
+                    available_at=back.available_at,
+                    created_at=back.created_at,
+                    attempts=back.attempts,
+                    max_attempts=back.max_attempts,
+                    body=back.body,
                 )
                 s.file(s.jobs[job_id])
                 done += 1

@@ -49,9 +49,10 @@ import structlog
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
+from gello_queue.core.failed_retry import rebuild_retried
 from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
-from gello_queue.drivers.common import name_of, prefix_bounds, retry_envelope, seen
+from gello_queue.drivers.common import name_of, prefix_bounds, seen
 from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.drivers.postgres.kept import (
     CONNECTION_ERRORS,
@@ -970,21 +971,17 @@ class PostgresDriver:
                 for row in rows:
                     now = float(row[9])
                     failed = _failed(row)
-                    env = retry_envelope(failed, now)
+                    b = rebuild_retried(failed.id, failed.queue, failed.name, failed.body, now)
                     values: tuple[Any, ...] = (
-                        (
-                            env.id,
-                            failed.queue,
-                            env.name,
-                            env.priority,
-                            now,
-                            env.created_at,
-                            0,
-                            env.max_attempts,
-                            env.encode().decode(),
-                        )
-                        if env is not None
-                        else (failed.id, failed.queue, failed.name, 0, now, now, 0, 1, failed.body)
+                        b.id,
+                        b.queue,
+                        b.name,
+                        b.priority,
+                        b.available_at,
+                        b.created_at,
+                        b.attempts,
+                        b.max_attempts,
+                        b.body,
                     )
                     for column, value in zip(columns, values, strict=True):
                         column.append(value)

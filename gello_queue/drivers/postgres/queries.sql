@@ -315,6 +315,8 @@ RETURNING id, queue, name, body, exception, message, traceback, failed_at, attem
 
 -- name: requeue
 -- Failed jobs back as fresh jobs; a same-id row left behind is replaced, as SQLite does.
+-- The rows are the ones gello_queue.core.failed_retry.rebuild_retried built (due at the
+-- database's now() read by the failed_take statements), stored as given.
 WITH ins AS (
     INSERT INTO {{jobs}} (id, queue, name, priority, available_at, created_at, attempts,
                          max_attempts, body)
@@ -414,6 +416,7 @@ SELECT minute, queue, processed, failed FROM {{throughput}}
 WHERE minute >= $1::float8 ORDER BY minute, queue;
 
 -- name: push_unique
+-- The function (migration 3) mirrors gello_queue.core.unique.unique_outcome.
 SELECT out_id, out_holder FROM {{push_unique}}($1::text[], $2::text[], $3::text[],
     $4::smallint[], $5::float8[], $6::float8[], $7::int[], $8::int[], $9::text[],
     $10::text[], $11::text[], $12::float8[]);

@@ -125,9 +125,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
+from gello_queue.core.failed_retry import rebuild_retried
 from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
-from gello_queue.drivers.common import name_of, retry_envelope, seen
+from gello_queue.drivers.common import name_of, seen
 from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.drivers.redis.packing import hiredis_pack as _hiredis_pack
 from gello_queue.drivers.redis.packing import use_fast_packing
@@ -1017,13 +1018,9 @@ class RedisDriver:
         now = await self.now()
         groups: dict[str, list[Any]] = {}
         for job in failed:
-            env = retry_envelope(job, now)
-            if env is None:
-                # Not an envelope: back as it was, to fail again with the same reason.
-                entry: tuple[Any, ...] = (job.id, job.body, 0, 1, repr(now))
-            else:
-                entry = (job.id, env.encode(), env.priority, env.max_attempts, repr(env.created_at))
-            groups.setdefault(job.queue, []).extend(entry)
+            b = rebuild_retried(job.id, job.queue, job.name, job.body, now)
+            entry = (b.id, b.body, b.priority, b.max_attempts, repr(b.created_at))
+            groups.setdefault(b.queue, []).extend(entry)
         script = self._s["failed_retry"]
         calls: list[Call] = []
         for queue, entries in groups.items():

@@ -1,6 +1,8 @@
 -- KEYS: ready, failed, wake
 -- ARGV: job prefix, failed prefix, then per job: id, body, priority, max_attempts, created_at
 -- Moves failed jobs back to ready as fresh attempts; returns how many were still failed.
+-- The job is the one gello_queue.core.failed_retry.rebuild_retried built (held to it by
+-- the contract suite); its "due now, no attempts" is written here by the script's clock.
 local jp, fp = ARGV[1], ARGV[2]
 local now = now_s()
 local n = 0

@@ -37,6 +37,9 @@ for j = 1, count do
   if ukey then
     -- Keys another tool overwrote read as error tables (see malformed()): a lock that
     -- is not a string holds nothing, a holder that is not a hash has not started.
+    -- What happens to the holder mirrors gello_queue.core.unique.unique_outcome (held to
+    -- it by the contract suite): supersede, take (HDEL u) or fold. A lock that outlived
+    -- its unique_for is gone (PX) before it is read, so an expired holder is taken from.
     local cur = redis.pcall('GET', up .. ukey)
     if type(cur) == 'string' and redis.call('EXISTS', jp .. cur) == 1 then
       local mode = x.um

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
 from gello_queue.core.states import JobState
+from gello_queue.core.unique import UniqueOutcome, unique_outcome
 from gello_queue.drivers.common import prefix_bounds, text_of
 from gello_queue.drivers.outage import outage_boundary
 from gello_queue.drivers.sqlite.batches import BatchStore
@@ -88,13 +89,12 @@ class SqliteDriver(FailedStore, WorkerStore, CoordinationStore, BatchStore):
         if row is not None:
             holder, started, until = row
             expired = until is not None and until <= now
-            if env.unique_mode == "debounce" and not started:
+            outcome = unique_outcome(
+                env.unique_mode, holder_started=bool(started), holder_expired=expired
+            )
+            if outcome is UniqueOutcome.SUPERSEDE:
                 tx.execute(Q["delete_job"], (holder,))
-            elif (
-                env.unique_mode == "debounce"
-                or expired
-                or (env.unique_mode == "processing" and started)
-            ):
+            elif outcome is UniqueOutcome.TAKE:
                 tx.execute(Q["unique_drop_key"], (holder,))
             else:
                 return str(holder)

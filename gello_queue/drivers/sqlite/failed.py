@@ -7,8 +7,9 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import astuple
 
-from gello_queue.drivers.common import name_of, prefix_bounds, retry_envelope
-from gello_queue.drivers.sqlite.connection import SqliteConnection, job_row
+from gello_queue.core.failed_retry import rebuild_retried
+from gello_queue.drivers.common import name_of, prefix_bounds
+from gello_queue.drivers.sqlite.connection import SqliteConnection
 from gello_queue.drivers.sqlite.sql import Q
 from gello_queue.ports import FailedJob, Failure
 
@@ -75,10 +76,19 @@ class FailedStore(SqliteConnection):
                 if row is None:
                     continue
                 failed = FailedJob(*row)
-                env = retry_envelope(failed, now)
+                b = rebuild_retried(job_id, failed.queue, failed.name, failed.body, now)
                 tx.execute(
                     Q["retry_job"],
-                    job_row(env) if env else (job_id, failed.queue, 0, now, now, 0, 1, failed.body),
+                    (
+                        b.id,
+                        b.queue,
+                        b.priority,
+                        b.available_at,
+                        b.created_at,
+                        b.attempts,
+                        b.max_attempts,
+                        b.body,
+                    ),
                 )
                 done += 1
         return done
