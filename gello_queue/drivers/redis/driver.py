@@ -109,18 +109,10 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis, RedisCluster
-from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
-from redis.exceptions import (
-    ClusterDownError,
-    NoScriptError,
-    RedisClusterException,
-    RedisError,
-    ResponseError,
-)
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
@@ -128,9 +120,9 @@ from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen
-from gello_queue.drivers.outage import outage_boundary, unavailable
+from gello_queue.drivers.outage import outage_boundary
+from gello_queue.drivers.redis.connection import Client, build_client, outage
 from gello_queue.drivers.redis.packing import hiredis_pack as _hiredis_pack
-from gello_queue.drivers.redis.packing import use_fast_packing
 from gello_queue.drivers.redis.urls import redact_url, split_cluster
 from gello_queue.ports import (
     BatchRecord,
@@ -160,11 +152,6 @@ starts (after it, the server is the slower side)."""
 BATCH = 1000
 """Jobs a clearing, pruning or rescuing script handles per call, for the same reason."""
 THROUGHPUT_KEEP_S = 86400
-
-POOL_MAX = 50
-"""Connections one driver's pool opens at most (redis-py's default for a blocking pool)."""
-POOL_TIMEOUT_S = 20.0
-"""How long a call waits for a free connection when all ``POOL_MAX`` are busy."""
 
 _SCRIPTS = (
     "push",
@@ -200,24 +187,12 @@ _SCRIPTS = (
 )
 _LISTED = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
 
-Client = Redis | RedisCluster
 Call = tuple[AsyncScript | None, Sequence[Any], Sequence[Any]]
 """A script with its keys and args, or (None, (), command) for a plain command."""
 
 log = structlog.get_logger("gello")
 _WARNED_VOLATILE: set[str] = set()
 """URLs already warned about keeping jobs only in memory."""
-
-
-_OUTAGES: tuple[type[BaseException], ...] = (
-    RedisConnectionError,  # refused, reset, no free pool connection after its wait, auth
-    RedisTimeoutError,
-    ClusterDownError,  # a slot's master is down or failing over
-    RedisClusterException,  # no node of the cluster answers, or a slot has no node
-    OSError,
-    TimeoutError,  # a blocking call's guard ran out: a half-open connection
-)
-"""What redis-py raises when the server cannot be used, as opposed to a refused command."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,30 +293,17 @@ class RedisDriver:
             self._restarts = int(await client.hget(self._k_server, "count") or 0)
 
     def _client(self, socket_timeout: float | None, role: str = "") -> Client:
-        options: dict[str, Any] = {
-            "client_name": self.client_name and self.client_name + role,
-            "decode_responses": True,
-            # Bodies that are not UTF-8 (poison messages) survive a round trip intact.
-            "encoding_errors": "surrogateescape",
-            "socket_timeout": socket_timeout,
-            "socket_connect_timeout": self.connect_timeout_s,
-            "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.5), 3),
-        }
-        if self.cluster:
-            return RedisCluster.from_url(self._client_url, **options)
-        # A full pool makes a caller wait for a free connection (up to POOL_TIMEOUT_S)
-        # instead of failing at once: a burst of dispatches from a web app queues up.
-        pool = BlockingConnectionPool.from_url(
-            self._client_url, max_connections=POOL_MAX, timeout=POOL_TIMEOUT_S, **options
+        return build_client(
+            self._client_url,
+            cluster=self.cluster,
+            client_name=self.client_name and self.client_name + role,
+            socket_timeout=socket_timeout,
+            connect_timeout=self.connect_timeout_s,
         )
-        use_fast_packing(pool)
-        return Redis.from_pool(pool)
 
     def _outage(self, error: BaseException) -> DriverUnavailableError | None:
         """Applied to every public method by ``outage_boundary``."""
-        if isinstance(error, _OUTAGES):
-            return unavailable("Redis Cluster" if self.cluster else "Redis", self.url, error)
-        return None
+        return outage(error, cluster=self.cluster, url=self.url)
 
     def _load_scripts(self, client: Client) -> None:
         pkg = resources.files(__package__)
