@@ -104,13 +104,11 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from importlib import resources
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
-from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -123,6 +121,7 @@ from gello_queue.drivers.common import name_of, retry_envelope, seen
 from gello_queue.drivers.outage import outage_boundary
 from gello_queue.drivers.redis.connection import Client, build_client, outage
 from gello_queue.drivers.redis.packing import hiredis_pack as _hiredis_pack
+from gello_queue.drivers.redis.scripts import Call, load_scripts, run
 from gello_queue.drivers.redis.urls import redact_url, split_cluster
 from gello_queue.ports import (
     BatchRecord,
@@ -153,42 +152,8 @@ BATCH = 1000
 """Jobs a clearing, pruning or rescuing script handles per call, for the same reason."""
 THROUGHPUT_KEEP_S = 86400
 
-_SCRIPTS = (
-    "push",
-    "reserve",
-    "ack",
-    "release",
-    "fail",
-    "extend",
-    "rescue",
-    "counts",
-    "jobs",
-    "find",
-    "cancel",
-    "promote",
-    "clear",
-    "failed_page",
-    "failed_delete",
-    "failed_retry",
-    "failed_import",
-    "worker_beat",
-    "workers",
-    "worker_gone",
-    "restart",
-    "throughput_add",
-    "throughput_get",
-    "counter_incr",
-    "lock_acquire",
-    "lock_release",
-    "batch_create",
-    "batch_mark",
-    "batch_cancel",
-    "server_restart",
-)
 _LISTED = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
 
-Call = tuple[AsyncScript | None, Sequence[Any], Sequence[Any]]
-"""A script with its keys and args, or (None, (), command) for a plain command."""
 
 log = structlog.get_logger("gello")
 _WARNED_VOLATILE: set[str] = set()
@@ -306,12 +271,7 @@ class RedisDriver:
         return outage(error, cluster=self.cluster, url=self.url)
 
     def _load_scripts(self, client: Client) -> None:
-        pkg = resources.files(__package__)
-        prelude = pkg.joinpath("prelude.lua").read_text()
-        self._s = {
-            name: client.register_script(prelude + pkg.joinpath(f"{name}.lua").read_text())
-            for name in _SCRIPTS
-        }
+        self._s = load_scripts(client)
         self._s_reserve = self._s["reserve"]
         self._s_ack = self._s["ack"]
 
@@ -432,33 +392,6 @@ class RedisDriver:
             self._qkeys[queue] = k
         return k
 
-    async def _run(self, calls: Sequence[Call]) -> list[Any]:
-        """Run calls in one round trip; scripts the server forgot are reloaded and rerun."""
-        client = self.redis
-        if len(calls) == 1:
-            script, keys, args = calls[0]
-            if script is None:
-                return [await client.execute_command(*args)]
-            return [await script(keys, args)]
-        pipe = client.pipeline(transaction=False)
-        for script, keys, args in calls:
-            if script is None:
-                pipe.execute_command(*args)
-            else:
-                # Not pipe.evalsha(): cluster pipelines refuse it by name, yet route
-                # EVALSHA by its keys' slot when it is queued as a plain command.
-                pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        results: list[Any] = await pipe.execute(raise_on_error=False)
-        for i, result in enumerate(results):
-            if isinstance(result, NoScriptError):
-                # NOSCRIPT means the script did not run: running it again is safe.
-                script, keys, args = calls[i]
-                assert script is not None
-                results[i] = await script(keys, args)
-            elif isinstance(result, Exception):
-                raise result
-        return results
-
     async def _known(self) -> list[str]:
         names = await self.redis.execute_command("SMEMBERS", self._k_queues)
         return sorted(names)
@@ -486,7 +419,7 @@ class RedisDriver:
             finally:
                 self._push_busy = False
         calls, chunks = self._push_calls(envelopes)
-        ids = self._push_ids(envelopes, chunks, await self._run(calls))
+        ids = self._push_ids(envelopes, chunks, await run(self.redis, calls))
         if conn is not None and not conn.is_connected and not self._push_busy:
             # The server answers again: reconnect in the background. Reconnecting
             # inline would add the connection's own retries to the pool's while the
@@ -659,7 +592,7 @@ class RedisDriver:
         due already (then there is nothing to wait for)."""
         calls: list[Call] = [(None, (), ("TIME",))]
         calls += [(None, (), ("ZRANGE", self._keys(q).delayed, 0, 0, "WITHSCORES")) for q in queues]
-        results = await self._run(calls)
+        results = await run(self.redis, calls)
         sec, usec = results[0]
         now = float(sec) + usec / 1_000_000
         timeout = timeout_s
@@ -738,7 +671,7 @@ class RedisDriver:
         for queue, pairs in groups.items():
             k = self._keys(queue)
             calls.append((self._s_ack, (k.reserved,), (k.job, k.unique, *pairs)))
-        return [job_id for lost in await self._run(calls) for job_id in lost]
+        return [job_id for lost in await run(self.redis, calls) for job_id in lost]
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         k = self._keys(reservation.queue)
@@ -786,7 +719,7 @@ class RedisDriver:
             k = self._keys(queue)
             calls.append((script, (k.reserved,), (k.job, lease_s, *pairs)))
         lost: list[str] = []
-        for result in await self._run(calls):
+        for result in await run(self.redis, calls):
             lost += result[1:]
         return lost
 
@@ -802,7 +735,7 @@ class RedisDriver:
                 args = (k.job, k.failed_job, k.unique, queue, LOST_WORKER_REASON, BATCH)
                 calls.append((script, keys, args))
             busy = []
-            for queue, (requeued, failed) in zip(queues, await self._run(calls), strict=True):
+            for queue, (requeued, failed) in zip(queues, await run(self.redis, calls), strict=True):
                 result.requeued.extend(requeued)
                 result.failed.extend(failed)
                 if len(requeued) + len(failed) >= BATCH:
@@ -821,7 +754,7 @@ class RedisDriver:
             k = self._keys(queue)
             calls.append((script, (k.ready, k.delayed, k.reserved, k.failed), (k.job,)))
         out: dict[str, QueueCounts] = {}
-        for queue, row in zip(queues, await self._run(calls), strict=True):
+        for queue, row in zip(queues, await run(self.redis, calls), strict=True):
             pending, scheduled, reserved, failed, oldest = row
             if pending or scheduled or reserved or failed:
                 out[queue] = QueueCounts(
@@ -853,7 +786,7 @@ class RedisDriver:
         calls: list[Call] = [
             (script, (self._keys(q).reserved,), (self._keys(q).job, job_id)) for q in queues
         ]
-        for queue, row in zip(queues, await self._run(calls), strict=True):
+        for queue, row in zip(queues, await run(self.redis, calls), strict=True):
             if row:
                 return _record(queue, row)
         return None
@@ -874,7 +807,7 @@ class RedisDriver:
             calls.append((script, (k.ready, k.delayed, k.reserved), (k.job, state.value, want)))
         rows = [
             _record(q, row)
-            for q, part in zip(queues, await self._run(calls), strict=True)
+            for q, part in zip(queues, await run(self.redis, calls), strict=True)
             for row in part
         ]
         if len(queues) > 1:
@@ -891,7 +824,7 @@ class RedisDriver:
         for q in queues:
             keys, args = args_of(self._keys(q))
             calls.append((script, keys, args))
-        return list(zip(queues, await self._run(calls), strict=True))
+        return list(zip(queues, await run(self.redis, calls), strict=True))
 
     async def cancel(self, job_id: str) -> bool:
         results = await self._each_queue(
@@ -918,7 +851,7 @@ class RedisDriver:
         for q in queues:
             k = self._keys(q)
             calls.append((script, (k.failed,), (k.failed_job, 0, stop)))
-        rows = [_failed(row) for part in await self._run(calls) for row in part]
+        rows = [_failed(row) for part in await run(self.redis, calls) for row in part]
         if len(queues) > 1:
             rows.sort(key=lambda f: (f.failed_at, f.id), reverse=True)
         return rows[offset:] if stop < 0 else rows[offset : stop + 1]
@@ -928,7 +861,7 @@ class RedisDriver:
         if not queues:
             return 0
         calls: list[Call] = [(None, (), ("ZCARD", self._keys(q).failed)) for q in queues]
-        return sum(await self._run(calls))
+        return sum(await run(self.redis, calls))
 
     async def _failed_by_id(self, job_ids: Sequence[str]) -> list[FailedJob]:
         if not job_ids:
@@ -991,7 +924,7 @@ class RedisDriver:
         for queue, entries in groups.items():
             k = self._keys(queue)
             calls.append((script, (k.ready, k.failed, k.wake), (k.job, k.failed_job, *entries)))
-        return sum(await self._run(calls))
+        return sum(await run(self.redis, calls))
 
     async def failed_retry_all(self, queue: str | None = None) -> int:
         queues = [queue] if queue is not None else await self._known()
@@ -999,14 +932,15 @@ class RedisDriver:
         for q in queues:
             ids = await self.redis.execute_command("ZRANGE", self._keys(q).failed, 0, -1)
             for start in range(0, len(ids), BATCH):
-                rows = await self._run(
+                rows = await run(
+                    self.redis,
                     [
                         (
                             self._s["failed_page"],
                             (self._keys(q).failed,),
                             (self._keys(q).failed_job, "id", *ids[start : start + BATCH]),
                         )
-                    ]
+                    ],
                 )
                 total += await self._retry([_failed(row) for row in rows[0]])
         return total
@@ -1025,7 +959,7 @@ class RedisDriver:
             for q in queues:
                 k = self._keys(q)
                 calls.append((script, (k.failed,), (k.failed_job, *mode)))
-            results = await self._run(calls)
+            results = await run(self.redis, calls)
             total += sum(results)
             queues = [q for q, n in zip(queues, results, strict=True) if n >= BATCH]
         return total
@@ -1061,7 +995,7 @@ class RedisDriver:
         for queue, entries in groups.items():
             k = self._keys(queue)
             calls.append((script, (k.failed,), (k.failed_job, queue, *entries)))
-        return sum((await self._run(calls))[1:])
+        return sum((await run(self.redis, calls))[1:])
 
     # -- workers and control ---------------------------------------------------------
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
@@ -1087,12 +1021,13 @@ class RedisDriver:
         await self.redis.execute_command("SADD", self._k_paused, queue)
 
     async def resume(self, queue: str) -> None:
-        await self._run(
+        await run(
+            self.redis,
             [
                 (None, (), ("SREM", self._k_paused, queue)),
                 (None, (), ("LPUSH", self._keys(queue).wake, "1")),
                 (None, (), ("LTRIM", self._keys(queue).wake, 0, 15)),
-            ]
+            ],
         )
 
     async def paused(self) -> set[str]:
@@ -1167,7 +1102,7 @@ class RedisDriver:
             push_calls, chunks = self._push_calls(plain)
             calls += push_calls
         # One round trip; on one server the batch is written before its jobs.
-        results = await self._run(calls)
+        results = await run(self.redis, calls)
         return self._push_ids(plain, chunks, results) if plain else []
 
     async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
@@ -1179,7 +1114,9 @@ class RedisDriver:
         if not with_failed:
             raw = await self.redis.execute_command("HGETALL", head)
             return _batch(batch_id, raw) if raw else None
-        raw, marks = await self._run([(None, (), ("HGETALL", head)), (None, (), ("HGETALL", jobs))])
+        raw, marks = await run(
+            self.redis, [(None, (), ("HGETALL", head)), (None, (), ("HGETALL", jobs))]
+        )
         if not raw:
             return None
         failed = sorted(j for j, mark in _pairs(marks).items() if mark == "f")
@@ -1190,7 +1127,7 @@ class RedisDriver:
         ids = await self.redis.execute_command("ZREVRANGE", self._k_batches, offset, stop)
         if not ids:
             return []
-        rows = await self._run([(None, (), ("HGETALL", self._batch_keys(b)[0])) for b in ids])
+        rows = await run(self.redis, [(None, (), ("HGETALL", self._batch_keys(b)[0])) for b in ids])
         return [_batch(b, raw) for b, raw in zip(ids, rows, strict=True) if raw]
 
     async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
@@ -1206,8 +1143,8 @@ class RedisDriver:
         for start in range(0, len(ids), BATCH):
             part = ids[start : start + BATCH]
             heads = [self._batch_keys(b)[0] for b in part]
-            rows = await self._run(
-                [(None, (), ("HMGET", h, "finished_at", "cancelled_at")) for h in heads]
+            rows = await run(
+                self.redis, [(None, (), ("HMGET", h, "finished_at", "cancelled_at")) for h in heads]
             )
             calls: list[Call] = []
             for batch_id, (finished, cancelled) in zip(part, rows, strict=True):
@@ -1219,7 +1156,7 @@ class RedisDriver:
                     ]
                     done += 1
             if calls:
-                await self._run(calls)
+                await run(self.redis, calls)
         return done
 
 
