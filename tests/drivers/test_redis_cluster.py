@@ -256,7 +256,7 @@ async def test_cluster_a_restarted_master_is_reported(driver: RedisDriver) -> No
     await driver.worker_beat(record, 10)
     assert await driver.server_restarts() is None
     # Restart the master that does not hold the restart record: it keeps nothing.
-    holder = client.get_node_from_key(driver._k_server)
+    holder = client.get_node_from_key(driver._k.server)
     node = next(n for n in client.get_primaries() if n.port != holder.port)
     info = await client.execute_command("CONFIG GET", "dir", target_nodes=node)
     await asyncio.to_thread(_restart_node, node.port, Path(info["dir"]))

@@ -11,53 +11,7 @@ Scripts live in ``*.lua`` files next to this module (each prefixed with
 ``prelude.lua``), are registered once and called by SHA; a ``NOSCRIPT`` after a server
 restart or ``SCRIPT FLUSH`` reloads the script and retries the call.
 
-Key layout (``P`` is the prefix, ``gello:`` by default)
--------------------------------------------------------
-Every key of one queue shares the hash tag ``{q:<queue>}``, so each script touches one
-slot and runs unchanged on Redis Cluster::
-
-    P{q:<queue>}:ready       zset  id -> (10 - priority) * 1e13 + available_at in ms:
-                                   ZPOPMIN gives higher priority first, then oldest
-                                   (ties: ids are UUIDv7, so lexical order is FIFO)
-    P{q:<queue>}:delayed     zset  id -> available_at (s); due jobs move to ready inside
-                                   the reserve script, so no scheduler process is needed
-    P{q:<queue>}:reserved    zset  id -> lease expiry (server time, s)
-    P{q:<queue>}:j:<id>      hash  the job, in few fields because each costs on every push:
-                                   body (the envelope, stored as given)
-                                   m = "available_at|priority|max_attempts|created_at"
-                                   n = attempts (absent until the first reserve)
-                                   l = "token|worker_id" while reserved (the token,
-                                       fresh per reserve call, proves the lease)
-                                   u = unique key (only when the job has one)
-    P{q:<queue>}:u:<key>     str   unique-key lock -> id of the job holding it
-    P{q:<queue>}:wake        list  wake-up tokens (at most 16) for blocked ``wait`` calls
-    P{q:<queue>}:failed      zset  id -> failed_at: the queue's share of the failed store
-    P{q:<queue>}:f:<id>      hash  queue, body, exception, message, traceback, failed_at,
-                                   attempts
-
-Global structures share the tag ``{g}`` (one slot, small and rarely written)::
-
-    P{g}:queues              set   every queue name ever pushed to (rescue and the
-                                   inspection calls iterate it); the push script adds to
-                                   it on standalone Redis, the client just before the
-                                   push on a cluster (another slot)
-    P{g}:paused              set   paused queue names
-    P{g}:restart             str   server time of the last restart signal
-    P{g}:server              hash  the last server restart workers noticed: id, count,
-                                   at, persistent (see ``server_restarts``)
-    P{g}:workers             zset  worker id -> last heartbeat (server time)
-    P{g}:worker:<id>         str   heartbeat record (JSON), PX = the worker's ttl
-    P{g}:tp                  zset  minute -> minute: index of throughput buckets
-    P{g}:tp:<minute>         hash  p:<queue> / f:<queue> counters, EXPIRE one day
-
-The failed store is kept per queue, inside the queue's slot, so failing a job is atomic
-even on a cluster; listing all queues newest first merges the per-queue zsets, and a
-failed store is pruned by age with ``failed_prune``. Throughput buckets expire after a
-day, and a dead worker's heartbeat with its key's TTL.
-
-Consequences worth knowing: unique keys are scoped to a queue (the lock must share the
-queue's slot to be taken atomically with the enqueue); ``find``, ``cancel``, ``promote``
-and the failed-store calls by id ask every known queue in one pipelined round trip.
+The keys, and why they are laid out so, are described in ``keys.py``.
 
 Blocking waits
 --------------
@@ -100,9 +54,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -120,6 +73,8 @@ from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, retry_envelope, seen
 from gello_queue.drivers.outage import outage_boundary
 from gello_queue.drivers.redis.connection import Client, build_client, outage
+from gello_queue.drivers.redis.keys import KeyScheme
+from gello_queue.drivers.redis.link import Link, hash_fields
 from gello_queue.drivers.redis.packing import hiredis_pack as _hiredis_pack
 from gello_queue.drivers.redis.scripts import Call, load_scripts, run
 from gello_queue.drivers.redis.urls import redact_url, split_cluster
@@ -160,18 +115,6 @@ _WARNED_VOLATILE: set[str] = set()
 """URLs already warned about keeping jobs only in memory."""
 
 
-@dataclass(frozen=True, slots=True)
-class _QueueKeys:
-    ready: str
-    delayed: str
-    reserved: str
-    wake: str
-    failed: str
-    job: str
-    failed_job: str
-    unique: str
-
-
 @outage_boundary
 class RedisDriver:
     """The port on Redis (standalone or Cluster); see the module docstring."""
@@ -199,23 +142,12 @@ class RedisDriver:
         self.connect_timeout_s = connect_timeout_s
         self.client_name = client_name
         """Shown by ``CLIENT LIST``; blocking connections get ``:wait`` appended."""
-        self._r: Client | None = None
-        self._blocking: Client | None = None
+        self._k = KeyScheme(prefix)
+        self._link = Link(self._k, cluster=self.cluster)
         self._push_conn: AbstractConnection | None = None
         """A connection kept out of the pool for pushes (standalone Redis; see ``push``)."""
         self._push_busy = False
         self._push_reconnect: asyncio.Task[None] | None = None
-        self._qkeys: dict[str, _QueueKeys] = {}
-        g = f"{prefix}{{g}}:"
-        self._k_queues = g + "queues"
-        self._k_paused = g + "paused"
-        self._k_restart = g + "restart"
-        self._k_workers = g + "workers"
-        self._k_worker = g + "worker:"
-        self._k_tp = g + "tp"
-        self._k_tp_bucket = g + "tp:"
-        self._k_batches = g + "batches"
-        self._k_server = g + "server"
         self._servers: dict[str, _Server] = {}
         """Each server as last seen (by node on a cluster), to notice a restart."""
         self._restarts = 0
@@ -223,11 +155,11 @@ class RedisDriver:
 
     # -- lifecycle -------------------------------------------------------------------
     async def open(self) -> None:
-        if self._r is not None:
+        if self._link.client is not None:
             return
         try:
             client = self._client(self.socket_timeout_s)
-            self._r = client
+            self._link.client = client
             if isinstance(client, RedisCluster):
                 await client.initialize()
             else:
@@ -237,7 +169,7 @@ class RedisDriver:
                     pool = client.connection_pool
                     self._push_conn = await pool.get_connection()  # type: ignore[no-untyped-call]
             # BLPOP holds its connection for the whole timeout: give it its own pool.
-            self._blocking = self._client(None, ":wait")
+            self._link.blocking = self._client(None, ":wait")
         except ValueError as exc:  # redis-py parses the URL here
             await self.close()
             raise ConfigurationError(f"invalid Redis URL {redact_url(self.url)}: {exc}") from None
@@ -255,7 +187,7 @@ class RedisDriver:
             )
         with contextlib.suppress(RedisError, RedisClusterException):
             self._servers = await _servers(client)
-            self._restarts = int(await client.hget(self._k_server, "count") or 0)
+            self._restarts = int(await client.hget(self._k.server, "count") or 0)
 
     def _client(self, socket_timeout: float | None, role: str = "") -> Client:
         return build_client(
@@ -271,9 +203,9 @@ class RedisDriver:
         return outage(error, cluster=self.cluster, url=self.url)
 
     def _load_scripts(self, client: Client) -> None:
-        self._s = load_scripts(client)
-        self._s_reserve = self._s["reserve"]
-        self._s_ack = self._s["ack"]
+        self._link.scripts = load_scripts(client)
+        self._s_reserve = self._link.scripts["reserve"]
+        self._s_ack = self._link.scripts["ack"]
 
     async def _check_eviction(self, client: Client) -> None:
         try:
@@ -306,7 +238,7 @@ class RedisDriver:
     async def _watch_server(self) -> None:
         """Compare each server with the one seen last: a restart is logged as an error
         and recorded once in the backend (``server_restarts``), whoever notices it."""
-        client = self.redis
+        client = self._link.redis
         try:
             seen = await _servers(client)
         except (RedisError, RedisClusterException):
@@ -317,8 +249,8 @@ class RedisDriver:
             if old is None or not old.restarted(server):
                 continue
             volatile = node in await self._volatile_nodes(client)
-            count, _, _ = await self._s["server_restart"](
-                (self._k_server,),
+            count, _, _ = await self._link.scripts["server_restart"](
+                (self._k.server,),
                 (server.identity, self._restarts, repr(server.started_at), int(not volatile)),
             )
             self._restarts = int(count)
@@ -338,7 +270,7 @@ class RedisDriver:
         """The restarts of the server that workers noticed (see ``_watch_server``):
         ``count``, ``last_at`` (when it started again, server time) and ``persistent``
         (whether it keeps data on disk), or None when none was noticed."""
-        raw = _pairs(await self.redis.execute_command("HGETALL", self._k_server))
+        raw = hash_fields(await self._link.redis.execute_command("HGETALL", self._k.server))
         if not raw:
             return None
         return {
@@ -354,47 +286,22 @@ class RedisDriver:
             with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
                 await reconnect
         conn, self._push_conn = self._push_conn, None
-        if conn is not None and isinstance(self._r, Redis):
+        if conn is not None and isinstance(self._link.client, Redis):
             with contextlib.suppress(RedisError, OSError):
-                await self._r.connection_pool.release(conn)
-        for client in (self._blocking, self._r):
+                await self._link.client.connection_pool.release(conn)
+        for client in (self._link.blocking, self._link.client):
             if client is not None:
                 with contextlib.suppress(RedisError, RedisClusterException, OSError):
                     await client.aclose()
-        self._r = self._blocking = None
+        self._link.client = self._link.blocking = None
 
     @property
     def redis(self) -> Client:
         """The open client (for tools and tests); raises when the driver is not open."""
-        if self._r is None:
-            raise DriverUnavailableError("the Redis driver is not open: call open() first")
-        return self._r
+        return self._link.redis
 
     async def now(self) -> float:
-        sec, usec = await self.redis.time()
-        return float(sec) + usec / 1_000_000
-
-    # -- keys and calls --------------------------------------------------------------
-    def _keys(self, queue: str) -> _QueueKeys:
-        k = self._qkeys.get(queue)
-        if k is None:
-            t = f"{self.prefix}{{q:{queue}}}:"
-            k = _QueueKeys(
-                t + "ready",
-                t + "delayed",
-                t + "reserved",
-                t + "wake",
-                t + "failed",
-                t + "j:",
-                t + "f:",
-                t + "u:",
-            )
-            self._qkeys[queue] = k
-        return k
-
-    async def _known(self) -> list[str]:
-        names = await self.redis.execute_command("SMEMBERS", self._k_queues)
-        return sorted(names)
+        return await self._link.now()
 
     # -- producing -------------------------------------------------------------------
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
@@ -419,7 +326,7 @@ class RedisDriver:
             finally:
                 self._push_busy = False
         calls, chunks = self._push_calls(envelopes)
-        ids = self._push_ids(envelopes, chunks, await run(self.redis, calls))
+        ids = self._push_ids(envelopes, chunks, await run(self._link.redis, calls))
         if conn is not None and not conn.is_connected and not self._push_busy:
             # The server answers again: reconnect in the background. Reconnecting
             # inline would add the connection's own retries to the pool's while the
@@ -449,11 +356,11 @@ class RedisDriver:
         give memory back to the system and fault it in again, which tripled the cost
         of encoding.
         """
-        sha = self._s["push"].sha
+        sha = self._link.scripts["push"].sha
         sent: list[tuple[str, list[int]]] = []
         for queue, chunk in self._push_groups(envelopes, STREAM_CHUNK, STREAM_FIRST):
             keys = self._push_keys(queue)
-            k = self._keys(queue)
+            k = self._k.of(queue)
             extra = _push_extra(envelopes, chunk)
             head = ("EVALSHA", sha, len(keys), *keys, k.job, k.unique, queue, len(chunk))
             # One RESP array sent in pieces: its length first, then each piece's
@@ -490,7 +397,7 @@ class RedisDriver:
                 # NOSCRIPT means the script did not run: running it again is safe.
                 queue, chunk = sent[i]
                 keys, args = self._push_call(envelopes, queue, chunk)
-                results[i] = await self._s["push"](keys, args)
+                results[i] = await self._link.scripts["push"](keys, args)
             elif isinstance(result, Exception):
                 raise result
         return self._push_ids(envelopes, [chunk for _, chunk in sent], results)
@@ -502,9 +409,9 @@ class RedisDriver:
         calls: list[Call] = []
         if self.cluster:
             queues = dict.fromkeys(env.queue for env in envelopes)
-            calls.append((None, (), ("SADD", self._k_queues, *queues)))
+            calls.append((None, (), ("SADD", self._k.queues, *queues)))
         chunks: list[list[int]] = []
-        script = self._s["push"]
+        script = self._link.scripts["push"]
         for queue, chunk in self._push_groups(envelopes, PUSH_CHUNK):
             keys, args = self._push_call(envelopes, queue, chunk)
             calls.append((script, keys, args))
@@ -535,16 +442,16 @@ class RedisDriver:
                 start, head = end, size
 
     def _push_keys(self, queue: str) -> tuple[str, ...]:
-        k = self._keys(queue)
+        k = self._k.of(queue)
         if self.cluster:
             return (k.ready, k.delayed, k.wake)
-        return (k.ready, k.delayed, k.wake, self._k_queues)
+        return (k.ready, k.delayed, k.wake, self._k.queues)
 
     def _push_call(
         self, envelopes: Sequence[Envelope], queue: str, chunk: list[int]
     ) -> tuple[tuple[str, ...], list[Any]]:
         """The push script's keys and arguments for the jobs at ``chunk``."""
-        k = self._keys(queue)
+        k = self._k.of(queue)
         args: list[Any] = [k.job, k.unique, queue, len(chunk)]
         for i in chunk:
             args += _job_args(envelopes[i])
@@ -581,7 +488,7 @@ class RedisDriver:
         self, queue: str, limit: int, lease_s: float, token: str, worker_id: str
     ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
         """The reserve script's keys and arguments."""
-        k = self._keys(queue)
+        k = self._k.of(queue)
         keys = (k.ready, k.delayed, k.reserved, k.wake, k.failed)
         return keys, (k.job, limit, lease_s, token, worker_id, k.failed_job, k.unique, queue)
 
@@ -591,8 +498,8 @@ class RedisDriver:
         """The wake lists to block on and for how long, or None when a scheduled job is
         due already (then there is nothing to wait for)."""
         calls: list[Call] = [(None, (), ("TIME",))]
-        calls += [(None, (), ("ZRANGE", self._keys(q).delayed, 0, 0, "WITHSCORES")) for q in queues]
-        results = await run(self.redis, calls)
+        calls += [(None, (), ("ZRANGE", self._k.of(q).delayed, 0, 0, "WITHSCORES")) for q in queues]
+        results = await run(self._link.redis, calls)
         sec, usec = results[0]
         now = float(sec) + usec / 1_000_000
         timeout = timeout_s
@@ -601,15 +508,10 @@ class RedisDriver:
                 timeout = min(timeout, float(head[0][1]) - now)
         if timeout < 0.001:
             return None
-        lists = [self._keys(q).wake for q in queues]
+        lists = [self._k.of(q).wake for q in queues]
         if self.cluster and len(lists) > 1:
             lists, timeout = lists[:1], min(timeout, CLUSTER_WAIT_S)
         return lists, timeout
-
-    def _blocking_client(self) -> Client:
-        if self._blocking is None:
-            raise DriverUnavailableError("the Redis driver is not open: call open() first")
-        return self._blocking
 
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
         if not queues:
@@ -622,7 +524,7 @@ class RedisDriver:
         # A guard above the server-side timeout: a half-open socket must not hang us.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout + 5.0):
-                await self._blocking_client().blpop(lists, timeout=round(timeout, 3))
+                await self._link.blocking_client().blpop(lists, timeout=round(timeout, 3))
 
     async def reserve_wait(
         self,
@@ -649,7 +551,7 @@ class RedisDriver:
         lists, timeout = plan
         token = os.urandom(8).hex()
         keys, args = self._reserve_call(queues[0], limit, lease_s, token, worker_id)
-        pipe = self._blocking_client().pipeline(transaction=False)
+        pipe = self._link.blocking_client().pipeline(transaction=False)
         pipe.execute_command("BLPOP", *lists, round(timeout, 3))
         pipe.execute_command("EVALSHA", self._s_reserve.sha, len(keys), *keys, *args)
         async with asyncio.timeout(timeout + 5.0):
@@ -669,13 +571,13 @@ class RedisDriver:
             groups.setdefault(res.queue, []).extend((res.id, res.token))
         calls: list[Call] = []
         for queue, pairs in groups.items():
-            k = self._keys(queue)
+            k = self._k.of(queue)
             calls.append((self._s_ack, (k.reserved,), (k.job, k.unique, *pairs)))
-        return [job_id for lost in await run(self.redis, calls) for job_id in lost]
+        return [job_id for lost in await run(self._link.redis, calls) for job_id in lost]
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
-        k = self._keys(reservation.queue)
-        done = await self._s["release"](
+        k = self._k.of(reservation.queue)
+        done = await self._link.scripts["release"](
             (k.ready, k.delayed, k.reserved, k.wake),
             (
                 k.job,
@@ -689,8 +591,8 @@ class RedisDriver:
         return bool(done)
 
     async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
-        k = self._keys(reservation.queue)
-        done = await self._s["fail"](
+        k = self._k.of(reservation.queue)
+        done = await self._link.scripts["fail"](
             (k.reserved, k.failed),
             (
                 k.job,
@@ -713,29 +615,31 @@ class RedisDriver:
         groups: dict[str, list[str]] = {}
         for res in reservations:
             groups.setdefault(res.queue, []).extend((res.id, res.token))
-        script = self._s["extend"]
+        script = self._link.scripts["extend"]
         calls: list[Call] = []
         for queue, pairs in groups.items():
-            k = self._keys(queue)
+            k = self._k.of(queue)
             calls.append((script, (k.reserved,), (k.job, lease_s, *pairs)))
         lost: list[str] = []
-        for result in await run(self.redis, calls):
+        for result in await run(self._link.redis, calls):
             lost += result[1:]
         return lost
 
     async def rescue(self) -> RescueResult:
         result = RescueResult()
-        script = self._s["rescue"]
-        queues = await self._known()
+        script = self._link.scripts["rescue"]
+        queues = await self._link.known()
         while queues:
             calls: list[Call] = []
             for queue in queues:
-                k = self._keys(queue)
+                k = self._k.of(queue)
                 keys = (k.ready, k.reserved, k.failed, k.wake)
                 args = (k.job, k.failed_job, k.unique, queue, LOST_WORKER_REASON, BATCH)
                 calls.append((script, keys, args))
             busy = []
-            for queue, (requeued, failed) in zip(queues, await run(self.redis, calls), strict=True):
+            for queue, (requeued, failed) in zip(
+                queues, await run(self._link.redis, calls), strict=True
+            ):
                 result.requeued.extend(requeued)
                 result.failed.extend(failed)
                 if len(requeued) + len(failed) >= BATCH:
@@ -745,16 +649,16 @@ class RedisDriver:
 
     # -- inspecting and managing -----------------------------------------------------
     async def counts(self) -> dict[str, QueueCounts]:
-        queues = await self._known()
+        queues = await self._link.known()
         if not queues:
             return {}
-        script = self._s["counts"]
+        script = self._link.scripts["counts"]
         calls: list[Call] = []
         for queue in queues:
-            k = self._keys(queue)
+            k = self._k.of(queue)
             calls.append((script, (k.ready, k.delayed, k.reserved, k.failed), (k.job,)))
         out: dict[str, QueueCounts] = {}
-        for queue, row in zip(queues, await run(self.redis, calls), strict=True):
+        for queue, row in zip(queues, await run(self._link.redis, calls), strict=True):
             pending, scheduled, reserved, failed, oldest = row
             if pending or scheduled or reserved or failed:
                 out[queue] = QueueCounts(
@@ -770,23 +674,25 @@ class RedisDriver:
         return list(await self.counts())
 
     async def clear(self, queue: str) -> int:
-        k = self._keys(queue)
+        k = self._k.of(queue)
         total = 0
         while True:
-            n = int(await self._s["clear"]((k.ready, k.delayed), (k.job, k.unique, BATCH)))
+            n = int(
+                await self._link.scripts["clear"]((k.ready, k.delayed), (k.job, k.unique, BATCH))
+            )
             total += n
             if n < BATCH:
                 return total
 
     async def find(self, job_id: str) -> JobRecord | None:
-        queues = await self._known()
+        queues = await self._link.known()
         if not queues:
             return None
-        script = self._s["find"]
+        script = self._link.scripts["find"]
         calls: list[Call] = [
-            (script, (self._keys(q).reserved,), (self._keys(q).job, job_id)) for q in queues
+            (script, (self._k.of(q).reserved,), (self._k.of(q).job, job_id)) for q in queues
         ]
-        for queue, row in zip(queues, await run(self.redis, calls), strict=True):
+        for queue, row in zip(queues, await run(self._link.redis, calls), strict=True):
             if row:
                 return _record(queue, row)
         return None
@@ -796,44 +702,32 @@ class RedisDriver:
     ) -> list[JobRecord]:
         if state not in _LISTED:
             return []
-        queues = [queue] if queue is not None else await self._known()
+        queues = [queue] if queue is not None else await self._link.known()
         if not queues:
             return []
         want = offset + limit if limit >= 0 else 2**31
-        script = self._s["jobs"]
+        script = self._link.scripts["jobs"]
         calls: list[Call] = []
         for q in queues:
-            k = self._keys(q)
+            k = self._k.of(q)
             calls.append((script, (k.ready, k.delayed, k.reserved), (k.job, state.value, want)))
         rows = [
             _record(q, row)
-            for q, part in zip(queues, await run(self.redis, calls), strict=True)
+            for q, part in zip(queues, await run(self._link.redis, calls), strict=True)
             for row in part
         ]
         if len(queues) > 1:
             rows.sort(key=lambda r: (r.available_at, r.id))
         return rows[offset:want]
 
-    async def _each_queue(self, name: str, args_of: Any) -> list[tuple[str, Any]]:
-        """Run one script on every known queue in one round trip: ``(queue, result)``."""
-        queues = await self._known()
-        if not queues:
-            return []
-        script = self._s[name]
-        calls: list[Call] = []
-        for q in queues:
-            keys, args = args_of(self._keys(q))
-            calls.append((script, keys, args))
-        return list(zip(queues, await run(self.redis, calls), strict=True))
-
     async def cancel(self, job_id: str) -> bool:
-        results = await self._each_queue(
+        results = await self._link.each_queue(
             "cancel", lambda k: ((k.ready, k.delayed), (k.job, k.unique, job_id))
         )
         return any(done for _, done in results)
 
     async def promote(self, job_id: str) -> bool:
-        results = await self._each_queue(
+        results = await self._link.each_queue(
             "promote", lambda k: ((k.ready, k.delayed, k.wake), (k.job, job_id))
         )
         return any(done for _, done in results)
@@ -842,31 +736,31 @@ class RedisDriver:
     async def failed_list(
         self, *, queue: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[FailedJob]:
-        queues = [queue] if queue is not None else await self._known()
+        queues = [queue] if queue is not None else await self._link.known()
         if not queues:
             return []
         stop = offset + limit - 1 if limit >= 0 else -1
-        script = self._s["failed_page"]
+        script = self._link.scripts["failed_page"]
         calls: list[Call] = []
         for q in queues:
-            k = self._keys(q)
+            k = self._k.of(q)
             calls.append((script, (k.failed,), (k.failed_job, 0, stop)))
-        rows = [_failed(row) for part in await run(self.redis, calls) for row in part]
+        rows = [_failed(row) for part in await run(self._link.redis, calls) for row in part]
         if len(queues) > 1:
             rows.sort(key=lambda f: (f.failed_at, f.id), reverse=True)
         return rows[offset:] if stop < 0 else rows[offset : stop + 1]
 
     async def failed_count(self, queue: str | None = None) -> int:
-        queues = [queue] if queue is not None else await self._known()
+        queues = [queue] if queue is not None else await self._link.known()
         if not queues:
             return 0
-        calls: list[Call] = [(None, (), ("ZCARD", self._keys(q).failed)) for q in queues]
-        return sum(await run(self.redis, calls))
+        calls: list[Call] = [(None, (), ("ZCARD", self._k.of(q).failed)) for q in queues]
+        return sum(await run(self._link.redis, calls))
 
     async def _failed_by_id(self, job_ids: Sequence[str]) -> list[FailedJob]:
         if not job_ids:
             return []
-        results = await self._each_queue(
+        results = await self._link.each_queue(
             "failed_page", lambda k: ((k.failed,), (k.failed_job, "id", *job_ids))
         )
         return [_failed(row) for _, part in results for row in part]
@@ -874,27 +768,14 @@ class RedisDriver:
     async def failed_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
         # Each queue's failed index is scored by time, so a prefix is a ZSCAN MATCH over
         # it: bounded by the failed store (capped by retention), never the keyspace.
-        return await self._ids_by_prefix(prefix, limit, lambda k: (k.failed,))
+        return await self._link.ids_by_prefix(prefix, limit, lambda k: (k.failed,))
 
     async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
         # Waiting and running jobs are members of their queue's ready, delayed and
         # reserved sets: the same bounded ZSCAN, over those.
-        return await self._ids_by_prefix(prefix, limit, lambda k: (k.ready, k.delayed, k.reserved))
-
-    async def _ids_by_prefix(
-        self, prefix: str, limit: int, indexes: Callable[[_QueueKeys], tuple[str, ...]]
-    ) -> list[str]:
-        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
-        found: set[str] = set()
-        for queue in await self._known():
-            for index in indexes(self._keys(queue)):
-                cursor: Any = 0
-                while True:
-                    cursor, pairs = await self.redis.zscan(index, cursor, match=pattern, count=1000)
-                    found.update(str(member) for member, _ in pairs)
-                    if int(cursor) == 0 or len(found) >= limit:
-                        break
-        return sorted(found)[:limit]
+        return await self._link.ids_by_prefix(
+            prefix, limit, lambda k: (k.ready, k.delayed, k.reserved)
+        )
 
     async def failed_find(self, job_id: str) -> FailedJob | None:
         found = await self._failed_by_id([job_id])
@@ -919,26 +800,26 @@ class RedisDriver:
             else:
                 entry = (job.id, env.encode(), env.priority, env.max_attempts, repr(env.created_at))
             groups.setdefault(job.queue, []).extend(entry)
-        script = self._s["failed_retry"]
+        script = self._link.scripts["failed_retry"]
         calls: list[Call] = []
         for queue, entries in groups.items():
-            k = self._keys(queue)
+            k = self._k.of(queue)
             calls.append((script, (k.ready, k.failed, k.wake), (k.job, k.failed_job, *entries)))
-        return sum(await run(self.redis, calls))
+        return sum(await run(self._link.redis, calls))
 
     async def failed_retry_all(self, queue: str | None = None) -> int:
-        queues = [queue] if queue is not None else await self._known()
+        queues = [queue] if queue is not None else await self._link.known()
         total = 0
         for q in queues:
-            ids = await self.redis.execute_command("ZRANGE", self._keys(q).failed, 0, -1)
+            ids = await self._link.redis.execute_command("ZRANGE", self._k.of(q).failed, 0, -1)
             for start in range(0, len(ids), BATCH):
                 rows = await run(
-                    self.redis,
+                    self._link.redis,
                     [
                         (
-                            self._s["failed_page"],
-                            (self._keys(q).failed,),
-                            (self._keys(q).failed_job, "id", *ids[start : start + BATCH]),
+                            self._link.scripts["failed_page"],
+                            (self._k.of(q).failed,),
+                            (self._k.of(q).failed_job, "id", *ids[start : start + BATCH]),
                         )
                     ],
                 )
@@ -946,30 +827,30 @@ class RedisDriver:
         return total
 
     async def failed_forget(self, job_id: str) -> bool:
-        results = await self._each_queue(
+        results = await self._link.each_queue(
             "failed_delete", lambda k: ((k.failed,), (k.failed_job, "ids", job_id))
         )
         return any(n for _, n in results)
 
     async def _failed_delete(self, queues: Sequence[str], *mode: Any) -> int:
         total = 0
-        script = self._s["failed_delete"]
+        script = self._link.scripts["failed_delete"]
         while queues:
             calls: list[Call] = []
             for q in queues:
-                k = self._keys(q)
+                k = self._k.of(q)
                 calls.append((script, (k.failed,), (k.failed_job, *mode)))
-            results = await run(self.redis, calls)
+            results = await run(self._link.redis, calls)
             total += sum(results)
             queues = [q for q, n in zip(queues, results, strict=True) if n >= BATCH]
         return total
 
     async def failed_flush(self, queue: str | None = None) -> int:
-        queues = [queue] if queue is not None else await self._known()
+        queues = [queue] if queue is not None else await self._link.known()
         return await self._failed_delete(queues, "all", BATCH)
 
     async def failed_prune(self, before: float) -> int:
-        return await self._failed_delete(await self._known(), "before", repr(before), BATCH)
+        return await self._failed_delete(await self._link.known(), "before", repr(before), BATCH)
 
     async def failed_import(self, records: Sequence[FailedJob]) -> int:
         added = 0
@@ -990,27 +871,29 @@ class RedisDriver:
         if not groups:
             return 0
         # Known first (as push does), so listing and pruning see the queue's failed jobs.
-        calls: list[Call] = [(None, (), ("SADD", self._k_queues, *groups))]
-        script = self._s["failed_import"]
+        calls: list[Call] = [(None, (), ("SADD", self._k.queues, *groups))]
+        script = self._link.scripts["failed_import"]
         for queue, entries in groups.items():
-            k = self._keys(queue)
+            k = self._k.of(queue)
             calls.append((script, (k.failed,), (k.failed_job, queue, *entries)))
-        return sum((await run(self.redis, calls))[1:])
+        return sum((await run(self._link.redis, calls))[1:])
 
     # -- workers and control ---------------------------------------------------------
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
-        await self._s["worker_beat"](
-            (self._k_worker + record.id, self._k_workers),
+        await self._link.scripts["worker_beat"](
+            (self._k.worker + record.id, self._k.workers),
             (record.id, record.to_json(), max(1, round(ttl_s * 1000))),
         )
         # Every running worker beats: a restart of the server is noticed within a beat.
         await self._watch_server()
 
     async def worker_gone(self, worker_id: str) -> None:
-        await self._s["worker_gone"]((self._k_worker + worker_id, self._k_workers), (worker_id,))
+        await self._link.scripts["worker_gone"](
+            (self._k.worker + worker_id, self._k.workers), (worker_id,)
+        )
 
     async def workers(self) -> list[WorkerRecord]:
-        raw = await self._s["workers"]((self._k_workers,), (self._k_worker,))
+        raw = await self._link.scripts["workers"]((self._k.workers,), (self._k.worker,))
         records = [
             seen(WorkerRecord.from_json(raw[i + 1]), float(raw[i + 2]))
             for i in range(0, len(raw), 3)
@@ -1018,38 +901,40 @@ class RedisDriver:
         return sorted(records, key=lambda r: r.id)
 
     async def pause(self, queue: str) -> None:
-        await self.redis.execute_command("SADD", self._k_paused, queue)
+        await self._link.redis.execute_command("SADD", self._k.paused, queue)
 
     async def resume(self, queue: str) -> None:
         await run(
-            self.redis,
+            self._link.redis,
             [
-                (None, (), ("SREM", self._k_paused, queue)),
-                (None, (), ("LPUSH", self._keys(queue).wake, "1")),
-                (None, (), ("LTRIM", self._keys(queue).wake, 0, 15)),
+                (None, (), ("SREM", self._k.paused, queue)),
+                (None, (), ("LPUSH", self._k.of(queue).wake, "1")),
+                (None, (), ("LTRIM", self._k.of(queue).wake, 0, 15)),
             ],
         )
 
     async def paused(self) -> set[str]:
-        return set(await self.redis.execute_command("SMEMBERS", self._k_paused))
+        return set(await self._link.redis.execute_command("SMEMBERS", self._k.paused))
 
     async def signal_restart(self) -> float:
-        return float(await self._s["restart"]((self._k_restart,), ()))
+        return float(await self._link.scripts["restart"]((self._k.restart,), ()))
 
     async def restart_signal(self) -> float | None:
-        value = await self.redis.execute_command("GET", self._k_restart)
+        value = await self._link.redis.execute_command("GET", self._k.restart)
         return None if value is None else float(value)
 
     async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
         if not counts:
             return
-        args: list[Any] = [self._k_tp_bucket, minute, THROUGHPUT_KEEP_S]
+        args: list[Any] = [self._k.tp_bucket, minute, THROUGHPUT_KEEP_S]
         for queue, (processed, failed) in counts.items():
             args += (queue, processed, failed)
-        await self._s["throughput_add"]((self._k_tp,), args)
+        await self._link.scripts["throughput_add"]((self._k.tp,), args)
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:
-        raw = await self._s["throughput_get"]((self._k_tp,), (self._k_tp_bucket, repr(since)))
+        raw = await self._link.scripts["throughput_get"](
+            (self._k.tp,), (self._k.tp_bucket, repr(since))
+        )
         out: list[ThroughputBucket] = []
         for i in range(0, len(raw), 2):
             minute = int(raw[i])
@@ -1069,17 +954,21 @@ class RedisDriver:
 
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
         ms = max(1, round(ttl_s * 1000))
-        return int(await self._s["counter_incr"]((self._coord(key, "n"),), (int(by), ms)))
+        return int(
+            await self._link.scripts["counter_incr"]((self._k.coord(key, "n"),), (int(by), ms))
+        )
 
     async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
         ms = max(1, round(ttl_s * 1000))
-        return bool(await self._s["lock_acquire"]((self._coord(key, "l"),), (owner, ms)))
+        return bool(
+            await self._link.scripts["lock_acquire"]((self._k.coord(key, "l"),), (owner, ms))
+        )
 
     async def lock_release(self, key: str, owner: str) -> bool:
-        return bool(await self._s["lock_release"]((self._coord(key, "l"),), (owner,)))
+        return bool(await self._link.scripts["lock_release"]((self._k.coord(key, "l"),), (owner,)))
 
     async def lock_owner(self, key: str) -> str | None:
-        owner = await self.redis.execute_command("GET", self._coord(key, "l"))
+        owner = await self._link.redis.execute_command("GET", self._k.coord(key, "l"))
         return None if owner is None else str(owner)
 
     # -- batches ---------------------------------------------------------------------
@@ -1092,71 +981,78 @@ class RedisDriver:
 
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
         plain = [e.with_changes(unique_key=None) if e.unique_key else e for e in envelopes]
-        head, _ = self._batch_keys(record.id)
+        head, _ = self._k.batch(record.id)
         calls: list[Call] = [
-            (self._s["batch_create"], (head,), (record.name, record.total, record.options)),
-            (None, (), ("ZADD", self._k_batches, "NX", repr(time.time()), record.id)),
+            (
+                self._link.scripts["batch_create"],
+                (head,),
+                (record.name, record.total, record.options),
+            ),
+            (None, (), ("ZADD", self._k.batches, "NX", repr(time.time()), record.id)),
         ]
         chunks: list[list[int]] = []
         if plain:
             push_calls, chunks = self._push_calls(plain)
             calls += push_calls
         # One round trip; on one server the batch is written before its jobs.
-        results = await run(self.redis, calls)
+        results = await run(self._link.redis, calls)
         return self._push_ids(plain, chunks, results) if plain else []
 
     async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
-        raw = await self._s["batch_mark"](self._batch_keys(batch_id), (job_id, int(failed)))
+        raw = await self._link.scripts["batch_mark"](self._k.batch(batch_id), (job_id, int(failed)))
         return _batch(batch_id, raw) if raw else None
 
     async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
-        head, jobs = self._batch_keys(batch_id)
+        head, jobs = self._k.batch(batch_id)
         if not with_failed:
-            raw = await self.redis.execute_command("HGETALL", head)
+            raw = await self._link.redis.execute_command("HGETALL", head)
             return _batch(batch_id, raw) if raw else None
         raw, marks = await run(
-            self.redis, [(None, (), ("HGETALL", head)), (None, (), ("HGETALL", jobs))]
+            self._link.redis, [(None, (), ("HGETALL", head)), (None, (), ("HGETALL", jobs))]
         )
         if not raw:
             return None
-        failed = sorted(j for j, mark in _pairs(marks).items() if mark == "f")
+        failed = sorted(j for j, mark in hash_fields(marks).items() if mark == "f")
         return replace(_batch(batch_id, raw), failed_ids=tuple(failed))
 
     async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
         stop = offset + limit - 1 if limit >= 0 else -1
-        ids = await self.redis.execute_command("ZREVRANGE", self._k_batches, offset, stop)
+        ids = await self._link.redis.execute_command("ZREVRANGE", self._k.batches, offset, stop)
         if not ids:
             return []
-        rows = await run(self.redis, [(None, (), ("HGETALL", self._batch_keys(b)[0])) for b in ids])
+        rows = await run(
+            self._link.redis, [(None, (), ("HGETALL", self._k.batch(b)[0])) for b in ids]
+        )
         return [_batch(b, raw) for b, raw in zip(ids, rows, strict=True) if raw]
 
     async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
-        head = self._batch_keys(batch_id)[0]
-        return bool(await self._s["batch_cancel"]((head,), (int(cancelled),)))
+        head = self._k.batch(batch_id)[0]
+        return bool(await self._link.scripts["batch_cancel"]((head,), (int(cancelled),)))
 
     async def batch_prune(self, before: float) -> int:
         # A batch ends after it was created: only those created before ``before`` are read.
-        ids = await self.redis.execute_command(
-            "ZRANGEBYSCORE", self._k_batches, "-inf", f"({before!r}"
+        ids = await self._link.redis.execute_command(
+            "ZRANGEBYSCORE", self._k.batches, "-inf", f"({before!r}"
         )
         done = 0
         for start in range(0, len(ids), BATCH):
             part = ids[start : start + BATCH]
-            heads = [self._batch_keys(b)[0] for b in part]
+            heads = [self._k.batch(b)[0] for b in part]
             rows = await run(
-                self.redis, [(None, (), ("HMGET", h, "finished_at", "cancelled_at")) for h in heads]
+                self._link.redis,
+                [(None, (), ("HMGET", h, "finished_at", "cancelled_at")) for h in heads],
             )
             calls: list[Call] = []
             for batch_id, (finished, cancelled) in zip(part, rows, strict=True):
                 ends = [float(v) for v in (finished, cancelled) if v]
                 if ends and min(ends) < before:
                     calls += [
-                        (None, (), ("DEL", *self._batch_keys(batch_id))),
-                        (None, (), ("ZREM", self._k_batches, batch_id)),
+                        (None, (), ("DEL", *self._k.batch(batch_id))),
+                        (None, (), ("ZREM", self._k.batches, batch_id)),
                     ]
                     done += 1
             if calls:
-                await run(self.redis, calls)
+                await run(self._link.redis, calls)
         return done
 
 
@@ -1265,15 +1161,8 @@ def _by_node(reply: Any) -> dict[str, dict[str, Any]]:
     return {"": reply}
 
 
-def _pairs(raw: Any) -> dict[str, Any]:
-    """A hash as returned by HGETALL (a dict, or a flat list from a script)."""
-    if isinstance(raw, dict):
-        return raw
-    return {raw[i]: raw[i + 1] for i in range(0, len(raw), 2)}
-
-
 def _batch(batch_id: str, raw: Any) -> BatchRecord:
-    f = _pairs(raw)
+    f = hash_fields(raw)
     return BatchRecord(
         id=batch_id,
         name=str(f.get("name", "")),
