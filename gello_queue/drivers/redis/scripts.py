@@ -49,6 +49,10 @@ SCRIPTS = (
     "server_restart",
 )
 
+BATCH = 1000
+"""Jobs a clearing, pruning, rescuing or retrying script handles per call: big bulk
+calls become several script calls, so no single script blocks the server for long."""
+
 Scripts = dict[str, AsyncScript]
 Call = tuple[AsyncScript | None, Sequence[Any], Sequence[Any]]
 """A script with its keys and args, or (None, (), command) for a plain command."""
