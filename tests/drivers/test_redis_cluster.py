@@ -251,7 +251,7 @@ async def test_cluster_malformed_jobs_fail_alone_on_every_master(driver: RedisDr
 async def test_cluster_a_restarted_master_is_reported(driver: RedisDriver) -> None:
     client = driver.redis
     assert isinstance(client, RedisCluster)
-    assert len(driver._servers) == 3  # one per master
+    assert len(driver._server.servers) == 3  # one per master
     record = WorkerRecord("w1", "w", "h", 1, ["default"], 1, "running", 0, 0, [], 0.0, 0)
     await driver.worker_beat(record, 10)
     assert await driver.server_restarts() is None

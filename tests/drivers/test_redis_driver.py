@@ -538,7 +538,7 @@ async def test_an_evicting_server_gets_a_loud_warning(
 
     monkeypatch.setattr(driver.redis, "config_get", evicting)
     with structlog.testing.capture_logs() as logs:
-        await driver._check_eviction(driver.redis)
+        await driver._server.check_eviction(driver.redis)
     [entry] = logs
     assert entry["log_level"] == "warning"
     assert "lost jobs" in entry["event"]
