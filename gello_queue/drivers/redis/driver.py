@@ -70,13 +70,13 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
-from gello_queue.drivers.common import seen
 from gello_queue.drivers.outage import outage_boundary
 from gello_queue.drivers.redis.connection import Client, build_client, outage
 from gello_queue.drivers.redis.failed_store import FailedStore
 from gello_queue.drivers.redis.keys import KeyScheme
 from gello_queue.drivers.redis.link import Link, hash_fields
 from gello_queue.drivers.redis.packing import hiredis_pack as _hiredis_pack
+from gello_queue.drivers.redis.registry import Registry
 from gello_queue.drivers.redis.scripts import BATCH, Call, load_scripts, run
 from gello_queue.drivers.redis.server import ServerWatch
 from gello_queue.drivers.redis.urls import redact_url, split_cluster
@@ -105,7 +105,6 @@ STREAM_PIECE = 50
 STREAM_FIRST = 50
 """Jobs in a streamed push's first call: the sooner it is written, the sooner the server
 starts (after it, the server is the slower side)."""
-THROUGHPUT_KEEP_S = 86400
 
 _LISTED = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
 
@@ -143,6 +142,7 @@ class RedisDriver:
         self._k = KeyScheme(prefix)
         self._link = Link(self._k, cluster=self.cluster)
         self._failed = FailedStore(self._link)
+        self._registry = Registry(self._link)
         self._push_conn: AbstractConnection | None = None
         """A connection kept out of the pool for pushes (standalone Redis; see ``push``)."""
         self._push_busy = False
@@ -689,73 +689,38 @@ class RedisDriver:
     async def failed_import(self, records: Sequence[FailedJob]) -> int:
         return await self._failed.failed_import(records)
 
-    # -- workers and control ---------------------------------------------------------
+    # -- workers and control (registry.py) -------------------------------------------
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
-        await self._link.scripts["worker_beat"](
-            (self._k.worker + record.id, self._k.workers),
-            (record.id, record.to_json(), max(1, round(ttl_s * 1000))),
-        )
+        await self._registry.worker_beat(record, ttl_s)
         # Every running worker beats: a restart of the server is noticed within a beat.
         await self._server.watch()
 
     async def worker_gone(self, worker_id: str) -> None:
-        await self._link.scripts["worker_gone"](
-            (self._k.worker + worker_id, self._k.workers), (worker_id,)
-        )
+        await self._registry.worker_gone(worker_id)
 
     async def workers(self) -> list[WorkerRecord]:
-        raw = await self._link.scripts["workers"]((self._k.workers,), (self._k.worker,))
-        records = [
-            seen(WorkerRecord.from_json(raw[i + 1]), float(raw[i + 2]))
-            for i in range(0, len(raw), 3)
-        ]
-        return sorted(records, key=lambda r: r.id)
+        return await self._registry.workers()
 
     async def pause(self, queue: str) -> None:
-        await self._link.redis.execute_command("SADD", self._k.paused, queue)
+        await self._registry.pause(queue)
 
     async def resume(self, queue: str) -> None:
-        await run(
-            self._link.redis,
-            [
-                (None, (), ("SREM", self._k.paused, queue)),
-                (None, (), ("LPUSH", self._k.of(queue).wake, "1")),
-                (None, (), ("LTRIM", self._k.of(queue).wake, 0, 15)),
-            ],
-        )
+        await self._registry.resume(queue)
 
     async def paused(self) -> set[str]:
-        return set(await self._link.redis.execute_command("SMEMBERS", self._k.paused))
+        return await self._registry.paused()
 
     async def signal_restart(self) -> float:
-        return float(await self._link.scripts["restart"]((self._k.restart,), ()))
+        return await self._registry.signal_restart()
 
     async def restart_signal(self) -> float | None:
-        value = await self._link.redis.execute_command("GET", self._k.restart)
-        return None if value is None else float(value)
+        return await self._registry.restart_signal()
 
     async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
-        if not counts:
-            return
-        args: list[Any] = [self._k.tp_bucket, minute, THROUGHPUT_KEEP_S]
-        for queue, (processed, failed) in counts.items():
-            args += (queue, processed, failed)
-        await self._link.scripts["throughput_add"]((self._k.tp,), args)
+        await self._registry.record_throughput(counts, minute)
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:
-        raw = await self._link.scripts["throughput_get"](
-            (self._k.tp,), (self._k.tp_bucket, repr(since))
-        )
-        out: list[ThroughputBucket] = []
-        for i in range(0, len(raw), 2):
-            minute = int(raw[i])
-            fields = raw[i + 1]
-            acc: dict[str, list[int]] = {}
-            for j in range(0, len(fields), 2):
-                kind, queue = fields[j].split(":", 1)
-                acc.setdefault(queue, [0, 0])[kind == "f"] += int(fields[j + 1])
-            out += [ThroughputBucket(minute, q, p, f) for q, (p, f) in sorted(acc.items())]
-        return out
+        return await self._registry.throughput(since)
 
     # -- coordination ----------------------------------------------------------------
     # Each coordination key has a hash tag of its own, so keys spread over a cluster
