@@ -72,6 +72,7 @@ from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
 from gello_queue.drivers.outage import outage_boundary
 from gello_queue.drivers.redis.connection import Client, build_client, outage
+from gello_queue.drivers.redis.coordination import Coordination
 from gello_queue.drivers.redis.failed_store import FailedStore
 from gello_queue.drivers.redis.keys import KeyScheme
 from gello_queue.drivers.redis.link import Link, hash_fields
@@ -143,6 +144,7 @@ class RedisDriver:
         self._link = Link(self._k, cluster=self.cluster)
         self._failed = FailedStore(self._link)
         self._registry = Registry(self._link)
+        self._coordination = Coordination(self._link)
         self._push_conn: AbstractConnection | None = None
         """A connection kept out of the pool for pushes (standalone Redis; see ``push``)."""
         self._push_busy = False
@@ -722,30 +724,18 @@ class RedisDriver:
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         return await self._registry.throughput(since)
 
-    # -- coordination ----------------------------------------------------------------
-    # Each coordination key has a hash tag of its own, so keys spread over a cluster
-    # and every call touches one slot.
-    def _coord(self, key: str, kind: str) -> str:
-        return f"{self.prefix}{{c:{key}}}:{kind}"
-
+    # -- coordination (coordination.py) ----------------------------------------------
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
-        ms = max(1, round(ttl_s * 1000))
-        return int(
-            await self._link.scripts["counter_incr"]((self._k.coord(key, "n"),), (int(by), ms))
-        )
+        return await self._coordination.counter_incr(key, by, ttl_s)
 
     async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
-        ms = max(1, round(ttl_s * 1000))
-        return bool(
-            await self._link.scripts["lock_acquire"]((self._k.coord(key, "l"),), (owner, ms))
-        )
+        return await self._coordination.lock_acquire(key, owner, ttl_s)
 
     async def lock_release(self, key: str, owner: str) -> bool:
-        return bool(await self._link.scripts["lock_release"]((self._k.coord(key, "l"),), (owner,)))
+        return await self._coordination.lock_release(key, owner)
 
     async def lock_owner(self, key: str) -> str | None:
-        owner = await self._link.redis.execute_command("GET", self._k.coord(key, "l"))
-        return None if owner is None else str(owner)
+        return await self._coordination.lock_owner(key)
 
     # -- batches ---------------------------------------------------------------------
     # P{b:<id>} (hash: name, total, processed, failed, created_at, finished_at,
