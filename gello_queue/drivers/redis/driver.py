@@ -55,7 +55,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -63,7 +63,7 @@ import structlog
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
@@ -76,7 +76,8 @@ from gello_queue.drivers.redis.coordination import Coordination
 from gello_queue.drivers.redis.failed_store import FailedStore
 from gello_queue.drivers.redis.keys import KeyScheme
 from gello_queue.drivers.redis.link import Link, hash_fields
-from gello_queue.drivers.redis.packing import hiredis_pack as _hiredis_pack
+from gello_queue.drivers.redis.packing import hiredis_pack
+from gello_queue.drivers.redis.push import Pushes, Unpackable, push_ids
 from gello_queue.drivers.redis.registry import Registry
 from gello_queue.drivers.redis.scripts import BATCH, Call, load_scripts, run
 from gello_queue.drivers.redis.server import ServerWatch
@@ -95,17 +96,6 @@ from gello_queue.ports import (
 
 CLUSTER_WAIT_S = 0.05
 """Longest block on a cluster when waiting on several queues (see the module docstring)."""
-PUSH_CHUNK = 2000
-"""Jobs per push script call: big bulk pushes become several calls in one round trip,
-so no single script blocks the server for long."""
-STREAM_CHUNK = 250
-"""Jobs per push script call on the push connection, where calls are written as they
-are built: the server runs one while the client builds the next."""
-STREAM_PIECE = 50
-"""Jobs encoded and written at a time inside one streamed script call."""
-STREAM_FIRST = 50
-"""Jobs in a streamed push's first call: the sooner it is written, the sooner the server
-starts (after it, the server is the slower side)."""
 
 _LISTED = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
 
@@ -142,6 +132,7 @@ class RedisDriver:
         """Shown by ``CLIENT LIST``; blocking connections get ``:wait`` appended."""
         self._k = KeyScheme(prefix)
         self._link = Link(self._k, cluster=self.cluster)
+        self._pushes = Pushes(self._link)
         self._failed = FailedStore(self._link)
         self._registry = Registry(self._link)
         self._coordination = Coordination(self._link)
@@ -163,7 +154,7 @@ class RedisDriver:
             else:
                 await client.ping()
                 # The connection that answered the ping, kept for pushes.
-                if _hiredis_pack is not None:
+                if hiredis_pack is not None:
                     pool = client.connection_pool
                     self._push_conn = await pool.get_connection()  # type: ignore[no-untyped-call]
             # BLPOP holds its connection for the whole timeout: give it its own pool.
@@ -231,8 +222,8 @@ class RedisDriver:
             # One push at a time uses the push connection; concurrent ones, the pool.
             self._push_busy = True
             try:
-                sent, results = await self._push_streamed(conn, envelopes)
-            except (RedisConnectionError, RedisTimeoutError, OSError, _Unpackable):
+                sent, results = await self._pushes.streamed(conn, envelopes)
+            except (RedisConnectionError, RedisTimeoutError, OSError, Unpackable):
                 # The pool's retries re-send the same ids, which stores each job once.
                 await conn.disconnect(nowait=True)
             except BaseException:
@@ -241,11 +232,11 @@ class RedisDriver:
                 await conn.disconnect(nowait=True)
                 raise
             else:
-                return await self._settle_streamed(envelopes, sent, results)
+                return await self._pushes.settle(envelopes, sent, results)
             finally:
                 self._push_busy = False
-        calls, chunks = self._push_calls(envelopes)
-        ids = self._push_ids(envelopes, chunks, await run(self._link.redis, calls))
+        calls, chunks = self._pushes.calls(envelopes)
+        ids = push_ids(envelopes, chunks, await run(self._link.redis, calls))
         if conn is not None and not conn.is_connected and not self._push_busy:
             # The server answers again: reconnect in the background. Reconnecting
             # inline would add the connection's own retries to the pool's while the
@@ -262,130 +253,6 @@ class RedisDriver:
         finally:
             self._push_busy = False
             self._push_reconnect = None
-
-    async def _push_streamed(
-        self, conn: AbstractConnection, envelopes: Sequence[Envelope]
-    ) -> tuple[list[tuple[str, list[int]]], list[Any]]:
-        """Write the push script calls as they are built, then read their replies.
-
-        Skips redis-py's per-command machinery (pool, retries, hooks): two fifths of a
-        single awaited dispatch. A bulk push is written ``STREAM_PIECE`` jobs at a time,
-        so the server runs a call while the client builds the next, and the encoded
-        bodies alive at once stay small: holding a thousand of them made the allocator
-        give memory back to the system and fault it in again, which tripled the cost
-        of encoding.
-        """
-        sha = self._link.scripts["push"].sha
-        sent: list[tuple[str, list[int]]] = []
-        for queue, chunk in self._push_groups(envelopes, STREAM_CHUNK, STREAM_FIRST):
-            keys = self._push_keys(queue)
-            k = self._k.of(queue)
-            extra = _push_extra(envelopes, chunk)
-            head = ("EVALSHA", sha, len(keys), *keys, k.job, k.unique, queue, len(chunk))
-            # One RESP array sent in pieces: its length first, then each piece's
-            # arguments without the array header hiredis gives them.
-            pieces = [b"*%d\r\n" % (len(head) + 3 * len(chunk) + len(extra)), _args_of(head)]
-            for start in range(0, len(chunk), STREAM_PIECE):
-                args: list[Any] = []
-                for i in chunk[start : start + STREAM_PIECE]:
-                    args += _job_args(envelopes[i])
-                pieces.append(_args_of(args))
-                await conn.send_packed_command(pieces, False)
-                pieces = []
-            if extra:
-                pieces.append(_args_of(extra))
-            if pieces:
-                await conn.send_packed_command(pieces, False)
-            sent.append((queue, chunk))
-        results: list[Any] = []
-        for _ in sent:
-            try:
-                results.append(await conn.read_response())
-            except ResponseError as exc:  # a reply, so the connection is in step
-                results.append(exc)
-        return sent, results
-
-    async def _settle_streamed(
-        self,
-        envelopes: Sequence[Envelope],
-        sent: list[tuple[str, list[int]]],
-        results: list[Any],
-    ) -> list[str]:
-        for i, result in enumerate(results):
-            if isinstance(result, NoScriptError):
-                # NOSCRIPT means the script did not run: running it again is safe.
-                queue, chunk = sent[i]
-                keys, args = self._push_call(envelopes, queue, chunk)
-                results[i] = await self._link.scripts["push"](keys, args)
-            elif isinstance(result, Exception):
-                raise result
-        return self._push_ids(envelopes, [chunk for _, chunk in sent], results)
-
-    def _push_calls(self, envelopes: Sequence[Envelope]) -> tuple[list[Call], list[list[int]]]:
-        # The queue is known no later than its first job lands, so rescue never misses
-        # one: inside the push script on standalone Redis (one command, no pipeline for
-        # the common single-queue push), or just before it on a cluster.
-        calls: list[Call] = []
-        if self.cluster:
-            queues = dict.fromkeys(env.queue for env in envelopes)
-            calls.append((None, (), ("SADD", self._k.queues, *queues)))
-        chunks: list[list[int]] = []
-        script = self._link.scripts["push"]
-        for queue, chunk in self._push_groups(envelopes, PUSH_CHUNK):
-            keys, args = self._push_call(envelopes, queue, chunk)
-            calls.append((script, keys, args))
-            chunks.append(chunk)
-        return calls, chunks
-
-    @staticmethod
-    def _push_groups(
-        envelopes: Sequence[Envelope], size: int, first_size: int = 0
-    ) -> Iterator[tuple[str, list[int]]]:
-        """The jobs' indexes per queue, ``size`` at most per script call (``first_size``
-        in the first call, when given)."""
-        first = envelopes[0].queue
-        by_queue: dict[str, Sequence[int]]
-        if all(env.queue == first for env in envelopes):
-            by_queue = {first: range(len(envelopes))}  # the common case: no index lists
-        else:
-            lists: dict[str, list[int]] = {}
-            for i, env in enumerate(envelopes):
-                lists.setdefault(env.queue, []).append(i)
-            by_queue = dict(lists)
-        head = min(first_size or size, size)
-        for queue, idxs in by_queue.items():
-            start = 0
-            while start < len(idxs):
-                end = start + head
-                yield queue, list(idxs[start:end])
-                start, head = end, size
-
-    def _push_keys(self, queue: str) -> tuple[str, ...]:
-        k = self._k.of(queue)
-        if self.cluster:
-            return (k.ready, k.delayed, k.wake)
-        return (k.ready, k.delayed, k.wake, self._k.queues)
-
-    def _push_call(
-        self, envelopes: Sequence[Envelope], queue: str, chunk: list[int]
-    ) -> tuple[tuple[str, ...], list[Any]]:
-        """The push script's keys and arguments for the jobs at ``chunk``."""
-        k = self._k.of(queue)
-        args: list[Any] = [k.job, k.unique, queue, len(chunk)]
-        for i in chunk:
-            args += _job_args(envelopes[i])
-        args += _push_extra(envelopes, chunk)
-        return self._push_keys(queue), args
-
-    @staticmethod
-    def _push_ids(
-        envelopes: Sequence[Envelope], chunks: list[list[int]], results: list[Any]
-    ) -> list[str]:
-        ids = [env.id for env in envelopes]
-        for chunk, held in zip(chunks, results[len(results) - len(chunks) :], strict=True):
-            for j in range(0, len(held), 2):
-                ids[chunk[held[j]]] = held[j + 1]
-        return ids
 
     # -- consuming -------------------------------------------------------------------
     async def reserve(
@@ -758,11 +625,11 @@ class RedisDriver:
         ]
         chunks: list[list[int]] = []
         if plain:
-            push_calls, chunks = self._push_calls(plain)
+            push_calls, chunks = self._pushes.calls(plain)
             calls += push_calls
         # One round trip; on one server the batch is written before its jobs.
         results = await run(self._link.redis, calls)
-        return self._push_ids(plain, chunks, results) if plain else []
+        return push_ids(plain, chunks, results) if plain else []
 
     async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
         raw = await self._link.scripts["batch_mark"](self._k.batch(batch_id), (job_id, int(failed)))
@@ -869,48 +736,3 @@ def _batch(batch_id: str, raw: Any) -> BatchRecord:
         cancelled_at=float(f["cancelled_at"]) if f.get("cancelled_at") else None,
         options=str(f.get("options", "{}")),
     )
-
-
-class _Unpackable(Exception):
-    """An argument hiredis cannot pack (a string that is not UTF-8): the pool's packer
-    sends the push instead."""
-
-
-def _args_of(args: Sequence[Any]) -> bytes:
-    """``args`` packed by hiredis, without the ``*<count>`` header of a whole command.
-
-    Raises:
-        _Unpackable: hiredis is missing or refused an argument.
-    """
-    if _hiredis_pack is None:
-        raise _Unpackable
-    try:
-        packed = _hiredis_pack(tuple(args))
-    except (UnicodeEncodeError, TypeError):
-        raise _Unpackable from None
-    return packed[packed.index(b"\r\n") + 2 :]
-
-
-def _job_args(env: Envelope) -> tuple[str, bytes, str]:
-    """A job's three push arguments: id, body and the ``m`` field."""
-    at = env.available_at
-    # Most jobs are due at creation: one float repr instead of two.
-    a = repr(at)
-    c = a if env.created_at == at else repr(env.created_at)
-    return env.id, env.encode(), f"{a}|{env.priority}|{env.max_attempts}|{c}"
-
-
-def _push_extra(envelopes: Sequence[Envelope], chunk: list[int]) -> list[Any]:
-    """The (1-based index, field, value) triples for the rarer fields of a chunk."""
-    extra: list[Any] = []
-    for j, i in enumerate(chunk, 1):
-        env = envelopes[i]
-        if env.unique_key is not None:
-            extra += (j, "u", env.unique_key)
-            if env.unique_mode is not None:
-                extra += (j, "um", env.unique_mode)
-            if env.unique_for is not None:
-                extra += (j, "ut", max(1, round(env.unique_for * 1000)))
-        if env.attempts:
-            extra += (j, "n", env.attempts)
-    return extra
