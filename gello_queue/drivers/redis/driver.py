@@ -54,9 +54,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -71,11 +69,12 @@ from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
 from gello_queue.drivers.outage import outage_boundary
+from gello_queue.drivers.redis.batches import Batches
 from gello_queue.drivers.redis.connection import Client, build_client, outage
 from gello_queue.drivers.redis.coordination import Coordination
 from gello_queue.drivers.redis.failed_store import FailedStore
 from gello_queue.drivers.redis.keys import KeyScheme
-from gello_queue.drivers.redis.link import Link, hash_fields
+from gello_queue.drivers.redis.link import Link
 from gello_queue.drivers.redis.packing import hiredis_pack
 from gello_queue.drivers.redis.push import Pushes, Unpackable, push_ids
 from gello_queue.drivers.redis.registry import Registry
@@ -136,6 +135,7 @@ class RedisDriver:
         self._failed = FailedStore(self._link)
         self._registry = Registry(self._link)
         self._coordination = Coordination(self._link)
+        self._batches = Batches(self._link, self._pushes)
         self._push_conn: AbstractConnection | None = None
         """A connection kept out of the pool for pushes (standalone Redis; see ``push``)."""
         self._push_busy = False
@@ -604,89 +604,24 @@ class RedisDriver:
     async def lock_owner(self, key: str) -> str | None:
         return await self._coordination.lock_owner(key)
 
-    # -- batches ---------------------------------------------------------------------
-    # P{b:<id>} (hash: name, total, processed, failed, created_at, finished_at,
-    # cancelled_at, options) and P{b:<id>}:jobs (hash: job id -> p/f) share a slot;
-    # P{g}:batches (zset: id -> created_at) lists them.
-    def _batch_keys(self, batch_id: str) -> tuple[str, str]:
-        t = f"{self.prefix}{{b:{batch_id}}}"
-        return t, t + ":jobs"
-
+    # -- batches (batches.py) --------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
-        plain = [e.with_changes(unique_key=None) if e.unique_key else e for e in envelopes]
-        head, _ = self._k.batch(record.id)
-        calls: list[Call] = [
-            (
-                self._link.scripts["batch_create"],
-                (head,),
-                (record.name, record.total, record.options),
-            ),
-            (None, (), ("ZADD", self._k.batches, "NX", repr(time.time()), record.id)),
-        ]
-        chunks: list[list[int]] = []
-        if plain:
-            push_calls, chunks = self._pushes.calls(plain)
-            calls += push_calls
-        # One round trip; on one server the batch is written before its jobs.
-        results = await run(self._link.redis, calls)
-        return push_ids(plain, chunks, results) if plain else []
+        return await self._batches.batch_push(record, envelopes)
 
     async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
-        raw = await self._link.scripts["batch_mark"](self._k.batch(batch_id), (job_id, int(failed)))
-        return _batch(batch_id, raw) if raw else None
+        return await self._batches.batch_mark(batch_id, job_id, failed)
 
     async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
-        head, jobs = self._k.batch(batch_id)
-        if not with_failed:
-            raw = await self._link.redis.execute_command("HGETALL", head)
-            return _batch(batch_id, raw) if raw else None
-        raw, marks = await run(
-            self._link.redis, [(None, (), ("HGETALL", head)), (None, (), ("HGETALL", jobs))]
-        )
-        if not raw:
-            return None
-        failed = sorted(j for j, mark in hash_fields(marks).items() if mark == "f")
-        return replace(_batch(batch_id, raw), failed_ids=tuple(failed))
+        return await self._batches.batch_find(batch_id, with_failed=with_failed)
 
     async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
-        stop = offset + limit - 1 if limit >= 0 else -1
-        ids = await self._link.redis.execute_command("ZREVRANGE", self._k.batches, offset, stop)
-        if not ids:
-            return []
-        rows = await run(
-            self._link.redis, [(None, (), ("HGETALL", self._k.batch(b)[0])) for b in ids]
-        )
-        return [_batch(b, raw) for b, raw in zip(ids, rows, strict=True) if raw]
+        return await self._batches.batch_list(limit=limit, offset=offset)
 
     async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
-        head = self._k.batch(batch_id)[0]
-        return bool(await self._link.scripts["batch_cancel"]((head,), (int(cancelled),)))
+        return await self._batches.batch_cancel(batch_id, cancelled=cancelled)
 
     async def batch_prune(self, before: float) -> int:
-        # A batch ends after it was created: only those created before ``before`` are read.
-        ids = await self._link.redis.execute_command(
-            "ZRANGEBYSCORE", self._k.batches, "-inf", f"({before!r}"
-        )
-        done = 0
-        for start in range(0, len(ids), BATCH):
-            part = ids[start : start + BATCH]
-            heads = [self._k.batch(b)[0] for b in part]
-            rows = await run(
-                self._link.redis,
-                [(None, (), ("HMGET", h, "finished_at", "cancelled_at")) for h in heads],
-            )
-            calls: list[Call] = []
-            for batch_id, (finished, cancelled) in zip(part, rows, strict=True):
-                ends = [float(v) for v in (finished, cancelled) if v]
-                if ends and min(ends) < before:
-                    calls += [
-                        (None, (), ("DEL", *self._k.batch(batch_id))),
-                        (None, (), ("ZREM", self._k.batches, batch_id)),
-                    ]
-                    done += 1
-            if calls:
-                await run(self._link.redis, calls)
-        return done
+        return await self._batches.batch_prune(before)
 
 
 def _reserved(queue: str, token: str, raw: Sequence[Any]) -> list[Reservation]:
@@ -720,19 +655,4 @@ def _record(queue: str, row: Sequence[Any]) -> JobRecord:
         body=body,
         reserved_by=by or None,
         lease_expires_at=float(lease) if lease else None,
-    )
-
-
-def _batch(batch_id: str, raw: Any) -> BatchRecord:
-    f = hash_fields(raw)
-    return BatchRecord(
-        id=batch_id,
-        name=str(f.get("name", "")),
-        total=int(f.get("total", 0)),
-        processed=int(f.get("processed", 0)),
-        failed=int(f.get("failed", 0)),
-        created_at=float(f.get("created_at", 0.0)),
-        finished_at=float(f["finished_at"]) if f.get("finished_at") else None,
-        cancelled_at=float(f["cancelled_at"]) if f.get("cancelled_at") else None,
-        options=str(f.get("options", "{}")),
     )
