@@ -66,7 +66,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
-from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
 from gello_queue.drivers.outage import outage_boundary
 from gello_queue.drivers.redis.batches import Batches
@@ -74,6 +73,7 @@ from gello_queue.drivers.redis.connection import Client, build_client, outage
 from gello_queue.drivers.redis.coordination import Coordination
 from gello_queue.drivers.redis.failed_store import FailedStore
 from gello_queue.drivers.redis.keys import KeyScheme
+from gello_queue.drivers.redis.leases import Leases, reserve_call, reserved
 from gello_queue.drivers.redis.link import Link
 from gello_queue.drivers.redis.packing import hiredis_pack
 from gello_queue.drivers.redis.push import Pushes, Unpackable, push_ids
@@ -132,6 +132,7 @@ class RedisDriver:
         self._k = KeyScheme(prefix)
         self._link = Link(self._k, cluster=self.cluster)
         self._pushes = Pushes(self._link)
+        self._leases = Leases(self._link)
         self._failed = FailedStore(self._link)
         self._registry = Registry(self._link)
         self._coordination = Coordination(self._link)
@@ -266,17 +267,9 @@ class RedisDriver:
             want = limit - len(out)
             if want <= 0:
                 break
-            keys, args = self._reserve_call(queue, want, lease_s, token, worker_id)
-            out += _reserved(queue, token, await self._s_reserve(keys, args))
+            keys, args = reserve_call(self._k, queue, want, lease_s, token, worker_id)
+            out += reserved(queue, token, await self._s_reserve(keys, args))
         return out
-
-    def _reserve_call(
-        self, queue: str, limit: int, lease_s: float, token: str, worker_id: str
-    ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        """The reserve script's keys and arguments."""
-        k = self._k.of(queue)
-        keys = (k.ready, k.delayed, k.reserved, k.wake, k.failed)
-        return keys, (k.job, limit, lease_s, token, worker_id, k.failed_job, k.unique, queue)
 
     async def _block_plan(
         self, queues: Sequence[str], timeout_s: float
@@ -336,7 +329,7 @@ class RedisDriver:
             return await self.reserve(queues, limit, lease_s=lease_s, worker_id=worker_id)
         lists, timeout = plan
         token = os.urandom(8).hex()
-        keys, args = self._reserve_call(queues[0], limit, lease_s, token, worker_id)
+        keys, args = reserve_call(self._k, queues[0], limit, lease_s, token, worker_id)
         pipe = self._link.blocking_client().pipeline(transaction=False)
         pipe.execute_command("BLPOP", *lists, round(timeout, 3))
         pipe.execute_command("EVALSHA", self._s_reserve.sha, len(keys), *keys, *args)
@@ -347,7 +340,7 @@ class RedisDriver:
             raw = await self._s_reserve(keys, args)  # it did not run: running it is safe
         elif isinstance(raw, Exception):
             raise raw
-        return _reserved(queues[0], token, raw)
+        return reserved(queues[0], token, raw)
 
     async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
         if not reservations:
@@ -362,76 +355,16 @@ class RedisDriver:
         return [job_id for lost in await run(self._link.redis, calls) for job_id in lost]
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
-        k = self._k.of(reservation.queue)
-        done = await self._link.scripts["release"](
-            (k.ready, k.delayed, k.reserved, k.wake),
-            (
-                k.job,
-                reservation.id,
-                reservation.token,
-                envelope.attempts,
-                envelope.encode(),
-                delay_s,
-            ),
-        )
-        return bool(done)
+        return await self._leases.release(reservation, envelope, delay_s)
 
     async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
-        k = self._k.of(reservation.queue)
-        done = await self._link.scripts["fail"](
-            (k.reserved, k.failed),
-            (
-                k.job,
-                k.failed_job,
-                k.unique,
-                reservation.queue,
-                reservation.id,
-                reservation.token,
-                body,
-                failure.exception,
-                failure.message,
-                failure.traceback,
-            ),
-        )
-        return bool(done)
+        return await self._leases.fail(reservation, body, failure)
 
     async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
-        if not reservations:
-            return []
-        groups: dict[str, list[str]] = {}
-        for res in reservations:
-            groups.setdefault(res.queue, []).extend((res.id, res.token))
-        script = self._link.scripts["extend"]
-        calls: list[Call] = []
-        for queue, pairs in groups.items():
-            k = self._k.of(queue)
-            calls.append((script, (k.reserved,), (k.job, lease_s, *pairs)))
-        lost: list[str] = []
-        for result in await run(self._link.redis, calls):
-            lost += result[1:]
-        return lost
+        return await self._leases.extend(reservations, lease_s)
 
     async def rescue(self) -> RescueResult:
-        result = RescueResult()
-        script = self._link.scripts["rescue"]
-        queues = await self._link.known()
-        while queues:
-            calls: list[Call] = []
-            for queue in queues:
-                k = self._k.of(queue)
-                keys = (k.ready, k.reserved, k.failed, k.wake)
-                args = (k.job, k.failed_job, k.unique, queue, LOST_WORKER_REASON, BATCH)
-                calls.append((script, keys, args))
-            busy = []
-            for queue, (requeued, failed) in zip(
-                queues, await run(self._link.redis, calls), strict=True
-            ):
-                result.requeued.extend(requeued)
-                result.failed.extend(failed)
-                if len(requeued) + len(failed) >= BATCH:
-                    busy.append(queue)
-            queues = busy
-        return result
+        return await self._leases.rescue()
 
     # -- inspecting and managing -----------------------------------------------------
     async def counts(self) -> dict[str, QueueCounts]:
@@ -622,24 +555,6 @@ class RedisDriver:
 
     async def batch_prune(self, before: float) -> int:
         return await self._batches.batch_prune(before)
-
-
-def _reserved(queue: str, token: str, raw: Sequence[Any]) -> list[Reservation]:
-    """The reservations in a reserve script's reply; the malformed jobs it sent to the
-    failed store instead are logged, one line each."""
-    expires, malformed = float(raw[0]), raw[1]
-    for i in range(0, len(malformed), 2):
-        log.error(
-            "malformed job moved to the failed store",
-            queue=queue,
-            id=malformed[i],
-            reason=malformed[i + 1],
-            fix="see it with `gello queue:failed`, then `queue:retry` or `queue:forget` it",
-        )
-    return [
-        Reservation(raw[i], queue, token, raw[i + 1], raw[i + 2], expires)
-        for i in range(2, len(raw), 3)
-    ]
 
 
 def _record(queue: str, row: Sequence[Any]) -> JobRecord:
