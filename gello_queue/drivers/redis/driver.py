@@ -61,7 +61,7 @@ import structlog
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
@@ -81,6 +81,7 @@ from gello_queue.drivers.redis.registry import Registry
 from gello_queue.drivers.redis.scripts import BATCH, Call, load_scripts, run
 from gello_queue.drivers.redis.server import ServerWatch
 from gello_queue.drivers.redis.urls import redact_url, split_cluster
+from gello_queue.drivers.redis.wait import Waiter
 from gello_queue.ports import (
     BatchRecord,
     FailedJob,
@@ -92,9 +93,6 @@ from gello_queue.ports import (
     ThroughputBucket,
     WorkerRecord,
 )
-
-CLUSTER_WAIT_S = 0.05
-"""Longest block on a cluster when waiting on several queues (see the module docstring)."""
 
 _LISTED = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
 
@@ -133,6 +131,7 @@ class RedisDriver:
         self._link = Link(self._k, cluster=self.cluster)
         self._pushes = Pushes(self._link)
         self._leases = Leases(self._link)
+        self._waiter = Waiter(self._link, self.reserve)
         self._failed = FailedStore(self._link)
         self._registry = Registry(self._link)
         self._coordination = Coordination(self._link)
@@ -271,39 +270,8 @@ class RedisDriver:
             out += reserved(queue, token, await self._s_reserve(keys, args))
         return out
 
-    async def _block_plan(
-        self, queues: Sequence[str], timeout_s: float
-    ) -> tuple[list[str], float] | None:
-        """The wake lists to block on and for how long, or None when a scheduled job is
-        due already (then there is nothing to wait for)."""
-        calls: list[Call] = [(None, (), ("TIME",))]
-        calls += [(None, (), ("ZRANGE", self._k.of(q).delayed, 0, 0, "WITHSCORES")) for q in queues]
-        results = await run(self._link.redis, calls)
-        sec, usec = results[0]
-        now = float(sec) + usec / 1_000_000
-        timeout = timeout_s
-        for head in results[1:]:
-            if head:
-                timeout = min(timeout, float(head[0][1]) - now)
-        if timeout < 0.001:
-            return None
-        lists = [self._k.of(q).wake for q in queues]
-        if self.cluster and len(lists) > 1:
-            lists, timeout = lists[:1], min(timeout, CLUSTER_WAIT_S)
-        return lists, timeout
-
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
-        if not queues:
-            await asyncio.sleep(timeout_s)
-            return
-        plan = await self._block_plan(queues, timeout_s)
-        if plan is None:
-            return  # a scheduled job is due (or the caller asked not to block)
-        lists, timeout = plan
-        # A guard above the server-side timeout: a half-open socket must not hang us.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout + 5.0):
-                await self._link.blocking_client().blpop(lists, timeout=round(timeout, 3))
+        await self._waiter.wait(queues, timeout_s)
 
     async def reserve_wait(
         self,
@@ -314,33 +282,10 @@ class RedisDriver:
         worker_id: str,
         timeout_s: float,
     ) -> list[Reservation]:
-        """``wait`` then ``reserve``, without a round trip in between: the blocking pop and
-        the first queue's reserve script travel in one pipeline, so the server leases a
-        job the moment its wake-up token arrives. Jobs of later queues are left to the
-        caller's next ``reserve``. Not on a cluster, whose pipelines cannot block."""
-        if not queues:
-            await asyncio.sleep(timeout_s)
-            return []
-        if self.cluster:
-            await self.wait(queues, timeout_s)
-            return []
-        plan = await self._block_plan(queues, timeout_s)
-        if plan is None:
-            return await self.reserve(queues, limit, lease_s=lease_s, worker_id=worker_id)
-        lists, timeout = plan
-        token = os.urandom(8).hex()
-        keys, args = reserve_call(self._k, queues[0], limit, lease_s, token, worker_id)
-        pipe = self._link.blocking_client().pipeline(transaction=False)
-        pipe.execute_command("BLPOP", *lists, round(timeout, 3))
-        pipe.execute_command("EVALSHA", self._s_reserve.sha, len(keys), *keys, *args)
-        async with asyncio.timeout(timeout + 5.0):
-            results = await pipe.execute(raise_on_error=False)
-        raw = results[1]
-        if isinstance(raw, NoScriptError):
-            raw = await self._s_reserve(keys, args)  # it did not run: running it is safe
-        elif isinstance(raw, Exception):
-            raise raw
-        return reserved(queues[0], token, raw)
+        """See ``Waiter.reserve_wait``."""
+        return await self._waiter.reserve_wait(
+            queues, limit, lease_s=lease_s, worker_id=worker_id, timeout_s=timeout_s
+        )
 
     async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
         if not reservations:
