@@ -77,8 +77,9 @@ from gello_queue.drivers.redis.leases import Leases, reserve_call, reserved
 from gello_queue.drivers.redis.link import Link
 from gello_queue.drivers.redis.packing import hiredis_pack
 from gello_queue.drivers.redis.push import Pushes, Unpackable, push_ids
+from gello_queue.drivers.redis.queues import Queues
 from gello_queue.drivers.redis.registry import Registry
-from gello_queue.drivers.redis.scripts import BATCH, Call, load_scripts, run
+from gello_queue.drivers.redis.scripts import Call, load_scripts, run
 from gello_queue.drivers.redis.server import ServerWatch
 from gello_queue.drivers.redis.urls import redact_url, split_cluster
 from gello_queue.drivers.redis.wait import Waiter
@@ -93,9 +94,6 @@ from gello_queue.ports import (
     ThroughputBucket,
     WorkerRecord,
 )
-
-_LISTED = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
-
 
 log = structlog.get_logger("gello")
 
@@ -132,6 +130,7 @@ class RedisDriver:
         self._pushes = Pushes(self._link)
         self._leases = Leases(self._link)
         self._waiter = Waiter(self._link, self.reserve)
+        self._queues = Queues(self._link)
         self._failed = FailedStore(self._link)
         self._registry = Registry(self._link)
         self._coordination = Coordination(self._link)
@@ -311,97 +310,32 @@ class RedisDriver:
     async def rescue(self) -> RescueResult:
         return await self._leases.rescue()
 
-    # -- inspecting and managing -----------------------------------------------------
+    # -- inspecting and managing (queues.py) -----------------------------------------
     async def counts(self) -> dict[str, QueueCounts]:
-        queues = await self._link.known()
-        if not queues:
-            return {}
-        script = self._link.scripts["counts"]
-        calls: list[Call] = []
-        for queue in queues:
-            k = self._k.of(queue)
-            calls.append((script, (k.ready, k.delayed, k.reserved, k.failed), (k.job,)))
-        out: dict[str, QueueCounts] = {}
-        for queue, row in zip(queues, await run(self._link.redis, calls), strict=True):
-            pending, scheduled, reserved, failed, oldest = row
-            if pending or scheduled or reserved or failed:
-                out[queue] = QueueCounts(
-                    pending=pending,
-                    scheduled=scheduled,
-                    reserved=reserved,
-                    failed=failed,
-                    oldest_pending_at=float(oldest) if oldest else None,
-                )
-        return out
+        return await self._queues.counts()
 
     async def queues(self) -> list[str]:
-        return list(await self.counts())
+        return await self._queues.queues()
 
     async def clear(self, queue: str) -> int:
-        k = self._k.of(queue)
-        total = 0
-        while True:
-            n = int(
-                await self._link.scripts["clear"]((k.ready, k.delayed), (k.job, k.unique, BATCH))
-            )
-            total += n
-            if n < BATCH:
-                return total
+        return await self._queues.clear(queue)
 
     async def find(self, job_id: str) -> JobRecord | None:
-        queues = await self._link.known()
-        if not queues:
-            return None
-        script = self._link.scripts["find"]
-        calls: list[Call] = [
-            (script, (self._k.of(q).reserved,), (self._k.of(q).job, job_id)) for q in queues
-        ]
-        for queue, row in zip(queues, await run(self._link.redis, calls), strict=True):
-            if row:
-                return _record(queue, row)
-        return None
+        return await self._queues.find(job_id)
 
     async def jobs(
         self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
     ) -> list[JobRecord]:
-        if state not in _LISTED:
-            return []
-        queues = [queue] if queue is not None else await self._link.known()
-        if not queues:
-            return []
-        want = offset + limit if limit >= 0 else 2**31
-        script = self._link.scripts["jobs"]
-        calls: list[Call] = []
-        for q in queues:
-            k = self._k.of(q)
-            calls.append((script, (k.ready, k.delayed, k.reserved), (k.job, state.value, want)))
-        rows = [
-            _record(q, row)
-            for q, part in zip(queues, await run(self._link.redis, calls), strict=True)
-            for row in part
-        ]
-        if len(queues) > 1:
-            rows.sort(key=lambda r: (r.available_at, r.id))
-        return rows[offset:want]
+        return await self._queues.jobs(queue, state, limit=limit, offset=offset)
 
     async def cancel(self, job_id: str) -> bool:
-        results = await self._link.each_queue(
-            "cancel", lambda k: ((k.ready, k.delayed), (k.job, k.unique, job_id))
-        )
-        return any(done for _, done in results)
+        return await self._queues.cancel(job_id)
 
     async def promote(self, job_id: str) -> bool:
-        results = await self._link.each_queue(
-            "promote", lambda k: ((k.ready, k.delayed, k.wake), (k.job, job_id))
-        )
-        return any(done for _, done in results)
+        return await self._queues.promote(job_id)
 
     async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
-        # Waiting and running jobs are members of their queue's ready, delayed and
-        # reserved sets: the same bounded ZSCAN, over those.
-        return await self._link.ids_by_prefix(
-            prefix, limit, lambda k: (k.ready, k.delayed, k.reserved)
-        )
+        return await self._queues.job_ids_by_prefix(prefix, limit)
 
     # -- the failed store (failed_store.py) ------------------------------------------
     async def failed_list(
@@ -500,19 +434,3 @@ class RedisDriver:
 
     async def batch_prune(self, before: float) -> int:
         return await self._batches.batch_prune(before)
-
-
-def _record(queue: str, row: Sequence[Any]) -> JobRecord:
-    job_id, state, attempts, priority, available_at, created_at, body, by, lease = row
-    return JobRecord(
-        id=job_id,
-        queue=queue,
-        state=JobState(state),
-        attempts=int(attempts),
-        priority=int(priority),
-        available_at=float(available_at),
-        created_at=float(created_at),
-        body=body,
-        reserved_by=by or None,
-        lease_expires_at=float(lease) if lease else None,
-    )
