@@ -11,38 +11,37 @@ Scripts live in ``*.lua`` files next to this module (each prefixed with
 ``prelude.lua``), are registered once and called by SHA; a ``NOSCRIPT`` after a server
 restart or ``SCRIPT FLUSH`` reloads the script and retries the call.
 
-The keys, and why they are laid out so, are described in ``keys.py``.
+Where things are
+----------------
+``RedisDriver`` opens the clients and runs the hot path itself: push (one script call
+per queue and a few hundred jobs, in one round trip), reserve (up to ``limit`` jobs per
+call) and ack (one call per queue for the whole batch), so those make no await beyond
+what they did as one class. Every other call goes to its subsystem's part, each holding
+the same ``Link`` (the clients, the loaded scripts, the key scheme)::
 
-Blocking waits
---------------
-An idle worker blocks in ``BLPOP`` on the queues' wake lists, on a connection pool of
-its own so a blocked call never starves the pool that acks and reserves use. Pushing,
-releasing, rescuing, promoting and retrying push tokens; the wait is shortened to the
-earliest delayed job so a scheduled job runs on time. On a cluster ``BLPOP`` cannot span
-slots, so a worker on several queues blocks on the first queue's list for at most
-``CLUSTER_WAIT_S`` and then reserves again (one queue blocks for the whole timeout).
+    connection.py    the clients (a blocking pool, or a cluster) and outage errors
+    scripts.py       loading the Lua scripts, running calls in one round trip
+    keys.py          every key name, and the key layout
+    link.py          what the parts share
+    push.py          the push script's calls, streamed on the push connection or pipelined
+    leases.py        the reserve call and its reply; release, fail, renewal, rescue
+    wait.py          blocking waits (``BLPOP`` on wake lists) and wait-then-lease
+    queues.py        counts, listings, find, cancel, promote, clear
+    failed_store.py  the failed store, kept per queue
+    registry.py      heartbeats, paused queues, the restart signal, throughput
+    coordination.py  shared counters and locks
+    batches.py       batches
+    server.py        eviction and persistence warnings, noticing a server restart
+    packing.py       commands packed by hiredis in C
 
-Speed
------
-A push is one script call per queue and 250 jobs, three arguments per job, all in one
-round trip. On standalone Redis it runs on a connection the driver keeps out of the pool
-(one push at a time; concurrent pushes use the pool): each call is packed by hiredis and
-written 50 jobs at a time as it is built, so the server runs one call while the client
-builds the next (the first call holds 50 jobs, so it starts sooner), and the replies are
-read after the last. On a cluster, or while the
-push connection is busy, the calls go through the pool as one pipeline of 2,000-job
-calls. Other commands are packed by hiredis in C too (``packing.py``). Reserve hands
-out up to ``limit`` jobs per call, acks and lease renewals are one call per queue for
-the whole batch, and reserving clears a queue's wake list once its ready set is empty,
-so an idle worker is not woken for jobs already taken.
+This file runs a little past 400 lines because the port's methods are each written out,
+typed, as one line handing the call to its part, so the whole surface reads in one place.
 
 Connecting
 ----------
 ``redis://`` and ``rediss://`` URLs; a cluster with ``redis+cluster://host:port``, a
-``?cluster=true`` query parameter, or ``cluster=True``. ``open`` warns loudly when the
-server's ``maxmemory-policy`` may evict keys: an evicted key is a lost job; and once per
-process when it keeps nothing on disk (no AOF, no RDB): a restart loses every job. Each
-heartbeat notices a restart (the ``run_id`` changed), logs it as an error and records it. Connection
+``?cluster=true`` query parameter, or ``cluster=True``. ``open`` warns about a server
+that may lose jobs, and each heartbeat notices a restart (``server.py``). Connection
 errors are retried a few times with backoff: a retried push rewrites the same ids (no
 duplicate), and a reserve whose reply was lost leaves jobs leased until ``rescue``
 requeues them, which costs an attempt but never loses a job. On a cluster each queue's
@@ -57,7 +56,6 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import structlog
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -94,8 +92,6 @@ from gello_queue.ports import (
     ThroughputBucket,
     WorkerRecord,
 )
-
-log = structlog.get_logger("gello")
 
 
 @outage_boundary
@@ -135,11 +131,11 @@ class RedisDriver:
         self._registry = Registry(self._link)
         self._coordination = Coordination(self._link)
         self._batches = Batches(self._link, self._pushes)
+        self._server = ServerWatch(self._link, url)
         self._push_conn: AbstractConnection | None = None
         """A connection kept out of the pool for pushes (standalone Redis; see ``push``)."""
         self._push_busy = False
         self._push_reconnect: asyncio.Task[None] | None = None
-        self._server = ServerWatch(self._link, url)
 
     # -- lifecycle -------------------------------------------------------------------
     async def open(self) -> None:
@@ -164,7 +160,9 @@ class RedisDriver:
         except BaseException:
             await self.close()
             raise
-        self._load_scripts(client)
+        self._link.scripts = scripts = load_scripts(client)
+        # Kept at hand for the hot path.
+        self._s_reserve, self._s_ack = scripts["reserve"], scripts["ack"]
         await self._server.opened(client)
 
     def _client(self, socket_timeout: float | None, role: str = "") -> Client:
@@ -179,11 +177,6 @@ class RedisDriver:
     def _outage(self, error: BaseException) -> DriverUnavailableError | None:
         """Applied to every public method by ``outage_boundary``."""
         return outage(error, cluster=self.cluster, url=self.url)
-
-    def _load_scripts(self, client: Client) -> None:
-        self._link.scripts = load_scripts(client)
-        self._s_reserve = self._link.scripts["reserve"]
-        self._s_ack = self._link.scripts["ack"]
 
     async def server_restarts(self) -> dict[str, Any] | None:
         return await self._server.server_restarts()
