@@ -251,12 +251,12 @@ async def test_cluster_malformed_jobs_fail_alone_on_every_master(driver: RedisDr
 async def test_cluster_a_restarted_master_is_reported(driver: RedisDriver) -> None:
     client = driver.redis
     assert isinstance(client, RedisCluster)
-    assert len(driver._servers) == 3  # one per master
+    assert len(driver._server.servers) == 3  # one per master
     record = WorkerRecord("w1", "w", "h", 1, ["default"], 1, "running", 0, 0, [], 0.0, 0)
     await driver.worker_beat(record, 10)
     assert await driver.server_restarts() is None
     # Restart the master that does not hold the restart record: it keeps nothing.
-    holder = client.get_node_from_key(driver._k_server)
+    holder = client.get_node_from_key(driver._k.server)
     node = next(n for n in client.get_primaries() if n.port != holder.port)
     info = await client.execute_command("CONFIG GET", "dir", target_nodes=node)
     await asyncio.to_thread(_restart_node, node.port, Path(info["dir"]))

@@ -24,7 +24,7 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError, EnvelopeError
 from gello_queue.core.states import JobState
 from gello_queue.drivers.redis import RedisDriver, redact_url
-from gello_queue.drivers.redis import driver as redis_driver_module
+from gello_queue.drivers.redis import push as redis_push_module
 from gello_queue.ports import Failure, QueueCounts, Reservation, WorkerRecord
 
 W = "worker-1"
@@ -426,7 +426,7 @@ async def test_a_push_hiredis_cannot_pack_goes_through_the_pool(
             raise TypeError("an argument hiredis does not know")
         return hiredis.pack_command(args)
 
-    monkeypatch.setattr(redis_driver_module, "_hiredis_pack", refuses)
+    monkeypatch.setattr(redis_push_module, "_hiredis_pack", refuses)
     envs = [envelope(payload={"n": i}) for i in range(120)]
     assert await driver.push(envs) == [e.id for e in envs]
     monkeypatch.undo()
@@ -538,7 +538,7 @@ async def test_an_evicting_server_gets_a_loud_warning(
 
     monkeypatch.setattr(driver.redis, "config_get", evicting)
     with structlog.testing.capture_logs() as logs:
-        await driver._check_eviction(driver.redis)
+        await driver._server.check_eviction(driver.redis)
     [entry] = logs
     assert entry["log_level"] == "warning"
     assert "lost jobs" in entry["event"]

@@ -11,84 +11,37 @@ Scripts live in ``*.lua`` files next to this module (each prefixed with
 ``prelude.lua``), are registered once and called by SHA; a ``NOSCRIPT`` after a server
 restart or ``SCRIPT FLUSH`` reloads the script and retries the call.
 
-Key layout (``P`` is the prefix, ``gello:`` by default)
--------------------------------------------------------
-Every key of one queue shares the hash tag ``{q:<queue>}``, so each script touches one
-slot and runs unchanged on Redis Cluster::
+Where things are
+----------------
+``RedisDriver`` opens the clients and runs the hot path itself: push (one script call
+per queue and a few hundred jobs, in one round trip), reserve (up to ``limit`` jobs per
+call) and ack (one call per queue for the whole batch), so those make no await beyond
+what they did as one class. Every other call goes to its subsystem's part, each holding
+the same ``Link`` (the clients, the loaded scripts, the key scheme)::
 
-    P{q:<queue>}:ready       zset  id -> (10 - priority) * 1e13 + available_at in ms:
-                                   ZPOPMIN gives higher priority first, then oldest
-                                   (ties: ids are UUIDv7, so lexical order is FIFO)
-    P{q:<queue>}:delayed     zset  id -> available_at (s); due jobs move to ready inside
-                                   the reserve script, so no scheduler process is needed
-    P{q:<queue>}:reserved    zset  id -> lease expiry (server time, s)
-    P{q:<queue>}:j:<id>      hash  the job, in few fields because each costs on every push:
-                                   body (the envelope, stored as given)
-                                   m = "available_at|priority|max_attempts|created_at"
-                                   n = attempts (absent until the first reserve)
-                                   l = "token|worker_id" while reserved (the token,
-                                       fresh per reserve call, proves the lease)
-                                   u = unique key (only when the job has one)
-    P{q:<queue>}:u:<key>     str   unique-key lock -> id of the job holding it
-    P{q:<queue>}:wake        list  wake-up tokens (at most 16) for blocked ``wait`` calls
-    P{q:<queue>}:failed      zset  id -> failed_at: the queue's share of the failed store
-    P{q:<queue>}:f:<id>      hash  queue, body, exception, message, traceback, failed_at,
-                                   attempts
+    connection.py    the clients (a blocking pool, or a cluster) and outage errors
+    scripts.py       loading the Lua scripts, running calls in one round trip
+    keys.py          every key name, and the key layout
+    link.py          what the parts share
+    push.py          the push script's calls, streamed on the push connection or pipelined
+    leases.py        the reserve call and its reply; release, fail, renewal, rescue
+    wait.py          blocking waits (``BLPOP`` on wake lists) and wait-then-lease
+    queues.py        counts, listings, find, cancel, promote, clear
+    failed_store.py  the failed store, kept per queue
+    registry.py      heartbeats, paused queues, the restart signal, throughput
+    coordination.py  shared counters and locks
+    batches.py       batches
+    server.py        eviction and persistence warnings, noticing a server restart
+    packing.py       commands packed by hiredis in C
 
-Global structures share the tag ``{g}`` (one slot, small and rarely written)::
-
-    P{g}:queues              set   every queue name ever pushed to (rescue and the
-                                   inspection calls iterate it); the push script adds to
-                                   it on standalone Redis, the client just before the
-                                   push on a cluster (another slot)
-    P{g}:paused              set   paused queue names
-    P{g}:restart             str   server time of the last restart signal
-    P{g}:server              hash  the last server restart workers noticed: id, count,
-                                   at, persistent (see ``server_restarts``)
-    P{g}:workers             zset  worker id -> last heartbeat (server time)
-    P{g}:worker:<id>         str   heartbeat record (JSON), PX = the worker's ttl
-    P{g}:tp                  zset  minute -> minute: index of throughput buckets
-    P{g}:tp:<minute>         hash  p:<queue> / f:<queue> counters, EXPIRE one day
-
-The failed store is kept per queue, inside the queue's slot, so failing a job is atomic
-even on a cluster; listing all queues newest first merges the per-queue zsets, and a
-failed store is pruned by age with ``failed_prune``. Throughput buckets expire after a
-day, and a dead worker's heartbeat with its key's TTL.
-
-Consequences worth knowing: unique keys are scoped to a queue (the lock must share the
-queue's slot to be taken atomically with the enqueue); ``find``, ``cancel``, ``promote``
-and the failed-store calls by id ask every known queue in one pipelined round trip.
-
-Blocking waits
---------------
-An idle worker blocks in ``BLPOP`` on the queues' wake lists, on a connection pool of
-its own so a blocked call never starves the pool that acks and reserves use. Pushing,
-releasing, rescuing, promoting and retrying push tokens; the wait is shortened to the
-earliest delayed job so a scheduled job runs on time. On a cluster ``BLPOP`` cannot span
-slots, so a worker on several queues blocks on the first queue's list for at most
-``CLUSTER_WAIT_S`` and then reserves again (one queue blocks for the whole timeout).
-
-Speed
------
-A push is one script call per queue and 250 jobs, three arguments per job, all in one
-round trip. On standalone Redis it runs on a connection the driver keeps out of the pool
-(one push at a time; concurrent pushes use the pool): each call is packed by hiredis and
-written 50 jobs at a time as it is built, so the server runs one call while the client
-builds the next (the first call holds 50 jobs, so it starts sooner), and the replies are
-read after the last. On a cluster, or while the
-push connection is busy, the calls go through the pool as one pipeline of 2,000-job
-calls. Other commands are packed by hiredis in C too (``packing.py``). Reserve hands
-out up to ``limit`` jobs per call, acks and lease renewals are one call per queue for
-the whole batch, and reserving clears a queue's wake list once its ready set is empty,
-so an idle worker is not woken for jobs already taken.
+This file runs a little past 400 lines because the port's methods are each written out,
+typed, as one line handing the call to its part, so the whole surface reads in one place.
 
 Connecting
 ----------
 ``redis://`` and ``rediss://`` URLs; a cluster with ``redis+cluster://host:port``, a
-``?cluster=true`` query parameter, or ``cluster=True``. ``open`` warns loudly when the
-server's ``maxmemory-policy`` may evict keys: an evicted key is a lost job; and once per
-process when it keeps nothing on disk (no AOF, no RDB): a restart loses every job. Each
-heartbeat notices a restart (the ``run_id`` changed), logs it as an error and records it. Connection
+``?cluster=true`` query parameter, or ``cluster=True``. ``open`` warns about a server
+that may lose jobs, and each heartbeat notices a restart (``server.py``). Connection
 errors are retried a few times with backoff: a retried push rewrites the same ids (no
 duplicate), and a reserve whose reply was lost leaves jobs leased until ``rescue``
 requeues them, which costs an attempt but never loses a job. On a cluster each queue's
@@ -100,39 +53,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from importlib import resources
+from collections.abc import Sequence
 from typing import Any
 
-import structlog
 from redis.asyncio import Redis, RedisCluster
-from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
-from redis.commands.core import AsyncScript
-from redis.exceptions import (
-    ClusterDownError,
-    NoScriptError,
-    RedisClusterException,
-    RedisError,
-    ResponseError,
-)
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
-from gello_queue.core.failed_retry import rebuild_retried
-from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
-from gello_queue.drivers.common import name_of, seen
-from gello_queue.drivers.outage import outage_boundary, unavailable
-from gello_queue.drivers.redis.packing import hiredis_pack as _hiredis_pack
-from gello_queue.drivers.redis.packing import use_fast_packing
+from gello_queue.drivers.outage import outage_boundary
+from gello_queue.drivers.redis.batches import Batches
+from gello_queue.drivers.redis.connection import Client, build_client, outage
+from gello_queue.drivers.redis.coordination import Coordination
+from gello_queue.drivers.redis.failed_store import FailedStore
+from gello_queue.drivers.redis.keys import KeyScheme
+from gello_queue.drivers.redis.leases import Leases, reserve_call, reserved
+from gello_queue.drivers.redis.link import Link
+from gello_queue.drivers.redis.packing import hiredis_pack
+from gello_queue.drivers.redis.push import Pushes, Unpackable, push_ids
+from gello_queue.drivers.redis.queues import Queues
+from gello_queue.drivers.redis.registry import Registry
+from gello_queue.drivers.redis.scripts import Call, load_scripts, run
+from gello_queue.drivers.redis.server import ServerWatch
 from gello_queue.drivers.redis.urls import redact_url, split_cluster
+from gello_queue.drivers.redis.wait import Waiter
 from gello_queue.ports import (
     BatchRecord,
     FailedJob,
@@ -144,93 +92,6 @@ from gello_queue.ports import (
     ThroughputBucket,
     WorkerRecord,
 )
-
-CLUSTER_WAIT_S = 0.05
-"""Longest block on a cluster when waiting on several queues (see the module docstring)."""
-PUSH_CHUNK = 2000
-"""Jobs per push script call: big bulk pushes become several calls in one round trip,
-so no single script blocks the server for long."""
-STREAM_CHUNK = 250
-"""Jobs per push script call on the push connection, where calls are written as they
-are built: the server runs one while the client builds the next."""
-STREAM_PIECE = 50
-"""Jobs encoded and written at a time inside one streamed script call."""
-STREAM_FIRST = 50
-"""Jobs in a streamed push's first call: the sooner it is written, the sooner the server
-starts (after it, the server is the slower side)."""
-BATCH = 1000
-"""Jobs a clearing, pruning or rescuing script handles per call, for the same reason."""
-THROUGHPUT_KEEP_S = 86400
-
-POOL_MAX = 50
-"""Connections one driver's pool opens at most (redis-py's default for a blocking pool)."""
-POOL_TIMEOUT_S = 20.0
-"""How long a call waits for a free connection when all ``POOL_MAX`` are busy."""
-
-_SCRIPTS = (
-    "push",
-    "reserve",
-    "ack",
-    "release",
-    "fail",
-    "extend",
-    "rescue",
-    "counts",
-    "jobs",
-    "find",
-    "cancel",
-    "promote",
-    "clear",
-    "failed_page",
-    "failed_delete",
-    "failed_retry",
-    "failed_import",
-    "worker_beat",
-    "workers",
-    "worker_gone",
-    "restart",
-    "throughput_add",
-    "throughput_get",
-    "counter_incr",
-    "lock_acquire",
-    "lock_release",
-    "batch_create",
-    "batch_mark",
-    "batch_cancel",
-    "server_restart",
-)
-_LISTED = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
-
-Client = Redis | RedisCluster
-Call = tuple[AsyncScript | None, Sequence[Any], Sequence[Any]]
-"""A script with its keys and args, or (None, (), command) for a plain command."""
-
-log = structlog.get_logger("gello")
-_WARNED_VOLATILE: set[str] = set()
-"""URLs already warned about keeping jobs only in memory."""
-
-
-_OUTAGES: tuple[type[BaseException], ...] = (
-    RedisConnectionError,  # refused, reset, no free pool connection after its wait, auth
-    RedisTimeoutError,
-    ClusterDownError,  # a slot's master is down or failing over
-    RedisClusterException,  # no node of the cluster answers, or a slot has no node
-    OSError,
-    TimeoutError,  # a blocking call's guard ran out: a half-open connection
-)
-"""What redis-py raises when the server cannot be used, as opposed to a refused command."""
-
-
-@dataclass(frozen=True, slots=True)
-class _QueueKeys:
-    ready: str
-    delayed: str
-    reserved: str
-    wake: str
-    failed: str
-    job: str
-    failed_job: str
-    unique: str
 
 
 @outage_boundary
@@ -260,171 +121,65 @@ class RedisDriver:
         self.connect_timeout_s = connect_timeout_s
         self.client_name = client_name
         """Shown by ``CLIENT LIST``; blocking connections get ``:wait`` appended."""
-        self._r: Client | None = None
-        self._blocking: Client | None = None
+        self._k = KeyScheme(prefix)
+        self._link = Link(self._k, cluster=self.cluster)
+        self._pushes = Pushes(self._link)
+        self._leases = Leases(self._link)
+        self._waiter = Waiter(self._link, self.reserve)
+        self._queues = Queues(self._link)
+        self._failed = FailedStore(self._link)
+        self._registry = Registry(self._link)
+        self._coordination = Coordination(self._link)
+        self._batches = Batches(self._link, self._pushes)
+        self._server = ServerWatch(self._link, url)
         self._push_conn: AbstractConnection | None = None
         """A connection kept out of the pool for pushes (standalone Redis; see ``push``)."""
         self._push_busy = False
         self._push_reconnect: asyncio.Task[None] | None = None
-        self._qkeys: dict[str, _QueueKeys] = {}
-        g = f"{prefix}{{g}}:"
-        self._k_queues = g + "queues"
-        self._k_paused = g + "paused"
-        self._k_restart = g + "restart"
-        self._k_workers = g + "workers"
-        self._k_worker = g + "worker:"
-        self._k_tp = g + "tp"
-        self._k_tp_bucket = g + "tp:"
-        self._k_batches = g + "batches"
-        self._k_server = g + "server"
-        self._servers: dict[str, _Server] = {}
-        """Each server as last seen (by node on a cluster), to notice a restart."""
-        self._restarts = 0
-        """Restarts recorded in the backend when this client last looked."""
 
     # -- lifecycle -------------------------------------------------------------------
     async def open(self) -> None:
-        if self._r is not None:
+        if self._link.client is not None:
             return
         try:
             client = self._client(self.socket_timeout_s)
-            self._r = client
+            self._link.client = client
             if isinstance(client, RedisCluster):
                 await client.initialize()
             else:
                 await client.ping()
                 # The connection that answered the ping, kept for pushes.
-                if _hiredis_pack is not None:
+                if hiredis_pack is not None:
                     pool = client.connection_pool
                     self._push_conn = await pool.get_connection()  # type: ignore[no-untyped-call]
             # BLPOP holds its connection for the whole timeout: give it its own pool.
-            self._blocking = self._client(None, ":wait")
+            self._link.blocking = self._client(None, ":wait")
         except ValueError as exc:  # redis-py parses the URL here
             await self.close()
             raise ConfigurationError(f"invalid Redis URL {redact_url(self.url)}: {exc}") from None
         except BaseException:
             await self.close()
             raise
-        self._load_scripts(client)
-        await self._check_eviction(client)
-        if self.url not in _WARNED_VOLATILE and await self._volatile_nodes(client):
-            _WARNED_VOLATILE.add(self.url)  # once per process: a command may open twice
-            log.warning(
-                "redis keeps jobs only in memory: a restart loses them",
-                url=redact_url(self.url),
-                fix="turn on appendonly yes (or RDB snapshots with save) on the server",
-            )
-        with contextlib.suppress(RedisError, RedisClusterException):
-            self._servers = await _servers(client)
-            self._restarts = int(await client.hget(self._k_server, "count") or 0)
+        self._link.scripts = scripts = load_scripts(client)
+        # Kept at hand for the hot path.
+        self._s_reserve, self._s_ack = scripts["reserve"], scripts["ack"]
+        await self._server.opened(client)
 
     def _client(self, socket_timeout: float | None, role: str = "") -> Client:
-        options: dict[str, Any] = {
-            "client_name": self.client_name and self.client_name + role,
-            "decode_responses": True,
-            # Bodies that are not UTF-8 (poison messages) survive a round trip intact.
-            "encoding_errors": "surrogateescape",
-            "socket_timeout": socket_timeout,
-            "socket_connect_timeout": self.connect_timeout_s,
-            "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.5), 3),
-        }
-        if self.cluster:
-            return RedisCluster.from_url(self._client_url, **options)
-        # A full pool makes a caller wait for a free connection (up to POOL_TIMEOUT_S)
-        # instead of failing at once: a burst of dispatches from a web app queues up.
-        pool = BlockingConnectionPool.from_url(
-            self._client_url, max_connections=POOL_MAX, timeout=POOL_TIMEOUT_S, **options
+        return build_client(
+            self._client_url,
+            cluster=self.cluster,
+            client_name=self.client_name and self.client_name + role,
+            socket_timeout=socket_timeout,
+            connect_timeout=self.connect_timeout_s,
         )
-        use_fast_packing(pool)
-        return Redis.from_pool(pool)
 
     def _outage(self, error: BaseException) -> DriverUnavailableError | None:
         """Applied to every public method by ``outage_boundary``."""
-        if isinstance(error, _OUTAGES):
-            return unavailable("Redis Cluster" if self.cluster else "Redis", self.url, error)
-        return None
-
-    def _load_scripts(self, client: Client) -> None:
-        pkg = resources.files(__package__)
-        prelude = pkg.joinpath("prelude.lua").read_text()
-        self._s = {
-            name: client.register_script(prelude + pkg.joinpath(f"{name}.lua").read_text())
-            for name in _SCRIPTS
-        }
-        self._s_reserve = self._s["reserve"]
-        self._s_ack = self._s["ack"]
-
-    async def _check_eviction(self, client: Client) -> None:
-        try:
-            reply = await client.config_get("maxmemory-policy")
-        except (RedisError, RedisClusterException):
-            return  # CONFIG is often disabled on managed services
-        policies = {p for p in _config_values(reply, "maxmemory-policy") if p != "noeviction"}
-        if policies:
-            log.warning(
-                "redis may evict keys: evicted keys are lost jobs",
-                maxmemory_policy=", ".join(sorted(policies)),
-                url=redact_url(self.url),
-                fix="set maxmemory-policy noeviction on the server gello uses",
-            )
-
-    async def _volatile_nodes(self, client: Client) -> list[str]:
-        """Servers that keep nothing on disk (neither AOF nor RDB snapshots): ``[""]``
-        for a standalone one, node names on a cluster; none known when CONFIG is off."""
-        try:
-            aof = _by_node(await _each_master(client, "CONFIG GET", "appendonly"))
-            rdb = _by_node(await _each_master(client, "CONFIG GET", "save"))
-        except (RedisError, RedisClusterException):
-            return []  # CONFIG is often disabled on managed services
-        return sorted(
-            node
-            for node, config in aof.items()
-            if config.get("appendonly") == "no" and not rdb.get(node, {}).get("save")
-        )
-
-    async def _watch_server(self) -> None:
-        """Compare each server with the one seen last: a restart is logged as an error
-        and recorded once in the backend (``server_restarts``), whoever notices it."""
-        client = self.redis
-        try:
-            seen = await _servers(client)
-        except (RedisError, RedisClusterException):
-            return  # INFO refused: nothing to compare
-        before, self._servers = self._servers, {**self._servers, **seen}
-        for node, server in seen.items():
-            old = before.get(node)
-            if old is None or not old.restarted(server):
-                continue
-            volatile = node in await self._volatile_nodes(client)
-            count, _, _ = await self._s["server_restart"](
-                (self._k_server,),
-                (server.identity, self._restarts, repr(server.started_at), int(not volatile)),
-            )
-            self._restarts = int(count)
-            log.error(
-                "redis restarted and keeps nothing on disk: the jobs it held are lost"
-                if volatile
-                else "redis restarted: writes it had not saved yet are lost",
-                url=redact_url(self.url),
-                node=node or None,
-                restarts=self._restarts,
-                fix="turn on appendonly yes on the server, and dispatch the lost jobs again"
-                if volatile
-                else "check the server's persistence settings",
-            )
+        return outage(error, cluster=self.cluster, url=self.url)
 
     async def server_restarts(self) -> dict[str, Any] | None:
-        """The restarts of the server that workers noticed (see ``_watch_server``):
-        ``count``, ``last_at`` (when it started again, server time) and ``persistent``
-        (whether it keeps data on disk), or None when none was noticed."""
-        raw = _pairs(await self.redis.execute_command("HGETALL", self._k_server))
-        if not raw:
-            return None
-        return {
-            "count": int(raw["count"]),
-            "last_at": float(raw["at"]),
-            "persistent": raw.get("persistent") == "1",
-        }
+        return await self._server.server_restarts()
 
     async def close(self) -> None:
         reconnect, self._push_reconnect = self._push_reconnect, None
@@ -433,74 +188,22 @@ class RedisDriver:
             with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
                 await reconnect
         conn, self._push_conn = self._push_conn, None
-        if conn is not None and isinstance(self._r, Redis):
+        if conn is not None and isinstance(self._link.client, Redis):
             with contextlib.suppress(RedisError, OSError):
-                await self._r.connection_pool.release(conn)
-        for client in (self._blocking, self._r):
+                await self._link.client.connection_pool.release(conn)
+        for client in (self._link.blocking, self._link.client):
             if client is not None:
                 with contextlib.suppress(RedisError, RedisClusterException, OSError):
                     await client.aclose()
-        self._r = self._blocking = None
+        self._link.client = self._link.blocking = None
 
     @property
     def redis(self) -> Client:
         """The open client (for tools and tests); raises when the driver is not open."""
-        if self._r is None:
-            raise DriverUnavailableError("the Redis driver is not open: call open() first")
-        return self._r
+        return self._link.redis
 
     async def now(self) -> float:
-        sec, usec = await self.redis.time()
-        return float(sec) + usec / 1_000_000
-
-    # -- keys and calls --------------------------------------------------------------
-    def _keys(self, queue: str) -> _QueueKeys:
-        k = self._qkeys.get(queue)
-        if k is None:
-            t = f"{self.prefix}{{q:{queue}}}:"
-            k = _QueueKeys(
-                t + "ready",
-                t + "delayed",
-                t + "reserved",
-                t + "wake",
-                t + "failed",
-                t + "j:",
-                t + "f:",
-                t + "u:",
-            )
-            self._qkeys[queue] = k
-        return k
-
-    async def _run(self, calls: Sequence[Call]) -> list[Any]:
-        """Run calls in one round trip; scripts the server forgot are reloaded and rerun."""
-        client = self.redis
-        if len(calls) == 1:
-            script, keys, args = calls[0]
-            if script is None:
-                return [await client.execute_command(*args)]
-            return [await script(keys, args)]
-        pipe = client.pipeline(transaction=False)
-        for script, keys, args in calls:
-            if script is None:
-                pipe.execute_command(*args)
-            else:
-                # Not pipe.evalsha(): cluster pipelines refuse it by name, yet route
-                # EVALSHA by its keys' slot when it is queued as a plain command.
-                pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        results: list[Any] = await pipe.execute(raise_on_error=False)
-        for i, result in enumerate(results):
-            if isinstance(result, NoScriptError):
-                # NOSCRIPT means the script did not run: running it again is safe.
-                script, keys, args = calls[i]
-                assert script is not None
-                results[i] = await script(keys, args)
-            elif isinstance(result, Exception):
-                raise result
-        return results
-
-    async def _known(self) -> list[str]:
-        names = await self.redis.execute_command("SMEMBERS", self._k_queues)
-        return sorted(names)
+        return await self._link.now()
 
     # -- producing -------------------------------------------------------------------
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
@@ -511,8 +214,8 @@ class RedisDriver:
             # One push at a time uses the push connection; concurrent ones, the pool.
             self._push_busy = True
             try:
-                sent, results = await self._push_streamed(conn, envelopes)
-            except (RedisConnectionError, RedisTimeoutError, OSError, _Unpackable):
+                sent, results = await self._pushes.streamed(conn, envelopes)
+            except (RedisConnectionError, RedisTimeoutError, OSError, Unpackable):
                 # The pool's retries re-send the same ids, which stores each job once.
                 await conn.disconnect(nowait=True)
             except BaseException:
@@ -521,11 +224,11 @@ class RedisDriver:
                 await conn.disconnect(nowait=True)
                 raise
             else:
-                return await self._settle_streamed(envelopes, sent, results)
+                return await self._pushes.settle(envelopes, sent, results)
             finally:
                 self._push_busy = False
-        calls, chunks = self._push_calls(envelopes)
-        ids = self._push_ids(envelopes, chunks, await self._run(calls))
+        calls, chunks = self._pushes.calls(envelopes)
+        ids = push_ids(envelopes, chunks, await run(self._link.redis, calls))
         if conn is not None and not conn.is_connected and not self._push_busy:
             # The server answers again: reconnect in the background. Reconnecting
             # inline would add the connection's own retries to the pool's while the
@@ -543,130 +246,6 @@ class RedisDriver:
             self._push_busy = False
             self._push_reconnect = None
 
-    async def _push_streamed(
-        self, conn: AbstractConnection, envelopes: Sequence[Envelope]
-    ) -> tuple[list[tuple[str, list[int]]], list[Any]]:
-        """Write the push script calls as they are built, then read their replies.
-
-        Skips redis-py's per-command machinery (pool, retries, hooks): two fifths of a
-        single awaited dispatch. A bulk push is written ``STREAM_PIECE`` jobs at a time,
-        so the server runs a call while the client builds the next, and the encoded
-        bodies alive at once stay small: holding a thousand of them made the allocator
-        give memory back to the system and fault it in again, which tripled the cost
-        of encoding.
-        """
-        sha = self._s["push"].sha
-        sent: list[tuple[str, list[int]]] = []
-        for queue, chunk in self._push_groups(envelopes, STREAM_CHUNK, STREAM_FIRST):
-            keys = self._push_keys(queue)
-            k = self._keys(queue)
-            extra = _push_extra(envelopes, chunk)
-            head = ("EVALSHA", sha, len(keys), *keys, k.job, k.unique, queue, len(chunk))
-            # One RESP array sent in pieces: its length first, then each piece's
-            # arguments without the array header hiredis gives them.
-            pieces = [b"*%d\r\n" % (len(head) + 3 * len(chunk) + len(extra)), _args_of(head)]
-            for start in range(0, len(chunk), STREAM_PIECE):
-                args: list[Any] = []
-                for i in chunk[start : start + STREAM_PIECE]:
-                    args += _job_args(envelopes[i])
-                pieces.append(_args_of(args))
-                await conn.send_packed_command(pieces, False)
-                pieces = []
-            if extra:
-                pieces.append(_args_of(extra))
-            if pieces:
-                await conn.send_packed_command(pieces, False)
-            sent.append((queue, chunk))
-        results: list[Any] = []
-        for _ in sent:
-            try:
-                results.append(await conn.read_response())
-            except ResponseError as exc:  # a reply, so the connection is in step
-                results.append(exc)
-        return sent, results
-
-    async def _settle_streamed(
-        self,
-        envelopes: Sequence[Envelope],
-        sent: list[tuple[str, list[int]]],
-        results: list[Any],
-    ) -> list[str]:
-        for i, result in enumerate(results):
-            if isinstance(result, NoScriptError):
-                # NOSCRIPT means the script did not run: running it again is safe.
-                queue, chunk = sent[i]
-                keys, args = self._push_call(envelopes, queue, chunk)
-                results[i] = await self._s["push"](keys, args)
-            elif isinstance(result, Exception):
-                raise result
-        return self._push_ids(envelopes, [chunk for _, chunk in sent], results)
-
-    def _push_calls(self, envelopes: Sequence[Envelope]) -> tuple[list[Call], list[list[int]]]:
-        # The queue is known no later than its first job lands, so rescue never misses
-        # one: inside the push script on standalone Redis (one command, no pipeline for
-        # the common single-queue push), or just before it on a cluster.
-        calls: list[Call] = []
-        if self.cluster:
-            queues = dict.fromkeys(env.queue for env in envelopes)
-            calls.append((None, (), ("SADD", self._k_queues, *queues)))
-        chunks: list[list[int]] = []
-        script = self._s["push"]
-        for queue, chunk in self._push_groups(envelopes, PUSH_CHUNK):
-            keys, args = self._push_call(envelopes, queue, chunk)
-            calls.append((script, keys, args))
-            chunks.append(chunk)
-        return calls, chunks
-
-    @staticmethod
-    def _push_groups(
-        envelopes: Sequence[Envelope], size: int, first_size: int = 0
-    ) -> Iterator[tuple[str, list[int]]]:
-        """The jobs' indexes per queue, ``size`` at most per script call (``first_size``
-        in the first call, when given)."""
-        first = envelopes[0].queue
-        by_queue: dict[str, Sequence[int]]
-        if all(env.queue == first for env in envelopes):
-            by_queue = {first: range(len(envelopes))}  # the common case: no index lists
-        else:
-            lists: dict[str, list[int]] = {}
-            for i, env in enumerate(envelopes):
-                lists.setdefault(env.queue, []).append(i)
-            by_queue = dict(lists)
-        head = min(first_size or size, size)
-        for queue, idxs in by_queue.items():
-            start = 0
-            while start < len(idxs):
-                end = start + head
-                yield queue, list(idxs[start:end])
-                start, head = end, size
-
-    def _push_keys(self, queue: str) -> tuple[str, ...]:
-        k = self._keys(queue)
-        if self.cluster:
-            return (k.ready, k.delayed, k.wake)
-        return (k.ready, k.delayed, k.wake, self._k_queues)
-
-    def _push_call(
-        self, envelopes: Sequence[Envelope], queue: str, chunk: list[int]
-    ) -> tuple[tuple[str, ...], list[Any]]:
-        """The push script's keys and arguments for the jobs at ``chunk``."""
-        k = self._keys(queue)
-        args: list[Any] = [k.job, k.unique, queue, len(chunk)]
-        for i in chunk:
-            args += _job_args(envelopes[i])
-        args += _push_extra(envelopes, chunk)
-        return self._push_keys(queue), args
-
-    @staticmethod
-    def _push_ids(
-        envelopes: Sequence[Envelope], chunks: list[list[int]], results: list[Any]
-    ) -> list[str]:
-        ids = [env.id for env in envelopes]
-        for chunk, held in zip(chunks, results[len(results) - len(chunks) :], strict=True):
-            for j in range(0, len(held), 2):
-                ids[chunk[held[j]]] = held[j + 1]
-        return ids
-
     # -- consuming -------------------------------------------------------------------
     async def reserve(
         self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
@@ -679,56 +258,12 @@ class RedisDriver:
             want = limit - len(out)
             if want <= 0:
                 break
-            keys, args = self._reserve_call(queue, want, lease_s, token, worker_id)
-            out += _reserved(queue, token, await self._s_reserve(keys, args))
+            keys, args = reserve_call(self._k, queue, want, lease_s, token, worker_id)
+            out += reserved(queue, token, await self._s_reserve(keys, args))
         return out
 
-    def _reserve_call(
-        self, queue: str, limit: int, lease_s: float, token: str, worker_id: str
-    ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        """The reserve script's keys and arguments."""
-        k = self._keys(queue)
-        keys = (k.ready, k.delayed, k.reserved, k.wake, k.failed)
-        return keys, (k.job, limit, lease_s, token, worker_id, k.failed_job, k.unique, queue)
-
-    async def _block_plan(
-        self, queues: Sequence[str], timeout_s: float
-    ) -> tuple[list[str], float] | None:
-        """The wake lists to block on and for how long, or None when a scheduled job is
-        due already (then there is nothing to wait for)."""
-        calls: list[Call] = [(None, (), ("TIME",))]
-        calls += [(None, (), ("ZRANGE", self._keys(q).delayed, 0, 0, "WITHSCORES")) for q in queues]
-        results = await self._run(calls)
-        sec, usec = results[0]
-        now = float(sec) + usec / 1_000_000
-        timeout = timeout_s
-        for head in results[1:]:
-            if head:
-                timeout = min(timeout, float(head[0][1]) - now)
-        if timeout < 0.001:
-            return None
-        lists = [self._keys(q).wake for q in queues]
-        if self.cluster and len(lists) > 1:
-            lists, timeout = lists[:1], min(timeout, CLUSTER_WAIT_S)
-        return lists, timeout
-
-    def _blocking_client(self) -> Client:
-        if self._blocking is None:
-            raise DriverUnavailableError("the Redis driver is not open: call open() first")
-        return self._blocking
-
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
-        if not queues:
-            await asyncio.sleep(timeout_s)
-            return
-        plan = await self._block_plan(queues, timeout_s)
-        if plan is None:
-            return  # a scheduled job is due (or the caller asked not to block)
-        lists, timeout = plan
-        # A guard above the server-side timeout: a half-open socket must not hang us.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout + 5.0):
-                await self._blocking_client().blpop(lists, timeout=round(timeout, 3))
+        await self._waiter.wait(queues, timeout_s)
 
     async def reserve_wait(
         self,
@@ -739,33 +274,10 @@ class RedisDriver:
         worker_id: str,
         timeout_s: float,
     ) -> list[Reservation]:
-        """``wait`` then ``reserve``, without a round trip in between: the blocking pop and
-        the first queue's reserve script travel in one pipeline, so the server leases a
-        job the moment its wake-up token arrives. Jobs of later queues are left to the
-        caller's next ``reserve``. Not on a cluster, whose pipelines cannot block."""
-        if not queues:
-            await asyncio.sleep(timeout_s)
-            return []
-        if self.cluster:
-            await self.wait(queues, timeout_s)
-            return []
-        plan = await self._block_plan(queues, timeout_s)
-        if plan is None:
-            return await self.reserve(queues, limit, lease_s=lease_s, worker_id=worker_id)
-        lists, timeout = plan
-        token = os.urandom(8).hex()
-        keys, args = self._reserve_call(queues[0], limit, lease_s, token, worker_id)
-        pipe = self._blocking_client().pipeline(transaction=False)
-        pipe.execute_command("BLPOP", *lists, round(timeout, 3))
-        pipe.execute_command("EVALSHA", self._s_reserve.sha, len(keys), *keys, *args)
-        async with asyncio.timeout(timeout + 5.0):
-            results = await pipe.execute(raise_on_error=False)
-        raw = results[1]
-        if isinstance(raw, NoScriptError):
-            raw = await self._s_reserve(keys, args)  # it did not run: running it is safe
-        elif isinstance(raw, Exception):
-            raise raw
-        return _reserved(queues[0], token, raw)
+        """See ``Waiter.reserve_wait``."""
+        return await self._waiter.reserve_wait(
+            queues, limit, lease_s=lease_s, worker_id=worker_id, timeout_s=timeout_s
+        )
 
     async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
         if not reservations:
@@ -775,656 +287,143 @@ class RedisDriver:
             groups.setdefault(res.queue, []).extend((res.id, res.token))
         calls: list[Call] = []
         for queue, pairs in groups.items():
-            k = self._keys(queue)
+            k = self._k.of(queue)
             calls.append((self._s_ack, (k.reserved,), (k.job, k.unique, *pairs)))
-        return [job_id for lost in await self._run(calls) for job_id in lost]
+        return [job_id for lost in await run(self._link.redis, calls) for job_id in lost]
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
-        k = self._keys(reservation.queue)
-        done = await self._s["release"](
-            (k.ready, k.delayed, k.reserved, k.wake),
-            (
-                k.job,
-                reservation.id,
-                reservation.token,
-                envelope.attempts,
-                envelope.encode(),
-                delay_s,
-            ),
-        )
-        return bool(done)
+        return await self._leases.release(reservation, envelope, delay_s)
 
     async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
-        k = self._keys(reservation.queue)
-        done = await self._s["fail"](
-            (k.reserved, k.failed),
-            (
-                k.job,
-                k.failed_job,
-                k.unique,
-                reservation.queue,
-                reservation.id,
-                reservation.token,
-                body,
-                failure.exception,
-                failure.message,
-                failure.traceback,
-            ),
-        )
-        return bool(done)
+        return await self._leases.fail(reservation, body, failure)
 
     async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
-        if not reservations:
-            return []
-        groups: dict[str, list[str]] = {}
-        for res in reservations:
-            groups.setdefault(res.queue, []).extend((res.id, res.token))
-        script = self._s["extend"]
-        calls: list[Call] = []
-        for queue, pairs in groups.items():
-            k = self._keys(queue)
-            calls.append((script, (k.reserved,), (k.job, lease_s, *pairs)))
-        lost: list[str] = []
-        for result in await self._run(calls):
-            lost += result[1:]
-        return lost
+        return await self._leases.extend(reservations, lease_s)
 
     async def rescue(self) -> RescueResult:
-        result = RescueResult()
-        script = self._s["rescue"]
-        queues = await self._known()
-        while queues:
-            calls: list[Call] = []
-            for queue in queues:
-                k = self._keys(queue)
-                keys = (k.ready, k.reserved, k.failed, k.wake)
-                args = (k.job, k.failed_job, k.unique, queue, LOST_WORKER_REASON, BATCH)
-                calls.append((script, keys, args))
-            busy = []
-            for queue, (requeued, failed) in zip(queues, await self._run(calls), strict=True):
-                result.requeued.extend(requeued)
-                result.failed.extend(failed)
-                if len(requeued) + len(failed) >= BATCH:
-                    busy.append(queue)
-            queues = busy
-        return result
+        return await self._leases.rescue()
 
-    # -- inspecting and managing -----------------------------------------------------
+    # -- inspecting and managing (queues.py) -----------------------------------------
     async def counts(self) -> dict[str, QueueCounts]:
-        queues = await self._known()
-        if not queues:
-            return {}
-        script = self._s["counts"]
-        calls: list[Call] = []
-        for queue in queues:
-            k = self._keys(queue)
-            calls.append((script, (k.ready, k.delayed, k.reserved, k.failed), (k.job,)))
-        out: dict[str, QueueCounts] = {}
-        for queue, row in zip(queues, await self._run(calls), strict=True):
-            pending, scheduled, reserved, failed, oldest = row
-            if pending or scheduled or reserved or failed:
-                out[queue] = QueueCounts(
-                    pending=pending,
-                    scheduled=scheduled,
-                    reserved=reserved,
-                    failed=failed,
-                    oldest_pending_at=float(oldest) if oldest else None,
-                )
-        return out
+        return await self._queues.counts()
 
     async def queues(self) -> list[str]:
-        return list(await self.counts())
+        return await self._queues.queues()
 
     async def clear(self, queue: str) -> int:
-        k = self._keys(queue)
-        total = 0
-        while True:
-            n = int(await self._s["clear"]((k.ready, k.delayed), (k.job, k.unique, BATCH)))
-            total += n
-            if n < BATCH:
-                return total
+        return await self._queues.clear(queue)
 
     async def find(self, job_id: str) -> JobRecord | None:
-        queues = await self._known()
-        if not queues:
-            return None
-        script = self._s["find"]
-        calls: list[Call] = [
-            (script, (self._keys(q).reserved,), (self._keys(q).job, job_id)) for q in queues
-        ]
-        for queue, row in zip(queues, await self._run(calls), strict=True):
-            if row:
-                return _record(queue, row)
-        return None
+        return await self._queues.find(job_id)
 
     async def jobs(
         self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
     ) -> list[JobRecord]:
-        if state not in _LISTED:
-            return []
-        queues = [queue] if queue is not None else await self._known()
-        if not queues:
-            return []
-        want = offset + limit if limit >= 0 else 2**31
-        script = self._s["jobs"]
-        calls: list[Call] = []
-        for q in queues:
-            k = self._keys(q)
-            calls.append((script, (k.ready, k.delayed, k.reserved), (k.job, state.value, want)))
-        rows = [
-            _record(q, row)
-            for q, part in zip(queues, await self._run(calls), strict=True)
-            for row in part
-        ]
-        if len(queues) > 1:
-            rows.sort(key=lambda r: (r.available_at, r.id))
-        return rows[offset:want]
-
-    async def _each_queue(self, name: str, args_of: Any) -> list[tuple[str, Any]]:
-        """Run one script on every known queue in one round trip: ``(queue, result)``."""
-        queues = await self._known()
-        if not queues:
-            return []
-        script = self._s[name]
-        calls: list[Call] = []
-        for q in queues:
-            keys, args = args_of(self._keys(q))
-            calls.append((script, keys, args))
-        return list(zip(queues, await self._run(calls), strict=True))
+        return await self._queues.jobs(queue, state, limit=limit, offset=offset)
 
     async def cancel(self, job_id: str) -> bool:
-        results = await self._each_queue(
-            "cancel", lambda k: ((k.ready, k.delayed), (k.job, k.unique, job_id))
-        )
-        return any(done for _, done in results)
+        return await self._queues.cancel(job_id)
 
     async def promote(self, job_id: str) -> bool:
-        results = await self._each_queue(
-            "promote", lambda k: ((k.ready, k.delayed, k.wake), (k.job, job_id))
-        )
-        return any(done for _, done in results)
+        return await self._queues.promote(job_id)
 
-    # -- the failed store ------------------------------------------------------------
+    async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
+        return await self._queues.job_ids_by_prefix(prefix, limit)
+
+    # -- the failed store (failed_store.py) ------------------------------------------
     async def failed_list(
         self, *, queue: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[FailedJob]:
-        queues = [queue] if queue is not None else await self._known()
-        if not queues:
-            return []
-        stop = offset + limit - 1 if limit >= 0 else -1
-        script = self._s["failed_page"]
-        calls: list[Call] = []
-        for q in queues:
-            k = self._keys(q)
-            calls.append((script, (k.failed,), (k.failed_job, 0, stop)))
-        rows = [_failed(row) for part in await self._run(calls) for row in part]
-        if len(queues) > 1:
-            rows.sort(key=lambda f: (f.failed_at, f.id), reverse=True)
-        return rows[offset:] if stop < 0 else rows[offset : stop + 1]
+        return await self._failed.failed_list(queue=queue, limit=limit, offset=offset)
 
     async def failed_count(self, queue: str | None = None) -> int:
-        queues = [queue] if queue is not None else await self._known()
-        if not queues:
-            return 0
-        calls: list[Call] = [(None, (), ("ZCARD", self._keys(q).failed)) for q in queues]
-        return sum(await self._run(calls))
-
-    async def _failed_by_id(self, job_ids: Sequence[str]) -> list[FailedJob]:
-        if not job_ids:
-            return []
-        results = await self._each_queue(
-            "failed_page", lambda k: ((k.failed,), (k.failed_job, "id", *job_ids))
-        )
-        return [_failed(row) for _, part in results for row in part]
+        return await self._failed.failed_count(queue)
 
     async def failed_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
-        # Each queue's failed index is scored by time, so a prefix is a ZSCAN MATCH over
-        # it: bounded by the failed store (capped by retention), never the keyspace.
-        return await self._ids_by_prefix(prefix, limit, lambda k: (k.failed,))
-
-    async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
-        # Waiting and running jobs are members of their queue's ready, delayed and
-        # reserved sets: the same bounded ZSCAN, over those.
-        return await self._ids_by_prefix(prefix, limit, lambda k: (k.ready, k.delayed, k.reserved))
-
-    async def _ids_by_prefix(
-        self, prefix: str, limit: int, indexes: Callable[[_QueueKeys], tuple[str, ...]]
-    ) -> list[str]:
-        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
-        found: set[str] = set()
-        for queue in await self._known():
-            for index in indexes(self._keys(queue)):
-                cursor: Any = 0
-                while True:
-                    cursor, pairs = await self.redis.zscan(index, cursor, match=pattern, count=1000)
-                    found.update(str(member) for member, _ in pairs)
-                    if int(cursor) == 0 or len(found) >= limit:
-                        break
-        return sorted(found)[:limit]
+        return await self._failed.failed_ids_by_prefix(prefix, limit)
 
     async def failed_find(self, job_id: str) -> FailedJob | None:
-        found = await self._failed_by_id([job_id])
-        return found[0] if found else None
+        return await self._failed.failed_find(job_id)
 
     async def failed_retry(self, job_ids: Sequence[str]) -> int:
-        total = 0
-        for start in range(0, len(job_ids), BATCH):
-            total += await self._retry(await self._failed_by_id(job_ids[start : start + BATCH]))
-        return total
-
-    async def _retry(self, failed: Sequence[FailedJob]) -> int:
-        if not failed:
-            return 0
-        now = await self.now()
-        groups: dict[str, list[Any]] = {}
-        for job in failed:
-            b = rebuild_retried(job.id, job.queue, job.name, job.body, now)
-            entry = (b.id, b.body, b.priority, b.max_attempts, repr(b.created_at))
-            groups.setdefault(b.queue, []).extend(entry)
-        script = self._s["failed_retry"]
-        calls: list[Call] = []
-        for queue, entries in groups.items():
-            k = self._keys(queue)
-            calls.append((script, (k.ready, k.failed, k.wake), (k.job, k.failed_job, *entries)))
-        return sum(await self._run(calls))
+        return await self._failed.failed_retry(job_ids)
 
     async def failed_retry_all(self, queue: str | None = None) -> int:
-        queues = [queue] if queue is not None else await self._known()
-        total = 0
-        for q in queues:
-            ids = await self.redis.execute_command("ZRANGE", self._keys(q).failed, 0, -1)
-            for start in range(0, len(ids), BATCH):
-                rows = await self._run(
-                    [
-                        (
-                            self._s["failed_page"],
-                            (self._keys(q).failed,),
-                            (self._keys(q).failed_job, "id", *ids[start : start + BATCH]),
-                        )
-                    ]
-                )
-                total += await self._retry([_failed(row) for row in rows[0]])
-        return total
+        return await self._failed.failed_retry_all(queue)
 
     async def failed_forget(self, job_id: str) -> bool:
-        results = await self._each_queue(
-            "failed_delete", lambda k: ((k.failed,), (k.failed_job, "ids", job_id))
-        )
-        return any(n for _, n in results)
-
-    async def _failed_delete(self, queues: Sequence[str], *mode: Any) -> int:
-        total = 0
-        script = self._s["failed_delete"]
-        while queues:
-            calls: list[Call] = []
-            for q in queues:
-                k = self._keys(q)
-                calls.append((script, (k.failed,), (k.failed_job, *mode)))
-            results = await self._run(calls)
-            total += sum(results)
-            queues = [q for q, n in zip(queues, results, strict=True) if n >= BATCH]
-        return total
+        return await self._failed.failed_forget(job_id)
 
     async def failed_flush(self, queue: str | None = None) -> int:
-        queues = [queue] if queue is not None else await self._known()
-        return await self._failed_delete(queues, "all", BATCH)
+        return await self._failed.failed_flush(queue)
 
     async def failed_prune(self, before: float) -> int:
-        return await self._failed_delete(await self._known(), "before", repr(before), BATCH)
+        return await self._failed.failed_prune(before)
 
     async def failed_import(self, records: Sequence[FailedJob]) -> int:
-        added = 0
-        for start in range(0, len(records), BATCH):
-            added += await self._import(records[start : start + BATCH])
-        return added
+        return await self._failed.failed_import(records)
 
-    async def _import(self, records: Sequence[FailedJob]) -> int:
-        # The failed store is kept per queue: an id that another queue's share holds is
-        # skipped too, so a job never has two failed records.
-        held = {f.id for f in await self._failed_by_id([r.id for r in records])}
-        groups: dict[str, list[Any]] = {}
-        for r in records:
-            if r.id not in held:
-                held.add(r.id)
-                failure = (r.exception, r.message, r.traceback, repr(r.failed_at), r.attempts)
-                groups.setdefault(r.queue, []).extend((r.id, r.body, *failure))
-        if not groups:
-            return 0
-        # Known first (as push does), so listing and pruning see the queue's failed jobs.
-        calls: list[Call] = [(None, (), ("SADD", self._k_queues, *groups))]
-        script = self._s["failed_import"]
-        for queue, entries in groups.items():
-            k = self._keys(queue)
-            calls.append((script, (k.failed,), (k.failed_job, queue, *entries)))
-        return sum((await self._run(calls))[1:])
-
-    # -- workers and control ---------------------------------------------------------
+    # -- workers and control (registry.py) -------------------------------------------
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
-        await self._s["worker_beat"](
-            (self._k_worker + record.id, self._k_workers),
-            (record.id, record.to_json(), max(1, round(ttl_s * 1000))),
-        )
+        await self._registry.worker_beat(record, ttl_s)
         # Every running worker beats: a restart of the server is noticed within a beat.
-        await self._watch_server()
+        await self._server.watch()
 
     async def worker_gone(self, worker_id: str) -> None:
-        await self._s["worker_gone"]((self._k_worker + worker_id, self._k_workers), (worker_id,))
+        await self._registry.worker_gone(worker_id)
 
     async def workers(self) -> list[WorkerRecord]:
-        raw = await self._s["workers"]((self._k_workers,), (self._k_worker,))
-        records = [
-            seen(WorkerRecord.from_json(raw[i + 1]), float(raw[i + 2]))
-            for i in range(0, len(raw), 3)
-        ]
-        return sorted(records, key=lambda r: r.id)
+        return await self._registry.workers()
 
     async def pause(self, queue: str) -> None:
-        await self.redis.execute_command("SADD", self._k_paused, queue)
+        await self._registry.pause(queue)
 
     async def resume(self, queue: str) -> None:
-        await self._run(
-            [
-                (None, (), ("SREM", self._k_paused, queue)),
-                (None, (), ("LPUSH", self._keys(queue).wake, "1")),
-                (None, (), ("LTRIM", self._keys(queue).wake, 0, 15)),
-            ]
-        )
+        await self._registry.resume(queue)
 
     async def paused(self) -> set[str]:
-        return set(await self.redis.execute_command("SMEMBERS", self._k_paused))
+        return await self._registry.paused()
 
     async def signal_restart(self) -> float:
-        return float(await self._s["restart"]((self._k_restart,), ()))
+        return await self._registry.signal_restart()
 
     async def restart_signal(self) -> float | None:
-        value = await self.redis.execute_command("GET", self._k_restart)
-        return None if value is None else float(value)
+        return await self._registry.restart_signal()
 
     async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
-        if not counts:
-            return
-        args: list[Any] = [self._k_tp_bucket, minute, THROUGHPUT_KEEP_S]
-        for queue, (processed, failed) in counts.items():
-            args += (queue, processed, failed)
-        await self._s["throughput_add"]((self._k_tp,), args)
+        await self._registry.record_throughput(counts, minute)
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:
-        raw = await self._s["throughput_get"]((self._k_tp,), (self._k_tp_bucket, repr(since)))
-        out: list[ThroughputBucket] = []
-        for i in range(0, len(raw), 2):
-            minute = int(raw[i])
-            fields = raw[i + 1]
-            acc: dict[str, list[int]] = {}
-            for j in range(0, len(fields), 2):
-                kind, queue = fields[j].split(":", 1)
-                acc.setdefault(queue, [0, 0])[kind == "f"] += int(fields[j + 1])
-            out += [ThroughputBucket(minute, q, p, f) for q, (p, f) in sorted(acc.items())]
-        return out
+        return await self._registry.throughput(since)
 
-    # -- coordination ----------------------------------------------------------------
-    # Each coordination key has a hash tag of its own, so keys spread over a cluster
-    # and every call touches one slot.
-    def _coord(self, key: str, kind: str) -> str:
-        return f"{self.prefix}{{c:{key}}}:{kind}"
-
+    # -- coordination (coordination.py) ----------------------------------------------
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
-        ms = max(1, round(ttl_s * 1000))
-        return int(await self._s["counter_incr"]((self._coord(key, "n"),), (int(by), ms)))
+        return await self._coordination.counter_incr(key, by, ttl_s)
 
     async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
-        ms = max(1, round(ttl_s * 1000))
-        return bool(await self._s["lock_acquire"]((self._coord(key, "l"),), (owner, ms)))
+        return await self._coordination.lock_acquire(key, owner, ttl_s)
 
     async def lock_release(self, key: str, owner: str) -> bool:
-        return bool(await self._s["lock_release"]((self._coord(key, "l"),), (owner,)))
+        return await self._coordination.lock_release(key, owner)
 
     async def lock_owner(self, key: str) -> str | None:
-        owner = await self.redis.execute_command("GET", self._coord(key, "l"))
-        return None if owner is None else str(owner)
+        return await self._coordination.lock_owner(key)
 
-    # -- batches ---------------------------------------------------------------------
-    # P{b:<id>} (hash: name, total, processed, failed, created_at, finished_at,
-    # cancelled_at, options) and P{b:<id>}:jobs (hash: job id -> p/f) share a slot;
-    # P{g}:batches (zset: id -> created_at) lists them.
-    def _batch_keys(self, batch_id: str) -> tuple[str, str]:
-        t = f"{self.prefix}{{b:{batch_id}}}"
-        return t, t + ":jobs"
-
+    # -- batches (batches.py) --------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
-        plain = [e.with_changes(unique_key=None) if e.unique_key else e for e in envelopes]
-        head, _ = self._batch_keys(record.id)
-        calls: list[Call] = [
-            (self._s["batch_create"], (head,), (record.name, record.total, record.options)),
-            (None, (), ("ZADD", self._k_batches, "NX", repr(time.time()), record.id)),
-        ]
-        chunks: list[list[int]] = []
-        if plain:
-            push_calls, chunks = self._push_calls(plain)
-            calls += push_calls
-        # One round trip; on one server the batch is written before its jobs.
-        results = await self._run(calls)
-        return self._push_ids(plain, chunks, results) if plain else []
+        return await self._batches.batch_push(record, envelopes)
 
     async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
-        raw = await self._s["batch_mark"](self._batch_keys(batch_id), (job_id, int(failed)))
-        return _batch(batch_id, raw) if raw else None
+        return await self._batches.batch_mark(batch_id, job_id, failed)
 
     async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
-        head, jobs = self._batch_keys(batch_id)
-        if not with_failed:
-            raw = await self.redis.execute_command("HGETALL", head)
-            return _batch(batch_id, raw) if raw else None
-        raw, marks = await self._run([(None, (), ("HGETALL", head)), (None, (), ("HGETALL", jobs))])
-        if not raw:
-            return None
-        failed = sorted(j for j, mark in _pairs(marks).items() if mark == "f")
-        return replace(_batch(batch_id, raw), failed_ids=tuple(failed))
+        return await self._batches.batch_find(batch_id, with_failed=with_failed)
 
     async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
-        stop = offset + limit - 1 if limit >= 0 else -1
-        ids = await self.redis.execute_command("ZREVRANGE", self._k_batches, offset, stop)
-        if not ids:
-            return []
-        rows = await self._run([(None, (), ("HGETALL", self._batch_keys(b)[0])) for b in ids])
-        return [_batch(b, raw) for b, raw in zip(ids, rows, strict=True) if raw]
+        return await self._batches.batch_list(limit=limit, offset=offset)
 
     async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
-        head = self._batch_keys(batch_id)[0]
-        return bool(await self._s["batch_cancel"]((head,), (int(cancelled),)))
+        return await self._batches.batch_cancel(batch_id, cancelled=cancelled)
 
     async def batch_prune(self, before: float) -> int:
-        # A batch ends after it was created: only those created before ``before`` are read.
-        ids = await self.redis.execute_command(
-            "ZRANGEBYSCORE", self._k_batches, "-inf", f"({before!r}"
-        )
-        done = 0
-        for start in range(0, len(ids), BATCH):
-            part = ids[start : start + BATCH]
-            heads = [self._batch_keys(b)[0] for b in part]
-            rows = await self._run(
-                [(None, (), ("HMGET", h, "finished_at", "cancelled_at")) for h in heads]
-            )
-            calls: list[Call] = []
-            for batch_id, (finished, cancelled) in zip(part, rows, strict=True):
-                ends = [float(v) for v in (finished, cancelled) if v]
-                if ends and min(ends) < before:
-                    calls += [
-                        (None, (), ("DEL", *self._batch_keys(batch_id))),
-                        (None, (), ("ZREM", self._k_batches, batch_id)),
-                    ]
-                    done += 1
-            if calls:
-                await self._run(calls)
-        return done
-
-
-def _reserved(queue: str, token: str, raw: Sequence[Any]) -> list[Reservation]:
-    """The reservations in a reserve script's reply; the malformed jobs it sent to the
-    failed store instead are logged, one line each."""
-    expires, malformed = float(raw[0]), raw[1]
-    for i in range(0, len(malformed), 2):
-        log.error(
-            "malformed job moved to the failed store",
-            queue=queue,
-            id=malformed[i],
-            reason=malformed[i + 1],
-            fix="see it with `gello queue:failed`, then `queue:retry` or `queue:forget` it",
-        )
-    return [
-        Reservation(raw[i], queue, token, raw[i + 1], raw[i + 2], expires)
-        for i in range(2, len(raw), 3)
-    ]
-
-
-def _record(queue: str, row: Sequence[Any]) -> JobRecord:
-    job_id, state, attempts, priority, available_at, created_at, body, by, lease = row
-    return JobRecord(
-        id=job_id,
-        queue=queue,
-        state=JobState(state),
-        attempts=int(attempts),
-        priority=int(priority),
-        available_at=float(available_at),
-        created_at=float(created_at),
-        body=body,
-        reserved_by=by or None,
-        lease_expires_at=float(lease) if lease else None,
-    )
-
-
-def _failed(row: Sequence[Any]) -> FailedJob:
-    job_id, queue, body, exception, message, traceback, failed_at, attempts = row
-    return FailedJob(
-        id=job_id,
-        queue=queue,
-        name=name_of(body),
-        body=body,
-        exception=exception,
-        message=message,
-        traceback=traceback,
-        failed_at=float(failed_at),
-        attempts=int(attempts),
-    )
-
-
-def _config_values(reply: Any, name: str) -> list[str]:
-    """Values of ``name`` in a CONFIG GET reply (a dict, or one dict per cluster node)."""
-    if isinstance(reply, dict):
-        if name in reply:
-            return [str(reply[name])]
-        return [v for sub in reply.values() for v in _config_values(sub, name)]
-    return []
-
-
-@dataclass(frozen=True, slots=True)
-class _Server:
-    """One server as INFO describes it: a restart changes both."""
-
-    run_id: str
-    started_at: float
-    """Server time minus uptime."""
-
-    @property
-    def identity(self) -> str:
-        return self.run_id or f"{self.started_at:.0f}"
-
-    def restarted(self, later: _Server) -> bool:
-        if self.run_id and later.run_id:
-            return later.run_id != self.run_id
-        # Without a run id (some proxies hide it) the start time moving on tells it;
-        # uptime counts whole seconds, so it may wobble by one.
-        return later.started_at > self.started_at + 2
-
-
-async def _servers(client: Client) -> dict[str, _Server]:
-    """Each server (``""`` off a cluster, else each node) as INFO describes it now."""
-    found: dict[str, _Server] = {}
-    for node, info in _by_node(await _each_master(client, "INFO", "server")).items():
-        clock = float(info.get("server_time_usec", 0)) / 1e6 or time.time()
-        found[node] = _Server(
-            str(info.get("run_id", "")), clock - float(info.get("uptime_in_seconds", 0))
-        )
-    return found
-
-
-async def _each_master(client: Client, *command: str) -> Any:
-    """A command's reply from the server, or from every master of a cluster (by node)."""
-    if isinstance(client, RedisCluster):
-        return await client.execute_command(*command, target_nodes=RedisCluster.PRIMARIES)
-    return await client.execute_command(*command)  # type: ignore[no-untyped-call]
-
-
-def _by_node(reply: Any) -> dict[str, dict[str, Any]]:
-    """A CONFIG GET or INFO reply per node: ``{"": reply}`` off a cluster."""
-    if not isinstance(reply, dict):
-        return {}
-    if reply and all(isinstance(v, dict) for v in reply.values()):
-        return {str(node): v for node, v in reply.items()}
-    return {"": reply}
-
-
-def _pairs(raw: Any) -> dict[str, Any]:
-    """A hash as returned by HGETALL (a dict, or a flat list from a script)."""
-    if isinstance(raw, dict):
-        return raw
-    return {raw[i]: raw[i + 1] for i in range(0, len(raw), 2)}
-
-
-def _batch(batch_id: str, raw: Any) -> BatchRecord:
-    f = _pairs(raw)
-    return BatchRecord(
-        id=batch_id,
-        name=str(f.get("name", "")),
-        total=int(f.get("total", 0)),
-        processed=int(f.get("processed", 0)),
-        failed=int(f.get("failed", 0)),
-        created_at=float(f.get("created_at", 0.0)),
-        finished_at=float(f["finished_at"]) if f.get("finished_at") else None,
-        cancelled_at=float(f["cancelled_at"]) if f.get("cancelled_at") else None,
-        options=str(f.get("options", "{}")),
-    )
-
-
-class _Unpackable(Exception):
-    """An argument hiredis cannot pack (a string that is not UTF-8): the pool's packer
-    sends the push instead."""
-
-
-def _args_of(args: Sequence[Any]) -> bytes:
-    """``args`` packed by hiredis, without the ``*<count>`` header of a whole command.
-
-    Raises:
-        _Unpackable: hiredis is missing or refused an argument.
-    """
-    if _hiredis_pack is None:
-        raise _Unpackable
-    try:
-        packed = _hiredis_pack(tuple(args))
-    except (UnicodeEncodeError, TypeError):
-        raise _Unpackable from None
-    return packed[packed.index(b"\r\n") + 2 :]
-
-
-def _job_args(env: Envelope) -> tuple[str, bytes, str]:
-    """A job's three push arguments: id, body and the ``m`` field."""
-    at = env.available_at
-    # Most jobs are due at creation: one float repr instead of two.
-    a = repr(at)
-    c = a if env.created_at == at else repr(env.created_at)
-    return env.id, env.encode(), f"{a}|{env.priority}|{env.max_attempts}|{c}"
-
-
-def _push_extra(envelopes: Sequence[Envelope], chunk: list[int]) -> list[Any]:
-    """The (1-based index, field, value) triples for the rarer fields of a chunk."""
-    extra: list[Any] = []
-    for j, i in enumerate(chunk, 1):
-        env = envelopes[i]
-        if env.unique_key is not None:
-            extra += (j, "u", env.unique_key)
-            if env.unique_mode is not None:
-                extra += (j, "um", env.unique_mode)
-            if env.unique_for is not None:
-                extra += (j, "ut", max(1, round(env.unique_for * 1000)))
-        if env.attempts:
-            extra += (j, "n", env.attempts)
-    return extra
+        return await self._batches.batch_prune(before)

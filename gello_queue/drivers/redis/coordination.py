@@ -1,0 +1,38 @@
+"""Shared counters and locks on Redis, for rate limits and overlap guards.
+
+Each coordination key has a hash tag of its own (``P{c:<key>}:n`` for a counter,
+``P{c:<key>}:l`` for a lock), so keys spread over a cluster and every call touches one
+slot. A counter's ttl starts with it (a fixed window); a lock holds its owner, ``PX``
+its ttl, and only that owner releases it.
+"""
+
+from __future__ import annotations
+
+from gello_queue.drivers.redis.link import Link
+
+
+class Coordination:
+    """Counters and locks, each one script call (or one GET)."""
+
+    def __init__(self, link: Link) -> None:
+        self._link = link
+        self._k = link.keys
+
+    async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
+        ms = max(1, round(ttl_s * 1000))
+        return int(
+            await self._link.scripts["counter_incr"]((self._k.coord(key, "n"),), (int(by), ms))
+        )
+
+    async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        ms = max(1, round(ttl_s * 1000))
+        return bool(
+            await self._link.scripts["lock_acquire"]((self._k.coord(key, "l"),), (owner, ms))
+        )
+
+    async def lock_release(self, key: str, owner: str) -> bool:
+        return bool(await self._link.scripts["lock_release"]((self._k.coord(key, "l"),), (owner,)))
+
+    async def lock_owner(self, key: str) -> str | None:
+        owner = await self._link.redis.execute_command("GET", self._k.coord(key, "l"))
+        return None if owner is None else str(owner)
