@@ -2,8 +2,9 @@
 
 Drivers hold loop-bound clients (asyncpg pools, redis connections), so a ``Queue``
 opens one driver per event loop that uses it. Blocking twins (``<name>_blocking``) run
-on a private event loop kept per thread: no thread hop, and safe under threaded web
-servers.
+on the process's one background loop (``portal``), whatever the number of calling
+threads, so a threaded web server holds one driver and one pool, not one per thread. A
+forked child forgets the drivers it inherited and opens its own.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gello_queue.drivers import DriverFactory, factory_from_url
 from gello_queue.observability import redact_url
 from gello_queue.orchestration.batch import Batch, Prepared, store_batch
 from gello_queue.orchestration.chain import Chain
+from gello_queue.portal import keep_unused, portal, use_portal
 from gello_queue.ports import BatchRecord, Capability, QueueDriver, require
 from gello_queue.settings import Settings, load_settings
 
@@ -76,8 +78,7 @@ class Queue:
         # The two lists a push checks, held directly: the plain dispatch stays as cheap.
         self._push_hooked = (self.hooks.layers, self.events.listeners)
         self._lock = threading.Lock()
-        self._local = threading.local()
-        self._private_loops: list[asyncio.AbstractEventLoop] = []
+        use_portal(self)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Queue:
@@ -223,21 +224,7 @@ class Queue:
                 "a *_blocking method was called inside a running event loop: await the async "
                 "method instead"
             )
-        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
-        if loop is None or loop.is_closed():
-            loop = asyncio.new_event_loop()
-            self._local.loop = loop
-            with self._lock:
-                self._private_loops.append(loop)
-        before = asyncio.all_tasks(loop)
-        result = loop.run_until_complete(_awaited(call))
-        started = asyncio.all_tasks(loop) - before
-        if started:
-            # What the call started in the background (a PostgreSQL kept connection
-            # opening) would stay frozen with this loop until the next call, and be
-            # destroyed pending at exit: let it finish now, for a few seconds at most.
-            loop.run_until_complete(asyncio.wait(started, timeout=_SETTLE_S))
-        return result
+        return portal.run(call)
 
     def dispatch_blocking(self, pending: PendingDispatch) -> str:
         """Blocking twin of ``dispatch``."""
@@ -280,21 +267,17 @@ class Queue:
         return self._run(lambda: self.clear(queue))
 
     def close_blocking(self) -> None:
-        """Blocking twin of ``close``: closes the private loops (and their drivers) of every
-        thread that used a blocking method and is no longer inside one."""
-        with self._lock:
-            loops, self._private_loops = self._private_loops, []
-        for loop in loops:
-            if loop.is_running():
-                with self._lock:
-                    self._private_loops.append(loop)
-                continue
-            self._views.pop(loop, None)
-            driver = self._drivers.pop(loop, None)
-            if driver is not None and not loop.is_closed():
-                loop.run_until_complete(driver.close())
-            if not loop.is_closed():
-                loop.close()
+        """Blocking twin of ``close``: closes the driver the blocking twins share."""
+        if any(portal.is_portal_loop(loop) for loop in list(self._drivers)):
+            # Bounded: this also runs at exit, which a server that stopped answering
+            # must not hold up.
+            portal.submit(self.close).result(timeout=_CLOSE_WAIT_S)
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's drivers unclosed (see ``portal``)."""
+        keep_unused(self._drivers, self._views, self._opening)
+        self._drivers, self._views, self._opening = {}, {}, {}
+        self._lock = threading.Lock()
 
 
 def made_job(job: object, payload: Any, fields: dict[str, Any]) -> PendingDispatch:
@@ -324,12 +307,8 @@ def _check_unique_modes(driver: QueueDriver) -> None:
     )
 
 
-async def _awaited(call: Callable[[], Awaitable[T]]) -> T:
-    return await call()
-
-
-_SETTLE_S = 5.0
-"""How long a blocking call waits for the background work it started."""
+_CLOSE_WAIT_S = 10.0
+"""How long ``close_blocking`` waits for the driver to close."""
 
 _default: Queue | None = None
 _default_lock = threading.Lock()

@@ -748,7 +748,7 @@ class QueueHarness:
             )
 
     def close(self) -> None:
-        """Close the queue's private loops and forget its in-memory store."""
+        """Close the queue's shared blocking driver and forget its in-memory store."""
         from gello_queue.drivers import memory
 
         self.queue.close_blocking()
