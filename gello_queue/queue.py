@@ -23,7 +23,7 @@ from gello_queue.core.job import Delay, Job, JobDefaults, PendingDispatch, secon
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.unique import DispatchResult
 from gello_queue.dispatch_hooks import DispatchHooks, HookedDriver, PushNext
-from gello_queue.drivers import DriverFactory, factory_from_url
+from gello_queue.drivers import DriverFactory, Pool, factory_from_url
 from gello_queue.observability import redact_url
 from gello_queue.orchestration.batch import Batch, Prepared, store_batch
 from gello_queue.orchestration.chain import Chain
@@ -69,7 +69,9 @@ class Queue:
             tries=self.settings.queue_max_tries,
             max_payload_bytes=self.settings.queue_max_payload_bytes,
         )
-        self._factory = factory or _factory_for(self.url, self.settings.queue_prefix, self.registry)
+        s = self.settings
+        pool = Pool(s.queue_pool_min, s.queue_pool_max, s.queue_pool_timeout)
+        self._factory = factory or _factory_for(self.url, s.queue_prefix, self.registry, pool)
         self._drivers: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._views: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._opening: dict[asyncio.AbstractEventLoop, asyncio.Task[QueueDriver]] = {}
@@ -326,7 +328,7 @@ def default_queue() -> Queue:
 provide_default(default_queue)
 
 
-def _factory_for(url: str, prefix: str, registry: JobRegistry) -> DriverFactory:
+def _factory_for(url: str, prefix: str, registry: JobRegistry, pool: Pool) -> DriverFactory:
     """The drivers of ``url``. The sync connection runs jobs through the worker's executor,
     with the queue's registry, so it is found here, above both, rather than among the
     drivers."""
@@ -334,7 +336,7 @@ def _factory_for(url: str, prefix: str, registry: JobRegistry) -> DriverFactory:
         from gello_queue.worker.inline import SyncDriver
 
         return lambda: SyncDriver(registry)
-    return factory_from_url(url, prefix=prefix)
+    return factory_from_url(url, prefix=prefix, pool=pool)
 
 
 def set_default_queue(queue: Queue | None) -> None:

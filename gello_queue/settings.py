@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     queue_max_payload_bytes: int = Field(
         default=262144, validation_alias="QUEUE_MAX_PAYLOAD_BYTES", gt=0
     )
+    queue_pool_min: int | None = Field(default=None, validation_alias="QUEUE_POOL_MIN", ge=0)
+    """Connections a PostgreSQL pool keeps open when idle (unset: 2)."""
+    queue_pool_max: int | None = Field(default=None, validation_alias="QUEUE_POOL_MAX", ge=1)
+    """Connections one driver's pool opens at most (unset: PostgreSQL 10, Redis 50). A
+    process holds one driver per event loop that dispatches, plus one for its blocking
+    calls."""
+    queue_pool_timeout: float | None = Field(
+        default=None, validation_alias="QUEUE_POOL_TIMEOUT", gt=0
+    )
+    """Seconds a call waits for a free pool connection before it fails (unset: 20)."""
     queue_metrics_port: int | None = Field(default=None, validation_alias="QUEUE_METRICS_PORT")
     queue_health_port: int | None = Field(default=None, validation_alias="QUEUE_HEALTH_PORT")
     queue_metrics_host: str = Field(

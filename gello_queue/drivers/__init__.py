@@ -7,6 +7,8 @@ a URL asks for them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from gello_queue.core.errors import ConfigurationError
@@ -30,7 +32,21 @@ SCHEMES = (
 )
 
 
-def factory_from_url(url: str, *, prefix: str = "gello:") -> DriverFactory:
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """A driver's connection pool as the settings size it (None: the driver's default)."""
+
+    min: int | None = None
+    max: int | None = None
+    timeout_s: float | None = None
+
+    def options(self, **names: str) -> dict[str, Any]:
+        """The sizes that are set, under the driver's own argument names."""
+        values = {"min": self.min, "max": self.max, "timeout_s": self.timeout_s}
+        return {arg: values[key] for key, arg in names.items() if values[key] is not None}
+
+
+def factory_from_url(url: str, *, prefix: str = "gello:", pool: Pool = Pool()) -> DriverFactory:
     """Return a factory of drivers for ``url``.
 
     Raises:
@@ -40,7 +56,7 @@ def factory_from_url(url: str, *, prefix: str = "gello:") -> DriverFactory:
     if scheme == "failover":
         from gello_queue.drivers.failover import FailoverDriver
 
-        parts = [factory_from_url(u.strip(), prefix=prefix) for u in url[9:].split("|")]
+        parts = [factory_from_url(u.strip(), prefix=prefix, pool=pool) for u in url[9:].split("|")]
         return lambda: FailoverDriver([make() for make in parts])
     if scheme == "memory":
         from gello_queue.drivers.memory import MemoryDriver, named_store
@@ -59,11 +75,13 @@ def factory_from_url(url: str, *, prefix: str = "gello:") -> DriverFactory:
     if scheme in ("postgresql", "postgres"):
         from gello_queue.drivers.postgres import PostgresDriver
 
-        return lambda: PostgresDriver(url)
+        sized = pool.options(min="pool_min", max="pool_max")
+        return lambda: PostgresDriver(url, **sized)
     if scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
         from gello_queue.drivers.redis import RedisDriver
 
-        return lambda: RedisDriver(url, prefix=prefix)
+        sized = pool.options(max="pool_max", timeout_s="pool_timeout_s")
+        return lambda: RedisDriver(url, prefix=prefix, **sized)
     if scheme in ("amqp", "amqps"):
         from gello_queue.drivers.composite import default_queue, store_factory
         from gello_queue.drivers.rabbitmq import RabbitMQDriver

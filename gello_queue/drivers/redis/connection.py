@@ -29,6 +29,9 @@ POOL_MAX = 50
 POOL_TIMEOUT_S = 20.0
 """How long a call waits for a free connection when all ``POOL_MAX`` are busy."""
 
+POOL_EMPTY = "No connection available."
+"""What redis-py's blocking pool says when its wait for a free connection ran out."""
+
 OUTAGES: tuple[type[BaseException], ...] = (
     RedisConnectionError,  # refused, reset, no free pool connection after its wait, auth
     RedisTimeoutError,
@@ -47,6 +50,8 @@ def build_client(
     client_name: str | None,
     socket_timeout: float | None,
     connect_timeout: float,
+    pool_max: int = POOL_MAX,
+    pool_timeout_s: float = POOL_TIMEOUT_S,
 ) -> Client:
     """A client for ``url`` (already stripped of the cluster marker).
 
@@ -64,18 +69,31 @@ def build_client(
     }
     if cluster:
         return RedisCluster.from_url(url, **options)
-    # A full pool makes a caller wait for a free connection (up to POOL_TIMEOUT_S)
+    # A full pool makes a caller wait for a free connection (up to pool_timeout_s)
     # instead of failing at once: a burst of dispatches from a web app queues up.
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=POOL_MAX, timeout=POOL_TIMEOUT_S, **options
+        url, max_connections=pool_max, timeout=pool_timeout_s, **options
     )
     use_fast_packing(pool)
     return Redis.from_pool(pool)
 
 
-def outage(error: BaseException, *, cluster: bool, url: str) -> DriverUnavailableError | None:
+def outage(
+    error: BaseException,
+    *,
+    cluster: bool,
+    url: str,
+    pool_max: int = POOL_MAX,
+    pool_timeout_s: float = POOL_TIMEOUT_S,
+) -> DriverUnavailableError | None:
     """The ``DriverUnavailableError`` that ``error`` means, or None when it is not an
     outage (a refused command, a bug): that one goes up as it is."""
+    if isinstance(error, RedisConnectionError) and str(error) == POOL_EMPTY:
+        return DriverUnavailableError(
+            f"the Redis connection pool is exhausted: all {pool_max} connections stayed busy"
+            f" for {pool_timeout_s:g}s; raise QUEUE_POOL_MAX or QUEUE_POOL_TIMEOUT, or make"
+            " fewer calls at once"
+        )
     if isinstance(error, OUTAGES):
         return unavailable("Redis Cluster" if cluster else "Redis", url, error)
     return None

@@ -67,7 +67,13 @@ from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.states import JobState
 from gello_queue.drivers.outage import outage_boundary
 from gello_queue.drivers.redis.batches import Batches
-from gello_queue.drivers.redis.connection import Client, build_client, outage
+from gello_queue.drivers.redis.connection import (
+    POOL_MAX,
+    POOL_TIMEOUT_S,
+    Client,
+    build_client,
+    outage,
+)
 from gello_queue.drivers.redis.coordination import Coordination
 from gello_queue.drivers.redis.failed_store import FailedStore
 from gello_queue.drivers.redis.keys import KeyScheme
@@ -112,8 +118,20 @@ class RedisDriver:
         socket_timeout_s: float = 30.0,
         connect_timeout_s: float = 5.0,
         client_name: str | None = "gello",
+        pool_max: int = POOL_MAX,
+        pool_timeout_s: float = POOL_TIMEOUT_S,
     ) -> None:
+        if pool_max < 1 or pool_timeout_s <= 0:
+            raise ConfigurationError(
+                f"Redis pool needs pool_max >= 1 and a timeout above 0"
+                f" (got pool_max={pool_max}, pool_timeout_s={pool_timeout_s})"
+            )
         self.url = url
+        self.pool_max = pool_max
+        """Connections this driver's pool opens at most (a cluster's pools are redis-py's
+        own, per node, and do not wait)."""
+        self.pool_timeout_s = pool_timeout_s
+        """How long a call waits for a free connection when all are busy."""
         self.prefix = prefix
         self._client_url, from_url = split_cluster(url)
         self.cluster = from_url if cluster is None else cluster
@@ -172,11 +190,19 @@ class RedisDriver:
             client_name=self.client_name and self.client_name + role,
             socket_timeout=socket_timeout,
             connect_timeout=self.connect_timeout_s,
+            pool_max=self.pool_max,
+            pool_timeout_s=self.pool_timeout_s,
         )
 
     def _outage(self, error: BaseException) -> DriverUnavailableError | None:
         """Applied to every public method by ``outage_boundary``."""
-        return outage(error, cluster=self.cluster, url=self.url)
+        return outage(
+            error,
+            cluster=self.cluster,
+            url=self.url,
+            pool_max=self.pool_max,
+            pool_timeout_s=self.pool_timeout_s,
+        )
 
     async def server_restarts(self) -> dict[str, Any] | None:
         return await self._server.server_restarts()
