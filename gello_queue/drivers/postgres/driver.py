@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import hashlib
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import astuple
 from dataclasses import replace as _replace
@@ -60,10 +59,10 @@ from gello_queue.drivers.postgres.kept import (
     KeptConnection,
 )
 from gello_queue.drivers.postgres.redact import redact_url
+from gello_queue.drivers.postgres.schema import migrate_on, qualified, read_version
 from gello_queue.drivers.postgres.sql import (
     Names,
     latest_version,
-    migrations,
     queries,
     quote_ident,
 )
@@ -396,27 +395,17 @@ class PostgresDriver:
 
     # -- schema ----------------------------------------------------------------------
     def _table(self, name: str) -> str:
-        return f"{quote_ident(self.schema)}.{quote_ident(self.table_prefix + name)}"
+        return qualified(self.names, name)
 
     async def schema_version(self) -> int:
         """The version of the schema in the database (0 when there is none)."""
-
-        async def op(pool: Any) -> int:
-            table = self._table("migrations")
-            async with pool.acquire() as con:
-                exists = await con.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
-                if not exists:
-                    return 0
-                version = await con.fetchval(f"SELECT coalesce(max(version), 0) FROM {table}")
-                return int(version)
-
-        return await self._call(op)
+        return await self._call(lambda pool: read_version(pool, self.names))
 
     async def migrate(self) -> int:
         """Apply the migrations the database lacks; return the schema version.
 
-        Safe to run concurrently: migrators queue on an advisory lock held for the
-        transaction, and each re-reads the version once it holds the lock.
+        Safe to run concurrently (see ``migrate_on``). Without an open pool it
+        migrates on a connection of its own.
         """
         if self._pool is None:
             try:
@@ -428,35 +417,11 @@ class PostgresDriver:
             except OPEN_ERRORS as exc:
                 raise self._unavailable(exc) from None
             try:
-                return await self._migrate_on(con)
+                return await migrate_on(con, self.names)
             finally:
                 await con.close()
         async with self.pool.acquire() as con:
-            return await self._migrate_on(con)
-
-    async def _migrate_on(self, con: Any) -> int:
-        table = self._table("migrations")
-        lock = zlib.crc32(f"gello:migrate:{self.schema}:{self.table_prefix}".encode())
-        async with con.transaction():
-            await con.execute("SELECT pg_advisory_xact_lock($1::bigint)", lock)
-            await con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-            await con.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} (version integer PRIMARY KEY,"
-                " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            current = int(await con.fetchval(f"SELECT coalesce(max(version), 0) FROM {table}"))
-            for migration in migrations():
-                if migration.version <= current:
-                    continue
-                log.info("postgres_migration", version=migration.version, name=migration.name)
-                await con.execute(self.names.render(migration.sql))
-                await con.execute(
-                    f"INSERT INTO {table} (version, name) VALUES ($1, $2)",
-                    migration.version,
-                    migration.name,
-                )
-                current = migration.version
-        return current
+            return await migrate_on(con, self.names)
 
     async def now(self) -> float:
         # Each reading also refreshes the skew estimate used to time delayed wake-ups.
