@@ -24,6 +24,7 @@ from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.postgres import PostgresDriver, redact_url
 from gello_queue.drivers.postgres import driver as driver_module
+from gello_queue.drivers.postgres import push as push_module
 from gello_queue.ports import Failure, Reservation
 
 W = "worker-1"
@@ -578,7 +579,7 @@ async def test_retry_all_moves_a_large_failed_store_in_batches(
 
 async def test_big_batches_go_through_copy_with_the_same_semantics(pg: PostgresDriver) -> None:
     ahead = time.time() + 120
-    envs = [envelope(payload={"n": i}) for i in range(driver_module._COPY_AT)]
+    envs = [envelope(payload={"n": i}) for i in range(push_module.COPY_AT)]
     envs[0] = envelope(priority=9, available_at=ahead, created_at=ahead)
     delayed = envelope(available_at=ahead, created_at=ahead - 1)
     envs.append(delayed)
@@ -603,7 +604,7 @@ async def test_big_batches_go_through_copy_with_the_same_semantics(pg: PostgresD
 
 
 async def test_a_copy_push_is_one_transaction_across_its_chunks(pg: PostgresDriver) -> None:
-    size = 3 * driver_module._COPY_CHUNK
+    size = 3 * push_module.COPY_CHUNK
     envs = [envelope(payload={"n": i}) for i in range(size)]
     # A job of the last chunk is stored already: that COPY fails, the push's transaction
     # rolls back, and the conflict-tolerant insert settles it.

@@ -19,12 +19,9 @@ off for their own transaction only): a database crash may forget the last fracti
 second of them, which makes a job run again, as at-least-once delivery allows, and it
 halves their latency. ``durable_worker_commits=True`` makes them wait too.
 
-Pushes run on one connection the driver keeps outside the pool (opened by the first
-push; concurrent pushes use the pool), so a process that dispatches holds the pool, that
-connection and, once it reserves or waits, the LISTEN connection. A single job is one
-scalar ``INSERT`` with its ``pg_notify``; 2 to 499 jobs one ``INSERT … unnest``; more, in
-one transaction, ``COPY`` statements of 250 rows (each written before the next chunk is
-built, so the server stores one while the client builds the next) and the notifications.
+Pushes run on one connection the driver keeps outside the pool (see ``push.py``), so a
+process that dispatches holds the pool, that connection and, once it reserves or waits,
+the LISTEN connection.
 
 The URL may carry gello's options, which win over the keyword arguments:
 ``postgresql://host/db?schema=jobs&table_prefix=app_&listen=false``; other query
@@ -58,6 +55,7 @@ from gello_queue.drivers.postgres.kept import (
     STATEMENT_ERRORS,
     KeptConnection,
 )
+from gello_queue.drivers.postgres.push import COPY_AT, Pusher, job_columns
 from gello_queue.drivers.postgres.redact import redact_url
 from gello_queue.drivers.postgres.schema import migrate_on, qualified, read_version
 from gello_queue.drivers.postgres.sql import (
@@ -89,22 +87,6 @@ _RETRY_DELAYS = (0.0, 0.05, 0.25, 1.0)
 
 PRIORITIES = (5, 4, 3, 2, 1, 0)
 """Job priorities, highest first (jobs validate 0..5; the table enforces it)."""
-
-_COPY_AT = 500
-"""Pushes of at least this many jobs (without unique keys) use COPY."""
-_COPY_CHUNK = 250
-"""Rows per COPY statement inside one push's transaction (see ``_copy``)."""
-_COPY_COLUMNS = (
-    "id",
-    "queue",
-    "name",
-    "priority",
-    "available_at",
-    "created_at",
-    "attempts",
-    "max_attempts",
-    "body",
-)
 
 AUTOVACUUM_OFF = (
     "autovacuum is off on the PostgreSQL server: gello vacuums its jobs table itself;"
@@ -205,6 +187,7 @@ class PostgresDriver:
         self._listening = asyncio.Event()
         self._pushes = self._kept()
         """The driver's own connection for pushes, outside the pool."""
+        self._pusher = Pusher(self._pushes, self._q, self.names)
         self._reserves = self._kept()
         """The driver's own connection for reserves: an idle worker's pickup is a
         reserve, and the pool's overhead was a tenth of it."""
@@ -444,23 +427,23 @@ class PostgresDriver:
         # conflict-tolerant statement runs.
         if connection is None and all(e.unique_key is None for e in envelopes):
             try:
-                if len(envelopes) >= _COPY_AT:
-                    await self._copy(envelopes)
+                if len(envelopes) >= COPY_AT:
+                    await self._pusher.copy(envelopes, time.time() + self._skew)
                 else:
-                    await self._insert_plain(envelopes)
+                    await self._pusher.plain(envelopes)
                 return [e.id for e in envelopes]
             except asyncpg.UniqueViolationError:
                 pass  # an id is already stored (a re-sent batch): settle it below
         if any(e.unique_key is not None for e in envelopes):
-            return await self._push_unique(envelopes, connection)
+            return await self._pusher.unique(envelopes, connection)
         pending = list(envelopes)
         holders: dict[str, str] = {}
         for _ in range(5):
-            inserted = await self._insert(pending, connection)
+            inserted = await self._pusher.insert(pending, connection)
             missing = [e for e in pending if e.id not in inserted]
             if not missing:
                 break
-            found = await self._holders(missing, connection)
+            found = await self._pusher.holders(missing, connection)
             holders.update(found)
             # A holder acked between our insert and the look-up leaves the key free.
             pending = [e for e in missing if e.id not in found]
@@ -471,112 +454,6 @@ class PostgresDriver:
                 "could not settle unique keys after 5 tries: the holders keep completing"
             )
         return [holders.get(e.id, e.id) for e in envelopes]
-
-    async def _push_unique(self, envelopes: Sequence[Envelope], connection: Any) -> list[str]:
-        """Pushes with unique keys go through one server-side function (migration 2):
-        holder look-up, debounce and lock expiry in the push's own transaction."""
-        columns, _ = _columns(envelopes)
-        columns += (
-            [e.unique_key for e in envelopes],
-            [e.unique_mode for e in envelopes],
-            [e.unique_for for e in envelopes],
-        )
-        query = self._q["push_unique"]
-        if connection is not None:
-            rows = await connection.fetch(query, *columns)
-        else:
-            rows = await self._pushes.run(lambda con: con.fetch(query, *columns))
-        return [str(r[1]) for r in rows]
-
-    async def _insert_plain(self, envelopes: Sequence[Envelope]) -> None:
-        if len(envelopes) == 1:
-            env = envelopes[0]
-            at = 0.0 if env.available_at <= env.created_at else env.available_at
-            one = (
-                env.id,
-                env.queue,
-                env.name,
-                env.priority,
-                env.available_at,
-                env.created_at,
-                env.attempts,
-                env.max_attempts,
-                env.encode().decode(),
-                f"{at!r} {env.queue}",
-            )
-            query = self._q["push_one"]
-            await self._pushes.run(lambda con: con.execute(query, *one))
-            return
-        columns, notes = _columns(envelopes)
-        query = self._q["push_plain"]
-        await self._pushes.run(lambda con: con.execute(query, *columns, notes))
-
-    async def _copy(self, envelopes: Sequence[Envelope]) -> None:
-        """Big batches go through COPY: a third less server time than INSERT ... unnest.
-
-        COPY cannot evaluate expressions, so the clamps ``push_plain`` applies in SQL
-        happen here, with the database clock estimated from the measured skew.
-        """
-        now = time.time() + self._skew
-        table = self.table_prefix + "jobs"
-
-        async def copy(con: Any) -> None:
-            due: dict[str, float] = {}
-            async with con.transaction():
-                # Several COPYs in the one transaction: each is sent before the next
-                # chunk's rows are built, so the server stores one while the client
-                # builds the next (a sixth off a 1,000-job push).
-                sending: asyncio.Future[Any] | None = None
-                try:
-                    for start in range(0, len(envelopes), _COPY_CHUNK):
-                        records = _copy_records(envelopes[start : start + _COPY_CHUNK], now, due)
-                        if sending is not None:
-                            await sending
-                        sending = asyncio.ensure_future(
-                            con.copy_records_to_table(
-                                table,
-                                schema_name=self.schema,
-                                columns=_COPY_COLUMNS,
-                                records=records,
-                            )
-                        )
-                        await asyncio.sleep(0)  # it writes its rows before we build more
-                    if sending is not None:
-                        await sending
-                except BaseException:
-                    if sending is not None:
-                        await _settled(sending)
-                    raise
-                notes = [f"{at!r} {queue}" for queue, at in due.items()]
-                await con.execute(self._q["notify"], notes)
-
-        async def op(target: Any) -> None:
-            if isinstance(target, asyncpg.Pool):
-                async with target.acquire() as con:
-                    await copy(con)
-            else:
-                await copy(target)
-
-        await self._pushes.run(op)
-
-    async def _insert(self, envelopes: Sequence[Envelope], connection: Any) -> set[str]:
-        columns, _ = _columns(envelopes)
-        columns += ([e.unique_key for e in envelopes],)
-        query = self._q["push"]
-        if connection is not None:
-            rows = await connection.fetch(query, *columns)
-        else:
-            rows = await self._pushes.run(lambda con: con.fetch(query, *columns))
-        return {r[0] for r in rows}
-
-    async def _holders(self, envelopes: Sequence[Envelope], connection: Any) -> dict[str, str]:
-        args = ([e.id for e in envelopes], [e.unique_key for e in envelopes])
-        query = self._q["holders"]
-        if connection is not None:
-            rows = await connection.fetch(query, *args)
-        else:
-            rows = await self._pushes.run(lambda con: con.fetch(query, *args))
-        return {r[0]: r[1] for r in rows if r[1] is not None}
 
     # -- consuming -------------------------------------------------------------------
     async def reserve(
@@ -1047,7 +924,7 @@ class PostgresDriver:
 
     # -- batches ---------------------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
-        columns, notes = _columns(envelopes)
+        columns, notes = job_columns(envelopes)
         ids = columns[0]
         query = self._q["batch_push"]
         await self._call(
@@ -1087,73 +964,6 @@ async def _keep_session(_con: Any) -> None:
     every release, a round trip per call; the driver never sets session state on pooled
     connections (LISTEN has its own connection), and asyncpg still rolls back any open
     transaction before calling this."""
-
-
-def _copy_records(
-    envelopes: Sequence[Envelope], now: float, due: dict[str, float]
-) -> list[tuple[object, ...]]:
-    """COPY rows for ``envelopes``, with the clamps ``push_plain`` applies in SQL, noting
-    in ``due`` when each queue's first job is due (0: now)."""
-    records: list[tuple[object, ...]] = []
-    # Per job, plain comparisons instead of min()/max() calls: this loop is a fifth of a
-    # bulk push's client time.
-    for env in envelopes:
-        at, queue, priority = env.available_at, env.queue, env.priority
-        if at <= env.created_at:
-            due[queue] = 0.0  # due now (0) unless every job of the queue is delayed
-            if at > now:
-                at = now
-        else:
-            held = due.get(queue)
-            if held is None or at < held:
-                due[queue] = at
-        if not 0 <= priority <= 5:
-            priority = 0 if priority < 0 else 5
-        records.append(
-            (
-                env.id,
-                queue,
-                env.name,
-                priority,
-                at,
-                env.created_at,
-                env.attempts,
-                env.max_attempts,
-                env.encode().decode(),
-            )
-        )
-    return records
-
-
-async def _settled(fut: asyncio.Future[Any]) -> None:
-    """Stop ``fut`` (an operation on a connection about to roll back) and wait for it;
-    its own error is dropped, the caller's is the one raised."""
-    if not fut.done():
-        fut.cancel()
-    await asyncio.wait({fut})
-    if not fut.cancelled():
-        fut.exception()
-
-
-def _columns(envelopes: Sequence[Envelope]) -> tuple[tuple[list[Any], ...], list[str]]:
-    """The jobs as column arrays for ``unnest``, and one wake-up note per queue."""
-    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
-    ids, queues, names, prios, avail, created, attempts, maxes, bodies = columns
-    due: dict[str, float] = {}
-    for env in envelopes:
-        ids.append(env.id)
-        queues.append(env.queue)
-        names.append(env.name)
-        prios.append(env.priority)
-        avail.append(env.available_at)
-        created.append(env.created_at)
-        attempts.append(env.attempts)
-        maxes.append(env.max_attempts)
-        bodies.append(env.encode().decode())
-        # Due now (0) unless every job of the queue is delayed.
-        at = 0.0 if env.available_at <= env.created_at else env.available_at
-        due[env.queue] = min(due.get(env.queue, at), at)
-    return columns, [f"{at!r} {queue}" for queue, at in due.items()]
 
 
 _URL_OPTIONS = ("schema", "table_prefix", "listen", "durable_worker_commits")
