@@ -104,8 +104,8 @@ async def test_rolled_back_push_sends_no_notification(pg: PostgresDriver) -> Non
             marker = envelope("marker")
             async with con.transaction():
                 await other.push([marker], connection=con)
-        await eventually(lambda: _async(pg._notes.get("marker", 0)), lambda n: n == 1)
-        assert pg._notes.get("default", 0) == 0
+        await eventually(lambda: _async(pg._listener.notes.get("marker", 0)), lambda n: n == 1)
+        assert pg._listener.notes.get("default", 0) == 0
 
 
 async def _async(value: Any) -> Any:
@@ -180,7 +180,7 @@ async def test_a_push_during_reserve_is_not_missed_by_the_next_wait(pg: Postgres
     async with sibling(pg) as producer:
         assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
         await producer.push([envelope()])
-        await eventually(lambda: _async(pg._notes.get("default", 0)), lambda n: n > 0)
+        await eventually(lambda: _async(pg._listener.notes.get("default", 0)), lambda n: n > 0)
         loop = asyncio.get_running_loop()
         start = loop.time()
         await pg.wait(["default"], 5.0)
@@ -216,7 +216,7 @@ async def test_a_delayed_job_wakes_the_worker_when_due(pg: PostgresDriver) -> No
 
 async def test_polling_fallback_without_listen(pg: PostgresDriver) -> None:
     async with sibling(pg, listen=False, poll_interval_s=0.02) as poller:
-        assert poller._listener is None
+        assert poller._listener.connection is None
         await poller.reserve(["default"], 1, lease_s=30, worker_id=W)
         loop = asyncio.get_running_loop()
         waiting = asyncio.create_task(poller.wait(["default"], 5.0))
@@ -339,8 +339,8 @@ async def _backend_pids(driver: PostgresDriver) -> list[int]:
 
 async def test_driver_survives_its_connections_being_terminated(pg: PostgresDriver) -> None:
     await pg.push([envelope()])
-    await pg._start_listening()
-    old_listener = pg._listener.get_server_pid()
+    await pg._listener.start()
+    old_listener = pg._listener.connection.get_server_pid()
     pids = await _backend_pids(pg)
     assert old_listener in pids
     async with raw_connection() as con:
@@ -349,7 +349,10 @@ async def test_driver_survives_its_connections_being_terminated(pg: PostgresDriv
     [res] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
     assert await pg.ack([res]) == []
     await eventually(
-        lambda: _async(pg._listener is not None and pg._listener.get_server_pid() != old_listener)
+        lambda: _async(
+            pg._listener.connection is not None
+            and pg._listener.connection.get_server_pid() != old_listener
+        )
     )
     # Wake-ups work again over the new listening connection.
     async with sibling(pg) as producer:
@@ -364,10 +367,12 @@ async def test_driver_survives_its_connections_being_terminated(pg: PostgresDriv
 
 
 async def test_wait_polls_while_the_listener_is_down(pg: PostgresDriver) -> None:
-    await pg._start_listening()
+    await pg._listener.start()
     async with raw_connection() as con:
-        await con.execute("SELECT pg_terminate_backend($1)", pg._listener.get_server_pid())
-    await eventually(lambda: _async(pg._listener is None), timeout_s=5.0, every_s=0.001)
+        await con.execute(
+            "SELECT pg_terminate_backend($1)", pg._listener.connection.get_server_pid()
+        )
+    await eventually(lambda: _async(pg._listener.connection is None), timeout_s=5.0, every_s=0.001)
     await pg.push([envelope()])
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -719,8 +724,8 @@ async def test_closing_lets_a_vacuum_under_way_finish(
 async def test_a_driver_that_only_pushes_does_not_listen(pg: PostgresDriver) -> None:
     async with sibling(pg) as producer:
         await producer.push([envelope()])
-        assert producer._listener is None
-        assert producer._listen_task is None
+        assert producer._listener.connection is None
+        assert producer._listener.task is None
 
 
 async def test_the_first_wait_listens_and_looks_again(pg: PostgresDriver) -> None:
@@ -731,7 +736,7 @@ async def test_the_first_wait_listens_and_looks_again(pg: PostgresDriver) -> Non
         start = loop.time()
         await consumer.wait(["default"], 5.0)
         assert loop.time() - start < 1.0
-        assert consumer._listener is not None
+        assert consumer._listener.connection is not None
         assert await consumer.reserve(["default"], 1, lease_s=30, worker_id=W)
         # Listening now: a later push wakes the next wait.
         assert await consumer.reserve(["default"], 1, lease_s=30, worker_id=W) == []

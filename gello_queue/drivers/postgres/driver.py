@@ -7,11 +7,10 @@ with skewed clocks still agree on when a lease ran out. Statements live in
 ``queries.sql`` and the schema in versioned ``migrations/``; both are rendered for a
 configurable schema and table prefix.
 
-Idle workers sleep on a dedicated ``LISTEN`` connection, opened by the first ``reserve`` or
-``wait`` (a driver that only pushes never listens); every statement that makes a job
-runnable sends ``pg_notify`` in the same transaction, so a worker wakes within a
-millisecond of the commit and never for a rolled-back enqueue. With ``listen=False``
-(PgBouncer in transaction mode cannot hold a ``LISTEN``) ``wait`` polls instead.
+Idle workers sleep on a dedicated ``LISTEN`` connection (see ``listener.py``), woken by
+the ``pg_notify`` every statement that makes a job runnable sends in its transaction.
+With ``listen=False`` (PgBouncer in transaction mode cannot hold a ``LISTEN``) ``wait``
+polls instead.
 
 Pushes wait for the WAL flush like any durable commit. Worker-side statements (reserve,
 ack, extend, release, fail, rescue, heartbeats) by default do not (``synchronous_commit``
@@ -55,6 +54,7 @@ from gello_queue.drivers.postgres.kept import (
     STATEMENT_ERRORS,
     KeptConnection,
 )
+from gello_queue.drivers.postgres.listener import Listener
 from gello_queue.drivers.postgres.push import COPY_AT, Pusher, job_columns
 from gello_queue.drivers.postgres.redact import redact_url
 from gello_queue.drivers.postgres.schema import migrate_on, qualified, read_version
@@ -109,8 +109,6 @@ _VACUUM_MIN_S = 5
 _VACUUM_CLOSE_WAIT_S = 2.0
 """How long closing waits for a vacuum under way before cancelling it."""
 _RETRY_BATCH = 1000
-_MAX_TIMERS = 10_000
-"""Delayed-job wake-up timers kept at most; beyond that ``wait``'s timeout covers it."""
 
 
 _REFUSED_AT_CONNECT: tuple[type[BaseException], ...] = (
@@ -182,9 +180,6 @@ class PostgresDriver:
         quote_ident(table_prefix + "failed_jobs_failed_at")  # the longest name
         self._q = queries(self.names)
         self._pool: Any = None
-        self._listener: Any = None
-        self._listen_task: asyncio.Task[None] | None = None
-        self._listening = asyncio.Event()
         self._pushes = self._kept()
         """The driver's own connection for pushes, outside the pool."""
         self._pusher = Pusher(self._pushes, self._q, self.names)
@@ -194,13 +189,13 @@ class PostgresDriver:
         self._closing = False
         self._skew = 0.0
         """Database clock minus local clock, to turn a due time into a local delay."""
-        self._epoch = 0
-        """Bumped when every waiter must look again (wildcard notification, reconnect)."""
-        self._notes: dict[str, int] = {}
-        """Notifications seen per queue: ``wait`` compares them with ``reserve``'s marks."""
-        self._marks: dict[tuple[str, ...], tuple[int, tuple[int, ...]]] = {}
-        self._waiters: dict[asyncio.Future[None], frozenset[str]] = {}
-        self._timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
+        self._listener = Listener(
+            self._connect,
+            self.names.channel,
+            closing=lambda: self._closing,
+            skew=lambda: self._skew,
+            connect_timeout_s=connect_timeout_s,
+        )
         self._slot_cache: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
         self._self_vacuum = False
         self._autovacuum_off = False
@@ -278,26 +273,6 @@ class PostgresDriver:
             await self.close()
             raise
 
-    async def _start_listening(self) -> None:
-        """Open the LISTEN connection, on a consumer's first ``reserve`` or ``wait``.
-
-        A driver that only pushes (a web process dispatching jobs) never listens: it holds
-        one connection fewer, and its own notifications are not sent back to it (a
-        listening producer received every job it pushed, about an eighth of an awaited
-        dispatch). Waits from the first reserve on see every notification, as when the
-        connection was opened with the pool.
-        """
-        if self._listen_task is not None or self._closing:
-            return
-        task = self._listen_task = asyncio.create_task(self._listen_forever())
-        waiter = asyncio.ensure_future(self._listening.wait())
-        try:
-            await asyncio.wait(
-                {waiter, task}, timeout=self.connect_timeout_s, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            waiter.cancel()
-
     async def close(self) -> None:
         self._closing = True
         vacuum, self._vacuum_task = self._vacuum_task, None
@@ -308,17 +283,10 @@ class PostgresDriver:
             vacuum.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await vacuum
-        task, self._listen_task = self._listen_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._listener.stop()
         await self._pushes.close()
         await self._reserves.close()
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-        self._wake("")
+        self._listener.release()
         pool, self._pool = self._pool, None
         if pool is not None:
             try:
@@ -469,12 +437,10 @@ class PostgresDriver:
                     detail="gello vacuums its jobs table itself; turn autovacuum on",
                     every_s=_VACUUM_EVERY_S,
                 )
-        if self._listen_task is None and self.listen:
-            await self._start_listening()
+        if self._listener.task is None and self.listen:
+            await self._listener.start()
         names = tuple(dict.fromkeys(queues))
-        # Notifications that arrive while this statement runs make the next wait return
-        # at once: the statement may have missed their jobs.
-        self._marks[names] = self._stamp(names)
+        self._listener.mark(names)
         slot_queues, slot_priorities = self._slots(names)
         query = self._q["reserve"]
         args = (slot_queues, slot_priorities, limit, float(lease_s), worker_id)
@@ -497,116 +463,33 @@ class PostgresDriver:
             self._slot_cache[names] = slots
         return slots
 
-    def _stamp(self, names: tuple[str, ...]) -> tuple[int, tuple[int, ...]]:
-        return (self._epoch, tuple(self._notes.get(q, 0) for q in names))
-
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
         names = tuple(dict.fromkeys(queues))
-        mark = self._marks.get(names)
-        stamp = self._stamp(names)
-        if mark is not None and mark != stamp:
-            self._marks[names] = stamp
+        listener = self._listener
+        if listener.heard(names) or timeout_s <= 0:
             return
-        if timeout_s <= 0:
-            return
-        if self._listen_task is None and self.listen and self._pool is not None:
+        if listener.task is None and self.listen and self._pool is not None:
             # Jobs pushed before the connection listened were not heard: look again.
-            await self._start_listening()
+            await listener.start()
             return
-        if self._listener is not None and self._pool is not None:
-            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters[fut] = frozenset(names)
-            try:
-                await asyncio.wait({fut}, timeout=timeout_s)
-            finally:
-                self._waiters.pop(fut, None)
-                fut.cancel()
+        if listener.connection is not None and self._pool is not None:
+            await listener.sleep(names, timeout_s)
             return
         await self._poll(list(names), timeout_s)
 
     async def _poll(self, queues: list[str], timeout_s: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        epoch = self._epoch
+        epoch = self._listener.epoch
         while True:
             remaining = deadline - loop.time()
-            if remaining <= 0 or self._epoch != epoch:
+            if remaining <= 0 or self._listener.epoch != epoch:
                 return
             await asyncio.sleep(min(self.poll_interval_s, remaining))
             if self._pool is None:
                 return
             if await self._fetchval("ready", *self._slots(tuple(queues))):
                 return
-
-    # -- notifications ----------------------------------------------------------------
-    async def _listen_forever(self) -> None:
-        """Hold the LISTEN connection; re-establish it with backoff when it is lost."""
-        delay = 0.05
-        while not self._closing:
-            con: Any = None
-            try:
-                con = await self._connect()
-                lost = asyncio.Event()
-                con.add_termination_listener(lambda _con, lost=lost: lost.set())
-                await con.add_listener(self.names.channel, self._on_notify)
-                self._listener = con
-                self._listening.set()
-                # Jobs pushed while we were not listening sent notifications nobody heard.
-                self._wake("")
-                delay = 0.05
-                while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=15.0)
-                    if not lost.is_set():
-                        # A half-open TCP connection never reports its loss: probe it.
-                        await con.execute("SELECT 1", timeout=5.0)
-                if not self._closing:
-                    log.warning("postgres_listener_lost", detail="polling until it is back")
-            except OPEN_ERRORS as exc:
-                log.warning(
-                    "postgres_listener_lost", error=type(exc).__name__, detail="polling until back"
-                )
-            finally:
-                self._listener = None
-                self._listening.clear()
-                if con is not None:
-                    con.terminate()
-            if self._closing:
-                return
-            # Waiters switch to polling while the connection is down.
-            self._wake("")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
-    def _on_notify(self, _con: Any, _pid: int, _channel: str, payload: str) -> None:
-        due_text, _, queue = payload.partition(" ")
-        try:
-            due = float(due_text)
-        except ValueError:
-            due = 0.0
-        delay = due - (time.time() + self._skew)
-        if delay <= 0.001:
-            self._wake(queue)
-            return
-        key = (queue, int(due * 100))
-        if key in self._timers or len(self._timers) >= _MAX_TIMERS:
-            return
-        loop = asyncio.get_running_loop()
-        self._timers[key] = loop.call_later(delay, self._timer_fired, key)
-
-    def _timer_fired(self, key: tuple[str, int]) -> None:
-        self._timers.pop(key, None)
-        self._wake(key[0])
-
-    def _wake(self, queue: str) -> None:
-        """Note that ``queue`` (every queue when empty) may have runnable jobs."""
-        if queue:
-            self._notes[queue] = self._notes.get(queue, 0) + 1
-        else:
-            self._epoch += 1
-        for fut, names in list(self._waiters.items()):
-            if (not queue or queue in names) and not fut.done():
-                fut.set_result(None)
 
     # -- finishing attempts ----------------------------------------------------------
     async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
