@@ -25,6 +25,7 @@ from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.postgres import PostgresDriver, redact_url
 from gello_queue.drivers.postgres import driver as driver_module
 from gello_queue.drivers.postgres import push as push_module
+from gello_queue.drivers.postgres import vacuum as vacuum_module
 from gello_queue.ports import Failure, Reservation
 
 W = "worker-1"
@@ -641,7 +642,7 @@ async def vacuumed(pg: PostgresDriver) -> None:
 
 
 async def test_rescue_vacuums_the_jobs_table_when_autovacuum_is_off(pg: PostgresDriver) -> None:
-    pg._self_vacuum = True
+    pg._vacuum.on = True
     await pg.push([envelope() for _ in range(10)])
     await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
     await pg.rescue()
@@ -660,60 +661,60 @@ async def test_rescue_vacuums_the_jobs_table_when_autovacuum_is_off(pg: Postgres
 async def test_acks_ask_for_a_vacuum_sooner_after_many_jobs(
     pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(driver_module, "_VACUUM_EVERY_JOBS", 10)
-    pg._self_vacuum = True
+    monkeypatch.setattr(vacuum_module, "_VACUUM_EVERY_JOBS", 10)
+    pg._vacuum.on = True
     await pg.push([envelope() for _ in range(15)])
     await pg.ack(await pg.reserve(["default"], 5, lease_s=30, worker_id=W))
-    assert pg._vacuum_task is None  # 5 acked: not yet
+    assert pg._vacuum.task is None  # 5 acked: not yet
     await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
-    task = pg._vacuum_task
+    task = pg._vacuum.task
     assert task is not None
     await task
-    assert pg._vacuum_task is None
-    assert pg._acked == 0
+    assert pg._vacuum.task is None
+    assert pg._vacuum.acked == 0
     await vacuumed(pg)
     # Within the interval another claim is lost: the count is kept, asked again later.
     await pg.push([envelope() for _ in range(10)])
     await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
-    task = pg._vacuum_task
+    task = pg._vacuum.task
     assert task is not None
     await task
-    assert pg._acked == 10
-    assert pg._vacuum_retry_at > time.monotonic()
+    assert pg._vacuum.acked == 10
+    assert pg._vacuum.retry_at > time.monotonic()
     await pg.push([envelope()])
     await pg.ack(await pg.reserve(["default"], 1, lease_s=30, worker_id=W))
-    assert pg._vacuum_task is None  # not before the retry time
+    assert pg._vacuum.task is None  # not before the retry time
 
 
 async def test_a_worker_gone_idle_after_a_burst_asks_for_a_vacuum(
     pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(driver_module, "_VACUUM_IDLE_JOBS", 6)
-    pg._self_vacuum = True
+    monkeypatch.setattr(vacuum_module, "_VACUUM_IDLE_JOBS", 6)
+    pg._vacuum.on = True
     await pg.push([envelope() for _ in range(6)])
     await pg.ack(await pg.reserve(["default"], 3, lease_s=30, worker_id=W))
     await pg.ack(await pg.reserve(["default"], 2, lease_s=30, worker_id=W))
     assert await pg.reserve(["other"], 5, lease_s=30, worker_id=W) == []
-    assert pg._vacuum_task is None  # idle after 5 jobs: not yet
+    assert pg._vacuum.task is None  # idle after 5 jobs: not yet
     await pg.ack(await pg.reserve(["default"], 5, lease_s=30, worker_id=W))
-    assert pg._vacuum_task is None  # a reserve that found work: not idle
+    assert pg._vacuum.task is None  # a reserve that found work: not idle
     assert await pg.reserve(["default"], 5, lease_s=30, worker_id=W) == []
-    task = pg._vacuum_task
+    task = pg._vacuum.task
     assert task is not None
     await task
-    assert pg._acked == 0
+    assert pg._vacuum.acked == 0
     await vacuumed(pg)
 
 
 async def test_closing_lets_a_vacuum_under_way_finish(
     pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(driver_module, "_VACUUM_IDLE_JOBS", 1)
-    pg._self_vacuum = True
+    monkeypatch.setattr(vacuum_module, "_VACUUM_IDLE_JOBS", 1)
+    pg._vacuum.on = True
     await pg.push([envelope()])
     await pg.ack(await pg.reserve(["default"], 1, lease_s=30, worker_id=W))
     assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
-    task = pg._vacuum_task
+    task = pg._vacuum.task
     assert task is not None
     await pg.close()  # a worker stopping as its queue ran dry
     assert task.done()

@@ -30,7 +30,6 @@ parameters go to the server as settings (``&synchronous_commit=off`` relaxes pus
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -64,6 +63,7 @@ from gello_queue.drivers.postgres.sql import (
     queries,
     quote_ident,
 )
+from gello_queue.drivers.postgres.vacuum import Vacuum
 from gello_queue.ports import (
     BatchRecord,
     FailedJob,
@@ -88,26 +88,7 @@ _RETRY_DELAYS = (0.0, 0.05, 0.25, 1.0)
 PRIORITIES = (5, 4, 3, 2, 1, 0)
 """Job priorities, highest first (jobs validate 0..5; the table enforces it)."""
 
-AUTOVACUUM_OFF = (
-    "autovacuum is off on the PostgreSQL server: gello vacuums its jobs table itself;"
-    " turn autovacuum on"
-)
-
 _RESCUE_BATCH = 1000
-_VACUUM_EVERY_S = 30
-_VACUUM_EVERY_JOBS = 20_000
-"""Without autovacuum, a driver that acked this many jobs since it last tried asks for a
-vacuum sooner than ``_VACUUM_EVERY_S``: at thousands of jobs a second, half a minute of
-dead rows makes every reserve walk past them in the ready index."""
-_VACUUM_IDLE_JOBS = 1_000
-"""Without autovacuum, a driver whose reserve comes back empty after it acked this many
-jobs asks for a vacuum then: idle is the cheapest moment, and the next pickup's reserve
-no longer walks the burst's dead index entries (measured: 0.45 ms more per reserve after
-26,000 jobs)."""
-_VACUUM_MIN_S = 5
-"""The shortest interval between vacuums that acks ask for (shared by all workers)."""
-_VACUUM_CLOSE_WAIT_S = 2.0
-"""How long closing waits for a vacuum under way before cancelling it."""
 _RETRY_BATCH = 1000
 
 
@@ -197,15 +178,9 @@ class PostgresDriver:
             connect_timeout_s=connect_timeout_s,
         )
         self._slot_cache: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
-        self._self_vacuum = False
-        self._autovacuum_off = False
+        self._vacuum = Vacuum(self._fetch, self._call, self._table("jobs"))
         self._consuming = False
         self._coord_calls = 0
-        """Vacuum the jobs table from rescue: set when the server's autovacuum is off."""
-        self._acked = 0
-        """Jobs acked since this driver last vacuumed (see ``ack``)."""
-        self._vacuum_task: asyncio.Task[None] | None = None
-        self._vacuum_retry_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------------
     def _server_settings(self) -> dict[str, str]:
@@ -266,23 +241,14 @@ class PostgresDriver:
             autovacuum = await self._call(
                 lambda pool: pool.fetchval("SELECT current_setting('autovacuum')::bool")
             )
-            # Said by a consumer when it starts (see ``reserve``) and by the status
-            # commands (``server_warnings``): not by every command and script that opens.
-            self._self_vacuum = self._autovacuum_off = not autovacuum
+            self._vacuum.autovacuum(autovacuum)
         except BaseException:
             await self.close()
             raise
 
     async def close(self) -> None:
         self._closing = True
-        vacuum, self._vacuum_task = self._vacuum_task, None
-        if vacuum is not None:
-            # One under way (a worker stopping as its queue ran dry) may finish, or the
-            # next worker's reserves walk the dead entries it was removing.
-            await asyncio.wait({vacuum}, timeout=_VACUUM_CLOSE_WAIT_S)
-            vacuum.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await vacuum
+        await self._vacuum.close()
         await self._listener.stop()
         await self._pushes.close()
         await self._reserves.close()
@@ -431,12 +397,7 @@ class PostgresDriver:
             return []
         if not self._consuming:
             self._consuming = True  # a worker's first reserve: once per worker start
-            if self._autovacuum_off:
-                log.warning(
-                    "postgres_autovacuum_off",
-                    detail="gello vacuums its jobs table itself; turn autovacuum on",
-                    every_s=_VACUUM_EVERY_S,
-                )
+            self._vacuum.announce()
         if self._listener.task is None and self.listen:
             await self._listener.start()
         names = tuple(dict.fromkeys(queues))
@@ -445,8 +406,8 @@ class PostgresDriver:
         query = self._q["reserve"]
         args = (slot_queues, slot_priorities, limit, float(lease_s), worker_id)
         rows = await self._reserves.run(lambda con: con.fetch(query, *args))
-        if not rows and self._self_vacuum and self._acked >= _VACUUM_IDLE_JOBS:
-            self._vacuum_soon()
+        if not rows and self._vacuum.on:
+            self._vacuum.idle()
         if len(rows) > 1:
             order = {q: i for i, q in enumerate(names)}
             rows.sort(key=lambda r: (order[r[1]], -r[6], r[7], r[0]))
@@ -498,26 +459,9 @@ class PostgresDriver:
         rows = await self._fetch(
             "ack", [r.id for r in reservations], [r.token for r in reservations]
         )
-        if self._self_vacuum:
-            self._acked += len(reservations) - len(rows)
-            if self._acked >= _VACUUM_EVERY_JOBS:
-                self._vacuum_soon()
+        if self._vacuum.on:
+            self._vacuum.acked_jobs(len(reservations) - len(rows))
         return [row[0] for row in rows]
-
-    def _vacuum_soon(self) -> None:
-        if self._vacuum_task is None and time.monotonic() >= self._vacuum_retry_at:
-            self._vacuum_task = asyncio.create_task(self._vacuum_after_acks())
-
-    async def _vacuum_after_acks(self) -> None:
-        try:
-            if not await self._vacuum_if_due(_VACUUM_MIN_S):
-                # Another worker vacuumed within the interval, maybe before most of these
-                # acks: ask again a second later rather than after as many jobs again.
-                self._vacuum_retry_at = time.monotonic() + 1.0
-        except Exception as exc:  # a background task: the next ack or rescue tries again
-            log.warning("postgres_vacuum_failed", error=repr(exc))
-        finally:
-            self._vacuum_task = None
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         rows = await self._fetch(
@@ -560,34 +504,14 @@ class PostgresDriver:
                 (result.failed if failed else result.requeued).append(job_id)
             if len(rows) < _RESCUE_BATCH:
                 break
-        if self._self_vacuum:
-            await self._vacuum_if_due()
+        if self._vacuum.on:
+            await self._vacuum.if_due()
         return result
-
-    async def _vacuum_if_due(self, interval_s: float = _VACUUM_EVERY_S) -> bool:
-        """Vacuum the jobs table when the server's autovacuum is off.
-
-        Every job is inserted, updated and deleted, so without vacuum the table and its
-        indexes grow without bound and reservation slows down with them. Rescue runs
-        periodically in every worker, and ``ack`` every ``_VACUUM_EVERY_JOBS`` jobs (with
-        ``interval_s`` of ``_VACUUM_MIN_S``); one of them wins the claim per interval.
-        Return whether this driver won it.
-        """
-        if not await self._fetch("claim_vacuum", interval_s):
-            return False
-        self._acked = 0
-        vacuum = f"VACUUM (ANALYZE, SKIP_LOCKED) {self._table('jobs')}"
-        try:
-            await self._call(lambda pool: pool.execute(vacuum, timeout=None))
-        except asyncpg.PostgresError as exc:  # not the table's owner, most likely
-            self._self_vacuum = False
-            log.warning("postgres_vacuum_failed", error=repr(exc), detail="turn autovacuum on")
-        return True
 
     # -- inspecting and managing -----------------------------------------------------
     def server_warnings(self) -> list[str]:
         """What is wrong with the server's settings, for queue:status and queue:health."""
-        return [AUTOVACUUM_OFF] if self._autovacuum_off else []
+        return self._vacuum.warnings()
 
     async def counts(self) -> dict[str, QueueCounts]:
         acc: dict[str, list[Any]] = {}
