@@ -32,10 +32,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import astuple
 from dataclasses import replace as _replace
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
@@ -46,23 +46,12 @@ from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, prefix_bounds, retry_envelope, seen
-from gello_queue.drivers.outage import outage_boundary, unavailable
-from gello_queue.drivers.postgres.kept import (
-    CONNECTION_ERRORS,
-    OPEN_ERRORS,
-    STATEMENT_ERRORS,
-    KeptConnection,
-)
+from gello_queue.drivers.outage import outage_boundary
+from gello_queue.drivers.postgres.connection import Database
 from gello_queue.drivers.postgres.listener import Listener
 from gello_queue.drivers.postgres.push import COPY_AT, Pusher, job_columns
-from gello_queue.drivers.postgres.redact import redact_url
-from gello_queue.drivers.postgres.schema import migrate_on, qualified, read_version
-from gello_queue.drivers.postgres.sql import (
-    Names,
-    latest_version,
-    queries,
-    quote_ident,
-)
+from gello_queue.drivers.postgres.schema import migrate_on, read_version
+from gello_queue.drivers.postgres.sql import Names, latest_version
 from gello_queue.drivers.postgres.vacuum import Vacuum
 from gello_queue.ports import (
     BatchRecord,
@@ -78,12 +67,7 @@ from gello_queue.ports import (
 
 log = structlog.get_logger("gello")
 
-T = TypeVar("T")
-
 SCHEMA_VERSION = latest_version()
-
-_RETRY_DELAYS = (0.0, 0.05, 0.25, 1.0)
-"""Backoff between attempts of one call when its connection fails."""
 
 PRIORITIES = (5, 4, 3, 2, 1, 0)
 """Job priorities, highest first (jobs validate 0..5; the table enforces it)."""
@@ -92,16 +76,8 @@ _RESCUE_BATCH = 1000
 _RETRY_BATCH = 1000
 
 
-_REFUSED_AT_CONNECT: tuple[type[BaseException], ...] = (
-    asyncpg.exceptions.InvalidAuthorizationSpecificationError,  # bad password, no role
-    asyncpg.exceptions.InvalidCatalogNameError,  # no such database
-    asyncpg.exceptions.TooManyConnectionsError,
-)
-"""Server errors that mean this client cannot use the server now, not a bad statement."""
-
-
 @outage_boundary
-class PostgresDriver:
+class PostgresDriver(Database):
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
     name = "postgres"
@@ -139,35 +115,33 @@ class PostgresDriver:
             durable_worker_commits = _flag(
                 options["durable_worker_commits"], "durable_worker_commits"
             )
-        self.url = url
-        self.schema = schema
-        self.table_prefix = table_prefix
-        self.listen = listen
-        self.pool_min = pool_min
-        self.pool_max = pool_max
-        self.auto_migrate = auto_migrate
-        self.poll_interval_s = poll_interval_s
-        self.connect_timeout_s = connect_timeout_s
-        self.command_timeout_s = command_timeout_s
-        self.application_name = application_name
-        self.durable_worker_commits = durable_worker_commits
-        self.names = Names(
+        names = Names(
             schema,
             table_prefix,
             _channel(schema, table_prefix),
             relaxed_commits=not durable_worker_commits,
         )
-        quote_ident(schema)
-        quote_ident(table_prefix + "failed_jobs_failed_at")  # the longest name
-        self._q = queries(self.names)
-        self._pool: Any = None
+        super().__init__(
+            url,
+            names,
+            pool_min=pool_min,
+            pool_max=pool_max,
+            connect_timeout_s=connect_timeout_s,
+            command_timeout_s=command_timeout_s,
+            application_name=application_name,
+        )
+        self.schema = schema
+        self.table_prefix = table_prefix
+        self.listen = listen
+        self.auto_migrate = auto_migrate
+        self.poll_interval_s = poll_interval_s
+        self.durable_worker_commits = durable_worker_commits
         self._pushes = self._kept()
         """The driver's own connection for pushes, outside the pool."""
         self._pusher = Pusher(self._pushes, self._q, self.names)
         self._reserves = self._kept()
         """The driver's own connection for reserves: an idle worker's pickup is a
         reserve, and the pool's overhead was a tenth of it."""
-        self._closing = False
         self._skew = 0.0
         """Database clock minus local clock, to turn a due time into a local delay."""
         self._listener = Listener(
@@ -182,52 +156,11 @@ class PostgresDriver:
         self._consuming = False
         self._coord_calls = 0
 
-    # -- lifecycle -------------------------------------------------------------------
-    def _server_settings(self) -> dict[str, str]:
-        # Only what PgBouncer accepts as a startup parameter.
-        return {"application_name": self.application_name}
-
-    async def _connect(self) -> Any:
-        return await asyncpg.connect(
-            self.url,
-            timeout=self.connect_timeout_s,
-            command_timeout=self.command_timeout_s,
-            server_settings=self._server_settings(),
-        )
-
-    def _unavailable(self, exc: BaseException) -> DriverUnavailableError:
-        return unavailable("PostgreSQL", self.url, exc)
-
-    def _outage(self, error: BaseException) -> DriverUnavailableError | None:
-        """Applied to every public method by ``outage_boundary``: the connection errors
-        ``_call`` lets through (while closing, or outside it)."""
-        if isinstance(error, STATEMENT_ERRORS):
-            return None
-        if isinstance(error, CONNECTION_ERRORS + _REFUSED_AT_CONNECT):
-            return self._unavailable(error)
-        return None
-
     async def open(self) -> None:
         if self._pool is not None:
             return
         self._closing = False
-        try:
-            pool = await asyncpg.create_pool(
-                self.url,
-                min_size=self.pool_min,
-                max_size=self.pool_max,
-                timeout=self.connect_timeout_s,
-                command_timeout=self.command_timeout_s,
-                server_settings=self._server_settings(),
-                reset=_keep_session,
-            )
-        except asyncpg.exceptions.ClientConfigurationError as exc:
-            raise ConfigurationError(
-                f"invalid PostgreSQL URL {redact_url(self.url)}: {exc}"
-            ) from None
-        except OPEN_ERRORS as exc:
-            raise self._unavailable(exc) from None
-        self._pool = pool
+        self._pool = await self._create_pool()
         try:
             version = await self.schema_version()
             if version < SCHEMA_VERSION:
@@ -253,67 +186,9 @@ class PostgresDriver:
         await self._pushes.close()
         await self._reserves.close()
         self._listener.release()
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            try:
-                await asyncio.wait_for(pool.close(), timeout=5.0)
-            except CONNECTION_ERRORS:
-                pool.terminate()
-
-    @property
-    def pool(self) -> Any:
-        if self._pool is None:
-            raise DriverUnavailableError("the PostgreSQL driver is not open: call open() first")
-        return self._pool
-
-    async def _call(self, op: Callable[[Any], Awaitable[T]]) -> T:
-        """Run ``op`` on a pooled connection, retrying with backoff if the connection
-        fails (a killed backend is replaced by the pool on the next acquire)."""
-        last: BaseException | None = None
-        for delay in _RETRY_DELAYS:
-            if delay:
-                await asyncio.sleep(delay)
-            try:
-                return await op(self.pool)
-            except TimeoutError as exc:
-                # The server took longer than command_timeout_s: retrying would only
-                # multiply the wait.
-                raise self._unavailable(exc) from None
-            except CONNECTION_ERRORS as exc:
-                if self._closing or isinstance(exc, STATEMENT_ERRORS):
-                    raise
-                last = exc
-                log.warning("postgres_connect_retry", error=type(exc).__name__)
-        assert last is not None
-        raise self._unavailable(last) from None
-
-    def _kept(self) -> KeptConnection:
-        return KeptConnection(
-            self._connect,
-            self._call,
-            self._unavailable,
-            lambda: not self._closing and self._pool is not None,
-        )
-
-    async def _fetch(self, name: str, *args: object) -> list[Any]:
-        query = self._q[name]
-        rows: list[Any] = await self._call(lambda pool: pool.fetch(query, *args))
-        return rows
-
-    async def _fetchval(self, name: str, *args: object) -> Any:
-        query = self._q[name]
-        return await self._call(lambda pool: pool.fetchval(query, *args))
-
-    async def _execute(self, name: str, *args: object) -> int:
-        """Run a statement; return the row count from its status (``DELETE 3``)."""
-        query = self._q[name]
-        status: str = await self._call(lambda pool: pool.execute(query, *args))
-        return _rowcount(status)
+        await self._close_pool()
 
     # -- schema ----------------------------------------------------------------------
-    def _table(self, name: str) -> str:
-        return qualified(self.names, name)
-
     async def schema_version(self) -> int:
         """The version of the schema in the database (0 when there is none)."""
         return await self._call(lambda pool: read_version(pool, self.names))
@@ -325,14 +200,7 @@ class PostgresDriver:
         migrates on a connection of its own.
         """
         if self._pool is None:
-            try:
-                con = await self._connect()
-            except asyncpg.exceptions.ClientConfigurationError as exc:
-                raise ConfigurationError(
-                    f"invalid PostgreSQL URL {redact_url(self.url)}: {exc}"
-                ) from None
-            except OPEN_ERRORS as exc:
-                raise self._unavailable(exc) from None
+            con = await self._connect_once()
             try:
                 return await migrate_on(con, self.names)
             finally:
@@ -766,13 +634,6 @@ class PostgresDriver:
         return await self._execute("batch_prune", float(before))
 
 
-async def _keep_session(_con: Any) -> None:
-    """Pool reset hook: nothing to undo. asyncpg's default sends ``RESET ALL`` and more on
-    every release, a round trip per call; the driver never sets session state on pooled
-    connections (LISTEN has its own connection), and asyncpg still rolls back any open
-    transaction before calling this."""
-
-
 _URL_OPTIONS = ("schema", "table_prefix", "listen", "durable_worker_commits")
 """gello's own query parameters; asyncpg would send unknown ones as server settings."""
 
@@ -805,12 +666,6 @@ def _channel(schema: str, prefix: str) -> str:
     if len(name.encode()) <= 63:
         return name
     return "gello_" + hashlib.sha1(name.encode()).hexdigest()
-
-
-def _rowcount(status: str) -> int:
-    """The count at the end of a command tag such as ``DELETE 3`` or ``INSERT 0 1``."""
-    tail = status.rsplit(" ", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
 
 
 def _record(row: Any) -> JobRecord:
