@@ -24,6 +24,7 @@ from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.postgres import PostgresDriver, redact_url
 from gello_queue.drivers.postgres import driver as driver_module
+from gello_queue.drivers.postgres import failed_store as failed_store_module
 from gello_queue.drivers.postgres import push as push_module
 from gello_queue.drivers.postgres import vacuum as vacuum_module
 from gello_queue.ports import Failure, Reservation
@@ -571,7 +572,7 @@ async def test_resume_wakes_waiting_workers(pg: PostgresDriver) -> None:
 async def test_retry_all_moves_a_large_failed_store_in_batches(
     pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(driver_module, "_RETRY_BATCH", 7)
+    monkeypatch.setattr(failed_store_module, "_RETRY_BATCH", 7)
     envs = [envelope("bulk") for _ in range(30)]
     await pg.push(envs)
     reserved = await pg.reserve(["bulk"], 30, lease_s=30, worker_id=W)

@@ -1,4 +1,5 @@
-"""The pool, and the named statements every part of the driver runs on it.
+"""The pool, the named statements every part of the driver runs on it, and the database
+clock (``now``: times are the server's, so skewed workers still agree on leases).
 
 ``Database`` is the base the driver and its stores (``failed_store``, ``registry``,
 ``coordination``, ``batches``, ``inspection``) share: each store is a class of methods
@@ -9,6 +10,7 @@ failed, and ``PostgresDriver`` combines them.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -68,6 +70,15 @@ class Database:
         self._q = queries(names)
         self._pool: Any = None
         self._closing = False
+        self._skew = 0.0
+        """Database clock minus local clock, to turn a due time into a local delay."""
+
+    async def now(self) -> float:
+        # Each reading also refreshes the skew estimate used to time delayed wake-ups.
+        before = time.time()
+        db_now = float(await self._fetchval("now"))
+        self._skew = db_now - (before + time.time()) / 2
+        return db_now
 
     def _server_settings(self) -> dict[str, str]:
         # Only what PgBouncer accepts as a startup parameter.
