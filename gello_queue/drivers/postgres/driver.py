@@ -44,12 +44,13 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
-from gello_queue.drivers.common import name_of, prefix_bounds, seen
+from gello_queue.drivers.common import name_of, prefix_bounds
 from gello_queue.drivers.outage import outage_boundary
 from gello_queue.drivers.postgres.connection import Database
 from gello_queue.drivers.postgres.failed_store import FailedStore
 from gello_queue.drivers.postgres.listener import Listener
 from gello_queue.drivers.postgres.push import COPY_AT, Pusher, job_columns
+from gello_queue.drivers.postgres.registry import Registry
 from gello_queue.drivers.postgres.schema import migrate_on, read_version
 from gello_queue.drivers.postgres.sql import Names, latest_version
 from gello_queue.drivers.postgres.vacuum import Vacuum
@@ -60,8 +61,6 @@ from gello_queue.ports import (
     QueueCounts,
     RescueResult,
     Reservation,
-    ThroughputBucket,
-    WorkerRecord,
 )
 
 log = structlog.get_logger("gello")
@@ -75,7 +74,7 @@ _RESCUE_BATCH = 1000
 
 
 @outage_boundary
-class PostgresDriver(FailedStore, Database):
+class PostgresDriver(Registry, FailedStore, Database):
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
     name = "postgres"
@@ -422,51 +421,6 @@ class PostgresDriver(FailedStore, Database):
     async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
         rows = await self._fetch("job_ids_by_prefix", *prefix_bounds(prefix), limit)
         return [r[0] for r in rows]
-
-    # -- workers and control ---------------------------------------------------------
-    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
-        await self._execute("worker_beat", record.id, record.to_json().decode(), float(ttl_s))
-
-    async def worker_gone(self, worker_id: str) -> None:
-        await self._execute("worker_gone", worker_id)
-
-    async def workers(self) -> list[WorkerRecord]:
-        out: list[WorkerRecord] = []
-        for raw, last_seen in await self._fetch("workers"):
-            out.append(seen(WorkerRecord.from_json(raw), float(last_seen)))
-        return out
-
-    async def pause(self, queue: str) -> None:
-        await self._execute("pause", queue)
-
-    async def resume(self, queue: str) -> None:
-        await self._execute("resume", queue)
-
-    async def paused(self) -> set[str]:
-        return {str(r[0]) for r in await self._fetch("paused")}
-
-    async def signal_restart(self) -> float:
-        return float(await self._fetchval("signal_restart"))
-
-    async def restart_signal(self) -> float | None:
-        value = await self._fetchval("restart_signal")
-        return None if value is None else float(value)
-
-    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
-        if not counts:
-            return
-        queues = list(counts)
-        await self._execute(
-            "record_throughput",
-            int(minute),
-            queues,
-            [counts[q][0] for q in queues],
-            [counts[q][1] for q in queues],
-        )
-
-    async def throughput(self, since: float) -> list[ThroughputBucket]:
-        rows = await self._fetch("throughput", float(since))
-        return [ThroughputBucket(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
 
     # -- coordination ----------------------------------------------------------------
     async def _sweep(self) -> None:
