@@ -47,6 +47,7 @@ from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, prefix_bounds
 from gello_queue.drivers.outage import outage_boundary
 from gello_queue.drivers.postgres.connection import Database
+from gello_queue.drivers.postgres.coordination import Coordination
 from gello_queue.drivers.postgres.failed_store import FailedStore
 from gello_queue.drivers.postgres.listener import Listener
 from gello_queue.drivers.postgres.push import COPY_AT, Pusher, job_columns
@@ -74,7 +75,7 @@ _RESCUE_BATCH = 1000
 
 
 @outage_boundary
-class PostgresDriver(Registry, FailedStore, Database):
+class PostgresDriver(Coordination, Registry, FailedStore, Database):
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
     name = "postgres"
@@ -149,7 +150,6 @@ class PostgresDriver(Registry, FailedStore, Database):
         self._slot_cache: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
         self._vacuum = Vacuum(self._fetch, self._call, self._table("jobs"))
         self._consuming = False
-        self._coord_calls = 0
 
     async def open(self) -> None:
         if self._pool is not None:
@@ -421,28 +421,6 @@ class PostgresDriver(Registry, FailedStore, Database):
     async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
         rows = await self._fetch("job_ids_by_prefix", *prefix_bounds(prefix), limit)
         return [r[0] for r in rows]
-
-    # -- coordination ----------------------------------------------------------------
-    async def _sweep(self) -> None:
-        # Expired entries are dead weight: one caller in many deletes a slice of them.
-        self._coord_calls += 1
-        if self._coord_calls % 500 == 0:
-            await self._execute("coordination_sweep")
-
-    async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
-        await self._sweep()
-        return int(await self._fetchval("counter_incr", "c:" + key, int(by), float(ttl_s)))
-
-    async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
-        await self._sweep()
-        return bool(await self._fetch("lock_acquire", "l:" + key, owner, float(ttl_s)))
-
-    async def lock_release(self, key: str, owner: str) -> bool:
-        return await self._execute("lock_release", "l:" + key, owner) == 1
-
-    async def lock_owner(self, key: str) -> str | None:
-        owner = await self._fetchval("lock_owner", "l:" + key)
-        return None if owner is None else str(owner)
 
     # -- batches ---------------------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
