@@ -33,7 +33,6 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import replace as _replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -46,17 +45,17 @@ from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of, prefix_bounds
 from gello_queue.drivers.outage import outage_boundary
+from gello_queue.drivers.postgres.batches import Batches
 from gello_queue.drivers.postgres.connection import Database
 from gello_queue.drivers.postgres.coordination import Coordination
 from gello_queue.drivers.postgres.failed_store import FailedStore
 from gello_queue.drivers.postgres.listener import Listener
-from gello_queue.drivers.postgres.push import COPY_AT, Pusher, job_columns
+from gello_queue.drivers.postgres.push import COPY_AT, Pusher
 from gello_queue.drivers.postgres.registry import Registry
 from gello_queue.drivers.postgres.schema import migrate_on, read_version
 from gello_queue.drivers.postgres.sql import Names, latest_version
 from gello_queue.drivers.postgres.vacuum import Vacuum
 from gello_queue.ports import (
-    BatchRecord,
     Failure,
     JobRecord,
     QueueCounts,
@@ -75,7 +74,7 @@ _RESCUE_BATCH = 1000
 
 
 @outage_boundary
-class PostgresDriver(Coordination, Registry, FailedStore, Database):
+class PostgresDriver(Batches, Coordination, Registry, FailedStore, Database):
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
     name = "postgres"
@@ -422,42 +421,6 @@ class PostgresDriver(Coordination, Registry, FailedStore, Database):
         rows = await self._fetch("job_ids_by_prefix", *prefix_bounds(prefix), limit)
         return [r[0] for r in rows]
 
-    # -- batches ---------------------------------------------------------------------
-    async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
-        columns, notes = job_columns(envelopes)
-        ids = columns[0]
-        query = self._q["batch_push"]
-        await self._call(
-            lambda pool: pool.execute(
-                query, *columns, notes, record.id, record.name, record.total, record.options
-            )
-        )
-        return list(ids)
-
-    async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
-        rows = await self._fetch("batch_mark", batch_id, job_id, failed)
-        if rows:
-            return _batch(rows[0])
-        return await self.batch_find(batch_id, with_failed=False)  # a repeated mark
-
-    async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
-        if not with_failed:
-            rows = await self._fetch("batch_get", batch_id)
-            return _batch(rows[0]) if rows else None
-        rows = await self._fetch("batch_find", batch_id)
-        if not rows:
-            return None
-        return _replace(_batch(rows[0]), failed_ids=tuple(rows[0][9]))
-
-    async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
-        return [_batch(r) for r in await self._fetch("batch_list", limit, offset)]
-
-    async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
-        return await self._execute("batch_cancel", batch_id, cancelled) == 1
-
-    async def batch_prune(self, before: float) -> int:
-        return await self._execute("batch_prune", float(before))
-
 
 _URL_OPTIONS = ("schema", "table_prefix", "listen", "durable_worker_commits")
 """gello's own query parameters; asyncpg would send unknown ones as server settings."""
@@ -510,18 +473,4 @@ def _record(row: Any) -> JobRecord:
         body=str(body),
         reserved_by=None if by is None else str(by),
         lease_expires_at=None if lease is None else float(lease),
-    )
-
-
-def _batch(row: Any) -> BatchRecord:
-    return BatchRecord(
-        id=str(row[0]),
-        name=str(row[1]),
-        total=int(row[2]),
-        processed=int(row[3]),
-        failed=int(row[4]),
-        created_at=float(row[5]),
-        finished_at=None if row[6] is None else float(row[6]),
-        cancelled_at=None if row[7] is None else float(row[7]),
-        options=str(row[8]),
     )
