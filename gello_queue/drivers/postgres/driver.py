@@ -25,16 +25,21 @@ the LISTEN connection.
 The URL may carry gello's options, which win over the keyword arguments:
 ``postgresql://host/db?schema=jobs&table_prefix=app_&listen=false``; other query
 parameters go to the server as settings (``&synchronous_commit=off`` relaxes pushes too).
+
+This module keeps the lifecycle and the hot paths (push, reserve, wait, ack and the other
+ends of an attempt), each a direct call to the statement that does the work. The rest is
+composed: ``connection.Database`` (pool, retries, database clock) and the stores built on
+it that the driver inherits (``inspection``, ``failed_store``, ``registry``,
+``coordination``, ``batches``); the helpers it holds (``push.Pusher``,
+``listener.Listener``, ``vacuum.Vacuum``); ``schema`` (migrations) and ``options`` (URL).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 import structlog
@@ -50,16 +55,13 @@ from gello_queue.drivers.postgres.coordination import Coordination
 from gello_queue.drivers.postgres.failed_store import FailedStore
 from gello_queue.drivers.postgres.inspection import Inspection
 from gello_queue.drivers.postgres.listener import Listener
+from gello_queue.drivers.postgres.options import channel, flag, split_options
 from gello_queue.drivers.postgres.push import COPY_AT, Pusher
 from gello_queue.drivers.postgres.registry import Registry
 from gello_queue.drivers.postgres.schema import migrate_on, read_version
 from gello_queue.drivers.postgres.sql import Names, latest_version
 from gello_queue.drivers.postgres.vacuum import Vacuum
-from gello_queue.ports import (
-    Failure,
-    RescueResult,
-    Reservation,
-)
+from gello_queue.ports import Failure, RescueResult, Reservation
 
 log = structlog.get_logger("gello")
 
@@ -101,19 +103,19 @@ class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, D
                 f"PostgreSQL pool size must satisfy 0 <= pool_min <= pool_max and"
                 f" pool_max >= 1 (got pool_min={pool_min}, pool_max={pool_max})"
             )
-        url, options = _split_options(url)
+        url, options = split_options(url)
         schema = options.get("schema", schema)
         table_prefix = options.get("table_prefix", table_prefix)
         if "listen" in options:
-            listen = _flag(options["listen"], "listen")
+            listen = flag(options["listen"], "listen")
         if "durable_worker_commits" in options:
-            durable_worker_commits = _flag(
+            durable_worker_commits = flag(
                 options["durable_worker_commits"], "durable_worker_commits"
             )
         names = Names(
             schema,
             table_prefix,
-            _channel(schema, table_prefix),
+            channel(schema, table_prefix),
             relaxed_commits=not durable_worker_commits,
         )
         super().__init__(
@@ -365,37 +367,3 @@ class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, D
     def server_warnings(self) -> list[str]:
         """What is wrong with the server's settings, for queue:status and queue:health."""
         return self._vacuum.warnings()
-
-
-_URL_OPTIONS = ("schema", "table_prefix", "listen", "durable_worker_commits")
-"""gello's own query parameters; asyncpg would send unknown ones as server settings."""
-
-
-def _split_options(url: str) -> tuple[str, dict[str, str]]:
-    """``url`` without gello's options (``?schema=jobs&listen=false``), and the options."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url, {}
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    options = {k: v for k, v in pairs if k in _URL_OPTIONS}
-    if not options:
-        return url, {}
-    rest = urlencode([(k, v) for k, v in pairs if k not in _URL_OPTIONS])
-    return urlunsplit(parts._replace(query=rest)), options
-
-
-def _flag(value: str, name: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ConfigurationError(f"PostgreSQL URL option {name}={value!r}: use true or false")
-
-
-def _channel(schema: str, prefix: str) -> str:
-    """The NOTIFY channel of one installation (at most 63 bytes, or it is truncated)."""
-    name = f"{prefix}{schema}"
-    if len(name.encode()) <= 63:
-        return name
-    return "gello_" + hashlib.sha1(name.encode()).hexdigest()
