@@ -24,6 +24,9 @@ from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.postgres import PostgresDriver, redact_url
 from gello_queue.drivers.postgres import driver as driver_module
+from gello_queue.drivers.postgres import failed_store as failed_store_module
+from gello_queue.drivers.postgres import push as push_module
+from gello_queue.drivers.postgres import vacuum as vacuum_module
 from gello_queue.ports import Failure, Reservation
 
 W = "worker-1"
@@ -103,8 +106,8 @@ async def test_rolled_back_push_sends_no_notification(pg: PostgresDriver) -> Non
             marker = envelope("marker")
             async with con.transaction():
                 await other.push([marker], connection=con)
-        await eventually(lambda: _async(pg._notes.get("marker", 0)), lambda n: n == 1)
-        assert pg._notes.get("default", 0) == 0
+        await eventually(lambda: _async(pg._listener.notes.get("marker", 0)), lambda n: n == 1)
+        assert pg._listener.notes.get("default", 0) == 0
 
 
 async def _async(value: Any) -> Any:
@@ -179,7 +182,7 @@ async def test_a_push_during_reserve_is_not_missed_by_the_next_wait(pg: Postgres
     async with sibling(pg) as producer:
         assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
         await producer.push([envelope()])
-        await eventually(lambda: _async(pg._notes.get("default", 0)), lambda n: n > 0)
+        await eventually(lambda: _async(pg._listener.notes.get("default", 0)), lambda n: n > 0)
         loop = asyncio.get_running_loop()
         start = loop.time()
         await pg.wait(["default"], 5.0)
@@ -215,7 +218,7 @@ async def test_a_delayed_job_wakes_the_worker_when_due(pg: PostgresDriver) -> No
 
 async def test_polling_fallback_without_listen(pg: PostgresDriver) -> None:
     async with sibling(pg, listen=False, poll_interval_s=0.02) as poller:
-        assert poller._listener is None
+        assert poller._listener.connection is None
         await poller.reserve(["default"], 1, lease_s=30, worker_id=W)
         loop = asyncio.get_running_loop()
         waiting = asyncio.create_task(poller.wait(["default"], 5.0))
@@ -338,8 +341,8 @@ async def _backend_pids(driver: PostgresDriver) -> list[int]:
 
 async def test_driver_survives_its_connections_being_terminated(pg: PostgresDriver) -> None:
     await pg.push([envelope()])
-    await pg._start_listening()
-    old_listener = pg._listener.get_server_pid()
+    await pg._listener.start()
+    old_listener = pg._listener.connection.get_server_pid()
     pids = await _backend_pids(pg)
     assert old_listener in pids
     async with raw_connection() as con:
@@ -348,7 +351,10 @@ async def test_driver_survives_its_connections_being_terminated(pg: PostgresDriv
     [res] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
     assert await pg.ack([res]) == []
     await eventually(
-        lambda: _async(pg._listener is not None and pg._listener.get_server_pid() != old_listener)
+        lambda: _async(
+            pg._listener.connection is not None
+            and pg._listener.connection.get_server_pid() != old_listener
+        )
     )
     # Wake-ups work again over the new listening connection.
     async with sibling(pg) as producer:
@@ -363,10 +369,12 @@ async def test_driver_survives_its_connections_being_terminated(pg: PostgresDriv
 
 
 async def test_wait_polls_while_the_listener_is_down(pg: PostgresDriver) -> None:
-    await pg._start_listening()
+    await pg._listener.start()
     async with raw_connection() as con:
-        await con.execute("SELECT pg_terminate_backend($1)", pg._listener.get_server_pid())
-    await eventually(lambda: _async(pg._listener is None), timeout_s=5.0, every_s=0.001)
+        await con.execute(
+            "SELECT pg_terminate_backend($1)", pg._listener.connection.get_server_pid()
+        )
+    await eventually(lambda: _async(pg._listener.connection is None), timeout_s=5.0, every_s=0.001)
     await pg.push([envelope()])
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -564,7 +572,7 @@ async def test_resume_wakes_waiting_workers(pg: PostgresDriver) -> None:
 async def test_retry_all_moves_a_large_failed_store_in_batches(
     pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(driver_module, "_RETRY_BATCH", 7)
+    monkeypatch.setattr(failed_store_module, "_RETRY_BATCH", 7)
     envs = [envelope("bulk") for _ in range(30)]
     await pg.push(envs)
     reserved = await pg.reserve(["bulk"], 30, lease_s=30, worker_id=W)
@@ -578,7 +586,7 @@ async def test_retry_all_moves_a_large_failed_store_in_batches(
 
 async def test_big_batches_go_through_copy_with_the_same_semantics(pg: PostgresDriver) -> None:
     ahead = time.time() + 120
-    envs = [envelope(payload={"n": i}) for i in range(driver_module._COPY_AT)]
+    envs = [envelope(payload={"n": i}) for i in range(push_module.COPY_AT)]
     envs[0] = envelope(priority=9, available_at=ahead, created_at=ahead)
     delayed = envelope(available_at=ahead, created_at=ahead - 1)
     envs.append(delayed)
@@ -603,7 +611,7 @@ async def test_big_batches_go_through_copy_with_the_same_semantics(pg: PostgresD
 
 
 async def test_a_copy_push_is_one_transaction_across_its_chunks(pg: PostgresDriver) -> None:
-    size = 3 * driver_module._COPY_CHUNK
+    size = 3 * push_module.COPY_CHUNK
     envs = [envelope(payload={"n": i}) for i in range(size)]
     # A job of the last chunk is stored already: that COPY fails, the push's transaction
     # rolls back, and the conflict-tolerant insert settles it.
@@ -635,7 +643,7 @@ async def vacuumed(pg: PostgresDriver) -> None:
 
 
 async def test_rescue_vacuums_the_jobs_table_when_autovacuum_is_off(pg: PostgresDriver) -> None:
-    pg._self_vacuum = True
+    pg._vacuum.on = True
     await pg.push([envelope() for _ in range(10)])
     await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
     await pg.rescue()
@@ -654,60 +662,60 @@ async def test_rescue_vacuums_the_jobs_table_when_autovacuum_is_off(pg: Postgres
 async def test_acks_ask_for_a_vacuum_sooner_after_many_jobs(
     pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(driver_module, "_VACUUM_EVERY_JOBS", 10)
-    pg._self_vacuum = True
+    monkeypatch.setattr(vacuum_module, "_VACUUM_EVERY_JOBS", 10)
+    pg._vacuum.on = True
     await pg.push([envelope() for _ in range(15)])
     await pg.ack(await pg.reserve(["default"], 5, lease_s=30, worker_id=W))
-    assert pg._vacuum_task is None  # 5 acked: not yet
+    assert pg._vacuum.task is None  # 5 acked: not yet
     await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
-    task = pg._vacuum_task
+    task = pg._vacuum.task
     assert task is not None
     await task
-    assert pg._vacuum_task is None
-    assert pg._acked == 0
+    assert pg._vacuum.task is None
+    assert pg._vacuum.acked == 0
     await vacuumed(pg)
     # Within the interval another claim is lost: the count is kept, asked again later.
     await pg.push([envelope() for _ in range(10)])
     await pg.ack(await pg.reserve(["default"], 10, lease_s=30, worker_id=W))
-    task = pg._vacuum_task
+    task = pg._vacuum.task
     assert task is not None
     await task
-    assert pg._acked == 10
-    assert pg._vacuum_retry_at > time.monotonic()
+    assert pg._vacuum.acked == 10
+    assert pg._vacuum.retry_at > time.monotonic()
     await pg.push([envelope()])
     await pg.ack(await pg.reserve(["default"], 1, lease_s=30, worker_id=W))
-    assert pg._vacuum_task is None  # not before the retry time
+    assert pg._vacuum.task is None  # not before the retry time
 
 
 async def test_a_worker_gone_idle_after_a_burst_asks_for_a_vacuum(
     pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(driver_module, "_VACUUM_IDLE_JOBS", 6)
-    pg._self_vacuum = True
+    monkeypatch.setattr(vacuum_module, "_VACUUM_IDLE_JOBS", 6)
+    pg._vacuum.on = True
     await pg.push([envelope() for _ in range(6)])
     await pg.ack(await pg.reserve(["default"], 3, lease_s=30, worker_id=W))
     await pg.ack(await pg.reserve(["default"], 2, lease_s=30, worker_id=W))
     assert await pg.reserve(["other"], 5, lease_s=30, worker_id=W) == []
-    assert pg._vacuum_task is None  # idle after 5 jobs: not yet
+    assert pg._vacuum.task is None  # idle after 5 jobs: not yet
     await pg.ack(await pg.reserve(["default"], 5, lease_s=30, worker_id=W))
-    assert pg._vacuum_task is None  # a reserve that found work: not idle
+    assert pg._vacuum.task is None  # a reserve that found work: not idle
     assert await pg.reserve(["default"], 5, lease_s=30, worker_id=W) == []
-    task = pg._vacuum_task
+    task = pg._vacuum.task
     assert task is not None
     await task
-    assert pg._acked == 0
+    assert pg._vacuum.acked == 0
     await vacuumed(pg)
 
 
 async def test_closing_lets_a_vacuum_under_way_finish(
     pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(driver_module, "_VACUUM_IDLE_JOBS", 1)
-    pg._self_vacuum = True
+    monkeypatch.setattr(vacuum_module, "_VACUUM_IDLE_JOBS", 1)
+    pg._vacuum.on = True
     await pg.push([envelope()])
     await pg.ack(await pg.reserve(["default"], 1, lease_s=30, worker_id=W))
     assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
-    task = pg._vacuum_task
+    task = pg._vacuum.task
     assert task is not None
     await pg.close()  # a worker stopping as its queue ran dry
     assert task.done()
@@ -718,8 +726,8 @@ async def test_closing_lets_a_vacuum_under_way_finish(
 async def test_a_driver_that_only_pushes_does_not_listen(pg: PostgresDriver) -> None:
     async with sibling(pg) as producer:
         await producer.push([envelope()])
-        assert producer._listener is None
-        assert producer._listen_task is None
+        assert producer._listener.connection is None
+        assert producer._listener.task is None
 
 
 async def test_the_first_wait_listens_and_looks_again(pg: PostgresDriver) -> None:
@@ -730,7 +738,7 @@ async def test_the_first_wait_listens_and_looks_again(pg: PostgresDriver) -> Non
         start = loop.time()
         await consumer.wait(["default"], 5.0)
         assert loop.time() - start < 1.0
-        assert consumer._listener is not None
+        assert consumer._listener.connection is not None
         assert await consumer.reserve(["default"], 1, lease_s=30, worker_id=W)
         # Listening now: a later push wakes the next wait.
         assert await consumer.reserve(["default"], 1, lease_s=30, worker_id=W) == []

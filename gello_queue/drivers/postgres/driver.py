@@ -7,11 +7,10 @@ with skewed clocks still agree on when a lease ran out. Statements live in
 ``queries.sql`` and the schema in versioned ``migrations/``; both are rendered for a
 configurable schema and table prefix.
 
-Idle workers sleep on a dedicated ``LISTEN`` connection, opened by the first ``reserve`` or
-``wait`` (a driver that only pushes never listens); every statement that makes a job
-runnable sends ``pg_notify`` in the same transaction, so a worker wakes within a
-millisecond of the commit and never for a rolled-back enqueue. With ``listen=False``
-(PgBouncer in transaction mode cannot hold a ``LISTEN``) ``wait`` polls instead.
+Idle workers sleep on a dedicated ``LISTEN`` connection (see ``listener.py``), woken by
+the ``pg_notify`` every statement that makes a job runnable sends in its transaction.
+With ``listen=False`` (PgBouncer in transaction mode cannot hold a ``LISTEN``) ``wait``
+polls instead.
 
 Pushes wait for the WAL flush like any durable commit. Worker-side statements (reserve,
 ack, extend, release, fail, rescue, heartbeats) by default do not (``synchronous_commit``
@@ -19,130 +18,63 @@ off for their own transaction only): a database crash may forget the last fracti
 second of them, which makes a job run again, as at-least-once delivery allows, and it
 halves their latency. ``durable_worker_commits=True`` makes them wait too.
 
-Pushes run on one connection the driver keeps outside the pool (opened by the first
-push; concurrent pushes use the pool), so a process that dispatches holds the pool, that
-connection and, once it reserves or waits, the LISTEN connection. A single job is one
-scalar ``INSERT`` with its ``pg_notify``; 2 to 499 jobs one ``INSERT … unnest``; more, in
-one transaction, ``COPY`` statements of 250 rows (each written before the next chunk is
-built, so the server stores one while the client builds the next) and the notifications.
+Pushes run on one connection the driver keeps outside the pool (see ``push.py``), so a
+process that dispatches holds the pool, that connection and, once it reserves or waits,
+the LISTEN connection.
 
 The URL may carry gello's options, which win over the keyword arguments:
 ``postgresql://host/db?schema=jobs&table_prefix=app_&listen=false``; other query
 parameters go to the server as settings (``&synchronous_commit=off`` relaxes pushes too).
+
+This module keeps the lifecycle and the hot paths (push, reserve, wait, ack and the other
+ends of an attempt), each a direct call to the statement that does the work. The rest is
+composed: ``connection.Database`` (pool, retries, database clock) and the stores built on
+it that the driver inherits (``inspection``, ``failed_store``, ``registry``,
+``coordination``, ``batches``); the helpers it holds (``push.Pusher``,
+``listener.Listener``, ``vacuum.Vacuum``); ``schema`` (migrations) and ``options`` (URL).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import time
-import zlib
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import astuple
-from dataclasses import replace as _replace
-from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from collections.abc import Sequence
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import structlog
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
-from gello_queue.core.failed_retry import rebuild_retried
 from gello_queue.core.rescue import LOST_WORKER_REASON
-from gello_queue.core.states import JobState
-from gello_queue.drivers.common import name_of, prefix_bounds, seen
-from gello_queue.drivers.outage import outage_boundary, unavailable
-from gello_queue.drivers.postgres.kept import (
-    CONNECTION_ERRORS,
-    OPEN_ERRORS,
-    STATEMENT_ERRORS,
-    KeptConnection,
-)
-from gello_queue.drivers.postgres.redact import redact_url
-from gello_queue.drivers.postgres.sql import (
-    Names,
-    latest_version,
-    migrations,
-    queries,
-    quote_ident,
-)
-from gello_queue.ports import (
-    BatchRecord,
-    FailedJob,
-    Failure,
-    JobRecord,
-    QueueCounts,
-    RescueResult,
-    Reservation,
-    ThroughputBucket,
-    WorkerRecord,
-)
+from gello_queue.drivers.common import name_of
+from gello_queue.drivers.outage import outage_boundary
+from gello_queue.drivers.postgres.batches import Batches
+from gello_queue.drivers.postgres.connection import Database
+from gello_queue.drivers.postgres.coordination import Coordination
+from gello_queue.drivers.postgres.failed_store import FailedStore
+from gello_queue.drivers.postgres.inspection import Inspection
+from gello_queue.drivers.postgres.listener import Listener
+from gello_queue.drivers.postgres.options import channel, flag, split_options
+from gello_queue.drivers.postgres.push import COPY_AT, Pusher
+from gello_queue.drivers.postgres.registry import Registry
+from gello_queue.drivers.postgres.schema import migrate_on, read_version
+from gello_queue.drivers.postgres.sql import Names, latest_version
+from gello_queue.drivers.postgres.vacuum import Vacuum
+from gello_queue.ports import Failure, RescueResult, Reservation
 
 log = structlog.get_logger("gello")
 
-T = TypeVar("T")
-
 SCHEMA_VERSION = latest_version()
-
-_RETRY_DELAYS = (0.0, 0.05, 0.25, 1.0)
-"""Backoff between attempts of one call when its connection fails."""
 
 PRIORITIES = (5, 4, 3, 2, 1, 0)
 """Job priorities, highest first (jobs validate 0..5; the table enforces it)."""
 
-_COPY_AT = 500
-"""Pushes of at least this many jobs (without unique keys) use COPY."""
-_COPY_CHUNK = 250
-"""Rows per COPY statement inside one push's transaction (see ``_copy``)."""
-_COPY_COLUMNS = (
-    "id",
-    "queue",
-    "name",
-    "priority",
-    "available_at",
-    "created_at",
-    "attempts",
-    "max_attempts",
-    "body",
-)
-
-AUTOVACUUM_OFF = (
-    "autovacuum is off on the PostgreSQL server: gello vacuums its jobs table itself;"
-    " turn autovacuum on"
-)
-
 _RESCUE_BATCH = 1000
-_VACUUM_EVERY_S = 30
-_VACUUM_EVERY_JOBS = 20_000
-"""Without autovacuum, a driver that acked this many jobs since it last tried asks for a
-vacuum sooner than ``_VACUUM_EVERY_S``: at thousands of jobs a second, half a minute of
-dead rows makes every reserve walk past them in the ready index."""
-_VACUUM_IDLE_JOBS = 1_000
-"""Without autovacuum, a driver whose reserve comes back empty after it acked this many
-jobs asks for a vacuum then: idle is the cheapest moment, and the next pickup's reserve
-no longer walks the burst's dead index entries (measured: 0.45 ms more per reserve after
-26,000 jobs)."""
-_VACUUM_MIN_S = 5
-"""The shortest interval between vacuums that acks ask for (shared by all workers)."""
-_VACUUM_CLOSE_WAIT_S = 2.0
-"""How long closing waits for a vacuum under way before cancelling it."""
-_RETRY_BATCH = 1000
-_MAX_TIMERS = 10_000
-"""Delayed-job wake-up timers kept at most; beyond that ``wait``'s timeout covers it."""
-
-
-_REFUSED_AT_CONNECT: tuple[type[BaseException], ...] = (
-    asyncpg.exceptions.InvalidAuthorizationSpecificationError,  # bad password, no role
-    asyncpg.exceptions.InvalidCatalogNameError,  # no such database
-    asyncpg.exceptions.TooManyConnectionsError,
-)
-"""Server errors that mean this client cannot use the server now, not a bad statement."""
 
 
 @outage_boundary
-class PostgresDriver:
+class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, Database):
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
     name = "postgres"
@@ -171,112 +103,58 @@ class PostgresDriver:
                 f"PostgreSQL pool size must satisfy 0 <= pool_min <= pool_max and"
                 f" pool_max >= 1 (got pool_min={pool_min}, pool_max={pool_max})"
             )
-        url, options = _split_options(url)
+        url, options = split_options(url)
         schema = options.get("schema", schema)
         table_prefix = options.get("table_prefix", table_prefix)
         if "listen" in options:
-            listen = _flag(options["listen"], "listen")
+            listen = flag(options["listen"], "listen")
         if "durable_worker_commits" in options:
-            durable_worker_commits = _flag(
+            durable_worker_commits = flag(
                 options["durable_worker_commits"], "durable_worker_commits"
             )
-        self.url = url
+        names = Names(
+            schema,
+            table_prefix,
+            channel(schema, table_prefix),
+            relaxed_commits=not durable_worker_commits,
+        )
+        super().__init__(
+            url,
+            names,
+            pool_min=pool_min,
+            pool_max=pool_max,
+            connect_timeout_s=connect_timeout_s,
+            command_timeout_s=command_timeout_s,
+            application_name=application_name,
+        )
         self.schema = schema
         self.table_prefix = table_prefix
         self.listen = listen
-        self.pool_min = pool_min
-        self.pool_max = pool_max
         self.auto_migrate = auto_migrate
         self.poll_interval_s = poll_interval_s
-        self.connect_timeout_s = connect_timeout_s
-        self.command_timeout_s = command_timeout_s
-        self.application_name = application_name
         self.durable_worker_commits = durable_worker_commits
-        self.names = Names(
-            schema,
-            table_prefix,
-            _channel(schema, table_prefix),
-            relaxed_commits=not durable_worker_commits,
-        )
-        quote_ident(schema)
-        quote_ident(table_prefix + "failed_jobs_failed_at")  # the longest name
-        self._q = queries(self.names)
-        self._pool: Any = None
-        self._listener: Any = None
-        self._listen_task: asyncio.Task[None] | None = None
-        self._listening = asyncio.Event()
         self._pushes = self._kept()
         """The driver's own connection for pushes, outside the pool."""
+        self._pusher = Pusher(self._pushes, self._q, self.names)
         self._reserves = self._kept()
         """The driver's own connection for reserves: an idle worker's pickup is a
         reserve, and the pool's overhead was a tenth of it."""
-        self._closing = False
-        self._skew = 0.0
-        """Database clock minus local clock, to turn a due time into a local delay."""
-        self._epoch = 0
-        """Bumped when every waiter must look again (wildcard notification, reconnect)."""
-        self._notes: dict[str, int] = {}
-        """Notifications seen per queue: ``wait`` compares them with ``reserve``'s marks."""
-        self._marks: dict[tuple[str, ...], tuple[int, tuple[int, ...]]] = {}
-        self._waiters: dict[asyncio.Future[None], frozenset[str]] = {}
-        self._timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
-        self._slot_cache: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
-        self._self_vacuum = False
-        self._autovacuum_off = False
-        self._consuming = False
-        self._coord_calls = 0
-        """Vacuum the jobs table from rescue: set when the server's autovacuum is off."""
-        self._acked = 0
-        """Jobs acked since this driver last vacuumed (see ``ack``)."""
-        self._vacuum_task: asyncio.Task[None] | None = None
-        self._vacuum_retry_at = 0.0
-
-    # -- lifecycle -------------------------------------------------------------------
-    def _server_settings(self) -> dict[str, str]:
-        # Only what PgBouncer accepts as a startup parameter.
-        return {"application_name": self.application_name}
-
-    async def _connect(self) -> Any:
-        return await asyncpg.connect(
-            self.url,
-            timeout=self.connect_timeout_s,
-            command_timeout=self.command_timeout_s,
-            server_settings=self._server_settings(),
+        self._listener = Listener(
+            self._connect,
+            self.names.channel,
+            closing=lambda: self._closing,
+            skew=lambda: self._skew,
+            connect_timeout_s=connect_timeout_s,
         )
-
-    def _unavailable(self, exc: BaseException) -> DriverUnavailableError:
-        return unavailable("PostgreSQL", self.url, exc)
-
-    def _outage(self, error: BaseException) -> DriverUnavailableError | None:
-        """Applied to every public method by ``outage_boundary``: the connection errors
-        ``_call`` lets through (while closing, or outside it)."""
-        if isinstance(error, STATEMENT_ERRORS):
-            return None
-        if isinstance(error, CONNECTION_ERRORS + _REFUSED_AT_CONNECT):
-            return self._unavailable(error)
-        return None
+        self._slot_cache: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
+        self._vacuum = Vacuum(self._fetch, self._call, self._table("jobs"))
+        self._consuming = False
 
     async def open(self) -> None:
         if self._pool is not None:
             return
         self._closing = False
-        try:
-            pool = await asyncpg.create_pool(
-                self.url,
-                min_size=self.pool_min,
-                max_size=self.pool_max,
-                timeout=self.connect_timeout_s,
-                command_timeout=self.command_timeout_s,
-                server_settings=self._server_settings(),
-                reset=_keep_session,
-            )
-        except asyncpg.exceptions.ClientConfigurationError as exc:
-            raise ConfigurationError(
-                f"invalid PostgreSQL URL {redact_url(self.url)}: {exc}"
-            ) from None
-        except OPEN_ERRORS as exc:
-            raise self._unavailable(exc) from None
-        self._pool = pool
+        self._pool = await self._create_pool()
         try:
             version = await self.schema_version()
             if version < SCHEMA_VERSION:
@@ -290,181 +168,39 @@ class PostgresDriver:
             autovacuum = await self._call(
                 lambda pool: pool.fetchval("SELECT current_setting('autovacuum')::bool")
             )
-            # Said by a consumer when it starts (see ``reserve``) and by the status
-            # commands (``server_warnings``): not by every command and script that opens.
-            self._self_vacuum = self._autovacuum_off = not autovacuum
+            self._vacuum.autovacuum(autovacuum)
         except BaseException:
             await self.close()
             raise
 
-    async def _start_listening(self) -> None:
-        """Open the LISTEN connection, on a consumer's first ``reserve`` or ``wait``.
-
-        A driver that only pushes (a web process dispatching jobs) never listens: it holds
-        one connection fewer, and its own notifications are not sent back to it (a
-        listening producer received every job it pushed, about an eighth of an awaited
-        dispatch). Waits from the first reserve on see every notification, as when the
-        connection was opened with the pool.
-        """
-        if self._listen_task is not None or self._closing:
-            return
-        task = self._listen_task = asyncio.create_task(self._listen_forever())
-        waiter = asyncio.ensure_future(self._listening.wait())
-        try:
-            await asyncio.wait(
-                {waiter, task}, timeout=self.connect_timeout_s, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            waiter.cancel()
-
     async def close(self) -> None:
         self._closing = True
-        vacuum, self._vacuum_task = self._vacuum_task, None
-        if vacuum is not None:
-            # One under way (a worker stopping as its queue ran dry) may finish, or the
-            # next worker's reserves walk the dead entries it was removing.
-            await asyncio.wait({vacuum}, timeout=_VACUUM_CLOSE_WAIT_S)
-            vacuum.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await vacuum
-        task, self._listen_task = self._listen_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._vacuum.close()
+        await self._listener.stop()
         await self._pushes.close()
         await self._reserves.close()
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-        self._wake("")
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            try:
-                await asyncio.wait_for(pool.close(), timeout=5.0)
-            except CONNECTION_ERRORS:
-                pool.terminate()
-
-    @property
-    def pool(self) -> Any:
-        if self._pool is None:
-            raise DriverUnavailableError("the PostgreSQL driver is not open: call open() first")
-        return self._pool
-
-    async def _call(self, op: Callable[[Any], Awaitable[T]]) -> T:
-        """Run ``op`` on a pooled connection, retrying with backoff if the connection
-        fails (a killed backend is replaced by the pool on the next acquire)."""
-        last: BaseException | None = None
-        for delay in _RETRY_DELAYS:
-            if delay:
-                await asyncio.sleep(delay)
-            try:
-                return await op(self.pool)
-            except TimeoutError as exc:
-                # The server took longer than command_timeout_s: retrying would only
-                # multiply the wait.
-                raise self._unavailable(exc) from None
-            except CONNECTION_ERRORS as exc:
-                if self._closing or isinstance(exc, STATEMENT_ERRORS):
-                    raise
-                last = exc
-                log.warning("postgres_connect_retry", error=type(exc).__name__)
-        assert last is not None
-        raise self._unavailable(last) from None
-
-    def _kept(self) -> KeptConnection:
-        return KeptConnection(
-            self._connect,
-            self._call,
-            self._unavailable,
-            lambda: not self._closing and self._pool is not None,
-        )
-
-    async def _fetch(self, name: str, *args: object) -> list[Any]:
-        query = self._q[name]
-        rows: list[Any] = await self._call(lambda pool: pool.fetch(query, *args))
-        return rows
-
-    async def _fetchval(self, name: str, *args: object) -> Any:
-        query = self._q[name]
-        return await self._call(lambda pool: pool.fetchval(query, *args))
-
-    async def _execute(self, name: str, *args: object) -> int:
-        """Run a statement; return the row count from its status (``DELETE 3``)."""
-        query = self._q[name]
-        status: str = await self._call(lambda pool: pool.execute(query, *args))
-        return _rowcount(status)
+        self._listener.release()
+        await self._close_pool()
 
     # -- schema ----------------------------------------------------------------------
-    def _table(self, name: str) -> str:
-        return f"{quote_ident(self.schema)}.{quote_ident(self.table_prefix + name)}"
-
     async def schema_version(self) -> int:
         """The version of the schema in the database (0 when there is none)."""
-
-        async def op(pool: Any) -> int:
-            table = self._table("migrations")
-            async with pool.acquire() as con:
-                exists = await con.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
-                if not exists:
-                    return 0
-                version = await con.fetchval(f"SELECT coalesce(max(version), 0) FROM {table}")
-                return int(version)
-
-        return await self._call(op)
+        return await self._call(lambda pool: read_version(pool, self.names))
 
     async def migrate(self) -> int:
         """Apply the migrations the database lacks; return the schema version.
 
-        Safe to run concurrently: migrators queue on an advisory lock held for the
-        transaction, and each re-reads the version once it holds the lock.
+        Safe to run concurrently (see ``migrate_on``). Without an open pool it
+        migrates on a connection of its own.
         """
         if self._pool is None:
+            con = await self._connect_once()
             try:
-                con = await self._connect()
-            except asyncpg.exceptions.ClientConfigurationError as exc:
-                raise ConfigurationError(
-                    f"invalid PostgreSQL URL {redact_url(self.url)}: {exc}"
-                ) from None
-            except OPEN_ERRORS as exc:
-                raise self._unavailable(exc) from None
-            try:
-                return await self._migrate_on(con)
+                return await migrate_on(con, self.names)
             finally:
                 await con.close()
         async with self.pool.acquire() as con:
-            return await self._migrate_on(con)
-
-    async def _migrate_on(self, con: Any) -> int:
-        table = self._table("migrations")
-        lock = zlib.crc32(f"gello:migrate:{self.schema}:{self.table_prefix}".encode())
-        async with con.transaction():
-            await con.execute("SELECT pg_advisory_xact_lock($1::bigint)", lock)
-            await con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-            await con.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} (version integer PRIMARY KEY,"
-                " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            current = int(await con.fetchval(f"SELECT coalesce(max(version), 0) FROM {table}"))
-            for migration in migrations():
-                if migration.version <= current:
-                    continue
-                log.info("postgres_migration", version=migration.version, name=migration.name)
-                await con.execute(self.names.render(migration.sql))
-                await con.execute(
-                    f"INSERT INTO {table} (version, name) VALUES ($1, $2)",
-                    migration.version,
-                    migration.name,
-                )
-                current = migration.version
-        return current
-
-    async def now(self) -> float:
-        # Each reading also refreshes the skew estimate used to time delayed wake-ups.
-        before = time.time()
-        db_now = float(await self._fetchval("now"))
-        self._skew = db_now - (before + time.time()) / 2
-        return db_now
+            return await migrate_on(con, self.names)
 
     # -- producing -------------------------------------------------------------------
     async def push(self, envelopes: Sequence[Envelope], *, connection: Any = None) -> list[str]:
@@ -480,23 +216,23 @@ class PostgresDriver:
         # conflict-tolerant statement runs.
         if connection is None and all(e.unique_key is None for e in envelopes):
             try:
-                if len(envelopes) >= _COPY_AT:
-                    await self._copy(envelopes)
+                if len(envelopes) >= COPY_AT:
+                    await self._pusher.copy(envelopes, time.time() + self._skew)
                 else:
-                    await self._insert_plain(envelopes)
+                    await self._pusher.plain(envelopes)
                 return [e.id for e in envelopes]
             except asyncpg.UniqueViolationError:
                 pass  # an id is already stored (a re-sent batch): settle it below
         if any(e.unique_key is not None for e in envelopes):
-            return await self._push_unique(envelopes, connection)
+            return await self._pusher.unique(envelopes, connection)
         pending = list(envelopes)
         holders: dict[str, str] = {}
         for _ in range(5):
-            inserted = await self._insert(pending, connection)
+            inserted = await self._pusher.insert(pending, connection)
             missing = [e for e in pending if e.id not in inserted]
             if not missing:
                 break
-            found = await self._holders(missing, connection)
+            found = await self._pusher.holders(missing, connection)
             holders.update(found)
             # A holder acked between our insert and the look-up leaves the key free.
             pending = [e for e in missing if e.id not in found]
@@ -508,112 +244,6 @@ class PostgresDriver:
             )
         return [holders.get(e.id, e.id) for e in envelopes]
 
-    async def _push_unique(self, envelopes: Sequence[Envelope], connection: Any) -> list[str]:
-        """Pushes with unique keys go through one server-side function (migration 2):
-        holder look-up, debounce and lock expiry in the push's own transaction."""
-        columns, _ = _columns(envelopes)
-        columns += (
-            [e.unique_key for e in envelopes],
-            [e.unique_mode for e in envelopes],
-            [e.unique_for for e in envelopes],
-        )
-        query = self._q["push_unique"]
-        if connection is not None:
-            rows = await connection.fetch(query, *columns)
-        else:
-            rows = await self._pushes.run(lambda con: con.fetch(query, *columns))
-        return [str(r[1]) for r in rows]
-
-    async def _insert_plain(self, envelopes: Sequence[Envelope]) -> None:
-        if len(envelopes) == 1:
-            env = envelopes[0]
-            at = 0.0 if env.available_at <= env.created_at else env.available_at
-            one = (
-                env.id,
-                env.queue,
-                env.name,
-                env.priority,
-                env.available_at,
-                env.created_at,
-                env.attempts,
-                env.max_attempts,
-                env.encode().decode(),
-                f"{at!r} {env.queue}",
-            )
-            query = self._q["push_one"]
-            await self._pushes.run(lambda con: con.execute(query, *one))
-            return
-        columns, notes = _columns(envelopes)
-        query = self._q["push_plain"]
-        await self._pushes.run(lambda con: con.execute(query, *columns, notes))
-
-    async def _copy(self, envelopes: Sequence[Envelope]) -> None:
-        """Big batches go through COPY: a third less server time than INSERT ... unnest.
-
-        COPY cannot evaluate expressions, so the clamps ``push_plain`` applies in SQL
-        happen here, with the database clock estimated from the measured skew.
-        """
-        now = time.time() + self._skew
-        table = self.table_prefix + "jobs"
-
-        async def copy(con: Any) -> None:
-            due: dict[str, float] = {}
-            async with con.transaction():
-                # Several COPYs in the one transaction: each is sent before the next
-                # chunk's rows are built, so the server stores one while the client
-                # builds the next (a sixth off a 1,000-job push).
-                sending: asyncio.Future[Any] | None = None
-                try:
-                    for start in range(0, len(envelopes), _COPY_CHUNK):
-                        records = _copy_records(envelopes[start : start + _COPY_CHUNK], now, due)
-                        if sending is not None:
-                            await sending
-                        sending = asyncio.ensure_future(
-                            con.copy_records_to_table(
-                                table,
-                                schema_name=self.schema,
-                                columns=_COPY_COLUMNS,
-                                records=records,
-                            )
-                        )
-                        await asyncio.sleep(0)  # it writes its rows before we build more
-                    if sending is not None:
-                        await sending
-                except BaseException:
-                    if sending is not None:
-                        await _settled(sending)
-                    raise
-                notes = [f"{at!r} {queue}" for queue, at in due.items()]
-                await con.execute(self._q["notify"], notes)
-
-        async def op(target: Any) -> None:
-            if isinstance(target, asyncpg.Pool):
-                async with target.acquire() as con:
-                    await copy(con)
-            else:
-                await copy(target)
-
-        await self._pushes.run(op)
-
-    async def _insert(self, envelopes: Sequence[Envelope], connection: Any) -> set[str]:
-        columns, _ = _columns(envelopes)
-        columns += ([e.unique_key for e in envelopes],)
-        query = self._q["push"]
-        if connection is not None:
-            rows = await connection.fetch(query, *columns)
-        else:
-            rows = await self._pushes.run(lambda con: con.fetch(query, *columns))
-        return {r[0] for r in rows}
-
-    async def _holders(self, envelopes: Sequence[Envelope], connection: Any) -> dict[str, str]:
-        args = ([e.id for e in envelopes], [e.unique_key for e in envelopes])
-        query = self._q["holders"]
-        if connection is not None:
-            rows = await connection.fetch(query, *args)
-        else:
-            rows = await self._pushes.run(lambda con: con.fetch(query, *args))
-        return {r[0]: r[1] for r in rows if r[1] is not None}
-
     # -- consuming -------------------------------------------------------------------
     async def reserve(
         self, queues: Sequence[str], limit: int, *, lease_s: float, worker_id: str
@@ -622,24 +252,17 @@ class PostgresDriver:
             return []
         if not self._consuming:
             self._consuming = True  # a worker's first reserve: once per worker start
-            if self._autovacuum_off:
-                log.warning(
-                    "postgres_autovacuum_off",
-                    detail="gello vacuums its jobs table itself; turn autovacuum on",
-                    every_s=_VACUUM_EVERY_S,
-                )
-        if self._listen_task is None and self.listen:
-            await self._start_listening()
+            self._vacuum.announce()
+        if self._listener.task is None and self.listen:
+            await self._listener.start()
         names = tuple(dict.fromkeys(queues))
-        # Notifications that arrive while this statement runs make the next wait return
-        # at once: the statement may have missed their jobs.
-        self._marks[names] = self._stamp(names)
+        self._listener.mark(names)
         slot_queues, slot_priorities = self._slots(names)
         query = self._q["reserve"]
         args = (slot_queues, slot_priorities, limit, float(lease_s), worker_id)
         rows = await self._reserves.run(lambda con: con.fetch(query, *args))
-        if not rows and self._self_vacuum and self._acked >= _VACUUM_IDLE_JOBS:
-            self._vacuum_soon()
+        if not rows and self._vacuum.on:
+            self._vacuum.idle()
         if len(rows) > 1:
             order = {q: i for i, q in enumerate(names)}
             rows.sort(key=lambda r: (order[r[1]], -r[6], r[7], r[0]))
@@ -656,116 +279,33 @@ class PostgresDriver:
             self._slot_cache[names] = slots
         return slots
 
-    def _stamp(self, names: tuple[str, ...]) -> tuple[int, tuple[int, ...]]:
-        return (self._epoch, tuple(self._notes.get(q, 0) for q in names))
-
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
         names = tuple(dict.fromkeys(queues))
-        mark = self._marks.get(names)
-        stamp = self._stamp(names)
-        if mark is not None and mark != stamp:
-            self._marks[names] = stamp
+        listener = self._listener
+        if listener.heard(names) or timeout_s <= 0:
             return
-        if timeout_s <= 0:
-            return
-        if self._listen_task is None and self.listen and self._pool is not None:
+        if listener.task is None and self.listen and self._pool is not None:
             # Jobs pushed before the connection listened were not heard: look again.
-            await self._start_listening()
+            await listener.start()
             return
-        if self._listener is not None and self._pool is not None:
-            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters[fut] = frozenset(names)
-            try:
-                await asyncio.wait({fut}, timeout=timeout_s)
-            finally:
-                self._waiters.pop(fut, None)
-                fut.cancel()
+        if listener.connection is not None and self._pool is not None:
+            await listener.sleep(names, timeout_s)
             return
         await self._poll(list(names), timeout_s)
 
     async def _poll(self, queues: list[str], timeout_s: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        epoch = self._epoch
+        epoch = self._listener.epoch
         while True:
             remaining = deadline - loop.time()
-            if remaining <= 0 or self._epoch != epoch:
+            if remaining <= 0 or self._listener.epoch != epoch:
                 return
             await asyncio.sleep(min(self.poll_interval_s, remaining))
             if self._pool is None:
                 return
             if await self._fetchval("ready", *self._slots(tuple(queues))):
                 return
-
-    # -- notifications ----------------------------------------------------------------
-    async def _listen_forever(self) -> None:
-        """Hold the LISTEN connection; re-establish it with backoff when it is lost."""
-        delay = 0.05
-        while not self._closing:
-            con: Any = None
-            try:
-                con = await self._connect()
-                lost = asyncio.Event()
-                con.add_termination_listener(lambda _con, lost=lost: lost.set())
-                await con.add_listener(self.names.channel, self._on_notify)
-                self._listener = con
-                self._listening.set()
-                # Jobs pushed while we were not listening sent notifications nobody heard.
-                self._wake("")
-                delay = 0.05
-                while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=15.0)
-                    if not lost.is_set():
-                        # A half-open TCP connection never reports its loss: probe it.
-                        await con.execute("SELECT 1", timeout=5.0)
-                if not self._closing:
-                    log.warning("postgres_listener_lost", detail="polling until it is back")
-            except OPEN_ERRORS as exc:
-                log.warning(
-                    "postgres_listener_lost", error=type(exc).__name__, detail="polling until back"
-                )
-            finally:
-                self._listener = None
-                self._listening.clear()
-                if con is not None:
-                    con.terminate()
-            if self._closing:
-                return
-            # Waiters switch to polling while the connection is down.
-            self._wake("")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
-    def _on_notify(self, _con: Any, _pid: int, _channel: str, payload: str) -> None:
-        due_text, _, queue = payload.partition(" ")
-        try:
-            due = float(due_text)
-        except ValueError:
-            due = 0.0
-        delay = due - (time.time() + self._skew)
-        if delay <= 0.001:
-            self._wake(queue)
-            return
-        key = (queue, int(due * 100))
-        if key in self._timers or len(self._timers) >= _MAX_TIMERS:
-            return
-        loop = asyncio.get_running_loop()
-        self._timers[key] = loop.call_later(delay, self._timer_fired, key)
-
-    def _timer_fired(self, key: tuple[str, int]) -> None:
-        self._timers.pop(key, None)
-        self._wake(key[0])
-
-    def _wake(self, queue: str) -> None:
-        """Note that ``queue`` (every queue when empty) may have runnable jobs."""
-        if queue:
-            self._notes[queue] = self._notes.get(queue, 0) + 1
-        else:
-            self._epoch += 1
-        for fut, names in list(self._waiters.items()):
-            if (not queue or queue in names) and not fut.done():
-                fut.set_result(None)
 
     # -- finishing attempts ----------------------------------------------------------
     async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
@@ -774,26 +314,9 @@ class PostgresDriver:
         rows = await self._fetch(
             "ack", [r.id for r in reservations], [r.token for r in reservations]
         )
-        if self._self_vacuum:
-            self._acked += len(reservations) - len(rows)
-            if self._acked >= _VACUUM_EVERY_JOBS:
-                self._vacuum_soon()
+        if self._vacuum.on:
+            self._vacuum.acked_jobs(len(reservations) - len(rows))
         return [row[0] for row in rows]
-
-    def _vacuum_soon(self) -> None:
-        if self._vacuum_task is None and time.monotonic() >= self._vacuum_retry_at:
-            self._vacuum_task = asyncio.create_task(self._vacuum_after_acks())
-
-    async def _vacuum_after_acks(self) -> None:
-        try:
-            if not await self._vacuum_if_due(_VACUUM_MIN_S):
-                # Another worker vacuumed within the interval, maybe before most of these
-                # acks: ask again a second later rather than after as many jobs again.
-                self._vacuum_retry_at = time.monotonic() + 1.0
-        except Exception as exc:  # a background task: the next ack or rescue tries again
-            log.warning("postgres_vacuum_failed", error=repr(exc))
-        finally:
-            self._vacuum_task = None
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         rows = await self._fetch(
@@ -836,441 +359,11 @@ class PostgresDriver:
                 (result.failed if failed else result.requeued).append(job_id)
             if len(rows) < _RESCUE_BATCH:
                 break
-        if self._self_vacuum:
-            await self._vacuum_if_due()
+        if self._vacuum.on:
+            await self._vacuum.if_due()
         return result
-
-    async def _vacuum_if_due(self, interval_s: float = _VACUUM_EVERY_S) -> bool:
-        """Vacuum the jobs table when the server's autovacuum is off.
-
-        Every job is inserted, updated and deleted, so without vacuum the table and its
-        indexes grow without bound and reservation slows down with them. Rescue runs
-        periodically in every worker, and ``ack`` every ``_VACUUM_EVERY_JOBS`` jobs (with
-        ``interval_s`` of ``_VACUUM_MIN_S``); one of them wins the claim per interval.
-        Return whether this driver won it.
-        """
-        if not await self._fetch("claim_vacuum", interval_s):
-            return False
-        self._acked = 0
-        vacuum = f"VACUUM (ANALYZE, SKIP_LOCKED) {self._table('jobs')}"
-        try:
-            await self._call(lambda pool: pool.execute(vacuum, timeout=None))
-        except asyncpg.PostgresError as exc:  # not the table's owner, most likely
-            self._self_vacuum = False
-            log.warning("postgres_vacuum_failed", error=repr(exc), detail="turn autovacuum on")
-        return True
 
     # -- inspecting and managing -----------------------------------------------------
     def server_warnings(self) -> list[str]:
         """What is wrong with the server's settings, for queue:status and queue:health."""
-        return [AUTOVACUUM_OFF] if self._autovacuum_off else []
-
-    async def counts(self) -> dict[str, QueueCounts]:
-        acc: dict[str, list[Any]] = {}
-        for queue, pending, scheduled, reserved, failed, oldest in await self._fetch("counts"):
-            row = acc.setdefault(queue, [0, 0, 0, 0, None])
-            row[0] += pending
-            row[1] += scheduled
-            row[2] += reserved
-            row[3] += failed
-            if oldest is not None:
-                row[4] = oldest
-        return {
-            q: QueueCounts(
-                pending=int(r[0]),
-                scheduled=int(r[1]),
-                reserved=int(r[2]),
-                failed=int(r[3]),
-                oldest_pending_at=None if r[4] is None else float(r[4]),
-            )
-            for q, r in sorted(acc.items())
-        }
-
-    async def queues(self) -> list[str]:
-        return [str(r[0]) for r in await self._fetch("queues")]
-
-    async def clear(self, queue: str) -> int:
-        return await self._execute("clear", queue)
-
-    async def find(self, job_id: str) -> JobRecord | None:
-        rows = await self._fetch("find", job_id)
-        return _record(rows[0]) if rows else None
-
-    async def jobs(
-        self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
-    ) -> list[JobRecord]:
-        name = {
-            JobState.PENDING: "jobs_pending",
-            JobState.SCHEDULED: "jobs_scheduled",
-            JobState.RESERVED: "jobs_reserved",
-        }.get(state)
-        if name is None:
-            return []
-        return [_record(r) for r in await self._fetch(name, queue, limit, offset)]
-
-    async def cancel(self, job_id: str) -> bool:
-        return await self._execute("cancel", job_id) == 1
-
-    async def promote(self, job_id: str) -> bool:
-        return bool(await self._fetch("promote", job_id))
-
-    # -- the failed store ------------------------------------------------------------
-    async def failed_list(
-        self, *, queue: str | None = None, limit: int = 50, offset: int = 0
-    ) -> list[FailedJob]:
-        if queue is None:
-            rows = await self._fetch("failed_list", limit, offset)
-        else:
-            rows = await self._fetch("failed_list_queue", limit, offset, queue)
-        return [_failed(r) for r in rows]
-
-    async def failed_count(self, queue: str | None = None) -> int:
-        if queue is None:
-            return int(await self._fetchval("failed_count"))
-        return int(await self._fetchval("failed_count_queue", queue))
-
-    async def failed_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
-        rows = await self._fetch("failed_ids_by_prefix", *prefix_bounds(prefix), limit)
-        return [r[0] for r in rows]
-
-    async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
-        rows = await self._fetch("job_ids_by_prefix", *prefix_bounds(prefix), limit)
-        return [r[0] for r in rows]
-
-    async def failed_find(self, job_id: str) -> FailedJob | None:
-        rows = await self._fetch("failed_find", job_id)
-        return _failed(rows[0]) if rows else None
-
-    async def failed_retry(self, job_ids: Sequence[str]) -> int:
-        if not job_ids:
-            return 0
-        return await self._retry_failed("failed_take_ids", list(job_ids))
-
-    async def failed_retry_all(self, queue: str | None = None) -> int:
-        started = await self.now()
-        args: tuple[object, ...] = (_RETRY_BATCH, started)
-        if queue is not None:
-            args = (*args, queue)
-        take = "failed_take_all" if queue is None else "failed_take_queue"
-        done = 0
-        while True:
-            moved = await self._retry_failed(take, *args)
-            done += moved
-            if moved < _RETRY_BATCH:
-                return done
-
-    async def _retry_failed(self, take: str, *args: object) -> int:
-        """Move failed rows back to the jobs table in one transaction."""
-
-        async def op(pool: Any) -> int:
-            async with pool.acquire() as con, con.transaction():
-                rows = await con.fetch(self._q[take], *args)
-                if not rows:
-                    return 0
-                columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
-                for row in rows:
-                    now = float(row[9])
-                    failed = _failed(row)
-                    b = rebuild_retried(failed.id, failed.queue, failed.name, failed.body, now)
-                    values: tuple[Any, ...] = (
-                        b.id,
-                        b.queue,
-                        b.name,
-                        b.priority,
-                        b.available_at,
-                        b.created_at,
-                        b.attempts,
-                        b.max_attempts,
-                        b.body,
-                    )
-                    for column, value in zip(columns, values, strict=True):
-                        column.append(value)
-                return int(await con.fetchval(self._q["requeue"], *columns))
-
-        return await self._call(op)
-
-    async def failed_forget(self, job_id: str) -> bool:
-        return await self._execute("failed_forget", job_id) == 1
-
-    async def failed_flush(self, queue: str | None = None) -> int:
-        if queue is None:
-            return await self._execute("failed_flush")
-        return await self._execute("failed_flush_queue", queue)
-
-    async def failed_prune(self, before: float) -> int:
-        return await self._execute("failed_prune", float(before))
-
-    async def failed_import(self, records: Sequence[FailedJob]) -> int:
-        if not records:
-            return 0
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
-        for record in records:
-            for column, value in zip(columns, astuple(record), strict=True):
-                # A text column cannot hold NUL (another backend's poison message may).
-                column.append(value.replace("\x00", "") if isinstance(value, str) else value)
-        return await self._execute("failed_import", *columns)
-
-    # -- workers and control ---------------------------------------------------------
-    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
-        await self._execute("worker_beat", record.id, record.to_json().decode(), float(ttl_s))
-
-    async def worker_gone(self, worker_id: str) -> None:
-        await self._execute("worker_gone", worker_id)
-
-    async def workers(self) -> list[WorkerRecord]:
-        out: list[WorkerRecord] = []
-        for raw, last_seen in await self._fetch("workers"):
-            out.append(seen(WorkerRecord.from_json(raw), float(last_seen)))
-        return out
-
-    async def pause(self, queue: str) -> None:
-        await self._execute("pause", queue)
-
-    async def resume(self, queue: str) -> None:
-        await self._execute("resume", queue)
-
-    async def paused(self) -> set[str]:
-        return {str(r[0]) for r in await self._fetch("paused")}
-
-    async def signal_restart(self) -> float:
-        return float(await self._fetchval("signal_restart"))
-
-    async def restart_signal(self) -> float | None:
-        value = await self._fetchval("restart_signal")
-        return None if value is None else float(value)
-
-    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
-        if not counts:
-            return
-        queues = list(counts)
-        await self._execute(
-            "record_throughput",
-            int(minute),
-            queues,
-            [counts[q][0] for q in queues],
-            [counts[q][1] for q in queues],
-        )
-
-    async def throughput(self, since: float) -> list[ThroughputBucket]:
-        rows = await self._fetch("throughput", float(since))
-        return [ThroughputBucket(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
-
-    # -- coordination ----------------------------------------------------------------
-    async def _sweep(self) -> None:
-        # Expired entries are dead weight: one caller in many deletes a slice of them.
-        self._coord_calls += 1
-        if self._coord_calls % 500 == 0:
-            await self._execute("coordination_sweep")
-
-    async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
-        await self._sweep()
-        return int(await self._fetchval("counter_incr", "c:" + key, int(by), float(ttl_s)))
-
-    async def lock_acquire(self, key: str, owner: str, ttl_s: float) -> bool:
-        await self._sweep()
-        return bool(await self._fetch("lock_acquire", "l:" + key, owner, float(ttl_s)))
-
-    async def lock_release(self, key: str, owner: str) -> bool:
-        return await self._execute("lock_release", "l:" + key, owner) == 1
-
-    async def lock_owner(self, key: str) -> str | None:
-        owner = await self._fetchval("lock_owner", "l:" + key)
-        return None if owner is None else str(owner)
-
-    # -- batches ---------------------------------------------------------------------
-    async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
-        columns, notes = _columns(envelopes)
-        ids = columns[0]
-        query = self._q["batch_push"]
-        await self._call(
-            lambda pool: pool.execute(
-                query, *columns, notes, record.id, record.name, record.total, record.options
-            )
-        )
-        return list(ids)
-
-    async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
-        rows = await self._fetch("batch_mark", batch_id, job_id, failed)
-        if rows:
-            return _batch(rows[0])
-        return await self.batch_find(batch_id, with_failed=False)  # a repeated mark
-
-    async def batch_find(self, batch_id: str, *, with_failed: bool = True) -> BatchRecord | None:
-        if not with_failed:
-            rows = await self._fetch("batch_get", batch_id)
-            return _batch(rows[0]) if rows else None
-        rows = await self._fetch("batch_find", batch_id)
-        if not rows:
-            return None
-        return _replace(_batch(rows[0]), failed_ids=tuple(rows[0][9]))
-
-    async def batch_list(self, *, limit: int = 50, offset: int = 0) -> list[BatchRecord]:
-        return [_batch(r) for r in await self._fetch("batch_list", limit, offset)]
-
-    async def batch_cancel(self, batch_id: str, *, cancelled: bool = True) -> bool:
-        return await self._execute("batch_cancel", batch_id, cancelled) == 1
-
-    async def batch_prune(self, before: float) -> int:
-        return await self._execute("batch_prune", float(before))
-
-
-async def _keep_session(_con: Any) -> None:
-    """Pool reset hook: nothing to undo. asyncpg's default sends ``RESET ALL`` and more on
-    every release, a round trip per call; the driver never sets session state on pooled
-    connections (LISTEN has its own connection), and asyncpg still rolls back any open
-    transaction before calling this."""
-
-
-def _copy_records(
-    envelopes: Sequence[Envelope], now: float, due: dict[str, float]
-) -> list[tuple[object, ...]]:
-    """COPY rows for ``envelopes``, with the clamps ``push_plain`` applies in SQL, noting
-    in ``due`` when each queue's first job is due (0: now)."""
-    records: list[tuple[object, ...]] = []
-    # Per job, plain comparisons instead of min()/max() calls: this loop is a fifth of a
-    # bulk push's client time.
-    for env in envelopes:
-        at, queue, priority = env.available_at, env.queue, env.priority
-        if at <= env.created_at:
-            due[queue] = 0.0  # due now (0) unless every job of the queue is delayed
-            if at > now:
-                at = now
-        else:
-            held = due.get(queue)
-            if held is None or at < held:
-                due[queue] = at
-        if not 0 <= priority <= 5:
-            priority = 0 if priority < 0 else 5
-        records.append(
-            (
-                env.id,
-                queue,
-                env.name,
-                priority,
-                at,
-                env.created_at,
-                env.attempts,
-                env.max_attempts,
-                env.encode().decode(),
-            )
-        )
-    return records
-
-
-async def _settled(fut: asyncio.Future[Any]) -> None:
-    """Stop ``fut`` (an operation on a connection about to roll back) and wait for it;
-    its own error is dropped, the caller's is the one raised."""
-    if not fut.done():
-        fut.cancel()
-    await asyncio.wait({fut})
-    if not fut.cancelled():
-        fut.exception()
-
-
-def _columns(envelopes: Sequence[Envelope]) -> tuple[tuple[list[Any], ...], list[str]]:
-    """The jobs as column arrays for ``unnest``, and one wake-up note per queue."""
-    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [])
-    ids, queues, names, prios, avail, created, attempts, maxes, bodies = columns
-    due: dict[str, float] = {}
-    for env in envelopes:
-        ids.append(env.id)
-        queues.append(env.queue)
-        names.append(env.name)
-        prios.append(env.priority)
-        avail.append(env.available_at)
-        created.append(env.created_at)
-        attempts.append(env.attempts)
-        maxes.append(env.max_attempts)
-        bodies.append(env.encode().decode())
-        # Due now (0) unless every job of the queue is delayed.
-        at = 0.0 if env.available_at <= env.created_at else env.available_at
-        due[env.queue] = min(due.get(env.queue, at), at)
-    return columns, [f"{at!r} {queue}" for queue, at in due.items()]
-
-
-_URL_OPTIONS = ("schema", "table_prefix", "listen", "durable_worker_commits")
-"""gello's own query parameters; asyncpg would send unknown ones as server settings."""
-
-
-def _split_options(url: str) -> tuple[str, dict[str, str]]:
-    """``url`` without gello's options (``?schema=jobs&listen=false``), and the options."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url, {}
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    options = {k: v for k, v in pairs if k in _URL_OPTIONS}
-    if not options:
-        return url, {}
-    rest = urlencode([(k, v) for k, v in pairs if k not in _URL_OPTIONS])
-    return urlunsplit(parts._replace(query=rest)), options
-
-
-def _flag(value: str, name: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ConfigurationError(f"PostgreSQL URL option {name}={value!r}: use true or false")
-
-
-def _channel(schema: str, prefix: str) -> str:
-    """The NOTIFY channel of one installation (at most 63 bytes, or it is truncated)."""
-    name = f"{prefix}{schema}"
-    if len(name.encode()) <= 63:
-        return name
-    return "gello_" + hashlib.sha1(name.encode()).hexdigest()
-
-
-def _rowcount(status: str) -> int:
-    """The count at the end of a command tag such as ``DELETE 3`` or ``INSERT 0 1``."""
-    tail = status.rsplit(" ", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
-
-
-def _record(row: Any) -> JobRecord:
-    (job_id, queue, attempts, priority, available_at, created_at, body, by, lease, held, now) = row
-    if held:
-        state = JobState.RESERVED
-    else:
-        state = JobState.SCHEDULED if available_at > now else JobState.PENDING
-    return JobRecord(
-        id=str(job_id),
-        queue=str(queue),
-        state=state,
-        attempts=int(attempts),
-        priority=int(priority),
-        available_at=float(available_at),
-        created_at=float(created_at),
-        body=str(body),
-        reserved_by=None if by is None else str(by),
-        lease_expires_at=None if lease is None else float(lease),
-    )
-
-
-def _failed(row: Any) -> FailedJob:
-    return FailedJob(
-        id=str(row[0]),
-        queue=str(row[1]),
-        name=str(row[2]),
-        body=str(row[3]),
-        exception=str(row[4]),
-        message=str(row[5]),
-        traceback=str(row[6]),
-        failed_at=float(row[7]),
-        attempts=int(row[8]),
-    )
-
-
-def _batch(row: Any) -> BatchRecord:
-    return BatchRecord(
-        id=str(row[0]),
-        name=str(row[1]),
-        total=int(row[2]),
-        processed=int(row[3]),
-        failed=int(row[4]),
-        created_at=float(row[5]),
-        finished_at=None if row[6] is None else float(row[6]),
-        cancelled_at=None if row[7] is None else float(row[7]),
-        options=str(row[8]),
-    )
+        return self._vacuum.warnings()

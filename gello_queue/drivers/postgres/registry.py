@@ -1,0 +1,57 @@
+"""Workers' heartbeats, paused queues, the restart signal and per-minute throughput:
+what workers tell each other and the status commands through the database."""
+
+from __future__ import annotations
+
+from gello_queue.drivers.common import seen
+from gello_queue.drivers.postgres.connection import Database
+from gello_queue.ports import ThroughputBucket, WorkerRecord
+
+
+class Registry(Database):
+    """The workers-and-control part of the port, on the workers, control and throughput
+    tables."""
+
+    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
+        await self._execute("worker_beat", record.id, record.to_json().decode(), float(ttl_s))
+
+    async def worker_gone(self, worker_id: str) -> None:
+        await self._execute("worker_gone", worker_id)
+
+    async def workers(self) -> list[WorkerRecord]:
+        out: list[WorkerRecord] = []
+        for raw, last_seen in await self._fetch("workers"):
+            out.append(seen(WorkerRecord.from_json(raw), float(last_seen)))
+        return out
+
+    async def pause(self, queue: str) -> None:
+        await self._execute("pause", queue)
+
+    async def resume(self, queue: str) -> None:
+        await self._execute("resume", queue)
+
+    async def paused(self) -> set[str]:
+        return {str(r[0]) for r in await self._fetch("paused")}
+
+    async def signal_restart(self) -> float:
+        return float(await self._fetchval("signal_restart"))
+
+    async def restart_signal(self) -> float | None:
+        value = await self._fetchval("restart_signal")
+        return None if value is None else float(value)
+
+    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
+        if not counts:
+            return
+        queues = list(counts)
+        await self._execute(
+            "record_throughput",
+            int(minute),
+            queues,
+            [counts[q][0] for q in queues],
+            [counts[q][1] for q in queues],
+        )
+
+    async def throughput(self, since: float) -> list[ThroughputBucket]:
+        rows = await self._fetch("throughput", float(since))
+        return [ThroughputBucket(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
