@@ -24,6 +24,7 @@ from gello_queue.core.unique import UniqueOutcome, unique_outcome
 from gello_queue.drivers.common import name_of, seen
 from gello_queue.ports import (
     BatchRecord,
+    Capability,
     FailedJob,
     Failure,
     JobRecord,
@@ -134,9 +135,7 @@ class MemoryDriver:
     """The port on plain dicts; see the module docstring."""
 
     name = "memory"
-    capabilities = frozenset(
-        {"list_jobs", "priority", "clear", "cancel", "unique_modes", "batch_push"}
-    )
+    capabilities: frozenset[str] = frozenset(Capability)  # every guarantee a database gives
 
     def __init__(self, store: MemoryStore | None = None) -> None:
         self.store = store or MemoryStore()

@@ -61,7 +61,7 @@ from gello_queue.drivers.postgres.registry import Registry
 from gello_queue.drivers.postgres.schema import migrate_on, read_version
 from gello_queue.drivers.postgres.sql import Names, latest_version
 from gello_queue.drivers.postgres.vacuum import Vacuum
-from gello_queue.ports import Failure, RescueResult, Reservation
+from gello_queue.ports import Capability, Failure, RescueResult, Reservation
 
 log = structlog.get_logger("gello")
 
@@ -78,9 +78,7 @@ class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, D
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
     name = "postgres"
-    capabilities = frozenset(
-        {"list_jobs", "priority", "clear", "cancel", "unique_modes", "batch_push"}
-    )
+    capabilities: frozenset[str] = frozenset(Capability)  # every guarantee a database gives
 
     def __init__(
         self,

@@ -89,6 +89,7 @@ from gello_queue.drivers.redis.urls import redact_url, split_cluster
 from gello_queue.drivers.redis.wait import Waiter
 from gello_queue.ports import (
     BatchRecord,
+    Capability,
     FailedJob,
     Failure,
     JobRecord,
@@ -105,9 +106,7 @@ class RedisDriver:
     """The port on Redis (standalone or Cluster); see the module docstring."""
 
     name = "redis"
-    capabilities = frozenset(
-        {"list_jobs", "priority", "clear", "cancel", "unique_modes", "batch_push"}
-    )
+    capabilities: frozenset[str] = frozenset(Capability)  # every guarantee a database gives
 
     def __init__(
         self,

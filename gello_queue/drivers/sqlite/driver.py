@@ -34,6 +34,7 @@ from gello_queue.drivers.sqlite.failed import FailedStore
 from gello_queue.drivers.sqlite.sql import Q
 from gello_queue.drivers.sqlite.workers import WorkerStore
 from gello_queue.ports import (
+    Capability,
     Failure,
     JobRecord,
     QueueCounts,
@@ -66,9 +67,7 @@ class SqliteDriver(FailedStore, WorkerStore, CoordinationStore, BatchStore):
     """The port on one SQLite file; see the module docstring."""
 
     name = "sqlite"
-    capabilities = frozenset(
-        {"list_jobs", "priority", "clear", "cancel", "unique_modes", "batch_push"}
-    )
+    capabilities: frozenset[str] = frozenset(Capability)  # every guarantee a database gives
 
     # -- producing -------------------------------------------------------------------
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
