@@ -114,7 +114,8 @@ class Settings(BaseSettings):
     queue_pool_timeout: float | None = Field(
         default=None, validation_alias="QUEUE_POOL_TIMEOUT", gt=0
     )
-    """Seconds a call waits for a free pool connection before it fails (unset: 20)."""
+    """Seconds a call waits for a free Redis pool connection before it fails (unset: 20).
+    A PostgreSQL call waits in asyncpg's queue until a connection is free."""
     queue_metrics_port: int | None = Field(default=None, validation_alias="QUEUE_METRICS_PORT")
     queue_health_port: int | None = Field(default=None, validation_alias="QUEUE_HEALTH_PORT")
     queue_metrics_host: str = Field(

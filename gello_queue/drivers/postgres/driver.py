@@ -87,7 +87,7 @@ class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, D
         schema: str = "public",
         table_prefix: str = "gello_",
         listen: bool = True,
-        pool_min: int = 2,
+        pool_min: int | None = None,
         pool_max: int = 10,
         auto_migrate: bool = False,
         poll_interval_s: float = 0.05,
@@ -96,6 +96,8 @@ class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, D
         application_name: str = "gello",
         durable_worker_commits: bool = False,
     ) -> None:
+        if pool_min is None:
+            pool_min = min(2, pool_max)  # two idle, unless the pool is smaller
         if pool_min < 0 or pool_max < 1 or pool_min > pool_max:
             raise ConfigurationError(
                 f"PostgreSQL pool size must satisfy 0 <= pool_min <= pool_max and"
