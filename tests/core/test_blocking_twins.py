@@ -24,7 +24,7 @@ from gello_queue.core.registry import JobRegistry
 from gello_queue.drivers import DriverFactory
 from gello_queue.drivers.postgres import PostgresDriver
 from gello_queue.drivers.redis import RedisDriver
-from gello_queue.drivers.redis.driver import POOL_MAX
+from gello_queue.drivers.redis.connection import POOL_MAX
 from gello_queue.portal import portal
 
 
