@@ -1,0 +1,44 @@
+"""The web examples under examples/ run as their docstrings tell a user to."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run_example(name: str, tmp_path: Path, *command: str) -> str:
+    project = tmp_path / name
+    shutil.copytree(EXAMPLES / name, project, ignore=shutil.ignore_patterns("*.db*", "__pycache__"))
+    # A fresh project: no queue settings inherited, the settings' defaults (./gello.db).
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    out = subprocess.run(
+        [sys.executable, *command],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+@pytest.mark.parametrize(("name", "tests"), [("fastapi", 2), ("flask", 2)])
+def test_the_example_app_passes_its_own_tests(name: str, tests: int, tmp_path: Path) -> None:
+    out = run_example(name, tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert f"{tests} passed" in out
+
+
+def test_the_sqlalchemy_example_queues_only_the_committed_signup(tmp_path: Path) -> None:
+    out = run_example("sqlalchemy", tmp_path, "signup.py")
+    assert "queued 1 of 2 sign-ups" in out
