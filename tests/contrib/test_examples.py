@@ -21,8 +21,10 @@ def run_example(name: str, tmp_path: Path, *command: str) -> str:
         k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # What activating the virtualenv does: its bin first on PATH.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     out = subprocess.run(
-        [sys.executable, *command],
+        list(command),
         cwd=project,
         env=env,
         capture_output=True,
@@ -30,15 +32,28 @@ def run_example(name: str, tmp_path: Path, *command: str) -> str:
         timeout=120,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    return out.stdout
+    return out.stdout + out.stderr
 
 
 @pytest.mark.parametrize(("name", "tests"), [("fastapi", 2), ("flask", 2)])
 def test_the_example_app_passes_its_own_tests(name: str, tests: int, tmp_path: Path) -> None:
-    out = run_example(name, tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    out = run_example(
+        name, tmp_path, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"
+    )
     assert f"{tests} passed" in out
 
 
 def test_the_sqlalchemy_example_queues_only_the_committed_signup(tmp_path: Path) -> None:
-    out = run_example("sqlalchemy", tmp_path, "signup.py")
+    out = run_example("sqlalchemy", tmp_path, sys.executable, "signup.py")
     assert "queued 1 of 2 sign-ups" in out
+
+
+def test_the_django_example_runs_as_written(tmp_path: Path) -> None:
+    out = run_example("django", tmp_path, "bash", "run.sh")
+    # manage.py gello queue:work ran with the queue Django's settings name (queue.db, not
+    # the default gello.db) and found the job in shop/jobs.py.
+    assert "queue.db" in out
+    assert "mail to ada@example.com: welcome" in out
+    assert not (tmp_path / "django" / "gello.db").exists()
+    assert "Ran 3 tests" in out
+    assert "\nOK\n" in out
