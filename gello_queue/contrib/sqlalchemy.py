@@ -3,7 +3,9 @@
 A job dispatched inside a transaction may run before the transaction commits, and then
 finds no row, or run for a row that a rollback took away. ``dispatch_after_commit`` holds
 the dispatch in the session (``session.info``) until its transaction commits: then it is
-sent, once; a rollback, or a session closed without committing, drops it.
+sent, once; a rollback, or a session closed without committing, drops it. A job
+dispatched inside a savepoint (``begin_nested()``) is dropped if that savepoint rolls
+back, and otherwise waits for the outermost transaction's commit.
 
 Works with a ``Session``, an ``AsyncSession`` and a ``scoped_session`` (Flask-SQLAlchemy's
 ``db.session``). With an ``AsyncSession`` the dispatch is awaited on the session's own
@@ -35,7 +37,15 @@ class _Held:
 
     awaited: bool
     """Sent by awaiting the async dispatch (the session is an ``AsyncSession``)."""
-    pending: list[tuple[PendingDispatch, Queue | None]] = field(default_factory=list)
+    pending: list[_Dispatch] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Dispatch:
+    made: PendingDispatch
+    connection: Queue | None
+    savepoint: SessionTransaction | None
+    """The innermost savepoint open when it was dispatched: its rollback drops it."""
 
 
 def dispatch_after_commit(
@@ -51,14 +61,15 @@ def dispatch_after_commit(
     raises from ``commit()``, after the data was committed.
     """
     held = _held(session)
-    held.pending.extend((p, connection) for p in pending)
+    savepoint = _sync_session(session).get_nested_transaction()
+    held.pending.extend(_Dispatch(p, connection, savepoint) for p in pending)
 
 
 def held_dispatches(session: Session | AsyncSession | scoped_session[Any]) -> list[PendingDispatch]:
     """The dispatches ``session`` holds until it commits (for tests and debugging)."""
     target = _sync_session(session)
     held = target.info.get(_KEY)
-    return [] if held is None else [p for p, _ in held.pending]
+    return [] if held is None else [d.made for d in held.pending]
 
 
 def _sync_session(session: Session | AsyncSession | scoped_session[Any]) -> Session:
@@ -77,22 +88,41 @@ def _held(session: Session | AsyncSession | scoped_session[Any]) -> _Held:
         held = target.info[_KEY] = _Held(awaited=isinstance(session, AsyncSession))
         # Listeners on this session alone: other sessions pay nothing.
         event.listen(target, "after_commit", _send)
+        event.listen(target, "after_soft_rollback", _drop_rolled_back_savepoint)
         event.listen(target, "after_transaction_end", _drop)
     assert isinstance(held, _Held)
     return held
 
 
 def _send(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the outermost transaction has not committed yet
     held: _Held = session.info[_KEY]
     # Taken before sending: a commit made while sending cannot send them twice.
     pending, held.pending = held.pending, []
-    for made, connection in pending:
-        queue = connection or default_queue()
+    for dispatch in pending:
+        queue = dispatch.connection or default_queue()
         if held.awaited:
             # The commit runs in the AsyncSession's greenlet: this awaits on its loop.
-            await_only(queue.dispatch(made))
+            await_only(queue.dispatch(dispatch.made))
         else:
-            queue.dispatch_blocking(made)
+            queue.dispatch_blocking(dispatch.made)
+
+
+def _drop_rolled_back_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
+    # A savepoint rolled back: drop what was dispatched inside it, or inside a savepoint
+    # nested in it (released ones included). The outermost rollback is ``_drop``'s.
+    if previous_transaction.nested:
+        held: _Held = session.info[_KEY]
+        held.pending = [d for d in held.pending if not _within(d.savepoint, previous_transaction)]
+
+
+def _within(savepoint: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    while savepoint is not None:
+        if savepoint is ended:
+            return True
+        savepoint = savepoint.parent
+    return False
 
 
 def _drop(session: Session, transaction: SessionTransaction) -> None:

@@ -87,6 +87,22 @@ def test_the_session_context_sends_at_its_commit(session: Session, fake: FakeQue
     fake.assert_pushed_times(Welcome, 1)
 
 
+def test_a_rolled_back_savepoint_drops_only_its_own(session: Session, fake: FakeQueue) -> None:
+    dispatch_after_commit(session, Welcome.make(user_id=1))
+    with session.begin_nested():
+        dispatch_after_commit(session, Welcome.make(user_id=2))  # released: kept
+    fake.assert_nothing_pushed()  # a released savepoint is not the commit
+    savepoint = session.begin_nested()
+    dispatch_after_commit(session, Welcome.make(user_id=3))
+    with session.begin_nested():
+        dispatch_after_commit(session, Welcome.make(user_id=4))  # inside the one rolled back
+    savepoint.rollback()
+    assert [p.payload["user_id"] for p in held_dispatches(session)] == [1, 2]
+    session.commit()
+    fake.assert_pushed_times(Welcome, 2)
+    fake.assert_not_pushed(Welcome, lambda p: p.user_id in (3, 4))
+
+
 def test_a_scoped_session_holds_them_in_the_current_session(
     tmp_path: Path, fake: FakeQueue
 ) -> None:
@@ -121,12 +137,19 @@ async def _exercise(sessions: async_sessionmaker[AsyncSession], fake: FakeQueue)
 
         session.add(User(id=2, email="bob@example.com"))
         dispatch_after_commit(session, Welcome.make(user_id=2))
+        async with session.begin_nested():
+            dispatch_after_commit(session, Welcome.make(user_id=3))
+        fake.assert_nothing_pushed()  # a released savepoint is not the commit
+        nested = await session.begin_nested()
+        dispatch_after_commit(session, Welcome.make(user_id=4))
+        await nested.rollback()
         await session.commit()
-        fake.assert_pushed_times(Welcome, 1)
+        fake.assert_pushed_times(Welcome, 2)
         fake.assert_pushed(Welcome, lambda p: p.user_id == 2)
+        fake.assert_pushed(Welcome, lambda p: p.user_id == 3)
 
         await session.commit()
-        fake.assert_pushed_times(Welcome, 1)
+        fake.assert_pushed_times(Welcome, 2)
         emails = (await session.scalars(select(User.email))).all()
         assert emails == ["bob@example.com"]
 
