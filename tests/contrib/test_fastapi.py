@@ -10,6 +10,10 @@ import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from web_jobs import Welcome
 
 from gello_queue import DriverUnavailableError, Queue, set_default_queue, testing
@@ -100,3 +104,25 @@ async def test_the_httpx_asgi_transport_with_the_fake() -> None:
             response = await client.post("/users/7")
     assert response.status_code == 200
     fake.assert_pushed(Welcome, lambda p: p.user_id == 7)
+
+
+def test_a_starlette_app_takes_the_same_lifespan() -> None:
+    async def signup(request: Request) -> JSONResponse:
+        queue = get_queue()
+        job_id = await Welcome.dispatch(
+            user_id=int(request.path_params["user_id"]), connection=queue
+        )
+        return JSONResponse({"job": job_id})
+
+    log: list[str] = []
+    set_default_queue(Queue("memory://", factory=lambda: Recorded(log)))
+    try:
+        app = Starlette(
+            routes=[Route("/users/{user_id}", signup, methods=["POST"])], lifespan=lifespan
+        )
+        with TestClient(app) as client:
+            assert log == ["open"]
+            assert client.post("/users/3").status_code == 200
+        assert log == ["open", "close"]
+    finally:
+        set_default_queue(None)
