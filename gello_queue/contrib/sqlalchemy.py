@@ -15,6 +15,7 @@ blocking twin.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 from sqlalchemy.util.concurrency import await_only
 
-from gello_queue import PendingDispatch, Queue, default_queue
+from gello_queue import GelloError, PendingDispatch, Queue, default_queue
 
 __all__ = ["dispatch_after_commit", "held_dispatches"]
 
@@ -59,10 +60,27 @@ def dispatch_after_commit(
     committing. Each dispatch is sent exactly once, in order, to ``connection`` (the
     default queue when omitted, as it is at commit time). A dispatch that fails at commit
     raises from ``commit()``, after the data was committed.
+
+    Raises:
+        GelloError: a (blocking) ``Session`` inside a running event loop: its commit
+            could not send without blocking the loop; use an ``AsyncSession`` there.
     """
     held = _held(session)
+    if not held.awaited and _loop_running():
+        raise GelloError(
+            "dispatch_after_commit was given a Session inside a running event loop, where"
+            " its commit cannot send without blocking the loop: use an AsyncSession"
+        )
     savepoint = _sync_session(session).get_nested_transaction()
     held.pending.extend(_Dispatch(p, connection, savepoint) for p in pending)
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def held_dispatches(session: Session | AsyncSession | scoped_session[Any]) -> list[PendingDispatch]:

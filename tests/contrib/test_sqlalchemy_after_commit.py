@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from web_jobs import Base, User, Welcome
 
-from gello_queue import Queue, testing
+from gello_queue import GelloError, Queue, testing
 from gello_queue.contrib.sqlalchemy import dispatch_after_commit, held_dispatches
 from gello_queue.testing import FakeQueue
 
@@ -187,6 +187,12 @@ async def test_an_async_session_on_postgresql(postgres_schema: str, fake: FakeQu
         await _exercise(async_sessionmaker(engine), fake)
     finally:
         await engine.dispose()
+
+
+async def test_a_blocking_session_inside_an_event_loop_is_refused(session: Session) -> None:
+    with pytest.raises(GelloError, match="use an AsyncSession"):
+        dispatch_after_commit(session, Welcome.make(user_id=1))
+    assert held_dispatches(session) == []
 
 
 async def test_an_async_session_awaits_a_real_queue(tmp_path: Path) -> None:
