@@ -1,0 +1,5 @@
+from django.db import models
+
+
+class Member(models.Model):
+    email = models.EmailField()
