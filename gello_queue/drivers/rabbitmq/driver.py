@@ -215,8 +215,6 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         """gello queue names this process pushed to or consumed from. AMQP cannot list
         queues: inspection sees these, plus the store's (failed, paused, served)."""
         self._consumers: dict[str, str] = {}
-        self._direct: dict[str, Any] = {}
-        """Consumer tag -> its delivery callback (see ``_deliver_directly``)."""
         self.buffers: dict[str, deque[_Buffered]] = {}
         self._held: dict[str, _Held] = {}
         self._prefetch = 0
@@ -247,35 +245,9 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             con = await conn.channel(publisher_confirms=False)
             self._pub = await pub.get_underlay_channel()
             self._con = await con.get_underlay_channel()
-            self._deliver_directly(self._con)
             self._conn = conn
             self._gen += 1
             return conn
-
-    def _deliver_directly(self, channel: Any) -> None:
-        """Hand our consumers' deliveries to their buffers in the channel's reader.
-
-        aiormq runs each delivery's consumer callback in a task of its own (a task, a
-        wrapper and two future-store entries per message); our callback only appends to a
-        buffer, so the reader calls it directly, in delivery-tag order (which the
-        ``multiple`` acks rely on). Only on the aiormq internals this was written
-        against; otherwise, and for any other consumer tag, aiormq's own path.
-        """
-        original = getattr(channel, "_on_deliver_frame", None)
-        header = getattr(channel, "_Channel__get_content_header", None)
-        content = getattr(channel, "_read_content", None)
-        if original is None or header is None or content is None:
-            return
-        direct = self._direct
-
-        async def on_deliver(frame: Any) -> None:
-            deliver = direct.get(frame.consumer_tag)
-            if deliver is None:
-                await original(frame)
-            else:
-                deliver(await content(frame, await header()))
-
-        channel._on_deliver_frame = on_deliver
 
     def _live(self) -> bool:
         conn, con, pub = self._conn, self._con, self._pub
@@ -293,7 +265,6 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         self._conn = self._pub = self._con = self._probe = None
         self._declared.clear()
         self._consumers.clear()
-        self._direct.clear()
         self.buffers.clear()
         self._held.clear()
         self._open.clear()
@@ -441,9 +412,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             name = await self._declare_work(queue)
             self.buffers.setdefault(queue, deque())
             deliver = self._on_message(queue)
-            tag = f"gello.{self._gen}.{new_id()}"
-            self._direct[tag] = deliver  # before the consume: its first delivery too
-            ok = await self._con.basic_consume(name, deliver, no_ack=False, consumer_tag=tag)
+            ok = await self._con.basic_consume(name, deliver, no_ack=False)
             self._consumers[queue] = ok.consumer_tag
             self._touched[queue] = time.monotonic()
 
@@ -451,7 +420,10 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         buffer = self.buffers[queue]
         gen = self._gen
 
-        def deliver(msg: DeliveredMessage) -> None:
+        # aiormq runs this in a task of its own per delivery; tasks start in the order
+        # they were created, and this one appends before it first yields, so the buffer
+        # stays in delivery-tag order (which the ``multiple`` acks rely on).
+        async def deliver(msg: DeliveredMessage) -> None:
             if gen == self._gen:
                 self._opened(_tag(msg))
             buffer.append(_Buffered(msg, gen, time.monotonic()))
