@@ -56,6 +56,7 @@ from gello_queue.drivers.broker_buffer import (
     Arrival,
     BrokerBuffer,
     header_int,
+    read_arrival,
     read_unique,
 )
 from gello_queue.drivers.broker_buffer import ms as epoch_ms
@@ -498,25 +499,11 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                 meta={},
             )
         headers: dict[str, Any] = dict(raw)
-        attempts = (
-            (header_int(headers, "gello-attempts") or 0)
-            + (header_int(headers, "x-delivery-count") or 0)
-            + 1
-        )
-        max_attempts = header_int(headers, "gello-max")
-        if max_attempts is None and attempts > 1:
-            max_attempts = _body_max(bytes(item.msg.body))
-        header_int(headers, "gello-created")  # read when leased: refused here, not there
-        return Arrival(
-            id=_message_id(item.msg, headers),
-            queue=lane,
-            at=(header_int(headers, "gello-at") or 0) / 1000,
-            attempts=attempts,
-            max_attempts=max_attempts,
-            unique=read_unique(headers),
-            started=bool(headers.get("gello-started")) or attempts > 1,
-            meta=headers,
-        )
+        used = header_int(headers, "x-delivery-count") or 0
+        got = read_arrival(_message_id(item.msg, headers), lane, headers, used=used)
+        if got.max_attempts is None and got.attempts > 1:  # sent only when below 1
+            got.max_attempts = _body_max(bytes(item.msg.body))
+        return got
 
     async def unreadable(self, lane: str, item: _Buffered, reason: str) -> None:
         headers = _headers(item.msg)

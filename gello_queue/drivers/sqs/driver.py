@@ -53,6 +53,7 @@ from gello_queue.drivers.broker_buffer import (
     BrokerBuffer,
     header_int,
     job_headers,
+    read_arrival,
     read_unique,
 )
 from gello_queue.drivers.broker_claims import unique_mode
@@ -121,6 +122,11 @@ def _attrs_of(message: dict[str, Any]) -> dict[str, str]:
     return {
         k: str(v.get("StringValue")) for k, v in (message.get("MessageAttributes") or {}).items()
     }
+
+
+def _job_id(message: dict[str, Any], attrs: dict[str, str]) -> str:
+    """The job id: ``gello-id``, else the message's own id (a foreign message)."""
+    return attrs.get("gello-id") or str(message["MessageId"])
 
 
 def _receives(message: dict[str, Any]) -> int:
@@ -401,23 +407,12 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         message = item.message
         attrs = _attrs_of(message)
         used = _used(message, attrs, fifo=self.is_fifo(lane[0]))
-        attempts = (header_int(attrs, "gello-attempts") or 0) + used + 1
-        header_int(attrs, "gello-created")  # read by ``find``: refused here, not there
-        return Arrival(
-            id=attrs.get("gello-id") or message["MessageId"],
-            queue=lane[0],
-            at=(header_int(attrs, "gello-at") or 0) / 1000,
-            attempts=attempts,
-            max_attempts=header_int(attrs, "gello-max"),
-            unique=read_unique(attrs),
-            started=bool(attrs.get("gello-started")) or attempts > 1,
-            meta=attrs,
-        )
+        return read_arrival(_job_id(message, attrs), lane[0], dict(attrs), used=used)
 
     async def unreadable(self, lane: Lane, item: _Received, reason: str) -> None:
         attrs = _attrs_of(item.message)
         arrival = Arrival(
-            id=attrs.get("gello-id") or item.message["MessageId"],
+            id=_job_id(item.message, attrs),
             queue=lane[0],
             at=0.0,
             attempts=0,  # never run: its attributes were unreadable on every receive
