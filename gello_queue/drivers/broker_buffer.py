@@ -129,6 +129,28 @@ class Arrival:
     """The message's gello headers or attributes, as read."""
 
 
+def read_arrival(job_id: str, queue: str, headers: dict[str, Any], *, used: int) -> Arrival:
+    """A message's gello headers read into an ``Arrival``; ``used`` is the attempts the
+    broker counted before this delivery (redeliveries, earlier receives).
+
+    Raises:
+        EnvelopeError: a gello header cannot be read (see ``header_int``).
+    """
+    attempts = (header_int(headers, "gello-attempts") or 0) + used + 1
+    max_attempts = header_int(headers, "gello-max")
+    header_int(headers, "gello-created")  # read when leased or found: refused here
+    return Arrival(
+        id=job_id,
+        queue=queue,
+        at=(header_int(headers, "gello-at") or 0) / 1000,
+        attempts=attempts,
+        max_attempts=max_attempts,
+        unique=read_unique(headers),
+        started=bool(headers.get("gello-started")) or attempts > 1,
+        meta=headers,
+    )
+
+
 class BrokerBuffer(ABC, Generic[L, M]):
     """The shared ``take``; drivers implement how a message is read and settled."""
 

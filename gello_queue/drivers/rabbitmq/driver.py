@@ -43,29 +43,20 @@ from typing import Any
 
 import aio_pika
 import aiormq
-import orjson
 from aiormq.abc import DeliveredMessage
 from pamqp import commands as spec
 
 from gello_queue.core.envelope import Envelope, new_id
 from gello_queue.core.errors import DriverUnavailableError, EnvelopeError
-from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
-from gello_queue.core.states import JobState
-from gello_queue.drivers.broker_buffer import (
-    MAX_TAKE_ROUNDS,
-    Arrival,
-    BrokerBuffer,
-    header_int,
-    read_unique,
-)
+from gello_queue.drivers.broker_buffer import MAX_TAKE_ROUNDS, Arrival, header_int, read_arrival
 from gello_queue.drivers.broker_buffer import ms as epoch_ms
 from gello_queue.drivers.broker_claims import claim_queue, marker_queue, unique_mode
-from gello_queue.drivers.composite import StoreBacked, split_store_url, store_failed
+from gello_queue.drivers.broker_leases import BrokerLeases, Held, body_max
+from gello_queue.drivers.composite import StoreBacked, split_store_url
 from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.ports import (
+    Capability,
     FailedJob,
-    Failure,
-    JobRecord,
     QueueCounts,
     QueueDriver,
     RescueResult,
@@ -85,26 +76,6 @@ LATE_WINDOW_S = 1.0
 consuming, this recently."""
 _ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, OSError, asyncio.TimeoutError)
 """What the broker's client raises when the broker, the connection or a channel is gone."""
-
-
-@dataclass(slots=True)
-class _Held:
-    tag: int
-    gen: int
-    id: str
-    queue: str
-    attempts: int
-    max_attempts: int | None
-    max_known: bool
-    """``max_attempts`` was read (else it is in the body, read when needed)."""
-    unique: str | None
-    """The unique mode, if the job has a key."""
-    body: bytes
-    created_at: float | None
-    """From ``gello-created`` (the previous format); else read from the body."""
-    available_at: float
-    expires: float
-    reserved_by: str
 
 
 @dataclass(slots=True)
@@ -162,29 +133,12 @@ def rabbit_headers(
     return headers
 
 
-def _body_field(body: bytes, name: str) -> Any:
-    """``name`` from an envelope body, or ``None`` (not JSON, not an object)."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return data.get(name) if isinstance(data, dict) else None
-
-
-def _body_max(body: bytes) -> int | None:
-    value = _body_field(body, "max_attempts")
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 @outage_boundary
-class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
+class RabbitMQDriver(BrokerLeases[str, _Buffered], StoreBacked):
     """The port on RabbitMQ quorum queues; see the module docstring."""
 
     name = "rabbitmq"
-    capabilities = frozenset({"clear", "unique_modes"})
+    capabilities: frozenset[str] = frozenset({Capability.CLEAR, Capability.UNIQUE_MODES})
 
     def __init__(
         self,
@@ -215,10 +169,8 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         """gello queue names this process pushed to or consumed from. AMQP cannot list
         queues: inspection sees these, plus the store's (failed, paused, served)."""
         self._consumers: dict[str, str] = {}
-        self._direct: dict[str, Any] = {}
-        """Consumer tag -> its delivery callback (see ``_deliver_directly``)."""
         self.buffers: dict[str, deque[_Buffered]] = {}
-        self._held: dict[str, _Held] = {}
+        self._held: dict[str, Held[str, _Buffered]] = {}
         self._prefetch = 0
         self._open: set[int] = set()
         """Delivery tags of the consumer channel not yet acknowledged or returned."""
@@ -247,35 +199,9 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             con = await conn.channel(publisher_confirms=False)
             self._pub = await pub.get_underlay_channel()
             self._con = await con.get_underlay_channel()
-            self._deliver_directly(self._con)
             self._conn = conn
             self._gen += 1
             return conn
-
-    def _deliver_directly(self, channel: Any) -> None:
-        """Hand our consumers' deliveries to their buffers in the channel's reader.
-
-        aiormq runs each delivery's consumer callback in a task of its own (a task, a
-        wrapper and two future-store entries per message); our callback only appends to a
-        buffer, so the reader calls it directly, in delivery-tag order (which the
-        ``multiple`` acks rely on). Only on the aiormq internals this was written
-        against; otherwise, and for any other consumer tag, aiormq's own path.
-        """
-        original = getattr(channel, "_on_deliver_frame", None)
-        header = getattr(channel, "_Channel__get_content_header", None)
-        content = getattr(channel, "_read_content", None)
-        if original is None or header is None or content is None:
-            return
-        direct = self._direct
-
-        async def on_deliver(frame: Any) -> None:
-            deliver = direct.get(frame.consumer_tag)
-            if deliver is None:
-                await original(frame)
-            else:
-                deliver(await content(frame, await header()))
-
-        channel._on_deliver_frame = on_deliver
 
     def _live(self) -> bool:
         conn, con, pub = self._conn, self._con, self._pub
@@ -293,7 +219,6 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         self._conn = self._pub = self._con = self._probe = None
         self._declared.clear()
         self._consumers.clear()
-        self._direct.clear()
         self.buffers.clear()
         self._held.clear()
         self._open.clear()
@@ -441,9 +366,7 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             name = await self._declare_work(queue)
             self.buffers.setdefault(queue, deque())
             deliver = self._on_message(queue)
-            tag = f"gello.{self._gen}.{new_id()}"
-            self._direct[tag] = deliver  # before the consume: its first delivery too
-            ok = await self._con.basic_consume(name, deliver, no_ack=False, consumer_tag=tag)
+            ok = await self._con.basic_consume(name, deliver, no_ack=False)
             self._consumers[queue] = ok.consumer_tag
             self._touched[queue] = time.monotonic()
 
@@ -451,7 +374,10 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         buffer = self.buffers[queue]
         gen = self._gen
 
-        def deliver(msg: DeliveredMessage) -> None:
+        # aiormq runs this in a task of its own per delivery; tasks start in the order
+        # they were created, and this one appends before it first yields, so the buffer
+        # stays in delivery-tag order (which the ``multiple`` acks rely on).
+        async def deliver(msg: DeliveredMessage) -> None:
             if gen == self._gen:
                 self._opened(_tag(msg))
             buffer.append(_Buffered(msg, gen, time.monotonic()))
@@ -526,96 +452,18 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
                 meta={},
             )
         headers: dict[str, Any] = dict(raw)
-        attempts = (
-            (header_int(headers, "gello-attempts") or 0)
-            + (header_int(headers, "x-delivery-count") or 0)
-            + 1
-        )
-        max_attempts = header_int(headers, "gello-max")
-        if max_attempts is None and attempts > 1:
-            max_attempts = _body_max(bytes(item.msg.body))
-        header_int(headers, "gello-created")  # read when leased: refused here, not there
-        return Arrival(
-            id=_message_id(item.msg, headers),
-            queue=lane,
-            at=(header_int(headers, "gello-at") or 0) / 1000,
-            attempts=attempts,
-            max_attempts=max_attempts,
-            unique=read_unique(headers),
-            started=bool(headers.get("gello-started")) or attempts > 1,
-            meta=headers,
-        )
-
-    async def unreadable(self, lane: str, item: _Buffered, reason: str) -> None:
-        headers = _headers(item.msg)
-        arrival = Arrival(
-            id=_message_id(item.msg, headers),
-            queue=lane,
-            at=0.0,
-            attempts=0,  # never run: its headers were unreadable on every delivery
-            max_attempts=None,
-            unique=read_unique(headers),
-        )
-        held = self._hold(lane, item, arrival, 0, 0.0, "")
-        await self._fail_held(held, Failure("EnvelopeError", reason))
+        used = header_int(headers, "x-delivery-count") or 0
+        got = read_arrival(_message_id(item.msg, headers), lane, headers, used=used)
+        if got.max_attempts is None and got.attempts > 1:  # sent only when below 1
+            got.max_attempts = body_max(bytes(item.msg.body))
+        return got
 
     async def send_on(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
         await self._forward(lane, item, arrival.meta, arrival.at - time.time())
 
-    async def lost(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
-        # Its last attempt was delivered and never settled: the worker died running it.
-        held = self._hold(lane, item, arrival, arrival.attempts - 1, 0.0, "")
-        await self._fail_held(held, Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON))
-
     async def settle_unrun(self, lane: str, item: _Buffered, arrival: Arrival) -> None:
         await self._ack_tag(_tag(item.msg))
         await self.end_claims([(arrival.id, arrival.unique)])  # a superseded job's marker
-
-    def lease(
-        self,
-        lane: str,
-        item: _Buffered,
-        arrival: Arrival,
-        lease_s: float,
-        worker_id: str,
-        now: float,
-    ) -> Reservation:
-        held = self._hold(lane, item, arrival, arrival.attempts, now + lease_s, worker_id)
-        token = f"{held.gen}.{held.tag}"
-        return Reservation(held.id, lane, token, held.attempts, held.body, held.expires)
-
-    def _hold(
-        self,
-        queue: str,
-        item: _Buffered,
-        arrival: Arrival,
-        attempts: int,
-        expires: float,
-        worker_id: str,
-    ) -> _Held:
-        msg = item.msg
-        tag = _tag(msg)
-        held = _Held(
-            tag=tag,
-            gen=item.gen,
-            id=arrival.id,
-            queue=queue,
-            attempts=attempts,
-            max_attempts=arrival.max_attempts,
-            max_known=arrival.max_attempts is not None or "gello-max" in arrival.meta,
-            unique=arrival.unique,
-            body=bytes(msg.body),
-            created_at=(
-                (header_int(arrival.meta, "gello-created") or 0) / 1000
-                if "gello-created" in arrival.meta
-                else None
-            ),
-            available_at=arrival.at,
-            expires=expires,
-            reserved_by=worker_id,
-        )
-        self._held[f"{held.gen}.{tag}"] = held
-        return held
 
     async def _forward(
         self, queue: str, item: _Buffered, headers: dict[str, Any], delay_s: float
@@ -660,24 +508,27 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         self._open.discard(tag)
         await self._con.basic_ack(tag)
 
-    def _settle(self, res: Reservation) -> _Held | None:
-        held = self._held.pop(res.token, None)
-        if held is None or held.gen != self._gen or self._con is None or self._con.is_closed:
-            return None
-        return held
+    # -- the held leases' steps (see broker_leases) ----------------------------------
+    def _token(self, item: _Buffered) -> str:
+        # The channel's generation too: a token from before a reconnect never
+        # acknowledges another delivery that has the same tag.
+        return f"{item.gen}.{_tag(item.msg)}"
 
-    async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
-        done: list[_Held] = []
-        lost: list[str] = []
-        for res in reservations:
-            held = self._settle(res)
-            if held is None:
-                lost.append(res.id)
-            else:
-                done.append(held)
-        if not done:
-            return lost
-        tags = sorted(h.tag for h in done)
+    def _body(self, item: _Buffered) -> bytes:
+        return bytes(item.msg.body)
+
+    def _label(self, lane: str, item: _Buffered) -> tuple[str, str, dict[str, Any]]:
+        headers = _headers(item.msg)
+        return _message_id(item.msg, headers), lane, headers
+
+    def _current(self, held: Held[str, _Buffered]) -> bool:
+        return held.item.gen == self._gen
+
+    def _settleable(self, held: Held[str, _Buffered], now: float) -> bool:
+        return self._current(held) and self._con is not None and not self._con.is_closed
+
+    async def _ack_many(self, helds: Sequence[Held[str, _Buffered]]) -> None:
+        tags = sorted(_tag(h.item.msg) for h in helds)
         self._open.difference_update(tags)
         heap = self._open_heap
         while heap and heap[0] not in self._open:
@@ -690,80 +541,48 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             await self._con.basic_ack(covered[-1], multiple=True, wait=False)
         for tag in tags[len(covered) :]:
             await self._con.basic_ack(tag, wait=False)
-        await self.end_claims([(h.id, h.unique) for h in done])
-        return lost
 
-    async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
-        held = self._settle(reservation)
-        if held is None:
-            return False
+    async def _ack_one(self, held: Held[str, _Buffered]) -> None:
+        await self._ack_tag(_tag(held.item.msg))
+
+    async def _send_again(
+        self, held: Held[str, _Buffered], envelope: Envelope, delay_s: float
+    ) -> None:
         headers = rabbit_headers(
             envelope,
             attempts=envelope.attempts,
             at=time.time() + delay_s,
             unique=held.unique,
-            started=held.unique == "processing",
+            started=held.claim_released,
         )
         await self._publish(held.queue, envelope.encode(), headers, delay_s, envelope.id)
-        await self._ack_tag(held.tag)
-        return True
+        await self._ack_tag(_tag(held.item.msg))
 
-    async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
-        held = self._settle(reservation)
-        if held is None:
-            return False
-        await self._fail_held(held, failure, body)
-        return True
-
-    async def _fail_held(self, held: _Held, failure: Failure, body: str | None = None) -> None:
-        self._held.pop(f"{held.gen}.{held.tag}", None)
-        text = body if body is not None else held.body.decode("utf-8", "backslashreplace")
-        await store_failed(  # stored first, then acknowledged
-            self.store,
-            job_id=held.id,
-            queue=held.queue,
-            body=text,
-            failure=failure,
-            attempts=held.attempts,
-        )
-        await self._ack_tag(held.tag)
-        if held.unique:  # any mode: a job lost before it started still holds its claim
-            await self.release_unique([held.id])
-
-    async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
+    async def _renew(
+        self, helds: Sequence[Held[str, _Buffered]], lease_s: float, now: float
+    ) -> list[str]:
         # The broker keeps a delivery while the connection lives (up to its consumer
         # timeout): renewing is local, and a lease is lost only with the connection.
         lost: list[str] = []
-        expires = time.time() + lease_s
-        for res in reservations:
-            held = self._held.get(res.token)
-            if held is None or held.gen != self._gen:
-                lost.append(res.id)
+        for held in helds:
+            if self._current(held):
+                held.expires = now + lease_s
             else:
-                held.expires = expires
+                lost.append(held.id)
         return lost
+
+    async def _requeue(self, held: Held[str, _Buffered]) -> None:
+        # A requeue counts as a delivery: the next holder sees the attempt.
+        tag = _tag(held.item.msg)
+        self._open.discard(tag)
+        await self._con.basic_nack(tag, requeue=True)
 
     async def rescue(self) -> RescueResult:
         # Deliveries of dead workers come back from the broker by itself; here only this
         # process's expired leases (a stalled loop) and long-buffered deliveries.
-        result = RescueResult()
         if self._con is None or self._con.is_closed:
-            return result
-        now = time.time()
-        for token, held in list(self._held.items()):
-            if held.expires > now or held.gen != self._gen:
-                continue
-            if not held.max_known:
-                held.max_attempts, held.max_known = _body_max(held.body), True
-            if rescue_fails(held.attempts, held.max_attempts):
-                await self._fail_held(held, Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON))
-                result.failed.append(held.id)
-            else:
-                del self._held[token]
-                # A requeue counts as a delivery: the next holder sees the attempt.
-                self._open.discard(held.tag)
-                await self._con.basic_nack(held.tag, requeue=True)
-                result.requeued.append(held.id)
+            return RescueResult()
+        result = await self._rescue_held()
         await self._hand_back_buffered(list(self.buffers), STALE_BUFFER_S)
         await self.sweep_markers()
         return result
@@ -796,10 +615,6 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
             pending=pending + buffered, scheduled=scheduled, reserved=self._reserved(queue)
         )
 
-    def _reserved(self, queue: str) -> int:
-        # Unacknowledged counts are not visible over AMQP: only this process's holdings.
-        return sum(1 for h in self._held.values() if h.queue == queue and h.gen == self._gen)
-
     async def counts(self) -> dict[str, QueueCounts]:
         stored = await self.store_counts()
         names = self._known | await self.known_queues(stored)
@@ -827,32 +642,6 @@ class RabbitMQDriver(StoreBacked, BrokerBuffer[str, _Buffered]):
         await self.store.clear(claim_queue(queue))
         await self.store.clear(marker_queue(queue))
         return removed
-
-    def holds(self, job_id: str) -> bool:
-        return any(h.id == job_id and h.gen == self._gen for h in self._held.values())
-
-    async def find(self, job_id: str) -> JobRecord | None:
-        # A broker cannot look inside a queue: jobs this process holds, and waiting
-        # unique jobs (from their claim in the store).
-        for held in self._held.values():
-            if held.id == job_id and held.gen == self._gen:
-                return JobRecord(
-                    id=held.id,
-                    queue=held.queue,
-                    state=JobState.RESERVED,
-                    attempts=held.attempts,
-                    priority=0,
-                    available_at=held.available_at,
-                    created_at=(
-                        held.created_at
-                        if held.created_at is not None
-                        else float(_body_field(held.body, "created_at") or 0.0)
-                    ),
-                    body=held.body.decode("utf-8", "backslashreplace"),
-                    reserved_by=held.reserved_by,
-                    lease_expires_at=held.expires,
-                )
-        return await self.find_claimed(job_id)
 
     # -- failed jobs back to the broker ----------------------------------------------
     async def republish(self, envelopes: Sequence[tuple[Envelope | None, FailedJob]]) -> None:

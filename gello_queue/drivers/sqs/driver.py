@@ -46,25 +46,16 @@ from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[impor
 
 from gello_queue.core.envelope import Envelope, new_id
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError, EnvelopeError
-from gello_queue.core.rescue import LOST_WORKER_EXCEPTION, LOST_WORKER_REASON, rescue_fails
-from gello_queue.core.states import JobState
-from gello_queue.drivers.broker_buffer import (
-    Arrival,
-    BrokerBuffer,
-    header_int,
-    job_headers,
-    read_unique,
-)
+from gello_queue.drivers.broker_buffer import Arrival, header_int, job_headers, read_arrival
 from gello_queue.drivers.broker_claims import unique_mode
-from gello_queue.drivers.composite import StoreBacked, store_failed
+from gello_queue.drivers.broker_leases import BrokerLeases, Held
+from gello_queue.drivers.composite import StoreBacked
 from gello_queue.drivers.outage import outage_boundary, unavailable
 from gello_queue.drivers.sqs.names import Lane, Naming, sanitize
 from gello_queue.drivers.sqs.options import SqsOptions
 from gello_queue.ports import (
     Capability,
     FailedJob,
-    Failure,
-    JobRecord,
     QueueCounts,
     QueueDriver,
     RescueResult,
@@ -93,25 +84,6 @@ _MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 
 @dataclass(slots=True)
-class _Held:
-    handle: str
-    id: str
-    queue: str
-    lane: Lane
-    attempts: int
-    max_attempts: int | None
-    unique: str | None
-    """The unique mode, if the job has a key."""
-    body: str
-    attrs: dict[str, str]
-    expires: float
-    """The local lease (rescued by this process when it lapses unrenewed)."""
-    visible_at: float
-    """When SQS shows the message again (acks after it are refused locally)."""
-    reserved_by: str
-
-
-@dataclass(slots=True)
 class _Received:
     message: dict[str, Any]
     visible_at: float
@@ -122,6 +94,11 @@ def _attrs_of(message: dict[str, Any]) -> dict[str, str]:
     return {
         k: str(v.get("StringValue")) for k, v in (message.get("MessageAttributes") or {}).items()
     }
+
+
+def _job_id(message: dict[str, Any], attrs: dict[str, str]) -> str:
+    """The job id: ``gello-id``, else the message's own id (a foreign message)."""
+    return attrs.get("gello-id") or str(message["MessageId"])
 
 
 def _receives(message: dict[str, Any]) -> int:
@@ -150,11 +127,11 @@ def _attr(value: object) -> dict[str, str]:
 
 
 @outage_boundary
-class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
+class SqsDriver(BrokerLeases[Lane, _Received], StoreBacked):
     """The port on Amazon SQS; see the module docstring."""
 
     name = "sqs"
-    capabilities = frozenset({"unique_modes"})
+    capabilities: frozenset[str] = frozenset({Capability.UNIQUE_MODES})
 
     def __init__(
         self,
@@ -176,7 +153,7 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         self._known: set[str] = {default_queue}
         self.buffers: dict[Lane, deque[_Received]] = {}
         """Received, not yet reserved."""
-        self._held: dict[str, _Held] = {}
+        self._held: dict[str, Held[Lane, _Received]] = {}
         self._polls: dict[Lane, asyncio.Task[None]] = {}
         self._arrived = asyncio.Event()
         self._lease_s = 30.0
@@ -402,81 +379,15 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         message = item.message
         attrs = _attrs_of(message)
         used = _used(message, attrs, fifo=self.is_fifo(lane[0]))
-        attempts = (header_int(attrs, "gello-attempts") or 0) + used + 1
-        header_int(attrs, "gello-created")  # read by ``find``: refused here, not there
-        return Arrival(
-            id=attrs.get("gello-id") or message["MessageId"],
-            queue=lane[0],
-            at=(header_int(attrs, "gello-at") or 0) / 1000,
-            attempts=attempts,
-            max_attempts=header_int(attrs, "gello-max"),
-            unique=read_unique(attrs),
-            started=bool(attrs.get("gello-started")) or attempts > 1,
-            meta=attrs,
-        )
-
-    async def unreadable(self, lane: Lane, item: _Received, reason: str) -> None:
-        attrs = _attrs_of(item.message)
-        arrival = Arrival(
-            id=attrs.get("gello-id") or item.message["MessageId"],
-            queue=lane[0],
-            at=0.0,
-            attempts=0,  # never run: its attributes were unreadable on every receive
-            max_attempts=None,
-            unique=read_unique(attrs),
-        )
-        held = self._hold(lane, item, arrival, 0, 0.0, "")
-        await self._fail_held(held, Failure("EnvelopeError", reason))
+        return read_arrival(_job_id(message, attrs), lane[0], dict(attrs), used=used)
 
     async def send_on(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
         await self._hop(lane, item.message)
-
-    async def lost(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
-        # Its last attempt was received and never settled: the worker died running it.
-        held = self._hold(lane, item, arrival, arrival.attempts - 1, 0.0, "")
-        await self._fail_held(held, Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON))
 
     async def settle_unrun(self, lane: Lane, item: _Received, arrival: Arrival) -> None:
         url = await self._url(lane)
         await self.client.delete_message(QueueUrl=url, ReceiptHandle=item.message["ReceiptHandle"])
         await self.end_claims([(arrival.id, arrival.unique)])  # a superseded job's marker
-
-    def lease(
-        self,
-        lane: Lane,
-        item: _Received,
-        arrival: Arrival,
-        lease_s: float,
-        worker_id: str,
-        now: float,
-    ) -> Reservation:
-        held = self._hold(lane, item, arrival, arrival.attempts, now + lease_s, worker_id)
-        self._held[held.handle] = held
-        return Reservation(held.id, held.queue, held.handle, held.attempts, held.body, held.expires)
-
-    def _hold(
-        self,
-        lane: Lane,
-        item: _Received,
-        arrival: Arrival,
-        attempts: int,
-        expires: float,
-        worker_id: str,
-    ) -> _Held:
-        return _Held(
-            handle=item.message["ReceiptHandle"],
-            id=arrival.id,
-            queue=lane[0],
-            lane=lane,
-            attempts=attempts,
-            max_attempts=arrival.max_attempts,
-            unique=arrival.unique,
-            body=item.message.get("Body", ""),
-            attrs=arrival.meta,
-            expires=min(item.visible_at, expires),
-            visible_at=item.visible_at,
-            reserved_by=worker_id,
-        )
 
     async def _hop(self, lane: Lane, message: dict[str, Any]) -> None:
         """An early message waits until due, its receive not counted as an attempt (nor
@@ -556,31 +467,25 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         with contextlib.suppress(*_ERRORS):
             await self._receive(lane, self._slots, self._lease_s, wait_s)
 
-    def _settle(self, res: Reservation) -> _Held | None:
-        held = self._held.pop(res.token, None)
-        if held is None:
-            return None
-        if held.visible_at <= time.time():
-            return None  # visible again: another worker may hold the message now
-        return held
+    # -- the held leases' steps (see broker_leases) ----------------------------------
+    def _token(self, item: _Received) -> str:
+        return str(item.message["ReceiptHandle"])
 
-    async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
-        done: list[_Held] = []
-        lost: list[str] = []
-        for res in reservations:
-            held = self._settle(res)
-            if held is None:
-                lost.append(res.id)
-            else:
-                done.append(held)
-        if not done:
-            return lost
-        await self._delete(done)
-        await self.end_claims([(h.id, h.unique) for h in done])
-        return lost
+    def _body(self, item: _Received) -> str:
+        return str(item.message.get("Body", ""))
 
-    async def _delete(self, helds: Sequence[_Held]) -> None:
-        by_lane: dict[Lane, list[_Held]] = {}
+    def _label(self, lane: Lane, item: _Received) -> tuple[str, str, dict[str, Any]]:
+        attrs = _attrs_of(item.message)
+        return _job_id(item.message, attrs), lane[0], dict(attrs)
+
+    def _lease_until(self, item: _Received, expires: float) -> float:
+        return min(item.visible_at, expires)
+
+    def _settleable(self, held: Held[Lane, _Received], now: float) -> bool:
+        return held.item.visible_at > now  # else another worker may hold the message now
+
+    async def _ack_many(self, helds: Sequence[Held[Lane, _Received]]) -> None:
+        by_lane: dict[Lane, list[Held[Lane, _Received]]] = {}
         for held in helds:
             by_lane.setdefault(held.lane, []).append(held)
         calls = []
@@ -588,16 +493,15 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             url = await self._url(lane)
             for i in range(0, len(items), BATCH):
                 entries = [
-                    {"Id": str(n), "ReceiptHandle": h.handle}
+                    {"Id": str(n), "ReceiptHandle": h.token}
                     for n, h in enumerate(items[i : i + BATCH])
                 ]
                 calls.append(self.client.delete_message_batch(QueueUrl=url, Entries=entries))
         await asyncio.gather(*calls)
 
-    async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
-        held = self._settle(reservation)
-        if held is None:
-            return False
+    async def _send_again(
+        self, held: Held[Lane, _Received], envelope: Envelope, delay_s: float
+    ) -> None:
         # Sent again as a new message (on FIFO too, whose delay is then a hop): the
         # envelope's attempts (one given back by ``ReleaseJob``) and reason are kept.
         url = await self._url(held.lane)
@@ -606,43 +510,20 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
             attempts=envelope.attempts,
             at=time.time() + delay_s,
             unique=held.unique,
-            started=held.unique == "processing",
+            started=held.claim_released,
         )
         entry = self._entry(held.queue, envelope.encode().decode(), attrs, delay_s, envelope)
         await self._send({self._lane(envelope): [entry]})
-        await self.client.delete_message(QueueUrl=url, ReceiptHandle=held.handle)
-        return True
+        await self.client.delete_message(QueueUrl=url, ReceiptHandle=held.token)
 
-    async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
-        held = self._settle(reservation)
-        if held is None:
-            return False
-        await self._fail_held(held, failure, body)
-        return True
-
-    async def _fail_held(self, held: _Held, failure: Failure, body: str | None = None) -> None:
-        self._held.pop(held.handle, None)
-        text = body if body is not None else held.body
-        await store_failed(
-            self.store,
-            job_id=held.id,
-            queue=held.queue,
-            body=text,
-            failure=failure,
-            attempts=held.attempts,
-        )
-        await self._delete([held])
-        if held.unique:  # any mode: a job lost before it started still holds its claim
-            await self.release_unique([held.id])
-
-    async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
-        now = time.time()
+    async def _renew(
+        self, helds: Sequence[Held[Lane, _Received]], lease_s: float, now: float
+    ) -> list[str]:
         lost: list[str] = []
-        by_lane: dict[Lane, list[_Held]] = {}
-        for res in reservations:
-            held = self._held.get(res.token)
-            if held is None or held.visible_at <= now:
-                lost.append(res.id)
+        by_lane: dict[Lane, list[Held[Lane, _Received]]] = {}
+        for held in helds:
+            if held.item.visible_at <= now:
+                lost.append(held.id)
             else:
                 by_lane.setdefault(held.lane, []).append(held)
         seconds = visibility_s(lease_s)
@@ -658,31 +539,24 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
                         item.visible_at = now + seconds
         for lane, items in by_lane.items():
             refused = await self._visibility(
-                await self._url(lane) or "", [h.handle for h in items], seconds
+                await self._url(lane) or "", [h.token for h in items], seconds
             )
             for held in items:
-                if held.handle in refused:
-                    self._held.pop(held.handle, None)
+                if held.token in refused:
+                    self._held.pop(held.token, None)
                     lost.append(held.id)
                 else:
                     held.expires = now + lease_s
-                    held.visible_at = now + seconds
+                    held.item.visible_at = now + seconds
         return lost
+
+    async def _requeue(self, held: Held[Lane, _Received]) -> None:
+        await self._visibility(await self._url(held.lane) or "", [held.token], 0)
 
     async def rescue(self) -> RescueResult:
         # SQS shows a message again when its visibility lapses; here only this process's
         # leases that lapsed unrenewed (a stalled loop) are settled.
-        result = RescueResult()
-        now = time.time()
-        expired = [h for h in self._held.values() if h.expires <= now]
-        for held in expired:
-            self._held.pop(held.handle, None)
-            if rescue_fails(held.attempts, held.max_attempts):
-                await self._fail_held(held, Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON))
-                result.failed.append(held.id)
-            else:
-                await self._visibility(await self._url(held.lane) or "", [held.handle], 0)
-                result.requeued.append(held.id)
+        result = await self._rescue_held()
         await self.sweep_markers()
         return result
 
@@ -741,28 +615,6 @@ class SqsDriver(StoreBacked, BrokerBuffer[Lane, _Received]):
         raise self.unsupported(
             Capability.CLEAR, "clear a queue (PurgeQueue would delete running jobs too)"
         )
-
-    def holds(self, job_id: str) -> bool:
-        return any(h.id == job_id for h in self._held.values())
-
-    async def find(self, job_id: str) -> JobRecord | None:
-        # SQS cannot look inside a queue: jobs this process holds, and waiting unique
-        # jobs (from their claim in the store).
-        for held in self._held.values():
-            if held.id == job_id:
-                return JobRecord(
-                    id=held.id,
-                    queue=held.queue,
-                    state=JobState.RESERVED,
-                    attempts=held.attempts,
-                    priority=0,
-                    available_at=(header_int(held.attrs, "gello-at") or 0) / 1000,
-                    created_at=(header_int(held.attrs, "gello-created") or 0) / 1000,
-                    body=held.body,
-                    reserved_by=held.reserved_by,
-                    lease_expires_at=held.expires,
-                )
-        return await self.find_claimed(job_id)
 
     async def republish(self, envelopes: Sequence[tuple[Envelope | None, FailedJob]]) -> None:
         sends: dict[Lane, list[dict[str, Any]]] = {}
