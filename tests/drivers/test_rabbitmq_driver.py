@@ -46,13 +46,15 @@ async def test_a_delay_hops_buckets_and_never_runs_early(driver: RabbitMQDriver)
 
 async def test_delay_buckets_are_bounded(driver: RabbitMQDriver) -> None:
     now = await driver.now()
-    envs = [envelope(available_at=now + d) for d in (0.02, 0.5, 3, 60, 3600, 86400 * 3)]
+    delays = (0.02, 0.5, 3, 60, 3600, 86400 * 3)
+    envs = [envelope(available_at=now + d) for d in delays]
     await driver.push(envs)
     buckets = {n for n in driver.created if ".delayed." in n}
     assert len(buckets) <= len(BUCKETS_MS)
     counts = (await driver.counts())["default"]
-    # On a busy machine the 20 ms one may be due by now (then pending): none is lost.
-    assert counts.scheduled >= len(envs) - 1
+    # On a busy machine the short ones may be due by now (then pending): none is lost.
+    due = sum(1 for d in delays if now + d <= await driver.now())
+    assert counts.scheduled >= len(envs) - due
     assert counts.scheduled + counts.pending == len(envs)
 
 
