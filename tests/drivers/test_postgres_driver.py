@@ -7,7 +7,6 @@ reached fails the test.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -112,32 +111,6 @@ async def _async(value: Any) -> Any:
 
 
 # -- concurrency -----------------------------------------------------------------------
-async def test_concurrent_reservers_never_hold_the_same_attempt(pg: PostgresDriver) -> None:
-    envs = [envelope(payload={"n": i}, priority=i % 3) for i in range(500)]
-    await pg.push(envs)
-    taken: list[tuple[str, int, str]] = []
-
-    async def consume(driver: PostgresDriver, name: str) -> None:
-        while True:
-            got = await driver.reserve(["default"], 7, lease_s=30, worker_id=name)
-            if not got:
-                return
-            taken.extend((r.id, r.attempts, r.token) for r in got)
-            assert await driver.ack(got) == []
-
-    async with sibling(pg) as other:
-        await asyncio.gather(
-            *(consume(pg, f"a{i}") for i in range(4)),
-            *(consume(other, f"b{i}") for i in range(4)),
-        )
-    ids = [t[0] for t in taken]
-    assert len(ids) == 500
-    assert set(ids) == {e.id for e in envs}
-    assert {t[1] for t in taken} == {1}
-    assert len({t[2] for t in taken}) == 500
-    assert await pg.counts() == {}
-
-
 async def test_bulk_push_with_repeated_unique_keys_keeps_one_holder(pg: PostgresDriver) -> None:
     a, b, c = envelope(unique_key="k"), envelope(unique_key="k"), envelope()
     assert await pg.push([a, b, c]) == [a.id, a.id, c.id]
@@ -157,24 +130,6 @@ async def test_unique_key_races_resolve_to_one_holder(pg: PostgresDriver) -> Non
 
 
 # -- waking workers ------------------------------------------------------------------
-async def test_notify_wakes_an_idle_worker_within_milliseconds(pg: PostgresDriver) -> None:
-    latencies: list[float] = []
-    async with sibling(pg) as producer:
-        for _ in range(15):
-            assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
-            loop = asyncio.get_running_loop()
-            task = asyncio.create_task(pg.wait(["default"], 5.0))
-            await asyncio.sleep(0)  # let the worker start waiting
-            await producer.push([envelope()])
-            pushed = loop.time()
-            await task
-            latencies.append(loop.time() - pushed)
-            [res] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
-            await pg.ack([res])
-    assert statistics.median(latencies) < 0.01, latencies
-    assert max(latencies) < 0.5, latencies
-
-
 async def test_a_push_during_reserve_is_not_missed_by_the_next_wait(pg: PostgresDriver) -> None:
     async with sibling(pg) as producer:
         assert await pg.reserve(["default"], 1, lease_s=30, worker_id=W) == []
@@ -195,22 +150,6 @@ async def test_wait_ignores_other_queues(pg: PostgresDriver) -> None:
         await producer.push([envelope("low")])
         await waiting
         assert loop.time() - start >= 0.45
-
-
-async def test_a_delayed_job_wakes_the_worker_when_due(pg: PostgresDriver) -> None:
-    async with sibling(pg) as producer:
-        await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
-        now = await producer.now()
-        await producer.push([envelope(available_at=now + 0.3)])
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        await pg.wait(["default"], 5.0)
-        elapsed = loop.time() - start
-        assert 0.15 < elapsed < 1.0, elapsed
-        [res] = await eventually(
-            lambda: pg.reserve(["default"], 1, lease_s=30, worker_id=W), timeout_s=1.0
-        )
-        assert res.attempts == 1
 
 
 async def test_polling_fallback_without_listen(pg: PostgresDriver) -> None:
@@ -525,27 +464,6 @@ async def test_dead_workers_and_old_counters_are_cleaned_up(pg: PostgresDriver) 
 async def test_a_bad_argument_is_not_retried_as_a_connection_failure(pg: PostgresDriver) -> None:
     with pytest.raises(asyncpg.DataError):
         await pg._fetch("find", 42)
-
-
-async def test_concurrent_rescuers_settle_each_expired_lease_once(pg: PostgresDriver) -> None:
-    await pg.push([envelope(max_attempts=1) for _ in range(30)])
-    await pg.push([envelope(max_attempts=5) for _ in range(30)])
-    assert len(await pg.reserve(["default"], 60, lease_s=0.2, worker_id=W)) == 60
-    failed: list[str] = []
-    requeued: list[str] = []
-    async with sibling(pg) as other:
-
-        async def settled() -> int:
-            for result in await asyncio.gather(pg.rescue(), other.rescue(), pg.rescue()):
-                failed.extend(result.failed)
-                requeued.extend(result.requeued)
-            return len(failed) + len(requeued)
-
-        await eventually(settled, lambda n: n >= 60)
-    assert len(failed) == len(set(failed)) == 30
-    assert len(requeued) == len(set(requeued)) == 30
-    assert await pg.failed_count() == 30
-    assert (await pg.counts())["default"].pending == 30
 
 
 async def test_resume_wakes_waiting_workers(pg: PostgresDriver) -> None:

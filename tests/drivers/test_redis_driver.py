@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import statistics
 import time
-from collections import Counter
 from collections.abc import AsyncIterator
 
 import hiredis
@@ -56,48 +54,6 @@ def qkey(driver: RedisDriver, queue: str, suffix: str) -> str:
 
 
 # -- atomicity ---------------------------------------------------------------------
-
-
-async def test_concurrent_reservers_take_every_job_exactly_once(driver: RedisDriver) -> None:
-    await driver.push([envelope(payload={"n": i}) for i in range(500)])
-    peers = [await peer(driver) for _ in range(4)]
-    taken: list[str] = []
-
-    async def drain(d: RedisDriver, name: str) -> None:
-        while True:
-            got = await d.reserve(["default"], 7, lease_s=60, worker_id=name)
-            if not got:
-                return
-            taken.extend(r.id for r in got)
-
-    try:
-        await asyncio.gather(*(drain(d, f"w{i}") for i, d in enumerate(peers)))
-    finally:
-        for d in peers:
-            await d.close()
-    counts = Counter(taken)
-    assert len(counts) == 500
-    assert set(counts.values()) == {1}
-    assert (await driver.counts())["default"].reserved == 500
-
-
-async def test_ack_racing_rescue_has_exactly_one_winner(driver: RedisDriver) -> None:
-    await driver.push([envelope() for _ in range(200)])
-    held = await driver.reserve(["default"], 200, lease_s=0.0, worker_id=W)
-    assert len(held) == 200
-    other = await peer(driver)
-    try:
-        acked, rescued = await asyncio.gather(
-            asyncio.gather(*(driver.ack(held[i : i + 10]) for i in range(0, 200, 10))),
-            other.rescue(),
-        )
-    finally:
-        await other.close()
-    lost = sorted(job_id for part in acked for job_id in part)
-    assert lost == sorted(rescued.requeued)  # each job: acked, or rescued and refused
-    counts = await driver.counts()
-    pending = counts["default"].pending if "default" in counts else 0
-    assert pending == len(rescued.requeued)
 
 
 async def test_batch_ack_across_queues_and_stale_tokens(driver: RedisDriver) -> None:
@@ -253,56 +209,6 @@ async def test_malformed_waiting_jobs_never_stop_the_queue(driver: RedisDriver, 
 
 
 # -- blocking waits ----------------------------------------------------------------
-
-
-async def _blocked(driver: RedisDriver, name: str) -> bool:
-    clients = await driver.redis.client_list()
-    return any(c.get("name") == name and c.get("cmd") == "blpop" for c in clients)
-
-
-async def test_wait_wakes_within_milliseconds_of_a_push(driver: RedisDriver) -> None:
-    name = f"waiter-{driver.prefix}"
-    waiter = await peer(driver, client_name=name)
-    latencies: list[float] = []
-    try:
-        for _ in range(15):
-            task = asyncio.create_task(waiter.wait(["default", "other"], 5.0))
-            await eventually(lambda: _blocked(driver, name + ":wait"), every_s=0.002)
-            assert not task.done()
-            start = time.perf_counter()
-            await driver.push([envelope()])
-            await task
-            latencies.append(time.perf_counter() - start)
-            assert await waiter.reserve(["default"], 1, lease_s=30, worker_id=W)
-    finally:
-        await waiter.close()
-    assert statistics.median(latencies) < 0.005, latencies
-    assert max(latencies) < 0.1, latencies
-
-
-async def test_wait_returns_when_a_scheduled_job_falls_due(driver: RedisDriver) -> None:
-    now = await driver.now()
-    await driver.push([envelope(available_at=now + 0.3)])
-    start = time.monotonic()
-    await driver.wait(["default"], 5.0)
-    assert 0.2 < time.monotonic() - start < 1.0
-    assert await driver.reserve(["default"], 1, lease_s=30, worker_id=W)
-
-
-async def test_wait_times_out_without_work(driver: RedisDriver) -> None:
-    start = time.monotonic()
-    await driver.wait(["default"], 0.2)
-    assert 0.15 < time.monotonic() - start < 1.0
-
-
-async def test_release_and_rescue_wake_waiters(driver: RedisDriver) -> None:
-    await driver.push([envelope()])
-    [res] = await driver.reserve(["default"], 1, lease_s=30, worker_id=W)
-    await driver.wait(["default"], 1.0)  # consumes the push's token
-    await driver.release(res, Envelope.decode(res.body), 0)
-    start = time.monotonic()
-    await driver.wait(["default"], 5.0)
-    assert time.monotonic() - start < 0.5
 
 
 # -- producing ---------------------------------------------------------------------
