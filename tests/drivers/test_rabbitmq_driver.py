@@ -144,16 +144,6 @@ async def test_a_token_from_before_a_reconnect_settles_nothing(driver: RabbitMQD
     assert await driver.ack([again]) == []
 
 
-async def test_clear_frees_the_keys_of_the_unique_jobs_it_purged(driver: RabbitMQDriver) -> None:
-    now = await driver.now()
-    held = envelope(unique_key="k", available_at=now + 60)
-    await driver.push([held])
-    assert await driver.push([envelope(unique_key="k")]) == [held.id]
-    assert await driver.clear("default") == 1
-    again = envelope(unique_key="k")
-    assert await driver.push([again]) == [again.id]
-
-
 def test_url_routes_to_rabbitmq_with_its_store(tmp_path: Path) -> None:
     url = f"amqps://u:p@example.com/vhost?failed_store=sqlite:///{tmp_path / 'x.db'}"
     driver = factory_from_url(url)()

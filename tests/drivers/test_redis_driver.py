@@ -23,7 +23,7 @@ from gello_queue.core.errors import EnvelopeError
 from gello_queue.core.states import JobState
 from gello_queue.drivers.redis import RedisDriver, redact_url
 from gello_queue.drivers.redis import driver as redis_driver_module
-from gello_queue.ports import Failure, QueueCounts, Reservation, WorkerRecord
+from gello_queue.ports import Failure, QueueCounts, WorkerRecord
 
 W = "worker-1"
 
@@ -54,17 +54,6 @@ def qkey(driver: RedisDriver, queue: str, suffix: str) -> str:
 
 
 # -- atomicity ---------------------------------------------------------------------
-
-
-async def test_batch_ack_across_queues_and_stale_tokens(driver: RedisDriver) -> None:
-    await driver.push([envelope(q) for q in ("a", "b", "c") for _ in range(5)])
-    held = await driver.reserve(["a", "b", "c"], 15, lease_s=30, worker_id=W)
-    assert len(held) == 15
-    forged = [Reservation(r.id, r.queue, "stale", 1, "", 0.0) for r in held[:3]]
-    assert await driver.ack(forged) == [r.id for r in forged]
-    assert await driver.ack(held) == []
-    assert sorted(await driver.ack(held)) == sorted(r.id for r in held)
-    assert await driver.counts() == {}
 
 
 # -- scripts -----------------------------------------------------------------------
@@ -333,21 +322,6 @@ async def test_a_push_hiredis_cannot_pack_goes_through_the_pool(
     assert (await driver.counts())["default"].pending == 121
 
 
-async def test_unique_lock_is_freed_by_fail_cancel_and_clear(driver: RedisDriver) -> None:
-    first = envelope(unique_key="k")
-    await driver.push([first])
-    assert await driver.cancel(first.id)
-    second = envelope(unique_key="k")
-    assert await driver.push([second]) == [second.id]
-    [res] = await driver.reserve(["default"], 1, lease_s=30, worker_id=W)
-    assert await driver.fail(res, res.body if isinstance(res.body, str) else "", Failure("E", "x"))
-    third = envelope(unique_key="k")
-    assert await driver.push([third]) == [third.id]
-    assert await driver.clear("default") == 1
-    fourth = envelope(unique_key="k")
-    assert await driver.push([fourth]) == [fourth.id]
-
-
 async def test_priority_order_holds_across_bands_and_delays(driver: RedisDriver) -> None:
     now = await driver.now()
     low, mid, high = envelope(priority=0), envelope(priority=3), envelope(priority=5)
@@ -389,23 +363,6 @@ async def test_heartbeats_and_throughput_expire(driver: RedisDriver, raw: Redis)
     minute = int(await driver.now()) // 60 * 60
     await driver.record_throughput({"default": (1, 0)}, minute)
     assert 0 < await raw.ttl(f"{driver.prefix}{{g}}:tp:{minute}") <= 86400
-
-
-async def test_failed_store_pages_across_queues(driver: RedisDriver) -> None:
-    ids = []
-    for i in range(6):
-        env = envelope(("a", "b", "c")[i % 3])
-        await driver.push([env])
-        [res] = await driver.reserve([env.queue], 1, lease_s=30, worker_id=W)
-        await driver.fail(res, env.encode().decode(), Failure("E", str(i)))
-        ids.append(env.id)
-    listed = [f.id for f in await driver.failed_list(limit=4)]
-    listed += [f.id for f in await driver.failed_list(limit=4, offset=4)]
-    assert listed == ids[::-1]
-    assert [f.id for f in await driver.failed_list(queue="a")] == [ids[3], ids[0]]
-    assert await driver.failed_count() == 6
-    assert await driver.failed_retry_all() == 6
-    assert await driver.failed_count() == 0
 
 
 # -- connecting --------------------------------------------------------------------
