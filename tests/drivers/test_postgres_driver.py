@@ -18,7 +18,6 @@ import pytest
 from backends.postgres import POSTGRES_URL, isolated_schema, open_driver
 from helpers import envelope, eventually
 
-from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.postgres import PostgresDriver, redact_url
@@ -110,7 +109,7 @@ async def _async(value: Any) -> Any:
     return value
 
 
-# -- concurrency -----------------------------------------------------------------------
+# -- pushing again ---------------------------------------------------------------------
 async def test_pushing_the_same_envelope_again_stores_it_once(pg: PostgresDriver) -> None:
     # A bulk with a repeated unique key is in the contract (test_unique_contract).
     env = envelope()
@@ -334,22 +333,6 @@ def test_urls_choose_this_driver_and_carry_its_options() -> None:
 
 
 # -- details the conformance suite does not reach ----------------------------------------
-async def test_release_with_delay_keeps_priority_order_and_rescue_notifies(
-    pg: PostgresDriver,
-) -> None:
-    env = envelope(max_attempts=5)
-    await pg.push([env])
-    await pg.reserve(["default"], 1, lease_s=0.2, worker_id=W)
-    rescued = await eventually(pg.rescue, lambda r: bool(r.requeued))
-    assert rescued.requeued == [env.id]
-    [again] = await pg.reserve(["default"], 1, lease_s=30, worker_id=W)
-    back = Envelope.decode(again.body).with_changes(attempts=again.attempts)
-    assert await pg.release(again, back, 0) is True
-    record = await pg.find(env.id)
-    assert record is not None
-    assert record.attempts == 2
-
-
 async def test_a_client_clock_ahead_of_the_server_does_not_delay_jobs(pg: PostgresDriver) -> None:
     ahead = time.time() + 120
     env = envelope(available_at=ahead, created_at=ahead)

@@ -27,11 +27,6 @@ W = "worker-1"
 
 
 @pytest.fixture
-def cluster_url() -> str:
-    return redis_cluster.cluster_url()
-
-
-@pytest.fixture
 async def driver(request: pytest.FixtureRequest) -> AsyncIterator[RedisDriver]:
     async with redis_cluster.open_driver(request) as opened:
         yield opened
@@ -105,23 +100,12 @@ async def test_cluster_scripts_reload_on_every_master(driver: RedisDriver) -> No
     assert await driver.ack(held) == []
 
 
-async def test_cluster_wait_wakes_on_push(driver: RedisDriver, cluster_url: str) -> None:
-    plain = cluster_url.replace("redis://", "redis+cluster://").split("?")[0]
-    other = RedisDriver(plain, prefix=driver.prefix)
-    await other.open()
-    try:
-        task = asyncio.create_task(driver.wait(["default"], 5.0))
-        # Whether the push lands before or during the BLPOP, its token is seen.
-        start = time.monotonic()
-        await other.push([envelope()])
-        await task
-        assert time.monotonic() - start < 0.5
-        # Several queues on a cluster: bounded blocking on the first, then return.
-        start = time.monotonic()
-        await driver.wait(["x", "y"], 5.0)
-        assert time.monotonic() - start < 0.5
-    finally:
-        await other.close()
+async def test_cluster_wait_on_several_queues_returns_soon(driver: RedisDriver) -> None:
+    # A push wakes a waiter on a cluster as anywhere (test_wait_contract). Several queues
+    # live on several masters: the wait blocks briefly on the first, then returns.
+    start = time.monotonic()
+    await driver.wait(["x", "y"], 5.0)
+    assert time.monotonic() - start < 0.5
 
 
 async def test_cluster_malformed_jobs_fail_alone_on_every_master(driver: RedisDriver) -> None:
