@@ -1,4 +1,5 @@
-"""PostgreSQL driver specifics: transactions, concurrency, NOTIFY, migrations, failures.
+"""PostgreSQL driver specifics: transactions, NOTIFY, migrations, failures. What every
+driver does (concurrency, wake-ups, poison bodies, outages) is in tests/contract.
 
 Every test runs in its own schema (see ``backends.postgres``); a server that cannot be
 reached fails the test.

@@ -1,5 +1,6 @@
-"""Redis driver specifics: atomicity under concurrency, script reloads, poison values,
-blocking wake-ups, the key layout, retention and connection errors."""
+"""Redis driver specifics: script reloads, values another tool wrote, the push
+connection, the key layout, retention and connection details. What every driver does
+(concurrency, wake-ups, poison bodies, outages) is in tests/contract."""
 
 from __future__ import annotations
 
@@ -51,9 +52,6 @@ async def peer(driver: RedisDriver, **options: object) -> RedisDriver:
 
 def qkey(driver: RedisDriver, queue: str, suffix: str) -> str:
     return f"{driver.prefix}{{q:{queue}}}:{suffix}"
-
-
-# -- atomicity ---------------------------------------------------------------------
 
 
 # -- scripts -----------------------------------------------------------------------
@@ -187,9 +185,6 @@ async def test_malformed_waiting_jobs_never_stop_the_queue(driver: RedisDriver, 
     await overwrite(raw, driver, (await driver.jobs("default", JobState.PENDING))[0].id, "list")
     assert await driver.clear("default") == 1
     assert await driver.counts() == {"default": QueueCounts(reserved=3, failed=3)}
-
-
-# -- blocking waits ----------------------------------------------------------------
 
 
 # -- producing ---------------------------------------------------------------------
