@@ -1,10 +1,12 @@
 """Conformance of settling leased jobs: one ack call over several queues applies what
-it may and names what it may not, and a lease runs by the backend's own clock."""
+it may and names what it may not, a lease runs by the backend's own clock, and a
+released job comes back after its delay as it was released."""
 
 from __future__ import annotations
 
 from helpers import envelope, eventually
 
+from gello_queue.core.envelope import Envelope
 from gello_queue.ports import QueueDriver, Reservation
 
 W = "worker-1"
@@ -39,3 +41,16 @@ async def test_a_lease_runs_from_the_backends_clock(driver: QueueDriver) -> None
     [res] = await reserve_all(driver, ["default"], 1)
     after = await driver.now()
     assert before + 30 <= res.lease_expires_at <= after + 30
+
+
+async def test_a_released_job_comes_back_after_its_delay_as_released(driver: QueueDriver) -> None:
+    env = envelope(max_attempts=1)
+    await driver.push([env])
+    [res] = await reserve_all(driver, ["default"], 1)
+    back = Envelope.decode(res.body).with_changes(attempts=0, reason="rate limited")
+    assert await driver.release(res, back, 0.3) is True
+    assert await driver.release(res, back, 0) is False  # released once only
+    assert await driver.reserve(["default"], 1, lease_s=30, worker_id=W) == []  # not yet
+    [again] = await reserve_all(driver, ["default"], 1)
+    assert (again.id, again.attempts) == (env.id, 1)  # the release used no attempt
+    assert Envelope.decode(again.body).reason == "rate limited"
