@@ -15,6 +15,10 @@ from gello_queue.ports import QueueDriver
 
 W = "worker-1"
 
+MEDIAN_WAKE_S = 0.02
+MEDIAN_WAKE_S_OF = {"sqs": 0.1}
+"""The emulated SQS (moto) answers a long poll by looking again every 20 ms."""
+
 
 async def test_a_push_by_another_process_wakes_a_waiter_within_milliseconds(
     driver: QueueDriver, peer: QueueDriver
@@ -30,7 +34,8 @@ async def test_a_push_by_another_process_wakes_a_waiter_within_milliseconds(
         latencies.append(time.perf_counter() - start)
         held = await eventually(lambda: driver.reserve(["default"], 1, lease_s=30, worker_id=W))
         assert await driver.ack(held) == []
-    assert statistics.median(latencies) < 0.05, latencies
+    budget = MEDIAN_WAKE_S_OF.get(driver.name, MEDIAN_WAKE_S)
+    assert statistics.median(latencies) < budget, latencies
     assert max(latencies) < 0.5, latencies
 
 
