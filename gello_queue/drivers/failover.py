@@ -201,32 +201,46 @@ class FailoverDriver:
             if error is not None and not isinstance(error, DriverUnavailableError):
                 raise error
 
-    def _route(self, res: Reservation) -> tuple[_Child, Reservation]:
+    def _route(self, res: Reservation) -> tuple[_Child, Reservation] | None:
+        """The connection a reservation came from; None for a token this failover never
+        gave, which is refused like a stale one."""
         index, _, token = res.token.partition("|")
+        if not index.isdigit() or int(index) >= len(self.children):
+            return None
         return self.children[int(index)], replace(res, token=token)
 
     async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
         groups: dict[int, list[Reservation]] = {}
-        for res in reservations:
-            child, inner = self._route(res)
-            groups.setdefault(self.children.index(child), []).append(inner)
         lost: list[str] = []
+        for res in reservations:
+            if (routed := self._route(res)) is None:
+                lost.append(res.id)
+                continue
+            child, inner = routed
+            groups.setdefault(self.children.index(child), []).append(inner)
         for i, rs in groups.items():
             lost += await self.children[i].driver.ack(rs)
         return lost
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
-        child, inner = self._route(reservation)
+        if (routed := self._route(reservation)) is None:
+            return False
+        child, inner = routed
         return await child.driver.release(inner, envelope, delay_s)
 
     async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
-        child, inner = self._route(reservation)
+        if (routed := self._route(reservation)) is None:
+            return False
+        child, inner = routed
         return await child.driver.fail(inner, body, failure)
 
     async def extend(self, reservations: Sequence[Reservation], lease_s: float) -> list[str]:
         lost: list[str] = []
         for res in reservations:
-            child, inner = self._route(res)
+            if (routed := self._route(res)) is None:
+                lost.append(res.id)
+                continue
+            child, inner = routed
             lost += await child.driver.extend([inner], lease_s)
         return lost
 

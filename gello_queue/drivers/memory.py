@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import os
 import threading
 import time
@@ -92,6 +93,13 @@ class MemoryStore:
         else:
             later = (job.available_at, job.id, job.filed)
             heapq.heappush(self.later.setdefault(job.queue, []), later)
+
+    def until_due(self, queues: Sequence[str]) -> float:
+        """Seconds until the first job filed for later in ``queues`` falls due (no push
+        tells a waiter that), or infinity; an outdated filing only wakes it early."""
+        with self.lock:
+            first = [self.later[q][0][0] for q in queues if self.later.get(q)]
+        return max(min(first) - self.clock(), 0.0) if first else math.inf
 
     def take_due(self, queue: str, now: float, limit: int) -> list[_Job]:
         """Up to ``limit`` waiting jobs of ``queue`` due at ``now``, highest priority,
@@ -228,7 +236,7 @@ class MemoryDriver:
         return out
 
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + min(timeout_s, self.store.until_due(queues))
         version = self.store.version
         # Polling, not an Event: the store may be shared with producers on other loops.
         while time.monotonic() < deadline and self.store.version == version:  # noqa: ASYNC110

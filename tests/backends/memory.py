@@ -13,3 +13,8 @@ async def open_driver(request: Any) -> AsyncIterator[MemoryDriver]:
     await driver.open()
     yield driver
     await driver.close()
+
+
+def peer(driver: MemoryDriver) -> MemoryDriver:
+    """Another driver on the same store, as another task of the process would be."""
+    return MemoryDriver(driver.store)

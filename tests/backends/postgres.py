@@ -51,6 +51,11 @@ async def open_driver(request: Any, **options: Any) -> AsyncIterator[PostgresDri
             await driver.close()
 
 
+def peer(driver: PostgresDriver) -> PostgresDriver:
+    """Another driver (its own pool) on the same schema, as another process would be."""
+    return PostgresDriver(driver.url, schema=driver.schema, table_prefix=driver.table_prefix)
+
+
 def unreachable(request: Any) -> PostgresDriver:
     """An unopened driver for a loopback port nothing listens on."""
     url = f"postgresql://gello:{SECRET}@127.0.0.1:{free_port()}/gello"

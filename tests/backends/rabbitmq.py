@@ -37,6 +37,12 @@ async def open_driver(request: Any) -> AsyncIterator[RabbitMQDriver]:
         await driver.close()
 
 
+def peer(driver: RabbitMQDriver) -> RabbitMQDriver:
+    """Another driver (its own connection) on the same queues and store file."""
+    assert isinstance(driver.store, SqliteDriver)
+    return RabbitMQDriver(driver.url, SqliteDriver(driver.store.path), prefix=driver.prefix)
+
+
 def unreachable(request: Any) -> RabbitMQDriver:
     """An unopened driver for a loopback port nothing listens on (its store is fine)."""
     tmp = request.getfixturevalue("tmp_path")

@@ -32,9 +32,14 @@ async def delete_prefix(driver: RedisDriver, prefix: str) -> None:
         await client.unlink(*batch)
 
 
+def unique_prefix() -> str:
+    """A key prefix no other test uses."""
+    return f"gtest:{uuid.uuid4().hex}:"
+
+
 @asynccontextmanager
 async def open_driver(request: Any, url: str = REDIS_URL) -> AsyncIterator[RedisDriver]:
-    prefix = f"gtest:{uuid.uuid4().hex}:"
+    prefix = unique_prefix()
     driver = RedisDriver(url, prefix=prefix)
     await driver.open()
     try:
@@ -42,6 +47,12 @@ async def open_driver(request: Any, url: str = REDIS_URL) -> AsyncIterator[Redis
     finally:
         await delete_prefix(driver, prefix)
         await driver.close()
+
+
+def peer(driver: RedisDriver) -> RedisDriver:
+    """Another driver (its own connections) on the same server and prefix, as another
+    process would be; a cluster's too."""
+    return RedisDriver(driver.url, prefix=driver.prefix)
 
 
 def unreachable(request: Any) -> RedisDriver:

@@ -17,6 +17,11 @@ async def open_driver(request: Any) -> AsyncIterator[SqliteDriver]:
     await driver.close()
 
 
+def peer(driver: SqliteDriver) -> SqliteDriver:
+    """Another driver on the same file, as another process would be."""
+    return SqliteDriver(driver.path)
+
+
 def unreachable(request: Any) -> SqliteDriver:
     """An unopened driver whose path is a directory: SQLite cannot open it."""
     return SqliteDriver(request.getfixturevalue("tmp_path"))

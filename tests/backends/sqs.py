@@ -117,6 +117,12 @@ async def open_driver(request: Any) -> AsyncIterator[SqsDriver]:
         await driver.close()
 
 
+def peer(driver: SqsDriver) -> SqsDriver:
+    """Another driver (its own client) on the same queues and store file."""
+    assert isinstance(driver.store, SqliteDriver)
+    return SqsDriver(driver.options, SqliteDriver(driver.store.path), prefix=driver.prefix)
+
+
 def unreachable(request: Any) -> SqsDriver:
     """An unopened driver for a loopback port nothing listens on (its store is fine)."""
     tmp = request.getfixturevalue("tmp_path")

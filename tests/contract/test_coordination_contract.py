@@ -1,14 +1,17 @@
-"""Conformance: counters, locks and batch bookkeeping behave the same on every driver."""
+"""Conformance: counters, locks and batch bookkeeping behave the same on every driver
+(and the sync connection, which stores them like any driver)."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 from helpers import envelope, eventually
 
 from gello_queue.ports import BatchRecord, QueueDriver
 
 
+@pytest.mark.inline_too
 async def test_counter_adds_and_returns_the_new_value(driver: QueueDriver) -> None:
     assert await driver.counter_incr("hits", 1, 30) == 1
     assert await driver.counter_incr("hits", 2, 30) == 3
@@ -16,17 +19,20 @@ async def test_counter_adds_and_returns_the_new_value(driver: QueueDriver) -> No
     assert await driver.counter_incr("other", 5, 30) == 5
 
 
+@pytest.mark.inline_too
 async def test_counter_window_is_fixed_and_restarts_after_expiry(driver: QueueDriver) -> None:
     assert await driver.counter_incr("w", 1, 0.3) == 1
     assert await driver.counter_incr("w", 1, 30) == 2  # adding does not extend the window
     await eventually(lambda: driver.counter_incr("w", 0, 30), lambda v: v == 0, timeout_s=5)
 
 
+@pytest.mark.inline_too
 async def test_concurrent_increments_are_all_counted(driver: QueueDriver) -> None:
     results = await asyncio.gather(*(driver.counter_incr("race", 1, 30) for _ in range(40)))
     assert sorted(results) == list(range(1, 41))
 
 
+@pytest.mark.inline_too
 async def test_lock_has_one_owner_until_released_or_expired(driver: QueueDriver) -> None:
     assert await driver.lock_acquire("L", "a", 30)
     assert not await driver.lock_acquire("L", "b", 30)
@@ -38,17 +44,20 @@ async def test_lock_has_one_owner_until_released_or_expired(driver: QueueDriver)
     await eventually(lambda: driver.lock_acquire("L", "c", 30), timeout_s=5)
 
 
+@pytest.mark.inline_too
 async def test_locks_and_counters_do_not_share_keys(driver: QueueDriver) -> None:
     assert await driver.lock_acquire("same", "a", 30)
     assert await driver.counter_incr("same", 1, 30) == 1
     assert not await driver.lock_acquire("same", "b", 30)
 
 
+@pytest.mark.inline_too
 async def test_racing_lock_takers_get_one_winner(driver: QueueDriver) -> None:
     won = await asyncio.gather(*(driver.lock_acquire("once", f"w{i}", 30) for i in range(20)))
     assert sum(won) == 1
 
 
+# Not inline_too: the sync connection runs a batch's jobs as they are pushed.
 async def test_batch_push_stores_the_batch_and_its_jobs(driver: QueueDriver) -> None:
     # Brokers keep batch records in their database store; their jobs are pushed apart.
     joint = "batch_push" in driver.capabilities
@@ -71,6 +80,7 @@ async def test_batch_push_stores_the_batch_and_its_jobs(driver: QueueDriver) -> 
     assert found.options == '{"x": 1}'
 
 
+@pytest.mark.inline_too
 async def test_batch_marks_count_once_per_job(driver: QueueDriver) -> None:
     await driver.batch_push(BatchRecord("b", "n", 3), [])
     rec = await driver.batch_mark("b", "j1", False)
@@ -99,6 +109,7 @@ async def test_batch_marks_count_once_per_job(driver: QueueDriver) -> None:
     assert await driver.batch_mark("missing", "j", False) is None
 
 
+@pytest.mark.inline_too
 async def test_last_two_marks_at_once_finish_the_batch_once(driver: QueueDriver) -> None:
     await driver.batch_push(BatchRecord("b", "n", 2), [])
     a, b = await asyncio.gather(
@@ -110,6 +121,7 @@ async def test_last_two_marks_at_once_finish_the_batch_once(driver: QueueDriver)
     assert sorted([a.processed, b.processed]) == [1, 2]
 
 
+@pytest.mark.inline_too
 async def test_batch_cancel_list_and_prune(driver: QueueDriver) -> None:
     await driver.batch_push(BatchRecord("old", "a", 1), [])
     await driver.batch_push(BatchRecord("new", "b", 1), [])

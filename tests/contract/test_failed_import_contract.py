@@ -7,9 +7,13 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from helpers import envelope, eventually
 
 from gello_queue.ports import FailedJob, QueueDriver, Reservation
+
+# What the sync connection stores, it stores like any driver.
+pytestmark = pytest.mark.inline_too
 
 
 def record(queue: str = "billing", **fields: Any) -> FailedJob:

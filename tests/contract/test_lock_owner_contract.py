@@ -3,9 +3,13 @@ released or expired."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import eventually
 
 from gello_queue.ports import QueueDriver
+
+# What the sync connection stores, it stores like any driver.
+pytestmark = pytest.mark.inline_too
 
 
 async def test_lock_owner_names_the_live_holder(driver: QueueDriver) -> None:

@@ -50,14 +50,18 @@ async def test_an_unreachable_server_is_one_line_without_the_password(
     driver = UNREACHABLE[name](request)
     try:
         opened = await outcome(driver.open())
-        if opened is not None:
-            assert_outage(opened)
-        else:
+        errors = [opened] if opened is not None else []
+        if opened is None:
             # A driver that connects lazily (SQS) meets the outage at its first call.
             for call in (*QUEUE_CALLS.values(), lambda d: d.counts()):
                 error = await outcome(call(driver))
                 assert error is not None, f"{name}: a call succeeded with no server"
-                assert_outage(error)
+                errors.append(error)
+        for error in errors:
+            assert_outage(error)
+            # It names what it could not reach: the server's address, or the file.
+            assert "cannot reach" in str(error), error
+            assert "127.0.0.1:" in str(error) or name == "sqlite", error
     finally:
         await driver.close()
 

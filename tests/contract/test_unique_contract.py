@@ -8,6 +8,7 @@ import pytest
 from helpers import envelope, eventually
 
 from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import NotSupportedError
 from gello_queue.ports import Failure, QueueDriver
 
 W = "w"
@@ -118,9 +119,32 @@ async def test_failed_and_cancelled_holders_free_the_key(driver: QueueDriver) ->
     assert await driver.push([c]) == [c.id]
 
 
-async def test_racing_unique_pushes_store_one_job(driver: QueueDriver) -> None:
+async def test_racing_unique_pushes_store_one_job(driver: QueueDriver, peer: QueueDriver) -> None:
     envs = [envelope(unique_key="race") for _ in range(20)]
-    results = await asyncio.gather(*(driver.push([e]) for e in envs))
+    pushers = (driver, peer)  # as two processes would
+    results = await asyncio.gather(*(pushers[i % 2].push([e]) for i, e in enumerate(envs)))
     holders = {ids[0] for ids in results}
     assert len(holders) == 1
     assert (await driver.counts())["default"].pending == 1
+
+
+async def test_one_bulk_with_a_repeated_unique_key_stores_its_first_holder(
+    driver: QueueDriver,
+) -> None:
+    a, b, c = envelope(unique_key="k"), envelope(unique_key="k"), envelope()
+    assert await driver.push([a, b, c]) == [a.id, a.id, c.id]
+    assert (await driver.counts())["default"].pending == 2
+
+
+async def test_clear_frees_the_unique_keys_of_the_jobs_it_deleted(driver: QueueDriver) -> None:
+    if "clear" not in driver.capabilities:
+        with pytest.raises(NotSupportedError, match="not supported"):
+            await driver.clear("default")
+        return
+    now = await driver.now()
+    due, later = envelope(unique_key="due"), envelope(unique_key="later", available_at=now + 60)
+    await driver.push([due, later])
+    assert await driver.push([envelope(unique_key="later")]) == [later.id]
+    assert await driver.clear("default") == 2
+    again = [envelope(unique_key="due"), envelope(unique_key="later")]
+    assert await driver.push(again) == [e.id for e in again]

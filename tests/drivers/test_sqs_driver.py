@@ -15,7 +15,7 @@ from backends import sqs as sqs_backend
 from helpers import envelope, eventually
 
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
+from gello_queue.core.errors import ConfigurationError
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.drivers.sqs import SqsDriver, SqsOptions, options_from_url
@@ -212,19 +212,10 @@ async def test_a_fifo_queue_has_fifo_levels(leveled: SqsDriver) -> None:
     assert [r.id for r in got] == [high.id, low.id]
 
 
-async def test_unreachable_endpoint_fails_without_secrets(tmp_path: Path) -> None:
-    options = SqsOptions(
-        endpoint_url="http://127.0.0.1:1",
-        access_key_id="AKIAEXAMPLE",
-        secret_access_key="s3cret-key",
-    )
+def test_options_never_show_the_secret() -> None:
+    # An unreachable endpoint's error is in the contract (test_outage_contract).
+    options = SqsOptions(access_key_id="AKIAEXAMPLE", secret_access_key="s3cret-key")
     assert "s3cret" not in repr(options)
-    broken = SqsDriver(options, SqliteDriver(tmp_path / "s.db"))
-    await broken.open()
-    with pytest.raises(DriverUnavailableError) as caught:
-        await broken.push([envelope()])
-    assert "s3cret" not in str(caught.value)
-    await broken.close()
 
 
 def test_url_routes_to_sqs_with_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

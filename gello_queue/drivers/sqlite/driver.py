@@ -16,6 +16,7 @@ the port comes from the stores the driver inherits (``failed``, ``workers``,
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import sqlite3
 import time
@@ -130,7 +131,7 @@ class SqliteDriver(FailedStore, WorkerStore, CoordinationStore, BatchStore):
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
         # Commits by other processes bump ``data_version``: a microsecond read, so an
         # idle worker can check often and pick up a new job within a millisecond or two.
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + min(timeout_s, self._until_due(queues))
         start = self._version()
         interval = 0.0005
         while time.monotonic() < deadline:
@@ -138,6 +139,18 @@ class SqliteDriver(FailedStore, WorkerStore, CoordinationStore, BatchStore):
             if self._version() != start:
                 return
             interval = min(interval * 1.5, 0.004)
+
+    def _until_due(self, queues: Sequence[str]) -> float:
+        """Seconds until the first scheduled job of ``queues`` falls due (no write tells a
+        waiter that), or infinity."""
+        now = self.clock()
+        marks = ",".join("?" * len(queues))
+        (at,) = self.db.execute(
+            "SELECT min(available_at) FROM gello_jobs"
+            f" WHERE token IS NULL AND queue IN ({marks}) AND available_at > ?",
+            [*queues, now],
+        ).fetchone()
+        return math.inf if at is None else float(at) - now
 
     def _version(self) -> tuple[int, int]:
         (version,) = self.db.execute(_DATA_VERSION).fetchone()
