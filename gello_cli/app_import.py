@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from gello_queue import ConfigurationError, GelloError
-from gello_queue.settings import AppLocation
+from gello_queue.inspection import AppLocation
 
 _NOT_THEIRS = tuple(
     str(Path(p).resolve())

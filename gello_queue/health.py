@@ -120,7 +120,8 @@ def run_in(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeou
         raise
 
 
-def _backend_down(error: BaseException) -> dict[str, Any]:
+def backend_down(error: BaseException) -> dict[str, Any]:
+    """The ``backend`` part of a probe body when the backend did not answer."""
     # Only the exception type and its first line: driver errors are already redacted,
     # but a probe body is public enough to keep short.
     from gello_queue.observability import redact_url
@@ -214,7 +215,7 @@ class WorkerHealth:
             driver = run_in(self.loop, self.worker.connection.driver(), timeout_s)
             body.update(run_in(self.loop, backend_facts(driver), timeout_s))
         except Exception as exc:
-            body["backend"] = _backend_down(exc)
+            body["backend"] = backend_down(exc)
             body["status"] = "unhealthy"
             return False, body
         return True, body
@@ -260,7 +261,7 @@ class SupervisorHealth:
             driver = run_in(self.loop, self.queue.driver(), timeout_s)
             body.update(run_in(self.loop, backend_facts(driver), timeout_s))
         except Exception as exc:
-            body["backend"] = _backend_down(exc)
+            body["backend"] = backend_down(exc)
             body["status"] = "unhealthy"
             return False, body
         return ok, body

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import JobNotFoundError
 from gello_queue.inspection.base import SCAN_PAGE, InspectorBase
 from gello_queue.inspection.failed import FailedFilter, merge_queue
+from gello_queue.ports import FailedJob
+from gello_queue.retention import Limits
 
 
 class Admin(InspectorBase):
@@ -118,6 +121,21 @@ class Admin(InspectorBase):
     async def restart_workers(self) -> float:
         """Ask every worker to exit after its current jobs."""
         return await (await self._driver()).signal_restart()
+
+    # -- moving failed jobs between environments -------------------------------------
+    async def import_failed(self, jobs: Sequence[FailedJob]) -> int:
+        """Put failed jobs into the failed store as they were (same ids, failures and
+        times); return how many were new (one already there is left alone)."""
+        return await (await self._driver()).failed_import(jobs)
+
+    async def failed_retention_cutoff(self) -> float | None:
+        """The failure time before which workers prune a failed job (None: kept forever)."""
+        hours = Limits.from_settings(self.queue.settings).failed_hours
+        return await (await self._driver()).now() - hours * 3600 if hours else None
+
+    async def push_envelopes(self, envelopes: Sequence[Envelope]) -> list[str]:
+        """Store ready-made envelopes as pending or scheduled jobs; return their ids."""
+        return await (await self._driver()).push(envelopes)
 
 
 def _gone(job_ids: Sequence[str], where: str) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
 
 from gello_queue.core.errors import JobNotFoundError, NotSupportedError
 from gello_queue.core.states import JobState
+from gello_queue.diagnosis import Diagnosis, WorkerHint, diagnose
 from gello_queue.health import backend_restarts
 from gello_queue.inspection.base import InspectorBase
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
@@ -23,13 +23,6 @@ from gello_queue.inspection.snapshot import Snapshot
 from gello_queue.ports import FailedJob, JobRecord, QueueCounts, QueueDriver
 
 LISTABLE = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
-
-
-@runtime_checkable
-class ServerWarnings(Protocol):
-    """A driver that knows what is wrong with its server's settings."""
-
-    def server_warnings(self) -> list[str]: ...
 
 
 class Reads(InspectorBase):
@@ -164,13 +157,6 @@ class Reads(InspectorBase):
             raise JobNotFoundError(f"no failed job with id {job_id}: see `gello queue:failed`")
         return found
 
-    async def server_warnings(self) -> list[str]:
-        """What is wrong with the backend server's settings (PostgreSQL without
-        autovacuum), one sentence each; said here and once per worker start, not by
-        every command."""
-        driver = await self._driver()
-        return driver.server_warnings() if isinstance(driver, ServerWarnings) else []
-
     # -- ids by prefix ---------------------------------------------------------------
     async def resolve_failed_ids(self, given: Sequence[str]) -> list[str]:
         """The failed-job ids ``given`` names: each a full id or a unique prefix of at least
@@ -219,3 +205,13 @@ class Reads(InspectorBase):
                 if len(found) > CANDIDATES:
                     break
         return found
+
+    async def why(self, job_id: str, hint: WorkerHint | None = None) -> Diagnosis:
+        """Where the job ``job_id`` (a full id or a unique prefix) is and what it waits
+        for; ``hint`` says how to start a worker in the commands it suggests.
+
+        Raises:
+            AmbiguousIdError: the prefix matches several jobs.
+        """
+        full = await self.resolve_job_id(job_id)
+        return await diagnose(await self._driver(), full, hint)
