@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from gello_queue.core.errors import FailJob, ReleaseJob
 from gello_queue.core.job import Delay, Job, JobDefaults, seconds
-from gello_queue.core.middleware import chain
+from gello_queue.core.pipeline import chain
 
 Outcome = Literal["completed", "released", "failed", "raised"]
 """How a direct run ended."""

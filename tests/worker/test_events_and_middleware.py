@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from gello_queue import Job, JobRegistry, Queue, Worker
-from gello_queue.core.middleware import CallNext
 from gello_queue.events import (
     JobFailed,
     JobProcessed,
@@ -18,6 +17,7 @@ from gello_queue.events import (
     WorkerEvent,
     log_listener,
 )
+from gello_queue.middleware import CallNext
 
 registry = JobRegistry()
 trail: list[str] = []
