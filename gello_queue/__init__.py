@@ -50,7 +50,7 @@ from gello_queue.core.errors import (
 from gello_queue.core.job import Job, PendingDispatch
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.retry import Exponential
-from gello_queue.core.states import JobState
+from gello_queue.core.states import JobState, WorkerState
 from gello_queue.core.unique import DispatchResult
 from gello_queue.orchestration.admin import Batches
 from gello_queue.orchestration.batch import Batch, BatchHandle
@@ -60,7 +60,7 @@ from gello_queue.ports import BatchRecord, FailedJob, JobRecord, QueueCounts, Wo
 from gello_queue.queue import Queue, default_queue, set_default_queue
 from gello_queue.settings import Settings, load_settings
 from gello_queue.worker.runtime import Worker, WorkerStatus
-from gello_queue.worker.states import ExitReason, WorkerState
+from gello_queue.worker.states import ExitReason
 
 # The composition root: name the worker's default extensions (metrics, probes, tracing,
 # retention), which live above the worker and so cannot be imported by it.

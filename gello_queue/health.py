@@ -29,6 +29,7 @@ from collections.abc import Callable, Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from gello_queue.core.states import WorkerState
 from gello_queue.events import WorkerEvent
 from gello_queue.ports import QueueCounts, QueueDriver
 from gello_queue.settings import SUPERVISED_HEALTH_ENV
@@ -148,11 +149,11 @@ class WorkerHealth:
     def _lifecycle(self, event: Any) -> None:
         if not isinstance(event, WorkerEvent):
             return
-        if event.state == "started" and self._task is None:
+        if event.started and self._task is None:
             self.loop = asyncio.get_running_loop()
             self.last_tick = time.monotonic()
             self._task = self.loop.create_task(self._tick())
-        elif event.state == "stopped" and self._task is not None:
+        elif event.state is WorkerState.STOPPED and self._task is not None:
             self._task.cancel()
             self._task = None
             self._write_status(final=True)
