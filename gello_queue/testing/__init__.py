@@ -24,9 +24,9 @@ Batches and chains dispatched against the fake are recorded, not run::
     queue.assert_pushed_without_chain(Fetch)
 """
 
-from gello_queue.testing.assertions import PushedChain, PushedJob
 from gello_queue.testing.fakes import FakeQueue, fake
 from gello_queue.testing.harness import QueueHarness
+from gello_queue.testing.records import PushedChain, PushedJob
 from gello_queue.testing.run_job import JobRun, run_job, run_job_blocking
 
 __all__ = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -17,18 +17,25 @@ from gello_queue.orchestration.batch import Batch
 from gello_queue.orchestration.chain import Chain
 from gello_queue.queue import JobOrMade, Queue, made_job, set_default_queue
 from gello_queue.settings import Settings
-from gello_queue.testing.assertions import (
+from gello_queue.testing.records import (
+    SHOWN,
+    ChainItem,
     JobRef,
-    PushedAssertions,
     PushedChain,
     PushedJob,
     Step,
+    Where,
+    describe_batch,
+    describe_expected,
     job_name,
     jobs_in,
+    predicate_on,
+    pushed_instead,
+    step_matches,
 )
 
 
-class FakeQueue(PushedAssertions, Queue):
+class FakeQueue(Queue):
     """A ``Queue`` that records dispatches of the faked jobs instead of storing them.
 
     Jobs not faked (when ``jobs`` names some) go to ``passthrough``: the default queue that
@@ -205,6 +212,139 @@ class FakeQueue(PushedAssertions, Queue):
             cleared = len(self.pushed_jobs) - len(kept)
             self.pushed_jobs = kept
         return cleared
+
+    # -- reading ---------------------------------------------------------------------
+    def pushed(
+        self, job: JobRef | None = None, where: Callable[..., bool] | None = None
+    ) -> list[PushedJob]:
+        """Recorded dispatches (of ``job``, matching ``where``), in dispatch order."""
+        found = [p for p in self.pushed_jobs if job is None or p.name == job_name(job)]
+        if where is not None:
+            check = predicate_on(where)
+            found = [p for p in found if check(p)]
+        return found
+
+    def batched(self, where: Callable[[Batch], bool] | None = None) -> list[Batch]:
+        """Recorded batches (matching ``where``), in dispatch order."""
+        return [b for b in self.batches if where is None or where(b)]
+
+    def _instead(self, job: JobRef | None = None) -> str:
+        listing = pushed_instead("pushed", [p.describe() for p in self.pushed_jobs])
+        return listing + ("" if job is None else self._elsewhere(job_name(job)))
+
+    def _elsewhere(self, name: str) -> str:
+        """Where a job that was not pushed was batched or chained instead."""
+        found = [
+            f"batched in {describe_batch(b)}"
+            for b in self.batches
+            if any(j.name == name for j in jobs_in([b]))
+        ]
+        for c in self.chains:
+            # A chain's first job is recorded as pushed; look at the steps after it.
+            steps = c.steps[1:] if isinstance(c.steps[0], PendingDispatch) else c.steps
+            if any(j.name == name for j in jobs_in(steps)):
+                found.append(f"chained in {c.describe()}")
+        return "".join(f"\n{name} was {where}" for where in found[:SHOWN])
+
+    def _not_pushed(self, job: JobRef, where: Callable[..., bool] | None) -> AssertionError:
+        condition = " matching the given condition" if where is not None else ""
+        return AssertionError(f"{job_name(job)} was not pushed{condition}. {self._instead(job)}")
+
+    def _batched_instead(self) -> str:
+        return pushed_instead("batched", [describe_batch(b) for b in self.batches])
+
+    def _chained_instead(self) -> str:
+        return pushed_instead("chained", [c.describe() for c in self.chains])
+
+    # -- asserting -------------------------------------------------------------------
+    def assert_pushed(self, job: JobRef, where: Where = None) -> None:
+        """``job`` was pushed: at least once, ``where`` times (an int), or matching
+        ``where`` (a predicate on the payload, or on payload and ``PushedJob``)."""
+        if isinstance(where, int):
+            self.assert_pushed_times(job, where)
+            return
+        if not self.pushed(job, where):
+            raise self._not_pushed(job, where)
+
+    def assert_pushed_on(
+        self, queue: str, job: JobRef, where: Callable[..., bool] | None = None
+    ) -> None:
+        """``job`` was pushed on ``queue`` (matching ``where`` when given)."""
+        if not [p for p in self.pushed(job, where) if p.queue == queue]:
+            raise AssertionError(
+                f"{job_name(job)} was not pushed on {queue!r}. {self._instead(job)}"
+            )
+
+    def assert_pushed_times(self, job: JobRef, times: int) -> None:
+        """``job`` was pushed exactly ``times`` times."""
+        count = len(self.pushed(job))
+        if count != times:
+            raise AssertionError(
+                f"{job_name(job)} was pushed {count} time(s), expected {times}. "
+                f"{self._instead(job)}"
+            )
+
+    def assert_not_pushed(self, job: JobRef, where: Callable[..., bool] | None = None) -> None:
+        """``job`` was never pushed (or never with a payload matching ``where``)."""
+        found = self.pushed(job, where)
+        if found:
+            shown = "; ".join(p.describe() for p in found[:SHOWN])
+            raise AssertionError(
+                f"{job_name(job)} was pushed {len(found)} time(s), expected none: {shown}"
+            )
+
+    def assert_nothing_pushed(self) -> None:
+        """No job was pushed."""
+        if self.pushed_jobs:
+            raise AssertionError(f"Expected no jobs to be pushed. {self._instead()}")
+
+    def assert_count(self, count: int) -> None:
+        """Exactly ``count`` jobs were pushed in total."""
+        if len(self.pushed_jobs) != count:
+            raise AssertionError(
+                f"{len(self.pushed_jobs)} job(s) were pushed, expected {count}. {self._instead()}"
+            )
+
+    def assert_pushed_without_chain(
+        self, job: JobRef, where: Callable[..., bool] | None = None
+    ) -> None:
+        """``job`` was pushed (matching ``where``) on its own, not heading a chain."""
+        found = self.pushed(job, where)
+        if not found:
+            raise self._not_pushed(job, where)
+        if all(p.chain for p in found):
+            shown = "\n".join(f"  - {p.describe()}" for p in found[:SHOWN])
+            raise AssertionError(f"{job_name(job)} was pushed only with a chain:\n{shown}")
+
+    def assert_batched(self, where: Callable[[Batch], bool] | None = None) -> None:
+        """A batch was dispatched (one matching ``where``, a predicate on the ``Batch``:
+        its ``name``, ``jobs``, ``callbacks()``, ``allow_failures``...)."""
+        if not self.batched(where):
+            condition = " matching the given condition" if where is not None else ""
+            raise AssertionError(f"No batch{condition} was dispatched. {self._batched_instead()}")
+
+    def assert_batch_count(self, count: int) -> None:
+        """Exactly ``count`` batches were dispatched."""
+        if len(self.batches) != count:
+            raise AssertionError(
+                f"{len(self.batches)} batch(es) were dispatched, expected {count}. "
+                f"{self._batched_instead()}"
+            )
+
+    def assert_nothing_batched(self) -> None:
+        """No batch was dispatched."""
+        if self.batches:
+            raise AssertionError(f"Expected no batches to be dispatched. {self._batched_instead()}")
+
+    def assert_chained(self, steps: Sequence[ChainItem]) -> None:
+        """A chain of exactly these steps, in this order, was dispatched. A step is a job
+        class or name, a ``Job.make(...)`` (compared by class and payload), ``Batch`` or
+        a predicate on the step (a ``PendingDispatch`` or a ``Batch``)."""
+        for c in self.chains:
+            if len(c.steps) == len(steps) and all(map(step_matches, steps, c.steps)):
+                return
+        wanted = " -> ".join(describe_expected(s) for s in steps)
+        raise AssertionError(f"No chain {wanted} was dispatched. {self._chained_instead()}")
 
 
 def fake(*jobs: JobRef, passthrough: Queue | None = None) -> FakeQueue:

@@ -12,7 +12,7 @@ from gello_queue.core.states import JobState
 from gello_queue.events import Events, JobFailed, JobProcessed, JobReleased, JobRetrying
 from gello_queue.queue import Queue
 from gello_queue.settings import Settings
-from gello_queue.testing.assertions import JobRef, job_name
+from gello_queue.testing.records import JobRef, job_name
 
 
 @dataclass(slots=True)
