@@ -414,7 +414,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     idle = start_worker(url, prefix, args.concurrency, log2)
     # The worker is idle once it has announced itself; then send one job at a time.
     deadline = time.monotonic() + 30
-    while b"worker_started" not in (log2.read_bytes() if log2.exists() else b""):
+    while b"worker_running" not in (log2.read_bytes() if log2.exists() else b""):
         if time.monotonic() > deadline:
             raise SystemExit("benchmark: idle worker did not start")
         await asyncio.sleep(0.05)

@@ -71,7 +71,7 @@ arrange(app)
 def main() -> None:
     """Console entry point."""
     from gello_queue import GelloError
-    from gello_queue.observability import configure_logging, redact_url
+    from gello_queue.inspection import configure_logging, redact_url
 
     # Log events go to standard error in every command, so --json output stays parseable;
     # queue:work configures its own format and level on top.

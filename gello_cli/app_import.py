@@ -14,9 +14,12 @@ import sysconfig
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from gello_queue import ConfigurationError, GelloError
-from gello_queue.settings import AppLocation
+
+if TYPE_CHECKING:
+    from gello_queue.inspection import AppLocation
 
 _NOT_THEIRS = tuple(
     str(Path(p).resolve())

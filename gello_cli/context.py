@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from gello_queue.diagnosis import WorkerHint
-    from gello_queue.settings import AppLocation
+    from gello_queue.inspection import AppLocation, WorkerHint
 
 T = TypeVar("T")
 
@@ -60,7 +59,7 @@ def import_app(module: str | None) -> AppLocation:
         ConfigurationError: the module cannot be imported (the message says why).
     """
     from gello_cli.app_import import import_located
-    from gello_queue.settings import find_app
+    from gello_queue.inspection import find_app
 
     found = find_app(module)
     if found.module is not None:
@@ -72,8 +71,8 @@ def worker_hint(app: str | None = None) -> WorkerHint:
     """How to start a worker for this project: its app module (``app`` or found by
     ``find_app``) and its connection (``QUEUE_DRIVER``; none when ``QUEUE_URL`` names it,
     since the worker reads the same variable)."""
-    from gello_queue.diagnosis import WorkerHint
-    from gello_queue.settings import find_app, load_settings
+    from gello_queue import load_settings
+    from gello_queue.inspection import WorkerHint, find_app
 
     settings = load_settings()
     return WorkerHint(

@@ -15,9 +15,7 @@ from typing import Annotated
 import typer
 
 from gello_queue import Queue, Worker
-from gello_queue.diagnosis import WorkerHint
-from gello_queue.inspection import Inspector
-from gello_queue.observability import configure_logging
+from gello_queue.inspection import Inspector, WorkerHint, configure_logging
 
 DEMO_APP = "gello_cli.demo_jobs"
 """The demo's app module: its jobs, for the demo's worker and the one it suggests."""

@@ -9,10 +9,8 @@ serves one endpoint over all its children. Nothing is imported or started unless
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 
 @contextlib.contextmanager
@@ -20,38 +18,14 @@ def supervised_observability() -> Iterator[None]:
     """For ``--processes N``: one metrics endpoint merging every child's metrics, and one
     pair of probes over every child."""
     from gello_queue import load_settings
-    from gello_queue.settings import SUPERVISED_HEALTH_ENV
+    from gello_queue.inspection import serve_supervisor_metrics, serve_supervisor_probes
 
     settings = load_settings()
     with contextlib.ExitStack() as stack:
         if settings.queue_metrics_port is not None:
-            from gello_queue import metrics
-
             directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="gello-metrics-"))
-            stack.callback(
-                metrics.prepare_supervisor(
-                    settings.queue_metrics_port, directory, settings.queue_metrics_host
-                )
-            )
+            stack.callback(serve_supervisor_metrics(settings, directory))
         if settings.queue_health_port is not None:
-            from gello_queue import Queue, health
-
             directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="gello-health-"))
-            os.environ[SUPERVISED_HEALTH_ENV] = directory
-            probes = health.SupervisorHealth(Queue(settings=settings), directory)
-            stack.callback(probes.close)
-            stack.callback(serve_probes(settings, probes))
+            stack.callback(serve_supervisor_probes(settings, directory))
         yield
-
-
-def serve_probes(settings: Any, probes: Any) -> Callable[[], None]:
-    """Serve ``probes`` where the settings say (``QUEUE_HEALTH_PORT``/``_HOST``/``_DETAIL``)."""
-    from gello_queue import health
-
-    return health.serve(
-        settings.queue_health_port,
-        probes.liveness,
-        probes.readiness,
-        settings.queue_health_host,
-        detail=settings.queue_health_detail,
-    )

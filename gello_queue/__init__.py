@@ -18,9 +18,18 @@ Define a job::
     job_id = await SendWelcomeEmail.dispatch(user_id=1, email="ada@example.com")
 
 The supported surface is ``__all__`` here (pinned by ``tests/core/test_public_api.py``),
-plus three modules for tools: ``gello_queue.inspection`` (the read model and admin
-actions the CLI and dashboard use), ``gello_queue.testing`` and the pytest plugin. Every
-other module is internal: it may change between releases without notice.
+plus these modules:
+
+- ``gello_queue.middleware``: the ready-made job middleware (``RateLimited``...);
+- ``gello_queue.events``: the lifecycle events a worker or a queue announces;
+- ``gello_queue.testing`` and the pytest plugin: fakes for an application's own tests;
+- ``gello_queue.inspection``: the read model, admin actions and tooling the CLI and the
+  dashboard use. ``gello_cli`` imports nothing else of the library than this and the
+  root (an import-linter contract in ``pyproject.toml`` holds it to that).
+
+Every other module (``core``, ``ports``, ``drivers``, ``worker``, ``orchestration``,
+``settings``, ``health``, ``metrics``...) is internal: it may change between releases
+without notice; what of it is supported is re-exported here or by those modules.
 """
 
 from gello_queue.core.envelope import Envelope
@@ -41,7 +50,7 @@ from gello_queue.core.errors import (
 from gello_queue.core.job import Job, PendingDispatch
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.retry import Exponential
-from gello_queue.core.states import JobState
+from gello_queue.core.states import JobState, WorkerState
 from gello_queue.core.unique import DispatchResult
 from gello_queue.orchestration.admin import Batches
 from gello_queue.orchestration.batch import Batch, BatchHandle
@@ -51,7 +60,7 @@ from gello_queue.ports import BatchRecord, FailedJob, JobRecord, QueueCounts, Wo
 from gello_queue.queue import Queue, default_queue, set_default_queue
 from gello_queue.settings import Settings, load_settings
 from gello_queue.worker.runtime import Worker, WorkerStatus
-from gello_queue.worker.states import ExitReason, WorkerState
+from gello_queue.worker.states import ExitReason
 
 # The composition root: name the worker's default extensions (metrics, probes, tracing,
 # retention), which live above the worker and so cannot be imported by it.

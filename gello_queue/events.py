@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from gello_queue.core.states import WorkerState
 from gello_queue.observability import get_logger
 
 
@@ -96,12 +97,19 @@ class JobsRescued:
 
 @dataclass(frozen=True, slots=True)
 class WorkerEvent:
-    """A worker changed state: starting, paused, resumed, stopping, stopped."""
+    """A worker moved from ``previous`` to ``state``: it started (starting → running),
+    paused, resumed (paused → running), began to stop (→ stopping) or stopped."""
 
     worker_id: str
     name: str
-    state: str
+    state: WorkerState
+    previous: WorkerState
     detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def started(self) -> bool:
+        """The worker began taking jobs (a resume is not a start)."""
+        return self.state is WorkerState.RUNNING and self.previous is WorkerState.STARTING
 
 
 Event = JobEvent | JobsRescued | WorkerEvent
@@ -187,6 +195,11 @@ def log_listener(event: Any) -> None:
         case JobsRescued():
             log.warning("rescued", requeued=len(event.requeued), failed=len(event.failed))
         case WorkerEvent():
-            log.info(f"worker_{event.state}", worker=event.name, **event.detail)
+            log.info(
+                f"worker_{event.state}",
+                worker=event.name,
+                previous=str(event.previous),
+                **event.detail,
+            )
         case _:
             pass

@@ -29,6 +29,7 @@ from collections.abc import Callable, Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from gello_queue.core.states import WorkerState
 from gello_queue.events import WorkerEvent
 from gello_queue.ports import QueueCounts, QueueDriver, RestartWatch
 from gello_queue.settings import SUPERVISED_HEALTH_ENV
@@ -119,7 +120,8 @@ def run_in(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeou
         raise
 
 
-def _backend_down(error: BaseException) -> dict[str, Any]:
+def backend_down(error: BaseException) -> dict[str, Any]:
+    """The ``backend`` part of a probe body when the backend did not answer."""
     # Only the exception type and its first line: driver errors are already redacted,
     # but a probe body is public enough to keep short.
     from gello_queue.observability import redact_url
@@ -146,11 +148,11 @@ class WorkerHealth:
     def _lifecycle(self, event: Any) -> None:
         if not isinstance(event, WorkerEvent):
             return
-        if event.state == "started" and self._task is None:
+        if event.started and self._task is None:
             self.loop = asyncio.get_running_loop()
             self.last_tick = time.monotonic()
             self._task = self.loop.create_task(self._tick())
-        elif event.state == "stopped" and self._task is not None:
+        elif event.state is WorkerState.STOPPED and self._task is not None:
             self._task.cancel()
             self._task = None
             self._write_status(final=True)
@@ -213,7 +215,7 @@ class WorkerHealth:
             driver = run_in(self.loop, self.worker.connection.driver(), timeout_s)
             body.update(run_in(self.loop, backend_facts(driver), timeout_s))
         except Exception as exc:
-            body["backend"] = _backend_down(exc)
+            body["backend"] = backend_down(exc)
             body["status"] = "unhealthy"
             return False, body
         return True, body
@@ -259,7 +261,7 @@ class SupervisorHealth:
             driver = run_in(self.loop, self.queue.driver(), timeout_s)
             body.update(run_in(self.loop, backend_facts(driver), timeout_s))
         except Exception as exc:
-            body["backend"] = _backend_down(exc)
+            body["backend"] = backend_down(exc)
             body["status"] = "unhealthy"
             return False, body
         return ok, body

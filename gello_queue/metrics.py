@@ -36,6 +36,7 @@ from prometheus_client import (
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
+from gello_queue.core.states import WorkerState
 from gello_queue.events import (
     Events,
     JobDispatched,
@@ -270,11 +271,11 @@ class JobMetrics:
         def lifecycle(event: Any) -> None:
             if not isinstance(event, WorkerEvent):
                 return
-            if event.state == "started" and self._task is None:
+            if event.started and self._task is None:
                 self._task = asyncio.get_running_loop().create_task(
                     self._collect_for(worker, every_s)
                 )
-            elif event.state == "stopped" and self._task is not None:
+            elif event.state is WorkerState.STOPPED and self._task is not None:
                 self._task.cancel()
                 self._task = None
                 self.flush()

@@ -12,7 +12,7 @@ and conditional skips, shared by every worker through the backend.
 A job held back by a limit is released (``ReleaseJob``): it does not use an attempt, and
 it waits as a scheduled job whose ``reason`` says why (``queue:why ID`` shows it). Write
 your own as a class with one method, ``async def handle(self, job, payload, call_next)``
-(see ``gello_queue.core.middleware``); ``job.driver`` gives the shared counters
+(the ``Middleware`` protocol, re-exported here); ``job.driver`` gives the shared counters
 (``counter_incr``) and locks (``lock_acquire``/``lock_release``/``lock_owner``).
 """
 
@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from gello_queue.core.errors import ReleaseJob
-from gello_queue.core.middleware import CallNext, Middleware
+from gello_queue.core.pipeline import CallNext, Middleware
 
 if TYPE_CHECKING:
     from gello_queue.core.job import Job

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gello_queue.core.states import WorkerState
 from gello_queue.events import WorkerEvent
 from gello_queue.ports import QueueDriver
 
@@ -118,9 +119,9 @@ class Retention:
     def _lifecycle(self, event: Any) -> None:
         if not isinstance(event, WorkerEvent):
             return
-        if event.state == "started" and self._task is None:
+        if event.started and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
-        elif event.state == "stopped" and self._task is not None:
+        elif event.state is WorkerState.STOPPED and self._task is not None:
             self._task.cancel()
             self._task = None
 

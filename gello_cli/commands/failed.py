@@ -41,8 +41,8 @@ def failed(
     ] = False,
 ) -> None:
     """List failed jobs, newest first; or --export them all to a JSON-lines file."""
-    from gello_queue.core.errors import ConfigurationError
-    from gello_queue.core.redaction import redact
+    from gello_queue import ConfigurationError
+    from gello_queue.inspection import redact
 
     if export is not None:
         from gello_cli.commands.failed_io import export_to

@@ -14,15 +14,17 @@ needs. ``--requeue`` instead puts each job back on its queue as a new pending jo
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from gello_cli.context import JsonOpt
+from gello_cli.context import JsonOpt, with_inspector
+
+if TYPE_CHECKING:
+    from gello_queue.inspection import Inspector
 
 FORMAT = "gello.failed.v1"
 PAGE = 500
@@ -46,36 +48,23 @@ def register(app: typer.Typer) -> None:
 def export_to(path: Path, queue: str | None = None, *, reveal: bool = False) -> int:
     """Export the failed store (of ``queue``) of the configured connection to ``path``;
     payload fields named like secrets are redacted unless ``reveal``."""
-    count: int = _with_driver(lambda d: export_failed(d, path, queue, reveal=reveal))
+    count: int = with_inspector(lambda i: export_failed(i, path, queue, reveal=reveal))
     return count
 
 
-def _with_driver(action: Any) -> Any:
-    from gello_queue import Queue
-
-    async def main() -> Any:
-        queue = Queue()
-        try:
-            return await action(await queue.driver())
-        finally:
-            await queue.close()
-
-    return asyncio.run(main())
-
-
 async def export_failed(
-    driver: Any, path: Path, queue: str | None = None, *, reveal: bool = False
+    inspector: Inspector, path: Path, queue: str | None = None, *, reveal: bool = False
 ) -> int:
     """Write the failed store (oldest page last, as listed) to ``path``; return the count.
     Payload fields named like secrets are written as ``***`` unless ``reveal``."""
-    from gello_queue.core.redaction import redact_body
+    from gello_queue.inspection import redact_body
 
     count = 0
     seen: set[str] = set()
     with path.open("wb") as out:
         offset = 0
         while True:
-            page = await driver.failed_list(queue=queue, limit=PAGE, offset=offset)
+            page = await inspector.failed(queue=queue, limit=PAGE, offset=offset)
             for job in page:
                 if job.id in seen:
                     continue  # a job failing meanwhile shifts pages by one
@@ -92,8 +81,7 @@ async def export_failed(
 
 def validate(lines: list[bytes], registry: Any = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Parse and check every line; return the records and the problems (``line N: ...``)."""
-    from gello_queue.core.envelope import Envelope
-    from gello_queue.core.errors import EnvelopeError, UnknownJobError
+    from gello_queue import Envelope, EnvelopeError, UnknownJobError
 
     records: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -189,7 +177,7 @@ def import_command(
     result: dict[str, Any] = {"valid": len(records), "imported": 0, "ids": {}}
     if not dry_run and records:
         action = requeue_records if requeue else restore
-        result.update(_with_driver(lambda d: action(d, records)))
+        result.update(with_inspector(lambda i: action(i, records)))
     where = "as new pending jobs" if requeue else "into the failed store"
     if as_json:
         print_json({**result, "into": "pending" if requeue else "failed"})
@@ -215,16 +203,13 @@ def _on_queue(record: dict[str, Any], queue: str) -> dict[str, Any]:
     return {**record, "queue": queue, "body": env.encode().decode(), "envelope": env}
 
 
-async def restore(driver: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+async def restore(inspector: Inspector, records: list[dict[str, Any]]) -> dict[str, Any]:
     """Put validated records into the failed store as they were."""
-    from gello_queue.ports import FailedJob
-    from gello_queue.retention import Limits
-    from gello_queue.settings import load_settings
+    from gello_queue import FailedJob
 
     jobs = [FailedJob(**{k: r[k] for k in FIELDS}) for r in records]
-    imported = await driver.failed_import(jobs)
-    hours = Limits.from_settings(load_settings()).failed_hours
-    cutoff = await driver.now() - hours * 3600 if hours else None
+    imported = await inspector.import_failed(jobs)
+    cutoff = await inspector.failed_retention_cutoff()
     return {
         "imported": imported,
         "already": len({j.id for j in jobs}) - imported,
@@ -233,9 +218,9 @@ async def restore(driver: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def requeue_records(driver: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+async def requeue_records(inspector: Inspector, records: list[dict[str, Any]]) -> dict[str, Any]:
     """Push each validated record's job as a new pending job with fresh attempts."""
-    from gello_queue.core.envelope import new_id
+    from gello_queue.inspection import new_id
 
     now = time.time()
     envelopes = [
@@ -248,6 +233,6 @@ async def requeue_records(driver: Any, records: list[dict[str, Any]]) -> dict[st
         )
         for r in records
     ]
-    stored = await driver.push(envelopes)
+    stored = await inspector.push_envelopes(envelopes)
     ids = {r["id"]: new for r, new in zip(records, stored, strict=True)}
     return {"imported": len(ids), "ids": ids}

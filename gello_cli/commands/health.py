@@ -27,20 +27,16 @@ def register(app: typer.Typer) -> None:
 
 async def _check(name: str | None, any_worker: bool) -> tuple[int, dict[str, Any]]:
     from gello_queue import Queue
-    from gello_queue.health import _backend_down, backend_facts, restart_line, uptime
-    from gello_queue.inspection import Inspector
+    from gello_queue.inspection import Inspector, uptime
 
     queue = Queue()
     try:
-        driver = await asyncio.wait_for(queue.driver(), 10)
-        body: dict[str, Any] = await asyncio.wait_for(backend_facts(driver), 10)
-        records = await driver.workers()
-        now = await driver.now()
-        warnings = await Inspector(queue).server_warnings()
-    except Exception as exc:
-        return BACKEND_DOWN, {"status": "unhealthy", "backend": _backend_down(exc)}
+        report = await Inspector(queue).health()
     finally:
         await queue.close()
+    if not report.up:
+        return BACKEND_DOWN, {"status": "unhealthy", **report.body}
+    body, now, warnings = report.body, report.now, report.warnings
     workers = [
         {
             "id": w.id,
@@ -54,13 +50,10 @@ async def _check(name: str | None, any_worker: bool) -> tuple[int, dict[str, Any
             "uptime": uptime(time.time() - w.started_at),
             "heartbeat_age_s": round(max(now - w.last_seen, 0.0), 3),
         }
-        for w in records
+        for w in report.workers
         if name is None or w.name.startswith(name)
     ]
     ok = any_worker or bool(workers)
-    restarts = body["backend"].get("restarts")
-    if restarts is not None:
-        warnings.insert(0, restart_line(restarts, now))
     if warnings:
         body["warnings"] = warnings
     return (0 if ok else NO_WORKER), {

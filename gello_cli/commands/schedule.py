@@ -13,7 +13,7 @@ import typer
 from gello_cli.output import print_json, print_table
 
 if TYPE_CHECKING:
-    from gello_queue.settings import AppLocation
+    from gello_queue.inspection import AppLocation
 
 AppOpt = Annotated[
     str | None,
@@ -24,7 +24,7 @@ AppOpt = Annotated[
 def no_schedules(found: AppLocation) -> str:
     """Why no schedule was found: the app module that was imported and declares none,
     or where the app module was looked for."""
-    from gello_queue.settings import APP_HOWTO
+    from gello_queue.inspection import APP_HOWTO
 
     if found.module is None:
         return (
@@ -51,9 +51,8 @@ def run_schedule(
     """Dispatch scheduled jobs as they come due (run one per host, or several: each
     occurrence is dispatched once). SIGTERM/SIGINT stop it."""
     from gello_cli.context import import_app
-    from gello_queue import ConfigurationError, Queue
-    from gello_queue.observability import configure_logging
-    from gello_queue.orchestration.schedule import Scheduler, default_schedules
+    from gello_queue import ConfigurationError, Queue, Scheduler
+    from gello_queue.inspection import configure_logging, default_schedules
 
     if log_format not in ("auto", "console", "json"):
         raise ConfigurationError(f"--log-format must be auto, console or json, not {log_format!r}")
@@ -87,7 +86,7 @@ def list_schedules(
     from zoneinfo import ZoneInfo
 
     from gello_cli.context import import_app
-    from gello_queue.orchestration.schedule import default_schedules
+    from gello_queue.inspection import default_schedules
 
     found = import_app(app)
     now = time.time()

@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
 
 from gello_cli.output import print_json, print_table
-
-BATCHES_COUNTED = 1000
-"""Batch records counted at most (listing them is the only way the port counts them)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -30,51 +26,9 @@ def storage(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def storage_facts() -> dict[str, Any]:
     """Jobs by state, failed jobs and their age, batch records, the limits, and bytes
     where known."""
-    import asyncio
+    from gello_cli.context import with_inspector
 
-    from gello_queue import Queue
-    from gello_queue.drivers import sqlite_path
-    from gello_queue.retention import Limits
-
-    async def main() -> dict[str, Any]:
-        queue = Queue()
-        try:
-            driver = await queue.driver()
-            counts = await driver.counts()
-            failed = await driver.failed_count()
-            oldest = await driver.failed_list(limit=1, offset=max(failed - 1, 0)) if failed else []
-            now = await driver.now()
-            batches = len(await driver.batch_list(limit=BATCHES_COUNTED))
-            limits = Limits.from_settings(queue.settings)
-            facts: dict[str, Any] = {
-                "jobs": {
-                    state: sum(getattr(c, state) for c in counts.values())
-                    for state in ("pending", "scheduled", "reserved")
-                },
-                "failed": failed,
-                "oldest_failed_age_s": round(now - oldest[0].failed_at, 1) if oldest else None,
-                "batches": batches,
-                "batches_counted_up_to": BATCHES_COUNTED,
-                "limits": {
-                    "failed_retention_hours": limits.failed_hours,
-                    "failed_max": limits.failed_max,
-                    "batch_retention_hours": limits.batch_hours,
-                    "interval_s": limits.interval_s,
-                    "summary": limits.describe(),
-                },
-                "bytes": None,
-                "url": queue.url,
-            }
-            return facts
-        finally:
-            await queue.close()
-
-    facts = asyncio.run(main())
-    url = facts.pop("url")
-    if url.startswith("sqlite:"):
-        path = sqlite_path(url)
-        files = (path, f"{path}-wal")
-        facts["bytes"] = sum(os.path.getsize(p) for p in files if os.path.exists(p))
+    facts: dict[str, Any] = with_inspector(lambda inspector: inspector.storage_facts())
     return facts
 
 

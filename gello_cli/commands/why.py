@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -26,22 +25,11 @@ def why(
 ) -> None:
     """Explain in plain words where a job is and what it waits for (exit 1 when no job has
     that id)."""
-    from gello_cli.context import worker_hint
-    from gello_queue import Queue
-    from gello_queue.diagnosis import UNKNOWN, diagnose
-    from gello_queue.inspection import Inspector
+    from gello_cli.context import with_inspector, worker_hint
+    from gello_queue.inspection import UNKNOWN
 
     hint = worker_hint()
-
-    async def main() -> Any:
-        queue = Queue()
-        try:
-            full = await Inspector(queue).resolve_job_id(job_id)
-            return await diagnose(await queue.driver(), full, hint)
-        finally:
-            await queue.close()
-
-    found = asyncio.run(main())
+    found = with_inspector(lambda inspector: inspector.why(job_id, hint))
     if as_json:
         print_json(found.to_json())
     else:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from gello_queue.worker.states import ExitReason
+    from gello_queue import ExitReason
 
 LogFormatOpt = Annotated[
     str, typer.Option("--log-format", help="auto (console on a TTY, else json), console, json")
@@ -104,11 +104,15 @@ def work(
     """Process jobs until stopped (SIGTERM/SIGINT stop gracefully; SIGUSR2 pauses, SIGCONT resumes)."""
     from gello_cli.context import import_app
     from gello_queue import ConfigurationError, Queue, Worker, load_settings
-    from gello_queue.core.retry import parse_backoff_option
-    from gello_queue.observability import configure_logging
-    from gello_queue.settings import APP_HOWTO, connection_named, find_app
-    from gello_queue.worker.runtime import parse_memory
-    from gello_queue.worker.states import EXIT_CODES
+    from gello_queue.inspection import (
+        APP_HOWTO,
+        EXIT_CODES,
+        configure_logging,
+        connection_named,
+        find_app,
+        parse_backoff_option,
+        parse_memory,
+    )
 
     try:
         parse_memory(memory)  # before any child starts: each would refuse it alike
@@ -176,7 +180,7 @@ def run_worker(
     with ``with_scheduler``, a cron scheduler runs beside it and stops with it; with
     ``lifeline_fd`` (given by a supervisor), it stops at once when the supervisor is gone."""
     from gello_queue import Worker
-    from gello_queue.worker.states import EXIT_CODES
+    from gello_queue.inspection import EXIT_CODES
 
     assert isinstance(worker, Worker)
 
@@ -202,7 +206,7 @@ def run_worker(
             stop_with_supervisor(loop, lifeline_fd, worker.stop_now)
         scheduling: asyncio.Task[None] | None = None
         if with_scheduler:
-            from gello_queue.orchestration.schedule import Scheduler
+            from gello_queue import Scheduler
 
             cron = Scheduler(worker.connection)
             scheduling = asyncio.create_task(cron.run())

@@ -30,9 +30,7 @@ from gello_cli.tui.screens.queues import QueuesScreen
 from gello_cli.tui.screens.workers import WorkersScreen
 from gello_cli.tui.widgets import SCREENS, StatusBar
 from gello_queue import GelloError
-from gello_queue.diagnosis import WorkerHint
-from gello_queue.inspection import Snapshot
-from gello_queue.observability import redact_url
+from gello_queue.inspection import Snapshot, WorkerHint, redact_url
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 MAX_BACKOFF_S = 30.0

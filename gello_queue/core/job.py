@@ -35,7 +35,7 @@ from gello_queue.core.errors import (
     PayloadValidationError,
     ReleaseJob,
 )
-from gello_queue.core.middleware import Middleware
+from gello_queue.core.pipeline import Middleware
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.retry import BackoffSpec, normalize_backoff
 from gello_queue.core.unique import DispatchResult, payload_digest, unique_key

@@ -1,4 +1,5 @@
-"""Job states: one word each, the same in code, storage, CLI, dashboard and docs."""
+"""Job and worker states: one word each, the same in code, storage, CLI, dashboard, events
+and docs."""
 
 from __future__ import annotations
 
@@ -18,3 +19,18 @@ class JobState(StrEnum):
     """Handled successfully and removed from the queue."""
     FAILED = "failed"
     """In the failed store: tries exhausted, failed permanently, or not runnable."""
+
+
+class WorkerState(StrEnum):
+    """A worker's lifecycle, as status tools show it and as its ``WorkerEvent`` says."""
+
+    STARTING = "starting"
+    """Connecting to its backend and attaching its extensions."""
+    RUNNING = "running"
+    """Taking jobs."""
+    PAUSED = "paused"
+    """Taking no new jobs until resumed; running jobs go on."""
+    STOPPING = "stopping"
+    """Taking no new jobs; running jobs finish within the grace period."""
+    STOPPED = "stopped"
+    """Not started yet, or done."""

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError, FailJob, ReleaseJob, UnknownJobError
 from gello_queue.core.job import Job, describe
-from gello_queue.core.middleware import chain
+from gello_queue.core.pipeline import chain
 from gello_queue.core.registry import JobRegistry
 from gello_queue.core.retry import GiveUp, decide
 from gello_queue.events import (

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 class WorkerExtension(Protocol):
     """One concern added to a worker: it attaches before the worker starts (listening to
-    its lifecycle events: work on "started", cancel on "stopped")."""
+    its lifecycle events: work once ``WorkerEvent.started``, cancel when the state is
+    ``WorkerState.STOPPED``)."""
 
     def attach(self, worker: Worker) -> Callable[[], None] | None:
         """Hook into ``worker``; return what to call once it has stopped (a server to

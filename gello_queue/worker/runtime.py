@@ -21,6 +21,7 @@ import psutil
 from gello_queue.core.dispatcher import default_connection
 from gello_queue.core.envelope import new_id
 from gello_queue.core.registry import JobRegistry
+from gello_queue.core.states import WorkerState
 from gello_queue.events import (
     Events,
     JobProcessed,
@@ -35,7 +36,7 @@ from gello_queue.worker.executor import ABANDON_AFTER_S, Executor, ExecutorOptio
 from gello_queue.worker.extension import WorkerExtension, defaults_for
 from gello_queue.worker.isolation import ProcessPool
 from gello_queue.worker.maintenance import Maintenance
-from gello_queue.worker.states import ExitReason, WorkerState
+from gello_queue.worker.states import ExitReason
 
 if TYPE_CHECKING:
     from gello_queue.queue import Queue
@@ -199,9 +200,9 @@ class Worker:
         """Stop taking jobs; running ones finish within the grace period."""
         if not self._stop.is_set():
             self.exit_reason = reason
-            self.state = WorkerState.STOPPING
+            previous, self.state = self.state, WorkerState.STOPPING
             self._stop.set()
-            self._announce("stopping", reason=str(reason))
+            self._announce(previous, reason=str(reason))
             self._resume.set()
             self._wake.set()
             self._slot_free.set()
@@ -218,17 +219,18 @@ class Worker:
         if self.state is WorkerState.RUNNING:
             self.state = WorkerState.PAUSED
             self._resume.clear()
-            self._announce("paused")
+            self._announce(WorkerState.RUNNING)
 
     def resume(self) -> None:
         """Take jobs again after ``pause()``."""
         if self.state is WorkerState.PAUSED:
             self.state = WorkerState.RUNNING
             self._resume.set()
-            self._announce("resumed")
+            self._announce(WorkerState.PAUSED)
 
-    def _announce(self, state: str, **detail: Any) -> None:
-        self.events.emit(WorkerEvent(self.id, self.name, state, detail))
+    def _announce(self, previous: WorkerState, **detail: Any) -> None:
+        """Tell listeners the worker moved from ``previous`` to its current state."""
+        self.events.emit(WorkerEvent(self.id, self.name, self.state, previous, detail))
 
     def status(self) -> WorkerStatus:
         """A snapshot of the worker's state and counters."""
@@ -272,8 +274,13 @@ class Worker:
         The extensions the settings turn on (metrics, health probes, tracing, retention)
         are attached first and stopped last, as ``gello queue:work`` does.
         """
-        driver = self._driver = await self.connection.driver()
-        stops = self._attach_extensions()
+        self.state = WorkerState.STARTING
+        try:
+            driver = self._driver = await self.connection.driver()
+            stops = self._attach_extensions()
+        except BaseException:
+            self.state = WorkerState.STOPPED
+            raise
         try:
             return await self._serve(driver)
         finally:
@@ -306,8 +313,10 @@ class Worker:
         unsubscribe = self.events.subscribe(lambda e: self._rescued(executor, e))
         maintenance = Maintenance(self, driver)
         await maintenance.prime()
+        # Always announced as a start, even if a stop came while connecting: the
+        # extensions that start on it are then stopped by the "stopped" move.
         self._announce(
-            "started",
+            WorkerState.STARTING,
             queues=",".join(self.queues),
             concurrency=self.concurrency,
             connection=repr(self.connection),
@@ -329,9 +338,9 @@ class Worker:
             await maintenance.finish()
             unsubscribe()
             pool.close()
-            self.state = WorkerState.STOPPED
+            previous, self.state = self.state, WorkerState.STOPPED
             self._announce(
-                "stopped",
+                previous,
                 reason=str(self.exit_reason),
                 processed=self.counters.processed,
                 failed=self.counters.failed,

@@ -1,18 +1,9 @@
-"""A worker's states and why it stops: shared by the loop and its maintenance."""
+"""Why a worker stops, and the exit code that says so: shared by the loop and its
+maintenance. The states themselves are ``core.states.WorkerState``."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-
-
-class WorkerState(StrEnum):
-    """A worker's lifecycle, as shown by status tools."""
-
-    STARTING = "starting"
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
 
 
 class ExitReason(StrEnum):

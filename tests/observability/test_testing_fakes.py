@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from gello_queue import Batch, Chain, Job, Queue, default_queue, set_default_queue
 from gello_queue.core.errors import ConfigurationError
-from gello_queue.core.middleware import CallNext
+from gello_queue.middleware import CallNext
 from gello_queue.testing import FakeQueue, QueueHarness, fake, run_job, run_job_blocking
 
 

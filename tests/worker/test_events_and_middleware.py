@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from gello_queue import Job, JobRegistry, Queue, Worker
-from gello_queue.core.middleware import CallNext
+from gello_queue import Job, JobRegistry, Queue, Worker, WorkerState
 from gello_queue.events import (
     JobFailed,
     JobProcessed,
@@ -18,6 +17,7 @@ from gello_queue.events import (
     WorkerEvent,
     log_listener,
 )
+from gello_queue.middleware import CallNext
 
 registry = JobRegistry()
 trail: list[str] = []
@@ -135,9 +135,21 @@ async def test_listeners_see_every_transition_and_cannot_break_the_worker() -> N
     processed = next(e for e in seen if isinstance(e, JobProcessed))
     assert processed.duration_s >= 0
     assert all(e.wait_s >= 0 for e in seen if isinstance(e, JobReserved))
-    states = [e.state for e in seen if isinstance(e, WorkerEvent)]
-    assert states == ["started", "stopping", "stopped"]
+    moves = [(e.previous, e.state) for e in seen if isinstance(e, WorkerEvent)]
+    assert moves == [
+        (WorkerState.STARTING, WorkerState.RUNNING),
+        (WorkerState.RUNNING, WorkerState.STOPPING),
+        (WorkerState.STOPPING, WorkerState.STOPPED),
+    ]
+    assert [e.started for e in seen if isinstance(e, WorkerEvent)] == [True, False, False]
     unsubscribe()
     assert seen.append not in worker.events.listeners
     assert log_listener in worker.events.listeners
     assert not any(isinstance(e, JobReleased) for e in seen)
+
+
+def test_a_resume_is_not_a_start() -> None:
+    """Extensions start their work once: on the move out of starting, not out of paused."""
+    resumed = WorkerEvent("w", "worker", WorkerState.RUNNING, WorkerState.PAUSED)
+    started = WorkerEvent("w", "worker", WorkerState.RUNNING, WorkerState.STARTING)
+    assert (resumed.started, started.started) == (False, True)

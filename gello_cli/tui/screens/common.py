@@ -6,9 +6,7 @@ from collections.abc import Sequence
 
 from gello_cli.tui.format import count, duration, rate
 from gello_cli.tui.table import Cell, cell, num
-from gello_queue.diagnosis import WorkerHint
-from gello_queue.health import restart_line
-from gello_queue.inspection import QueueStats, Snapshot
+from gello_queue.inspection import QueueStats, Snapshot, WorkerHint, restart_line
 
 QUEUE_COLUMNS = [
     ("queue", "Queue"),

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gello_cli.tui.backend import Action, Backend
-from gello_queue.diagnosis import WorkerHint
-from gello_queue.inspection import Snapshot
+from gello_queue.inspection import Snapshot, WorkerHint
 
 if TYPE_CHECKING:
     from gello_cli.tui.screens.base import MonitorScreen

@@ -21,8 +21,7 @@ from gello_cli.tui.format import clock_time, short_id
 from gello_cli.tui.screens.base import WRITE_ACTIONS
 from gello_cli.tui.screens.console import Console
 from gello_queue import GelloError, JobState
-from gello_queue.inspection import JobDetail, redact
-from gello_queue.observability import redact_url
+from gello_queue.inspection import JobDetail, redact, redact_url
 
 
 class DetailScreen(Screen[None]):

@@ -14,8 +14,7 @@ from gello_cli.tui.format import clock_time, count, short_id
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.table import KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
-from gello_queue.inspection import FailedFilter, FailureGroup, Snapshot
-from gello_queue.observability import redact_url
+from gello_queue.inspection import FailedFilter, FailureGroup, Snapshot, redact_url
 
 PAGE = 100
 GROUP_COLUMNS = [

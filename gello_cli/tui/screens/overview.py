@@ -14,8 +14,7 @@ from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.screens.common import QUEUE_COLUMNS, hints, queue_row
 from gello_cli.tui.table import KeyedTable, cell
 from gello_cli.tui.widgets import Kpis, Throughput, palette
-from gello_queue.inspection import Snapshot
-from gello_queue.observability import redact_url
+from gello_queue.inspection import Snapshot, redact_url
 
 FAILURE_COLUMNS = [
     ("id", "Id"),

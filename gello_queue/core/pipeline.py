@@ -1,6 +1,9 @@
-"""Job middleware: small objects that wrap ``handle``, as Laravel's job middleware does.
+"""The job middleware pipeline: the ``Middleware`` protocol and ``chain``, which wraps
+``handle`` in a job's middleware, as Laravel's job middleware does.
 
-A middleware gets the job, its payload and ``call_next``; it may run code around the call,
+The middleware that ships with gello is in ``gello_queue.middleware``, which also
+re-exports ``Middleware`` and ``CallNext`` for users writing their own. A middleware
+gets the job, its payload and ``call_next``; it may run code around the call,
 skip it, or raise ``ReleaseJob`` to put the job back without using an attempt.
 """
 

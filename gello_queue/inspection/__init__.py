@@ -1,0 +1,109 @@
+"""The read model and admin actions that the CLI and the dashboard use.
+
+One ``Inspector`` over a ``Queue``: bounded-cost snapshots, listings and actions, the same
+for every driver. Tools never call a driver directly.
+
+Besides ``gello_queue``'s ``__all__``, this is the only module command-line tools import
+(an import-linter contract holds ``gello_cli`` to it), so it also re-exports what they
+need from the library's internals (``tooling``): the settings lookup, option parsing,
+logging, redaction, the worker hint and the supervisor's merged endpoints.
+"""
+
+from __future__ import annotations
+
+from gello_queue.core.redaction import redact as redact  # the dashboard's payload rule
+from gello_queue.inspection.admin import Admin
+from gello_queue.inspection.base import SCAN_PAGE
+from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
+from gello_queue.inspection.facts import BATCHES_COUNTED, Facts, HealthReport, ServerWarnings
+from gello_queue.inspection.failed import FailedFilter, FailureGroup, fingerprint
+from gello_queue.inspection.ids import (
+    CANDIDATES,
+    MIN_PREFIX,
+    PREFIX_SCAN,
+    AmbiguousIdError,
+    FailedIdsByPrefix,
+    JobIdsByPrefix,
+    short_ids,
+)
+from gello_queue.inspection.reads import LISTABLE, Reads
+from gello_queue.inspection.snapshot import (
+    QueueStats,
+    Snapshot,
+    heartbeat_age,
+    is_stale,
+    rescue_in,
+)
+from gello_queue.inspection.tooling import (
+    APP_HOWTO,
+    EXIT_CODES,
+    UNKNOWN,
+    AppLocation,
+    Diagnosis,
+    WorkerHint,
+    configure_logging,
+    connection_named,
+    default_schedules,
+    find_app,
+    new_id,
+    parse_backoff_option,
+    parse_memory,
+    redact_body,
+    redact_url,
+    restart_line,
+    serve_supervisor_metrics,
+    serve_supervisor_probes,
+    uptime,
+)
+
+
+class Inspector(Reads, Admin, Facts):
+    """Reads and manages one connection's queues."""
+
+
+__all__ = [
+    "APP_HOWTO",
+    "BATCHES_COUNTED",
+    "CANDIDATES",
+    "EXIT_CODES",
+    "LISTABLE",
+    "MIN_PREFIX",
+    "PREFIX_SCAN",
+    "SCAN_PAGE",
+    "UNKNOWN",
+    "AmbiguousIdError",
+    "AppLocation",
+    "Diagnosis",
+    "FailedFilter",
+    "FailedIdsByPrefix",
+    "FailureGroup",
+    "HealthReport",
+    "Inspector",
+    "JobDetail",
+    "JobIdsByPrefix",
+    "QueueStats",
+    "ServerWarnings",
+    "Snapshot",
+    "WorkerHint",
+    "configure_logging",
+    "connection_named",
+    "default_schedules",
+    "detail_of_failed",
+    "detail_of_record",
+    "find_app",
+    "fingerprint",
+    "heartbeat_age",
+    "is_stale",
+    "new_id",
+    "parse_backoff_option",
+    "parse_memory",
+    "redact",
+    "redact_body",
+    "redact_url",
+    "rescue_in",
+    "restart_line",
+    "serve_supervisor_metrics",
+    "serve_supervisor_probes",
+    "short_ids",
+    "uptime",
+]

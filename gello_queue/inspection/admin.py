@@ -1,0 +1,143 @@
+"""The ``Inspector``'s actions: on the failed store, on queues and on single jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gello_queue.core.envelope import Envelope
+from gello_queue.core.errors import JobNotFoundError
+from gello_queue.inspection.base import SCAN_PAGE, InspectorBase
+from gello_queue.inspection.failed import FailedFilter, merge_queue
+from gello_queue.ports import Capability, FailedJob
+from gello_queue.retention import Limits
+
+
+class Admin(InspectorBase):
+    """Retry, forget, flush and prune failed jobs; clear, pause and resume queues; run
+    or cancel one job; restart workers."""
+
+    async def retry(self, job_ids: Sequence[str]) -> int:
+        """Put failed jobs back on their queues; return how many (missing ids skipped)."""
+        return await (await self._driver()).failed_retry(job_ids)
+
+    async def retry_jobs(self, job_ids: Sequence[str]) -> int:
+        """Like ``retry``, but an action that found none of the jobs is an error.
+
+        Raises:
+            JobNotFoundError: none of the ids is in the failed store.
+        """
+        done = await self.retry(job_ids)
+        if job_ids and not done:
+            raise JobNotFoundError(_gone(job_ids, "failed"))
+        return done
+
+    async def retry_all(self, queue: str | None = None) -> int:
+        """Retry every failed job (of one queue); return how many."""
+        return await (await self._driver()).failed_retry_all(queue)
+
+    async def retry_matching(self, match: FailedFilter | None = None) -> int:
+        """Retry every failed job ``match`` selects; return how many."""
+        match = merge_queue(match, None)
+        if match.only_queue:
+            return await self.retry_all(match.queue)
+        ids = await self._matching_ids(match)
+        done = 0
+        for start in range(0, len(ids), SCAN_PAGE):
+            done += await self.retry(ids[start : start + SCAN_PAGE])
+        return done
+
+    async def forget(self, job_id: str) -> bool:
+        """Delete one failed job."""
+        return await (await self._driver()).failed_forget(job_id)
+
+    async def forget_jobs(self, job_ids: Sequence[str]) -> int:
+        """Delete failed jobs; return how many.
+
+        Raises:
+            JobNotFoundError: none of the ids is in the failed store.
+        """
+        done = 0
+        for job_id in job_ids:
+            done += await self.forget(job_id)
+        if job_ids and not done:
+            raise JobNotFoundError(_gone(job_ids, "failed"))
+        return done
+
+    async def flush(self, queue: str | None = None) -> int:
+        """Delete every failed job (of one queue); return how many."""
+        return await (await self._driver()).failed_flush(queue)
+
+    async def purge_matching(self, match: FailedFilter | None = None) -> int:
+        """Delete every failed job ``match`` selects; return how many."""
+        match = merge_queue(match, None)
+        if match.only_queue:
+            return await self.flush(match.queue)
+        return await self.forget_jobs(await self._matching_ids(match))
+
+    async def prune_failed(self, older_than_s: float) -> int:
+        """Delete failed jobs older than ``older_than_s``; return how many."""
+        driver = await self._driver()
+        return await driver.failed_prune(await driver.now() - older_than_s)
+
+    # -- queue and job actions -------------------------------------------------------
+    async def clear(self, queue: str) -> int:
+        """Delete the pending and scheduled jobs of ``queue``; return how many.
+
+        Raises:
+            NotSupportedError: the driver cannot clear a queue.
+        """
+        return await (await self._driver(Capability.CLEAR)).clear(queue)
+
+    async def pause(self, queue: str) -> None:
+        """Workers skip ``queue`` until it is resumed."""
+        await (await self._driver()).pause(queue)
+
+    async def resume(self, queue: str) -> None:
+        """Workers take jobs from ``queue`` again."""
+        await (await self._driver()).resume(queue)
+
+    async def run_now(self, job_id: str) -> int:
+        """Make a scheduled job available now; return 1.
+
+        Raises:
+            JobNotFoundError: no scheduled job has that id.
+        """
+        if not await (await self._driver()).promote(job_id):
+            raise JobNotFoundError(_gone([job_id], "scheduled"))
+        return 1
+
+    async def cancel(self, job_id: str) -> int:
+        """Delete a pending or scheduled job; return 1.
+
+        Raises:
+            NotSupportedError: the driver cannot cancel jobs.
+            JobNotFoundError: no pending or scheduled job has that id (a running job
+                cannot be cancelled).
+        """
+        if not await (await self._driver(Capability.CANCEL)).cancel(job_id):
+            raise JobNotFoundError(_gone([job_id], "pending or scheduled"))
+        return 1
+
+    async def restart_workers(self) -> float:
+        """Ask every worker to exit after its current jobs."""
+        return await (await self._driver()).signal_restart()
+
+    # -- moving failed jobs between environments -------------------------------------
+    async def import_failed(self, jobs: Sequence[FailedJob]) -> int:
+        """Put failed jobs into the failed store as they were (same ids, failures and
+        times); return how many were new (one already there is left alone)."""
+        return await (await self._driver()).failed_import(jobs)
+
+    async def failed_retention_cutoff(self) -> float | None:
+        """The failure time before which workers prune a failed job (None: kept forever)."""
+        hours = Limits.from_settings(self.queue.settings).failed_hours
+        return await (await self._driver()).now() - hours * 3600 if hours else None
+
+    async def push_envelopes(self, envelopes: Sequence[Envelope]) -> list[str]:
+        """Store ready-made envelopes as pending or scheduled jobs; return their ids."""
+        return await (await self._driver()).push(envelopes)
+
+
+def _gone(job_ids: Sequence[str], where: str) -> str:
+    shown = ", ".join(job_ids[:3]) + (" …" if len(job_ids) > 3 else "")
+    return f"no {where} job with id {shown}: it may have been retried, run or deleted already"

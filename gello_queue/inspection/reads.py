@@ -1,0 +1,217 @@
+"""The ``Inspector``'s reads: the overview snapshot, listings, one job, and ids by prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gello_queue.core.errors import JobNotFoundError, NotSupportedError
+from gello_queue.core.states import JobState
+from gello_queue.diagnosis import Diagnosis, WorkerHint, diagnose
+from gello_queue.health import backend_restarts
+from gello_queue.inspection.base import InspectorBase
+from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
+from gello_queue.inspection.failed import FailedFilter, FailureGroup, fingerprint, merge_queue
+from gello_queue.inspection.ids import (
+    CANDIDATES,
+    MIN_PREFIX,
+    PREFIX_SCAN,
+    FailedIdsByPrefix,
+    JobIdsByPrefix,
+    one_match,
+)
+from gello_queue.inspection.snapshot import Snapshot
+from gello_queue.ports import Capability, FailedJob, JobRecord, QueueCounts, QueueDriver
+
+LISTABLE = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
+
+
+class Reads(InspectorBase):
+    """Snapshots, listings and lookups."""
+
+    async def snapshot(
+        self, *, throughput_window_s: float = 3600, recent_failures: int = 0
+    ) -> Snapshot:
+        """Queues by state, live workers, paused queues and per-minute throughput.
+
+        Bounded cost whatever the backlog: one call per kind of fact, plus one page of
+        the newest ``recent_failures`` failed jobs when asked.
+        """
+        driver = await self._driver()
+        now = await driver.now()
+        counts = await driver.counts()
+        paused = await driver.paused()
+        for name in paused:
+            counts.setdefault(name, QueueCounts())
+        recent = await driver.failed_list(limit=recent_failures) if recent_failures else []
+        return Snapshot(
+            taken_at=now,
+            queues=counts,
+            workers=await driver.workers(),
+            paused=paused,
+            throughput=await driver.throughput(now - throughput_window_s),
+            recent_failures=recent,
+            restarts=await backend_restarts(driver),
+        )
+
+    # -- listings --------------------------------------------------------------------
+    async def jobs(
+        self, queue: str | None, state: JobState, *, limit: int = 50, offset: int = 0
+    ) -> list[JobRecord]:
+        """One page of pending, scheduled or reserved jobs, oldest first.
+
+        Raises:
+            NotSupportedError: the driver cannot list jobs, or ``state`` is not listable.
+        """
+        if state not in LISTABLE:
+            raise NotSupportedError(f"cannot list {state} jobs: use pending, scheduled or reserved")
+        driver = await self._driver(Capability.LIST_JOBS)
+        return await driver.jobs(queue, state, limit=limit, offset=offset)
+
+    async def failed(
+        self,
+        *,
+        queue: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        match: FailedFilter | None = None,
+        scan_limit: int | None = 20_000,
+    ) -> list[FailedJob]:
+        """Failed jobs, newest first; ``match`` narrows them.
+
+        A filter beyond the queue is applied while paging through the store, reading at
+        most ``scan_limit`` rows (``None``: all), so a listing stays cheap on a huge store.
+        """
+        match = merge_queue(match, queue)
+        if match.only_queue:
+            return await (await self._driver()).failed_list(
+                queue=match.queue, limit=limit, offset=offset
+            )
+        out: list[FailedJob] = []
+        skipped = 0
+        async for job in self._scan(match, scan_limit):
+            if skipped < offset:
+                skipped += 1
+                continue
+            out.append(job)
+            if len(out) >= limit:
+                break
+        return out
+
+    async def failure_groups(
+        self, match: FailedFilter | None = None, *, scan_limit: int | None = 5_000
+    ) -> tuple[list[FailureGroup], int]:
+        """Failures grouped by fingerprint, biggest first, over the newest ``scan_limit``
+        failed jobs; also return how many jobs were read."""
+        match = merge_queue(match, None)
+        groups: dict[str, list[FailedJob]] = {}
+        read = 0
+        async for job in self._scan(FailedFilter(queue=match.queue), scan_limit):
+            read += 1
+            if match.matches(job):
+                groups.setdefault(fingerprint(job), []).append(job)
+        out = [
+            FailureGroup(
+                fingerprint=fp,
+                name=jobs[0].name,
+                exception=jobs[0].exception,
+                message=jobs[0].message,
+                count=len(jobs),
+                queues=sorted({j.queue for j in jobs}),
+                newest_at=max(j.failed_at for j in jobs),
+                oldest_at=min(j.failed_at for j in jobs),
+            )
+            for fp, jobs in groups.items()
+        ]
+        return sorted(out, key=lambda g: (-g.count, -g.newest_at)), read
+
+    async def count_failed(self, match: FailedFilter | None = None) -> int:
+        """How many failed jobs ``match`` selects (reads them all when it must)."""
+        match = merge_queue(match, None)
+        if match.only_queue:
+            return await (await self._driver()).failed_count(match.queue)
+        return len(await self._matching_ids(match))
+
+    async def job(self, job_id: str) -> JobDetail:
+        """One job, queued or failed, with every field.
+
+        Raises:
+            JobNotFoundError: no queued or failed job has that id.
+        """
+        driver = await self._driver()
+        record = await driver.find(job_id)
+        if record is not None:
+            return detail_of_record(record)
+        failed = await driver.failed_find(job_id)
+        if failed is not None:
+            return detail_of_failed(failed)
+        raise JobNotFoundError(f"no job with id {job_id}: it may have completed or been deleted")
+
+    async def failed_job(self, job_id: str) -> FailedJob:
+        """One failed job.
+
+        Raises:
+            JobNotFoundError: no failed job has that id.
+        """
+        found = await (await self._driver()).failed_find(job_id)
+        if found is None:
+            raise JobNotFoundError(f"no failed job with id {job_id}: see `gello queue:failed`")
+        return found
+
+    # -- ids by prefix ---------------------------------------------------------------
+    async def resolve_failed_ids(self, given: Sequence[str]) -> list[str]:
+        """The failed-job ids ``given`` names: each a full id or a unique prefix of at least
+        ``MIN_PREFIX`` characters; one that matches nothing is kept as given (the action
+        then counts it not found).
+
+        Raises:
+            AmbiguousIdError: a prefix matches several failed jobs (they are named).
+        """
+        driver = await self._driver()
+        out = []
+        for job_id in given:
+            if len(job_id) < MIN_PREFIX or await driver.failed_find(job_id) is not None:
+                out.append(job_id)
+                continue
+            out.append(
+                one_match(job_id, await self._failed_prefixed(driver, job_id), "failed jobs")
+            )
+        return out
+
+    async def resolve_job_id(self, given: str) -> str:
+        """The id of the queued or failed job ``given`` names (a full id or a unique prefix
+        of at least ``MIN_PREFIX`` characters); ``given`` when nothing matches.
+
+        Raises:
+            AmbiguousIdError: the prefix matches several jobs (they are named).
+        """
+        driver = await self._driver()
+        if len(given) < MIN_PREFIX or await driver.find(given) is not None:
+            return given
+        queued = (
+            await driver.job_ids_by_prefix(given, CANDIDATES + 1)
+            if isinstance(driver, JobIdsByPrefix)
+            else []
+        )
+        found = sorted({*queued, *await self._failed_prefixed(driver, given)})
+        return one_match(given, found, "jobs")
+
+    async def _failed_prefixed(self, driver: QueueDriver, prefix: str) -> list[str]:
+        if isinstance(driver, FailedIdsByPrefix):
+            return await driver.failed_ids_by_prefix(prefix, CANDIDATES + 1)
+        found: list[str] = []
+        async for job in self._scan(FailedFilter(), PREFIX_SCAN):
+            if job.id.startswith(prefix):
+                found.append(job.id)
+                if len(found) > CANDIDATES:
+                    break
+        return found
+
+    async def why(self, job_id: str, hint: WorkerHint | None = None) -> Diagnosis:
+        """Where the job ``job_id`` (a full id or a unique prefix) is and what it waits
+        for; ``hint`` says how to start a worker in the commands it suggests.
+
+        Raises:
+            AmbiguousIdError: the prefix matches several jobs.
+        """
+        full = await self.resolve_job_id(job_id)
+        return await diagnose(await self._driver(), full, hint)
