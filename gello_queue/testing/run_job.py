@@ -1,5 +1,5 @@
-"""Run one job's ``handle`` (with its ``before``, middleware and ``after``) outside a
-worker, and assert what it did with itself."""
+"""Run one attempt of a job through the worker's executor, outside a worker, and assert
+what it did with itself."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gello_queue.core.errors import FailJob, ReleaseJob
+from gello_queue.core.errors import FailJob
 from gello_queue.core.job import Delay, Job, JobDefaults, seconds
-from gello_queue.core.pipeline import chain
+from gello_queue.core.records import Failure
+from gello_queue.core.registry import JobRegistry
+from gello_queue.drivers.memory import MemoryDriver
+from gello_queue.events import Events, JobReleased
+from gello_queue.worker.executor import Executor, ExecutorOptions
+from gello_queue.worker.executor import Outcome as ExecutorOutcome
 
 Outcome = Literal["completed", "released", "failed", "raised"]
 """How a direct run ended."""
@@ -91,40 +96,75 @@ async def run_job(
     queue: str | None = None,
     **fields: Any,
 ) -> JobRun:
-    """Run ``job``'s ``before``, middleware, ``handle`` and ``after`` once, in-process.
+    """Run one attempt of ``job`` through the worker's own executor, in-process.
 
-    ``release``, ``fail`` and exceptions are caught and reported in the returned
-    ``JobRun``; nothing is stored. Jobs it dispatches go to the default queue (a fake
-    one inside ``fake()``).
+    It is the pipeline a worker runs (payload validation, ``before``, middleware,
+    ``handle`` with its timeout, ``after``, the ``failed`` hook on a last attempt), on a
+    private in-memory connection that nothing else sees. ``release``, ``fail`` and
+    exceptions are reported in the returned ``JobRun``. Jobs it dispatches go to the
+    default queue (a fake one inside ``fake()``).
     """
     pending = job.make(payload, **fields)
     if queue is not None:
         pending = pending.on_queue(queue)
-    env = pending.to_envelope(JobDefaults(), time.time()).with_changes(attempts=attempt)
-    model = job.payload_model.model_validate(pending.payload)
-    instance = job()
-    instance.job_id, instance.attempt, instance.envelope = env.id, attempt, env
-
-    async def call_handle() -> None:
-        if type(instance)._sync_handle:
-            # As a worker would (thread mode): a plain def must not block the loop.
-            blocking: Callable[[Any], object] = instance.handle
-            await asyncio.to_thread(blocking, model)
-        else:
-            await instance.handle(model)
-
-    try:
-        await instance.before(model)
-        layers = instance.middleware()
-        await (chain(layers, instance, model, call_handle) if layers else call_handle)()
-        await instance.after(model)
-    except ReleaseJob as rel:
+    env = pending.to_envelope(JobDefaults(), time.time())
+    registry = JobRegistry()
+    registry.register(job)
+    released: list[JobReleased] = []
+    driver = MemoryDriver()
+    executor = _Observed(driver, registry, ExecutorOptions(), events=Events([_keep(released)]))
+    # Stored one attempt short: the reserve counts this one, as a worker's would.
+    await driver.push([env.with_changes(attempts=max(attempt - 1, 0))])
+    [res] = await driver.reserve([env.queue], 1, lease_s=3600, worker_id="run_job")
+    outcome = await executor.run(res)
+    instance = executor.job
+    assert instance is not None, "the payload was validated when the job was made"
+    if outcome is ExecutorOutcome.RELEASED:
+        rel = released[-1]
         return JobRun(instance, "released", release_delay_s=rel.delay_s, release_reason=rel.reason)
-    except FailJob as exc:
-        return JobRun(instance, "failed", fail_reason=str(exc))
-    except Exception as exc:
-        return JobRun(instance, "raised", error=exc)
+    error = executor.error
+    if isinstance(error, FailJob):
+        return JobRun(instance, "failed", fail_reason=str(error))
+    if error is not None:
+        return JobRun(instance, "raised", error=error)
     return JobRun(instance, "completed")
+
+
+class _Observed(Executor):
+    """The worker's executor, keeping what a test asserts on: the job it made and the
+    exception the attempt ended with."""
+
+    job: Job[Any] | None = None
+    error: BaseException | None = None
+
+    def _instance(self, run: Any, job_cls: type[Job[Any]]) -> Job[Any]:
+        self.job = super()._instance(run, job_cls)
+        return self.job
+
+    async def _retry_or_fail(
+        self, run: Any, job_cls: type[Job[Any]], failure: Failure, error: BaseException
+    ) -> ExecutorOutcome:
+        self.error = error
+        return await super()._retry_or_fail(run, job_cls, failure, error)
+
+    async def _give_up(
+        self,
+        run: Any,
+        failure: Failure,
+        error: BaseException | None = None,
+        why: str = "failed permanently",
+    ) -> ExecutorOutcome:
+        if self.error is None:
+            self.error = error
+        return await super()._give_up(run, failure, error, why)
+
+
+def _keep(released: list[JobReleased]) -> Callable[[object], None]:
+    def listen(event: object) -> None:
+        if isinstance(event, JobReleased):
+            released.append(event)
+
+    return listen
 
 
 def run_job_blocking(

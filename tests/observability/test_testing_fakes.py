@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -360,6 +361,28 @@ async def test_run_job_runs_middleware_and_sync_handles_with_a_fake_queue() -> N
     queue.assert_pushed(FakesAudit, lambda p: p.user_id == 8)
     queue.assert_pushed(FakesAudit, lambda p: p.user_id == 9)
     queue.assert_not_pushed(FakesAudit, lambda p: p.user_id == 7)
+
+
+class FakesSlow(Job[Welcome]):
+    timeout = 0.2
+    tries = 2
+    failed_with: list[str] = []
+
+    async def handle(self, payload: Welcome) -> None:
+        await asyncio.sleep(30)
+
+    async def failed(self, payload: Welcome, error: BaseException) -> None:
+        FakesSlow.failed_with.append(type(error).__name__)
+
+
+async def test_run_job_runs_the_workers_pipeline_with_its_timeout_and_failed_hook() -> None:
+    # The job's timeout ends the attempt, as in a worker; not the last attempt: no hook.
+    first = await run_job(FakesSlow, user_id=1)
+    first.assert_raised(TimeoutError)
+    assert FakesSlow.failed_with == []
+    # The last attempt ends in the failed store, so the ``failed`` hook runs.
+    (await run_job(FakesSlow, user_id=1, attempt=2)).assert_raised(TimeoutError)
+    assert FakesSlow.failed_with == ["TimeoutError"]
 
 
 def test_run_job_blocking_in_a_sync_test() -> None:
