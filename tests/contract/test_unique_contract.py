@@ -138,7 +138,7 @@ async def test_one_bulk_with_a_repeated_unique_key_stores_its_first_holder(
 
 async def test_clear_frees_the_unique_keys_of_the_jobs_it_deleted(driver: QueueDriver) -> None:
     if "clear" not in driver.capabilities:
-        with pytest.raises(NotSupportedError, match="not supported"):
+        with pytest.raises(NotSupportedError, match="lacks the 'clear' capability"):
             await driver.clear("default")
         return
     now = await driver.now()
