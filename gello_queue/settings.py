@@ -108,14 +108,14 @@ class Settings(BaseSettings):
     queue_pool_min: int | None = Field(default=None, validation_alias="QUEUE_POOL_MIN", ge=0)
     """Connections a PostgreSQL pool keeps open when idle (unset: 2)."""
     queue_pool_max: int | None = Field(default=None, validation_alias="QUEUE_POOL_MAX", ge=1)
-    """Connections one driver's pool opens at most (unset: PostgreSQL 10, Redis 50). A
-    process holds one driver per event loop that dispatches, plus one for its blocking
-    calls."""
+    """Connections one driver opens at most for its commands (unset: PostgreSQL 10, Redis
+    50); a PostgreSQL worker adds one to LISTEN. A process holds one driver per event
+    loop that dispatches; its blocking calls share one of them (docs/deploy.md)."""
     queue_pool_timeout: float | None = Field(
         default=None, validation_alias="QUEUE_POOL_TIMEOUT", gt=0
     )
-    """Seconds a call waits for a free Redis pool connection before it fails (unset: 20).
-    A PostgreSQL call waits in asyncpg's queue until a connection is free."""
+    """Seconds a call waits for a free pool connection before it fails with
+    ``DriverUnavailableError`` saying the pool is exhausted (unset: 20)."""
     queue_metrics_port: int | None = Field(default=None, validation_alias="QUEUE_METRICS_PORT")
     queue_health_port: int | None = Field(default=None, validation_alias="QUEUE_HEALTH_PORT")
     queue_metrics_host: str = Field(

@@ -75,7 +75,7 @@ def factory_from_url(url: str, *, prefix: str = "gello:", pool: Pool = Pool()) -
     if scheme in ("postgresql", "postgres"):
         from gello_queue.drivers.postgres import PostgresDriver
 
-        sized = pool.options(min="pool_min", max="pool_max")
+        sized = pool.options(min="pool_min", max="pool_max", timeout_s="pool_timeout_s")
         return lambda: PostgresDriver(url, **sized)
     if scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
         from gello_queue.drivers.redis import RedisDriver

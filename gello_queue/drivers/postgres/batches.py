@@ -21,7 +21,7 @@ class Batches(Database):
         ids = columns[0]
         query = self._q["batch_push"]
         await self._call(
-            lambda pool: pool.execute(
+            lambda con: con.execute(
                 query, *columns, notes, record.id, record.name, record.total, record.options
             )
         )

@@ -36,6 +36,11 @@ T = TypeVar("T")
 _RETRY_DELAYS = (0.0, 0.05, 0.25, 1.0)
 """Backoff between attempts of one call when its connection fails."""
 
+_KEPT = 2
+"""Connections kept out of the pool (``_kept``): one for pushes, one for reserves."""
+_KEPT_FROM = 4
+"""The smallest budget that keeps them: the pool still gets two connections."""
+
 _REFUSED_AT_CONNECT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InvalidAuthorizationSpecificationError,  # bad password, no role
     asyncpg.exceptions.InvalidCatalogNameError,  # no such database
@@ -54,14 +59,21 @@ class Database:
         *,
         pool_min: int,
         pool_max: int,
+        pool_timeout_s: float,
         connect_timeout_s: float,
         command_timeout_s: float | None,
         application_name: str,
     ) -> None:
         self.url = url
         self.names = names
-        self.pool_min = pool_min
         self.pool_max = pool_max
+        self.pool_timeout_s = pool_timeout_s
+        self.keeps_connections = pool_max >= _KEPT_FROM
+        """Whether the hot statements (pushes, reserves) get the two connections kept out
+        of the pool (``_kept``). They come out of the budget: the driver opens at most
+        ``pool_max`` connections for statements, plus one to LISTEN in a worker."""
+        self.pool_size = pool_max - _KEPT if self.keeps_connections else pool_max
+        self.pool_min = min(pool_min, self.pool_size)
         self.connect_timeout_s = connect_timeout_s
         self.command_timeout_s = command_timeout_s
         self.application_name = application_name
@@ -107,7 +119,7 @@ class Database:
             return await asyncpg.create_pool(
                 self.url,
                 min_size=self.pool_min,
-                max_size=self.pool_max,
+                max_size=self.pool_size,
                 timeout=self.connect_timeout_s,
                 command_timeout=self.command_timeout_s,
                 server_settings=self._server_settings(),
@@ -149,13 +161,22 @@ class Database:
 
     async def _call(self, op: Callable[[Any], Awaitable[T]]) -> T:
         """Run ``op`` on a pooled connection, retrying with backoff if the connection
-        fails (a killed backend is replaced by the pool on the next acquire)."""
+        fails (a killed backend is replaced by the pool on the next acquire).
+
+        A caller waits for a free connection at most ``pool_timeout_s``: asyncpg's own
+        ``Pool.fetch`` and friends would wait for ever, and a web app under a burst
+        would hang its requests instead of saying what to raise."""
         last: BaseException | None = None
         for delay in _RETRY_DELAYS:
             if delay:
                 await asyncio.sleep(delay)
+            pool = self.pool
             try:
-                return await op(self.pool)
+                con = await self._acquire(pool)
+                try:
+                    return await op(con)
+                finally:
+                    await pool.release(con)
             except TimeoutError as exc:
                 # The server took longer than command_timeout_s: retrying would only
                 # multiply the wait.
@@ -168,28 +189,46 @@ class Database:
         assert last is not None
         raise self._unavailable(last) from None
 
+    async def _acquire(self, pool: Any) -> Any:
+        """A connection of ``pool``, waited for at most ``pool_timeout_s``.
+
+        Raises:
+            DriverUnavailableError: every connection stayed busy that long (the pool is
+                exhausted), or the server was that slow to open a new one.
+        """
+        try:
+            return await pool.acquire(timeout=self.pool_timeout_s)
+        except TimeoutError as exc:
+            if pool.get_size() >= self.pool_size and pool.get_idle_size() == 0:
+                raise DriverUnavailableError(
+                    f"the PostgreSQL connection pool is exhausted: all {self.pool_max}"
+                    f" connections stayed busy for {self.pool_timeout_s:g}s; raise"
+                    " QUEUE_POOL_MAX or QUEUE_POOL_TIMEOUT, or make fewer calls at once"
+                ) from None
+            raise self._unavailable(exc) from None
+
     def _kept(self) -> KeptConnection:
         """A connection kept outside the pool for one kind of hot statement."""
         return KeptConnection(
             self._connect,
             self._call,
             self._unavailable,
-            lambda: not self._closing and self._pool is not None,
+            lambda: self.keeps_connections and not self._closing and self._pool is not None,
         )
 
     async def _fetch(self, name: str, *args: object) -> list[Any]:
         query = self._q[name]
-        rows: list[Any] = await self._call(lambda pool: pool.fetch(query, *args))
+        rows: list[Any] = await self._call(lambda con: con.fetch(query, *args))
         return rows
 
     async def _fetchval(self, name: str, *args: object) -> Any:
         query = self._q[name]
-        return await self._call(lambda pool: pool.fetchval(query, *args))
+        return await self._call(lambda con: con.fetchval(query, *args))
 
     async def _execute(self, name: str, *args: object) -> int:
         """Run a statement; return the row count from its status (``DELETE 3``)."""
         query = self._q[name]
-        status: str = await self._call(lambda pool: pool.execute(query, *args))
+        status: str = await self._call(lambda con: con.execute(query, *args))
         return _rowcount(status)
 
     def _table(self, name: str) -> str:

@@ -89,6 +89,7 @@ class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, D
         listen: bool = True,
         pool_min: int | None = None,
         pool_max: int = 10,
+        pool_timeout_s: float = 20.0,
         auto_migrate: bool = False,
         poll_interval_s: float = 0.05,
         connect_timeout_s: float = 10.0,
@@ -123,6 +124,7 @@ class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, D
             names,
             pool_min=pool_min,
             pool_max=pool_max,
+            pool_timeout_s=pool_timeout_s,
             connect_timeout_s=connect_timeout_s,
             command_timeout_s=command_timeout_s,
             application_name=application_name,
@@ -166,7 +168,7 @@ class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, D
                 await self.migrate()
             await self.now()
             autovacuum = await self._call(
-                lambda pool: pool.fetchval("SELECT current_setting('autovacuum')::bool")
+                lambda con: con.fetchval("SELECT current_setting('autovacuum')::bool")
             )
             self._vacuum.autovacuum(autovacuum)
         except BaseException:
@@ -185,7 +187,7 @@ class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, D
     # -- schema ----------------------------------------------------------------------
     async def schema_version(self) -> int:
         """The version of the schema in the database (0 when there is none)."""
-        return await self._call(lambda pool: read_version(pool, self.names))
+        return await self._call(lambda con: read_version(con, self.names))
 
     async def migrate(self) -> int:
         """Apply the migrations the database lacks; return the schema version.

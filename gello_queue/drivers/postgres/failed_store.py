@@ -61,8 +61,8 @@ class FailedStore(Database):
     async def _retry_failed(self, take: str, *args: object) -> int:
         """Move failed rows back to the jobs table in one transaction."""
 
-        async def op(pool: Any) -> int:
-            async with pool.acquire() as con, con.transaction():
+        async def op(con: Any) -> int:
+            async with con.transaction():
                 rows = await con.fetch(self._q[take], *args)
                 if not rows:
                     return 0

@@ -15,8 +15,6 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
-
 from gello_queue.core.envelope import Envelope
 from gello_queue.drivers.postgres.kept import KeptConnection
 from gello_queue.drivers.postgres.sql import Names
@@ -126,14 +124,7 @@ class Pusher:
                 notes = [f"{at!r} {queue}" for queue, at in due.items()]
                 await con.execute(self._q["notify"], notes)
 
-        async def op(target: Any) -> None:
-            if isinstance(target, asyncpg.Pool):
-                async with target.acquire() as con:
-                    await copy(con)
-            else:
-                await copy(target)
-
-        await self._pushes.run(op)
+        await self._pushes.run(copy)
 
     async def insert(self, envelopes: Sequence[Envelope], connection: Any) -> set[str]:
         """Insert the jobs whose ids and unique keys are free; return their ids."""

@@ -21,15 +21,14 @@ def qualified(names: Names, name: str) -> str:
     return f"{quote_ident(names.schema)}.{quote_ident(names.prefix + name)}"
 
 
-async def read_version(pool: Any, names: Names) -> int:
+async def read_version(con: Any, names: Names) -> int:
     """The version of the schema in the database (0 when there is none)."""
     migrations_table = qualified(names, "migrations")
-    async with pool.acquire() as con:
-        exists = await con.fetchval("SELECT to_regclass($1) IS NOT NULL", migrations_table)
-        if not exists:
-            return 0
-        version = await con.fetchval(f"SELECT coalesce(max(version), 0) FROM {migrations_table}")
-        return int(version)
+    exists = await con.fetchval("SELECT to_regclass($1) IS NOT NULL", migrations_table)
+    if not exists:
+        return 0
+    version = await con.fetchval(f"SELECT coalesce(max(version), 0) FROM {migrations_table}")
+    return int(version)
 
 
 async def migrate_on(con: Any, names: Names) -> int:

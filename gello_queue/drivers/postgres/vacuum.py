@@ -118,7 +118,7 @@ class Vacuum:
         self.acked = 0
         vacuum = self._statement
         try:
-            await self._call(lambda pool: pool.execute(vacuum, timeout=None))
+            await self._call(lambda con: con.execute(vacuum, timeout=None))
         except asyncpg.PostgresError as exc:  # not the table's owner, most likely
             self.on = False
             log.warning("postgres_vacuum_failed", error=repr(exc), detail="turn autovacuum on")
