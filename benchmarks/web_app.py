@@ -3,7 +3,10 @@ that dispatch a job, and a no-op view for the baseline of the same run.
 
 Starlette runs the plain ``def`` view on its thread pool, as FastAPI, Django and Flask
 servers run theirs, so its ``dispatch_blocking`` calls come from many threads at once.
-The queue is the one the settings describe (``QUEUE_URL``).
+The queue is the one the settings describe (``QUEUE_URL``), opened on the server's loop
+at start-up by the FastAPI integration's lifespan (which Starlette takes as it is): the
+plain view's blocking calls then run on that loop's driver, and the process holds one
+pool.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ class Signup(BaseModel):
 
 
 from gello_queue import Job  # noqa: E402  (after the payload model it names)
+from gello_queue.contrib.fastapi import lifespan  # noqa: E402
 
 
 class Welcome(Job[Signup]):
@@ -45,5 +49,6 @@ app = Starlette(
         Route("/noop", noop),
         Route("/async", async_view, methods=["POST"]),
         Route("/sync", sync_view, methods=["POST"]),
-    ]
+    ],
+    lifespan=lifespan,
 )

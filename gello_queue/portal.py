@@ -7,6 +7,14 @@ connections. So every blocking call of the process runs on this one loop, on a d
 thread, and shares one driver per ``Queue`` (as ``anyio.from_thread`` and asgiref's
 ``async_to_sync`` do).
 
+A process that also runs an event loop of its own (an ASGI server: uvicorn runs async
+views on one loop and plain ones on threads) would hold two drivers, that loop's and
+the portal's. So a blocking call first goes to a loop on which its ``Queue`` already
+holds a driver, running in another thread, as asgiref's ``async_to_sync`` goes to the
+main loop: the process keeps one pool. Should that loop not take the call up within
+``START_WITHIN_S`` (it is blocked, or stopping), the call runs on the portal instead,
+and only once: it is claimed by whichever side starts it.
+
 A fork (gunicorn ``--preload``, Celery's prefork pool, ``multiprocessing``) copies the
 parent's connections into the child, where using them would interleave two processes'
 bytes on one socket. The child therefore starts a loop of its own and every ``Queue``
@@ -25,7 +33,10 @@ import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from typing import Protocol, TypeVar
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Protocol, TypeVar, cast
+
+from gello_queue.core.errors import DriverUnavailableError
 
 T = TypeVar("T")
 
@@ -98,6 +109,66 @@ async def _awaited(call: Callable[[], Awaitable[T]]) -> T:
 
 portal = Portal()
 """The one portal of this process."""
+
+START_WITHIN_S = 2.0
+"""How long a blocking call waits for another thread's loop to take it up."""
+
+_POLL_S = 0.5
+"""How often a caller waiting on another thread's loop checks that it still runs."""
+
+
+class _Claim:
+    """Who runs a call handed to another thread's loop: that loop, or (once the caller
+    gave up waiting for it to start) nobody there."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.state = "waiting"
+
+    def take(self, state: str) -> bool:
+        with self._lock:
+            if self.state != "waiting":
+                return False
+            self.state = state
+            return True
+
+
+def run_on(loop: asyncio.AbstractEventLoop, call: Callable[[], Awaitable[T]]) -> tuple[bool, T]:
+    """Run ``call()`` on ``loop``, running in another thread, and wait for its result.
+
+    Returns ``(False, ...)`` without running it when ``loop`` did not start it within
+    ``START_WITHIN_S`` or could not take it at all; the caller then runs it elsewhere.
+
+    Raises:
+        DriverUnavailableError: ``loop`` stopped while running the call.
+    """
+    claim = _Claim()
+
+    async def claimed() -> tuple[bool, T]:
+        if not claim.take("started"):
+            return False, cast(T, None)
+        return True, await call()
+
+    try:
+        future = asyncio.run_coroutine_threadsafe(claimed(), loop)
+    except RuntimeError:  # closed since it was looked at
+        return False, cast(T, None)
+    try:
+        return future.result(timeout=START_WITHIN_S)
+    except FutureTimeout:
+        if claim.take("abandoned"):
+            future.cancel()
+            return False, cast(T, None)
+    while True:  # started: wait for it while its loop runs
+        try:
+            return future.result(timeout=_POLL_S)
+        except FutureTimeout:
+            if not loop.is_running():
+                future.cancel()
+                raise DriverUnavailableError(
+                    "the event loop running this blocking call stopped before it ended"
+                ) from None
+
 
 _holders: weakref.WeakSet[PortalUser] = weakref.WeakSet()
 _inherited: list[object] = []

@@ -27,7 +27,7 @@ from gello_queue.drivers import DriverFactory, Pool, factory_from_url
 from gello_queue.observability import redact_url
 from gello_queue.orchestration.batch import Batch, Prepared, store_batch
 from gello_queue.orchestration.chain import Chain
-from gello_queue.portal import keep_unused, portal, use_portal
+from gello_queue.portal import keep_unused, portal, run_on, use_portal
 from gello_queue.ports import BatchRecord, Capability, QueueDriver, require
 from gello_queue.settings import Settings, load_settings
 
@@ -226,7 +226,22 @@ class Queue:
                 "a *_blocking method was called inside a running event loop: await the async "
                 "method instead"
             )
+        home = self._home_loop()
+        if home is not None:
+            ran, result = run_on(home, call)
+            if ran:
+                return result
         return portal.run(call)
+
+    def _home_loop(self) -> asyncio.AbstractEventLoop | None:
+        """A loop other than the portal's on which this queue holds a driver and which
+        runs (in another thread: this one runs none), to run blocking calls on."""
+        with self._lock:
+            loops = list(self._drivers)
+        for loop in loops:
+            if loop.is_running() and not portal.is_portal_loop(loop):
+                return loop
+        return None
 
     def dispatch_blocking(self, pending: PendingDispatch) -> str:
         """Blocking twin of ``dispatch``."""

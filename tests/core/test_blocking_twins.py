@@ -1,5 +1,6 @@
 """Blocking twins share one loop, one driver and one pool per process, whatever the
-number of calling threads, and a forked child opens connections of its own."""
+number of calling threads; they run on the loop that holds the queue when another thread
+runs one (an ASGI server); a forked child opens connections of its own."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ import psutil
 import pytest
 from backends.postgres import POSTGRES_URL
 from backends.redis import REDIS_URL, delete_prefix
+from helpers import eventually
 from pydantic import BaseModel
 
 from gello_queue import Job, Queue
+from gello_queue import portal as portal_module
 from gello_queue.core.registry import JobRegistry
 from gello_queue.drivers import DriverFactory
+from gello_queue.drivers.memory import MemoryDriver, named_store
 from gello_queue.drivers.postgres import PostgresDriver
 from gello_queue.drivers.redis import RedisDriver
 from gello_queue.drivers.redis.connection import POOL_MAX
@@ -59,9 +63,10 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """A driver factory isolated for this test (its own schema or key prefix)."""
     if request.param == "postgres":
         schema = f"gtest_{uuid.uuid4().hex}"
-        # One pool (10 at most), plus the push, reserve and LISTEN connections.
+        # QUEUE_POOL_MAX (10) with the kept push and reserve connections; a dispatching
+        # process does not LISTEN.
         make = lambda: PostgresDriver(POSTGRES_URL, schema=schema, auto_migrate=True)  # noqa: E731
-        yield Backend(5432, make, 13)
+        yield Backend(5432, make, 10)
         asyncio.run(_drop(schema))
     else:
         prefix = f"gtest:{uuid.uuid4().hex}:"
@@ -175,3 +180,54 @@ def test_the_portal_runs_on_one_daemon_thread() -> None:
     loop = portal.loop()
     assert portal.loop() is loop
     assert portal.run(lambda: asyncio.sleep(0, "ok")) == "ok"
+
+
+def counted_queue() -> tuple[Queue, list[MemoryDriver]]:
+    """A queue on a store of its own, and the drivers it opened."""
+    store = named_store(f"blocking-{uuid.uuid4().hex}")
+    opened: list[MemoryDriver] = []
+
+    def factory() -> MemoryDriver:
+        opened.append(MemoryDriver(store))
+        return opened[-1]
+
+    registry = JobRegistry()
+    registry.register(Hello)
+    return Queue("memory://unused", registry=registry, factory=factory), opened
+
+
+async def test_blocking_calls_run_on_the_loop_that_holds_the_queue() -> None:
+    # An ASGI server's plain views (threads) and async views (its loop) share one driver.
+    queue, opened = counted_queue()
+    await queue.push(Hello, {"n": 0})
+    with ThreadPoolExecutor(8) as threads:
+        pushes = [
+            asyncio.wrap_future(threads.submit(queue.push_blocking, Hello, {"n": n}))
+            for n in range(1, 41)
+        ]
+        ids = await asyncio.gather(*pushes)
+    assert len(set(ids)) == 40
+    assert len(opened) == 1
+    assert await queue.size() == 41
+    await queue.close()
+
+
+async def test_a_blocked_loop_hands_a_blocking_call_to_the_portal_which_runs_it_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(portal_module, "START_WITHIN_S", 0.2)
+    queue, opened = counted_queue()
+    await queue.push(Hello, {"n": 0})
+    done: list[str] = []
+    caller = threading.Thread(target=lambda: done.append(queue.push_blocking(Hello, {"n": 1})))
+    caller.start()
+    caller.join(30)  # blocks this loop on purpose: it cannot take the call up
+    assert done, "the blocking call never ran"
+    assert len(opened) == 2  # the portal's driver ran it
+    # The call handed to this loop, once it runs again, finds the call claimed: no second
+    # push.
+    me = asyncio.current_task()
+    await eventually(lambda: asyncio.sleep(0, asyncio.all_tasks() - {me}), lambda t: not t)
+    assert await queue.size() == 2
+    await queue.close()
+    queue.close_blocking()
