@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 from gello_queue.core.dispatcher import provide_default
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import GelloError
+from gello_queue.core.errors import ConfigurationError, GelloError
 from gello_queue.core.job import Delay, Job, JobDefaults, PendingDispatch, seconds
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.unique import DispatchResult
@@ -61,17 +61,21 @@ class Queue:
         registry: JobRegistry | None = None,
         factory: DriverFactory | None = None,
     ) -> None:
-        self.settings = settings or load_settings()
-        self.url = url or self.settings.connection_url()
-        self.registry = registry or default_registry
+        try:
+            self.settings = s = settings or load_settings()
+            self.url = url or s.connection_url()
+            self.registry = registry or default_registry
+            pool = Pool(s.queue_pool_min, s.queue_pool_max, s.queue_pool_timeout)
+            self._factory = factory or _factory_for(self.url, s.queue_prefix, self.registry, pool)
+        except ConfigurationError as exc:
+            # A script's wrong setting or URL reads as its own line and one error line,
+            # not gello's frames down to the settings loader.
+            raise exc.with_traceback(None) from None
         self.defaults = JobDefaults(
-            queue=self.settings.queue_default,
-            tries=self.settings.queue_max_tries,
-            max_payload_bytes=self.settings.queue_max_payload_bytes,
+            queue=s.queue_default,
+            tries=s.queue_max_tries,
+            max_payload_bytes=s.queue_max_payload_bytes,
         )
-        s = self.settings
-        pool = Pool(s.queue_pool_min, s.queue_pool_max, s.queue_pool_timeout)
-        self._factory = factory or _factory_for(self.url, s.queue_prefix, self.registry, pool)
         self._drivers: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._views: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._opening: dict[asyncio.AbstractEventLoop, asyncio.Task[QueueDriver]] = {}

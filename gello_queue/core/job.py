@@ -433,7 +433,12 @@ def _payload_model_of(cls: type) -> type[BaseModel] | None:
 def _connection(connection: Dispatcher | None) -> Dispatcher:
     if connection is not None:
         return connection
-    default: Dispatcher = default_connection()
+    try:
+        default: Dispatcher = default_connection()
+    except ConfigurationError as exc:
+        # A script's wrong setting reads as its own dispatch line and one error line,
+        # not gello's frames down to the settings loader.
+        raise exc.with_traceback(None) from None
     return default
 
 
