@@ -56,6 +56,7 @@ def test_a_wrong_setting_in_a_script_is_its_line_and_one_error_line(
     lines = run.stderr.strip().splitlines()
     assert lines[-1].startswith(f"gello_queue.core.errors.ConfigurationError: {error}")
     assert str(path) in run.stderr  # the script's own line
-    assert "settings.py" not in run.stderr and "drivers/__init__.py" not in run.stderr
+    assert "settings.py" not in run.stderr
+    assert "drivers/__init__.py" not in run.stderr
     assert "dispatcher.py" not in run.stderr
     assert len(lines) <= 10, run.stderr  # was 20
