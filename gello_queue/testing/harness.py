@@ -110,7 +110,7 @@ class QueueHarness:
 
     def close(self) -> None:
         """Close the queue's shared blocking driver and forget its in-memory store."""
-        from gello_queue.drivers import memory
+        from gello_queue.drivers.memory import store
 
         self.queue.close_blocking()
-        memory._STORES.pop(self.queue.url.split("://", 1)[1], None)
+        store._STORES.pop(self.queue.url.split("://", 1)[1], None)

@@ -9,7 +9,7 @@ gets.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -40,3 +40,19 @@ def provide_defaults(factory: Defaults) -> None:
 def defaults_for(worker: Worker) -> list[WorkerExtension]:
     """The extensions the settings ask for (none until a provider is named)."""
     return [] if _defaults is None else _defaults(worker)
+
+
+def attach_all(worker: Worker, extensions: Sequence[WorkerExtension]) -> list[Callable[[], None]]:
+    """Attach ``extensions`` to ``worker`` in order; return what to call once it stopped.
+    If one fails to attach, those already attached are stopped, last first."""
+    stops: list[Callable[[], None]] = []
+    try:
+        for extension in extensions:
+            stop = extension.attach(worker)
+            if stop is not None:
+                stops.append(stop)
+    except BaseException:
+        for stop in reversed(stops):
+            stop()
+        raise
+    return stops

@@ -3,6 +3,19 @@
 ``Worker.start()`` blocks and processes until ``stop()``. Leases are short and renewed by
 one heartbeat for all running jobs, so a long job is never rescued while its worker lives,
 and a dead worker's jobs run again within about one lease.
+
+Where things are
+----------------
+``Worker`` holds the reserve loop and the bookkeeping of each run (its start, its end,
+the free slots), so a job costs no await beyond what the loop needs. Beside it::
+
+    acks.py         acks batched per loop turn, announced once the backend accepts them
+    stopping.py     the grace period at stop, and releasing the jobs still running
+    abandon.py      runs that ignore their cancellation, abandoned after a while
+    rescued.py      the chain or batch of a job that rescue failed
+    maintenance.py  heartbeat, lease renewal, rescue, pause flags and limits
+    status.py       the counters and ``WorkerStatus``
+    sizes.py        ``parse_memory`` for ``--memory``
 """
 
 from __future__ import annotations
@@ -12,8 +25,7 @@ import contextlib
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import psutil
@@ -22,85 +34,25 @@ from gello_queue.core.dispatcher import default_connection
 from gello_queue.core.envelope import new_id
 from gello_queue.core.registry import JobRegistry
 from gello_queue.core.states import WorkerState
-from gello_queue.events import (
-    Events,
-    JobProcessed,
-    JobReleased,
-    JobsRescued,
-    WorkerEvent,
-    log_listener,
-)
+from gello_queue.events import Events, JobProcessed, WorkerEvent, log_listener
 from gello_queue.observability import get_logger
 from gello_queue.ports import QueueDriver, Reservation, ReserveWait, WorkerRecord
-from gello_queue.worker.executor import ABANDON_AFTER_S, Executor, ExecutorOptions, Outcome
-from gello_queue.worker.extension import WorkerExtension, defaults_for
+from gello_queue.worker.abandon import Abandonment
+from gello_queue.worker.acks import AckBatch
+from gello_queue.worker.executor import Executor, ExecutorOptions, Outcome
+from gello_queue.worker.extension import WorkerExtension, attach_all, defaults_for
 from gello_queue.worker.isolation import ProcessPool
 from gello_queue.worker.maintenance import Maintenance
+from gello_queue.worker.rescued import RescuedFlow
+from gello_queue.worker.sizes import parse_memory
 from gello_queue.worker.states import ExitReason
+from gello_queue.worker.status import Counters, WorkerStatus, record_of, status_of
+from gello_queue.worker.stopping import drain, release_unfinished
 
 if TYPE_CHECKING:
     from gello_queue.queue import Queue
 
-
-def parse_memory(value: int | str | None) -> int | None:
-    """Bytes in ``512MB``, ``1GB``, ``300`` (megabytes) or ``None``.
-
-    Raises:
-        ConfigurationError: ``value`` is not a positive, finite size.
-    """
-    import math
-
-    from gello_queue.core.errors import ConfigurationError
-
-    if value is None:
-        return None
-    number, unit = str(value).strip().upper().removesuffix("B"), 1024**2
-    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
-    if number[-1:] in units:
-        number, unit = number[:-1], units[number[-1]]
-    try:
-        size = float(number) * unit
-    except ValueError:
-        size = math.nan
-    if not math.isfinite(size) or size < 1:
-        raise ConfigurationError(
-            f"{value!r} is not a memory size: give a positive size such as 512MB, 1.5GB or"
-            " 300 (megabytes)"
-        )
-    return int(size)
-
-
-@dataclass(slots=True)
-class WorkerStatus:
-    """What ``Worker.status()`` returns."""
-
-    id: str
-    state: WorkerState
-    processed: int
-    failed: int
-    current_jobs: list[str]
-    started_at: float | None
-    uptime_s: float
-    memory_bytes: int
-
-
-@dataclass(slots=True)
-class _Counters:
-    processed: int = 0
-    failed: int = 0
-    handled: int = 0
-    per_queue: dict[str, list[int]] = field(default_factory=dict)
-
-    def count(self, queue: str, outcome: Outcome) -> None:
-        # A processed job counts once the backend accepts its ack (``completed``).
-        self.handled += 1
-        if outcome is Outcome.FAILED:
-            self.failed += 1
-            self.per_queue.setdefault(queue, [0, 0])[1] += 1
-
-    def completed(self, queue: str) -> None:
-        self.processed += 1
-        self.per_queue.setdefault(queue, [0, 0])[0] += 1
+__all__ = ["Worker", "WorkerStatus", "parse_memory"]
 
 
 class Worker:
@@ -164,35 +116,29 @@ class Worker:
         self.state = WorkerState.STOPPED
         self.started_at: float | None = None
         self.exit_reason = ExitReason.STOPPED
-        self.counters = _Counters()
+        self.counters = Counters()
         self.active: dict[str, tuple[Reservation, asyncio.Task[Outcome]]] = {}
         self.paused_queues: set[str] = set()
         self.log = get_logger()
         self.events = events if events is not None else Events([log_listener])
+        """Lifecycle events of this worker and its jobs; ``subscribe`` to observe them."""
         self.extensions = None if extensions is None else list(extensions)
         """Attached at ``start()``; ``None`` means what the settings turn on (see
         ``gello_queue.extensions``), ``[]`` none at all."""
-        """Lifecycle events of this worker and its jobs; ``subscribe`` to observe them."""
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._resume = asyncio.Event()
         self._resume.set()
-        self._acks: list[Reservation] = []
-        self._done: list[JobProcessed] = []
-        """What to announce for each of ``_acks`` once the backend accepted it."""
+        self._acks = AckBatch(self.log, self._acked)
         self._executor: Executor | None = None
-        self._ack_ready = asyncio.Event()
-        self._flushing = asyncio.Lock()
         self._process = psutil.Process()
         self._driver: QueueDriver | None = None
         self._failures = 0
-        self._settling: set[asyncio.Task[None]] = set()
-        self._ignoring: dict[asyncio.Task[Outcome], float] = {}
-        """Runs cancelled but still running, with when that was first seen."""
-        self._lingering: set[asyncio.Task[Outcome]] = set()
-        """Abandoned runs (outcome stored without them) whose task still runs: each keeps
-        its slot until it ends."""
+        self._abandonment = Abandonment(self.active, self.counters, self.log)
+        # The loop reads it on every turn: the same set, bound here.
+        self._lingering = self._abandonment.lingering
+        self._rescued: RescuedFlow | None = None
         self._hurry = asyncio.Event()
 
     # -- control ---------------------------------------------------------------------
@@ -234,17 +180,7 @@ class Worker:
 
     def status(self) -> WorkerStatus:
         """A snapshot of the worker's state and counters."""
-        now = time.time()
-        return WorkerStatus(
-            id=self.id,
-            state=self.state,
-            processed=self.counters.processed,
-            failed=self.counters.failed,
-            current_jobs=list(self.active),
-            started_at=self.started_at,
-            uptime_s=0.0 if self.started_at is None else now - self.started_at,
-            memory_bytes=self.memory_bytes(),
-        )
+        return status_of(self)
 
     def memory_bytes(self) -> int:
         """Resident memory of this process."""
@@ -252,20 +188,7 @@ class Worker:
 
     def record(self) -> WorkerRecord:
         """The heartbeat stored in the backend."""
-        return WorkerRecord(
-            id=self.id,
-            name=self.name,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            queues=self.queues,
-            concurrency=self.concurrency,
-            state=str(self.state),
-            processed=self.counters.processed,
-            failed=self.counters.failed,
-            current_jobs=list(self.active)[:50],
-            started_at=self.started_at or 0.0,
-            memory_bytes=self.memory_bytes(),
-        )
+        return record_of(self)
 
     # -- the loop --------------------------------------------------------------------
     async def start(self) -> ExitReason:
@@ -277,7 +200,8 @@ class Worker:
         self.state = WorkerState.STARTING
         try:
             driver = self._driver = await self.connection.driver()
-            stops = self._attach_extensions()
+            chosen = defaults_for(self) if self.extensions is None else self.extensions
+            stops = attach_all(self, chosen)
         except BaseException:
             self.state = WorkerState.STOPPED
             raise
@@ -287,30 +211,17 @@ class Worker:
             for stop in reversed(stops):
                 stop()
 
-    def _attach_extensions(self) -> list[Callable[[], None]]:
-        chosen = defaults_for(self) if self.extensions is None else self.extensions
-        stops: list[Callable[[], None]] = []
-        try:
-            for extension in chosen:
-                stop = extension.attach(self)
-                if stop is not None:
-                    stops.append(stop)
-        except BaseException:
-            for stop in reversed(stops):
-                stop()
-            raise
-        return stops
-
     async def _serve(self, driver: QueueDriver) -> ExitReason:
         pool = ProcessPool(self.registry, self.concurrency, self.memory_limit)
         executor = self._executor = Executor(
-            driver, self.registry, self.options, ack=self._ack, events=self.events, pool=pool
+            driver, self.registry, self.options, ack=self._acks.add, events=self.events, pool=pool
         )
         self.state = WorkerState.RUNNING
         self.started_at = time.time()
         # Jobs failed by rescue (their worker died on the last attempt) still stop their
         # chain and count in their batch.
-        unsubscribe = self.events.subscribe(lambda e: self._rescued(executor, e))
+        self._rescued = RescuedFlow(driver, executor, self.log)
+        unsubscribe = self.events.subscribe(self._rescued)
         maintenance = Maintenance(self, driver)
         await maintenance.prime()
         # Always announced as a start, even if a stop came while connecting: the
@@ -322,14 +233,14 @@ class Worker:
             connection=repr(self.connection),
         )
         background = [
-            asyncio.create_task(self._flush_acks(driver)),
+            asyncio.create_task(self._acks.run(driver)),
             asyncio.create_task(maintenance.run()),
         ]
         try:
             await self._loop(driver, executor)
             await self._drain()
         finally:
-            await self._flush_once(driver)
+            await self._acks.flush(driver)
             for task in background:
                 task.cancel()
             # Bounded: a client library that swallows a cancellation mid-call (seen with
@@ -421,32 +332,9 @@ class Worker:
         if batch and (self._stop.is_set() or not self._resume.is_set()):
             assert self._driver is not None
             for res in batch:
-                await self._release_unfinished(self._driver, res)
+                await release_unfinished(self._driver, self.events, res)
             return []
         return batch
-
-    def _rescued(self, executor: Executor, event: object) -> None:
-        if isinstance(event, JobsRescued) and event.failed:
-            task = asyncio.create_task(self._settle_rescued(executor, event.failed))
-            self._settling.add(task)
-            task.add_done_callback(self._settling.discard)
-
-    async def _settle_rescued(self, executor: Executor, job_ids: Sequence[str]) -> None:
-        from gello_queue.core.envelope import Envelope
-        from gello_queue.core.errors import EnvelopeError
-        from gello_queue.orchestration.flow import involved
-
-        assert self._driver is not None
-        for job_id in job_ids:
-            try:
-                failed = await self._driver.failed_find(job_id)
-                env = None if failed is None else Envelope.decode(failed.body)
-                if env is not None and involved(env):
-                    await executor.flow.failed(env)
-            except EnvelopeError:
-                continue
-            except Exception as exc:
-                self.log.error("flow_error", id=job_id, error=repr(exc))
 
     async def _backend_down(self, error: BaseException | None) -> None:
         """Log a backend error and back off (0.1 s doubling to 5 s) before trying again;
@@ -486,115 +374,34 @@ class Worker:
         if self.max_jobs is not None and self.counters.handled >= self.max_jobs:
             self.stop(ExitReason.MAX_JOBS)
 
-    async def _ack(self, res: Reservation, done: JobProcessed) -> None:
-        # Acks are batched: every job that finishes in one loop turn is acked together.
-        self._acks.append(res)
-        self._done.append(done)
-        self._ack_ready.set()
-
-    async def _flush_acks(self, driver: QueueDriver) -> None:
-        while True:
-            await self._ack_ready.wait()
-            await asyncio.sleep(0)
-            await self._flush_once(driver)
-
-    async def _flush_once(self, driver: QueueDriver) -> None:
-        # One flush at a time: the last one, at stop, waits for one under way instead of
-        # finding the lists empty and cancelling it with its task. The backend may have
-        # applied that ack already (a --stop-when-empty worker sees its queues empty and
-        # stops) while its completions were not yet announced, nor counted.
-        async with self._flushing:
-            await self._flush_locked(driver)
-
-    async def _flush_locked(self, driver: QueueDriver) -> None:
-        self._ack_ready.clear()
-        if not self._acks:
-            return
-        batch, self._acks = self._acks, []
-        done, self._done = self._done, []
-        try:
-            lost = await driver.ack(batch)
-        except Exception as exc:
-            # Unacked jobs run again after their lease: at-least-once, never lost.
-            self.log.error("ack_failed", jobs=len(batch), error=repr(exc))
-            return
+    def _acked(self, done: Sequence[JobProcessed], lost: Sequence[str]) -> None:
+        """Announce and count the completions of a flushed ack batch (``AckBatch``)."""
         assert self._executor is not None
         for event in self._executor.acked(done, lost):
             self.counters.completed(event.queue)
 
     async def _drain(self) -> None:
-        """Let running jobs finish within the grace period (cut short by ``stop_now``),
-        then cancel the rest and release them."""
-        if not self.active:
-            return
-        tasks = [task for _, task in self.active.values()]
-        self.log.info("worker_draining", jobs=len(tasks), grace_s=self.grace_s)
-        if self.grace_s > 0 and not self._hurry.is_set():
-            finished = asyncio.ensure_future(asyncio.wait(tasks))
-            hurried = asyncio.ensure_future(self._hurry.wait())
-            await asyncio.wait(
-                (finished, hurried), timeout=self.grace_s, return_when=asyncio.FIRST_COMPLETED
-            )
-            finished.cancel()
-            hurried.cancel()
-        held = [(res, task) for res, task in self.active.values() if not task.done()]
-        if not held:
-            return
-        for _, task in held:
-            task.cancel()
-        # A run that ignores its cancellation is not waited for: it is released anyway.
-        await asyncio.wait([task for _, task in held], timeout=ABANDON_AFTER_S)
+        """Let running jobs finish within the grace period, then release the rest."""
         assert self._driver is not None
-        for res, task in held:
-            if not task.done() or task.cancelled():
-                await self._release_unfinished(self._driver, res)
-
-    async def _release_unfinished(self, driver: QueueDriver, res: Reservation) -> None:
-        from gello_queue.core.envelope import Envelope
-        from gello_queue.core.errors import EnvelopeError
-
-        try:
-            env = Envelope.decode(res.body)
-        except EnvelopeError:
-            return  # its lease will expire and the rescuer will fail it as poison
-        back = env.with_changes(attempts=max(res.attempts - 1, 0), reason="worker stopped")
-        await driver.release(res, back, 0)
-        self.events.emit(
-            JobReleased(env.id, env.name, env.queue, res.attempts, 0.0, "worker stopped")
+        await drain(
+            self.active,
+            grace_s=self.grace_s,
+            hurry=self._hurry,
+            driver=self._driver,
+            events=self.events,
+            log=self.log,
         )
 
     def abandoned(self) -> int:
         """Runs still going that this worker no longer waits for (they ignored their
         cancellation); after ``start()`` returned, they would keep the process alive."""
-        tasks = [*self._lingering, *(task for _, task in self.active.values())]
-        return sum(not task.done() for task in tasks)
+        return self._abandonment.still_running()
 
     def abandon_ignored(self) -> None:
         """Stop waiting for runs that ignored their cancellation (a handler swallowing
         ``CancelledError`` at its timeout) for ``ABANDON_AFTER_S``: each is stored as timed
         out and its task abandoned; it keeps its slot until it ends. Called every tick."""
-        now = time.monotonic()
-        for task in [t for t in self._ignoring if t.done()]:
-            del self._ignoring[task]
-        if self._stop.is_set() or self._executor is None:
-            return  # a stopping worker releases them itself
-        for job_id, (res, task) in list(self.active.items()):
-            if not task.cancelling():
-                continue
-            if now - self._ignoring.setdefault(task, now) < ABANDON_AFTER_S:
-                continue
-            del self.active[job_id], self._ignoring[task]
-            self._lingering.add(task)
-            self.log.warning("run_abandoned", id=job_id, ignored_cancel_s=ABANDON_AFTER_S)
-            settle = asyncio.create_task(self._abandon(self._executor, res))
-            self._settling.add(settle)
-            settle.add_done_callback(self._settling.discard)
-
-    async def _abandon(self, executor: Executor, res: Reservation) -> None:
-        try:
-            self.counters.count(res.queue, await executor.abandon(res))
-        except Exception as exc:  # its lease then expires, and rescue takes the job back
-            self.log.error("executor_error", id=res.id, error=repr(exc))
+        self._abandonment.sweep(self._executor, stopping=self._stop.is_set())
 
     def lease_lost(self, job_ids: Sequence[str]) -> None:
         """Cancel local runs whose lease another worker now holds."""

@@ -1,23 +1,15 @@
-"""Prometheus metrics fed by lifecycle events, served on ``QUEUE_METRICS_PORT``.
+"""``JobMetrics``: Prometheus metrics fed by lifecycle events, and the backend gauges.
 
-``JobMetrics`` is an event listener: each job event costs a dict lookup and one or two
-prometheus-client updates. Gauges that need the backend (queue depth, oldest pending age,
-busy workers) are refreshed by a periodic collector task in the worker's loop, never on
-the hot path. Labels are ``queue`` and ``job`` only (no ids), and capped in number.
-
-With ``queue:work --processes N`` the supervisor serves one endpoint for all children
-through prometheus-client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``).
-
-Imported only when metrics are asked for: ``import gello_queue`` never loads
-prometheus_client.
+An event listener: each job event costs a dict lookup and a few adds to a plain tally
+(``tallies.py``), moved into prometheus-client by ``flush``. Gauges that need the backend
+(queue depth, oldest pending age, busy workers) are refreshed by a periodic collector
+task in the worker's loop, never on the hot path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
-import os
 import time
 from bisect import bisect_left
 from collections.abc import Callable
@@ -28,10 +20,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
-    PlatformCollector,
-    ProcessCollector,
     generate_latest,
-    start_http_server,
 )
 
 from gello_queue.core.envelope import Envelope
@@ -50,25 +39,29 @@ from gello_queue.events import (
     WorkerEvent,
 )
 from gello_queue.health import backend_restarts
+from gello_queue.metrics.tallies import (
+    DISPATCHED,
+    FAILED,
+    LEASE_LOST,
+    MAX_LABEL_SETS,
+    PROCESSED,
+    RELEASED,
+    RESCUED,
+    RETRIED,
+    RUN_BOUNDS,
+    RUN_BUCKETS,
+    WAIT_BOUNDS,
+    WAIT_BUCKETS,
+    Tally,
+    add_buckets,
+)
 from gello_queue.ports import QueueDriver
-from gello_queue.settings import SUPERVISED_METRICS_ENV
 
 if TYPE_CHECKING:
     from gello_queue.queue import Queue
     from gello_queue.worker.runtime import Worker
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-"""Set for a supervisor's children: they record metrics, the supervisor serves them."""
-
-RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
-WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 14400)
-RUN_BOUNDS = (*map(float, RUN_BUCKETS), math.inf)
-WAIT_BOUNDS = (*map(float, WAIT_BUCKETS), math.inf)
-DISPATCHED, PROCESSED, FAILED, RETRIED, RELEASED, RESCUED, LEASE_LOST = range(7)
-KINDS = 7
 FLUSH_EVERY_S = 1.0
-MAX_LABEL_SETS = 1000
-"""Distinct (queue, job) pairs kept; later ones are counted under ``other``."""
 COLLECT_EVERY_S = 5.0
 STATES = ("pending", "scheduled", "reserved", "failed")
 LABELS = ("queue", "job")
@@ -128,7 +121,7 @@ class JobMetrics:
             "gello_backend_restarts", "Restarts of the backend server noticed while workers"
             " ran (Redis; recorded in the backend).", registry=r, multiprocess_mode=mode,
         )  # fmt: skip
-        self._tallies: dict[tuple[str, str], _Tally] = {}
+        self._tallies: dict[tuple[str, str], Tally] = {}
         self._children: dict[tuple[str, str], _Children] = {}
         self._rescued: list[tuple[str, bool]] = []
         self._known_queues: set[str] = set()
@@ -145,17 +138,13 @@ class JobMetrics:
             JobLeaseLost: self._on_lease_lost,
         }
 
-    # -- the listener (hot path) ---------------------------------------------------------
-    # Events add to plain per-(queue, job) tallies (a dict lookup, a C bisect, two adds);
-    # ``flush`` moves them into prometheus-client every second and before each render.
-    # prometheus-client's own inc/observe take locks and loop over buckets in Python, which
-    # measured three times as much per job.
+    # -- the listener (hot path: see tallies.py) ---------------------------------------
     def __call__(self, event: Any) -> None:
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)
 
-    def _tally(self, queue: str, job: str) -> _Tally:
+    def _tally(self, queue: str, job: str) -> Tally:
         found = self._tallies.get((queue, job))
         if found is None:
             if len(self._tallies) >= MAX_LABEL_SETS:
@@ -163,7 +152,7 @@ class JobMetrics:
                 found = self._tallies.get((queue, job))
                 if found is not None:
                     return found
-            found = self._tallies[(queue, job)] = _Tally()
+            found = self._tallies[(queue, job)] = Tally()
         return found
 
     def _on_reserved(self, e: JobReserved) -> None:
@@ -212,8 +201,8 @@ class JobMetrics:
             for kind, n in enumerate(t.counts):
                 if n:
                     c.counters[kind].inc(n)
-            _add(c.run, t.run, t.run_sum)
-            _add(c.wait, t.wait, t.wait_sum)
+            add_buckets(c.run, t.run, t.run_sum)
+            add_buckets(c.wait, t.wait, t.wait_sum)
             t.reset()
 
     # -- the collector ---------------------------------------------------------------------
@@ -321,28 +310,6 @@ class JobMetrics:
         return generate_latest(self.registry)
 
 
-class _Tally:
-    """Counts and histogram buckets of one (queue, job) pair since the last flush."""
-
-    __slots__ = ("counts", "run", "run_sum", "wait", "wait_sum")
-
-    def __init__(self) -> None:
-        self.counts = [0] * KINDS
-        self.run = [0] * len(RUN_BOUNDS)
-        self.wait = [0] * len(WAIT_BOUNDS)
-        self.run_sum = 0.0
-        self.wait_sum = 0.0
-
-    def dirty(self) -> bool:
-        return any(self.counts) or any(self.run) or any(self.wait)
-
-    def reset(self) -> None:
-        self.counts = [0] * KINDS
-        self.run = [0] * len(RUN_BOUNDS)
-        self.wait = [0] * len(WAIT_BOUNDS)
-        self.run_sum = self.wait_sum = 0.0
-
-
 class _Children:
     """Labelled prometheus-client children of one (queue, job) pair."""
 
@@ -355,17 +322,6 @@ class _Children:
         self.counters = [k.labels(queue, job) for k in kinds]
         self.run = m.run.labels(queue, job)
         self.wait = m.wait.labels(queue, job)
-
-
-def _add(histogram: Any, buckets: list[int], total: float) -> None:
-    # prometheus-client has no bulk observe: add to the child's bucket values directly
-    # (``_buckets`` holds per-bucket, not cumulative, counts; the same in multiprocess mode).
-    if not any(buckets):
-        return
-    for i, n in enumerate(buckets):
-        if n:
-            histogram._buckets[i].inc(n)
-    histogram._sum.inc(total)
 
 
 async def _whereabouts(driver: QueueDriver, job_id: str, failed: bool) -> tuple[str, str]:
@@ -383,74 +339,3 @@ async def _whereabouts(driver: QueueDriver, job_id: str, failed: bool) -> tuple[
     except Exception:
         pass  # a backend error must not stop the collector
     return "unknown", "unknown"
-
-
-# -- serving ---------------------------------------------------------------------------------
-def process_registry(metrics: JobMetrics) -> CollectorRegistry:
-    """Add process and platform metrics (memory, CPU, fds) to ``metrics``' registry."""
-    ProcessCollector(registry=metrics.registry)
-    PlatformCollector(registry=metrics.registry)
-    return metrics.registry
-
-
-def serve(port: int, registry: CollectorRegistry, addr: str = "127.0.0.1") -> Callable[[], None]:
-    """Serve ``/metrics`` on ``addr:port`` from a daemon thread; return a function that
-    stops it."""
-    server, thread = start_http_server(port, addr=addr, registry=registry)
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-    return stop
-
-
-def serve_multiprocess(port: int, directory: str, addr: str = "127.0.0.1") -> Callable[[], None]:
-    """Serve the merged metrics of every process writing to ``directory``."""
-    from prometheus_client import multiprocess
-
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
-    return serve(port, registry, addr)
-
-
-def for_worker(
-    worker: Worker, port: int | None, addr: str = "127.0.0.1"
-) -> Callable[[], None] | None:
-    """Metrics for a ``queue:work`` process: attach to ``worker`` and, unless a supervisor
-    serves them, serve on ``addr:port``. Returns the stop function of the server, if any."""
-    supervised = bool(os.environ.get(SUPERVISED_METRICS_ENV))
-    if port is None and not supervised:
-        return None
-    metrics = JobMetrics()
-    metrics.attach(worker)
-    if supervised or port is None:
-        return None
-    return serve(port, process_registry(metrics), addr)
-
-
-def prepare_supervisor(port: int, directory: str, addr: str = "127.0.0.1") -> Callable[[], None]:
-    """For ``--processes N``: children write to ``directory``, the supervisor serves."""
-    os.environ[MULTIPROC_ENV] = directory
-    os.environ[SUPERVISED_METRICS_ENV] = "1"
-    for stale in os.listdir(directory):
-        if stale.endswith(".db"):
-            os.unlink(os.path.join(directory, stale))
-    return serve_multiprocess(port, directory, addr)
-
-
-def scrape(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Parse exposition text into ``{(name, labels): value}`` (for tests and tools)."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return out
-
-
-def total(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str) -> float:
-    """Sum of a metric's samples over all label sets."""
-    return sum(v for (n, _), v in samples.items() if n == name)

@@ -1,0 +1,61 @@
+"""Workers, paused queues, the restart signal and throughput in the memory driver."""
+
+from __future__ import annotations
+
+from gello_queue.drivers.common import seen
+from gello_queue.drivers.memory.store import MemoryStore
+from gello_queue.ports import ThroughputBucket, WorkerRecord
+
+
+class Registry:
+    """Heartbeats (kept with their ttl), pausing, the restart signal, throughput."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
+        with self.store.lock:
+            self.store.workers[record.id] = (seen(record, self.store.clock()), ttl_s)
+
+    async def worker_gone(self, worker_id: str) -> None:
+        with self.store.lock:
+            self.store.workers.pop(worker_id, None)
+
+    async def workers(self) -> list[WorkerRecord]:
+        with self.store.lock:
+            now = self.store.clock()
+            return [r for r, ttl in self.store.workers.values() if r.last_seen + ttl >= now]
+
+    async def pause(self, queue: str) -> None:
+        with self.store.lock:
+            self.store.paused.add(queue)
+
+    async def resume(self, queue: str) -> None:
+        with self.store.lock:
+            self.store.paused.discard(queue)
+            self.store.version += 1
+
+    async def paused(self) -> set[str]:
+        return set(self.store.paused)
+
+    async def signal_restart(self) -> float:
+        self.store.restart_at = self.store.clock()
+        return self.store.restart_at
+
+    async def restart_signal(self) -> float | None:
+        return self.store.restart_at
+
+    async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
+        with self.store.lock:
+            for queue, (processed, failed) in counts.items():
+                bucket = self.store.throughput.setdefault((minute, queue), [0, 0])
+                bucket[0] += processed
+                bucket[1] += failed
+
+    async def throughput(self, since: float) -> list[ThroughputBucket]:
+        with self.store.lock:
+            return [
+                ThroughputBucket(minute, queue, p, f)
+                for (minute, queue), (p, f) in sorted(self.store.throughput.items())
+                if minute >= since
+            ]
