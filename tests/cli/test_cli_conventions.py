@@ -3,9 +3,11 @@ errors for wrong options."""
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 from importlib.metadata import version
 
-from cli_harness import Cli
+from cli_harness import GELLO, Cli
 
 
 def test_version_flag_prints_the_installed_version(cli: Cli) -> None:
@@ -75,5 +77,14 @@ def test_retry_all_retries_every_failed_job(cli: Cli) -> None:
 
 
 def test_shell_completion_is_available(cli: Cli) -> None:
-    out = cli.run("--show-completion", "bash")
-    assert "_GELLO_COMPLETE=complete_bash" in out.stdout
+    # Typer finds the shell by walking up the process tree, as it does at a prompt: so the
+    # command runs under bash (``; true`` keeps bash from exec'ing it in its own place).
+    out = subprocess.run(
+        ["bash", "-c", f"{shlex.quote(GELLO)} --show-completion; true"],
+        env=cli.env,
+        cwd=cli.cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "_GELLO_COMPLETE=complete_bash" in out.stdout, out.stderr
