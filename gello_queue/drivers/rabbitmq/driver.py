@@ -31,9 +31,11 @@ deliveries of a worker whose connection is gone.
 
 Where things are
 ----------------
-``RabbitMQDriver`` keeps the lifecycle, ``push`` and ``republish``; the rest comes from
-the parts it is built of, each a class built on parts listed above it (they share the
-connection's state, so the hot path, publish, deliver and ack, calls the client directly)::
+``RabbitMQDriver`` keeps the lifecycle, the messages a push publishes, and
+``republish``; ``push`` itself, with the unique-key claims around the publish, is shared
+(``StoreBacked``). The rest comes from the parts the driver is built of, each a class
+built on parts listed above it (they share the connection's state, so the hot path,
+publish, deliver and ack, calls the client directly)::
 
     messages.py    the headers a job travels with; reading a delivery's tag and id
     connection.py  the connection, its channels, work queues, state tied to them
@@ -50,7 +52,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from gello_queue.core.envelope import Envelope
@@ -90,24 +92,21 @@ class RabbitMQDriver(Settling, Queues):
             self._reset()
             await self.store.close()
 
-    async def now(self) -> float:
-        return time.time()
-
     # -- producing -------------------------------------------------------------------
-    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
-        claimed = await self.claim_unique(envelopes)
-        sends = []
+    def _publish_new(self, envelopes: Sequence[Envelope]) -> Awaitable[None]:
+        # ``push`` (in ``StoreBacked``) claims unique keys around this.
         now = time.time()
-        for env in envelopes:
-            if claimed.sends(env):
-                headers = rabbit_headers(env, attempts=env.attempts, unique=unique_mode(env))
-                sends.append((env.queue, env.encode(), headers, env.available_at - now, env.id))
-        try:
-            await self._publish_many(sends)
-        except BaseException:
-            await self.release_unique([s[4] for s in sends if s[2].get("gello-unique")])
-            raise
-        return [claimed.holders.get(e.id, e.id) for e in envelopes]
+        sends = [
+            (
+                env.queue,
+                env.encode(),
+                rabbit_headers(env, attempts=env.attempts, unique=unique_mode(env)),
+                env.available_at - now,
+                env.id,
+            )
+            for env in envelopes
+        ]
+        return self._publish_many(sends)
 
     # -- failed jobs back to the broker ----------------------------------------------
     async def republish(self, envelopes: Sequence[tuple[Envelope | None, FailedJob]]) -> None:

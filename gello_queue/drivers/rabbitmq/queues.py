@@ -55,9 +55,6 @@ class Queues(Consuming, StoreBacked):
         found = {queue: await self._queue_counts(queue) for queue in sorted(names)}
         return self.with_store(found, stored)
 
-    async def queues(self) -> list[str]:
-        return list(await self.counts())
-
     async def clear(self, queue: str) -> int:
         removed = 0
         await self._connection()

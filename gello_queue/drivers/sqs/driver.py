@@ -29,9 +29,11 @@
 
 Where things are
 ----------------
-``SqsDriver`` keeps closing, ``push`` and ``republish``; the rest comes from the parts
-it is built of, each a class built on parts listed above it (they share the client and
-the buffers, so send, receive and delete call the client directly)::
+``SqsDriver`` keeps closing, the messages a push sends, and ``republish``; ``push``
+itself, with the unique-key claims around the send, is shared (``StoreBacked``). The
+rest comes from the parts the driver is built of, each a class built on parts listed
+above it (they share the client and the buffers, so send, receive and delete call the
+client directly)::
 
     names.py       lanes: SQS queue names per gello queue and priority level
     options.py     reading an ``sqs://`` URL
@@ -51,7 +53,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from gello_queue.core.envelope import Envelope
@@ -91,31 +93,18 @@ class SqsDriver(Settling, Queues):
             self._held.clear()
             await self.store.close()
 
-    async def now(self) -> float:
-        return time.time()
-
     # -- producing -------------------------------------------------------------------
-    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
-        claimed = await self.claim_unique(envelopes)
+    def _publish_new(self, envelopes: Sequence[Envelope]) -> Awaitable[None]:
+        # ``push`` (in ``StoreBacked``) claims unique keys around this.
         now = time.time()
         sends: dict[Lane, list[dict[str, Any]]] = {}
-        claims: list[str] = []
         for env in envelopes:
-            if not claimed.sends(env):
-                continue
             attrs = job_headers(env, attempts=env.attempts, unique=unique_mode(env))
             body = env.encode().decode()
             sends.setdefault(self._lane(env), []).append(
                 self._entry(env.queue, body, attrs, env.available_at - now, env, first=True)
             )
-            if env.unique_key is not None:
-                claims.append(env.id)
-        try:
-            await self._send(sends)
-        except BaseException:
-            await self.release_unique(claims)
-            raise
-        return [claimed.holders.get(e.id, e.id) for e in envelopes]
+        return self._send(sends)
 
     # -- failed jobs back to the broker ----------------------------------------------
     async def republish(self, envelopes: Sequence[tuple[Envelope | None, FailedJob]]) -> None:

@@ -69,9 +69,6 @@ class Queues(Receiving, StoreBacked):
             reserved=max(int(a.get("ApproximateNumberOfMessagesNotVisible", 0)) - buffered, 0),
         )
 
-    async def queues(self) -> list[str]:
-        return list(await self.counts())
-
     async def clear(self, queue: str) -> int:
         raise self.unsupported(
             Capability.CLEAR, "clear a queue (PurgeQueue would delete running jobs too)"
