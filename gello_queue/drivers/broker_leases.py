@@ -149,6 +149,10 @@ class BrokerLeases(ClaimStore, BrokerBuffer[L, M], Generic[L, M]):
     async def _requeue(self, held: Held[L, M]) -> None:
         """Hand a lapsed lease back to the broker (its next holder sees the attempt)."""
 
+    async def now(self) -> float:
+        # A broker has no clock to ask: leases are judged by this process's.
+        return time.time()
+
     # -- holding ---------------------------------------------------------------------
     def _hold(
         self, lane: L, item: M, arrival: Arrival, attempts: int, expires: float, worker_id: str

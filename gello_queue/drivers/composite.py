@@ -14,7 +14,7 @@ superseded messages, in private queues (see ``broker_claims``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -154,10 +154,33 @@ class StoreBacked(ClaimStore):
         return await self.push([e.with_changes(unique_key=None) for e in envelopes])
 
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
-        """Publish jobs on the broker (subclasses)."""
+        """Claim the unique keys of ``envelopes`` in the store, then publish the jobs to
+        be sent (``_publish_new``); a failed publish frees the claims it made. Returns each
+        job's id, or that of the job already holding its key."""
+        claimed = await self.claim_unique(envelopes)
+        sending = [env for env in envelopes if claimed.sends(env)]
+        publishing = self._publish_new(sending)
+        try:
+            await publishing
+        except BaseException:
+            await self.release_unique([env.id for env in sending if env.unique_key is not None])
+            raise
+        return [claimed.holders.get(e.id, e.id) for e in envelopes]
+
+    def _publish_new(self, envelopes: Sequence[Envelope]) -> Awaitable[None]:
+        """The broker messages of new jobs, built at once; awaited, they are published,
+        every one confirmed (subclasses)."""
         raise NotImplementedError
 
     # -- counts with the store's failed jobs -----------------------------------------
+    async def counts(self) -> dict[str, QueueCounts]:
+        """Counts per queue, the broker's with the store's (subclasses; see
+        ``with_store``)."""
+        raise NotImplementedError
+
+    async def queues(self) -> list[str]:
+        return list(await self.counts())
+
     async def store_counts(self) -> dict[str, QueueCounts]:
         """The store's counts: failed jobs per gello queue, claims and markers."""
         return await self.store.counts()

@@ -62,7 +62,7 @@ def delete_queues(prefix: str, queues: tuple[str, ...] = ("default",)) -> None:
 
     import aiormq
 
-    from gello_queue.drivers.rabbitmq.driver import BUCKETS_MS
+    from gello_queue.drivers.rabbitmq.publish import BUCKETS_MS
 
     async def drop() -> None:
         conn = await aiormq.connect(RABBITMQ_URL)

@@ -4,7 +4,7 @@ who holds a key, what a debounce supersedes, which arriving jobs may run."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Sequence
 
 import pytest
 from backends import BACKENDS
@@ -21,10 +21,21 @@ STORES = ["memory", "postgres", "sqlite"]
 
 
 class Claims(StoreBacked):
-    """The store-backed half of a broker driver, without a broker."""
+    """The store-backed half of a broker driver, on a broker that takes every message
+    (``published``), or refuses every one (``refusing``)."""
 
-    def __init__(self, store: QueueDriver) -> None:
+    def __init__(self, store: QueueDriver, *, refusing: bool = False) -> None:
         self.store = store
+        self.refusing = refusing
+        self.published: list[Envelope] = []
+
+    def _publish_new(self, envelopes: Sequence[Envelope]) -> Awaitable[None]:
+        async def publish() -> None:
+            if self.refusing:
+                raise ConnectionError("the broker is gone")
+            self.published.extend(envelopes)
+
+        return publish()
 
 
 @pytest.fixture(params=STORES)
@@ -81,6 +92,23 @@ async def test_one_push_sends_only_the_last_of_its_debounces(claims: Claims) -> 
     assert [found.sends(e) for e in envs] == [False, False, True]
     assert found.superseded == {envs[0].id, envs[1].id}
     assert marker_queue("default") not in await claims.store_counts()
+
+
+async def test_a_push_publishes_the_jobs_holding_their_keys(claims: Claims) -> None:
+    first, plain = envelope(unique_key="k"), envelope()
+    assert await claims.push([first, plain]) == [first.id, plain.id]
+    folded = envelope(unique_key="k")
+    assert await claims.push([folded]) == [first.id]  # the key's holder, not sent
+    assert claims.published == [first, plain]
+
+
+async def test_a_refused_publish_frees_the_keys_it_claimed(claims: Claims) -> None:
+    refused, plain = envelope(unique_key="k"), envelope()
+    with pytest.raises(ConnectionError):
+        await Claims(claims.store, refusing=True).push([refused, plain])
+    again = envelope(unique_key="k")
+    assert await claims.push([again]) == [again.id]
+    assert claims.published == [again]
 
 
 async def test_until_processing_frees_the_key_when_the_job_starts(claims: Claims) -> None:

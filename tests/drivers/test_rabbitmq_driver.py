@@ -16,7 +16,7 @@ from pamqp import commands as spec
 from gello_queue.core.envelope import Envelope
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.rabbitmq import RabbitMQDriver
-from gello_queue.drivers.rabbitmq.driver import BUCKETS_MS
+from gello_queue.drivers.rabbitmq.publish import BUCKETS_MS
 from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.ports import Failure
 

@@ -19,8 +19,9 @@ from gello_queue.core.errors import ConfigurationError
 from gello_queue.drivers import factory_from_url
 from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.drivers.sqs import SqsDriver, SqsOptions, options_from_url
-from gello_queue.drivers.sqs import driver as sqs_module
+from gello_queue.drivers.sqs import send as sqs_send
 from gello_queue.drivers.sqs.names import Naming
+from gello_queue.drivers.sqs.receive import visibility_s
 from gello_queue.ports import Reservation
 
 W = "worker-1"
@@ -35,7 +36,7 @@ async def driver(request: pytest.FixtureRequest) -> AsyncIterator[SqsDriver]:
 async def test_a_delay_longer_than_sqs_allows_hops_until_due(
     driver: SqsDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqs_module, "MAX_DELAY_S", 1)  # 15 minutes, scaled down
+    monkeypatch.setattr(sqs_send, "MAX_DELAY_S", 1)  # 15 minutes, scaled down
     env = envelope(available_at=time.time() + 2.5, max_attempts=1)
     await driver.push([env])
     [res] = await eventually(
@@ -127,7 +128,7 @@ async def test_a_lease_never_outlasts_the_visibility_sqs_gave(
     sent = _slow_receives(driver, monkeypatch, served_after=0, reply_after=1.2)
     [res] = await eventually(lambda: driver.reserve(["default"], 1, lease_s=1, worker_id=W))
     # SQS hid the message for 2 s from when it answered, before the slow reply came.
-    assert res.lease_expires_at <= sent[-1] + sqs_module.visibility_s(1)
+    assert res.lease_expires_at <= sent[-1] + visibility_s(1)
     assert await driver.ack([res]) == []
 
 
