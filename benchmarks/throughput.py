@@ -394,7 +394,10 @@ async def run(args: argparse.Namespace, url: str) -> None:
         await report_tables(queue, url, "before measuring")
 
     await dispatch_figures(queue, args.jobs, args.singles)
-    blocking_figures(queue, args.singles)
+    # A queue of its own, never opened on this loop: a script's blocking calls run on the
+    # background loop, which is what this figure measures. (Blocking calls on a queue this
+    # loop holds would wait for this loop, which joins the thread below.)
+    blocking_figures(Queue(url), args.singles)
     total = args.jobs + 2 * args.singles
 
     logs = [tmp / f"worker{i}.log" for i in range(args.processes)]

@@ -13,7 +13,10 @@ the portal's. So a blocking call first goes to a loop on which its ``Queue`` alr
 holds a driver, running in another thread, as asgiref's ``async_to_sync`` goes to the
 main loop: the process keeps one pool. Should that loop not take the call up within
 ``START_WITHIN_S`` (it is blocked, or stopping), the call runs on the portal instead,
-and only once: it is claimed by whichever side starts it.
+and only once: it is claimed by whichever side starts it. Until that loop runs again,
+later calls go straight to the portal rather than each waiting for it in turn (an async
+function that starts a thread and joins it blocks its loop for as long as the thread
+dispatches).
 
 A fork (gunicorn ``--preload``, Celery's prefork pool, ``multiprocessing``) copies the
 parent's connections into the child, where using them would interleave two processes'
@@ -117,6 +120,10 @@ _POLL_S = 0.5
 """How often a caller waiting on another thread's loop checks that it still runs."""
 
 
+_stalled: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+"""Loops that did not take up a call in time, and have not run since."""
+
+
 class _Claim:
     """Who runs a call handed to another thread's loop: that loop, or (once the caller
     gave up waiting for it to start) nobody there."""
@@ -142,6 +149,8 @@ def run_on(loop: asyncio.AbstractEventLoop, call: Callable[[], Awaitable[T]]) ->
     Raises:
         DriverUnavailableError: ``loop`` stopped while running the call.
     """
+    if loop in _stalled:
+        return False, cast(T, None)
     claim = _Claim()
 
     async def claimed() -> tuple[bool, T]:
@@ -158,6 +167,11 @@ def run_on(loop: asyncio.AbstractEventLoop, call: Callable[[], Awaitable[T]]) ->
     except FutureTimeout:
         if claim.take("abandoned"):
             future.cancel()
+            _stalled.add(loop)
+            try:  # cleared by the loop itself, as soon as it runs again
+                loop.call_soon_threadsafe(_stalled.discard, loop)
+            except RuntimeError:  # closed meanwhile: nothing to wait for
+                _stalled.discard(loop)
             return False, cast(T, None)
     while True:  # started: wait for it while its loop runs
         try:

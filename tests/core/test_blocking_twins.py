@@ -8,8 +8,9 @@ import asyncio
 import multiprocessing
 import os
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 
 from gello_queue import Job, Queue
 from gello_queue import portal as portal_module
+from gello_queue.core.envelope import Envelope
 from gello_queue.core.registry import JobRegistry
 from gello_queue.drivers import DriverFactory
 from gello_queue.drivers.memory import MemoryDriver, named_store
@@ -182,13 +184,23 @@ def test_the_portal_runs_on_one_daemon_thread() -> None:
     assert portal.run(lambda: asyncio.sleep(0, "ok")) == "ok"
 
 
-def counted_queue() -> tuple[Queue, list[MemoryDriver]]:
-    """A queue on a store of its own, and the drivers it opened."""
-    store = named_store(f"blocking-{uuid.uuid4().hex}")
-    opened: list[MemoryDriver] = []
+class CountingDriver(MemoryDriver):
+    """A memory driver that counts the pushes it stored."""
 
-    def factory() -> MemoryDriver:
-        opened.append(MemoryDriver(store))
+    pushes = 0
+
+    async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
+        self.pushes += len(envelopes)
+        return await super().push(envelopes)
+
+
+def counted_queue() -> tuple[Queue, list[CountingDriver]]:
+    """A queue on a store of its own, and the drivers it opened (in order)."""
+    store = named_store(f"blocking-{uuid.uuid4().hex}")
+    opened: list[CountingDriver] = []
+
+    def factory() -> CountingDriver:
+        opened.append(CountingDriver(store))
         return opened[-1]
 
     registry = JobRegistry()
@@ -208,26 +220,37 @@ async def test_blocking_calls_run_on_the_loop_that_holds_the_queue() -> None:
         ids = await asyncio.gather(*pushes)
     assert len(set(ids)) == 40
     assert len(opened) == 1
-    assert await queue.size() == 41
+    assert opened[0].pushes == 41
     await queue.close()
 
 
-async def test_a_blocked_loop_hands_a_blocking_call_to_the_portal_which_runs_it_once(
+async def test_a_blocked_loop_hands_blocking_calls_to_the_portal_until_it_runs_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(portal_module, "START_WITHIN_S", 0.2)
+    monkeypatch.setattr(portal_module, "START_WITHIN_S", 0.5)
     queue, opened = counted_queue()
     await queue.push(Hello, {"n": 0})
     done: list[str] = []
-    caller = threading.Thread(target=lambda: done.append(queue.push_blocking(Hello, {"n": 1})))
+
+    def dispatch_five() -> None:
+        done.extend(queue.push_blocking(Hello, {"n": n}) for n in range(1, 6))
+
+    caller = threading.Thread(target=dispatch_five)
+    started = time.monotonic()
     caller.start()
-    caller.join(30)  # blocks this loop on purpose: it cannot take the call up
-    assert done, "the blocking call never ran"
-    assert len(opened) == 2  # the portal's driver ran it
-    # The call handed to this loop, once it runs again, finds the call claimed: no second
-    # push.
+    caller.join(30)  # blocks this loop on purpose: it cannot take the calls up
+    took = time.monotonic() - started
+    assert len(done) == 5
+    # Only the first call waited for this loop; the others went straight to the portal.
+    assert took < 2.0, took
+    loop_driver, portal_driver = opened
+    assert (loop_driver.pushes, portal_driver.pushes) == (1, 5)
+    # The call handed to this loop, once it runs again, finds it claimed: no second push.
     me = asyncio.current_task()
     await eventually(lambda: asyncio.sleep(0, asyncio.all_tasks() - {me}), lambda t: not t)
-    assert await queue.size() == 2
+    assert await queue.size() == 6
+    # Running again, this loop takes blocking calls up once more.
+    await asyncio.to_thread(queue.push_blocking, Hello, {"n": 6})
+    assert loop_driver.pushes == 2
     await queue.close()
     queue.close_blocking()
