@@ -74,6 +74,9 @@ class Capability(StrEnum):
     """``unique_for``, until-processing and debounce are honoured at push."""
     BATCH_PUSH = "batch_push"
     """A batch record and its jobs are stored in one round trip."""
+    RESUME_WAKES = "resume_wakes"
+    """``resume`` wakes the workers waiting on the queue, in any process. Without it,
+    workers see a resume when they next read ``paused``."""
 
     @property
     def description(self) -> str:
@@ -88,6 +91,7 @@ _CAPABILITY_TEXT = {
     Capability.CANCEL: "delete one pending job",
     Capability.UNIQUE_MODES: "honour unique_for, until-processing and debounce at push",
     Capability.BATCH_PUSH: "store a batch record and its jobs in one round trip",
+    Capability.RESUME_WAKES: "wake the workers waiting on a queue when it is resumed",
 }
 
 

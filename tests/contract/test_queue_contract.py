@@ -22,6 +22,11 @@ REFUSED: dict[Capability, Callable[[QueueDriver], Awaitable[object]]] = {
 }
 """The operation a driver that lacks each capability must refuse."""
 
+BULK_JOBS = 5000
+"""Over Redis's 2,000-job script calls and PostgreSQL's 250-row COPY chunks."""
+BULK_JOBS_OF = {"sqs": 300}
+"""The emulated SQS (moto) takes minutes over thousands; 300 is 30 ten-message sends."""
+
 
 async def lacks(driver: QueueDriver, *capabilities: Capability) -> bool:
     """Whether ``driver`` lacks one of ``capabilities``; for each it lacks, its operation
@@ -55,6 +60,25 @@ async def test_bulk_push_returns_every_id(driver: QueueDriver) -> None:
     assert (await driver.counts())["default"].pending == 250
 
 
+async def test_a_bulk_push_of_thousands_keeps_ids_order_and_unique_holders(
+    driver: QueueDriver,
+) -> None:
+    # The batch spans the driver's chunking of a push (script calls, COPY chunks,
+    # publish batches): the answer is one id per job, in order, with the holder's id
+    # where a unique key is held.
+    size = BULK_JOBS_OF.get(driver.name, BULK_JOBS)
+    holder = envelope(unique_key="report:1")
+    await driver.push([holder])
+    envs = [envelope(payload={"n": i}) for i in range(size - 1)]
+    dup = size * 9 // 10
+    envs.insert(dup, envelope(unique_key="report:1"))
+    ids = await driver.push(envs)
+    assert ids[dup] == holder.id
+    assert ids[:dup] == [e.id for e in envs[:dup]]
+    assert ids[dup + 1 :] == [e.id for e in envs[dup + 1 :]]
+    assert (await driver.counts())["default"].pending == size
+
+
 async def test_reserve_serves_queues_in_strict_order(driver: QueueDriver) -> None:
     low = envelope("low")
     high = [envelope("high") for _ in range(2)]
@@ -85,6 +109,32 @@ async def test_reserve_takes_higher_priority_first_then_fifo(driver: QueueDriver
     for _ in range(3):
         got += await driver.reserve(["default"], 1, lease_s=30, worker_id=W)
     assert [r.id for r in got] == [urgent.id, first.id, second.id]
+
+
+async def test_jobs_coming_due_take_their_place_by_priority(driver: QueueDriver) -> None:
+    now = await driver.now()
+    low = [envelope(priority=0) for _ in range(2)]
+    mid, high = envelope(priority=3), envelope(priority=5)
+    urgent_later = envelope(priority=5, available_at=now + 0.5)
+    await driver.push([*low, mid, urgent_later, high])
+    if Capability.PRIORITY not in driver.capabilities:
+        # Priority is ignored, never a reason to lose or hold back a job.
+        got: list[Reservation] = []
+
+        async def more() -> list[Reservation]:
+            got.extend(await driver.reserve(["default"], 5 - len(got), lease_s=30, worker_id=W))
+            return got
+
+        await eventually(more, lambda held: len(held) == 5)
+        assert sorted(r.id for r in got) == sorted(e.id for e in [*low, mid, urgent_later, high])
+        return
+    got = await driver.reserve(["default"], 1, lease_s=30, worker_id=W)
+    assert [r.id for r in got] == [high.id]
+    await eventually(driver.now, lambda at: at >= urgent_later.available_at)
+    got = await driver.reserve(["default"], 2, lease_s=30, worker_id=W)
+    assert [r.id for r in got] == [urgent_later.id, mid.id]
+    got = await driver.reserve(["default"], 5, lease_s=30, worker_id=W)
+    assert [r.id for r in got] == [e.id for e in low]
 
 
 async def test_delayed_job_waits_until_due(driver: QueueDriver) -> None:

@@ -11,7 +11,7 @@ import time
 from helpers import envelope, eventually
 
 from gello_queue.core.envelope import Envelope
-from gello_queue.ports import QueueDriver
+from gello_queue.ports import Capability, QueueDriver
 
 W = "worker-1"
 
@@ -68,3 +68,22 @@ async def test_a_release_wakes_the_waiter(driver: QueueDriver, peer: QueueDriver
     await waiting
     assert time.monotonic() - start < 0.5
     await eventually(lambda: peer.reserve(["default"], 1, lease_s=30, worker_id=W))
+
+
+async def test_resuming_a_queue_wakes_its_waiter(driver: QueueDriver, peer: QueueDriver) -> None:
+    await driver.pause("emails")
+    assert await driver.reserve(["emails"], 1, lease_s=30, worker_id=W) == []
+    if Capability.RESUME_WAKES not in driver.capabilities:
+        # The resume holds, and the waiter sees it when its wait runs out.
+        await peer.resume("emails")
+        assert await driver.paused() == set()
+        start = time.monotonic()
+        await driver.wait(["emails"], 0.3)
+        assert 0.25 < time.monotonic() - start < 1.5
+        return
+    waiting = asyncio.create_task(driver.wait(["emails"], 5.0))
+    await asyncio.sleep(0)  # the waiter starts waiting
+    await peer.resume("emails")
+    resumed = time.monotonic()
+    await waiting
+    assert time.monotonic() - resumed < 0.5

@@ -1,5 +1,6 @@
-"""The memory driver's index of waiting jobs: each job is given out once, in priority
-order, however often it was filed (pushed, released, promoted, rescued)."""
+"""The memory driver's index of waiting jobs: each job is given out once, however often
+it was filed (pushed, released, promoted, rescued). Priority order across delays is in
+tests/contract/test_queue_contract.py."""
 
 from __future__ import annotations
 
@@ -41,17 +42,4 @@ async def test_a_job_filed_again_is_given_out_once() -> None:
     clock.now += 60  # its lease lapses: rescue files it once more, and once only
     assert (await driver.rescue()).requeued == [env.id]
     assert await reserve_ids(driver) == [env.id]
-    assert await reserve_ids(driver) == []
-
-
-async def test_jobs_coming_due_take_their_place_by_priority() -> None:
-    clock = Clock()
-    driver = MemoryDriver(MemoryStore(clock))
-    low = [envelope(available_at=clock.now, priority=0) for _ in range(3)]
-    urgent_later = envelope(available_at=clock.now + 10, priority=9)
-    await driver.push([*low, urgent_later])
-    assert await reserve_ids(driver, 1) == [low[0].id]
-    clock.now += 10
-    assert await reserve_ids(driver, 2) == [urgent_later.id, low[1].id]
-    assert await driver.clear("default") == 1
     assert await reserve_ids(driver) == []

@@ -417,19 +417,6 @@ async def test_a_bad_argument_is_not_retried_as_a_connection_failure(pg: Postgre
         await pg._fetch("find", 42)
 
 
-async def test_resume_wakes_waiting_workers(pg: PostgresDriver) -> None:
-    await pg.pause("emails")
-    await pg.reserve(["emails"], 1, lease_s=30, worker_id=W)
-    async with sibling(pg) as operator:
-        loop = asyncio.get_running_loop()
-        waiting = asyncio.create_task(pg.wait(["emails"], 5.0))
-        await asyncio.sleep(0)
-        await operator.resume("emails")
-        resumed = loop.time()
-        await waiting
-        assert loop.time() - resumed < 0.5
-
-
 async def test_retry_all_moves_a_large_failed_store_in_batches(
     pg: PostgresDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:

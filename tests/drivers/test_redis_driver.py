@@ -187,22 +187,6 @@ async def test_malformed_waiting_jobs_never_stop_the_queue(driver: RedisDriver, 
     assert await driver.counts() == {"default": QueueCounts(reserved=3, failed=3)}
 
 
-# -- producing ---------------------------------------------------------------------
-
-
-async def test_bulk_push_spans_chunks_and_keeps_unique_holders(driver: RedisDriver) -> None:
-    holder = envelope(unique_key="report:1")
-    await driver.push([holder])
-    envs = [envelope(payload={"n": i}) for i in range(4999)]
-    dup = envelope(unique_key="report:1")
-    envs.insert(4500, dup)
-    ids = await driver.push(envs)
-    assert ids[4500] == holder.id
-    assert ids[:4500] == [e.id for e in envs[:4500]]
-    assert ids[4501:] == [e.id for e in envs[4501:]]
-    assert (await driver.counts())["default"].pending == 5000
-
-
 # -- the push connection -------------------------------------------------------------
 
 
@@ -315,17 +299,6 @@ async def test_a_push_hiredis_cannot_pack_goes_through_the_pool(
     env = envelope()
     assert await driver.push([env]) == [env.id]
     assert (await driver.counts())["default"].pending == 121
-
-
-async def test_priority_order_holds_across_bands_and_delays(driver: RedisDriver) -> None:
-    now = await driver.now()
-    low, mid, high = envelope(priority=0), envelope(priority=3), envelope(priority=5)
-    soon = envelope(priority=5, available_at=now + 0.2)
-    await driver.push([low, mid, soon, high])
-    got = await driver.reserve(["default"], 4, lease_s=30, worker_id=W)
-    assert [r.id for r in got] == [high.id, mid.id, low.id]
-    [late] = await eventually(lambda: driver.reserve(["default"], 1, lease_s=30, worker_id=W))
-    assert late.id == soon.id
 
 
 # -- layout and retention ----------------------------------------------------------
