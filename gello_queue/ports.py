@@ -77,6 +77,9 @@ class Capability(StrEnum):
     RESUME_WAKES = "resume_wakes"
     """``resume`` wakes the workers waiting on the queue, in any process. Without it,
     workers see a resume when they next read ``paused``."""
+    PUSH_ONCE = "push_once"
+    """A push sent again with the same job ids (its answer was lost) stores each job
+    once. Without it (a broker), the job is delivered twice: at least once, never lost."""
 
     @property
     def description(self) -> str:
@@ -92,6 +95,7 @@ _CAPABILITY_TEXT = {
     Capability.UNIQUE_MODES: "honour unique_for, until-processing and debounce at push",
     Capability.BATCH_PUSH: "store a batch record and its jobs in one round trip",
     Capability.RESUME_WAKES: "wake the workers waiting on a queue when it is resumed",
+    Capability.PUSH_ONCE: "store a job pushed again with the same id once",
 }
 
 

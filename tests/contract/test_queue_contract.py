@@ -54,6 +54,24 @@ async def test_push_then_reserve_counts_the_attempt(driver: QueueDriver) -> None
     assert await driver.reserve(["default"], 10, lease_s=30, worker_id=W) == []
 
 
+async def test_a_push_sent_again_stores_each_job_once(driver: QueueDriver) -> None:
+    # A producer whose answer was lost sends the same jobs again.
+    envs = [envelope(payload={"n": i}) for i in range(3)]
+    assert await driver.push(envs) == [e.id for e in envs]
+    assert await driver.push(envs) == [e.id for e in envs]
+    # Without the capability (a broker) each job comes back twice: at least once.
+    stored = envs if Capability.PUSH_ONCE in driver.capabilities else envs * 2
+    got: list[Reservation] = []
+
+    async def reserve_more() -> int:
+        got.extend(await driver.reserve(["default"], 10, lease_s=30, worker_id=W))
+        return len(got)
+
+    await eventually(reserve_more, lambda n: n >= len(stored))
+    assert sorted(r.id for r in got) == sorted(e.id for e in stored)
+    assert await driver.reserve(["default"], 10, lease_s=30, worker_id=W) == []
+
+
 async def test_bulk_push_returns_every_id(driver: QueueDriver) -> None:
     envs = [envelope(payload={"n": i}) for i in range(250)]
     assert await driver.push(envs) == [e.id for e in envs]

@@ -114,14 +114,6 @@ async def _async(value: Any) -> Any:
 
 
 # -- pushing again ---------------------------------------------------------------------
-async def test_pushing_the_same_envelope_again_stores_it_once(pg: PostgresDriver) -> None:
-    # A bulk with a repeated unique key is in the contract (test_unique_contract).
-    env = envelope()
-    assert await pg.push([env]) == [env.id]
-    assert await pg.push([env]) == [env.id]  # a re-sent push after a lost answer
-    assert (await pg.counts())["default"].pending == 1
-
-
 # -- waking workers ------------------------------------------------------------------
 async def test_a_push_during_reserve_is_not_missed_by_the_next_wait(pg: PostgresDriver) -> None:
     async with sibling(pg) as producer:

@@ -16,9 +16,11 @@ PRAGMA data_version;
 -- Producing ------------------------------------------------------------------------
 
 -- name: insert_job
+-- A push sent again (its answer was lost) stores the job once.
 INSERT INTO gello_jobs (id, queue, priority, available_at, created_at, attempts,
                         max_attempts, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?);
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO NOTHING;
 
 -- name: unique_holder
 SELECT id, token IS NOT NULL, unique_until FROM gello_jobs WHERE unique_key = ?;
@@ -29,7 +31,8 @@ UPDATE gello_jobs SET unique_key = NULL, unique_until = NULL WHERE id = ?;
 -- name: insert_unique_job
 INSERT INTO gello_jobs (id, queue, priority, available_at, created_at, attempts,
                         max_attempts, body, unique_key, unique_until)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO NOTHING;
 
 -- name: delete_job
 DELETE FROM gello_jobs WHERE id = ?;
