@@ -64,6 +64,8 @@ class MemoryDriver:
         self._registry = Registry(self.store)
         self._coordination = Coordination(self.store)
         self._batches = Batches(self.store, self.push)
+        self._seen: int | None = None
+        """The store's version when the last reserve looked (see ``wait``)."""
 
     async def open(self) -> None:
         return None
@@ -135,6 +137,7 @@ class MemoryDriver:
         s = self.store
         out: list[Reservation] = []
         with s.lock:
+            self._seen = s.version
             now = s.clock()
             for queue in queues:
                 if len(out) >= limit:
@@ -154,7 +157,9 @@ class MemoryDriver:
 
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
         deadline = time.monotonic() + min(timeout_s, self.store.until_due(queues))
-        version = self.store.version
+        # From the last reserve, not from now: a job pushed in between (while the worker
+        # went from its empty reserve to this wait) must wake it, not wait out the timeout.
+        version, self._seen = self._seen if self._seen is not None else self.store.version, None
         # Polling, not an Event: the store may be shared with producers on other loops.
         while time.monotonic() < deadline and self.store.version == version:  # noqa: ASYNC110
             await asyncio.sleep(min(0.002, max(deadline - time.monotonic(), 0)))

@@ -55,6 +55,8 @@ class SqliteConnection:
         self._db: sqlite3.Connection | None = None
         self._own_writes = 0
         """Commits by this connection, which ``PRAGMA data_version`` does not count."""
+        self._seen: tuple[int, int] | None = None
+        """The database's version when the last reserve looked (see ``wait``)."""
 
     async def open(self) -> None:
         if self._db is not None:

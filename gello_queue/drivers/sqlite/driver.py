@@ -115,6 +115,9 @@ class SqliteDriver(FailedStore, WorkerStore, CoordinationStore, BatchStore):
         out: list[Reservation] = []
         token = os.urandom(8).hex()
         with self._write() as tx:
+            # Other processes cannot commit inside this transaction: what they commit from
+            # here on is what the next wait must not miss.
+            (seen,) = tx.execute(_DATA_VERSION).fetchone()
             now = self.clock()
             expires = now + lease_s
             for queue in queues:
@@ -126,13 +129,16 @@ class SqliteDriver(FailedStore, WorkerStore, CoordinationStore, BatchStore):
                 ).fetchall()
                 rows.sort(key=lambda r: (-r[3], r[4], r[0]))
                 out.extend(Reservation(r[0], queue, token, r[1], r[2], expires) for r in rows)
+        self._seen = (int(seen), self._own_writes)
         return out
 
     async def wait(self, queues: Sequence[str], timeout_s: float) -> None:
         # Commits by other processes bump ``data_version``: a microsecond read, so an
         # idle worker can check often and pick up a new job within a millisecond or two.
         deadline = time.monotonic() + min(timeout_s, self._until_due(queues))
-        start = self._version()
+        # From the last reserve, not from now: a job pushed in between (while the worker
+        # went from its empty reserve to this wait) must wake it, not wait out the timeout.
+        start, self._seen = self._seen or self._version(), None
         interval = 0.0005
         while time.monotonic() < deadline:
             await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
