@@ -10,6 +10,7 @@ forked child forgets the drivers it inherited and opens its own.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,7 +19,12 @@ from typing import Any, TypeVar, cast
 
 from gello_queue.core.dispatcher import provide_default
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import ConfigurationError, GelloError
+from gello_queue.core.errors import (
+    ConfigurationError,
+    GelloError,
+    JobFailedError,
+    JobNotFoundError,
+)
 from gello_queue.core.job import Delay, Job, JobDefaults, PendingDispatch, seconds
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.unique import DispatchResult
@@ -28,13 +34,18 @@ from gello_queue.observability import redact_url
 from gello_queue.orchestration.batch import Batch, Prepared, store_batch
 from gello_queue.orchestration.chain import Chain
 from gello_queue.portal import keep_unused, portal, run_on, use_portal
-from gello_queue.ports import BatchRecord, Capability, QueueDriver, require
+from gello_queue.ports import BatchRecord, Capability, QueueDriver, require, result_store
 from gello_queue.settings import Settings, load_settings
 
 T = TypeVar("T")
 JobOrMade = type[Job[Any]] | PendingDispatch
 """What ``push``, ``push_on`` and ``later`` take: a job class (with its payload), or a
 job already made with ``Job.make(...)``, as Laravel code passes ``new SendWelcomeEmail(...)``."""
+
+
+_FIRST_POLL_S = 0.02
+_LAST_POLL_S = 0.25
+"""The backoff of ``Queue.result``'s polls: the first pause, and the longest."""
 
 
 class Queue:
@@ -219,6 +230,51 @@ class Queue:
         """Delete the pending and scheduled jobs of ``queue``; return how many."""
         return await (await self.driver()).clear(queue or self.defaults.queue)
 
+    async def result(self, job_id: str, timeout: float = 30.0) -> Any:  # noqa: ASYNC109 (a deadline the caller names, as in Celery)
+        """Wait up to ``timeout`` seconds for the result of job ``job_id`` (one whose class
+        keeps results); return it as JSON values. ``Job.result`` reads it into the job's
+        return type instead.
+
+        Waiting polls the backend with a backoff from 20 ms to 250 ms, on every driver.
+        A broker (RabbitMQ, SQS) cannot tell a waiting job from an unknown id: there an
+        unknown id waits out the timeout.
+
+        Raises:
+            JobFailedError: the job ended in the failed store.
+            TimeoutError: the job has not completed within ``timeout``.
+            JobNotFoundError: no job has that id, or its result was not kept or expired.
+            NotSupportedError: the driver cannot keep results.
+        """
+        return json.loads(await self.result_json(job_id, timeout))
+
+    async def result_json(self, job_id: str, timeout: float = 30.0) -> str:  # noqa: ASYNC109
+        """``result`` as the stored JSON text."""
+        driver = await self.driver()
+        store = result_store(driver)
+        sees_jobs = Capability.LIST_JOBS in driver.capabilities
+        deadline = time.monotonic() + timeout
+        pause = _FIRST_POLL_S
+        while True:
+            # Looked up before the result: the result is stored before the job leaves its
+            # queue, so a job gone then with no result after has none to wait for.
+            waiting = await driver.find(job_id) if sees_jobs else None
+            data = await store.result_get(job_id)
+            if data is not None:
+                return data
+            failed = await driver.failed_find(job_id)
+            if failed is not None:
+                raise JobFailedError(job_id, failed.exception, failed.message)
+            if sees_jobs and waiting is None:
+                raise JobNotFoundError(
+                    f"no result for job {job_id}: no such job, or its result was not kept"
+                    " or has expired"
+                )
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"job {job_id} has not completed within {timeout:g} s")
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, _LAST_POLL_S)
+
     # -- blocking twins --------------------------------------------------------------
     def _run(self, call: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -286,6 +342,10 @@ class Queue:
     def clear_blocking(self, queue: str | None = None) -> int:
         """Blocking twin of ``clear``."""
         return self._run(lambda: self.clear(queue))
+
+    def result_blocking(self, job_id: str, timeout: float = 30.0) -> Any:
+        """Blocking twin of ``result``."""
+        return self._run(lambda: self.result(job_id, timeout))
 
     def close_blocking(self) -> None:
         """Blocking twin of ``close``: closes the driver the blocking twins share."""
