@@ -1,5 +1,5 @@
 """Job results end to end: a worker keeps what ``handle`` returned, ``Queue.result`` and
-``Job.result`` wait for it, on the memory and SQLite drivers."""
+``Job.result`` wait for it, on the memory, SQLite, Redis and PostgreSQL drivers."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ for job in (MakeReport, Count, Forgetful, Broken, ReturnsOpaque, Huge):
     registry.register(job)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])
 async def driver(request: pytest.FixtureRequest) -> AsyncIterator[QueueDriver]:
     async with BACKENDS[request.param](request) as opened:
         yield opened
