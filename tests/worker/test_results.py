@@ -19,7 +19,9 @@ from gello_queue import (
     Queue,
     Settings,
     Worker,
+    testing,
 )
+from gello_queue.core.errors import ResultError
 from gello_queue.ports import QueueDriver
 
 registry = JobRegistry()
@@ -193,3 +195,14 @@ def test_the_blocking_twin_waits_too(tmp_path: Any) -> None:
     job_id = MakeReport.dispatch_blocking(key="sync", connection=queue)
     asyncio.run(drain(queue))
     assert queue.result_blocking(job_id, timeout=5) == {"key": "sync", "lines": ["sync"]}
+
+
+async def test_run_job_gives_what_handle_returned() -> None:
+    run = await testing.run_job(MakeReport, key="t", size=1)
+    run.assert_completed()
+    assert run.result == Report(key="t", lines=["t"])
+
+
+async def test_run_job_reports_a_result_that_cannot_be_kept() -> None:
+    run = await testing.run_job(ReturnsOpaque, key="t")
+    run.assert_raised(ResultError, match="it is not JSON")
