@@ -1,5 +1,6 @@
 """Job results end to end: a worker keeps what ``handle`` returned, ``Queue.result`` and
-``Job.result`` wait for it, on the memory, SQLite, Redis and PostgreSQL drivers."""
+``Job.result`` wait for it, on the memory, SQLite, Redis,
+PostgreSQL and RabbitMQ (its results in its SQLite store) drivers."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from gello_queue import (
     testing,
 )
 from gello_queue.core.errors import ResultError
-from gello_queue.ports import QueueDriver
+from gello_queue.ports import Capability, QueueDriver
 
 registry = JobRegistry()
 
@@ -92,7 +93,7 @@ for job in (MakeReport, Count, Forgetful, Broken, ReturnsOpaque, Huge):
     registry.register(job)
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "postgres", "rabbitmq"])
 async def driver(request: pytest.FixtureRequest) -> AsyncIterator[QueueDriver]:
     async with BACKENDS[request.param](request) as opened:
         yield opened
@@ -133,13 +134,24 @@ async def test_a_result_asked_for_after_the_job_ran_is_there(queue: Queue) -> No
     assert await queue.result(job_id) == {"key": "after", "lines": ["after"]}
 
 
-async def test_the_setting_keeps_results_of_jobs_that_set_none(queue: Queue) -> None:
+async def assert_no_result(queue: Queue, driver: QueueDriver, job_id: str) -> None:
+    if Capability.LIST_JOBS not in driver.capabilities:
+        # A broker cannot tell a waiting job from an unknown id: it waits the timeout out.
+        with pytest.raises(TimeoutError):
+            await queue.result(job_id, timeout=0.2)
+        return
+    with pytest.raises(JobNotFoundError):
+        await queue.result(job_id, timeout=5)
+
+
+async def test_the_setting_keeps_results_of_jobs_that_set_none(
+    queue: Queue, driver: QueueDriver
+) -> None:
     counted = await Count.dispatch(key="c", size=7, connection=queue)
     forgotten = await Forgetful.dispatch(key="f", connection=queue)
     await drain(queue)
     assert await Count.result(counted, timeout=5, connection=queue) == {"c": 7}
-    with pytest.raises(JobNotFoundError):
-        await queue.result(forgotten, timeout=5)  # keep_result = 0 keeps none
+    await assert_no_result(queue, driver, forgotten)  # keep_result = 0 keeps none
 
 
 async def test_a_failed_job_raises_what_it_failed_with(queue: Queue) -> None:
@@ -161,9 +173,17 @@ async def test_a_job_still_waiting_times_out(queue: Queue) -> None:
         await queue.result(job_id, timeout=0.2)
 
 
-async def test_an_unknown_id_is_not_found(queue: Queue) -> None:
-    with pytest.raises(JobNotFoundError):
-        await queue.result("no-such-job", timeout=5)
+async def test_an_unknown_id_is_not_found(queue: Queue, driver: QueueDriver) -> None:
+    await assert_no_result(queue, driver, "no-such-job")
+
+
+async def test_a_worker_of_a_queue_with_hooks_keeps_results_too(queue: Queue) -> None:
+    dispatched: list[object] = []
+    queue.events.subscribe(dispatched.append)  # the worker now gets a hooked driver view
+    job_id = await MakeReport.dispatch(key="hooked", connection=queue)
+    await drain(queue)
+    assert dispatched
+    assert await queue.result(job_id, timeout=5) == {"key": "hooked", "lines": ["hooked"]}
 
 
 async def test_a_result_that_is_not_json_fails_the_attempt(queue: Queue) -> None:
