@@ -72,7 +72,7 @@ def encode_result(job_cls: type[Job[Any]], value: Any, max_bytes: int) -> str:
         data = adapter.dump_json(adapter.validate_python(value))
     except ValidationError as exc:
         raise ResultError(
-            f"the result of {job_cls.name} does not match its return annotation: {exc}"
+            f"the result of {job_cls.name} does not match its return annotation: {_describe(exc)}"
         ) from None
     except PydanticSerializationError as exc:
         raise ResultError(
@@ -85,6 +85,13 @@ def encode_result(job_cls: type[Job[Any]], value: Any, max_bytes: int) -> str:
             f" {max_bytes} bytes QUEUE_MAX_RESULT_BYTES allows"
         )
     return data.decode()
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line from a pydantic error: ``field: message; other: message``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'result'}: {err['msg']}" for err in exc.errors()
+    )
 
 
 def decode_result(job_cls: type[Job[Any]], data: str) -> Any:

@@ -24,7 +24,6 @@ from gello_queue.core.errors import (
     EnvelopeError,
     FailJob,
     ReleaseJob,
-    ResultError,
     UnknownJobError,
 )
 from gello_queue.core.job import Job, describe
@@ -60,8 +59,12 @@ class Outcome(StrEnum):
     """The lease was lost before the outcome could be stored (the job was rescued)."""
 
 
-_IN_CHILD = object()
-"""The result of a ``handle`` that ran in a child process: not sent back (yet)."""
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A result already written as JSON (by the child process that ran ``handle``)."""
+
+    data: str | None
+
 
 ABANDON_AFTER_S = 1.0
 """How long a run may ignore its cancellation before its worker stops waiting for it."""
@@ -92,7 +95,7 @@ class _Run:
     payload: Any = None
     deadline: asyncio.Timeout | None = None
     result: Any = None
-    """What ``handle`` returned (``_IN_CHILD`` when it ran in a child process)."""
+    """What ``handle`` returned (``_Written`` when it ran in a child process)."""
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -258,20 +261,30 @@ class Executor:
                 if deadline is not None:
                     deadline.reschedule(loop.time() + remaining)
 
-            await self.pool.run(env.name, env.id, env.attempts, env.payload, remaining, started)
-            run.result = _IN_CHILD
+            keeps = keeps_result(cls, self.options.keep_results_s) > 0
+            run.result = _Written(
+                await self.pool.run(
+                    env.name,
+                    env.id,
+                    env.attempts,
+                    env.payload,
+                    remaining,
+                    started,
+                    self.options.max_result_bytes if keeps else None,
+                )
+            )
         else:
             # A plain ``def handle`` must not block the loop: a thread, when not a process.
             blocking: Callable[[Any], object] = job.handle
             run.result = await asyncio.to_thread(blocking, payload)
 
     async def _keep_result(self, run: _Run, job_cls: type[Job[Any]], keep_s: int) -> None:
-        if run.result is _IN_CHILD:
-            raise ResultError(
-                f"{job_cls.name} keeps its result, but its plain def handle ran in a child"
-                " process, which cannot return it: set run_in = 'thread' or write async def"
-            )
-        data = encode_result(job_cls, run.result, self.options.max_result_bytes)
+        written = run.result
+        if isinstance(written, _Written):
+            assert written.data is not None, "asked of the child when the job keeps results"
+            data = written.data
+        else:
+            data = encode_result(job_cls, written, self.options.max_result_bytes)
         await result_store(self.driver).result_put(run.env.id, data, keep_s)
 
     async def _release(self, run: _Run, rel: ReleaseJob) -> Outcome:

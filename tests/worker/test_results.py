@@ -89,7 +89,19 @@ class Huge(Job[Item], register=False):
         return "x" * payload.size
 
 
-for job in (MakeReport, Count, Forgetful, Broken, ReturnsOpaque, Huge):
+class CountInChild(Job[Item], register=False):
+    """A plain ``def handle`` run in a child process (the default for one)."""
+
+    keep_result = 60
+    tries = 1
+
+    def handle(self, payload: Item) -> Report:  # type: ignore[override]
+        if payload.size < 0:
+            return Opaque()  # type: ignore[return-value]
+        return Report(key=payload.key, lines=[str(payload.size)])
+
+
+for job in (MakeReport, Count, Forgetful, Broken, ReturnsOpaque, Huge, CountInChild):
     registry.register(job)
 
 
@@ -226,3 +238,20 @@ async def test_run_job_gives_what_handle_returned() -> None:
 async def test_run_job_reports_a_result_that_cannot_be_kept() -> None:
     run = await testing.run_job(ReturnsOpaque, key="t")
     run.assert_raised(ResultError, match="it is not JSON")
+
+
+async def test_a_handle_run_in_a_child_process_keeps_its_result(tmp_path: Any) -> None:
+    queue = Queue(f"memory://{tmp_path.name}", registry=registry)
+    kept = await CountInChild.dispatch(key="p", size=3, connection=queue)
+    opaque = await CountInChild.dispatch(key="o", size=-1, connection=queue)
+    await drain(queue)
+    assert await CountInChild.result(kept, timeout=5, connection=queue) == Report(
+        key="p", lines=["3"]
+    )
+    with pytest.raises(JobFailedError) as failed:
+        await queue.result(opaque, timeout=5)
+    assert (failed.value.exception, failed.value.message) == (
+        "ResultError",
+        "the result of CountInChild does not match its return annotation: result: Input should"
+        " be a valid dictionary or instance of Report",
+    )
