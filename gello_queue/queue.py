@@ -77,7 +77,7 @@ class Queue:
             self.url = url or s.connection_url()
             self.registry = registry or default_registry
             pool = Pool(s.queue_pool_min, s.queue_pool_max, s.queue_pool_timeout)
-            self._factory = factory or _factory_for(self.url, s.queue_prefix, self.registry, pool)
+            self._factory = factory or _factory_for(self.url, s, self.registry, pool)
         except ConfigurationError as exc:
             # A script's wrong setting or URL reads as its own line and one error line,
             # not gello's frames down to the settings loader.
@@ -407,15 +407,16 @@ def default_queue() -> Queue:
 provide_default(default_queue)
 
 
-def _factory_for(url: str, prefix: str, registry: JobRegistry, pool: Pool) -> DriverFactory:
+def _factory_for(url: str, settings: Settings, registry: JobRegistry, pool: Pool) -> DriverFactory:
     """The drivers of ``url``. The sync connection runs jobs through the worker's executor,
-    with the queue's registry, so it is found here, above both, rather than among the
-    drivers."""
+    with the queue's registry (and its settings of results), so it is found here, above
+    both, rather than among the drivers."""
     if url.split(":", 1)[0].lower() == "sync":
         from gello_queue.worker.inline import SyncDriver
 
-        return lambda: SyncDriver(registry)
-    return factory_from_url(url, prefix=prefix, pool=pool)
+        keep_s, cap = settings.queue_keep_results, settings.queue_max_result_bytes
+        return lambda: SyncDriver(registry, keep_results_s=keep_s, max_result_bytes=cap)
+    return factory_from_url(url, prefix=settings.queue_prefix, pool=pool)
 
 
 def set_default_queue(queue: Queue | None) -> None:

@@ -66,6 +66,9 @@ class _Written:
     data: str | None
 
 
+MAX_RESULT_BYTES = 1048576
+"""The default of ``QUEUE_MAX_RESULT_BYTES`` (1 MiB)."""
+
 ABANDON_AFTER_S = 1.0
 """How long a run may ignore its cancellation before its worker stops waiting for it."""
 
@@ -80,7 +83,7 @@ class ExecutorOptions:
     """``--tries``: overrides the stored attempts limit of jobs whose class sets none."""
     keep_results_s: int = 0
     """``QUEUE_KEEP_RESULTS``: seconds results are kept for jobs whose class sets none."""
-    max_result_bytes: int = 1048576
+    max_result_bytes: int = MAX_RESULT_BYTES
     """``QUEUE_MAX_RESULT_BYTES``: the largest result kept, as JSON."""
 
 

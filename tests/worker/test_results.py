@@ -22,7 +22,7 @@ from gello_queue import (
     Worker,
     testing,
 )
-from gello_queue.core.errors import ResultError
+from gello_queue.core.errors import ConfigurationError, ResultError
 from gello_queue.ports import Capability, QueueDriver
 
 registry = JobRegistry()
@@ -255,3 +255,17 @@ async def test_a_handle_run_in_a_child_process_keeps_its_result(tmp_path: Any) -
         "the result of CountInChild does not match its return annotation: result: Input should"
         " be a valid dictionary or instance of Report",
     )
+
+
+async def test_the_sync_connection_keeps_results_by_the_setting() -> None:
+    settings = Settings(QUEUE_KEEP_RESULTS=30)  # type: ignore[call-arg]
+    queue = Queue("sync://", settings=settings, registry=registry)
+    job_id = await Count.dispatch(key="s", size=2, connection=queue)  # ran at dispatch
+    assert await Count.result(job_id, timeout=5, connection=queue) == {"s": 2}
+
+
+def test_a_negative_keep_result_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="keep_result must be >= 0 seconds, got -1"):
+
+        class Negative(Job[Item], register=False):
+            keep_result = -1
