@@ -347,6 +347,10 @@ class Queue:
         """Blocking twin of ``result``."""
         return self._run(lambda: self.result(job_id, timeout))
 
+    def result_json_blocking(self, job_id: str, timeout: float = 30.0) -> str:
+        """Blocking twin of ``result_json``."""
+        return self._run(lambda: self.result_json(job_id, timeout))
+
     def close_blocking(self) -> None:
         """Blocking twin of ``close``: closes the driver the blocking twins share."""
         if any(portal.is_portal_loop(loop) for loop in list(self._drivers)):

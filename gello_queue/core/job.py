@@ -301,10 +301,14 @@ class Job(Generic[P]):
             TimeoutError: the job has not completed within ``timeout``.
             JobNotFoundError: no job has that id, or its result was not kept or expired.
         """
-        source = _connection(connection)
-        if not isinstance(source, ResultSource):
-            raise ConfigurationError(f"{source!r} cannot fetch job results")
-        return decode_result(cls, await source.result_json(job_id, timeout))
+        return decode_result(cls, await _results_of(connection).result_json(job_id, timeout))
+
+    @classmethod
+    def result_blocking(
+        cls, job_id: str, timeout: float = 30.0, *, connection: Dispatcher | None = None
+    ) -> Any:
+        """Blocking twin of ``result``."""
+        return decode_result(cls, _results_of(connection).result_json_blocking(job_id, timeout))
 
 
 def _payload_model_of(cls: type) -> type[BaseModel] | None:
@@ -327,6 +331,13 @@ def _connection(connection: Dispatcher | None) -> Dispatcher:
         # not gello's frames down to the settings loader.
         raise exc.with_traceback(None) from None
     return default
+
+
+def _results_of(connection: Dispatcher | None) -> ResultSource:
+    source = _connection(connection)
+    if not isinstance(source, ResultSource):
+        raise ConfigurationError(f"{source!r} cannot fetch job results")
+    return source
 
 
 def _result(stored: str) -> DispatchResult:

@@ -27,6 +27,8 @@ class ResultSource(Protocol):
 
     async def result_json(self, job_id: str, timeout: float = 30.0) -> str: ...  # noqa: ASYNC109
 
+    def result_json_blocking(self, job_id: str, timeout: float = 30.0) -> str: ...
+
 
 def keeps_result(job_cls: type[Job[Any]], default_s: int) -> int:
     """Seconds a result of ``job_cls`` is kept: its ``keep_result``, else the setting."""

@@ -227,6 +227,9 @@ def test_the_blocking_twin_waits_too(tmp_path: Any) -> None:
     job_id = MakeReport.dispatch_blocking(key="sync", connection=queue)
     asyncio.run(drain(queue))
     assert queue.result_blocking(job_id, timeout=5) == {"key": "sync", "lines": ["sync"]}
+    assert MakeReport.result_blocking(job_id, timeout=5, connection=queue) == Report(
+        key="sync", lines=["sync"]
+    )
 
 
 async def test_run_job_gives_what_handle_returned() -> None:
