@@ -20,12 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import (
-    EnvelopeError,
-    FailJob,
-    ReleaseJob,
-    UnknownJobError,
-)
+from gello_queue.core.errors import EnvelopeError, FailJob, ReleaseJob, UnknownJobError
 from gello_queue.core.job import Job, describe
 from gello_queue.core.pipeline import chain
 from gello_queue.core.registry import JobRegistry
@@ -99,6 +94,8 @@ class _Run:
     deadline: asyncio.Timeout | None = None
     result: Any = None
     """What ``handle`` returned (``_Written`` when it ran in a child process)."""
+    handled: bool = False
+    """Whether ``handle`` ran to its end (a middleware may skip it)."""
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -187,8 +184,9 @@ class Executor:
                 await job.after(run.payload)
             if run.deadline.expired():
                 raise TimeoutError  # the handler swallowed its cancellation and went on
-            if keep_s := keeps_result(job_cls, self.options.keep_results_s):
+            if run.handled and (keep_s := keeps_result(job_cls, self.options.keep_results_s)):
                 # Before the ack: once the job counts as completed, its result is there.
+                # (A job a middleware skipped returned nothing: it keeps no result.)
                 await self._keep_result(run, job_cls, keep_s)
             if flow:
                 # Before the ack: if this worker dies here, the job runs again and repeats it.
@@ -252,6 +250,7 @@ class Executor:
         if not cls._sync_handle:
             handle: Callable[[Any], Awaitable[object]] = job.handle
             run.result = await handle(payload)
+            run.handled = True
         elif cls.run_in == "process" and self.pool is not None:
             env, deadline = run.env, run.deadline
             loop = asyncio.get_running_loop()
@@ -276,10 +275,12 @@ class Executor:
                     self.options.max_result_bytes if keeps else None,
                 )
             )
+            run.handled = True
         else:
             # A plain ``def handle`` must not block the loop: a thread, when not a process.
             blocking: Callable[[Any], object] = job.handle
             run.result = await asyncio.to_thread(blocking, payload)
+            run.handled = True
 
     async def _keep_result(self, run: _Run, job_cls: type[Job[Any]], keep_s: int) -> None:
         written = run.result

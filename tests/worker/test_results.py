@@ -5,7 +5,7 @@ PostgreSQL and RabbitMQ (its results in its SQLite store) drivers."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from gello_queue import (
     testing,
 )
 from gello_queue.core.errors import ConfigurationError, ResultError
+from gello_queue.middleware import Middleware, Skip
 from gello_queue.ports import Capability, QueueDriver
 
 registry = JobRegistry()
@@ -101,7 +102,20 @@ class CountInChild(Job[Item], register=False):
         return Report(key=payload.key, lines=[str(payload.size)])
 
 
-for job in (MakeReport, Count, Forgetful, Broken, ReturnsOpaque, Huge, CountInChild):
+class Skipped(Job[Item], register=False):
+    """A job its middleware completes without running ``handle``."""
+
+    keep_result = 60
+    tries = 1
+
+    def middleware(self) -> Sequence[Middleware]:
+        return [Skip(when=lambda payload: True)]
+
+    async def handle(self, payload: Item) -> Report:
+        raise AssertionError("skipped")
+
+
+for job in (MakeReport, Count, Forgetful, Broken, ReturnsOpaque, Huge, CountInChild, Skipped):
     registry.register(job)
 
 
@@ -272,3 +286,12 @@ def test_a_negative_keep_result_is_refused() -> None:
 
         class Negative(Job[Item], register=False):
             keep_result = -1
+
+
+async def test_a_job_its_middleware_skipped_completes_with_no_result(tmp_path: Any) -> None:
+    queue = Queue(f"memory://{tmp_path.name}", registry=registry)
+    job_id = await Skipped.dispatch(key="s", connection=queue)
+    worker = await drain(queue)
+    assert (worker.status().processed, worker.status().failed) == (1, 0)
+    with pytest.raises(JobNotFoundError):
+        await queue.result(job_id, timeout=5)
