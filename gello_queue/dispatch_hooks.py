@@ -25,6 +25,7 @@ from gello_queue.ports import (
     ReserveWait,
     RestartWatch,
     port_methods,
+    result_store,
 )
 
 if TYPE_CHECKING:
@@ -132,6 +133,12 @@ class HookedDriver:
         if found:
             for hook in self.hooks.reserve:
                 hook(found)
+
+    async def result_put(self, job_id: str, data: str, ttl_s: float) -> None:
+        await result_store(self.inner).result_put(job_id, data, ttl_s)
+
+    async def result_get(self, job_id: str) -> str | None:
+        return await result_store(self.inner).result_get(job_id)
 
     async def server_restarts(self) -> dict[str, Any] | None:
         inner = self.inner

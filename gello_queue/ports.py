@@ -46,12 +46,14 @@ __all__ = [
     "Reservation",
     "ReserveWait",
     "RestartWatch",
+    "ResultStore",
     "ThroughputBucket",
     "WorkerRecord",
     "WorkerRegistry",
     "not_supported",
     "port_methods",
     "require",
+    "result_store",
 ]
 
 
@@ -360,6 +362,23 @@ class RestartWatch(Protocol):
         """Restarts workers noticed (``count``, ``last_at``, ``persistent``), or None."""
 
 
+@runtime_checkable
+class ResultStore(Protocol):
+    """Results of jobs that keep them (``keep_result``), as JSON text.
+
+    A worker stores a result before it acks the job, so a result exists once the job
+    counts as completed. There is no wait here: ``Queue.result`` polls ``result_get``
+    with a short backoff (cheap on every backend, and the same everywhere).
+    """
+
+    async def result_put(self, job_id: str, data: str, ttl_s: float) -> None:
+        """Keep ``data`` as the result of ``job_id`` for ``ttl_s`` seconds (by the
+        backend's clock), replacing an older one."""
+
+    async def result_get(self, job_id: str) -> str | None:
+        """The result of ``job_id``, or None when there is none (never kept, or expired)."""
+
+
 PORTS: tuple[type, ...] = (
     JobQueue,
     JobBrowser,
@@ -370,7 +389,15 @@ PORTS: tuple[type, ...] = (
 )
 """The mandatory ports, in the order of ``QueueDriver``."""
 
-OPTIONAL_PORTS: tuple[type, ...] = (ReserveWait, RestartWatch)
+OPTIONAL_PORTS: tuple[type, ...] = (ReserveWait, RestartWatch, ResultStore)
+
+
+def result_store(driver: object) -> ResultStore:
+    """``driver`` as a ``ResultStore``, or the error saying it cannot keep results."""
+    if isinstance(driver, ResultStore):
+        return driver
+    name = getattr(driver, "name", type(driver).__name__)
+    raise NotSupportedError(f"the {name} driver cannot keep job results (no ResultStore port)")
 
 
 def port_methods(*ports: type) -> tuple[str, ...]:

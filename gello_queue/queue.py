@@ -10,6 +10,7 @@ forked child forgets the drivers it inherited and opens its own.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,7 +19,12 @@ from typing import Any, TypeVar, cast
 
 from gello_queue.core.dispatcher import provide_default
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import ConfigurationError, GelloError
+from gello_queue.core.errors import (
+    ConfigurationError,
+    GelloError,
+    JobFailedError,
+    JobNotFoundError,
+)
 from gello_queue.core.job import Delay, Job, JobDefaults, PendingDispatch, seconds
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.unique import DispatchResult
@@ -28,13 +34,18 @@ from gello_queue.observability import redact_url
 from gello_queue.orchestration.batch import Batch, Prepared, store_batch
 from gello_queue.orchestration.chain import Chain
 from gello_queue.portal import keep_unused, portal, run_on, use_portal
-from gello_queue.ports import BatchRecord, Capability, QueueDriver, require
+from gello_queue.ports import BatchRecord, Capability, QueueDriver, require, result_store
 from gello_queue.settings import Settings, load_settings
 
 T = TypeVar("T")
 JobOrMade = type[Job[Any]] | PendingDispatch
 """What ``push``, ``push_on`` and ``later`` take: a job class (with its payload), or a
 job already made with ``Job.make(...)``, as Laravel code passes ``new SendWelcomeEmail(...)``."""
+
+
+_FIRST_POLL_S = 0.02
+_LAST_POLL_S = 0.25
+"""The backoff of ``Queue.result``'s polls: the first pause, and the longest."""
 
 
 class Queue:
@@ -66,7 +77,7 @@ class Queue:
             self.url = url or s.connection_url()
             self.registry = registry or default_registry
             pool = Pool(s.queue_pool_min, s.queue_pool_max, s.queue_pool_timeout)
-            self._factory = factory or _factory_for(self.url, s.queue_prefix, self.registry, pool)
+            self._factory = factory or _factory_for(self.url, s, self.registry, pool)
         except ConfigurationError as exc:
             # A script's wrong setting or URL reads as its own line and one error line,
             # not gello's frames down to the settings loader.
@@ -219,6 +230,51 @@ class Queue:
         """Delete the pending and scheduled jobs of ``queue``; return how many."""
         return await (await self.driver()).clear(queue or self.defaults.queue)
 
+    async def result(self, job_id: str, timeout: float = 30.0) -> Any:  # noqa: ASYNC109 (a deadline the caller names, as in Celery)
+        """Wait up to ``timeout`` seconds for the result of job ``job_id`` (one whose class
+        keeps results); return it as JSON values. ``Job.result`` reads it into the job's
+        return type instead.
+
+        Waiting polls the backend with a backoff from 20 ms to 250 ms, on every driver.
+        A broker (RabbitMQ, SQS) cannot tell a waiting job from an unknown id: there an
+        unknown id waits out the timeout.
+
+        Raises:
+            JobFailedError: the job ended in the failed store.
+            TimeoutError: the job has not completed within ``timeout``.
+            JobNotFoundError: no job has that id, or its result was not kept or expired.
+            NotSupportedError: the driver cannot keep results.
+        """
+        return json.loads(await self.result_json(job_id, timeout))
+
+    async def result_json(self, job_id: str, timeout: float = 30.0) -> str:  # noqa: ASYNC109
+        """``result`` as the stored JSON text."""
+        driver = await self.driver()
+        store = result_store(driver)
+        sees_jobs = Capability.LIST_JOBS in driver.capabilities
+        deadline = time.monotonic() + timeout
+        pause = _FIRST_POLL_S
+        while True:
+            # Looked up before the result: the result is stored before the job leaves its
+            # queue, so a job gone then with no result after has none to wait for.
+            waiting = await driver.find(job_id) if sees_jobs else None
+            data = await store.result_get(job_id)
+            if data is not None:
+                return data
+            failed = await driver.failed_find(job_id)
+            if failed is not None:
+                raise JobFailedError(job_id, failed.exception, failed.message)
+            if sees_jobs and waiting is None:
+                raise JobNotFoundError(
+                    f"no result for job {job_id}: no such job, or its result was not kept"
+                    " or has expired"
+                )
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"job {job_id} has not completed within {timeout:g} s")
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, _LAST_POLL_S)
+
     # -- blocking twins --------------------------------------------------------------
     def _run(self, call: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -287,6 +343,14 @@ class Queue:
         """Blocking twin of ``clear``."""
         return self._run(lambda: self.clear(queue))
 
+    def result_blocking(self, job_id: str, timeout: float = 30.0) -> Any:
+        """Blocking twin of ``result``."""
+        return self._run(lambda: self.result(job_id, timeout))
+
+    def result_json_blocking(self, job_id: str, timeout: float = 30.0) -> str:
+        """Blocking twin of ``result_json``."""
+        return self._run(lambda: self.result_json(job_id, timeout))
+
     def close_blocking(self) -> None:
         """Blocking twin of ``close``: closes the driver the blocking twins share."""
         if any(portal.is_portal_loop(loop) for loop in list(self._drivers)):
@@ -347,15 +411,16 @@ def default_queue() -> Queue:
 provide_default(default_queue)
 
 
-def _factory_for(url: str, prefix: str, registry: JobRegistry, pool: Pool) -> DriverFactory:
+def _factory_for(url: str, settings: Settings, registry: JobRegistry, pool: Pool) -> DriverFactory:
     """The drivers of ``url``. The sync connection runs jobs through the worker's executor,
-    with the queue's registry, so it is found here, above both, rather than among the
-    drivers."""
+    with the queue's registry (and its settings of results), so it is found here, above
+    both, rather than among the drivers."""
     if url.split(":", 1)[0].lower() == "sync":
         from gello_queue.worker.inline import SyncDriver
 
-        return lambda: SyncDriver(registry)
-    return factory_from_url(url, prefix=prefix, pool=pool)
+        keep_s, cap = settings.queue_keep_results, settings.queue_max_result_bytes
+        return lambda: SyncDriver(registry, keep_results_s=keep_s, max_result_bytes=cap)
+    return factory_from_url(url, prefix=settings.queue_prefix, pool=pool)
 
 
 def set_default_queue(queue: Queue | None) -> None:

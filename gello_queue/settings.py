@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     queue_max_payload_bytes: int = Field(
         default=262144, validation_alias="QUEUE_MAX_PAYLOAD_BYTES", gt=0
     )
+    queue_keep_results: int = Field(default=0, validation_alias="QUEUE_KEEP_RESULTS", ge=0)
+    """Seconds a job's result is kept for jobs whose class sets no ``keep_result``
+    (0: results are not kept)."""
+    queue_max_result_bytes: int = Field(
+        default=1048576, validation_alias="QUEUE_MAX_RESULT_BYTES", gt=0
+    )
+    """The largest result, as JSON, a job may keep; a bigger one fails the attempt."""
     queue_pool_min: int | None = Field(default=None, validation_alias="QUEUE_POOL_MIN", ge=0)
     """Connections a PostgreSQL pool keeps open when idle (unset: 2)."""
     queue_pool_max: int | None = Field(default=None, validation_alias="QUEUE_POOL_MAX", ge=1)

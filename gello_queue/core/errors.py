@@ -43,6 +43,23 @@ class JobNotFoundError(GelloError):
     """No job (or failed job) has the given id."""
 
 
+class JobFailedError(GelloError):
+    """The job whose result was asked for ended in the failed store.
+
+    Carries what was stored: ``job_id``, ``exception`` (the class name) and ``message``.
+    """
+
+    def __init__(self, job_id: str, exception: str, message: str) -> None:
+        super().__init__(f"job {job_id} failed: {exception}: {message}")
+        self.job_id = job_id
+        self.exception = exception
+        self.message = message
+
+
+class ResultError(GelloError):
+    """What ``handle`` returned cannot be kept as the job's result (not JSON, or too big)."""
+
+
 # Control flow raised from inside ``handle``: not failures of gello itself.
 
 

@@ -44,6 +44,7 @@ from gello_queue.core.pending_dispatch import (
 )
 from gello_queue.core.pipeline import Middleware
 from gello_queue.core.registry import JobRegistry, default_registry
+from gello_queue.core.results import ResultSource, decode_result
 from gello_queue.core.retry import BackoffSpec, normalize_backoff
 from gello_queue.core.unique import DispatchResult, payload_digest
 
@@ -104,6 +105,10 @@ class Job(Generic[P]):
     """Where a plain ``def handle`` runs: a child process (its timeout is enforced by
     killing the process) or a thread (shares memory; its timeout cannot stop it)."""
     registry: ClassVar[JobRegistry] = default_registry
+    keep_result: ClassVar[int | None] = None
+    """Seconds to keep what ``handle`` returns, for ``Job.result`` and ``Queue.result``
+    (None: the ``QUEUE_KEEP_RESULTS`` setting; 0: not kept). The return annotation says
+    how it is written as JSON: a pydantic model or a JSON type."""
     unique: ClassVar[bool] = False
     """Dispatching again while a job with the same key waits or runs returns that job's
     id instead of storing a new one (key: name, queue and ``unique_id``)."""
@@ -134,6 +139,10 @@ class Job(Generic[P]):
             cls.payload_model = model
         if not 0 <= cls.priority <= 5:
             raise ConfigurationError(f"{cls.__name__}.priority must be 0..5, got {cls.priority}")
+        if cls.keep_result is not None and cls.keep_result < 0:
+            raise ConfigurationError(
+                f"{cls.__name__}.keep_result must be >= 0 seconds, got {cls.keep_result}"
+            )
         if cls.tries is not None and cls.tries < 1:
             raise ConfigurationError(f"{cls.__name__}.tries must be >= 1, got {cls.tries}")
         cls._backoff_spec = normalize_backoff(cls.backoff)
@@ -276,6 +285,31 @@ class Job(Generic[P]):
         """Blocking twin of ``dispatch_after``."""
         return cls.dispatch_blocking(payload, delay=delay, connection=connection, **fields)
 
+    @classmethod
+    async def result(
+        cls,
+        job_id: str,
+        timeout: float = 30.0,  # noqa: ASYNC109
+        *,
+        connection: Dispatcher | None = None,
+    ) -> Any:
+        """Wait up to ``timeout`` seconds for the result of job ``job_id`` of this class;
+        return it read into ``handle``'s return type (a pydantic model when annotated so).
+
+        Raises:
+            JobFailedError: the job ended in the failed store.
+            TimeoutError: the job has not completed within ``timeout``.
+            JobNotFoundError: no job has that id, or its result was not kept or expired.
+        """
+        return decode_result(cls, await _results_of(connection).result_json(job_id, timeout))
+
+    @classmethod
+    def result_blocking(
+        cls, job_id: str, timeout: float = 30.0, *, connection: Dispatcher | None = None
+    ) -> Any:
+        """Blocking twin of ``result``."""
+        return decode_result(cls, _results_of(connection).result_json_blocking(job_id, timeout))
+
 
 def _payload_model_of(cls: type) -> type[BaseModel] | None:
     for base in getattr(cls, "__orig_bases__", ()):
@@ -297,6 +331,13 @@ def _connection(connection: Dispatcher | None) -> Dispatcher:
         # not gello's frames down to the settings loader.
         raise exc.with_traceback(None) from None
     return default
+
+
+def _results_of(connection: Dispatcher | None) -> ResultSource:
+    source = _connection(connection)
+    if not isinstance(source, ResultSource):
+        raise ConfigurationError(f"{source!r} cannot fetch job results")
+    return source
 
 
 def _result(stored: str) -> DispatchResult:

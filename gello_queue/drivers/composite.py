@@ -4,8 +4,8 @@ A broker (RabbitMQ, SQS) moves messages; it cannot list a failed job, remember a
 worker's heartbeat or count throughput. As in Laravel, those live in a database
 connection (``QUEUE_FAILED_STORE``: the SQLite file by default, PostgreSQL in
 production). ``StoreBacked`` composes a broker's ``JobQueue`` with that store's
-``FailedStore``, ``WorkerRegistry``, ``Coordination`` and ``BatchStore``: each of their
-operations is delegated by name, below.
+``FailedStore``, ``WorkerRegistry``, ``Coordination``, ``BatchStore`` and
+``ResultStore``: each of their operations is delegated by name, below.
 
 The store driver's own job tables hold only unique-key claims and markers of
 superseded messages, in private queues (see ``broker_claims``).
@@ -35,6 +35,7 @@ from gello_queue.ports import (
     ThroughputBucket,
     WorkerRecord,
     not_supported,
+    result_store,
 )
 
 STORE_PARAM = "failed_store"
@@ -309,6 +310,12 @@ class StoreBacked(ClaimStore):
 
     async def lock_owner(self, key: str) -> str | None:
         return await self.store.lock_owner(key)
+
+    async def result_put(self, job_id: str, data: str, ttl_s: float) -> None:
+        await result_store(self.store).result_put(job_id, data, ttl_s)
+
+    async def result_get(self, job_id: str) -> str | None:
+        return await result_store(self.store).result_get(job_id)
 
     async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
         return await self.store.batch_mark(batch_id, job_id, failed)

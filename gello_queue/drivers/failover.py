@@ -37,6 +37,7 @@ from gello_queue.ports import (
     Reservation,
     ThroughputBucket,
     WorkerRecord,
+    result_store,
 )
 
 T = TypeVar("T")
@@ -386,6 +387,13 @@ class FailoverDriver:
 
     async def lock_owner(self, key: str) -> str | None:
         return await self.home.lock_owner(key)
+
+    async def result_put(self, job_id: str, data: str, ttl_s: float) -> None:
+        # Where any process asking for it finds it, whatever ran the job.
+        await result_store(self.home).result_put(job_id, data, ttl_s)
+
+    async def result_get(self, job_id: str) -> str | None:
+        return await result_store(self.home).result_get(job_id)
 
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
         # With the record, so a batch and its jobs are stored together as the port says.

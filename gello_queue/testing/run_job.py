@@ -32,6 +32,8 @@ class JobRun:
     release_reason: str | None = None
     fail_reason: str | None = None
     error: BaseException | None = None
+    result: Any = None
+    """What ``handle`` returned, as it returned it (None unless it completed)."""
 
     def _what(self) -> str:
         match self.outcome:
@@ -101,7 +103,8 @@ async def run_job(
     It is the pipeline a worker runs (payload validation, ``before``, middleware,
     ``handle`` with its timeout, ``after``, the ``failed`` hook on a last attempt), on a
     private in-memory connection that nothing else sees. ``release``, ``fail`` and
-    exceptions are reported in the returned ``JobRun``. Jobs it dispatches go to the
+    exceptions are reported in the returned ``JobRun``, and what ``handle`` returned is its
+    ``result``. Jobs it dispatches go to the
     default queue (a fake one inside ``fake()``).
     """
     pending = job.make(payload, **fields)
@@ -127,7 +130,7 @@ async def run_job(
         return JobRun(instance, "failed", fail_reason=str(error))
     if error is not None:
         return JobRun(instance, "raised", error=error)
-    return JobRun(instance, "completed")
+    return JobRun(instance, "completed", result=executor.result)
 
 
 class _Observed(Executor):
@@ -136,6 +139,11 @@ class _Observed(Executor):
 
     job: Job[Any] | None = None
     error: BaseException | None = None
+    result: Any = None
+
+    async def _handle(self, run: Any, *, deadline_s: float) -> None:
+        await super()._handle(run, deadline_s=deadline_s)
+        self.result = run.result
 
     def _instance(self, run: Any, job_cls: type[Job[Any]]) -> Job[Any]:
         self.job = super()._instance(run, job_cls)

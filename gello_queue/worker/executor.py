@@ -24,6 +24,7 @@ from gello_queue.core.errors import EnvelopeError, FailJob, ReleaseJob, UnknownJ
 from gello_queue.core.job import Job, describe
 from gello_queue.core.pipeline import chain
 from gello_queue.core.registry import JobRegistry
+from gello_queue.core.results import encode_result, keeps_result
 from gello_queue.core.retry import GiveUp, decide
 from gello_queue.events import (
     Events,
@@ -37,7 +38,7 @@ from gello_queue.events import (
 )
 from gello_queue.observability import get_logger
 from gello_queue.orchestration.flow import Flow, involved
-from gello_queue.ports import Failure, QueueDriver, Reservation
+from gello_queue.ports import Failure, QueueDriver, Reservation, result_store
 from gello_queue.worker.isolation import HardTimeout, ProcessPool, RemoteError
 
 
@@ -53,6 +54,16 @@ class Outcome(StrEnum):
     """The lease was lost before the outcome could be stored (the job was rescued)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A result already written as JSON (by the child process that ran ``handle``)."""
+
+    data: str | None
+
+
+MAX_RESULT_BYTES = 1048576
+"""The default of ``QUEUE_MAX_RESULT_BYTES`` (1 MiB)."""
+
 ABANDON_AFTER_S = 1.0
 """How long a run may ignore its cancellation before its worker stops waiting for it."""
 
@@ -65,6 +76,10 @@ class ExecutorOptions:
     backoff: Any = 60.0
     tries: int | None = None
     """``--tries``: overrides the stored attempts limit of jobs whose class sets none."""
+    keep_results_s: int = 0
+    """``QUEUE_KEEP_RESULTS``: seconds results are kept for jobs whose class sets none."""
+    max_result_bytes: int = MAX_RESULT_BYTES
+    """``QUEUE_MAX_RESULT_BYTES``: the largest result kept, as JSON."""
 
 
 @dataclass(slots=True)
@@ -77,6 +92,10 @@ class _Run:
     job: Job[Any] | None = None
     payload: Any = None
     deadline: asyncio.Timeout | None = None
+    result: Any = None
+    """What ``handle`` returned (``_Written`` when it ran in a child process)."""
+    handled: bool = False
+    """Whether ``handle`` ran to its end (a middleware may skip it)."""
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -165,6 +184,10 @@ class Executor:
                 await job.after(run.payload)
             if run.deadline.expired():
                 raise TimeoutError  # the handler swallowed its cancellation and went on
+            if run.handled and (keep_s := keeps_result(job_cls, self.options.keep_results_s)):
+                # Before the ack: once the job counts as completed, its result is there.
+                # (A job a middleware skipped returned nothing: it keeps no result.)
+                await self._keep_result(run, job_cls, keep_s)
             if flow:
                 # Before the ack: if this worker dies here, the job runs again and repeats it.
                 await self.flow.completed(env)
@@ -225,7 +248,9 @@ class Executor:
         assert job is not None
         cls = type(job)
         if not cls._sync_handle:
-            await job.handle(payload)
+            handle: Callable[[Any], Awaitable[object]] = job.handle
+            run.result = await handle(payload)
+            run.handled = True
         elif cls.run_in == "process" and self.pool is not None:
             env, deadline = run.env, run.deadline
             loop = asyncio.get_running_loop()
@@ -238,11 +263,33 @@ class Executor:
                 if deadline is not None:
                     deadline.reschedule(loop.time() + remaining)
 
-            await self.pool.run(env.name, env.id, env.attempts, env.payload, remaining, started)
+            keeps = keeps_result(cls, self.options.keep_results_s) > 0
+            run.result = _Written(
+                await self.pool.run(
+                    env.name,
+                    env.id,
+                    env.attempts,
+                    env.payload,
+                    remaining,
+                    started,
+                    self.options.max_result_bytes if keeps else None,
+                )
+            )
+            run.handled = True
         else:
             # A plain ``def handle`` must not block the loop: a thread, when not a process.
             blocking: Callable[[Any], object] = job.handle
-            await asyncio.to_thread(blocking, payload)
+            run.result = await asyncio.to_thread(blocking, payload)
+            run.handled = True
+
+    async def _keep_result(self, run: _Run, job_cls: type[Job[Any]], keep_s: int) -> None:
+        written = run.result
+        if isinstance(written, _Written):
+            assert written.data is not None, "asked of the child when the job keeps results"
+            data = written.data
+        else:
+            data = encode_result(job_cls, written, self.options.max_result_bytes)
+        await result_store(self.driver).result_put(run.env.id, data, keep_s)
 
     async def _release(self, run: _Run, rel: ReleaseJob) -> Outcome:
         # A release is not a failure: give the attempt back.

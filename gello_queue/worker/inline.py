@@ -17,7 +17,7 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import GelloError
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.drivers.memory import MemoryDriver
-from gello_queue.worker.executor import Executor, ExecutorOptions, Outcome
+from gello_queue.worker.executor import MAX_RESULT_BYTES, Executor, ExecutorOptions, Outcome
 
 if TYPE_CHECKING:
     pass
@@ -32,16 +32,25 @@ class SyncDriver(MemoryDriver):
 
     name = "sync"
 
-    def __init__(self, registry: JobRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: JobRegistry | None = None,
+        *,
+        keep_results_s: int = 0,
+        max_result_bytes: int = MAX_RESULT_BYTES,
+    ) -> None:
         super().__init__()
         self.registry = registry or default_registry
+        self.options = ExecutorOptions(
+            backoff=0.0, keep_results_s=keep_results_s, max_result_bytes=max_result_bytes
+        )
 
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
         now = await self.now()
         ids = await super().push(
             [e.with_changes(available_at=now, max_attempts=1) for e in envelopes]
         )
-        executor = Executor(self, self.registry, ExecutorOptions(backoff=0.0))
+        executor = Executor(self, self.registry, self.options)
         for env in envelopes:
             for res in await self.reserve([env.queue], 1, lease_s=3600, worker_id="sync"):
                 if await executor.run(res) is Outcome.FAILED:

@@ -29,8 +29,9 @@ from typing import Any
 import orjson
 import psutil
 
-from gello_queue.core.errors import FailJob, GelloError, ReleaseJob
+from gello_queue.core.errors import FailJob, GelloError, ReleaseJob, ResultError
 from gello_queue.core.registry import JobRegistry
+from gello_queue.core.results import encode_result
 from gello_queue.observability import get_logger
 
 SPAWN_TIMEOUT_S = 60.0
@@ -108,7 +109,7 @@ def _run_one(jobs: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     job = cls()
     job.job_id, job.attempt = request["id"], request["attempt"]
     try:
-        job.handle(cls.payload_model.model_validate(request["payload"]))
+        value = job.handle(cls.payload_model.model_validate(request["payload"]))
     except ReleaseJob as rel:
         return {"kind": "release", "delay": rel.delay_s, "reason": rel.reason}
     except FailJob as exc:
@@ -120,7 +121,14 @@ def _run_one(jobs: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
             "message": str(exc),
             "tb": traceback.format_exc(),
         }
-    return {"kind": "ok"}
+    cap = request.get("result_bytes")
+    if cap is None:
+        return {"kind": "ok"}
+    # Written here, so what crosses back is JSON like every other message.
+    try:
+        return {"kind": "ok", "result": encode_result(cls, value, cap)}
+    except ResultError as exc:
+        return {"kind": "error", "type": "ResultError", "message": str(exc), "tb": ""}
 
 
 class _Child:
@@ -173,8 +181,13 @@ class ProcessPool:
         payload: Any,
         timeout_s: float,
         on_ready: Callable[[float], None] | None = None,
-    ) -> None:
+        result_bytes: int | None = None,
+    ) -> str | None:
         """Run one blocking ``handle`` in a child; raise what it raised.
+
+        With ``result_bytes``, the job keeps its result: return what ``handle`` returned,
+        written as JSON in the child (a ``ResultError`` there is raised as a
+        ``RemoteError``); else None.
 
         ``on_ready`` is told how long waiting for a free (or new) child took, so callers
         can leave that out of the job's own deadline.
@@ -190,7 +203,13 @@ class ProcessPool:
             child = self._idle.pop() if self._idle else await asyncio.to_thread(self._spawn)
             if on_ready is not None:
                 on_ready(loop.time() - waited)
-            request = {"name": name, "id": job_id, "attempt": attempt, "payload": payload}
+            request = {
+                "name": name,
+                "id": job_id,
+                "attempt": attempt,
+                "payload": payload,
+                "result_bytes": result_bytes,
+            }
             try:
                 child.conn.send_bytes(orjson.dumps(request))
                 reply = await asyncio.wait_for(self._receive(child), timeout_s)
@@ -212,6 +231,8 @@ class ProcessPool:
             else:
                 self._idle.append(child)
         _raise_reply(reply)
+        result: str | None = reply.get("result")
+        return result
 
     def _over_memory_limit(self, child: _Child) -> bool:
         if self.memory_limit is None:

@@ -112,6 +112,8 @@ class Worker:
             timeout_s=timeout_s or settings.queue_timeout,
             backoff=backoff if backoff is not None else settings.queue_retry_after,
             tries=tries,
+            keep_results_s=settings.queue_keep_results,
+            max_result_bytes=settings.queue_max_result_bytes,
         )
         self.state = WorkerState.STOPPED
         self.started_at: float | None = None

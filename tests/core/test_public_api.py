@@ -27,6 +27,7 @@ PUBLIC = [
     "FailedJob",
     "GelloError",
     "Job",
+    "JobFailedError",
     "JobNotFoundError",
     "JobRecord",
     "JobRegistry",

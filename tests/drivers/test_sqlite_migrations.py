@@ -111,12 +111,11 @@ async def test_a_version_1_database_migrates_to_the_latest_keeping_its_rows(
 async def test_a_database_built_before_numbered_migrations_opens_untouched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    old, new, latest = tmp_path / "old.db", tmp_path / "new.db", tmp_path / "latest.db"
     build_at_version_2_the_former_way(old)
     job = envelope()
-    fresh = SqliteDriver(new)
-    await fresh.open()
-    await fresh.close()
+    with connect(new) as db:
+        sqlite_sql.migrate(db, sqlite_sql.MIGRATIONS[:2])
     # The numbered files build exactly the schema the whole file built.
     assert schema_of(old) == schema_of(new)
 
@@ -124,9 +123,15 @@ async def test_a_database_built_before_numbered_migrations_opens_untouched(
     await seeded.open()
     await seeded.push([job])
     await seeded.close()
-    before = schema_of(old)
-    # Nothing may run on a database at the latest version: these would fail if it did.
-    poisoned = tuple(Migration(m.version, m.name, "NOT SQL AT ALL;") for m in sqlite_sql.MIGRATIONS)
+    fresh = SqliteDriver(latest)
+    await fresh.open()
+    await fresh.close()
+    # Nothing up to version 2 may run again on it (these would fail if they did); the
+    # later ones bring it to the latest schema.
+    poisoned = tuple(
+        Migration(m.version, m.name, "NOT SQL AT ALL;") if m.version <= 2 else m
+        for m in sqlite_sql.MIGRATIONS
+    )
     monkeypatch.setattr(sqlite_sql, "MIGRATIONS", poisoned)
     driver = SqliteDriver(old)
     await driver.open()
@@ -134,20 +139,20 @@ async def test_a_database_built_before_numbered_migrations_opens_untouched(
         assert (await driver.find(job.id)) is not None
     finally:
         await driver.close()
-    assert schema_of(old) == before
-    assert version_of(old) == 2
+    assert schema_of(old) == schema_of(latest)
+    assert version_of(old) == LATEST
 
 
-async def test_a_third_migration_applies_on_top_of_version_2(
+async def test_a_further_migration_applies_on_top_of_the_latest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "v2.db"
+    path = tmp_path / "latest.db"
     job = envelope()
     driver = SqliteDriver(path)
     await driver.open()
     await driver.push([job])
     await driver.close()
-    assert version_of(path) == 2
+    assert version_of(path) == LATEST
 
     third = (
         "-- A comment; with a semicolon in it.\n"
@@ -155,7 +160,7 @@ async def test_a_third_migration_applies_on_top_of_version_2(
         "CREATE TABLE gello_notes (id TEXT PRIMARY KEY, text TEXT NOT NULL);\n"
         "INSERT INTO gello_notes VALUES ('n1', 'a;b');\n"
     )
-    migrations = migrations_dir_with(tmp_path, {"0003_notes.sql": third})
+    migrations = migrations_dir_with(tmp_path, {f"{LATEST + 1:04d}_notes.sql": third})
     monkeypatch.setattr(sqlite_sql, "MIGRATIONS", migrations)
     driver = SqliteDriver(path)
     await driver.open()
@@ -163,7 +168,7 @@ async def test_a_third_migration_applies_on_top_of_version_2(
         assert (await driver.find(job.id)) is not None
     finally:
         await driver.close()
-    assert version_of(path) == 3
+    assert version_of(path) == LATEST + 1
     assert "note" in columns_of(path, "gello_jobs")
     with connect(path) as db:
         assert db.execute("SELECT id, text FROM gello_notes").fetchall() == [("n1", "a;b")]
@@ -172,7 +177,7 @@ async def test_a_third_migration_applies_on_top_of_version_2(
 async def test_a_failing_migration_leaves_the_version_before_it_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "v2.db"
+    path = tmp_path / "latest.db"
     driver = SqliteDriver(path)
     await driver.open()
     await driver.failed_import([FailedJob("f1", "q", "Echo", "{}", "E", "m", "t", 1.0, 1)])
@@ -181,12 +186,12 @@ async def test_a_failing_migration_leaves_the_version_before_it_whole(
         "CREATE TABLE gello_notes (id TEXT PRIMARY KEY);\n"
         "INSERT INTO gello_no_such_table VALUES (1);\n"
     )
-    migrations = migrations_dir_with(tmp_path, {"0003_broken.sql": broken})
+    migrations = migrations_dir_with(tmp_path, {f"{LATEST + 1:04d}_broken.sql": broken})
     monkeypatch.setattr(sqlite_sql, "MIGRATIONS", migrations)
     driver = SqliteDriver(path)
     with pytest.raises(sqlite3.OperationalError, match="gello_no_such_table"):
         await driver.open()
-    assert version_of(path) == 2
+    assert version_of(path) == LATEST
     with connect(path) as db:
         assert (
             db.execute("SELECT name FROM sqlite_master WHERE name = 'gello_notes'").fetchall() == []

@@ -16,6 +16,7 @@ its subsystem's part, each holding the same store::
     failed_store.py  the failed store
     registry.py      heartbeats, paused queues, the restart signal, throughput
     coordination.py  shared counters and locks
+    results.py       kept job results
     batches.py       batches
 """
 
@@ -35,6 +36,7 @@ from gello_queue.drivers.memory.failed_store import FailedStore
 from gello_queue.drivers.memory.leases import Leases
 from gello_queue.drivers.memory.queues import Queues
 from gello_queue.drivers.memory.registry import Registry
+from gello_queue.drivers.memory.results import Results
 from gello_queue.drivers.memory.store import MemoryStore, _Job
 from gello_queue.ports import (
     BatchRecord,
@@ -63,6 +65,7 @@ class MemoryDriver:
         self._failed = FailedStore(self.store)
         self._registry = Registry(self.store)
         self._coordination = Coordination(self.store)
+        self._results = Results(self.store)
         self._batches = Batches(self.store, self.push)
         self._seen: int | None = None
         """The store's version when the last reserve looked (see ``wait``)."""
@@ -292,6 +295,13 @@ class MemoryDriver:
 
     async def lock_owner(self, key: str) -> str | None:
         return await self._coordination.lock_owner(key)
+
+    # -- results (results.py) --------------------------------------------------------
+    async def result_put(self, job_id: str, data: str, ttl_s: float) -> None:
+        await self._results.result_put(job_id, data, ttl_s)
+
+    async def result_get(self, job_id: str) -> str | None:
+        return await self._results.result_get(job_id)
 
     # -- batches (batches.py) --------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:

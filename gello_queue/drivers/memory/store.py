@@ -63,6 +63,8 @@ class MemoryStore:
         self.coord: dict[str, tuple[str, int, float]] = {}
         """Coordination entries: key -> (owner, value, expires_at)."""
         self.batches: dict[str, _Batch] = {}
+        self.results: dict[str, tuple[str, float]] = {}
+        """Kept job results: id -> (JSON, expires_at)."""
         self.version = 0
         """Bumped on every push/release so waiting workers notice new work."""
         # Reserve and rescue must not walk every job: waiting jobs are indexed per queue

@@ -30,7 +30,7 @@ This module keeps the lifecycle and the hot paths (push, reserve, wait, ack and 
 ends of an attempt), each a direct call to the statement that does the work. The rest is
 composed: ``connection.Database`` (pool, retries, database clock) and the stores built on
 it that the driver inherits (``inspection``, ``failed_store``, ``registry``,
-``coordination``, ``batches``); the helpers it holds (``push.Pusher``,
+``coordination``, ``batches``, ``results``); the helpers it holds (``push.Pusher``,
 ``listener.Listener``, ``vacuum.Vacuum``); ``schema`` (migrations) and ``options`` (URL).
 """
 
@@ -58,6 +58,7 @@ from gello_queue.drivers.postgres.listener import Listener
 from gello_queue.drivers.postgres.options import channel, flag, split_options
 from gello_queue.drivers.postgres.push import COPY_AT, Pusher
 from gello_queue.drivers.postgres.registry import Registry
+from gello_queue.drivers.postgres.results import Results
 from gello_queue.drivers.postgres.schema import migrate_on, read_version
 from gello_queue.drivers.postgres.sql import Names, latest_version
 from gello_queue.drivers.postgres.vacuum import Vacuum
@@ -74,7 +75,7 @@ _RESCUE_BATCH = 1000
 
 
 @outage_boundary
-class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, Database):
+class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, Results, Database):
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
     name = "postgres"

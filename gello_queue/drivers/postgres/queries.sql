@@ -520,3 +520,19 @@ WHERE id = $1;
 -- name: batch_prune
 -- A batch ends after it was created: the created_at index bounds the scan.
 DELETE FROM {{batches}} WHERE created_at < $1 AND (finished_at < $1 OR cancelled_at < $1);
+
+-- name: result_put
+-- Not relaxed: a result must outlive a crash as the job's completion does.
+INSERT INTO {{results}} (id, data, expires_at)
+VALUES ($1, $2, date_part('epoch', now()) + $3)
+ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at;
+
+-- name: result_get
+SELECT data FROM {{results}}
+WHERE id = $1 AND expires_at > date_part('epoch', now());
+
+-- name: result_sweep
+DELETE FROM {{results}} WHERE id IN (
+    SELECT id FROM {{results}} WHERE expires_at <= date_part('epoch', now())
+    LIMIT 1000 FOR UPDATE SKIP LOCKED
+);

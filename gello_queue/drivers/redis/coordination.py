@@ -1,4 +1,5 @@
-"""Shared counters and locks on Redis, for rate limits and overlap guards.
+"""Shared counters and locks on Redis, for rate limits and overlap guards, and kept job
+results.
 
 Each coordination key has a hash tag of its own (``P{c:<key>}:n`` for a counter,
 ``P{c:<key>}:l`` for a lock), so keys spread over a cluster and every call touches one
@@ -36,3 +37,12 @@ class Coordination:
     async def lock_owner(self, key: str) -> str | None:
         owner = await self._link.redis.execute_command("GET", self._k.coord(key, "l"))
         return None if owner is None else str(owner)
+
+    # A job's result is one string with its own hash tag and ``PX``: Redis expires it.
+    async def result_put(self, job_id: str, data: str, ttl_s: float) -> None:
+        ms = max(1, round(ttl_s * 1000))
+        await self._link.redis.execute_command("SET", self._k.result(job_id), data, "PX", ms)
+
+    async def result_get(self, job_id: str) -> str | None:
+        data = await self._link.redis.execute_command("GET", self._k.result(job_id))
+        return None if data is None else str(data)

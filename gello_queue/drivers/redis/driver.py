@@ -434,6 +434,13 @@ class RedisDriver:
     async def lock_owner(self, key: str) -> str | None:
         return await self._coordination.lock_owner(key)
 
+    # -- results (coordination.py) ---------------------------------------------------
+    async def result_put(self, job_id: str, data: str, ttl_s: float) -> None:
+        await self._coordination.result_put(job_id, data, ttl_s)
+
+    async def result_get(self, job_id: str) -> str | None:
+        return await self._coordination.result_get(job_id)
+
     # -- batches (batches.py) --------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
         return await self._batches.batch_push(record, envelopes)

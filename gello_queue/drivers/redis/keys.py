@@ -48,6 +48,7 @@ every call touches one slot::
     P{b:<id>}                hash  a batch: name, total, processed, failed, created_at,
                                    finished_at, cancelled_at, options
     P{b:<id>}:jobs           hash  job id -> p / f
+    P{r:<id>}                str   a job's kept result (JSON), PX = its keep_result
 
 The failed store is kept per queue, inside the queue's slot, so failing a job is atomic
 even on a cluster; listing all queues newest first merges the per-queue zsets, and a
@@ -116,6 +117,10 @@ class KeyScheme:
     def coord(self, key: str, kind: str) -> str:
         """A coordination key: ``n`` for a counter, ``l`` for a lock."""
         return f"{self.prefix}{{c:{key}}}:{kind}"
+
+    def result(self, job_id: str) -> str:
+        """A job's kept result."""
+        return f"{self.prefix}{{r:{job_id}}}"
 
     def batch(self, batch_id: str) -> tuple[str, str]:
         """A batch's record and its job marks."""

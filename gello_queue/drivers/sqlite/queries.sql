@@ -343,3 +343,19 @@ DELETE FROM gello_batch_jobs WHERE batch_id = ?;
 
 -- name: batch_delete
 DELETE FROM gello_batches WHERE id = ?;
+
+
+-- Results ---------------------------------------------------------------------------
+
+-- name: result_put
+-- ?1 id, ?2 JSON, ?3 expires_at: a second result of one job replaces the first.
+INSERT INTO gello_results (id, data, expires_at) VALUES (?1, ?2, ?3)
+ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at;
+
+-- name: result_get
+SELECT data FROM gello_results WHERE id = ? AND expires_at > ?;
+
+-- name: result_sweep
+-- A bounded bite of the expired results, off the index.
+DELETE FROM gello_results WHERE id IN (SELECT id FROM gello_results
+                                       WHERE expires_at <= ? LIMIT 1000);
