@@ -17,13 +17,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar, cast
 
+from gello_queue.awaiting import wait_for_result
 from gello_queue.core.dispatcher import provide_default
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import (
     ConfigurationError,
     GelloError,
-    JobFailedError,
-    JobNotFoundError,
 )
 from gello_queue.core.job import Delay, Job, JobDefaults, PendingDispatch, seconds
 from gello_queue.core.registry import JobRegistry, default_registry
@@ -34,7 +33,7 @@ from gello_queue.observability import redact_url
 from gello_queue.orchestration.batch import Batch, Prepared, store_batch
 from gello_queue.orchestration.chain import Chain
 from gello_queue.portal import keep_unused, portal, run_on, use_portal
-from gello_queue.ports import BatchRecord, Capability, QueueDriver, require, result_store
+from gello_queue.ports import BatchRecord, Capability, QueueDriver, require
 from gello_queue.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -43,8 +42,6 @@ JobOrMade = type[Job[Any]] | PendingDispatch
 job already made with ``Job.make(...)``, as Laravel code passes ``new SendWelcomeEmail(...)``."""
 
 
-_FIRST_POLL_S = 0.02
-_LAST_POLL_S = 0.25
 """The backoff of ``Queue.result``'s polls: the first pause, and the longest."""
 
 
@@ -249,31 +246,7 @@ class Queue:
 
     async def result_json(self, job_id: str, timeout: float = 30.0) -> str:  # noqa: ASYNC109
         """``result`` as the stored JSON text."""
-        driver = await self.driver()
-        store = result_store(driver)
-        sees_jobs = Capability.LIST_JOBS in driver.capabilities
-        deadline = time.monotonic() + timeout
-        pause = _FIRST_POLL_S
-        while True:
-            # Looked up before the result: the result is stored before the job leaves its
-            # queue, so a job gone then with no result after has none to wait for.
-            waiting = await driver.find(job_id) if sees_jobs else None
-            data = await store.result_get(job_id)
-            if data is not None:
-                return data
-            failed = await driver.failed_find(job_id)
-            if failed is not None:
-                raise JobFailedError(job_id, failed.exception, failed.message)
-            if sees_jobs and waiting is None:
-                raise JobNotFoundError(
-                    f"no result for job {job_id}: no such job, or its result was not kept"
-                    " or has expired"
-                )
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"job {job_id} has not completed within {timeout:g} s")
-            await asyncio.sleep(min(pause, left))
-            pause = min(pause * 2, _LAST_POLL_S)
+        return await wait_for_result(await self.driver(), job_id, timeout)
 
     # -- blocking twins --------------------------------------------------------------
     def _run(self, call: Callable[[], Awaitable[T]]) -> T:
