@@ -8,6 +8,10 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
 from gello_queue.ports import WorkerRecord
 
+THROUGHPUT_KEPT_S = 86_400
+"""How long every driver keeps per-minute throughput buckets: older ones are of no use to
+status or the dashboard, which show the last hour."""
+
 
 def name_of(body: str | bytes) -> str:
     """The job name inside a stored body, or ``?`` when it is not an envelope."""

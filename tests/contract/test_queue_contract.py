@@ -11,6 +11,7 @@ from helpers import envelope, eventually
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import NotSupportedError
 from gello_queue.core.states import JobState
+from gello_queue.drivers.common import THROUGHPUT_KEPT_S
 from gello_queue.ports import Capability, Failure, QueueDriver, Reservation
 
 W = "worker-1"
@@ -395,6 +396,15 @@ async def test_workers_pause_restart_and_throughput(driver: QueueDriver) -> None
     await driver.record_throughput({"default": (2, 0), "emails": (1, 1)}, minute)
     buckets = {(b.queue, b.minute): (b.processed, b.failed) for b in await driver.throughput(0)}
     assert buckets == {("default", minute): (7, 1), ("emails", minute): (1, 1)}
+
+
+async def test_throughput_older_than_a_day_is_dropped(driver: QueueDriver) -> None:
+    minute = int(await driver.now()) // 60 * 60
+    old = minute - THROUGHPUT_KEPT_S - 120
+    await driver.record_throughput({"default": (3, 0)}, old)
+    await driver.record_throughput({"default": (1, 0)}, minute)
+    minutes = {b.minute for b in await driver.throughput(0)}
+    assert minutes == {minute}
 
 
 async def test_wait_returns_soon_after_a_push(driver: QueueDriver) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gello_queue.drivers.common import seen
+from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
 from gello_queue.drivers.memory.store import MemoryStore
 from gello_queue.ports import ThroughputBucket, WorkerRecord
 
@@ -51,6 +51,8 @@ class Registry:
                 bucket = self.store.throughput.setdefault((minute, queue), [0, 0])
                 bucket[0] += processed
                 bucket[1] += failed
+            for key in [k for k in self.store.throughput if k[0] < minute - THROUGHPUT_KEPT_S]:
+                del self.store.throughput[key]
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         with self.store.lock:

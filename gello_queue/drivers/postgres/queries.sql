@@ -402,8 +402,8 @@ RETURNING value;
 SELECT value FROM {{control}} WHERE key = 'restart';
 
 -- name: record_throughput
--- Buckets older than a day are of no use to status or the dashboard.
-WITH old AS (DELETE FROM {{throughput}} WHERE minute < $1 - 86400)
+-- Buckets older than $5 seconds (THROUGHPUT_KEPT_S) go.
+WITH old AS (DELETE FROM {{throughput}} WHERE minute < $1 - $5::bigint)
 INSERT INTO {{throughput}} AS t (minute, queue, processed, failed)
 SELECT $1, q, p, f FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS r(q, p, f)
 WHERE {{!relaxed}}

@@ -3,7 +3,7 @@ what workers tell each other and the status commands through the database."""
 
 from __future__ import annotations
 
-from gello_queue.drivers.common import seen
+from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
 from gello_queue.drivers.postgres.connection import Database
 from gello_queue.ports import ThroughputBucket, WorkerRecord
 
@@ -50,6 +50,7 @@ class Registry(Database):
             queues,
             [counts[q][0] for q in queues],
             [counts[q][1] for q in queues],
+            THROUGHPUT_KEPT_S,
         )
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gello_queue.drivers.common import seen
+from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
 from gello_queue.drivers.redis.link import Link
 from gello_queue.drivers.redis.scripts import run
 from gello_queue.ports import ThroughputBucket, WorkerRecord
-
-THROUGHPUT_KEEP_S = 86400
 
 
 class Registry:
@@ -69,7 +67,7 @@ class Registry:
     async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
         if not counts:
             return
-        args: list[Any] = [self._k.tp_bucket, minute, THROUGHPUT_KEEP_S]
+        args: list[Any] = [self._k.tp_bucket, minute, THROUGHPUT_KEPT_S]
         for queue, (processed, failed) in counts.items():
             args += (queue, processed, failed)
         await self._link.scripts["throughput_add"]((self._k.tp,), args)

@@ -3,13 +3,10 @@ throughput per minute (``gello_workers``, ``gello_control``, ``gello_throughput`
 
 from __future__ import annotations
 
-from gello_queue.drivers.common import seen
+from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
 from gello_queue.drivers.sqlite.connection import SqliteConnection
 from gello_queue.drivers.sqlite.sql import Q
 from gello_queue.ports import ThroughputBucket, WorkerRecord
-
-_THROUGHPUT_KEPT_S = 86400
-"""Buckets older than a day are of no use to status or the dashboard."""
 
 
 class WorkerStore(SqliteConnection):
@@ -55,7 +52,7 @@ class WorkerStore(SqliteConnection):
     async def record_throughput(self, counts: dict[str, tuple[int, int]], minute: int) -> None:
         with self._write() as tx:
             tx.executemany(Q["throughput_add"], [(minute, q, p, f) for q, (p, f) in counts.items()])
-            tx.execute(Q["throughput_trim"], (minute - _THROUGHPUT_KEPT_S,))
+            tx.execute(Q["throughput_trim"], (minute - THROUGHPUT_KEPT_S,))
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         rows = self.db.execute(Q["throughput"], (since,)).fetchall()
