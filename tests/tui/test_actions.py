@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+from seed import env as envelope
+from seed import fail_jobs
 from textual.widgets import Input
 from tui_support import Env, loaded, screen_text, until, until_async
 
@@ -251,3 +255,44 @@ async def test_group_failures_then_act_on_one_group(app: MonitorApp, env: Env) -
         await until(pilot, lambda: not rows(app, "#groups"))
     assert await env.driver.failed_count("emails") == 0
     assert await env.driver.failed_count("webhooks") == 2
+
+
+async def test_a_new_queue_takes_its_sorted_place_and_keys_act_on_the_row_seen(
+    app: MonitorApp, env: Env
+) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, QueuesScreen)
+                and rows(app, "#queues") == ["emails", "reports", "webhooks"]
+            ),
+        )
+        await pilot.press("down")
+        assert table(app, "#queues").cursor_key == "reports"
+        await env.driver.push([envelope("job-archive-00", "archive", "Archive", time.time())])
+        app.wake()
+        await until(
+            pilot, lambda: rows(app, "#queues") == ["archive", "emails", "reports", "webhooks"]
+        )
+        assert table(app, "#queues").cursor_key == "reports"
+        await pilot.press("t")
+        await until_async(pilot, lambda: _paused(env, "reports", True))
+    assert await env.driver.paused() == {"reports"}
+
+
+async def test_a_new_failure_shows_first(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_failed(pilot, app)
+        before = rows(app, "#failed")
+        await fail_jobs(
+            env.driver,
+            [envelope("job-failed-new", "media", "Resize", time.time())],
+            "TimeoutError",
+            "smtp.example.com did not answer in 10s",
+        )
+        app.wake()
+        await until(pilot, lambda: len(rows(app, "#failed")) == 8)
+        assert rows(app, "#failed") == ["job-failed-new", *before]

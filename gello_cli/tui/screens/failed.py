@@ -63,8 +63,10 @@ class FailedScreen(MonitorScreen):
     def body(self) -> ComposeResult:
         with Vertical(id="body"):
             yield Label("", id="failed-title", classes="title")
-            yield KeyedTable(COLUMNS, id="failed", markable=True)
-            yield KeyedTable(GROUP_COLUMNS, id="groups")
+            yield KeyedTable(
+                COLUMNS, id="failed", markable=True, order=("at", "id"), descending=True
+            )
+            yield KeyedTable(GROUP_COLUMNS, id="groups", order=("count",), descending=True)
 
     def filter_hint(self) -> str:
         return 'filter: queue:NAME name:JOB exc:ERROR fp:GROUP "words" (enter applies, esc clears)'
@@ -127,7 +129,7 @@ class FailedScreen(MonitorScreen):
                         cell(short_id(f.id), f.id),
                         cell(f.name),
                         cell(f.queue),
-                        cell(clock_time(f.failed_at, snap.taken_at), -f.failed_at),
+                        cell(clock_time(f.failed_at, snap.taken_at), f.failed_at),
                         num(str(f.attempts), f.attempts),
                         cell(
                             redact_url(f"{f.exception}: {f.message}")[:160], style=colors["error"]

@@ -54,7 +54,7 @@ class JobsScreen(MonitorScreen):
                 Tab("Running", id="reserved"),
             )
             yield Label("", id="jobs-title", classes="title")
-            yield KeyedTable(COLUMNS, id="jobs")
+            yield KeyedTable(COLUMNS, id="jobs", order=("when", "id"))
 
     def filter_hint(self) -> str:
         return "filter: queue:NAME and/or text in id or job name (enter applies, esc clears)"

@@ -50,7 +50,9 @@ class OverviewScreen(MonitorScreen):
                 yield Throughput()
                 with Vertical(id="recent-box"):
                     yield Label("Recent failures", classes="title")
-                    yield KeyedTable(FAILURE_COLUMNS, id="recent")
+                    yield KeyedTable(
+                        FAILURE_COLUMNS, id="recent", order=("at", "id"), descending=True
+                    )
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= 120, "-wide")
@@ -66,10 +68,10 @@ class OverviewScreen(MonitorScreen):
                 (
                     f.id,
                     (
-                        cell(short_id(f.id)),
+                        cell(short_id(f.id), f.id),
                         cell(f.name),
                         cell(f.queue),
-                        cell(clock_time(f.failed_at, snap.taken_at), -f.failed_at),
+                        cell(clock_time(f.failed_at, snap.taken_at), f.failed_at),
                         cell(
                             redact_url(f"{f.exception}: {f.message}")[:120], style=colors["error"]
                         ),
