@@ -17,6 +17,7 @@ from gello_cli.tui.screens.jobs import JobsScreen
 from gello_cli.tui.screens.queues import QueuesScreen
 from gello_cli.tui.table import KeyedTable
 from gello_queue import JobState
+from gello_queue.inspection import FailedFilter, Inspector
 
 
 def table(app: MonitorApp, selector: str) -> KeyedTable:
@@ -296,3 +297,26 @@ async def test_a_new_failure_shows_first(app: MonitorApp, env: Env) -> None:
         app.wake()
         await until(pilot, lambda: len(rows(app, "#failed")) == 8)
         assert rows(app, "#failed") == ["job-failed-new", *before]
+
+
+async def test_a_drained_queue_stays_listed(app: MonitorApp, env: Env) -> None:
+    inspector = Inspector(env.queue)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, QueuesScreen)
+                and rows(app, "#queues") == ["emails", "reports", "webhooks"]
+            ),
+        )
+        await inspector.clear("emails")
+        await inspector.purge_matching(FailedFilter(queue="emails"))
+        before = app.ticks
+        app.wake()
+        await until(pilot, lambda: app.ticks > before)
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.pending() == 3)
+        assert rows(app, "#queues") == ["emails", "reports", "webhooks"]
+        emails = next(line for line in screen_text(app).splitlines() if "emails" in line)
+        assert emails.split()[1:5] == ["0", "0", "0", "0"]  # pending, sched, running, failed

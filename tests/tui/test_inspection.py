@@ -270,3 +270,21 @@ def test_fingerprint_ignores_ids_and_numbers() -> None:
     b = fingerprint(job("user 7 not found in 'us-2' after 10s (req 0xdead)"))
     assert a == b
     assert a != fingerprint(job("user 7 is locked"))
+
+
+async def test_drained_queues_stay_known(inspector: Inspector) -> None:
+    driver = await inspector.queue.driver()
+    await inspector.clear("emails")
+    await inspector.purge_matching(FailedFilter(queue="emails"))
+    now = await driver.now()
+    await driver.record_throughput({"media": (4, 0)}, int(now // 60) * 60)
+    record = WorkerRecord(
+        id="w-9", name="worker-z", host="host-2", pid=9, queues=["archive"], concurrency=1,
+        state="running", processed=0, failed=0, current_jobs=[], started_at=now, memory_bytes=0,
+    )  # fmt: skip
+    await driver.worker_beat(record, 600)
+    snap = await inspector.snapshot()
+    # emails: a worker listens and it ran jobs; media: it ran jobs; archive: a worker listens
+    assert sorted(snap.queues) == ["archive", "emails", "media", "reports", "webhooks"]
+    assert snap.queues["emails"] == QueueCounts()
+    assert snap.stats("media").processed_per_min > 0
