@@ -6,7 +6,7 @@ import time
 
 from seed import env as envelope
 from seed import fail_jobs
-from textual.widgets import Input
+from textual.widgets import Input, Label
 from tui_support import Env, loaded, screen_text, until, until_async
 
 from gello_cli.tui.app import MonitorApp
@@ -320,3 +320,39 @@ async def test_a_drained_queue_stays_listed(app: MonitorApp, env: Env) -> None:
         assert rows(app, "#queues") == ["emails", "reports", "webhooks"]
         emails = next(line for line in screen_text(app).splitlines() if "emails" in line)
         assert emails.split()[1:5] == ["0", "0", "0", "0"]  # pending, sched, running, failed
+
+
+def jobs_title(app: MonitorApp) -> str:
+    return str(app.screen.query_one("#jobs-title", Label).render())
+
+
+async def test_the_jobs_filter_applies_name_exc_and_text_to_every_job(
+    app: MonitorApp, env: Env
+) -> None:
+    later = time.time() + 1
+    bulk = [envelope(f"job-bulk-{i:03d}", "bulk", "Bulk", later - 300 + i) for i in range(210)]
+    await env.driver.push([*bulk, envelope("job-needle-00", "bulk", "Needle", later)])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen) and rows(app, "#jobs"))
+        await pilot.press("slash", *"name:BuildReport", "enter")
+        await until(pilot, lambda: rows(app, "#jobs") == [f"job-report-{i:02d}" for i in range(3)])
+        assert jobs_title(app) == "Pending: 3  filter: name:BuildReport"
+        # free text finds a job past the first page fetched
+        await pilot.press("slash")
+        app.screen.query_one("#filter", Input).value = "needle"
+        await pilot.press("enter")
+        await until(pilot, lambda: rows(app, "#jobs") == ["job-needle-00"])
+        assert jobs_title(app) == "Pending: 1  filter: needle"
+        await pilot.press("slash")
+        app.screen.query_one("#filter", Input).value = "queue:bulk name:bulk"
+        await pilot.press("enter")
+        await until(pilot, lambda: "Pending: 210 (showing 200" in jobs_title(app))
+        assert rows(app, "#jobs")[0] == "job-bulk-000"
+        # exc: selects failures: no queued job matches
+        await pilot.press("slash")
+        app.screen.query_one("#filter", Input).value = "exc:Timeout"
+        await pilot.press("enter")
+        await until(pilot, lambda: not rows(app, "#jobs"))
+        assert jobs_title(app) == "Pending: 0  filter: exc:Timeout"

@@ -288,3 +288,15 @@ async def test_drained_queues_stay_known(inspector: Inspector) -> None:
     assert sorted(snap.queues) == ["archive", "emails", "media", "reports", "webhooks"]
     assert snap.queues["emails"] == QueueCounts()
     assert snap.stats("media").processed_per_min > 0
+
+
+async def test_jobs_matching_counts_every_match(inspector: Inspector) -> None:
+    found = await inspector.jobs_matching(JobState.PENDING, FailedFilter.parse("name:invoice"))
+    assert (len(found.jobs), found.count, found.complete) == (12, 12, True)
+    first = await inspector.jobs_matching(JobState.PENDING, FailedFilter(text="job-"), limit=2)
+    assert (len(first.jobs), first.count) == (2, 15)
+    some = await inspector.jobs_matching(
+        JobState.PENDING, FailedFilter(), queues=["reports"], scan_limit=5
+    )
+    assert some.count == 3 or not some.complete
+    assert (await inspector.jobs_matching(JobState.PENDING, FailedFilter(exception="x"))).count == 0

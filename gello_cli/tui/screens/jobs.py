@@ -14,7 +14,7 @@ from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue import GelloError, JobRecord, JobState
-from gello_queue.inspection import FailedFilter, Snapshot, detail_of_record
+from gello_queue.inspection import FailedFilter, Matches, Snapshot, detail_of_record
 
 PAGE = 200
 STATES = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
@@ -57,7 +57,9 @@ class JobsScreen(MonitorScreen):
             yield KeyedTable(COLUMNS, id="jobs", order=("when", "id"))
 
     def filter_hint(self) -> str:
-        return "filter: queue:NAME and/or text in id or job name (enter applies, esc clears)"
+        return (
+            "filter: queue:NAME name:JOB and/or text in id or job name (enter applies, esc clears)"
+        )
 
     def focus_main(self) -> None:
         self.table.focus()
@@ -86,11 +88,20 @@ class JobsScreen(MonitorScreen):
     async def fetch(self) -> Any:
         match = FailedFilter.parse(self.filter_text)
         state = self.state
+        queues = self.monitor.watched
         try:
-            rows = await self.monitor.backend.call(lambda i: i.jobs(match.queue, state, limit=PAGE))
+            if match.only_queue and queues is None:
+                rows = await self.monitor.backend.call(
+                    lambda i: i.jobs(match.queue, state, limit=PAGE)
+                )
+                return (state, rows)
+            # A filter beyond the queue is applied in the backend, counting every match.
+            found = await self.monitor.backend.call(
+                lambda i: i.jobs_matching(state, match, queues=queues, limit=PAGE)
+            )
         except GelloError as exc:  # e.g. a driver that cannot list jobs
             return (state, str(exc))
-        return (state, rows)
+        return (state, found)
 
     def show(self, snap: Snapshot, listing: Any) -> None:
         if listing is None or listing[0] != self.state:
@@ -101,16 +112,16 @@ class JobsScreen(MonitorScreen):
             title.update(rows)
             self.table.sync([])
             return
-        match = FailedFilter.parse(self.filter_text)
-        watched = self.monitor.watched
-        shown = [
-            r for r in rows if (watched is None or r.queue in watched) and _matches(r, match.text)
-        ]
-        total = sum(
-            getattr(c, state.value) for q, c in snap.queues.items() if match.queue in (None, q)
-        )
+        if isinstance(rows, Matches):
+            shown, total, more = rows.jobs, rows.count, "" if rows.complete else "+"
+        else:
+            queue = FailedFilter.parse(self.filter_text).queue
+            shown, more = rows, ""
+            total = sum(
+                getattr(c, state.value) for q, c in snap.queues.items() if queue in (None, q)
+            )
         label = {"pending": "Pending", "scheduled": "Scheduled", "reserved": "Running"}[state.value]
-        text = f"{label}: {count(total)}"
+        text = f"{label}: {count(total)}{more}"
         if len(shown) < total:
             text += f" (showing {count(len(shown))}, oldest first)"
         if self.filter_text:
@@ -167,9 +178,3 @@ class JobsScreen(MonitorScreen):
             self.monitor.act(
                 lambda i: i.cancel(job_id), lambda _: f"Cancelled job {short_id(job_id)}."
             )
-
-
-def _matches(record: JobRecord, text: str | None) -> bool:
-    if not text:
-        return True
-    return text.lower() in f"{record.id} {detail_of_record(record).name}".lower()
