@@ -11,7 +11,7 @@ from gello_queue.core.states import JobState
 from gello_queue.inspection.base import SCAN_PAGE, InspectorBase
 from gello_queue.inspection.detail import detail_of_record
 from gello_queue.inspection.failed import FailedFilter, merge_queue
-from gello_queue.ports import Capability, JobRecord
+from gello_queue.ports import Capability, FailedJob, JobRecord
 
 T = TypeVar("T")
 
@@ -79,3 +79,23 @@ class Matching(InspectorBase):
                 return Matches(found, matched)
             offset += len(page)
         return Matches(found, matched, complete=False)
+
+    async def failed_matching(
+        self, match: FailedFilter | None = None, *, limit: int = 50
+    ) -> Matches[FailedJob]:
+        """The newest ``limit`` failed jobs ``match`` selects and how many it selects: the
+        driver counts a queue; a filter beyond it is counted by reading the store once."""
+        match = merge_queue(match, None)
+        if match.only_queue:
+            driver = await self._driver()
+            return Matches(
+                await driver.failed_list(queue=match.queue, limit=limit),
+                await driver.failed_count(match.queue),
+            )
+        found: list[FailedJob] = []
+        matched = 0
+        async for job in self._scan(match, None):
+            matched += 1
+            if len(found) < limit:
+                found.append(job)
+        return Matches(found, matched)

@@ -356,3 +356,23 @@ async def test_the_jobs_filter_applies_name_exc_and_text_to_every_job(
         await pilot.press("enter")
         await until(pilot, lambda: not rows(app, "#jobs"))
         assert jobs_title(app) == "Pending: 0  filter: exc:Timeout"
+
+
+async def test_the_filtered_failed_header_counts_every_match(app: MonitorApp, env: Env) -> None:
+    now = time.time()
+    more = [envelope(f"job-media-{i:03d}", "media", "Resize", now) for i in range(105)]
+    await fail_jobs(env.driver, more, "TimeoutError", "the resizer did not answer in 10s")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, FailedScreen) and rows(app, "#failed"))
+        await pilot.press("slash", *"exc:timeout", "enter")
+        title = lambda: str(app.screen.query_one("#failed-title", Label).render())  # noqa: E731
+        await until(pilot, lambda: "filter" in title())
+        assert title() == "Failed jobs: 112  filter: exc:timeout → 110 match, newest 100 shown"
+        assert len(rows(app, "#failed")) == 100
+        await pilot.press("slash")
+        app.screen.query_one("#filter", Input).value = "queue:webhooks"
+        await pilot.press("enter")
+        await until(pilot, lambda: "webhooks" in title())
+        assert title() == "Failed jobs: 2  filter: queue:webhooks → 2 match"

@@ -300,3 +300,11 @@ async def test_jobs_matching_counts_every_match(inspector: Inspector) -> None:
     )
     assert some.count == 3 or not some.complete
     assert (await inspector.jobs_matching(JobState.PENDING, FailedFilter(exception="x"))).count == 0
+
+
+async def test_failed_matching_counts_every_match(inspector: Inspector) -> None:
+    found = await inspector.failed_matching(FailedFilter.parse("smtp"), limit=2)
+    assert (len(found.jobs), found.count) == (2, 5)
+    webhooks = await inspector.failed_matching(FailedFilter(queue="webhooks"), limit=1)
+    assert (len(webhooks.jobs), webhooks.count) == (1, 2)
+    assert (await inspector.failed_matching(FailedFilter(name="nothing"))).count == 0
