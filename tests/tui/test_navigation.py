@@ -231,3 +231,22 @@ async def test_watched_queues_only(mem_app: MonitorApp) -> None:
         await pilot.press("R")
         await until(pilot, lambda: "Retry 2 failed jobs from 'webhooks'?" in screen_text(app))
         await pilot.press("n")
+
+
+def running_cell(app: MonitorApp) -> str:
+    return str(app.screen.query_one("#jobs", KeyedTable).get_cell("job-running-00", "extra").text)
+
+
+async def test_the_running_tab_names_workers_as_the_workers_screen_does(
+    mem_app: MonitorApp,
+) -> None:
+    app = mem_app
+    async with app.run_test(size=(140, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("5")
+        await until(pilot, lambda: "w-1" in keys(app, "#workers"))
+        assert "host-1:4100/worker-a" in screen_text(app)
+        await pilot.press("3", "right_square_bracket", "right_square_bracket")
+        await until(pilot, lambda: keys(app, "#jobs") == ["job-running-00"])
+        assert running_cell(app).startswith("host-1:4100/worker-a lease ")
+        assert "host-1:4100/worker-a" in screen_text(app)

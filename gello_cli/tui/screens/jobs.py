@@ -11,6 +11,7 @@ from textual.widgets import Label, Tab, Tabs
 
 from gello_cli.tui.format import clock_time, count, short_id
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.common import worker_label
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue import GelloError, JobRecord, JobState
@@ -128,12 +129,17 @@ class JobsScreen(MonitorScreen):
             text += f"  filter: {self.filter_text}"
         title.update(text)
         colors = palette(self.app)
-        self.table.sync([(r.id, self._row(r, snap.taken_at, colors)) for r in shown])
+        names = {w.id: worker_label(w) for w in snap.workers}
+        self.table.sync([(r.id, self._row(r, snap.taken_at, names, colors)) for r in shown])
 
-    def _row(self, r: JobRecord, now: float, colors: dict[str, str]) -> tuple[Cell, ...]:
+    def _row(
+        self, r: JobRecord, now: float, workers: dict[str, str], colors: dict[str, str]
+    ) -> tuple[Cell, ...]:
         d = detail_of_record(r)
         if r.state is JobState.RESERVED:
-            extra = f"{r.reserved_by or '?'} lease {clock_time(r.lease_expires_at, now)}"
+            # Named as on the Workers screen; a worker no longer heard from has no name.
+            worker = workers.get(r.reserved_by or "", "an unknown worker")
+            extra = f"{worker} lease {clock_time(r.lease_expires_at, now)}"
         else:
             extra = ""
         return (

@@ -11,6 +11,7 @@ from textual.widgets import Label, Static
 
 from gello_cli.tui.format import count, duration, size
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.common import worker_label
 from gello_cli.tui.table import KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue.inspection import Snapshot, heartbeat_age, is_stale, rescue_in
@@ -76,7 +77,7 @@ class WorkersScreen(MonitorScreen):
                 (
                     w.id,
                     (
-                        cell(f"{where}/{w.name}"),
+                        cell(worker_label(w)),
                         cell(",".join(w.queues)),
                         cell(w.state, style=colors["warning"] if w.state != "running" else ""),
                         num(f"{busy}/{w.concurrency}", busy / max(w.concurrency, 1)),
