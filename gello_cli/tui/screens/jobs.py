@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Label, Tab, Tabs
 
-from gello_cli.tui.format import clock_time, count, short_id
+from gello_cli.tui.format import clock_time, count, duration, short_id
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.screens.common import worker_label
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
@@ -136,10 +136,17 @@ class JobsScreen(MonitorScreen):
         self, r: JobRecord, now: float, workers: dict[str, str], colors: dict[str, str]
     ) -> tuple[Cell, ...]:
         d = detail_of_record(r)
+        extra_style = colors["muted"]
         if r.state is JobState.RESERVED:
             # Named as on the Workers screen; a worker no longer heard from has no name.
             worker = workers.get(r.reserved_by or "", "an unknown worker")
-            extra = f"{worker} lease {clock_time(r.lease_expires_at, now)}"
+            lease = r.lease_expires_at
+            if lease is not None and lease <= now:
+                # Its worker went silent: the job waits for a rescue pass to run again.
+                extra = f"{worker} lease expired {duration(now - lease)} ago"
+                extra_style = colors["warning"]
+            else:
+                extra = f"{worker} lease {clock_time(lease, now)}"
         else:
             extra = ""
         return (
@@ -149,7 +156,7 @@ class JobsScreen(MonitorScreen):
             num(f"{r.attempts}/{d.max_attempts or '?'}", r.attempts),
             num(str(r.priority), r.priority),
             cell(clock_time(r.available_at, now), r.available_at),
-            cell(extra, style=colors["muted"]),
+            cell(extra, style=extra_style),
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
