@@ -279,3 +279,16 @@ async def test_an_expired_lease_is_marked() -> None:
             assert "lease expired 1m 10s ago" in screen_text(app)
     finally:
         await asyncio.to_thread(backend.close)
+
+
+async def test_a_worker_whose_heartbeat_is_overdue_is_dead(mem_app: MonitorApp) -> None:
+    app = mem_app  # worker-b last beat 40s ago, with 30s leases
+    async with app.run_test(size=(140, 30)) as pilot:
+        await loaded(pilot)
+        assert "1/4 (1)" in screen_text(app)  # Workers busy: live workers only
+        await pilot.press("5")
+        await until(pilot, lambda: keys(app, "#workers") == ["w-1", "w-2"])
+        table = app.screen.query_one("#workers", KeyedTable)
+        assert str(table.get_cell("w-2", "state").text) == "dead"
+        assert str(table.get_cell("w-1", "state").text) == "running"
+        assert "Workers: 1 live, 1 dead, 1/4 slots busy" in screen_text(app)

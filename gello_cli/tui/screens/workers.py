@@ -72,6 +72,10 @@ class WorkersScreen(MonitorScreen):
                     f"{where} missed its heartbeats: its {len(w.current_jobs)} running jobs "
                     f"are rescued {when}."
                 )
+            if stale:  # its heartbeat is overdue: dead, whatever it last said
+                state = cell("dead", style=f"bold {colors['error']}")
+            else:
+                state = cell(w.state, style=colors["warning"] if w.state != "running" else "")
             busy = len(w.current_jobs)
             rows.append(
                 (
@@ -79,7 +83,7 @@ class WorkersScreen(MonitorScreen):
                     (
                         cell(worker_label(w)),
                         cell(",".join(w.queues)),
-                        cell(w.state, style=colors["warning"] if w.state != "running" else ""),
+                        state,
                         num(f"{busy}/{w.concurrency}", busy / max(w.concurrency, 1)),
                         num(count(w.processed), w.processed),
                         num(count(w.failed), w.failed, colors["error"] if w.failed else ""),
@@ -96,9 +100,13 @@ class WorkersScreen(MonitorScreen):
                     ),
                 )
             )
-        busy, total = snap.busy()
+        busy, total = snap.busy(lease)
+        live = len(snap.live_workers(lease))
+        dead = len(snap.workers) - live
         self.query_one("#workers-title", Label).update(
-            f"Workers: {len(snap.workers)} live, {busy}/{total} slots busy"
+            f"Workers: {live} live"
+            + (f", {dead} dead" if dead else "")
+            + f", {busy}/{total} slots busy"
         )
         self.table.sync(rows)
         hint = "\n".join(stale_notes[:3])
