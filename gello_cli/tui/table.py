@@ -2,6 +2,8 @@
 
 ``DataTable.clear()`` sends the cursor to the top; here rows are added, updated and
 removed by key, sorted by a hidden value per cell, and the cursor follows its row.
+Every table has a default order (its ``order`` columns), so a row that appears takes its
+sorted place instead of joining the end, and the rows under the cursor hold still.
 """
 
 from __future__ import annotations
@@ -44,15 +46,27 @@ def num(text: str, sort: float, style: str = "") -> Cell:
 
 
 class KeyedTable(DataTable[Any]):
-    """Rows by key; marks (``space``); sort by column (``s``, or click a header)."""
+    """Rows by key; marks (``space``); sort by column (``s``, or click a header).
+
+    Until a column is chosen, rows keep the default order: by the ``order`` columns (the
+    first column when omitted), descending when ``descending``.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Open")]
 
     def __init__(
-        self, columns: Sequence[tuple[str, str]], *, markable: bool = False, **kwargs: Any
+        self,
+        columns: Sequence[tuple[str, str]],
+        *,
+        markable: bool = False,
+        order: Sequence[str] = (),
+        descending: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.spec = list(columns)
+        self.default_order = list(order) or [self.spec[0][0]]
+        self.default_descending = descending
         self.markable = markable
         self.marked: set[str] = set()
         self.sort_column: str | None = None
@@ -140,8 +154,13 @@ class KeyedTable(DataTable[Any]):
         self.refresh()
 
     def _order(self, cursor_key: str | None, index: int) -> None:
-        if self.sort_column is not None and self.row_count:
-            self.sort(self.sort_column, reverse=self.sort_reverse)
+        if self.row_count:
+            if self.sort_column is None:
+                self.sort(*self.default_order, reverse=self.default_descending)
+            else:
+                # Rows that tie on the chosen column keep the default order among them.
+                ties = [c for c in self.default_order if c != self.sort_column]
+                self.sort(self.sort_column, *ties, reverse=self.sort_reverse)
         if cursor_key is not None and cursor_key in self._cells:
             self.move_cursor(row=self.get_row_index(cursor_key), animate=False)
         elif self.row_count:

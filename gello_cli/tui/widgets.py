@@ -123,7 +123,7 @@ class Kpis(Horizontal):
         yield Tile("Max wait", id="wait-tile")
         yield Tile("Workers busy", id="workers-tile")
 
-    def show(self, snap: Snapshot) -> None:
+    def show(self, snap: Snapshot, lease_s: float) -> None:
         colors = palette(self.app)
         processed, _ = snap.per_minute()
         self.query_one("#rate-value", Label).update(rate(processed))
@@ -137,8 +137,9 @@ class Kpis(Horizontal):
         self.query_one("#pending-tile", Tile).set(count(snap.pending()))
         queue, wait = snap.max_wait()
         self.query_one("#wait-tile", Tile).set(f"{duration(wait)} {queue}" if queue else "0s")
-        busy, total = snap.busy()
-        self.query_one("#workers-tile", Tile).set(f"{busy}/{total} ({len(snap.workers)})")
+        busy, total = snap.busy(lease_s)  # dead workers (heartbeat overdue) not counted
+        live = len(snap.live_workers(lease_s))
+        self.query_one("#workers-tile", Tile).set(f"{busy}/{total} ({live})")
 
 
 class Throughput(Vertical):

@@ -26,6 +26,7 @@ from gello_queue.inspection.ids import (
     JobIdsByPrefix,
     short_ids,
 )
+from gello_queue.inspection.matching import JOBS_SCANNED, Matches, Matching, job_matches
 from gello_queue.inspection.reads import LISTABLE, Reads
 from gello_queue.inspection.snapshot import (
     QueueStats,
@@ -57,7 +58,7 @@ from gello_queue.inspection.tooling import (
 )
 
 
-class Inspector(Reads, Admin, Facts):
+class Inspector(Reads, Matching, Admin, Facts):
     """Reads and manages one connection's queues."""
 
 
@@ -66,6 +67,7 @@ __all__ = [
     "BATCHES_COUNTED",
     "CANDIDATES",
     "EXIT_CODES",
+    "JOBS_SCANNED",
     "LISTABLE",
     "MIN_PREFIX",
     "PREFIX_SCAN",
@@ -81,6 +83,7 @@ __all__ = [
     "Inspector",
     "JobDetail",
     "JobIdsByPrefix",
+    "Matches",
     "QueueStats",
     "ServerWarnings",
     "Snapshot",
@@ -94,6 +97,7 @@ __all__ = [
     "fingerprint",
     "heartbeat_age",
     "is_stale",
+    "job_matches",
     "new_id",
     "parse_backoff_option",
     "parse_memory",

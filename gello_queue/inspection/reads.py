@@ -31,7 +31,9 @@ class Reads(InspectorBase):
     async def snapshot(
         self, *, throughput_window_s: float = 3600, recent_failures: int = 0
     ) -> Snapshot:
-        """Queues by state, live workers, paused queues and per-minute throughput.
+        """Queues by state, live workers, paused queues and per-minute throughput; every
+        queue known from a worker's queue list, a pause flag or the window's throughput is
+        listed, even when it holds no jobs.
 
         Bounded cost whatever the backlog: one call per kind of fact, plus one page of
         the newest ``recent_failures`` failed jobs when asked.
@@ -40,15 +42,20 @@ class Reads(InspectorBase):
         now = await driver.now()
         counts = await driver.counts()
         paused = await driver.paused()
-        for name in paused:
+        workers = await driver.workers()
+        throughput = await driver.throughput(now - throughput_window_s)
+        # A drained queue holds no jobs but is still known: workers listen to it, it is
+        # paused, or it ran jobs within the window. It stays listed, with zero counts.
+        known = {*paused, *(q for w in workers for q in w.queues), *(b.queue for b in throughput)}
+        for name in known:
             counts.setdefault(name, QueueCounts())
         recent = await driver.failed_list(limit=recent_failures) if recent_failures else []
         return Snapshot(
             taken_at=now,
             queues=counts,
-            workers=await driver.workers(),
+            workers=workers,
             paused=paused,
-            throughput=await driver.throughput(now - throughput_window_s),
+            throughput=throughput,
             recent_failures=recent,
             restarts=await backend_restarts(driver),
         )

@@ -89,11 +89,18 @@ class Snapshot:
                 best = (name, wait)
         return best
 
-    def busy(self) -> tuple[int, int]:
-        """Busy slots and total concurrency over live workers."""
+    def live_workers(self, lease_s: float) -> list[WorkerRecord]:
+        """Workers whose heartbeat is not overdue (see ``is_stale``): the others are dead,
+        though still listed until their record expires."""
+        return [w for w in self.workers if not is_stale(w, self.taken_at, lease_s)]
+
+    def busy(self, lease_s: float | None = None) -> tuple[int, int]:
+        """Busy slots and total concurrency over listed workers, or over live ones only
+        when ``lease_s`` is given."""
+        workers = self.workers if lease_s is None else self.live_workers(lease_s)
         return (
-            sum(min(len(w.current_jobs), w.concurrency) for w in self.workers),
-            sum(w.concurrency for w in self.workers),
+            sum(min(len(w.current_jobs), w.concurrency) for w in workers),
+            sum(w.concurrency for w in workers),
         )
 
     def stats(self, queue: str) -> QueueStats:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input
+import time
+
+from seed import env as envelope
+from seed import fail_jobs
+from textual.widgets import Input, Label
 from tui_support import Env, loaded, screen_text, until, until_async
 
 from gello_cli.tui.app import MonitorApp
@@ -13,6 +17,7 @@ from gello_cli.tui.screens.jobs import JobsScreen
 from gello_cli.tui.screens.queues import QueuesScreen
 from gello_cli.tui.table import KeyedTable
 from gello_queue import JobState
+from gello_queue.inspection import FailedFilter, Inspector
 
 
 def table(app: MonitorApp, selector: str) -> KeyedTable:
@@ -251,3 +256,123 @@ async def test_group_failures_then_act_on_one_group(app: MonitorApp, env: Env) -
         await until(pilot, lambda: not rows(app, "#groups"))
     assert await env.driver.failed_count("emails") == 0
     assert await env.driver.failed_count("webhooks") == 2
+
+
+async def test_a_new_queue_takes_its_sorted_place_and_keys_act_on_the_row_seen(
+    app: MonitorApp, env: Env
+) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, QueuesScreen)
+                and rows(app, "#queues") == ["emails", "reports", "webhooks"]
+            ),
+        )
+        await pilot.press("down")
+        assert table(app, "#queues").cursor_key == "reports"
+        await env.driver.push([envelope("job-archive-00", "archive", "Archive", time.time())])
+        app.wake()
+        await until(
+            pilot, lambda: rows(app, "#queues") == ["archive", "emails", "reports", "webhooks"]
+        )
+        assert table(app, "#queues").cursor_key == "reports"
+        await pilot.press("t")
+        await until_async(pilot, lambda: _paused(env, "reports", True))
+    assert await env.driver.paused() == {"reports"}
+
+
+async def test_a_new_failure_shows_first(app: MonitorApp, env: Env) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_failed(pilot, app)
+        before = rows(app, "#failed")
+        await fail_jobs(
+            env.driver,
+            [envelope("job-failed-new", "media", "Resize", time.time())],
+            "TimeoutError",
+            "smtp.example.com did not answer in 10s",
+        )
+        app.wake()
+        await until(pilot, lambda: len(rows(app, "#failed")) == 8)
+        assert rows(app, "#failed") == ["job-failed-new", *before]
+
+
+async def test_a_drained_queue_stays_listed(app: MonitorApp, env: Env) -> None:
+    inspector = Inspector(env.queue)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, QueuesScreen)
+                and rows(app, "#queues") == ["emails", "reports", "webhooks"]
+            ),
+        )
+        await inspector.clear("emails")
+        await inspector.purge_matching(FailedFilter(queue="emails"))
+        before = app.ticks
+        app.wake()
+        await until(pilot, lambda: app.ticks > before)
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.pending() == 3)
+        assert rows(app, "#queues") == ["emails", "reports", "webhooks"]
+        emails = next(line for line in screen_text(app).splitlines() if "emails" in line)
+        assert emails.split()[1:5] == ["0", "0", "0", "0"]  # pending, sched, running, failed
+
+
+def jobs_title(app: MonitorApp) -> str:
+    return str(app.screen.query_one("#jobs-title", Label).render())
+
+
+async def test_the_jobs_filter_applies_name_exc_and_text_to_every_job(
+    app: MonitorApp, env: Env
+) -> None:
+    later = time.time() + 1
+    bulk = [envelope(f"job-bulk-{i:03d}", "bulk", "Bulk", later - 300 + i) for i in range(210)]
+    await env.driver.push([*bulk, envelope("job-needle-00", "bulk", "Needle", later)])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen) and rows(app, "#jobs"))
+        await pilot.press("slash", *"name:BuildReport", "enter")
+        await until(pilot, lambda: rows(app, "#jobs") == [f"job-report-{i:02d}" for i in range(3)])
+        assert jobs_title(app) == "Pending: 3  filter: name:BuildReport"
+        # free text finds a job past the first page fetched
+        await pilot.press("slash")
+        app.screen.query_one("#filter", Input).value = "needle"
+        await pilot.press("enter")
+        await until(pilot, lambda: rows(app, "#jobs") == ["job-needle-00"])
+        assert jobs_title(app) == "Pending: 1  filter: needle"
+        await pilot.press("slash")
+        app.screen.query_one("#filter", Input).value = "queue:bulk name:bulk"
+        await pilot.press("enter")
+        await until(pilot, lambda: "Pending: 210 (showing 200" in jobs_title(app))
+        assert rows(app, "#jobs")[0] == "job-bulk-000"
+        # exc: selects failures: no queued job matches
+        await pilot.press("slash")
+        app.screen.query_one("#filter", Input).value = "exc:Timeout"
+        await pilot.press("enter")
+        await until(pilot, lambda: not rows(app, "#jobs"))
+        assert jobs_title(app) == "Pending: 0  filter: exc:Timeout"
+
+
+async def test_the_filtered_failed_header_counts_every_match(app: MonitorApp, env: Env) -> None:
+    now = time.time()
+    more = [envelope(f"job-media-{i:03d}", "media", "Resize", now) for i in range(105)]
+    await fail_jobs(env.driver, more, "TimeoutError", "the resizer did not answer in 10s")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, FailedScreen) and rows(app, "#failed"))
+        await pilot.press("slash", *"exc:timeout", "enter")
+        title = lambda: str(app.screen.query_one("#failed-title", Label).render())  # noqa: E731
+        await until(pilot, lambda: "filter" in title())
+        assert title() == "Failed jobs: 112  filter: exc:timeout → 110 match, newest 100 shown"
+        assert len(rows(app, "#failed")) == 100
+        await pilot.press("slash")
+        app.screen.query_one("#filter", Input).value = "queue:webhooks"
+        await pilot.press("enter")
+        await until(pilot, lambda: "webhooks" in title())
+        assert title() == "Failed jobs: 2  filter: queue:webhooks → 2 match"

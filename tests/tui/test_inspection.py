@@ -270,3 +270,41 @@ def test_fingerprint_ignores_ids_and_numbers() -> None:
     b = fingerprint(job("user 7 not found in 'us-2' after 10s (req 0xdead)"))
     assert a == b
     assert a != fingerprint(job("user 7 is locked"))
+
+
+async def test_drained_queues_stay_known(inspector: Inspector) -> None:
+    driver = await inspector.queue.driver()
+    await inspector.clear("emails")
+    await inspector.purge_matching(FailedFilter(queue="emails"))
+    now = await driver.now()
+    await driver.record_throughput({"media": (4, 0)}, int(now // 60) * 60)
+    record = WorkerRecord(
+        id="w-9", name="worker-z", host="host-2", pid=9, queues=["archive"], concurrency=1,
+        state="running", processed=0, failed=0, current_jobs=[], started_at=now, memory_bytes=0,
+    )  # fmt: skip
+    await driver.worker_beat(record, 600)
+    snap = await inspector.snapshot()
+    # emails: a worker listens and it ran jobs; media: it ran jobs; archive: a worker listens
+    assert sorted(snap.queues) == ["archive", "emails", "media", "reports", "webhooks"]
+    assert snap.queues["emails"] == QueueCounts()
+    assert snap.stats("media").processed_per_min > 0
+
+
+async def test_jobs_matching_counts_every_match(inspector: Inspector) -> None:
+    found = await inspector.jobs_matching(JobState.PENDING, FailedFilter.parse("name:invoice"))
+    assert (len(found.jobs), found.count, found.complete) == (12, 12, True)
+    first = await inspector.jobs_matching(JobState.PENDING, FailedFilter(text="job-"), limit=2)
+    assert (len(first.jobs), first.count) == (2, 15)
+    some = await inspector.jobs_matching(
+        JobState.PENDING, FailedFilter(), queues=["reports"], scan_limit=5
+    )
+    assert some.count == 3 or not some.complete
+    assert (await inspector.jobs_matching(JobState.PENDING, FailedFilter(exception="x"))).count == 0
+
+
+async def test_failed_matching_counts_every_match(inspector: Inspector) -> None:
+    found = await inspector.failed_matching(FailedFilter.parse("smtp"), limit=2)
+    assert (len(found.jobs), found.count) == (2, 5)
+    webhooks = await inspector.failed_matching(FailedFilter(queue="webhooks"), limit=1)
+    assert (len(webhooks.jobs), webhooks.count) == (1, 2)
+    assert (await inspector.failed_matching(FailedFilter(name="nothing"))).count == 0

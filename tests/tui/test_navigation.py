@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from seed import T0, seed
+from seed import env as envelope
 from textual.command import CommandPalette
 from textual.widgets import HelpPanel
 from tui_support import loaded, screen_text, until
@@ -17,7 +19,9 @@ from gello_cli.tui.screens.jobs import JobsScreen
 from gello_cli.tui.screens.overview import OverviewScreen
 from gello_cli.tui.screens.queues import QueuesScreen
 from gello_cli.tui.table import KeyedTable
+from gello_cli.tui.widgets import palette
 from gello_queue import Queue
+from gello_queue.drivers.memory import MemoryDriver, MemoryStore
 
 
 def keys(app: MonitorApp, selector: str) -> list[str]:
@@ -231,3 +235,60 @@ async def test_watched_queues_only(mem_app: MonitorApp) -> None:
         await pilot.press("R")
         await until(pilot, lambda: "Retry 2 failed jobs from 'webhooks'?" in screen_text(app))
         await pilot.press("n")
+
+
+def running_cell(app: MonitorApp) -> str:
+    return str(app.screen.query_one("#jobs", KeyedTable).get_cell("job-running-00", "extra").text)
+
+
+async def test_the_running_tab_names_workers_as_the_workers_screen_does(
+    mem_app: MonitorApp,
+) -> None:
+    app = mem_app
+    async with app.run_test(size=(140, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("5")
+        await until(pilot, lambda: "w-1" in keys(app, "#workers"))
+        assert "host-1:4100/worker-a" in screen_text(app)
+        await pilot.press("3", "right_square_bracket", "right_square_bracket")
+        await until(pilot, lambda: keys(app, "#jobs") == ["job-running-00"])
+        assert running_cell(app).startswith("host-1:4100/worker-a lease ")
+        assert "host-1:4100/worker-a" in screen_text(app)
+
+
+async def test_an_expired_lease_is_marked() -> None:
+    store = MemoryStore(clock=lambda: T0)
+    driver = MemoryDriver(store)
+    await seed(driver, T0)
+    await driver.push([envelope("job-stuck-00", "media", "Resize", T0 - 100)])
+    store.clock = lambda: T0 - 100
+    await driver.reserve(["media"], 1, lease_s=30, worker_id="w-1")
+    store.clock = lambda: T0
+    backend = Backend(Queue("memory://lease", factory=lambda: driver))
+    app = MonitorApp(backend, url="memory://lease", clock=lambda: T0, live=False)
+    try:
+        async with app.run_test(size=(140, 30)) as pilot:
+            await loaded(pilot)
+            await pilot.press("3", "right_square_bracket", "right_square_bracket")
+            await until(pilot, lambda: "job-stuck-00" in keys(app, "#jobs"))
+            table = app.screen.query_one("#jobs", KeyedTable)
+            stuck = table.get_cell("job-stuck-00", "extra")
+            assert stuck.text == "host-1:4100/worker-a lease expired 1m 10s ago"
+            assert stuck.style == palette(app)["warning"]
+            assert table.get_cell("job-running-00", "extra").text.endswith(" lease in 30s")
+            assert "lease expired 1m 10s ago" in screen_text(app)
+    finally:
+        await asyncio.to_thread(backend.close)
+
+
+async def test_a_worker_whose_heartbeat_is_overdue_is_dead(mem_app: MonitorApp) -> None:
+    app = mem_app  # worker-b last beat 40s ago, with 30s leases
+    async with app.run_test(size=(140, 30)) as pilot:
+        await loaded(pilot)
+        assert "1/4 (1)" in screen_text(app)  # Workers busy: live workers only
+        await pilot.press("5")
+        await until(pilot, lambda: keys(app, "#workers") == ["w-1", "w-2"])
+        table = app.screen.query_one("#workers", KeyedTable)
+        assert str(table.get_cell("w-2", "state").text) == "dead"
+        assert str(table.get_cell("w-1", "state").text) == "running"
+        assert "Workers: 1 live, 1 dead, 1/4 slots busy" in screen_text(app)

@@ -63,8 +63,10 @@ class FailedScreen(MonitorScreen):
     def body(self) -> ComposeResult:
         with Vertical(id="body"):
             yield Label("", id="failed-title", classes="title")
-            yield KeyedTable(COLUMNS, id="failed", markable=True)
-            yield KeyedTable(GROUP_COLUMNS, id="groups")
+            yield KeyedTable(
+                COLUMNS, id="failed", markable=True, order=("at", "id"), descending=True
+            )
+            yield KeyedTable(GROUP_COLUMNS, id="groups", order=("count",), descending=True)
 
     def filter_hint(self) -> str:
         return 'filter: queue:NAME name:JOB exc:ERROR fp:GROUP "words" (enter applies, esc clears)'
@@ -94,10 +96,10 @@ class FailedScreen(MonitorScreen):
     async def fetch(self) -> Any:
         match = self.match
         if self.grouped:
-            found = await self.monitor.backend.call(lambda i: i.failure_groups(match))
-            return (match, True, found)
-        rows = await self.monitor.backend.call(lambda i: i.failed(match=match, limit=PAGE))
-        return (match, False, rows)
+            groups = await self.monitor.backend.call(lambda i: i.failure_groups(match))
+            return (match, True, groups)
+        found = await self.monitor.backend.call(lambda i: i.failed_matching(match, limit=PAGE))
+        return (match, False, found)
 
     def show(self, snap: Snapshot, listing: Any) -> None:
         if listing is None or listing[0] != self.match or listing[1] != self.grouped:
@@ -105,16 +107,17 @@ class FailedScreen(MonitorScreen):
         if self.grouped:
             self._show_groups(snap, listing[0], *listing[2])
             return
-        match, _, rows = listing
+        match, _, found = listing
         watched = self.monitor.watched
-        rows = [f for f in rows if watched is None or f.queue in watched]
+        rows = [f for f in found.jobs if watched is None or f.queue in watched]
         total = sum(c.failed for q, c in snap.queues.items() if match.queue in (None, q))
         text = f"Failed jobs: {count(total)}"
         if match.only_queue and len(rows) < total:
             text += f" (showing the newest {count(len(rows))})"
         if self.filter_text:
-            more = "+" if len(rows) >= PAGE else ""
-            text += f"  filter: {match.describe()} → {count(len(rows))}{more} shown"
+            text += f"  filter: {match.describe()} → {count(found.count)} match"
+            if not match.only_queue and len(rows) < found.count:
+                text += f", newest {count(len(rows))} shown"
         if self.table.marked:
             text += f"  marked: {len(self.table.marked)}"
         self.query_one("#failed-title", Label).update(text)
@@ -127,7 +130,7 @@ class FailedScreen(MonitorScreen):
                         cell(short_id(f.id), f.id),
                         cell(f.name),
                         cell(f.queue),
-                        cell(clock_time(f.failed_at, snap.taken_at), -f.failed_at),
+                        cell(clock_time(f.failed_at, snap.taken_at), f.failed_at),
                         num(str(f.attempts), f.attempts),
                         cell(
                             redact_url(f"{f.exception}: {f.message}")[:160], style=colors["error"]

@@ -9,12 +9,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Label, Tab, Tabs
 
-from gello_cli.tui.format import clock_time, count, short_id
+from gello_cli.tui.format import clock_time, count, duration, short_id
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.common import worker_label
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue import GelloError, JobRecord, JobState
-from gello_queue.inspection import FailedFilter, Snapshot, detail_of_record
+from gello_queue.inspection import FailedFilter, Matches, Snapshot, detail_of_record
 
 PAGE = 200
 STATES = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
@@ -54,10 +55,12 @@ class JobsScreen(MonitorScreen):
                 Tab("Running", id="reserved"),
             )
             yield Label("", id="jobs-title", classes="title")
-            yield KeyedTable(COLUMNS, id="jobs")
+            yield KeyedTable(COLUMNS, id="jobs", order=("when", "id"))
 
     def filter_hint(self) -> str:
-        return "filter: queue:NAME and/or text in id or job name (enter applies, esc clears)"
+        return (
+            "filter: queue:NAME name:JOB and/or text in id or job name (enter applies, esc clears)"
+        )
 
     def focus_main(self) -> None:
         self.table.focus()
@@ -86,11 +89,20 @@ class JobsScreen(MonitorScreen):
     async def fetch(self) -> Any:
         match = FailedFilter.parse(self.filter_text)
         state = self.state
+        queues = self.monitor.watched
         try:
-            rows = await self.monitor.backend.call(lambda i: i.jobs(match.queue, state, limit=PAGE))
+            if match.only_queue and queues is None:
+                rows = await self.monitor.backend.call(
+                    lambda i: i.jobs(match.queue, state, limit=PAGE)
+                )
+                return (state, rows)
+            # A filter beyond the queue is applied in the backend, counting every match.
+            found = await self.monitor.backend.call(
+                lambda i: i.jobs_matching(state, match, queues=queues, limit=PAGE)
+            )
         except GelloError as exc:  # e.g. a driver that cannot list jobs
             return (state, str(exc))
-        return (state, rows)
+        return (state, found)
 
     def show(self, snap: Snapshot, listing: Any) -> None:
         if listing is None or listing[0] != self.state:
@@ -101,28 +113,40 @@ class JobsScreen(MonitorScreen):
             title.update(rows)
             self.table.sync([])
             return
-        match = FailedFilter.parse(self.filter_text)
-        watched = self.monitor.watched
-        shown = [
-            r for r in rows if (watched is None or r.queue in watched) and _matches(r, match.text)
-        ]
-        total = sum(
-            getattr(c, state.value) for q, c in snap.queues.items() if match.queue in (None, q)
-        )
+        if isinstance(rows, Matches):
+            shown, total, more = rows.jobs, rows.count, "" if rows.complete else "+"
+        else:
+            queue = FailedFilter.parse(self.filter_text).queue
+            shown, more = rows, ""
+            total = sum(
+                getattr(c, state.value) for q, c in snap.queues.items() if queue in (None, q)
+            )
         label = {"pending": "Pending", "scheduled": "Scheduled", "reserved": "Running"}[state.value]
-        text = f"{label}: {count(total)}"
+        text = f"{label}: {count(total)}{more}"
         if len(shown) < total:
             text += f" (showing {count(len(shown))}, oldest first)"
         if self.filter_text:
             text += f"  filter: {self.filter_text}"
         title.update(text)
         colors = palette(self.app)
-        self.table.sync([(r.id, self._row(r, snap.taken_at, colors)) for r in shown])
+        names = {w.id: worker_label(w) for w in snap.workers}
+        self.table.sync([(r.id, self._row(r, snap.taken_at, names, colors)) for r in shown])
 
-    def _row(self, r: JobRecord, now: float, colors: dict[str, str]) -> tuple[Cell, ...]:
+    def _row(
+        self, r: JobRecord, now: float, workers: dict[str, str], colors: dict[str, str]
+    ) -> tuple[Cell, ...]:
         d = detail_of_record(r)
+        extra_style = colors["muted"]
         if r.state is JobState.RESERVED:
-            extra = f"{r.reserved_by or '?'} lease {clock_time(r.lease_expires_at, now)}"
+            # Named as on the Workers screen; a worker no longer heard from has no name.
+            worker = workers.get(r.reserved_by or "", "an unknown worker")
+            lease = r.lease_expires_at
+            if lease is not None and lease <= now:
+                # Its worker went silent: the job waits for a rescue pass to run again.
+                extra = f"{worker} lease expired {duration(now - lease)} ago"
+                extra_style = colors["warning"]
+            else:
+                extra = f"{worker} lease {clock_time(lease, now)}"
         else:
             extra = ""
         return (
@@ -132,7 +156,7 @@ class JobsScreen(MonitorScreen):
             num(f"{r.attempts}/{d.max_attempts or '?'}", r.attempts),
             num(str(r.priority), r.priority),
             cell(clock_time(r.available_at, now), r.available_at),
-            cell(extra, style=colors["muted"]),
+            cell(extra, style=extra_style),
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -167,9 +191,3 @@ class JobsScreen(MonitorScreen):
             self.monitor.act(
                 lambda i: i.cancel(job_id), lambda _: f"Cancelled job {short_id(job_id)}."
             )
-
-
-def _matches(record: JobRecord, text: str | None) -> bool:
-    if not text:
-        return True
-    return text.lower() in f"{record.id} {detail_of_record(record).name}".lower()

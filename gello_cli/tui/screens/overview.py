@@ -50,14 +50,16 @@ class OverviewScreen(MonitorScreen):
                 yield Throughput()
                 with Vertical(id="recent-box"):
                     yield Label("Recent failures", classes="title")
-                    yield KeyedTable(FAILURE_COLUMNS, id="recent")
+                    yield KeyedTable(
+                        FAILURE_COLUMNS, id="recent", order=("at", "id"), descending=True
+                    )
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= 120, "-wide")
 
     def show(self, snap: Snapshot, listing: Any) -> None:
         colors = palette(self.app)
-        self.query_one(Kpis).show(snap)
+        self.query_one(Kpis).show(snap, self.monitor.lease_s)
         self.query_one("#queues", KeyedTable).sync([queue_row(q, colors) for q in snap.all_stats()])
         self.query_one("#hints", Static).update(hints(snap, self.monitor.worker_hint))
         self.query_one(Throughput).show(snap.series())
@@ -66,10 +68,10 @@ class OverviewScreen(MonitorScreen):
                 (
                     f.id,
                     (
-                        cell(short_id(f.id)),
+                        cell(short_id(f.id), f.id),
                         cell(f.name),
                         cell(f.queue),
-                        cell(clock_time(f.failed_at, snap.taken_at), -f.failed_at),
+                        cell(clock_time(f.failed_at, snap.taken_at), f.failed_at),
                         cell(
                             redact_url(f"{f.exception}: {f.message}")[:120], style=colors["error"]
                         ),

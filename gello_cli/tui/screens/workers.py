@@ -11,6 +11,7 @@ from textual.widgets import Label, Static
 
 from gello_cli.tui.format import count, duration, size
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.common import worker_label
 from gello_cli.tui.table import KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue.inspection import Snapshot, heartbeat_age, is_stale, rescue_in
@@ -71,14 +72,18 @@ class WorkersScreen(MonitorScreen):
                     f"{where} missed its heartbeats: its {len(w.current_jobs)} running jobs "
                     f"are rescued {when}."
                 )
+            if stale:  # its heartbeat is overdue: dead, whatever it last said
+                state = cell("dead", style=f"bold {colors['error']}")
+            else:
+                state = cell(w.state, style=colors["warning"] if w.state != "running" else "")
             busy = len(w.current_jobs)
             rows.append(
                 (
                     w.id,
                     (
-                        cell(f"{where}/{w.name}"),
+                        cell(worker_label(w)),
                         cell(",".join(w.queues)),
-                        cell(w.state, style=colors["warning"] if w.state != "running" else ""),
+                        state,
                         num(f"{busy}/{w.concurrency}", busy / max(w.concurrency, 1)),
                         num(count(w.processed), w.processed),
                         num(count(w.failed), w.failed, colors["error"] if w.failed else ""),
@@ -95,9 +100,13 @@ class WorkersScreen(MonitorScreen):
                     ),
                 )
             )
-        busy, total = snap.busy()
+        busy, total = snap.busy(lease)
+        live = len(snap.live_workers(lease))
+        dead = len(snap.workers) - live
         self.query_one("#workers-title", Label).update(
-            f"Workers: {len(snap.workers)} live, {busy}/{total} slots busy"
+            f"Workers: {live} live"
+            + (f", {dead} dead" if dead else "")
+            + f", {busy}/{total} slots busy"
         )
         self.table.sync(rows)
         hint = "\n".join(stale_notes[:3])
