@@ -23,6 +23,9 @@ POOL_MAX = 10  # QUEUE_POOL_MAX below
 MOST_CONNECTIONS = POOL_MAX
 
 
+# 4,000 requests through one server on two cores shared with the load generator: a
+# minute on a quiet machine, several on a busy one.
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize(
     "url", [POSTGRES_URL, REDIS_URL, "sqlite"], ids=["postgres", "redis", "sqlite"]
 )
