@@ -79,7 +79,12 @@ async def test_ack_racing_rescue_has_exactly_one_winner(
     # expired delivery by itself, so its rescue may report fewer than were refused.
     assert set(rescued) <= set(refused)
     assert len(rescued) == len(set(rescued))
-    await eventually(lambda: queued(driver), lambda n: n == len(refused))
+    if driver.name == "sqs":
+        # SQS may accept a delete whose receipt handle outlived its visibility timeout
+        # without deleting: that job runs again (at least once), none is lost.
+        await eventually(lambda: queued(driver), lambda n: len(refused) <= n <= JOBS)
+    else:
+        await eventually(lambda: queued(driver), lambda n: n == len(refused))
 
 
 async def test_concurrent_rescuers_settle_each_expired_lease_once(
