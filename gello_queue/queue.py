@@ -230,17 +230,7 @@ class Queue:
     async def result(self, job_id: str, timeout: float = 30.0) -> Any:  # noqa: ASYNC109 (a deadline the caller names, as in Celery)
         """Wait up to ``timeout`` seconds for the result of job ``job_id`` (one whose class
         keeps results); return it as JSON values. ``Job.result`` reads it into the job's
-        return type instead.
-
-        Waiting polls the backend with a backoff from 20 ms to 250 ms, on every driver.
-        A broker (RabbitMQ, SQS) cannot tell a waiting job from an unknown id: there an
-        unknown id waits out the timeout.
-
-        Raises:
-            JobFailedError: the job ended in the failed store.
-            TimeoutError: the job has not completed within ``timeout``.
-            JobNotFoundError: no job has that id, or its result was not kept or expired.
-            NotSupportedError: the driver cannot keep results.
+        return type instead. How it waits, and what it raises: ``wait_for_result``.
         """
         return json.loads(await self.result_json(job_id, timeout))
 
