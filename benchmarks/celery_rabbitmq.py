@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--latency-samples", type=int, default=200)
     args = parser.parse_args()
     store = Path(tempfile.mkdtemp(prefix="gello-bench-")) / "store.db"
-    gello_url = f"{args.url}{'&' if '?' in args.url else '?'}failed_store=sqlite:///{store}"
+    gello_url = f"{args.url}{'&' if '?' in args.url else '?'}store=sqlite:///{store}"
     print("== gello ==", flush=True)
     subprocess.run(
         [sys.executable, str(HERE / "throughput.py"), "--url", gello_url, "--jobs", str(args.jobs),

@@ -50,7 +50,7 @@ def main() -> None:
         store = Path(tempfile.mkdtemp(prefix="gello-bench-")) / "store.db"
         url = (
             f"sqs://bench:bench@/?region=us-east-1&endpoint=http://127.0.0.1:{port}"
-            f"&failed_store=sqlite:///{store}"
+            f"&store=sqlite:///{store}"
         )
         subprocess.run(
             [sys.executable, str(HERE / "throughput.py"), "--url", url, "--jobs", str(args.jobs),

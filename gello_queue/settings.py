@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal, get_args
 from urllib.parse import quote
 
-from pydantic import Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gello_queue.core.errors import ConfigurationError
@@ -76,11 +76,14 @@ class Settings(BaseSettings):
         default="amqp://guest:guest@127.0.0.1:5672/", validation_alias="RABBITMQ_URL"
     )
     """The RabbitMQ driver's URL (``amqp://`` or ``amqps://`` for TLS)."""
-    queue_failed_store: str = Field(
-        default="sqlite:///gello.db", validation_alias="QUEUE_FAILED_STORE"
+    queue_broker_store: str = Field(
+        default="sqlite:///gello.db",
+        validation_alias=AliasChoices("QUEUE_BROKER_STORE", "QUEUE_FAILED_STORE"),
     )
-    """Brokers (RabbitMQ, SQS) keep failed jobs, heartbeats, pause flags and counters in
-    this database (SQLite file or PostgreSQL)."""
+    """Brokers (RabbitMQ, SQS) keep what a broker cannot hold in this database (SQLite file
+    or PostgreSQL): failed jobs, results, heartbeats, pause flags, counters and unique
+    claims. ``QUEUE_FAILED_STORE``, its name before it held more than failed jobs, still
+    works."""
     aws_access_key_id: str | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID")
     aws_secret_access_key: str | None = Field(
         default=None, validation_alias="AWS_SECRET_ACCESS_KEY"

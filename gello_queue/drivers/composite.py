@@ -2,7 +2,7 @@
 
 A broker (RabbitMQ, SQS) moves messages; it cannot list a failed job, remember a
 worker's heartbeat or count throughput. As in Laravel, those live in a database
-connection (``QUEUE_FAILED_STORE``: the SQLite file by default, PostgreSQL in
+connection (``QUEUE_BROKER_STORE``: the SQLite file by default, PostgreSQL in
 production). ``StoreBacked`` composes a broker's ``JobQueue`` with that store's
 ``FailedStore``, ``WorkerRegistry``, ``Coordination``, ``BatchStore`` and
 ``ResultStore``: each of their operations is delegated by name, below.
@@ -38,16 +38,18 @@ from gello_queue.ports import (
     result_store,
 )
 
-STORE_PARAM = "failed_store"
-"""URL query parameter naming the store (``amqp://…?failed_store=sqlite:///x.db``)."""
+STORE_PARAMS = ("store", "failed_store")
+"""URL query parameters naming the store (``amqp://…?store=sqlite:///x.db``);
+``failed_store`` is its name from before the store held more than failed jobs."""
 
 
 def split_store_url(url: str) -> tuple[str, str | None]:
-    """The broker URL without ``failed_store=…``, and that store URL if present."""
+    """The broker URL without ``store=…``, and that store URL if present."""
     parts = urlsplit(url)
     params = parse_qsl(parts.query, keep_blank_values=True)
-    store = next((v for k, v in params if k == STORE_PARAM), None)
-    rest = urlencode([(k, v) for k, v in params if k != STORE_PARAM])
+    given = dict((k, v) for k, v in params if k in STORE_PARAMS)
+    store = next((given[k] for k in STORE_PARAMS if k in given), None)
+    rest = urlencode([(k, v) for k, v in params if k not in STORE_PARAMS])
     return urlunsplit(parts._replace(query=rest)), store
 
 
@@ -62,18 +64,18 @@ def default_queue() -> str:
 def store_factory(url: str) -> Callable[[], QueueDriver]:
     """A factory of the database store for broker URL ``url``.
 
-    The store comes from the URL's ``failed_store`` parameter, else from the
-    ``QUEUE_FAILED_STORE`` setting. Only database drivers can be stores.
+    The store comes from the URL's ``store`` parameter, else from the
+    ``QUEUE_BROKER_STORE`` setting. Only database drivers can be stores.
     """
     from gello_queue.drivers import factory_from_url
     from gello_queue.settings import load_settings
 
     _, store = split_store_url(url)
-    store = store or load_settings().queue_failed_store
+    store = store or load_settings().queue_broker_store
     scheme = urlsplit(store).scheme.lower()
     if scheme not in ("sqlite", "postgresql", "postgres", "memory"):
         raise ConfigurationError(
-            f"QUEUE_FAILED_STORE must be a database URL (sqlite:/// or postgresql://),"
+            f"QUEUE_BROKER_STORE must be a database URL (sqlite:/// or postgresql://),"
             f" got scheme {scheme or store!r}"
         )
     return factory_from_url(store)

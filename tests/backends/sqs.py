@@ -148,10 +148,7 @@ async def dying(request: Any) -> AsyncIterator[tuple[SqsDriver, Callable[[], Non
 
 def chaos_url(store: Path) -> str:
     """A ``sqs://`` URL on the moto server with its own SQLite store (for subprocesses)."""
-    return (
-        "sqs://testing:testing@/?region=us-east-1"
-        f"&endpoint={endpoint()}&failed_store=sqlite:///{store}"
-    )
+    return f"sqs://testing:testing@/?region=us-east-1&endpoint={endpoint()}&store=sqlite:///{store}"
 
 
 def _client() -> Any:

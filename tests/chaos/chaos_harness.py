@@ -120,7 +120,7 @@ def isolated_backend(name: str, tmp_path: Path) -> Iterator[Backend]:
         url = f"{POSTGRES_URL}?schema=gchaos_{token}"
     elif name == "rabbitmq":
         # The broker holds the queues; failed jobs and heartbeats live in an SQLite store.
-        url = f"{RABBITMQ_URL}?failed_store=sqlite:///{tmp_path / 'store.db'}"
+        url = f"{RABBITMQ_URL}?store=sqlite:///{tmp_path / 'store.db'}"
         env["QUEUE_PREFIX"] = f"gchaos.{token}."
     elif name == "sqs":
         # moto's server on loopback; failed jobs and heartbeats in an SQLite store.

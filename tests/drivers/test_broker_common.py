@@ -136,7 +136,7 @@ def test_the_gello_command_end_to_end(name: str, tmp_path: Path) -> None:
         k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
     }
     env.update(
-        QUEUE_FAILED_STORE=f"sqlite:///{tmp_path / 'store.db'}",
+        QUEUE_BROKER_STORE=f"sqlite:///{tmp_path / 'store.db'}",
         PYTHONPATH=str(CLI),
         GELLO_APP="app_jobs",
         GELLO_TEST_LEDGER=str(tmp_path / "ledger.txt"),

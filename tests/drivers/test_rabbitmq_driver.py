@@ -148,11 +148,19 @@ async def test_a_token_from_before_a_reconnect_settles_nothing(driver: RabbitMQD
 
 
 def test_url_routes_to_rabbitmq_with_its_store(tmp_path: Path) -> None:
-    url = f"amqps://u:p@example.com/vhost?failed_store=sqlite:///{tmp_path / 'x.db'}"
+    url = f"amqps://u:p@example.com/vhost?store=sqlite:///{tmp_path / 'x.db'}"
     driver = factory_from_url(url)()
     assert isinstance(driver, RabbitMQDriver)
     assert isinstance(driver.store, SqliteDriver)
     assert driver.url == "amqps://u:p@example.com/vhost"
+
+
+def test_the_store_parameter_keeps_its_older_name(tmp_path: Path) -> None:
+    url = f"amqp://127.0.0.1/?failed_store=sqlite:///{tmp_path / 'old.db'}"
+    driver = factory_from_url(url)()
+    assert isinstance(driver, RabbitMQDriver)
+    assert isinstance(driver.store, SqliteDriver)
+    assert driver.store.path == str(tmp_path / "old.db")
 
 
 async def test_deliveries_reach_the_buffer_in_tag_order(driver: RabbitMQDriver) -> None:
