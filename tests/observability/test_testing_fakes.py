@@ -445,6 +445,20 @@ async def test_gello_queue_fixture_drains_batches_and_chains_to_completion(
     assert await (await gello_queue.queue.driver()).counts() == {}
 
 
+class FakesGreeting(Job[Welcome]):
+    keep_result = 60
+
+    async def handle(self, payload: Welcome) -> dict[str, str]:
+        return {"hello": f"user {payload.user_id}"}
+
+
+async def test_results_of_drained_jobs_are_there_to_read(gello_queue: QueueHarness) -> None:
+    job_id = await FakesGreeting.dispatch(user_id=5)
+    await gello_queue.drain()
+    assert await gello_queue.queue.result(job_id, timeout=1) == {"hello": "user 5"}
+    assert await FakesGreeting.result(job_id, timeout=1) == {"hello": "user 5"}
+
+
 def test_gello_queue_fixture_in_a_sync_test(gello_queue: QueueHarness) -> None:
     FakesThrottled.dispatch_blocking(user_id=8)
     gello_queue.drain_blocking()
