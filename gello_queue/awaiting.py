@@ -7,14 +7,18 @@ import asyncio
 import time
 
 from gello_queue.core.errors import JobFailedError, JobNotFoundError
-from gello_queue.ports import Capability, QueueDriver, result_store
+from gello_queue.ports import Capability, QueueDriver, ResultWait, result_store
 
 _FIRST_POLL_S = 0.02
 _LAST_POLL_S = 0.25
+_WAKE_WAIT_S = 1.0
+"""The longest one wake-up wait lasts: a job that fails stores no result to wake on, so
+the failed store is looked at again this often."""
 
 
 async def wait_for_result(driver: QueueDriver, job_id: str, timeout: float) -> str:  # noqa: ASYNC109 (a deadline the caller names, as in Celery)
-    """The stored JSON result of ``job_id``, polled with a backoff from 20 ms to 250 ms.
+    """The stored JSON result of ``job_id``: woken by the backend when it stores one
+    (``ResultWait``: Redis, PostgreSQL), else polled with a backoff from 20 ms to 250 ms.
 
     A broker (RabbitMQ, SQS) cannot tell a waiting job from an unknown id: there an
     unknown id waits out the timeout.
@@ -47,5 +51,10 @@ async def wait_for_result(driver: QueueDriver, job_id: str, timeout: float) -> s
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError(f"job {job_id} has not completed within {timeout:g} s")
-        await asyncio.sleep(min(pause, left))
-        pause = min(pause * 2, _LAST_POLL_S)
+        if isinstance(driver, ResultWait):
+            data = await driver.result_wait(job_id, min(left, _WAKE_WAIT_S))
+            if data is not None:
+                return data
+        else:
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, _LAST_POLL_S)

@@ -26,6 +26,7 @@ from gello_queue.ports import (
     RestartWatch,
     port_methods,
     result_store,
+    wait_once_for_result,
 )
 
 if TYPE_CHECKING:
@@ -139,6 +140,9 @@ class HookedDriver:
 
     async def result_get(self, job_id: str) -> str | None:
         return await result_store(self.inner).result_get(job_id)
+
+    async def result_wait(self, job_id: str, timeout_s: float) -> str | None:
+        return await wait_once_for_result(self.inner, job_id, timeout_s)
 
     async def server_restarts(self) -> dict[str, Any] | None:
         inner = self.inner

@@ -8,6 +8,7 @@ token still holds the lease: a stale worker cannot ack, release or fail a rescue
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -47,6 +48,7 @@ __all__ = [
     "ReserveWait",
     "RestartWatch",
     "ResultStore",
+    "ResultWait",
     "ThroughputBucket",
     "WorkerRecord",
     "WorkerRegistry",
@@ -54,6 +56,7 @@ __all__ = [
     "port_methods",
     "require",
     "result_store",
+    "wait_once_for_result",
 ]
 
 
@@ -367,8 +370,8 @@ class ResultStore(Protocol):
     """Results of jobs that keep them (``keep_result``), as JSON text.
 
     A worker stores a result before it acks the job, so a result exists once the job
-    counts as completed. There is no wait here: ``Queue.result`` polls ``result_get``
-    with a short backoff (cheap on every backend, and the same everywhere).
+    counts as completed. A store that can wake a waiter also has ``ResultWait``; on
+    the others ``Queue.result`` polls ``result_get`` with a short backoff.
     """
 
     async def result_put(self, job_id: str, data: str, ttl_s: float) -> None:
@@ -377,6 +380,29 @@ class ResultStore(Protocol):
 
     async def result_get(self, job_id: str) -> str | None:
         """The result of ``job_id``, or None when there is none (never kept, or expired)."""
+
+
+@runtime_checkable
+class ResultWait(Protocol):
+    """Waiting for a result on the backend's own wake-up (Redis ``BLPOP``, PostgreSQL
+    ``LISTEN``) instead of polling."""
+
+    async def result_wait(self, job_id: str, timeout_s: float) -> str | None:
+        """The result of ``job_id`` once it is stored, or None after ``timeout_s``
+        (a result stored while the call starts is not missed)."""
+
+
+async def wait_once_for_result(driver: object, job_id: str, timeout_s: float) -> str | None:
+    """One wait of at most ``timeout_s`` for ``job_id``'s result: on the driver's
+    wake-up when it has one, else one look after a quarter of a second at most.
+
+    The wrapping drivers (brokers with their store, failover, dispatch hooks) pass their
+    waits through this, so a wake-up works through them and polling stays the fallback.
+    """
+    if isinstance(driver, ResultWait):
+        return await driver.result_wait(job_id, timeout_s)
+    await asyncio.sleep(min(timeout_s, 0.25))
+    return await result_store(driver).result_get(job_id)
 
 
 PORTS: tuple[type, ...] = (
@@ -389,7 +415,7 @@ PORTS: tuple[type, ...] = (
 )
 """The mandatory ports, in the order of ``QueueDriver``."""
 
-OPTIONAL_PORTS: tuple[type, ...] = (ReserveWait, RestartWatch, ResultStore)
+OPTIONAL_PORTS: tuple[type, ...] = (ReserveWait, RestartWatch, ResultStore, ResultWait)
 
 
 def result_store(driver: object) -> ResultStore:

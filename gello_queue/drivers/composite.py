@@ -36,6 +36,7 @@ from gello_queue.ports import (
     WorkerRecord,
     not_supported,
     result_store,
+    wait_once_for_result,
 )
 
 STORE_PARAMS = ("store", "failed_store")
@@ -318,6 +319,9 @@ class StoreBacked(ClaimStore):
 
     async def result_get(self, job_id: str) -> str | None:
         return await result_store(self.store).result_get(job_id)
+
+    async def result_wait(self, job_id: str, timeout_s: float) -> str | None:
+        return await wait_once_for_result(self.store, job_id, timeout_s)
 
     async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
         return await self.store.batch_mark(batch_id, job_id, failed)

@@ -38,6 +38,7 @@ from gello_queue.ports import (
     ThroughputBucket,
     WorkerRecord,
     result_store,
+    wait_once_for_result,
 )
 
 T = TypeVar("T")
@@ -394,6 +395,9 @@ class FailoverDriver:
 
     async def result_get(self, job_id: str) -> str | None:
         return await result_store(self.home).result_get(job_id)
+
+    async def result_wait(self, job_id: str, timeout_s: float) -> str | None:
+        return await wait_once_for_result(self.home, job_id, timeout_s)
 
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
         # With the record, so a batch and its jobs are stored together as the port says.

@@ -180,6 +180,7 @@ class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, R
         self._closing = True
         await self._vacuum.close()
         await self._listener.stop()
+        await self._close_results()
         await self._pushes.close()
         await self._reserves.close()
         self._listener.release()

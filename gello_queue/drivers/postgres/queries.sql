@@ -522,10 +522,15 @@ WHERE id = $1;
 DELETE FROM {{batches}} WHERE created_at < $1 AND (finished_at < $1 OR cancelled_at < $1);
 
 -- name: result_put
--- Not relaxed: a result must outlive a crash as the job's completion does.
-INSERT INTO {{results}} (id, data, expires_at)
-VALUES ($1, $2, date_part('epoch', now()) + $3)
-ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at;
+-- Not relaxed: a result must outlive a crash as the job's completion does. The job id is
+-- sent on the results channel ($4) at commit, for a waiter's LISTEN.
+WITH put AS (
+    INSERT INTO {{results}} (id, data, expires_at)
+    VALUES ($1, $2, date_part('epoch', now()) + $3)
+    ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at
+    RETURNING id
+)
+SELECT pg_notify($4, id) FROM put;
 
 -- name: result_get
 SELECT data FROM {{results}}

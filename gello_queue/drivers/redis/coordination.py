@@ -1,5 +1,5 @@
 """Shared counters and locks on Redis, for rate limits and overlap guards, and kept job
-results.
+results with the wake lists their waiters block on.
 
 Each coordination key has a hash tag of its own (``P{c:<key>}:n`` for a counter,
 ``P{c:<key>}:l`` for a lock), so keys spread over a cluster and every call touches one
@@ -9,7 +9,13 @@ its ttl, and only that owner releases it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from gello_queue.drivers.redis.link import Link
+
+_WAKE_TOKEN_MS = 60_000
+"""How long a result's wake token waits for a waiter that has not blocked yet."""
 
 
 class Coordination:
@@ -41,7 +47,25 @@ class Coordination:
     # A job's result is one string with its own hash tag and ``PX``: Redis expires it.
     async def result_put(self, job_id: str, data: str, ttl_s: float) -> None:
         ms = max(1, round(ttl_s * 1000))
-        await self._link.redis.execute_command("SET", self._k.result(job_id), data, "PX", ms)
+        keys = (self._k.result(job_id), self._k.result_wake(job_id))
+        await self._link.scripts["result_put"](keys, (data, ms, min(ms, _WAKE_TOKEN_MS)))
+
+    async def result_wait(self, job_id: str, timeout_s: float) -> str | None:
+        """The result, once ``BLPOP`` takes the token its put left (or ``timeout_s`` ends).
+
+        Only one waiter takes the token: others for the same job find the result when
+        their own, short, wait ends (``Queue.result`` waits a second at most at a time).
+        """
+        data = await self.result_get(job_id)
+        if data is not None or timeout_s < 0.001:
+            return data
+        # A guard above the server-side timeout: a half-open socket must not hang us.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s + 5.0):
+                await self._link.blocking_client().blpop(
+                    [self._k.result_wake(job_id)], timeout=round(timeout_s, 3)
+                )
+        return await self.result_get(job_id)
 
     async def result_get(self, job_id: str) -> str | None:
         data = await self._link.redis.execute_command("GET", self._k.result(job_id))

@@ -441,6 +441,9 @@ class RedisDriver:
     async def result_get(self, job_id: str) -> str | None:
         return await self._coordination.result_get(job_id)
 
+    async def result_wait(self, job_id: str, timeout_s: float) -> str | None:
+        return await self._coordination.result_wait(job_id, timeout_s)
+
     # -- batches (batches.py) --------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
         return await self._batches.batch_push(record, envelopes)

@@ -122,6 +122,10 @@ class KeyScheme:
         """A job's kept result."""
         return f"{self.prefix}{{r:{job_id}}}"
 
+    def result_wake(self, job_id: str) -> str:
+        """The list a waiter for a job's result blocks on (the result's slot)."""
+        return f"{self.prefix}{{r:{job_id}}}:w"
+
     def batch(self, batch_id: str) -> tuple[str, str]:
         """A batch's record and its job marks."""
         t = f"{self.prefix}{{b:{batch_id}}}"

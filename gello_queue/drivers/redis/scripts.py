@@ -43,6 +43,7 @@ SCRIPTS = (
     "counter_incr",
     "lock_acquire",
     "lock_release",
+    "result_put",
     "batch_create",
     "batch_mark",
     "batch_cancel",
