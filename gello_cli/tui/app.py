@@ -33,7 +33,9 @@ from gello_queue import GelloError
 from gello_queue.inspection import Snapshot, WorkerHint, redact_url
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = 5.0
+"""The longest wait between reconnect attempts: an operator watching a banner wants the
+console back within seconds of the server, not half a minute later."""
 RECENT_FAILURES = 5
 
 
@@ -96,6 +98,8 @@ class MonitorApp(App[None]):
         self.listings: dict[str, Any] = {}
         self.fetched_at: float | None = None
         self.error: str | None = None
+        self.failures = 0
+        """Refreshes failed in a row: the reconnect backoff's exponent."""
         self.ticks = 0
         """Completed refreshes (tests wait on it)."""
         self._wake = asyncio.Event()
@@ -116,14 +120,19 @@ class MonitorApp(App[None]):
     @work(exclusive=True, group="poll")
     async def poll_loop(self) -> None:
         """One snapshot (and the visible screen's listing) per tick, backing off offline."""
-        failures = 0
         while True:
-            if self.live or failures or self._wake.is_set():
+            if self.live or self.failures or self._wake.is_set():
                 self._wake.clear()
-                failures = 0 if await self.refresh_data() else failures + 1
-            delay = min(self.interval * 2**failures, max(MAX_BACKOFF_S, self.interval))
+                self.failures = 0 if await self.refresh_data() else self.failures + 1
+                self.render_status()  # the banner names the next attempt's delay
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                await asyncio.wait_for(self._wake.wait(), self.retry_delay())
+
+    def retry_delay(self) -> float:
+        """Seconds to the next refresh: the interval, doubled per failed attempt up to
+        ``MAX_BACKOFF_S`` (or the interval, when that is longer)."""
+        backoff: float = self.interval * 2.0**self.failures
+        return min(backoff, max(MAX_BACKOFF_S, self.interval))
 
     def current_view(self) -> MonitorScreen | None:
         for screen in self.screen_stack:
@@ -186,8 +195,10 @@ class MonitorApp(App[None]):
         view.set_class(self.error is not None, "-offline")
         if self.error is not None:
             kept = "no data yet" if age is None else f"showing data from {duration(age)} ago"
+            cap = max(MAX_BACKOFF_S, self.interval)
             view.query_one("#banner", Static).update(
-                f"Connection lost: {self.error}. Reconnecting with backoff; {kept}."
+                f"Connection lost: {self.error}. Next try in {self.retry_delay():.2g}s (at"
+                f" most {cap:g}s apart); switch screens to retry now; {kept}."
             )
 
     # -- keys ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ palette, read-only, drill-in, and staying up when the connection drops."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 from seed import T0, seed
 from seed import env as envelope
@@ -292,3 +293,30 @@ async def test_a_worker_whose_heartbeat_is_overdue_is_dead(mem_app: MonitorApp) 
         assert str(table.get_cell("w-2", "state").text) == "dead"
         assert str(table.get_cell("w-1", "state").text) == "running"
         assert "Workers: 1 live, 1 dead, 1/4 slots busy" in screen_text(app)
+
+
+async def test_offline_retries_back_off_to_five_seconds_and_a_screen_switch_retries_now(
+    mem_app: MonitorApp,
+) -> None:
+    app = mem_app
+    app.interval = 2.0
+    good = app.backend
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot)
+        dead = Backend(Queue("redis://127.0.0.1:1/0"))
+        try:
+            app.backend = dead
+            app.wake()
+            await until(pilot, lambda: "Connection lost" in screen_text(app))
+            app.failures = 12  # a long outage: the backoff has reached its cap
+            assert app.retry_delay() == 5.0
+            app.render_status()
+            await until(pilot, lambda: "at most 5s apart" in screen_text(app))
+            assert "switch screens to retry now" in screen_text(app)
+            app.backend = good
+            started = time.monotonic()
+            await pilot.press("2")  # the Queues screen: a refresh at once, not in 5 s
+            await until(pilot, lambda: app.error is None, timeout_s=10)
+            assert time.monotonic() - started < 4.0
+        finally:
+            await asyncio.to_thread(dead.close)
