@@ -47,6 +47,7 @@ from gello_queue.core.errors import (
     PayloadValidationError,
     ReleaseJob,
     UnknownJobError,
+    WorkerNotFoundError,
 )
 from gello_queue.core.job import Job, PendingDispatch
 from gello_queue.core.registry import JobRegistry, default_registry
@@ -103,6 +104,7 @@ __all__ = [
     "Settings",
     "UnknownJobError",
     "Worker",
+    "WorkerNotFoundError",
     "WorkerRecord",
     "WorkerState",
     "WorkerStatus",

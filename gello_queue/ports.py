@@ -245,13 +245,21 @@ class FailedStore(Protocol):
 
 @runtime_checkable
 class WorkerRegistry(Protocol):
-    """Workers' heartbeats, pause flags, the restart signal and throughput."""
+    """Workers' heartbeats, commands to one worker, pause flags, the restart signal and
+    throughput."""
 
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:
         """Store a worker's heartbeat; it is forgotten ``ttl_s`` after the last one."""
 
     async def worker_gone(self, worker_id: str) -> None:
-        """Forget a worker that stopped."""
+        """Forget a worker that stopped (and a command left for it)."""
+
+    async def worker_command(self, worker_id: str, command: str) -> None:
+        """Leave ``command`` (a ``WorkerCommand``) for worker ``worker_id`` to take at its
+        next tick, replacing one it has not taken; kept ``COMMAND_KEPT_S`` at most."""
+
+    async def worker_command_take(self, worker_id: str) -> str | None:
+        """The command left for ``worker_id``, taken (each is given once), or None."""
 
     async def workers(self) -> list[WorkerRecord]:
         """Heartbeats of workers seen within their ttl, with ``last_seen`` set."""

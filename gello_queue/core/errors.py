@@ -43,6 +43,10 @@ class JobNotFoundError(GelloError):
     """No job (or failed job) has the given id."""
 
 
+class WorkerNotFoundError(GelloError):
+    """No live worker (or more than one) goes by the given id, name or host:pid."""
+
+
 class JobFailedError(GelloError):
     """The job whose result was asked for ended in the failed store.
 

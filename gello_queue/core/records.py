@@ -122,6 +122,8 @@ class WorkerRecord:
     started_at: float
     memory_bytes: int
     last_seen: float = 0.0
+    running_since: dict[str, float] = field(default_factory=dict)
+    """When the worker took each of ``current_jobs`` (the backend's clock, as leases)."""
 
     def to_json(self) -> bytes:
         """Serialise for storage."""

@@ -34,3 +34,22 @@ class WorkerState(StrEnum):
     """Taking no new jobs; running jobs finish within the grace period."""
     STOPPED = "stopped"
     """Not started yet, or done."""
+
+
+class WorkerCommand(StrEnum):
+    """What an operator asks of one running worker, through the backend (any host)."""
+
+    PAUSE = "pause"
+    """Take no new jobs until resumed; running jobs go on."""
+    RESUME = "resume"
+    """Take jobs again after a pause."""
+    QUIET = "quiet"
+    """Take no new jobs, let every running job finish (each within its own timeout), then
+    exit: a drain before a deploy, with no grace period cutting jobs short."""
+    STOP = "stop"
+    """Stop as on SIGTERM: running jobs get the grace period, then go back to their queue."""
+
+
+COMMAND_KEPT_S = 3600.0
+"""How long a command waits for its worker to take it: one left for a worker that died
+must not be obeyed by nobody for ever."""

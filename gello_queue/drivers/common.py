@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
+from gello_queue.core.states import COMMAND_KEPT_S
 from gello_queue.ports import WorkerRecord
 
 THROUGHPUT_KEPT_S = 86_400
@@ -30,6 +32,13 @@ def text_of(body: str | bytes) -> str:
 def seen(record: WorkerRecord, now: float) -> WorkerRecord:
     """The heartbeat stamped with the backend's time."""
     return replace(record, last_seen=now)
+
+
+def newest_command(rows: Iterable[tuple[str, float]], prefix: str, now: float) -> str | None:
+    """The command of the newest control row ``<prefix><command>`` (valued by when it
+    was left) that is not older than ``COMMAND_KEPT_S``: the SQL drivers' one rule."""
+    fresh = [(float(at), str(key)[len(prefix) :]) for key, at in rows if at > now - COMMAND_KEPT_S]
+    return max(fresh)[1] if fresh else None
 
 
 def prefix_bounds(prefix: str) -> tuple[str, str]:

@@ -266,6 +266,12 @@ class StoreBacked(ClaimStore):
     async def worker_gone(self, worker_id: str) -> None:
         await self.store.worker_gone(worker_id)
 
+    async def worker_command(self, worker_id: str, command: str) -> None:
+        await self.store.worker_command(worker_id, command)
+
+    async def worker_command_take(self, worker_id: str) -> str | None:
+        return await self.store.worker_command_take(worker_id)
+
     async def workers(self) -> list[WorkerRecord]:
         return await self.store.workers()
 

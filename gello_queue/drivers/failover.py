@@ -337,6 +337,13 @@ class FailoverDriver:
     async def worker_gone(self, worker_id: str) -> None:
         await self._each(lambda d: d.worker_gone(worker_id))
 
+    async def worker_command(self, worker_id: str, command: str) -> None:
+        await self._each(lambda d: d.worker_command(worker_id, command))
+
+    async def worker_command_take(self, worker_id: str) -> str | None:
+        taken = [c for _, c in await self._each(lambda d: d.worker_command_take(worker_id))]
+        return next((c for c in taken if c is not None), None)
+
     async def workers(self) -> list[WorkerRecord]:
         seen: dict[str, WorkerRecord] = {}
         for _, part in await self._each(lambda d: d.workers()):

@@ -12,6 +12,7 @@ logging, redaction, the worker hint and the supervisor's merged endpoints.
 from __future__ import annotations
 
 from gello_queue.core.redaction import redact as redact  # the dashboard's payload rule
+from gello_queue.core.states import WorkerCommand
 from gello_queue.inspection.admin import Admin
 from gello_queue.inspection.base import SCAN_PAGE
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
@@ -56,6 +57,7 @@ from gello_queue.inspection.tooling import (
     serve_supervisor_probes,
     uptime,
 )
+from gello_queue.inspection.workers import pick_worker, worker_label
 
 
 class Inspector(Reads, Matching, Admin, Facts):
@@ -87,6 +89,7 @@ __all__ = [
     "QueueStats",
     "ServerWarnings",
     "Snapshot",
+    "WorkerCommand",
     "WorkerHint",
     "configure_logging",
     "connection_named",
@@ -101,6 +104,7 @@ __all__ = [
     "new_id",
     "parse_backoff_option",
     "parse_memory",
+    "pick_worker",
     "redact",
     "redact_body",
     "redact_url",
@@ -110,4 +114,5 @@ __all__ = [
     "serve_supervisor_probes",
     "short_ids",
     "uptime",
+    "worker_label",
 ]

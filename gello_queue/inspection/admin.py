@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import JobNotFoundError
+from gello_queue.core.errors import ConfigurationError, JobNotFoundError
+from gello_queue.core.states import WorkerCommand
 from gello_queue.inspection.base import SCAN_PAGE, InspectorBase
 from gello_queue.inspection.failed import FailedFilter, merge_queue
-from gello_queue.ports import Capability, FailedJob
+from gello_queue.inspection.workers import pick_worker
+from gello_queue.ports import Capability, FailedJob, WorkerRecord
 from gello_queue.retention import Limits
 
 
@@ -117,6 +119,26 @@ class Admin(InspectorBase):
         if not await (await self._driver(Capability.CANCEL)).cancel(job_id):
             raise JobNotFoundError(_gone([job_id], "pending or scheduled"))
         return 1
+
+    async def command_worker(self, worker: str, command: WorkerCommand | str) -> WorkerRecord:
+        """Leave ``command`` (pause, resume, quiet, stop) for one worker, named by its id,
+        its name or ``host:pid`` (as ``queue:status`` and the dashboard show it); the
+        worker applies it within a second or so, on whatever host it runs. Returns the
+        worker's record.
+
+        Raises:
+            ConfigurationError: ``command`` is not a ``WorkerCommand``.
+            WorkerNotFoundError: no live worker goes by that name, or several do.
+        """
+        try:
+            order = WorkerCommand(command)
+        except ValueError:
+            known = ", ".join(WorkerCommand)
+            raise ConfigurationError(f"unknown worker command {command!r}; use {known}") from None
+        driver = await self._driver()
+        record = pick_worker(await driver.workers(), worker)
+        await driver.worker_command(record.id, order)
+        return record
 
     async def restart_workers(self) -> float:
         """Ask every worker to exit after its current jobs."""

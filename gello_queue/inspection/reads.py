@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from gello_queue.core.errors import JobNotFoundError, NotSupportedError
@@ -20,7 +21,15 @@ from gello_queue.inspection.ids import (
     one_match,
 )
 from gello_queue.inspection.snapshot import Snapshot
-from gello_queue.ports import Capability, FailedJob, JobRecord, QueueCounts, QueueDriver
+from gello_queue.inspection.workers import pick_worker
+from gello_queue.ports import (
+    Capability,
+    FailedJob,
+    JobRecord,
+    QueueCounts,
+    QueueDriver,
+    WorkerRecord,
+)
 
 LISTABLE = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
 
@@ -152,6 +161,17 @@ class Reads(InspectorBase):
         if failed is not None:
             return detail_of_failed(failed)
         raise JobNotFoundError(f"no job with id {job_id}: it may have completed or been deleted")
+
+    async def worker(self, wanted: str) -> tuple[WorkerRecord, list[JobDetail]]:
+        """One live worker (by id, name or ``host:pid``) and the jobs it runs now.
+
+        Raises:
+            WorkerNotFoundError: no live worker goes by that name, or several do.
+        """
+        driver = await self._driver()
+        record = pick_worker(await driver.workers(), wanted)
+        found = await asyncio.gather(*(driver.find(i) for i in record.current_jobs))
+        return record, [detail_of_record(r) for r in found if r is not None]
 
     async def failed_job(self, job_id: str) -> FailedJob:
         """One failed job.

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from gello_queue.worker.runtime import Worker
 
 TICK_S = 1.0
-"""How often pause flags, the restart signal and limits are checked."""
+"""How often pause flags, commands, the restart signal and limits are checked."""
 
 
 class Maintenance:
@@ -30,6 +30,8 @@ class Maintenance:
         self.driver = driver
         self.restart_seen: float | None = None
         self.beat_every = worker.lease_s / 3
+        self.shown: tuple[str, frozenset[str]] | None = None
+        """The state and running jobs the last heartbeat stored."""
         self.rescue_every = worker.lease_s / 2
 
     async def prime(self) -> None:
@@ -54,6 +56,10 @@ class Maintenance:
                     last_beat = now
                     await self.renew()
                     await self.beat()
+                elif self.shown != self.showing():
+                    # Busy slots and state as the dashboard shows them: at most a tick
+                    # behind the worker, not a third of a lease.
+                    await self.beat()
                 if now - last_rescue >= self.rescue_every:
                     last_rescue = now
                     await self.rescue()
@@ -63,8 +69,12 @@ class Maintenance:
                 self.worker.log.error("maintenance_error", error=repr(exc))
 
     async def check_flags(self) -> None:
-        """Pick up paused queues and a restart signal."""
+        """Pick up paused queues, a command left for this worker and a restart signal."""
         self.worker.paused_queues = await self.driver.paused()
+        command = await self.driver.worker_command_take(self.worker.id)
+        if command is not None:
+            self.worker.obey(command)
+            await self.beat()  # the operator sees the new state now, not at the next beat
         signal = await self.driver.restart_signal()
         if signal is not None and signal != self.restart_seen:
             self.worker.log.info("restart_signal", worker=self.worker.name)
@@ -88,9 +98,14 @@ class Maintenance:
             if lost:
                 self.worker.lease_lost(lost)
 
+    def showing(self) -> tuple[str, frozenset[str]]:
+        return str(self.worker.state), frozenset(self.worker.active)
+
     async def beat(self) -> None:
         """Store the heartbeat and flush throughput counters."""
+        shown = self.showing()
         await self.driver.worker_beat(self.worker.record(), ttl_s=self.worker.lease_s)
+        self.shown = shown
         per_queue = self.worker.counters.per_queue
         if per_queue:
             counts = {q: (p, f) for q, (p, f) in per_queue.items() if p or f}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import socket
 import time
@@ -33,7 +34,7 @@ import psutil
 from gello_queue.core.dispatcher import default_connection
 from gello_queue.core.envelope import new_id
 from gello_queue.core.registry import JobRegistry
-from gello_queue.core.states import WorkerState
+from gello_queue.core.states import WorkerCommand, WorkerState
 from gello_queue.events import Events, JobProcessed, WorkerEvent, log_listener
 from gello_queue.observability import get_logger
 from gello_queue.ports import QueueDriver, Reservation, ReserveWait, WorkerRecord
@@ -161,6 +162,31 @@ class Worker:
         self.grace_s = 0
         self._hurry.set()
         self.stop()
+
+    def quiet(self) -> None:
+        """Take no new jobs, let every running one finish (within its own timeout, with
+        no grace period cutting it short), then stop."""
+        self.grace_s = math.inf
+        self.stop(ExitReason.QUIET)
+
+    def obey(self, command: str) -> None:
+        """Apply a command an operator left for this worker in the backend."""
+        try:
+            order = WorkerCommand(command)
+        except ValueError:
+            self.log.warning(
+                "worker_command_unknown",
+                command=command[:40],
+                detail="ignored; known: " + ", ".join(WorkerCommand),
+            )
+            return
+        self.log.info("worker_command", command=str(order), worker=self.name)
+        {
+            WorkerCommand.PAUSE: self.pause,
+            WorkerCommand.RESUME: self.resume,
+            WorkerCommand.QUIET: self.quiet,
+            WorkerCommand.STOP: self.stop,
+        }[order]()
 
     def pause(self) -> None:
         """Stop taking new jobs until ``resume()``; running jobs go on."""
@@ -293,6 +319,7 @@ class Worker:
                 await self._backend_down(exc)
                 continue
             self._failures = 0
+            batch = await self._unless_paused(batch)
             if batch:
                 for res in batch:
                     self._start(executor, res)
@@ -331,6 +358,12 @@ class Worker:
         except Exception as exc:
             await self._backend_down(exc)
             return []
+        return await self._unless_paused(batch)
+
+    async def _unless_paused(self, batch: list[Reservation]) -> list[Reservation]:
+        """``batch``, or nothing when the worker paused or began to stop while the
+        reserve was under way (a command or signal then): those leases go back at once,
+        with their attempts given back, instead of running on a paused worker."""
         if batch and (self._stop.is_set() or not self._resume.is_set()):
             assert self._driver is not None
             for res in batch:

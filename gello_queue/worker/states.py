@@ -15,6 +15,7 @@ class ExitReason(StrEnum):
     MAX_TIME = "max_time"
     MEMORY = "memory"
     RESTART = "restart"
+    QUIET = "quiet"
 
 
 EXIT_CODES = {ExitReason.MEMORY: 12}

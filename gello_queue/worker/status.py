@@ -3,6 +3,7 @@ the heartbeat record stored in the backend."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import time
@@ -69,6 +70,8 @@ def status_of(worker: Worker) -> WorkerStatus:
 
 def record_of(worker: Worker) -> WorkerRecord:
     """``worker``'s heartbeat, as stored in the backend."""
+    # At most 50 jobs: a heartbeat stays small, whatever the concurrency.
+    running = dict(itertools.islice(worker.active.items(), 50))
     return WorkerRecord(
         id=worker.id,
         name=worker.name,
@@ -79,7 +82,10 @@ def record_of(worker: Worker) -> WorkerRecord:
         state=str(worker.state),
         processed=worker.counters.processed,
         failed=worker.counters.failed,
-        current_jobs=list(worker.active)[:50],
+        current_jobs=list(running),
+        running_since={
+            job_id: res.lease_expires_at - worker.lease_s for job_id, (res, _) in running.items()
+        },
         started_at=worker.started_at or 0.0,
         memory_bytes=worker.memory_bytes(),
     )

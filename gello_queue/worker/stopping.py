@@ -8,6 +8,7 @@ job one of its tries.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 from gello_queue.core.envelope import Envelope
@@ -37,7 +38,9 @@ async def drain(
         finished = asyncio.ensure_future(asyncio.wait(tasks))
         hurried = asyncio.ensure_future(hurry.wait())
         await asyncio.wait(
-            (finished, hurried), timeout=grace_s, return_when=asyncio.FIRST_COMPLETED
+            (finished, hurried),
+            timeout=None if math.isinf(grace_s) else grace_s,  # quiet: jobs' own timeouts
+            return_when=asyncio.FIRST_COMPLETED,
         )
         finished.cancel()
         hurried.cancel()

@@ -45,6 +45,7 @@ PUBLIC = [
     "Settings",
     "UnknownJobError",
     "Worker",
+    "WorkerNotFoundError",
     "WorkerRecord",
     "WorkerState",
     "WorkerStatus",

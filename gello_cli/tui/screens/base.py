@@ -24,6 +24,9 @@ WRITE_ACTIONS = frozenset(
         "retry_queue",
         "run_now",
         "cancel",
+        "toggle_worker",
+        "quiet_worker",
+        "stop_worker",
     }
 )
 """Actions that change the backend: disabled (greyed in the footer) by ``--read-only``."""

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from gello_cli.tui.format import count, duration, rate
 from gello_cli.tui.table import Cell, cell, num
-from gello_queue import WorkerRecord
 from gello_queue.inspection import QueueStats, Snapshot, WorkerHint, restart_line
 
 QUEUE_COLUMNS = [
@@ -21,11 +20,6 @@ QUEUE_COLUMNS = [
     ("workers", "Wrk"),
     ("state", "State"),
 ]
-
-
-def worker_label(worker: WorkerRecord) -> str:
-    """How a worker is named everywhere: ``host:pid/name``."""
-    return f"{worker.host}:{worker.pid}/{worker.name}"
 
 
 def queue_row(q: QueueStats, colors: dict[str, str]) -> tuple[str, Sequence[Cell]]:

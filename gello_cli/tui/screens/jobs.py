@@ -11,11 +11,10 @@ from textual.widgets import Label, Tab, Tabs
 
 from gello_cli.tui.format import clock_time, count, duration, short_id
 from gello_cli.tui.screens.base import MonitorScreen
-from gello_cli.tui.screens.common import worker_label
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue import GelloError, JobRecord, JobState
-from gello_queue.inspection import FailedFilter, Matches, Snapshot, detail_of_record
+from gello_queue.inspection import FailedFilter, Matches, Snapshot, detail_of_record, worker_label
 
 PAGE = 200
 STATES = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)

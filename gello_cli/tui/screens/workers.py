@@ -11,10 +11,19 @@ from textual.widgets import Label, Static
 
 from gello_cli.tui.format import count, duration, size
 from gello_cli.tui.screens.base import MonitorScreen
-from gello_cli.tui.screens.common import worker_label
+from gello_cli.tui.screens.worker_control import send, toggle_command
+from gello_cli.tui.screens.worker_detail import WorkerScreen
 from gello_cli.tui.table import KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
-from gello_queue.inspection import Snapshot, heartbeat_age, is_stale, rescue_in
+from gello_queue import WorkerRecord
+from gello_queue.inspection import (
+    Snapshot,
+    WorkerCommand,
+    heartbeat_age,
+    is_stale,
+    rescue_in,
+    worker_label,
+)
 
 COLUMNS = [
     ("worker", "Worker (host:pid/name)"),
@@ -33,6 +42,10 @@ class WorkersScreen(MonitorScreen):
     mode = "workers"
     filterable = True
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail"),
+        Binding("t", "toggle_worker", "Pause/resume"),
+        Binding("Q", "quiet_worker", "Quiet"),
+        Binding("S", "stop_worker", "Stop"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
     ]
@@ -52,6 +65,38 @@ class WorkersScreen(MonitorScreen):
 
     def action_sort(self) -> None:
         self.table.sort_by()
+
+    def selected(self) -> WorkerRecord | None:
+        """The worker under the cursor, by key: a refresh that moved rows cannot
+        redirect a command to another worker."""
+        snap, key = self.monitor.snapshot, self.table.cursor_key
+        if snap is None or key is None:
+            return None
+        return next((w for w in snap.workers if w.id == key), None)
+
+    def on_data_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        worker = self.selected()
+        if worker is not None:
+            self.app.push_screen(WorkerScreen(worker.id, worker_label(worker)))
+
+    def action_toggle_worker(self) -> None:
+        worker = self.selected()
+        if worker is not None:
+            send(self, worker, toggle_command(worker))
+
+    def action_quiet_worker(self) -> None:
+        worker = self.selected()
+        if worker is not None:
+            send(self, worker, WorkerCommand.QUIET)
+
+    def action_stop_worker(self) -> None:
+        worker = self.selected()
+        if worker is not None:
+            send(self, worker, WorkerCommand.STOP)
 
     def show(self, snap: Snapshot, listing: Any) -> None:
         colors = palette(self.app)

@@ -259,6 +259,12 @@ class MemoryDriver:
     async def worker_gone(self, worker_id: str) -> None:
         await self._registry.worker_gone(worker_id)
 
+    async def worker_command(self, worker_id: str, command: str) -> None:
+        await self._registry.worker_command(worker_id, command)
+
+    async def worker_command_take(self, worker_id: str) -> str | None:
+        return await self._registry.worker_command_take(worker_id)
+
     async def workers(self) -> list[WorkerRecord]:
         return await self._registry.workers()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gello_queue.core.states import COMMAND_KEPT_S
 from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
 from gello_queue.drivers.memory.store import MemoryStore
 from gello_queue.ports import ThroughputBucket, WorkerRecord
@@ -20,6 +21,16 @@ class Registry:
     async def worker_gone(self, worker_id: str) -> None:
         with self.store.lock:
             self.store.workers.pop(worker_id, None)
+            self.store.commands.pop(worker_id, None)
+
+    async def worker_command(self, worker_id: str, command: str) -> None:
+        with self.store.lock:
+            self.store.commands[worker_id] = (command, self.store.clock() + COMMAND_KEPT_S)
+
+    async def worker_command_take(self, worker_id: str) -> str | None:
+        with self.store.lock:
+            command, until = self.store.commands.pop(worker_id, (None, 0.0))
+            return command if until > self.store.clock() else None
 
     async def workers(self) -> list[WorkerRecord]:
         with self.store.lock:

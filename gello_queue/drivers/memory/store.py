@@ -58,6 +58,8 @@ class MemoryStore:
         self.workers: dict[str, tuple[WorkerRecord, float]] = {}
         self.paused: set[str] = set()
         self.restart_at: float | None = None
+        self.commands: dict[str, tuple[str, float]] = {}
+        """Commands left for workers: worker id -> (command, expires_at)."""
         self.throughput: dict[tuple[int, str], list[int]] = {}
         self.seq = itertools.count()
         self.coord: dict[str, tuple[str, int, float]] = {}

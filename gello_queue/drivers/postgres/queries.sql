@@ -368,7 +368,20 @@ ON CONFLICT (id) DO UPDATE SET
     record = excluded.record, last_seen = excluded.last_seen, ttl = excluded.ttl;
 
 -- name: worker_gone
+WITH commands AS (
+    DELETE FROM {{control}} WHERE key >= 'command:' || $1 || ':' AND key < 'command:' || $1 || ';'
+)
 DELETE FROM {{workers}} WHERE id = $1;
+
+-- name: worker_command
+-- $1, $2: the bounds of the worker's command keys; $3: the new one, which replaces them.
+WITH gone AS (DELETE FROM {{control}} WHERE key >= $1 AND key < $2 AND key <> $3)
+INSERT INTO {{control}} (key, value) VALUES ($3, date_part('epoch', now()))
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: worker_command_take
+DELETE FROM {{control}} WHERE key >= $1 AND key < $2
+RETURNING key, value, date_part('epoch', now());
 
 -- name: workers
 SELECT record, last_seen FROM {{workers}}

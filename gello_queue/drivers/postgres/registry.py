@@ -3,7 +3,7 @@ what workers tell each other and the status commands through the database."""
 
 from __future__ import annotations
 
-from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
+from gello_queue.drivers.common import THROUGHPUT_KEPT_S, newest_command, prefix_bounds, seen
 from gello_queue.drivers.postgres.connection import Database
 from gello_queue.ports import ThroughputBucket, WorkerRecord
 
@@ -17,6 +17,18 @@ class Registry(Database):
 
     async def worker_gone(self, worker_id: str) -> None:
         await self._execute("worker_gone", worker_id)
+
+    # As in SQLite: a control row ``command:<worker id>:<command>``, valued by when.
+    async def worker_command(self, worker_id: str, command: str) -> None:
+        prefix = f"command:{worker_id}:"
+        await self._execute("worker_command", *prefix_bounds(prefix), prefix + command)
+
+    async def worker_command_take(self, worker_id: str) -> str | None:
+        prefix = f"command:{worker_id}:"
+        rows = await self._fetch("worker_command_take", *prefix_bounds(prefix))
+        if not rows:
+            return None
+        return newest_command([(r[0], r[1]) for r in rows], prefix, float(rows[0][2]))
 
     async def workers(self) -> list[WorkerRecord]:
         out: list[WorkerRecord] = []

@@ -36,6 +36,7 @@ Global structures share the tag ``{g}`` (one slot, small and rarely written)::
                                    at, persistent (see ``server.py``)
     P{g}:workers             zset  worker id -> last heartbeat (server time)
     P{g}:worker:<id>         str   heartbeat record (JSON), PX = the worker's ttl
+    P{g}:worker:<id>:cmd     str   a command left for the worker (pause, quiet...), EX 1 h
     P{g}:tp                  zset  minute -> minute: index of throughput buckets
     P{g}:tp:<minute>         hash  p:<queue> / f:<queue> counters, EXPIRE one day
     P{g}:batches             zset  batch id -> created_at

@@ -1,4 +1,5 @@
-"""Workers, paused queues, the restart signal and throughput on Redis.
+"""Workers, commands to one worker, paused queues, the restart signal and throughput on
+Redis.
 
 These live under the ``{g}`` hash tag (one slot: small and rarely written). A worker's
 heartbeat record expires with the ttl it gives, so a dead worker drops out by itself;
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gello_queue.core.states import COMMAND_KEPT_S
 from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
 from gello_queue.drivers.redis.link import Link
 from gello_queue.drivers.redis.scripts import run
@@ -30,8 +32,19 @@ class Registry:
 
     async def worker_gone(self, worker_id: str) -> None:
         await self._link.scripts["worker_gone"](
-            (self._k.worker + worker_id, self._k.workers), (worker_id,)
+            (self._k.worker + worker_id, self._k.workers, self._k.worker + worker_id + ":cmd"),
+            (worker_id,),
         )
+
+    # A command is one string beside the worker's heartbeat key, expiring on its own.
+    async def worker_command(self, worker_id: str, command: str) -> None:
+        key = self._k.worker + worker_id + ":cmd"
+        await self._link.redis.execute_command("SET", key, command, "EX", int(COMMAND_KEPT_S))
+
+    async def worker_command_take(self, worker_id: str) -> str | None:
+        key = self._k.worker + worker_id + ":cmd"
+        command = await self._link.redis.execute_command("GETDEL", key)
+        return None if command is None else str(command)
 
     async def workers(self) -> list[WorkerRecord]:
         raw = await self._link.scripts["workers"]((self._k.workers,), (self._k.worker,))

@@ -225,6 +225,9 @@ DELETE FROM gello_workers WHERE id = ?;
 -- name: workers
 SELECT record FROM gello_workers WHERE last_seen + ttl >= ? ORDER BY id;
 
+-- name: worker_command_take
+DELETE FROM gello_control WHERE key >= ? AND key < ? RETURNING key, value;
+
 -- name: control_set
 INSERT OR REPLACE INTO gello_control (key, value) VALUES (?, ?);
 

@@ -3,7 +3,7 @@ throughput per minute (``gello_workers``, ``gello_control``, ``gello_throughput`
 
 from __future__ import annotations
 
-from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
+from gello_queue.drivers.common import THROUGHPUT_KEPT_S, newest_command, prefix_bounds, seen
 from gello_queue.drivers.sqlite.connection import SqliteConnection
 from gello_queue.drivers.sqlite.sql import Q
 from gello_queue.ports import ThroughputBucket, WorkerRecord
@@ -23,6 +23,20 @@ class WorkerStore(SqliteConnection):
     async def worker_gone(self, worker_id: str) -> None:
         with self._write() as tx:
             tx.execute(Q["worker_gone"], (worker_id,))
+            tx.execute(Q["worker_command_take"], prefix_bounds(f"command:{worker_id}:"))
+
+    # A command is a control row ``command:<worker id>:<command>`` valued by when it
+    # was left: the newest one not older than ``COMMAND_KEPT_S`` is taken.
+    async def worker_command(self, worker_id: str, command: str) -> None:
+        with self._write() as tx:
+            tx.execute(Q["worker_command_take"], prefix_bounds(f"command:{worker_id}:"))
+            tx.execute(Q["control_set"], (f"command:{worker_id}:{command}", self.clock()))
+
+    async def worker_command_take(self, worker_id: str) -> str | None:
+        prefix = f"command:{worker_id}:"
+        with self._write() as tx:
+            rows = tx.execute(Q["worker_command_take"], prefix_bounds(prefix)).fetchall()
+        return newest_command(rows, prefix, self.clock())
 
     async def workers(self) -> list[WorkerRecord]:
         rows = self.db.execute(Q["workers"], (self.clock(),)).fetchall()
