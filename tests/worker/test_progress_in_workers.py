@@ -1,0 +1,90 @@
+"""Progress from a plain ``def handle``: in a thread and in a child process, each value
+crosses back to the worker's throttle, and the last one is stored with the job."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from gello_queue import Job, JobRegistry, Queue, Worker
+
+registry = JobRegistry()
+
+
+class Item(BaseModel):
+    steps: int = 5
+
+
+class InThread(Job[Item], register=False):
+    run_in = "thread"
+    tries = 1
+
+    def handle(self, payload: Item) -> None:  # type: ignore[override]
+        for i in range(1, payload.steps + 1):
+            self.progress_blocking(i / payload.steps, f"thread {i}/{payload.steps}")
+
+
+class InChild(Job[Item], register=False):
+    tries = 1  # run_in "process": a child process, when the worker has a pool
+
+    def handle(self, payload: Item) -> None:  # type: ignore[override]
+        for i in range(1, payload.steps + 1):
+            self.progress_blocking(i / payload.steps, f"child {i}/{payload.steps}")
+
+
+class BlockingOnTheLoop(Job[Item], register=False):
+    tries = 1
+
+    async def handle(self, payload: Item) -> None:
+        self.progress_blocking(0.5)
+
+
+for _cls in (InThread, InChild, BlockingOnTheLoop):
+    registry.register(_cls)
+
+
+async def drain(queue: Queue) -> Worker:
+    worker = Worker(connection=queue, stop_when_empty=True, sleep_s=0.02)
+    await asyncio.wait_for(worker.start(), 60)
+    return worker
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("job", "where"), [(InThread, "thread"), (InChild, "child")])
+async def test_a_plain_def_handle_reports_progress(
+    tmp_path: Any, job: type[Job[Any]], where: str
+) -> None:
+    queue = Queue(f"memory://{tmp_path.name}", registry=registry)
+    job_id = await job.dispatch(steps=200, connection=queue)
+    worker = await drain(queue)
+    assert (worker.status().processed, worker.status().failed) == (1, 0)
+    status = await queue.status(job_id)
+    assert status.state == "completed"
+    assert status.progress is not None
+    assert (status.progress.fraction, status.progress.message) == (1.0, f"{where} 200/200")
+
+
+@pytest.mark.timeout(60)
+async def test_progress_blocking_in_an_async_handle_fails_it_saying_what_to_use(
+    tmp_path: Any,
+) -> None:
+    queue = Queue(f"memory://{tmp_path.name}", registry=registry)
+    job_id = await BlockingOnTheLoop.dispatch(connection=queue)
+    await drain(queue)
+    status = await queue.status(job_id)
+    assert status.state == "failed"
+    assert status.failure is not None
+    assert status.failure.exception == "RuntimeError"
+    assert "use await self.progress(...)" in status.failure.message
+
+
+def test_status_blocking_reads_the_same_as_status(tmp_path: Any) -> None:
+    queue = Queue(f"memory://{tmp_path.name}", registry=registry)
+    job_id = InThread.dispatch_blocking(steps=1, connection=queue)
+    status = queue.status_blocking(job_id)
+    assert (status.state, status.name, status.attempts) == ("pending", "InThread", 0)
+    assert status.progress is None
+    queue.close_blocking()
