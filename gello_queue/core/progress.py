@@ -127,6 +127,13 @@ class ProgressThrottle:
             await asyncio.gather(*self._trailing, return_exceptions=True)
         await self._flush()
 
+    def discard(self) -> None:
+        """Drop the write still due (the attempt was cancelled: nothing is written for it
+        after it ends)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def _due(self) -> None:
         self._timer = None
         task = self._loop.create_task(self._flush())

@@ -209,6 +209,8 @@ class Executor:
             # Whatever the job raised (SystemExit and KeyboardInterrupt included) is this
             # attempt's failure; only a cancellation of this run itself goes through.
             if _ends_the_run(exc):
+                if run.progress is not None:
+                    run.progress.discard()
                 raise
             await self._progress_done(run)
             return await self._retry_or_fail(run, job_cls, self._failure(run, exc, timeout), exc)
