@@ -92,7 +92,8 @@ class ProgressThrottle:
         self._last_write = -math.inf
         self._timer: asyncio.TimerHandle | None = None
         self._trailing: set[asyncio.Task[None]] = set()
-        self._lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
+        """Made at the first write: most jobs report nothing, and every attempt has one."""
 
     async def report(self, fraction: float, message: str | None) -> None:
         if self._listener is not None:
@@ -120,6 +121,8 @@ class ProgressThrottle:
 
     async def close(self) -> None:
         """Write the value still pending, if any (the attempt is ending)."""
+        if self._pending is None and not self._trailing:
+            return  # the common case, a job that reported nothing: no lock, no await
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -141,6 +144,8 @@ class ProgressThrottle:
         task.add_done_callback(self._trailing.discard)
 
     async def _flush(self) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
         async with self._lock:  # writes land in the order they were reported
             value, self._pending = self._pending, None
             if value is None:

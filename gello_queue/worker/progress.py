@@ -18,7 +18,6 @@ def progress_throttle(
 ) -> ProgressThrottle:
     """The sink of one attempt of job ``job_id`` (of class ``name``) on ``driver``;
     ``listener`` is told of every value reported."""
-    store = driver if isinstance(driver, ProgressStore) else None
     warned = False
 
     def warn(reason: str) -> None:
@@ -28,6 +27,9 @@ def progress_throttle(
             get_logger().warning("progress_not_stored", job=name, id=job_id, reason=reason)
 
     async def write(progress: Progress) -> None:
+        # Looked up at the first write, not per attempt: most jobs report no progress,
+        # and a protocol check costs microseconds on every job.
+        store = driver if isinstance(driver, ProgressStore) else None
         if store is None:
             warn(f"the {driver.name} driver keeps no job progress")
             return
