@@ -4,6 +4,7 @@ crosses back to the worker's throttle, and the last one is stored with the job."
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ class InThread(Job[Item], register=False):
 
     def handle(self, payload: Item) -> None:  # type: ignore[override]
         for i in range(1, payload.steps + 1):
-            self.progress_blocking(i / payload.steps, f"thread {i}/{payload.steps}")
+            self.progress_blocking(i / payload.steps, f"{i}/{payload.steps} in {os.getpid()}")
 
 
 class InChild(Job[Item], register=False):
@@ -32,7 +33,7 @@ class InChild(Job[Item], register=False):
 
     def handle(self, payload: Item) -> None:  # type: ignore[override]
         for i in range(1, payload.steps + 1):
-            self.progress_blocking(i / payload.steps, f"child {i}/{payload.steps}")
+            self.progress_blocking(i / payload.steps, f"{i}/{payload.steps} in {os.getpid()}")
 
 
 class BlockingOnTheLoop(Job[Item], register=False):
@@ -64,7 +65,12 @@ async def test_a_plain_def_handle_reports_progress(
     status = await queue.status(job_id)
     assert status.state == "completed"
     assert status.progress is not None
-    assert (status.progress.fraction, status.progress.message) == (1.0, f"{where} 200/200")
+    assert status.progress.fraction == 1.0
+    assert status.progress.message is not None
+    done, pid = status.progress.message.split(" in ")
+    assert done == "200/200"
+    # The child's values crossed its pipe to this process, which wrote them.
+    assert (int(pid) == os.getpid()) is (where == "thread")
 
 
 @pytest.mark.timeout(60)
