@@ -110,6 +110,7 @@ async def test_progress_put_is_read_back_by_another_process(
     assert await store.progress_get([]) == {}
 
 
+@pytest.mark.inline_too
 async def test_a_later_put_replaces_the_progress(driver: QueueDriver) -> None:
     store = progress_of(driver)
     await store.progress_put("job-1", Progress(0.1, "start", 1.0), 60)
@@ -117,6 +118,7 @@ async def test_a_later_put_replaces_the_progress(driver: QueueDriver) -> None:
     assert await store.progress_get(["job-1"]) == {"job-1": Progress(0.9, "nearly", 2.0)}
 
 
+@pytest.mark.inline_too
 async def test_progress_expires_after_its_ttl(driver: QueueDriver) -> None:
     store = progress_of(driver)
     await store.progress_put("brief", Progress(0.5, None, 1.0), 0.3)
