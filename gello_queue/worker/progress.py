@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from gello_queue.core.progress import KEEP_S, Listener, ProgressThrottle
 from gello_queue.core.records import Progress
+from gello_queue.core.redaction import redact_url
 from gello_queue.observability import get_logger
 from gello_queue.ports import ProgressStore, QueueDriver
 
@@ -27,8 +28,8 @@ def progress_throttle(
             get_logger().warning("progress_not_stored", job=name, id=job_id, reason=reason)
 
     async def write(progress: Progress) -> None:
-        # Looked up at the first write, not per attempt: most jobs report no progress,
-        # and a protocol check costs microseconds on every job.
+        # Looked up per write (four a second at most), not per attempt: most jobs report
+        # no progress, and a protocol check costs microseconds on every job.
         store = driver if isinstance(driver, ProgressStore) else None
         if store is None:
             warn(f"the {driver.name} driver keeps no job progress")
@@ -36,6 +37,6 @@ def progress_throttle(
         try:
             await store.progress_put(job_id, progress, KEEP_S)
         except Exception as exc:
-            warn(f"{type(exc).__name__}: {exc}")
+            warn(f"{type(exc).__name__}: {redact_url(str(exc))}")
 
     return ProgressThrottle(write, listener=listener)

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from gello_queue import Job, JobRegistry, Queue, Worker
+from gello_queue import Job, JobRegistry, Progress, Queue, Worker
+from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.drivers.memory import MemoryDriver
 
 registry = JobRegistry()
 
@@ -36,6 +38,14 @@ class InChild(Job[Item], register=False):
             self.progress_blocking(i / payload.steps, f"{i}/{payload.steps} in {os.getpid()}")
 
 
+class Reports(Job[Item], register=False):
+    tries = 1
+
+    async def handle(self, payload: Item) -> None:
+        for i in range(payload.steps):
+            await self.progress(i / payload.steps)
+
+
 class BlockingOnTheLoop(Job[Item], register=False):
     tries = 1
 
@@ -43,7 +53,7 @@ class BlockingOnTheLoop(Job[Item], register=False):
         self.progress_blocking(0.5)
 
 
-for _cls in (InThread, InChild, BlockingOnTheLoop):
+for _cls in (InThread, InChild, Reports, BlockingOnTheLoop):
     registry.register(_cls)
 
 
@@ -94,3 +104,24 @@ def test_status_blocking_reads_the_same_as_status(tmp_path: Any) -> None:
     assert (status.state, status.name, status.attempts) == ("pending", "InThread", 0)
     assert status.progress is None
     queue.close_blocking()
+
+
+class ProgressDown(MemoryDriver):
+    """A backend whose progress writes fail (its progress table is unreachable, say)."""
+
+    async def progress_put(self, job_id: str, progress: Progress, ttl_s: float) -> None:
+        raise DriverUnavailableError("redis://:secret@cache:6379 refused the connection")
+
+
+@pytest.mark.timeout(60)
+async def test_a_failing_progress_write_is_logged_once_and_the_job_completes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    driver = ProgressDown()
+    queue = Queue("memory://progress-down", registry=registry, factory=lambda: driver)
+    await Reports.dispatch(steps=3, connection=queue)
+    worker = await drain(queue)
+    assert (worker.status().processed, worker.status().failed) == (1, 0)
+    out = capsys.readouterr().out
+    assert out.count("progress_not_stored") == 1
+    assert "secret" not in out
