@@ -54,11 +54,19 @@ from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.retry import Exponential
 from gello_queue.core.states import JobState, WorkerState
 from gello_queue.core.unique import DispatchResult
+from gello_queue.job_status import JobFailure, JobStatus
 from gello_queue.orchestration.admin import Batches
 from gello_queue.orchestration.batch import Batch, BatchHandle
 from gello_queue.orchestration.chain import Chain
 from gello_queue.orchestration.schedule import Schedule, Scheduler, ScheduleRegistry, schedule
-from gello_queue.ports import BatchRecord, FailedJob, JobRecord, QueueCounts, WorkerRecord
+from gello_queue.ports import (
+    BatchRecord,
+    FailedJob,
+    JobRecord,
+    Progress,
+    QueueCounts,
+    WorkerRecord,
+)
 from gello_queue.queue import Queue, default_queue, set_default_queue
 from gello_queue.settings import Settings, load_settings
 from gello_queue.worker.runtime import Worker, WorkerStatus
@@ -87,14 +95,17 @@ __all__ = [
     "GelloError",
     "Job",
     "JobFailedError",
+    "JobFailure",
     "JobNotFoundError",
     "JobRecord",
     "JobRegistry",
     "JobState",
+    "JobStatus",
     "NotSupportedError",
     "PayloadTooLargeError",
     "PayloadValidationError",
     "PendingDispatch",
+    "Progress",
     "Queue",
     "QueueCounts",
     "ReleaseJob",

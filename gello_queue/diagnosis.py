@@ -2,8 +2,10 @@
 
 Everything is read through the driver port (``find``, ``failed_find``, ``paused``,
 ``workers``, ``counts``, ``now``, and ``lock_owner`` for a job an overlap lock holds
-back), so the answer is the same on every driver. Completed jobs are deleted by every
-driver, so "completed" and "never existed" look alike.
+back), so the answer is the same on every driver. The progress a job reported is read
+from the ``ProgressStore`` and shown in every state. Completed jobs are deleted by every
+driver: one is told from an id that never existed only by what it left (a kept result,
+or progress), as ``Queue.status`` tells it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
 from gello_queue.core.states import JobState
+from gello_queue.job_status import job_status
 from gello_queue.middleware import HeldBack, held_back
-from gello_queue.ports import JobRecord, QueueDriver, WorkerRecord
+from gello_queue.ports import JobRecord, Progress, ProgressStore, QueueDriver, WorkerRecord
 
 UNKNOWN = "unknown"
 
@@ -54,7 +57,7 @@ class Diagnosis:
 
     id: str
     state: str
-    """pending, scheduled, reserved, failed or unknown."""
+    """pending, scheduled, reserved, completed, failed or unknown."""
     summary: str
     reasons: list[str] = field(default_factory=list)
     """Plain sentences, most important first."""
@@ -96,6 +99,27 @@ async def diagnose(driver: QueueDriver, job_id: str, hint: WorkerHint | None = N
     """Explain where job ``job_id`` is and what it waits for; a worker command it
     suggests is built by ``hint``."""
     hint = hint or WorkerHint()
+    found = await _where(driver, job_id, hint)
+    if isinstance(driver, ProgressStore):
+        progress = (await driver.progress_get([job_id])).get(job_id)
+        if progress is not None:
+            _progress(found, progress)
+    return found
+
+
+def _progress(found: Diagnosis, progress: Progress) -> None:
+    """Say how far the job got, as it last reported."""
+    found.facts["progress"] = {
+        "fraction": progress.fraction,
+        "message": progress.message,
+        "updated_at": progress.updated_at,
+    }
+    what = f" ({progress.message})" if progress.message else ""
+    age = _span(time.time() - progress.updated_at)
+    found.reasons.insert(0, f"progress {progress.percent:.0f}%{what}, reported {age} ago")
+
+
+async def _where(driver: QueueDriver, job_id: str, hint: WorkerHint) -> Diagnosis:
     record = await driver.find(job_id)
     if record is None:
         return await _not_queued(driver, job_id)
@@ -329,6 +353,15 @@ async def _reserved(
 
 
 async def _not_queued(driver: QueueDriver, job_id: str) -> Diagnosis:
+    status = await job_status(driver, job_id)
+    if status.state == "completed":
+        kept = "; its result is kept" if status.has_result else ""
+        return Diagnosis(
+            id=job_id,
+            state=status.state,
+            summary=f"completed{kept}",
+            reasons=["completed jobs leave their queue; this one left a result or progress"],
+        )
     failed = await driver.failed_find(job_id)
     if failed is None:
         return Diagnosis(

@@ -20,11 +20,13 @@ from gello_queue.events import Events, JobDispatched
 from gello_queue.ports import (
     PORTS,
     BatchRecord,
+    Progress,
     QueueDriver,
     Reservation,
     ReserveWait,
     RestartWatch,
     port_methods,
+    progress_store,
     result_store,
     wait_once_for_result,
 )
@@ -143,6 +145,12 @@ class HookedDriver:
 
     async def result_wait(self, job_id: str, timeout_s: float) -> str | None:
         return await wait_once_for_result(self.inner, job_id, timeout_s)
+
+    async def progress_put(self, job_id: str, progress: Progress, ttl_s: float) -> None:
+        await progress_store(self.inner).progress_put(job_id, progress, ttl_s)
+
+    async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
+        return await progress_store(self.inner).progress_get(job_ids)
 
     async def server_restarts(self) -> dict[str, Any] | None:
         inner = self.inner

@@ -20,6 +20,7 @@ from gello_queue.core.records import (
     FailedJob,
     Failure,
     JobRecord,
+    Progress,
     QueueCounts,
     RescueResult,
     Reservation,
@@ -41,6 +42,8 @@ __all__ = [
     "JobBrowser",
     "JobQueue",
     "JobRecord",
+    "Progress",
+    "ProgressStore",
     "QueueCounts",
     "QueueDriver",
     "RescueResult",
@@ -54,6 +57,7 @@ __all__ = [
     "WorkerRegistry",
     "not_supported",
     "port_methods",
+    "progress_store",
     "require",
     "result_store",
     "wait_once_for_result",
@@ -423,7 +427,31 @@ PORTS: tuple[type, ...] = (
 )
 """The mandatory ports, in the order of ``QueueDriver``."""
 
-OPTIONAL_PORTS: tuple[type, ...] = (ReserveWait, RestartWatch, ResultStore, ResultWait)
+
+@runtime_checkable
+class ProgressStore(Protocol):
+    """Running jobs' progress, kept by job id until it expires.
+
+    Written by the worker (throttled: see ``gello_queue.core.progress``) and read by any
+    process: ``Queue.status``, ``queue:why``, the dashboard. A job's record outlives the
+    job for its ttl, so a finished job still shows the last value it reported.
+    """
+
+    async def progress_put(self, job_id: str, progress: Progress, ttl_s: float) -> None:
+        """Keep ``progress`` for job ``job_id`` for ``ttl_s`` seconds, replacing what was
+        kept before."""
+
+    async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
+        """The progress kept for each of ``job_ids`` that has some (none expired)."""
+
+
+OPTIONAL_PORTS: tuple[type, ...] = (
+    ReserveWait,
+    RestartWatch,
+    ResultStore,
+    ResultWait,
+    ProgressStore,
+)
 
 
 def result_store(driver: object) -> ResultStore:
@@ -432,6 +460,14 @@ def result_store(driver: object) -> ResultStore:
         return driver
     name = getattr(driver, "name", type(driver).__name__)
     raise NotSupportedError(f"the {name} driver cannot keep job results (no ResultStore port)")
+
+
+def progress_store(driver: object) -> ProgressStore:
+    """``driver`` as a ``ProgressStore``, or the error saying it cannot keep progress."""
+    if isinstance(driver, ProgressStore):
+        return driver
+    name = getattr(driver, "name", type(driver).__name__)
+    raise NotSupportedError(f"the {name} driver cannot keep job progress (no ProgressStore port)")
 
 
 def port_methods(*ports: type) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.unique import DispatchResult
 from gello_queue.dispatch_hooks import DispatchHooks, HookedDriver, PushNext
 from gello_queue.drivers import DriverFactory, Pool, factory_from_url
+from gello_queue.job_status import JobStatus, job_status
 from gello_queue.observability import redact_url
 from gello_queue.orchestration.batch import Batch, Prepared, store_batch
 from gello_queue.orchestration.chain import Chain
@@ -238,6 +239,13 @@ class Queue:
         """``result`` as the stored JSON text."""
         return await wait_for_result(await self.driver(), job_id, timeout)
 
+    async def status(self, job_id: str) -> JobStatus:
+        """Where job ``job_id`` is now and how far it got: its state, attempts, the
+        progress it reported, its times, the worker running it, and its result or why it
+        failed (see ``JobStatus``). Never waits; an id no store knows reads as "unknown".
+        """
+        return await job_status(await self.driver(), job_id)
+
     # -- blocking twins --------------------------------------------------------------
     def _run(self, call: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -313,6 +321,10 @@ class Queue:
     def result_json_blocking(self, job_id: str, timeout: float = 30.0) -> str:
         """Blocking twin of ``result_json``."""
         return self._run(lambda: self.result_json(job_id, timeout))
+
+    def status_blocking(self, job_id: str) -> JobStatus:
+        """Blocking twin of ``status``."""
+        return self._run(lambda: self.status(job_id))
 
     def close_blocking(self) -> None:
         """Blocking twin of ``close``: closes the driver the blocking twins share."""

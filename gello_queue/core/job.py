@@ -43,6 +43,7 @@ from gello_queue.core.pending_dispatch import (
     validate_payload,
 )
 from gello_queue.core.pipeline import Middleware
+from gello_queue.core.progress import ProgressSink, check_progress
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.results import ResultSource, decode_result
 from gello_queue.core.retry import BackoffSpec, normalize_backoff
@@ -129,6 +130,9 @@ class Job(Generic[P]):
     """Set while running: the message as reserved."""
     driver: QueueDriver
     """Set while running: the backend the job came from (middleware use it)."""
+    progress_sink: ProgressSink | None = None
+    """Set while running: where ``progress`` goes (None: nowhere, e.g. ``handle`` called
+    directly in a test)."""
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -190,6 +194,27 @@ class Job(Generic[P]):
     batch_view: ClassVar[Callable[[Job[Any]], BatchHandle | None] | None] = None
     """How ``batch()`` finds the batch, plugged in by ``gello_queue.orchestration.batch``
     when it loads (core cannot import orchestration, which sits above it)."""
+
+    async def progress(self, fraction: float, message: str | None = None) -> None:
+        """Tell how far this run is: ``fraction`` from 0 to 1, and what it is doing.
+
+        Stored with the job for ``Queue.status``, ``gello queue:why`` and the dashboard;
+        writes are throttled (at most one every 250 ms, the last value always kept), so
+        it may be called in a tight loop. ``message`` is cut to 200 characters.
+
+        Raises:
+            ValueError: ``fraction`` is not a number from 0 to 1.
+        """
+        fraction, message = check_progress(fraction, message)
+        if self.progress_sink is not None:
+            await self.progress_sink.report(fraction, message)
+
+    def progress_blocking(self, fraction: float, message: str | None = None) -> None:
+        """Blocking twin of ``progress``, for a plain ``def handle`` (run in a thread or a
+        child process)."""
+        fraction, message = check_progress(fraction, message)
+        if self.progress_sink is not None:
+            self.progress_sink.report_blocking(fraction, message)
 
     def fail(self, reason: str | BaseException = "failed permanently") -> NoReturn:
         """Fail now, with no further retries."""

@@ -192,3 +192,32 @@ class BatchRecord:
     @property
     def finished(self) -> bool:
         return self.finished_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a running job is, as its ``handle`` last reported it."""
+
+    fraction: float
+    """0.0 to 1.0."""
+    message: str | None
+    """What it is doing, in a few words (capped in length), or None."""
+    updated_at: float
+    """When it was reported (epoch seconds, by the worker's clock)."""
+
+    @property
+    def percent(self) -> float:
+        """``fraction`` as 0..100."""
+        return self.fraction * 100.0
+
+    def to_json(self) -> str:
+        """Serialise for storage."""
+        return orjson.dumps(
+            {"fraction": self.fraction, "message": self.message, "updated_at": self.updated_at}
+        ).decode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Progress:
+        """Parse a stored progress record."""
+        data = orjson.loads(raw)
+        return cls(float(data["fraction"]), data.get("message"), float(data["updated_at"]))

@@ -4,8 +4,8 @@ A broker (RabbitMQ, SQS) moves messages; it cannot list a failed job, remember a
 worker's heartbeat or count throughput. As in Laravel, those live in a database
 connection (``QUEUE_BROKER_STORE``: the SQLite file by default, PostgreSQL in
 production). ``StoreBacked`` composes a broker's ``JobQueue`` with that store's
-``FailedStore``, ``WorkerRegistry``, ``Coordination``, ``BatchStore`` and
-``ResultStore``: each of their operations is delegated by name, below.
+``FailedStore``, ``WorkerRegistry``, ``Coordination``, ``BatchStore``, ``ResultStore``
+and ``ProgressStore``: each of their operations is delegated by name, below.
 
 The store driver's own job tables hold only unique-key claims and markers of
 superseded messages, in private queues (see ``broker_claims``).
@@ -30,11 +30,13 @@ from gello_queue.ports import (
     FailedJob,
     Failure,
     JobRecord,
+    Progress,
     QueueCounts,
     QueueDriver,
     ThroughputBucket,
     WorkerRecord,
     not_supported,
+    progress_store,
     result_store,
     wait_once_for_result,
 )
@@ -328,6 +330,12 @@ class StoreBacked(ClaimStore):
 
     async def result_wait(self, job_id: str, timeout_s: float) -> str | None:
         return await wait_once_for_result(self.store, job_id, timeout_s)
+
+    async def progress_put(self, job_id: str, progress: Progress, ttl_s: float) -> None:
+        await progress_store(self.store).progress_put(job_id, progress, ttl_s)
+
+    async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
+        return await progress_store(self.store).progress_get(job_ids)
 
     async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
         return await self.store.batch_mark(batch_id, job_id, failed)

@@ -31,12 +31,14 @@ from gello_queue.ports import (
     FailedJob,
     Failure,
     JobRecord,
+    Progress,
     QueueCounts,
     QueueDriver,
     RescueResult,
     Reservation,
     ThroughputBucket,
     WorkerRecord,
+    progress_store,
     result_store,
     wait_once_for_result,
 )
@@ -405,6 +407,13 @@ class FailoverDriver:
 
     async def result_wait(self, job_id: str, timeout_s: float) -> str | None:
         return await wait_once_for_result(self.home, job_id, timeout_s)
+
+    async def progress_put(self, job_id: str, progress: Progress, ttl_s: float) -> None:
+        # Home, as results: where any process asking finds it, whatever runs the job.
+        await progress_store(self.home).progress_put(job_id, progress, ttl_s)
+
+    async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
+        return await progress_store(self.home).progress_get(job_ids)
 
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
         # With the record, so a batch and its jobs are stored together as the port says.

@@ -26,6 +26,8 @@ from gello_queue.ports import (
     Capability,
     FailedJob,
     JobRecord,
+    Progress,
+    ProgressStore,
     QueueCounts,
     QueueDriver,
     WorkerRecord,
@@ -82,6 +84,14 @@ class Reads(InspectorBase):
             raise NotSupportedError(f"cannot list {state} jobs: use pending, scheduled or reserved")
         driver = await self._driver(Capability.LIST_JOBS)
         return await driver.jobs(queue, state, limit=limit, offset=offset)
+
+    async def progress(self, job_ids: Sequence[str]) -> dict[str, Progress]:
+        """The progress each of ``job_ids`` last reported, for those that did (nothing on
+        a driver that keeps no progress). One round trip, for a page of running jobs."""
+        driver = await self._driver()
+        if not job_ids or not isinstance(driver, ProgressStore):
+            return {}
+        return await driver.progress_get(job_ids)
 
     async def failed(
         self,

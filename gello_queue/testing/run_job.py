@@ -6,17 +6,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gello_queue.core.errors import FailJob
 from gello_queue.core.job import Delay, Job, JobDefaults, seconds
+from gello_queue.core.progress import ProgressThrottle
 from gello_queue.core.records import Failure
 from gello_queue.core.registry import JobRegistry
 from gello_queue.drivers.memory import MemoryDriver
 from gello_queue.events import Events, JobReleased
 from gello_queue.worker.executor import Executor, ExecutorOptions
 from gello_queue.worker.executor import Outcome as ExecutorOutcome
+from gello_queue.worker.progress import progress_throttle
 
 Outcome = Literal["completed", "released", "failed", "raised"]
 """How a direct run ended."""
@@ -34,6 +36,9 @@ class JobRun:
     error: BaseException | None = None
     result: Any = None
     """What ``handle`` returned, as it returned it (None unless it completed)."""
+    progress: list[tuple[float, str | None]] = field(default_factory=list)
+    """Every ``(fraction, message)`` the job reported with ``progress``, in order (all of
+    them: the worker's throttle decides only what is written)."""
 
     def _what(self) -> str:
         match self.outcome:
@@ -103,9 +108,9 @@ async def run_job(
     It is the pipeline a worker runs (payload validation, ``before``, middleware,
     ``handle`` with its timeout, ``after``, the ``failed`` hook on a last attempt), on a
     private in-memory connection that nothing else sees. ``release``, ``fail`` and
-    exceptions are reported in the returned ``JobRun``, and what ``handle`` returned is its
-    ``result``. Jobs it dispatches go to the
-    default queue (a fake one inside ``fake()``).
+    exceptions are reported in the returned ``JobRun``, what ``handle`` returned is its
+    ``result`` and the values it reported with ``progress`` its ``progress``. Jobs it
+    dispatches go to the default queue (a fake one inside ``fake()``).
     """
     pending = job.make(payload, **fields)
     if queue is not None:
@@ -116,21 +121,29 @@ async def run_job(
     released: list[JobReleased] = []
     driver = MemoryDriver()
     executor = _Observed(driver, registry, ExecutorOptions(), events=Events([_keep(released)]))
+    executor.reported = []
     # Stored one attempt short: the reserve counts this one, as a worker's would.
     await driver.push([env.with_changes(attempts=max(attempt - 1, 0))])
     [res] = await driver.reserve([env.queue], 1, lease_s=3600, worker_id="run_job")
     outcome = await executor.run(res)
     instance = executor.job
     assert instance is not None, "the payload was validated when the job was made"
+    reported = executor.reported
     if outcome is ExecutorOutcome.RELEASED:
         rel = released[-1]
-        return JobRun(instance, "released", release_delay_s=rel.delay_s, release_reason=rel.reason)
+        return JobRun(
+            instance,
+            "released",
+            release_delay_s=rel.delay_s,
+            release_reason=rel.reason,
+            progress=reported,
+        )
     error = executor.error
     if isinstance(error, FailJob):
-        return JobRun(instance, "failed", fail_reason=str(error))
+        return JobRun(instance, "failed", fail_reason=str(error), progress=reported)
     if error is not None:
-        return JobRun(instance, "raised", error=error)
-    return JobRun(instance, "completed", result=executor.result)
+        return JobRun(instance, "raised", error=error, progress=reported)
+    return JobRun(instance, "completed", result=executor.result, progress=reported)
 
 
 class _Observed(Executor):
@@ -140,6 +153,14 @@ class _Observed(Executor):
     job: Job[Any] | None = None
     error: BaseException | None = None
     result: Any = None
+    reported: list[tuple[float, str | None]]
+    """Every progress value the job reported (set by ``run_job``)."""
+
+    def _progress_sink(self, run: Any) -> ProgressThrottle:
+        env = run.env
+        return progress_throttle(
+            self.driver, env.id, env.name, lambda f, m: self.reported.append((f, m))
+        )
 
     async def _handle(self, run: Any, *, deadline_s: float) -> None:
         await super()._handle(run, deadline_s=deadline_s)

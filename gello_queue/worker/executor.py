@@ -23,6 +23,7 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError, FailJob, ReleaseJob, UnknownJobError
 from gello_queue.core.job import Job, describe
 from gello_queue.core.pipeline import chain
+from gello_queue.core.progress import ProgressThrottle
 from gello_queue.core.registry import JobRegistry
 from gello_queue.core.results import encode_result, keeps_result
 from gello_queue.core.retry import GiveUp, decide
@@ -40,6 +41,7 @@ from gello_queue.observability import get_logger
 from gello_queue.orchestration.flow import Flow, involved
 from gello_queue.ports import Failure, QueueDriver, Reservation, result_store
 from gello_queue.worker.isolation import HardTimeout, ProcessPool, RemoteError
+from gello_queue.worker.progress import progress_throttle
 
 
 class Outcome(StrEnum):
@@ -96,6 +98,7 @@ class _Run:
     """What ``handle`` returned (``_Written`` when it ran in a child process)."""
     handled: bool = False
     """Whether ``handle`` ran to its end (a middleware may skip it)."""
+    progress: ProgressThrottle | None = None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -165,6 +168,7 @@ class Executor:
             failure = Failure("PayloadValidationError", f"payload is invalid: {describe(exc)}")
             return await self._give_up(run, failure)
         job = self._instance(run, job_cls)
+        job.progress_sink = run.progress = self._progress_sink(run)
         flow = involved(env)
         timeout = self.timeout_of(env, job_cls)
         try:
@@ -184,6 +188,8 @@ class Executor:
                 await job.after(run.payload)
             if run.deadline.expired():
                 raise TimeoutError  # the handler swallowed its cancellation and went on
+            # Before the ack: a job seen completed shows the last progress it reported.
+            await self._progress_done(run)
             if run.handled and (keep_s := keeps_result(job_cls, self.options.keep_results_s)):
                 # Before the ack: once the job counts as completed, its result is there.
                 # (A job a middleware skipped returned nothing: it keeps no result.)
@@ -192,8 +198,10 @@ class Executor:
                 # Before the ack: if this worker dies here, the job runs again and repeats it.
                 await self.flow.completed(env)
         except ReleaseJob as rel:
+            await self._progress_done(run)
             return await self._release(run, rel)
         except FailJob as exc:
+            await self._progress_done(run)
             return await self._give_up(
                 run, Failure("FailJob", error_message(exc), _trace(exc)), exc
             )
@@ -201,7 +209,10 @@ class Executor:
             # Whatever the job raised (SystemExit and KeyboardInterrupt included) is this
             # attempt's failure; only a cancellation of this run itself goes through.
             if _ends_the_run(exc):
+                if run.progress is not None:
+                    run.progress.discard()
                 raise
+            await self._progress_done(run)
             return await self._retry_or_fail(run, job_cls, self._failure(run, exc, timeout), exc)
         done = JobProcessed(env.id, env.name, env.queue, res.attempts, run.elapsed())
         await self._ack(res, done)
@@ -231,6 +242,16 @@ class Executor:
         job = run.job = job_cls()
         job.job_id, job.attempt, job.envelope, job.driver = env.id, env.attempts, env, self.driver
         return job
+
+    def _progress_sink(self, run: _Run) -> ProgressThrottle:
+        """Where the job's ``progress`` calls go (``run_job`` also records them)."""
+        return progress_throttle(self.driver, run.env.id, run.env.name)
+
+    @staticmethod
+    async def _progress_done(run: _Run) -> None:
+        # What the throttle still holds is written before the attempt's outcome.
+        if run.progress is not None:
+            await run.progress.close()
 
     @staticmethod
     def _failure(run: _Run, error: BaseException, timeout: float) -> Failure:
@@ -273,6 +294,7 @@ class Executor:
                     remaining,
                     started,
                     self.options.max_result_bytes if keeps else None,
+                    run.progress.report if run.progress is not None else None,
                 )
             )
             run.handled = True

@@ -5,7 +5,9 @@ stuck in ``while True: pass``. Blocking handlers therefore run in a small pool o
 processes; at the deadline the child is killed and replaced, and the attempt counts as
 failed. Children rebuild the job table by importing the modules that define the parent's
 registered jobs (names come from the registry, never from a message); messages between
-parent and child are JSON.
+parent and child are JSON. While ``handle`` runs, the child may send progress messages
+(``progress_blocking``) before its reply; the parent hands them to the attempt's
+throttle, as it would a thread's.
 
 A child never outlives its worker: it ends the moment the worker does, even mid-job, so a
 SIGKILLed worker's job runs only once more, in the worker that rescues it. With a memory
@@ -21,7 +23,7 @@ import multiprocessing
 import os
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -35,6 +37,9 @@ from gello_queue.core.results import encode_result
 from gello_queue.observability import get_logger
 
 SPAWN_TIMEOUT_S = 60.0
+
+Progressed = Callable[[float, str | None], Awaitable[None]]
+"""Takes a progress value a child reported: fraction and message."""
 
 
 class HandlerCrashed(GelloError):
@@ -99,15 +104,32 @@ def _child_main(conn: Connection, lifeline: Connection, table: list[tuple[str, s
             request = orjson.loads(conn.recv_bytes())
         except EOFError:
             return
-        conn.send_bytes(orjson.dumps(_run_one(jobs, request)))
+        conn.send_bytes(orjson.dumps(_run_one(jobs, request, conn)))
 
 
-def _run_one(jobs: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+class _ToParent:
+    """The ``ProgressSink`` of a job in a child: each value goes to the parent, whose
+    throttle decides what is written."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def report(self, fraction: float, message: str | None) -> None:
+        self.report_blocking(fraction, message)
+
+    def report_blocking(self, fraction: float, message: str | None) -> None:
+        self.conn.send_bytes(
+            orjson.dumps({"kind": "progress", "fraction": fraction, "message": message})
+        )
+
+
+def _run_one(jobs: dict[str, Any], request: dict[str, Any], conn: Connection) -> dict[str, Any]:
     cls = jobs.get(request["name"])
     if cls is None:
         return {"kind": "error", "type": "UnknownJobError", "message": request["name"], "tb": ""}
     job = cls()
     job.job_id, job.attempt = request["id"], request["attempt"]
+    job.progress_sink = _ToParent(conn)
     try:
         value = job.handle(cls.payload_model.model_validate(request["payload"]))
     except ReleaseJob as rel:
@@ -182,6 +204,7 @@ class ProcessPool:
         timeout_s: float,
         on_ready: Callable[[float], None] | None = None,
         result_bytes: int | None = None,
+        on_progress: Progressed | None = None,
     ) -> str | None:
         """Run one blocking ``handle`` in a child; raise what it raised.
 
@@ -190,7 +213,8 @@ class ProcessPool:
         ``RemoteError``); else None.
 
         ``on_ready`` is told how long waiting for a free (or new) child took, so callers
-        can leave that out of the job's own deadline.
+        can leave that out of the job's own deadline. ``on_progress`` is awaited with each
+        progress value ``handle`` reports.
 
         Raises:
             HardTimeout: it overran ``timeout_s``; the child was killed.
@@ -212,7 +236,7 @@ class ProcessPool:
             }
             try:
                 child.conn.send_bytes(orjson.dumps(request))
-                reply = await asyncio.wait_for(self._receive(child), timeout_s)
+                reply = await asyncio.wait_for(self._receive(child, on_progress), timeout_s)
             except TimeoutError:
                 child.kill()
                 raise HardTimeout(f"timed out after {timeout_s:g} s") from None
@@ -254,28 +278,38 @@ class ProcessPool:
         child.conn.recv_bytes()
         return child
 
-    async def _receive(self, child: _Child) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-        fd = child.conn.fileno()
-
-        def readable() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        loop.add_reader(fd, readable)
-        try:
-            await ready
-        finally:
-            loop.remove_reader(fd)
-        reply: dict[str, Any] = orjson.loads(child.conn.recv_bytes())
-        return reply
+    async def _receive(self, child: _Child, on_progress: Progressed | None) -> dict[str, Any]:
+        """The child's reply, handing the progress messages before it to ``on_progress``."""
+        while True:
+            if not child.conn.poll():
+                await _readable(child.conn)
+            message: dict[str, Any] = orjson.loads(child.conn.recv_bytes())
+            if message["kind"] != "progress":
+                return message
+            if on_progress is not None:
+                await on_progress(message["fraction"], message["message"])
 
     def close(self) -> None:
         """Stop every idle child."""
         for child in self._idle:
             child.kill()
         self._idle.clear()
+
+
+async def _readable(conn: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    fd = conn.fileno()
+
+    def readable() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, readable)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
 
 
 def _raise_reply(reply: dict[str, Any]) -> None:

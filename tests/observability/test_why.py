@@ -15,7 +15,7 @@ from obs_harness import clean_env, gello
 
 from gello_queue import Queue
 from gello_queue.diagnosis import WorkerHint, diagnose
-from gello_queue.ports import Failure, QueueDriver, WorkerRecord
+from gello_queue.ports import Failure, Progress, ProgressStore, QueueDriver, WorkerRecord
 
 DRIVERS = ["memory", "sqlite", "postgres", "redis"]
 HINT = WorkerHint(app="shop.jobs", connection="redis")
@@ -132,13 +132,35 @@ async def test_failed_completed_and_unknown(driver: QueueDriver) -> None:
         assert (found.state, found.summary) == ("unknown", "not found: completed, or never existed")
 
 
+async def test_progress_is_shown_while_running_and_after_completion(driver: QueueDriver) -> None:
+    assert isinstance(driver, ProgressStore)
+    live = worker(["mail"])
+    await driver.worker_beat(live, ttl_s=30)
+    env = envelope("mail")
+    await driver.push([env])
+    [res] = await driver.reserve(["mail"], 1, lease_s=30, worker_id=live.id)
+    await driver.progress_put(env.id, Progress(0.4, "resizing 4/10", time.time() - 3), 60)
+    found = await diagnose(driver, env.id)
+    assert found.state == "reserved"
+    assert found.reasons[0] == "progress 40% (resizing 4/10), reported 3 s ago"
+    assert found.facts["progress"]["fraction"] == 0.4
+    assert found.facts["progress"]["message"] == "resizing 4/10"
+    assert await driver.ack([res]) == []
+    found = await diagnose(driver, env.id)
+    assert (found.state, found.summary) == ("completed", "completed")
+    assert found.reasons[0].startswith("progress 40% (resizing 4/10), reported")
+
+
 def test_the_command_prints_words_and_json(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'q.db'}"
     queue = Queue(url)
     env = envelope("reports")
 
     async def push() -> None:
-        await (await queue.driver()).push([env])
+        driver = await queue.driver()
+        await driver.push([env])
+        assert isinstance(driver, ProgressStore)
+        await driver.progress_put(env.id, Progress(0.25, "page 1 of 4", time.time()), 60)
         await queue.close()
 
     import asyncio
@@ -148,6 +170,7 @@ def test_the_command_prints_words_and_json(tmp_path: Path) -> None:
     out = gello(environ, "queue:why", env.id)
     assert out.returncode == 0, out.stderr
     assert f"{env.id}: pending on 'reports'" in out.stdout
+    assert "\n  - progress 25% (page 1 of 4), reported " in out.stdout
     # The suggested worker names the app and the connection, so it can run the job.
     command = "gello queue:work database --app shop.jobs --queue reports"
     assert f"$ {command}" in out.stdout
@@ -155,6 +178,7 @@ def test_the_command_prints_words_and_json(tmp_path: Path) -> None:
     assert data["state"] == "pending"
     assert data["queue"] == "reports"
     assert data["commands"] == [command]
+    assert data["facts"]["progress"]["message"] == "page 1 of 4"
 
 
 class _Opened:

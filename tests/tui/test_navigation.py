@@ -21,7 +21,7 @@ from gello_cli.tui.screens.overview import OverviewScreen
 from gello_cli.tui.screens.queues import QueuesScreen
 from gello_cli.tui.table import KeyedTable
 from gello_cli.tui.widgets import palette
-from gello_queue import Queue
+from gello_queue import Progress, Queue
 from gello_queue.drivers.memory import MemoryDriver, MemoryStore
 
 
@@ -278,6 +278,30 @@ async def test_an_expired_lease_is_marked() -> None:
             assert stuck.style == palette(app)["warning"]
             assert table.get_cell("job-running-00", "extra").text.endswith(" lease in 30s")
             assert "lease expired 1m 10s ago" in screen_text(app)
+    finally:
+        await asyncio.to_thread(backend.close)
+
+
+async def test_running_jobs_show_the_progress_they_reported() -> None:
+    store = MemoryStore(clock=lambda: T0)
+    driver = MemoryDriver(store)
+    await seed(driver, T0)
+    await driver.push([envelope("job-quiet-00", "media", "Resize", T0 - 4)])
+    await driver.reserve(["media"], 1, lease_s=30, worker_id="w-1")
+    await driver.progress_put("job-running-00", Progress(0.4, "resizing 4/10", T0 - 1), 60)
+    backend = Backend(Queue("memory://progress", factory=lambda: driver))
+    app = MonitorApp(backend, url="memory://progress", clock=lambda: T0, live=False)
+    try:
+        async with app.run_test(size=(160, 30)) as pilot:
+            await loaded(pilot)
+            await pilot.press("3", "right_square_bracket", "right_square_bracket")
+            await until(pilot, lambda: "job-quiet-00" in keys(app, "#jobs"))
+            table = app.screen.query_one("#jobs", KeyedTable)
+            shown = table.get_cell("job-running-00", "extra").text
+            assert shown.startswith("40% resizing 4/10 | host-1:4100/worker-a lease ")
+            # A job that reported nothing shows its worker and lease only.
+            assert table.get_cell("job-quiet-00", "extra").text.startswith("host-1:4100/")
+            assert "40% resizing 4/10" in screen_text(app)
     finally:
         await asyncio.to_thread(backend.close)
 

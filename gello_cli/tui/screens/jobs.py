@@ -1,4 +1,5 @@
-"""Jobs by state: pending, scheduled and running tabs; run a scheduled job now, cancel one."""
+"""Jobs by state: pending, scheduled and running tabs (running jobs with the progress they
+last reported); run a scheduled job now, cancel one."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from gello_cli.tui.format import clock_time, count, duration, short_id
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
-from gello_queue import GelloError, JobRecord, JobState
+from gello_queue import GelloError, JobRecord, JobState, Progress
 from gello_queue.inspection import FailedFilter, Matches, Snapshot, detail_of_record, worker_label
 
 PAGE = 200
@@ -89,24 +90,29 @@ class JobsScreen(MonitorScreen):
         match = FailedFilter.parse(self.filter_text)
         state = self.state
         queues = self.monitor.watched
+        found: list[JobRecord] | Matches[JobRecord]
         try:
             if match.only_queue and queues is None:
-                rows = await self.monitor.backend.call(
+                found = await self.monitor.backend.call(
                     lambda i: i.jobs(match.queue, state, limit=PAGE)
                 )
-                return (state, rows)
-            # A filter beyond the queue is applied in the backend, counting every match.
-            found = await self.monitor.backend.call(
-                lambda i: i.jobs_matching(state, match, queues=queues, limit=PAGE)
-            )
+            else:
+                # A filter beyond the queue is applied in the backend, counting every match.
+                found = await self.monitor.backend.call(
+                    lambda i: i.jobs_matching(state, match, queues=queues, limit=PAGE)
+                )
+            progress: dict[str, Progress] = {}
+            if state is JobState.RESERVED:
+                ids = [r.id for r in (found.jobs if isinstance(found, Matches) else found)]
+                progress = await self.monitor.backend.call(lambda i: i.progress(ids))
         except GelloError as exc:  # e.g. a driver that cannot list jobs
-            return (state, str(exc))
-        return (state, found)
+            return (state, str(exc), {})
+        return (state, found, progress)
 
     def show(self, snap: Snapshot, listing: Any) -> None:
         if listing is None or listing[0] != self.state:
             return
-        state, rows = listing
+        state, rows, progress = listing
         title = self.query_one("#jobs-title", Label)
         if isinstance(rows, str):
             title.update(rows)
@@ -129,10 +135,17 @@ class JobsScreen(MonitorScreen):
         title.update(text)
         colors = palette(self.app)
         names = {w.id: worker_label(w) for w in snap.workers}
-        self.table.sync([(r.id, self._row(r, snap.taken_at, names, colors)) for r in shown])
+        self.table.sync(
+            [(r.id, self._row(r, snap.taken_at, names, colors, progress.get(r.id))) for r in shown]
+        )
 
     def _row(
-        self, r: JobRecord, now: float, workers: dict[str, str], colors: dict[str, str]
+        self,
+        r: JobRecord,
+        now: float,
+        workers: dict[str, str],
+        colors: dict[str, str],
+        progress: Progress | None = None,
     ) -> tuple[Cell, ...]:
         d = detail_of_record(r)
         extra_style = colors["muted"]
@@ -146,6 +159,9 @@ class JobsScreen(MonitorScreen):
                 extra_style = colors["warning"]
             else:
                 extra = f"{worker} lease {clock_time(lease, now)}"
+            if progress is not None:
+                # First: how far it got is what a running row is looked at for.
+                extra = f"{progress_text(progress)} | {extra}"
         else:
             extra = ""
         return (
@@ -190,3 +206,9 @@ class JobsScreen(MonitorScreen):
             self.monitor.act(
                 lambda i: i.cancel(job_id), lambda _: f"Cancelled job {short_id(job_id)}."
             )
+
+
+def progress_text(progress: Progress) -> str:
+    """``40% resizing 4/10``: the percent, then the message when there is one."""
+    percent = f"{progress.percent:.0f}%"
+    return f"{percent} {progress.message}" if progress.message else percent

@@ -17,6 +17,7 @@ its subsystem's part, each holding the same store::
     registry.py      heartbeats, paused queues, the restart signal, throughput
     coordination.py  shared counters and locks
     results.py       kept job results
+    progress.py      running jobs' progress
     batches.py       batches
 """
 
@@ -34,6 +35,7 @@ from gello_queue.drivers.memory.batches import Batches
 from gello_queue.drivers.memory.coordination import Coordination
 from gello_queue.drivers.memory.failed_store import FailedStore
 from gello_queue.drivers.memory.leases import Leases
+from gello_queue.drivers.memory.progress import ProgressMap
 from gello_queue.drivers.memory.queues import Queues
 from gello_queue.drivers.memory.registry import Registry
 from gello_queue.drivers.memory.results import Results
@@ -44,6 +46,7 @@ from gello_queue.ports import (
     FailedJob,
     Failure,
     JobRecord,
+    Progress,
     QueueCounts,
     RescueResult,
     Reservation,
@@ -66,6 +69,7 @@ class MemoryDriver:
         self._registry = Registry(self.store)
         self._coordination = Coordination(self.store)
         self._results = Results(self.store)
+        self._progress = ProgressMap(self.store)
         self._batches = Batches(self.store, self.push)
         self._seen: int | None = None
         """The store's version when the last reserve looked (see ``wait``)."""
@@ -308,6 +312,13 @@ class MemoryDriver:
 
     async def result_get(self, job_id: str) -> str | None:
         return await self._results.result_get(job_id)
+
+    # -- progress (progress.py) -------------------------------------------------------
+    async def progress_put(self, job_id: str, progress: Progress, ttl_s: float) -> None:
+        await self._progress.progress_put(job_id, progress, ttl_s)
+
+    async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
+        return await self._progress.progress_get(job_ids)
 
     # -- batches (batches.py) --------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:

@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of
-from gello_queue.ports import BatchRecord, FailedJob, Failure, Reservation, WorkerRecord
+from gello_queue.ports import (
+    BatchRecord,
+    FailedJob,
+    Failure,
+    Progress,
+    Reservation,
+    WorkerRecord,
+)
 
 
 @dataclass(slots=True)
@@ -67,6 +74,8 @@ class MemoryStore:
         self.batches: dict[str, _Batch] = {}
         self.results: dict[str, tuple[str, float]] = {}
         """Kept job results: id -> (JSON, expires_at)."""
+        self.progress: dict[str, tuple[Progress, float]] = {}
+        """Running jobs' progress: id -> (progress, expires_at)."""
         self.version = 0
         """Bumped on every push/release so waiting workers notice new work."""
         # Reserve and rescue must not walk every job: waiting jobs are indexed per queue

@@ -30,8 +30,9 @@ This module keeps the lifecycle and the hot paths (push, reserve, wait, ack and 
 ends of an attempt), each a direct call to the statement that does the work. The rest is
 composed: ``connection.Database`` (pool, retries, database clock) and the stores built on
 it that the driver inherits (``inspection``, ``failed_store``, ``registry``,
-``coordination``, ``batches``, ``results``); the helpers it holds (``push.Pusher``,
-``listener.Listener``, ``vacuum.Vacuum``); ``schema`` (migrations) and ``options`` (URL).
+``coordination``, ``batches``, ``results``, ``progress``); the helpers it holds
+(``push.Pusher``, ``listener.Listener``, ``vacuum.Vacuum``); ``schema`` (migrations) and
+``options`` (URL).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from gello_queue.drivers.postgres.failed_store import FailedStore
 from gello_queue.drivers.postgres.inspection import Inspection
 from gello_queue.drivers.postgres.listener import Listener
 from gello_queue.drivers.postgres.options import channel, flag, split_options
+from gello_queue.drivers.postgres.progress import ProgressTable
 from gello_queue.drivers.postgres.push import COPY_AT, Pusher
 from gello_queue.drivers.postgres.registry import Registry
 from gello_queue.drivers.postgres.results import Results
@@ -75,7 +77,9 @@ _RESCUE_BATCH = 1000
 
 
 @outage_boundary
-class PostgresDriver(Inspection, Batches, Coordination, Registry, FailedStore, Results, Database):
+class PostgresDriver(
+    Inspection, Batches, Coordination, Registry, FailedStore, Results, ProgressTable, Database
+):
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
     name = "postgres"

@@ -554,3 +554,22 @@ DELETE FROM {{results}} WHERE id IN (
     SELECT id FROM {{results}} WHERE expires_at <= date_part('epoch', now())
     LIMIT 1000 FOR UPDATE SKIP LOCKED
 );
+
+-- name: progress_put
+-- Relaxed: progress is advice a crash may lose; the next report writes it again.
+INSERT INTO {{progress}} (id, fraction, message, updated_at, expires_at)
+SELECT $1::text, $2::float8, $3::text, $4::float8, date_part('epoch', now()) + $5::float8
+WHERE {{!relaxed}}
+ON CONFLICT (id) DO UPDATE SET fraction = excluded.fraction, message = excluded.message,
+                               updated_at = excluded.updated_at,
+                               expires_at = excluded.expires_at;
+
+-- name: progress_get
+SELECT id, fraction, message, updated_at FROM {{progress}}
+WHERE id = ANY($1::text[]) AND expires_at > date_part('epoch', now());
+
+-- name: progress_sweep
+DELETE FROM {{progress}} WHERE id IN (
+    SELECT id FROM {{progress}} WHERE expires_at <= date_part('epoch', now())
+    LIMIT 1000 FOR UPDATE SKIP LOCKED
+);

@@ -1,5 +1,5 @@
-"""Shared counters and locks on Redis, for rate limits and overlap guards, and kept job
-results with the wake lists their waiters block on.
+"""Shared counters and locks on Redis, for rate limits and overlap guards, kept job
+results (with the wake lists their waiters block on) and running jobs' progress.
 
 Each coordination key has a hash tag of its own (``P{c:<key>}:n`` for a counter,
 ``P{c:<key>}:l`` for a lock), so keys spread over a cluster and every call touches one
@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 
 from gello_queue.drivers.redis.link import Link
+from gello_queue.drivers.redis.scripts import run
+from gello_queue.ports import Progress
 
 _WAKE_TOKEN_MS = 60_000
 """How long a result's wake token waits for a waiter that has not blocked yet."""
@@ -70,3 +73,17 @@ class Coordination:
     async def result_get(self, job_id: str) -> str | None:
         data = await self._link.redis.execute_command("GET", self._k.result(job_id))
         return None if data is None else str(data)
+
+    # A job's progress is one string with its own hash tag and ``PX`` too; reading many
+    # is one pipelined round trip (a cluster routes each GET to its slot).
+    async def progress_put(self, job_id: str, progress: Progress, ttl_s: float) -> None:
+        ms = max(1, round(ttl_s * 1000))
+        key = self._k.progress(job_id)
+        await self._link.redis.execute_command("SET", key, progress.to_json(), "PX", ms)
+
+    async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
+        if not job_ids:
+            return {}
+        calls = [(None, (), ("GET", self._k.progress(i))) for i in job_ids]
+        found = await run(self._link.redis, calls)
+        return {i: Progress.from_json(raw) for i, raw in zip(job_ids, found, strict=True) if raw}

@@ -93,6 +93,7 @@ from gello_queue.ports import (
     FailedJob,
     Failure,
     JobRecord,
+    Progress,
     QueueCounts,
     RescueResult,
     Reservation,
@@ -449,6 +450,13 @@ class RedisDriver:
 
     async def result_wait(self, job_id: str, timeout_s: float) -> str | None:
         return await self._coordination.result_wait(job_id, timeout_s)
+
+    # -- progress (coordination.py) --------------------------------------------------
+    async def progress_put(self, job_id: str, progress: Progress, ttl_s: float) -> None:
+        await self._coordination.progress_put(job_id, progress, ttl_s)
+
+    async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
+        return await self._coordination.progress_get(job_ids)
 
     # -- batches (batches.py) --------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:

@@ -50,6 +50,8 @@ every call touches one slot::
                                    finished_at, cancelled_at, options
     P{b:<id>}:jobs           hash  job id -> p / f
     P{r:<id>}                str   a job's kept result (JSON), PX = its keep_result
+    P{p:<id>}                str   a job's progress (JSON: fraction, message,
+                                   updated_at), PX = a day from its last write
 
 The failed store is kept per queue, inside the queue's slot, so failing a job is atomic
 even on a cluster; listing all queues newest first merges the per-queue zsets, and a
@@ -126,6 +128,10 @@ class KeyScheme:
     def result_wake(self, job_id: str) -> str:
         """The list a waiter for a job's result blocks on (the result's slot)."""
         return f"{self.prefix}{{r:{job_id}}}:w"
+
+    def progress(self, job_id: str) -> str:
+        """A job's progress."""
+        return f"{self.prefix}{{p:{job_id}}}"
 
     def batch(self, batch_id: str) -> tuple[str, str]:
         """A batch's record and its job marks."""

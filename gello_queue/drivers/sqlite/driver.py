@@ -10,7 +10,7 @@ using it shares.
 The statements are in ``queries.sql`` and the schema in ``migrations/`` (see ``sql``).
 This module holds the jobs' life (push, reserve, ack, rescue, inspection); the rest of
 the port comes from the stores the driver inherits (``failed``, ``workers``,
-``coordination``, ``batches``, ``results``).
+``coordination``, ``batches``, ``results``, ``progress``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from gello_queue.drivers.sqlite.batches import BatchStore
 from gello_queue.drivers.sqlite.connection import job_row
 from gello_queue.drivers.sqlite.coordination import CoordinationStore
 from gello_queue.drivers.sqlite.failed import FailedStore
+from gello_queue.drivers.sqlite.progress import ProgressTable
 from gello_queue.drivers.sqlite.results import ResultTable
 from gello_queue.drivers.sqlite.sql import Q
 from gello_queue.drivers.sqlite.workers import WorkerStore
@@ -65,7 +66,9 @@ class _SomeLost(Exception):
 
 
 @outage_boundary
-class SqliteDriver(FailedStore, WorkerStore, CoordinationStore, BatchStore, ResultTable):
+class SqliteDriver(
+    FailedStore, WorkerStore, CoordinationStore, BatchStore, ResultTable, ProgressTable
+):
     """The port on one SQLite file; see the module docstring."""
 
     name = "sqlite"

@@ -362,3 +362,23 @@ SELECT data FROM gello_results WHERE id = ? AND expires_at > ?;
 -- A bounded bite of the expired results, off the index.
 DELETE FROM gello_results WHERE id IN (SELECT id FROM gello_results
                                        WHERE expires_at <= ? LIMIT 1000);
+
+
+-- Progress --------------------------------------------------------------------------
+
+-- name: progress_put
+-- ?1 id, ?2 fraction, ?3 message, ?4 updated_at, ?5 expires_at: the latest replaces.
+INSERT INTO gello_progress (id, fraction, message, updated_at, expires_at)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (id) DO UPDATE SET fraction = excluded.fraction, message = excluded.message,
+                               updated_at = excluded.updated_at,
+                               expires_at = excluded.expires_at;
+
+-- name: progress_get
+-- ?1 a JSON array of ids, ?2 now.
+SELECT id, fraction, message, updated_at FROM gello_progress
+WHERE id IN (SELECT value FROM json_each(?1)) AND expires_at > ?2;
+
+-- name: progress_sweep
+DELETE FROM gello_progress WHERE id IN (SELECT id FROM gello_progress
+                                        WHERE expires_at <= ? LIMIT 1000);
