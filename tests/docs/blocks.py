@@ -30,8 +30,9 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 NOT_RUN = re.compile(r"<!--\s*docs-test:\s*not-run:\s*(?P<why>.+?)\s*-->")
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w+-]*)(?P<attrs>[^`]*)$")
 INCLUDE = re.compile(r'^--8<--\s+"(?P<path>[^"]+)"$')
-# The example whose files tests/docs/test_quickstart.py runs end to end.
-EXECUTED_EXAMPLES = ROOT / "examples" / "quickstart"
+# The examples whose files tests/docs/test_quickstart.py and test_report_example.py run
+# end to end.
+EXECUTED_EXAMPLES = (ROOT / "examples" / "quickstart", ROOT / "examples" / "report")
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,8 @@ def test_few_blocks_are_marked_not_run() -> None:
 def test_included_blocks_come_from_the_executed_example(block: Block) -> None:
     for path in block.includes:
         assert (ROOT / path).is_file(), f"{block.where}: no {path}"
-        assert (ROOT / path).is_relative_to(EXECUTED_EXAMPLES), (
-            f"{block.where}: {path} is not run by tests/docs/test_quickstart.py"
+        assert any((ROOT / path).is_relative_to(run) for run in EXECUTED_EXAMPLES), (
+            f"{block.where}: {path} is not in an example tests/docs runs"
         )
 
 
