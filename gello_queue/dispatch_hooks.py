@@ -24,8 +24,10 @@ from gello_queue.ports import (
     Reservation,
     ReserveWait,
     RestartWatch,
+    TimingCount,
     port_methods,
     result_store,
+    timing_stats,
 )
 
 if TYPE_CHECKING:
@@ -139,6 +141,12 @@ class HookedDriver:
 
     async def result_get(self, job_id: str) -> str | None:
         return await result_store(self.inner).result_get(job_id)
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        await timing_stats(self.inner).record_timings(counts)
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        return await timing_stats(self.inner).timings(since)
 
     async def server_restarts(self) -> dict[str, Any] | None:
         inner = self.inner

@@ -26,6 +26,7 @@ from gello_queue.core.records import (
     WorkerRecord,
 )
 from gello_queue.core.states import JobState
+from gello_queue.core.timing import TimingCount
 
 __all__ = [
     "OPTIONAL_PORTS",
@@ -48,12 +49,15 @@ __all__ = [
     "RestartWatch",
     "ResultStore",
     "ThroughputBucket",
+    "TimingCount",
+    "TimingStats",
     "WorkerRecord",
     "WorkerRegistry",
     "not_supported",
     "port_methods",
     "require",
     "result_store",
+    "timing_stats",
 ]
 
 
@@ -379,6 +383,24 @@ class ResultStore(Protocol):
         """The result of ``job_id``, or None when there is none (never kept, or expired)."""
 
 
+@runtime_checkable
+class TimingStats(Protocol):
+    """Per-minute wait and run histograms and outcome counts per queue and job class
+    (``core.timing``), written by workers with their throughput and kept as long.
+
+    A count adds to the stored one of the same key (minute, queue, job, series, bucket),
+    so workers write concurrently without reading.
+    """
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        """Add ``counts`` to the stored ones, and forget minutes older than the
+        throughput's retention."""
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        """The stored counts of minutes from ``since`` on, equal keys summed, in key
+        order."""
+
+
 PORTS: tuple[type, ...] = (
     JobQueue,
     JobBrowser,
@@ -389,7 +411,7 @@ PORTS: tuple[type, ...] = (
 )
 """The mandatory ports, in the order of ``QueueDriver``."""
 
-OPTIONAL_PORTS: tuple[type, ...] = (ReserveWait, RestartWatch, ResultStore)
+OPTIONAL_PORTS: tuple[type, ...] = (ReserveWait, RestartWatch, ResultStore, TimingStats)
 
 
 def result_store(driver: object) -> ResultStore:
@@ -398,6 +420,16 @@ def result_store(driver: object) -> ResultStore:
         return driver
     name = getattr(driver, "name", type(driver).__name__)
     raise NotSupportedError(f"the {name} driver cannot keep job results (no ResultStore port)")
+
+
+def timing_stats(driver: object) -> TimingStats:
+    """``driver`` as a ``TimingStats``, or the error saying it keeps no timings."""
+    if isinstance(driver, TimingStats):
+        return driver
+    name = getattr(driver, "name", type(driver).__name__)
+    raise NotSupportedError(
+        f"the {name} driver cannot keep wait and run times (no TimingStats port)"
+    )
 
 
 def port_methods(*ports: type) -> tuple[str, ...]:

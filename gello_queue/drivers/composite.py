@@ -4,8 +4,8 @@ A broker (RabbitMQ, SQS) moves messages; it cannot list a failed job, remember a
 worker's heartbeat or count throughput. As in Laravel, those live in a database
 connection (``QUEUE_FAILED_STORE``: the SQLite file by default, PostgreSQL in
 production). ``StoreBacked`` composes a broker's ``JobQueue`` with that store's
-``FailedStore``, ``WorkerRegistry``, ``Coordination``, ``BatchStore`` and
-``ResultStore``: each of their operations is delegated by name, below.
+``FailedStore``, ``WorkerRegistry``, ``Coordination``, ``BatchStore``, ``ResultStore``
+and ``TimingStats``: each of their operations is delegated by name, below.
 
 The store driver's own job tables hold only unique-key claims and markers of
 superseded messages, in private queues (see ``broker_claims``).
@@ -33,9 +33,11 @@ from gello_queue.ports import (
     QueueCounts,
     QueueDriver,
     ThroughputBucket,
+    TimingCount,
     WorkerRecord,
     not_supported,
     result_store,
+    timing_stats,
 )
 
 STORE_PARAM = "failed_store"
@@ -286,6 +288,12 @@ class StoreBacked(ClaimStore):
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         return await self.store.throughput(since)
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        await timing_stats(self.store).record_timings(counts)
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        return await timing_stats(self.store).timings(since)
 
     async def known_queues(self, stored: dict[str, QueueCounts]) -> set[str]:
         """Queues the store knows of: with failed jobs, paused, or served by a worker."""

@@ -35,6 +35,12 @@ from gello_queue.inspection.snapshot import (
     is_stale,
     rescue_in,
 )
+from gello_queue.inspection.stats import (
+    PERCENTILES,
+    TimingReport,
+    TimingStatsRow,
+    parse_window,
+)
 from gello_queue.inspection.tooling import (
     APP_HOWTO,
     EXIT_CODES,
@@ -70,6 +76,7 @@ __all__ = [
     "JOBS_SCANNED",
     "LISTABLE",
     "MIN_PREFIX",
+    "PERCENTILES",
     "PREFIX_SCAN",
     "SCAN_PAGE",
     "UNKNOWN",
@@ -87,6 +94,8 @@ __all__ = [
     "QueueStats",
     "ServerWarnings",
     "Snapshot",
+    "TimingReport",
+    "TimingStatsRow",
     "WorkerHint",
     "configure_logging",
     "connection_named",
@@ -101,6 +110,7 @@ __all__ = [
     "new_id",
     "parse_backoff_option",
     "parse_memory",
+    "parse_window",
     "redact",
     "redact_body",
     "redact_url",

@@ -59,6 +59,8 @@ class MemoryStore:
         self.paused: set[str] = set()
         self.restart_at: float | None = None
         self.throughput: dict[tuple[int, str], list[int]] = {}
+        self.timings: dict[tuple[int, str, str, str, int], int] = {}
+        """Timing counts: (minute, queue, job, series, bucket) -> count."""
         self.seq = itertools.count()
         self.coord: dict[str, tuple[str, int, float]] = {}
         """Coordination entries: key -> (owner, value, expires_at)."""
