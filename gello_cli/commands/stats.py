@@ -13,8 +13,10 @@ from gello_cli.output import latency, percent, print_json, print_table
 if TYPE_CHECKING:
     from gello_queue.inspection import TimingReport, TimingStatsRow
 
-COLUMNS = ("jobs/min", "failed", "wait p50 p95 p99", "run p50 p95 p99")
-"""Few and narrow: the per-class table fits 80 columns with short names."""
+WAIT, RUN = "wait p50 p95 p99", "run p50 p95 p99"
+COLUMNS = ("jobs/m", "failed", WAIT, RUN)
+"""Few and narrow: the per-class table fits 80 columns with short names (longer ones
+wrap, never the figures)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -47,13 +49,13 @@ def stats(
         f"Per queue, last {since}",
         ["queue", *COLUMNS],
         [[r.queue, *_figures(r)] for r in report.queues],
-        keep=["queue"],
+        keep=[WAIT, RUN],
     )
     print_table(
         f"Per job class, last {since}",
         ["queue", "job", *COLUMNS],
         [[r.queue, r.job, *_figures(r)] for r in report.jobs],
-        keep=["queue", "job"],
+        keep=[WAIT, RUN],
     )
 
 

@@ -88,7 +88,8 @@ class TimingStatsRow:
         }
         for name, histogram in (("wait", self.wait), ("run", self.run)):
             for q in PERCENTILES:
-                out[f"{name}_p{round(q * 100)}_s"] = percentile(histogram, q)
+                value = percentile(histogram, q)
+                out[f"{name}_p{round(q * 100)}_s"] = None if value is None else round(value, 6)
         return out
 
 
