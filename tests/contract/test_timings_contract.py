@@ -5,6 +5,7 @@ through a real worker reads back as those run times, within one bucket."""
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 
 import pytest
@@ -13,7 +14,8 @@ from pydantic import BaseModel
 
 from gello_queue import Job, JobRegistry, Queue, Settings, Worker
 from gello_queue.core.timing import Series, TimingCount, bucket_of
-from gello_queue.inspection import Inspector
+from gello_queue.events import Events, JobFailed, JobProcessed, JobReserved, JobRetrying
+from gello_queue.inspection import PERCENTILES, Inspector
 from gello_queue.ports import QueueDriver, TimingStats
 
 registry = JobRegistry()
@@ -109,10 +111,28 @@ def queue_on(driver: QueueDriver) -> Queue:
     )
 
 
-def within_one_bucket(found: float | None, true_s: float) -> bool:
-    # Never below the true bucket (a sleep is never shorter); one bucket above is the
-    # jitter of a loaded machine.
-    return found is not None and bucket_of(found) - bucket_of(true_s) in (0, 1)
+class Measured:
+    """What the worker itself measured, per (queue, job) and per queue: the exact values
+    the stored histograms must reproduce to the bucket."""
+
+    def __init__(self) -> None:
+        self.runs: dict[tuple[str, str | None], list[float]] = {}
+        self.waits: dict[tuple[str, str | None], list[float]] = {}
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, JobReserved):
+            self._add(self.waits, event.queue, event.name, event.wait_s)
+        elif isinstance(event, JobProcessed | JobFailed | JobRetrying):
+            self._add(self.runs, event.queue, event.name, event.duration_s)
+
+    @staticmethod
+    def _add(into: dict[tuple[str, str | None], list[float]], q: str, job: str, v: float) -> None:
+        into.setdefault((q, job), []).append(v)
+        into.setdefault((q, None), []).append(v)
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    return sorted(values)[max(1, math.ceil(q * len(values))) - 1]
 
 
 @pytest.mark.timeout(120)
@@ -126,6 +146,7 @@ async def test_a_known_workload_reads_back_as_its_run_times(driver: QueueDriver)
         await LongNap.dispatch(seconds=0.2, connection=queue)
     for _ in range(3):
         await NapThenFail.dispatch(seconds=0.01, connection=queue)
+    measured = Measured()
     worker = Worker(
         connection=queue,
         registry=registry,
@@ -133,6 +154,7 @@ async def test_a_known_workload_reads_back_as_its_run_times(driver: QueueDriver)
         concurrency=4,
         sleep_s=0.02,
         extensions=[],
+        events=Events([measured]),
     )
     running = asyncio.create_task(worker.start())
     await eventually(lambda: asyncio.sleep(0, worker.counters.handled), lambda n: n == 19)
@@ -144,27 +166,30 @@ async def test_a_known_workload_reads_back_as_its_run_times(driver: QueueDriver)
     quick = report.job("QuickNap", "stats-fast")
     slow = report.job("LongNap", "stats-slow")
     failing = report.job("NapThenFail", "stats-fast")
+    fast = report.queue("stats-fast")
     assert quick is not None
     assert slow is not None
     assert failing is not None
+    assert fast is not None
+    assert [r.queue for r in report.queues] == ["stats-fast", "stats-slow"]
     assert (quick.processed, quick.failed) == (12, 0)
     assert (slow.processed, slow.failed) == (4, 0)
     assert (failing.processed, failing.failed, failing.failure_rate) == (0, 3, 1.0)
-    assert within_one_bucket(quick.run_p(0.5), 0.01)
-    assert within_one_bucket(slow.run_p(0.5), 0.2)
-    assert within_one_bucket(slow.run_p(0.99), 0.2)
-    # A failed attempt's time also covers building its failure (the traceback).
-    assert bucket_of(failing.run_p(0.5) or 0) >= bucket_of(0.01)
-
-    fast = report.queue("stats-fast")
-    assert fast is not None
     assert (fast.processed, fast.failed, fast.failure_rate) == (12, 3, 0.2)
     assert fast.per_minute == pytest.approx(15 / 10)
-    assert within_one_bucket(fast.run_p(0.5), 0.01)
-    # Each job waited once, from its dispatch to its start: never negative, never more
-    # than the test took.
-    for row in (fast, report.queue("stats-slow")):
-        assert row is not None
-        assert sum(row.wait.values()) == row.ended
-        assert 0 < (row.wait_p(0.99) or 0) <= took * 2**0.25
-    assert [r.queue for r in report.queues] == ["stats-fast", "stats-slow"]
+
+    # Every percentile, per class and per queue, is in the bucket of the exact one.
+    rows = [*report.jobs, *report.queues]
+    assert len(rows) == 5
+    for row in rows:
+        key = (row.queue, row.job)
+        for q in PERCENTILES:
+            assert bucket_of(row.run_p(q) or -1) == bucket_of(nearest_rank(measured.runs[key], q))
+            assert bucket_of(row.wait_p(q) or -1) == bucket_of(nearest_rank(measured.waits[key], q))
+        assert sum(row.wait.values()) == row.ended  # each job started once
+    # And those are the known run times: a sleep never ends early, and a 200 ms one is
+    # not taken for anything else, however loaded the machine.
+    assert bucket_of(quick.run_p(0.5) or 0) >= bucket_of(0.01)
+    assert 0.2 / 2**0.25 <= (slow.run_p(0.5) or 0) < 0.4
+    # Waits from dispatch to start: never negative, never more than the test took.
+    assert 0 < (fast.wait_p(0.99) or 0) <= took * 2**0.25
