@@ -68,7 +68,7 @@ async def test_waits_count_from_the_due_time_and_every_attempt_counts_its_run() 
     # Dispatched a second before it was due: it waited for its due time, not from dispatch.
     assert sum(napper.wait.values()) == 1
     assert (napper.wait_p(1.0) or 0) < 0.5
-    assert bucket_of(napper.run_p(0.5) or 0) - bucket_of(0.05) in (0, 1)
+    assert bucket_of(0.05) <= bucket_of(napper.run_p(0.5) or 0) < bucket_of(0.2)
     assert (failing.processed, failing.failed) == (0, 1)
     assert sum(failing.run.values()) == 2  # both attempts ran
     assert sum(failing.wait.values()) == 2  # and both started
