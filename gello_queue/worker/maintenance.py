@@ -42,9 +42,10 @@ class Maintenance:
         """Read the flags once and announce the worker before the first job."""
         self.restart_seen = await self.driver.restart_signal()
         self.worker.paused_queues = await self.driver.paused()
+        await self.beat()
+        # Last: a start that failed above leaves no listener behind on the worker's events.
         if self.timing_stats is not None:
             self._unsubscribe = self.worker.events.subscribe(self.timings)
-        await self.beat()
 
     async def run(self) -> None:
         """Tick until cancelled; a failing backend is logged, never fatal."""
@@ -122,6 +123,8 @@ class Maintenance:
             self.stop_counting()
 
     def stop_counting(self) -> None:
+        """Stop listening for wait and run times (the worker stopped, or they cannot be
+        kept)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

@@ -1,7 +1,7 @@
 """Wait and run times per queue and job class, gathered from the worker's own events and
 flushed by the heartbeat with the throughput counters (``Maintenance.beat``).
 
-A listener on the hot path: each event costs a dict lookup, a logarithm and an add. The
+A listener on the hot path: each event costs a dict lookup, a bisect and an add. The
 counts are kept sparse until the beat turns them into ``TimingCount`` rows of the beat's
 minute, as the throughput counters are.
 """

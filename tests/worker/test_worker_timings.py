@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 
 from helpers import eventually
 from pydantic import BaseModel
 
-from gello_queue import Job, Queue, Worker
-from gello_queue.core.timing import bucket_of
+from gello_queue import Job, NotSupportedError, Queue, Worker
+from gello_queue.core.timing import TimingCount, bucket_of
+from gello_queue.drivers.memory import MemoryDriver
 from gello_queue.events import Events
 from gello_queue.inspection import Inspector
 from gello_queue.metrics import JobMetrics, scrape
 from gello_queue.worker.status import Counters
+from gello_queue.worker.timings import TimingTally
 
 
 class Nap(BaseModel):
@@ -78,3 +81,34 @@ async def test_waits_count_from_the_due_time_and_every_attempt_counts_its_run() 
     assert sample(s, "gello_job_wait_seconds_count") == 1
     assert sample(s, "gello_job_wait_seconds_sum") < 0.5
     assert sample(s, "gello_job_run_seconds_count") == 1
+
+
+class KeepsNoTimings(MemoryDriver):
+    """A driver behind a wrapper that offers the port its driver lacks."""
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        raise NotSupportedError("the memory driver cannot keep wait and run times")
+
+
+async def test_a_driver_that_keeps_no_timings_costs_the_worker_nothing() -> None:
+    driver = KeepsNoTimings()
+    queue = Queue("memory://no-timings", factory=lambda: driver)
+    for _ in range(3):
+        await Napper.dispatch(seconds=0, connection=queue)
+    events = Events()
+    worker = Worker(
+        ["timed"], connection=queue, sleep_s=0.01, lease_s=1.5, events=events, extensions=[]
+    )
+    running = asyncio.create_task(worker.start())
+    try:
+        await eventually(lambda: asyncio.sleep(0, worker.counters.processed), lambda n: n == 3)
+        # Its heartbeat tried once, and the worker stopped counting: no listener is left.
+        await eventually(
+            lambda: asyncio.sleep(0, events.listeners),
+            lambda found: not any(isinstance(x, TimingTally) for x in found),
+        )
+        await Napper.dispatch(seconds=0, connection=queue)
+        await eventually(lambda: asyncio.sleep(0, worker.counters.processed), lambda n: n == 4)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, 10)
