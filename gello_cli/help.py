@@ -15,6 +15,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     "Work": ("queue:work", "queue:dispatch", "demo"),
     "Inspect": (
         "queue:status",
+        "queue:stats",
         "queue:monitor",
         "queue:why",
         "queue:health",

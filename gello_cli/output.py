@@ -51,3 +51,21 @@ def ago(ts: float | None, now: float | None = None) -> str:
 def when(ts: float) -> str:
     """Local time of ``ts`` for tables."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def latency(seconds: float | None) -> str:
+    """A wait or run time at the precision a log bucket gives it (about a fifth):
+    ``0.8ms``, ``12ms``, ``1.4s``, ``35s``, ``4.2m``, ``1.5h``; ``-`` when unknown."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0), ("ms", 0.001)):
+        if seconds >= size or unit == "ms":
+            value = seconds / size
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+    return "-"  # pragma: no cover - the loop always returns
+
+
+def percent(fraction: float | None) -> str:
+    """``25%``, ``2.5%``, ``100%`` (three digits at most); ``-`` when there is nothing to
+    divide."""
+    return "-" if fraction is None else f"{fraction * 100:.3g}%"

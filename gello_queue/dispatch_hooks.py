@@ -25,9 +25,11 @@ from gello_queue.ports import (
     Reservation,
     ReserveWait,
     RestartWatch,
+    TimingCount,
     port_methods,
     progress_store,
     result_store,
+    timing_stats,
     wait_once_for_result,
 )
 
@@ -151,6 +153,12 @@ class HookedDriver:
 
     async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
         return await progress_store(self.inner).progress_get(job_ids)
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        await timing_stats(self.inner).record_timings(counts)
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        return await timing_stats(self.inner).timings(since)
 
     async def server_restarts(self) -> dict[str, Any] | None:
         inner = self.inner

@@ -28,6 +28,7 @@ from gello_queue.core.records import (
     WorkerRecord,
 )
 from gello_queue.core.states import JobState
+from gello_queue.core.timing import TimingCount
 
 __all__ = [
     "OPTIONAL_PORTS",
@@ -53,6 +54,8 @@ __all__ = [
     "ResultStore",
     "ResultWait",
     "ThroughputBucket",
+    "TimingCount",
+    "TimingStats",
     "WorkerRecord",
     "WorkerRegistry",
     "not_supported",
@@ -60,6 +63,7 @@ __all__ = [
     "progress_store",
     "require",
     "result_store",
+    "timing_stats",
     "wait_once_for_result",
 ]
 
@@ -417,6 +421,24 @@ async def wait_once_for_result(driver: object, job_id: str, timeout_s: float) ->
     return await result_store(driver).result_get(job_id)
 
 
+@runtime_checkable
+class TimingStats(Protocol):
+    """Per-minute wait and run histograms and outcome counts per queue and job class
+    (``core.timing``), written by workers with their throughput and kept as long.
+
+    A count adds to the stored one of the same key (minute, queue, job, series, bucket),
+    so workers write concurrently without reading.
+    """
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        """Add ``counts`` to the stored ones, and forget minutes older than the
+        throughput's retention."""
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        """The stored counts of minutes from ``since`` on, equal keys summed, in key
+        order."""
+
+
 PORTS: tuple[type, ...] = (
     JobQueue,
     JobBrowser,
@@ -451,6 +473,7 @@ OPTIONAL_PORTS: tuple[type, ...] = (
     ResultStore,
     ResultWait,
     ProgressStore,
+    TimingStats,
 )
 
 
@@ -468,6 +491,16 @@ def progress_store(driver: object) -> ProgressStore:
         return driver
     name = getattr(driver, "name", type(driver).__name__)
     raise NotSupportedError(f"the {name} driver cannot keep job progress (no ProgressStore port)")
+
+
+def timing_stats(driver: object) -> TimingStats:
+    """``driver`` as a ``TimingStats``, or the error saying it keeps no timings."""
+    if isinstance(driver, TimingStats):
+        return driver
+    name = getattr(driver, "name", type(driver).__name__)
+    raise NotSupportedError(
+        f"the {name} driver cannot keep wait and run times (no TimingStats port)"
+    )
 
 
 def port_methods(*ports: type) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ count first deletes everything older than the newest ``max_failed`` in one
 one. Several workers running it at once is harmless: every step is idempotent.
 
 Other stores are bounded by the drivers themselves: heartbeats expire with their ttl, and
-throughput buckets older than a day are deleted as new ones are written.
+throughput and timing buckets older than a day are deleted as new ones are written.
 """
 
 from __future__ import annotations

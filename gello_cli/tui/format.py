@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from gello_cli.output import latency as latency
+from gello_cli.output import percent as percent
+
 
 def count(n: int) -> str:
     """``1 204``: thousands grouped with a space, readable at a glance."""

@@ -6,6 +6,7 @@ connection (``QUEUE_BROKER_STORE``: the SQLite file by default, PostgreSQL in
 production). ``StoreBacked`` composes a broker's ``JobQueue`` with that store's
 ``FailedStore``, ``WorkerRegistry``, ``Coordination``, ``BatchStore``, ``ResultStore``
 and ``ProgressStore``: each of their operations is delegated by name, below.
+and ``TimingStats``: each of their operations is delegated by name, below.
 
 The store driver's own job tables hold only unique-key claims and markers of
 superseded messages, in private queues (see ``broker_claims``).
@@ -34,10 +35,12 @@ from gello_queue.ports import (
     QueueCounts,
     QueueDriver,
     ThroughputBucket,
+    TimingCount,
     WorkerRecord,
     not_supported,
     progress_store,
     result_store,
+    timing_stats,
     wait_once_for_result,
 )
 
@@ -297,6 +300,12 @@ class StoreBacked(ClaimStore):
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         return await self.store.throughput(since)
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        await timing_stats(self.store).record_timings(counts)
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        return await timing_stats(self.store).timings(since)
 
     async def known_queues(self, stored: dict[str, QueueCounts]) -> set[str]:
         """Queues the store knows of: with failed jobs, paused, or served by a worker."""

@@ -25,6 +25,7 @@ from typing import TypeVar
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
 from gello_queue.core.states import JobState
+from gello_queue.core.timing import summed
 from gello_queue.observability import get_logger
 from gello_queue.ports import (
     BatchRecord,
@@ -37,9 +38,11 @@ from gello_queue.ports import (
     RescueResult,
     Reservation,
     ThroughputBucket,
+    TimingCount,
     WorkerRecord,
     progress_store,
     result_store,
+    timing_stats,
     wait_once_for_result,
 )
 
@@ -381,6 +384,14 @@ class FailoverDriver:
         for _, part in await self._each(lambda d: d.throughput(since)):
             rows += part
         return sorted(rows, key=lambda b: (b.minute, b.queue))
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        # With the throughput: on the first connection that answers.
+        await self._first(lambda d: timing_stats(d).record_timings(counts))
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        parts = await self._each(lambda d: timing_stats(d).timings(since))
+        return summed(c for _, part in parts for c in part)
 
     async def failed_import(self, records: Sequence[FailedJob]) -> int:
         return await self._first(lambda d: d.failed_import(records))

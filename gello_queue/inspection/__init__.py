@@ -36,6 +36,12 @@ from gello_queue.inspection.snapshot import (
     is_stale,
     rescue_in,
 )
+from gello_queue.inspection.stats import (
+    PERCENTILES,
+    TimingReport,
+    TimingStatsRow,
+    parse_window,
+)
 from gello_queue.inspection.tooling import (
     APP_HOWTO,
     EXIT_CODES,
@@ -72,6 +78,7 @@ __all__ = [
     "JOBS_SCANNED",
     "LISTABLE",
     "MIN_PREFIX",
+    "PERCENTILES",
     "PREFIX_SCAN",
     "SCAN_PAGE",
     "UNKNOWN",
@@ -89,6 +96,8 @@ __all__ = [
     "QueueStats",
     "ServerWarnings",
     "Snapshot",
+    "TimingReport",
+    "TimingStatsRow",
     "WorkerCommand",
     "WorkerHint",
     "configure_logging",
@@ -104,6 +113,7 @@ __all__ = [
     "new_id",
     "parse_backoff_option",
     "parse_memory",
+    "parse_window",
     "pick_worker",
     "redact",
     "redact_body",

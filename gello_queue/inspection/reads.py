@@ -21,6 +21,7 @@ from gello_queue.inspection.ids import (
     one_match,
 )
 from gello_queue.inspection.snapshot import Snapshot
+from gello_queue.inspection.stats import TimingReport, report_of
 from gello_queue.inspection.workers import pick_worker
 from gello_queue.ports import (
     Capability,
@@ -31,6 +32,7 @@ from gello_queue.ports import (
     QueueCounts,
     QueueDriver,
     WorkerRecord,
+    timing_stats,
 )
 
 LISTABLE = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
@@ -70,6 +72,18 @@ class Reads(InspectorBase):
             recent_failures=recent,
             restarts=await backend_restarts(driver),
         )
+
+    async def stats(self, *, window_s: float = 3600) -> TimingReport:
+        """Wait and run percentiles, jobs per minute and failure rate per queue and per
+        job class, over the last ``window_s`` seconds of the minutes workers stored.
+
+        Raises:
+            NotSupportedError: the driver keeps no timings.
+        """
+        driver = await self._driver()
+        store = timing_stats(driver)
+        since = await driver.now() - window_s
+        return report_of(await store.timings(since), window_s)
 
     # -- listings --------------------------------------------------------------------
     async def jobs(

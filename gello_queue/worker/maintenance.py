@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from gello_queue.core.errors import NotSupportedError
 from gello_queue.events import JobsRescued
-from gello_queue.ports import QueueDriver
+from gello_queue.ports import QueueDriver, TimingStats
 from gello_queue.worker.states import ExitReason
+from gello_queue.worker.timings import TimingTally
 
 if TYPE_CHECKING:
     from gello_queue.worker.runtime import Worker
@@ -33,12 +36,18 @@ class Maintenance:
         self.shown: tuple[str, frozenset[str]] | None = None
         """The state and running jobs the last heartbeat stored."""
         self.rescue_every = worker.lease_s / 2
+        self.timings = TimingTally()
+        self.timing_stats = driver if isinstance(driver, TimingStats) else None
+        self._unsubscribe: Callable[[], None] | None = None
 
     async def prime(self) -> None:
         """Read the flags once and announce the worker before the first job."""
         self.restart_seen = await self.driver.restart_signal()
         self.worker.paused_queues = await self.driver.paused()
         await self.beat()
+        # Last: a start that failed above leaves no listener behind on the worker's events.
+        if self.timing_stats is not None:
+            self._unsubscribe = self.worker.events.subscribe(self.timings)
 
     async def run(self) -> None:
         """Tick until cancelled; a failing backend is logged, never fatal."""
@@ -102,17 +111,38 @@ class Maintenance:
         return str(self.worker.state), frozenset(self.worker.active)
 
     async def beat(self) -> None:
-        """Store the heartbeat and flush throughput counters."""
+        """Store the heartbeat and flush throughput counters and timings."""
         shown = self.showing()
         await self.driver.worker_beat(self.worker.record(), ttl_s=self.worker.lease_s)
         self.shown = shown
+        minute = int(time.time()) // 60 * 60
         per_queue = self.worker.counters.per_queue
         if per_queue:
             counts = {q: (p, f) for q, (p, f) in per_queue.items() if p or f}
             per_queue.clear()
             if counts:
-                minute = int(time.time()) // 60 * 60
                 await self.driver.record_throughput(counts, minute)
+        await self.flush_timings(minute)
+
+    async def flush_timings(self, minute: int) -> None:
+        """Store the wait and run times counted since the last beat, under ``minute``."""
+        rows = self.timings.drain(minute)
+        if not rows or self.timing_stats is None:
+            return
+        try:
+            await self.timing_stats.record_timings(rows)
+        except NotSupportedError:
+            # A wrapper offers the port but its driver has none: stop counting.
+            self.worker.log.warning("timings_not_kept", error="the driver keeps no timings")
+            self.timing_stats = None
+            self.stop_counting()
+
+    def stop_counting(self) -> None:
+        """Stop listening for wait and run times (the worker stopped, or they cannot be
+        kept)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
 
     async def rescue(self) -> None:
         """Requeue jobs whose worker stopped renewing their lease."""
@@ -127,3 +157,5 @@ class Maintenance:
             await self.driver.worker_gone(self.worker.id)
         except Exception as exc:
             self.worker.log.error("maintenance_error", error=repr(exc))
+        finally:
+            self.stop_counting()

@@ -180,6 +180,7 @@ async def test_migrate_from_empty_and_again_is_idempotent() -> None:
             "app_progress",
             "app_results",
             "app_throughput",
+            "app_timings",
             "app_workers",
         ]
         assert {"app_jobs_ready", "app_jobs_leases", "app_jobs_unique_key"} <= {

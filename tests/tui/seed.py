@@ -1,11 +1,12 @@
 """Deterministic data for dashboard tests: real jobs pushed, reserved and failed through
-the driver port, worker heartbeats and throughput buckets."""
+the driver port, worker heartbeats, throughput buckets and timings."""
 
 from __future__ import annotations
 
 from gello_queue.core.envelope import Envelope
+from gello_queue.core.timing import Series, TimingCount, bucket_of
 from gello_queue.drivers.memory import MemoryDriver
-from gello_queue.ports import Failure, QueueDriver, WorkerRecord
+from gello_queue.ports import Failure, QueueDriver, TimingStats, WorkerRecord
 
 T0 = 1_767_225_600.0
 """2026-01-01 00:00:00 UTC: the fixed clock of snapshot tests."""
@@ -93,6 +94,28 @@ async def seed(driver: QueueDriver, now: float = T0, *, workers: bool = True) ->
         await driver.record_throughput(
             {"emails": (10 + (m * 7) % 13, int(m % 5 == 0)), "reports": (3, 0)}, minute - 60 * m
         )
+    if isinstance(driver, TimingStats):
+        await driver.record_timings(timings(minute))
+
+
+TIMINGS = {
+    # (queue, job): (processed, failed, waits in seconds, run times in seconds)
+    ("emails", "SendInvoice"): (40, 2, [0.4] * 30 + [2.5] * 12, [0.12] * 36 + [0.9] * 6),
+    ("reports", "BuildReport"): (12, 0, [1.5] * 10 + [20.0] * 2, [6.0] * 11 + [45.0]),
+}
+"""What workers counted in the last minute: known percentiles per queue and class."""
+
+
+def timings(minute: int) -> list[TimingCount]:
+    rows: list[TimingCount] = []
+    for (queue, job), (processed, failed, waits, runs) in TIMINGS.items():
+        rows += [
+            TimingCount(minute, queue, job, Series.PROCESSED, 0, processed),
+            TimingCount(minute, queue, job, Series.FAILED, 0, failed),
+        ]
+        for series, values in ((Series.WAIT, waits), (Series.RUN, runs)):
+            rows += [TimingCount(minute, queue, job, series, bucket_of(v), 1) for v in values]
+    return rows
 
 
 async def beat(driver: QueueDriver, record: WorkerRecord, at: float) -> None:

@@ -14,7 +14,7 @@ its subsystem's part, each holding the same store::
     leases.py        release, fail, lease renewal and rescue
     queues.py        counts, listings, find, cancel, promote, clear
     failed_store.py  the failed store
-    registry.py      heartbeats, paused queues, the restart signal, throughput
+    registry.py      heartbeats, paused queues, the restart signal, throughput, timings
     coordination.py  shared counters and locks
     results.py       kept job results
     progress.py      running jobs' progress
@@ -51,6 +51,7 @@ from gello_queue.ports import (
     RescueResult,
     Reservation,
     ThroughputBucket,
+    TimingCount,
     WorkerRecord,
 )
 
@@ -292,6 +293,12 @@ class MemoryDriver:
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         return await self._registry.throughput(since)
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        await self._registry.record_timings(counts)
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        return await self._registry.timings(since)
 
     # -- coordination (coordination.py) ----------------------------------------------
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:

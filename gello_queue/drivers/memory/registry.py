@@ -1,8 +1,12 @@
-"""Workers, paused queues, the restart signal and throughput in the memory driver."""
+"""Workers, paused queues, the restart signal, throughput and timings in the memory
+driver."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gello_queue.core.states import COMMAND_KEPT_S
+from gello_queue.core.timing import Series, TimingCount, summed
 from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
 from gello_queue.drivers.memory.store import MemoryStore
 from gello_queue.ports import ThroughputBucket, WorkerRecord
@@ -72,3 +76,18 @@ class Registry:
                 for (minute, queue), (p, f) in sorted(self.store.throughput.items())
                 if minute >= since
             ]
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        with self.store.lock:
+            kept = self.store.timings
+            for c in counts:
+                kept[c.key] = kept.get(c.key, 0) + c.count
+            if counts:
+                oldest = max(c.minute for c in counts) - THROUGHPUT_KEPT_S
+                for key in [k for k in kept if k[0] < oldest]:
+                    del kept[key]
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        with self.store.lock:
+            rows = [(k, n) for k, n in self.store.timings.items() if k[0] >= since]
+        return summed(TimingCount(m, q, j, Series(s), b, n) for (m, q, j, s, b), n in rows)

@@ -68,6 +68,8 @@ class MemoryStore:
         self.commands: dict[str, tuple[str, float]] = {}
         """Commands left for workers: worker id -> (command, expires_at)."""
         self.throughput: dict[tuple[int, str], list[int]] = {}
+        self.timings: dict[tuple[int, str, str, str, int], int] = {}
+        """Timing counts: (minute, queue, job, series, bucket) -> count."""
         self.seq = itertools.count()
         self.coord: dict[str, tuple[str, int, float]] = {}
         """Coordination entries: key -> (owner, value, expires_at)."""

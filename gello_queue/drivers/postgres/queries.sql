@@ -428,6 +428,22 @@ ON CONFLICT (minute, queue) DO UPDATE SET
 SELECT minute, queue, processed, failed FROM {{throughput}}
 WHERE minute >= $1::float8 ORDER BY minute, queue;
 
+-- name: record_timings
+-- Minutes older than $7 seconds (THROUGHPUT_KEPT_S) before the newest written go. Rows
+-- are sorted so concurrent writers lock them in the same order (no deadlock).
+WITH old AS (DELETE FROM {{timings}} WHERE minute < (SELECT max(m) FROM unnest($1::bigint[]) m) - $7::bigint)
+INSERT INTO {{timings}} AS t (minute, queue, job, series, bucket, count)
+SELECT m, q, j, s::"char", b, n
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::bigint[])
+    AS r(m, q, j, s, b, n)
+WHERE {{!relaxed}}
+ORDER BY m, q, j, s, b
+ON CONFLICT (minute, queue, job, series, bucket) DO UPDATE SET count = t.count + excluded.count;
+
+-- name: timings
+SELECT minute, queue, job, series::text, bucket, count FROM {{timings}}
+WHERE minute >= $1::float8 ORDER BY minute, queue, job, series, bucket;
+
 -- name: push_unique
 -- The function (migration 3) mirrors gello_queue.core.unique.unique_outcome.
 SELECT out_id, out_holder FROM {{push_unique}}($1::text[], $2::text[], $3::text[],

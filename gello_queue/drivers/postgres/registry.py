@@ -1,8 +1,11 @@
-"""Workers' heartbeats, paused queues, the restart signal and per-minute throughput:
-what workers tell each other and the status commands through the database."""
+"""Workers' heartbeats, paused queues, the restart signal, per-minute throughput and
+timings: what workers tell each other and the status commands through the database."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from gello_queue.core.timing import Series, TimingCount, summed
 from gello_queue.drivers.common import THROUGHPUT_KEPT_S, newest_command, prefix_bounds, seen
 from gello_queue.drivers.postgres.connection import Database
 from gello_queue.ports import ThroughputBucket, WorkerRecord
@@ -68,3 +71,25 @@ class Registry(Database):
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         rows = await self._fetch("throughput", float(since))
         return [ThroughputBucket(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        if not counts:
+            return
+        counts = summed(counts)  # one row may be changed once per statement
+        await self._execute(
+            "record_timings",
+            [c.minute for c in counts],
+            [c.queue for c in counts],
+            [c.job for c in counts],
+            [c.series.value for c in counts],
+            [c.bucket for c in counts],
+            [c.count for c in counts],
+            THROUGHPUT_KEPT_S,
+        )
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        rows = await self._fetch("timings", float(since))
+        return [
+            TimingCount(int(r[0]), str(r[1]), str(r[2]), Series(r[3]), int(r[4]), int(r[5]))
+            for r in rows
+        ]

@@ -28,7 +28,7 @@ the same ``Link`` (the clients, the loaded scripts, the key scheme)::
     wait.py          blocking waits (``BLPOP`` on wake lists) and wait-then-lease
     queues.py        counts, listings, find, cancel, promote, clear
     failed_store.py  the failed store, kept per queue
-    registry.py      heartbeats, paused queues, the restart signal, throughput
+    registry.py      heartbeats, paused queues, the restart signal, throughput, timings
     coordination.py  shared counters and locks
     batches.py       batches
     server.py        eviction and persistence warnings, noticing a server restart
@@ -98,6 +98,7 @@ from gello_queue.ports import (
     RescueResult,
     Reservation,
     ThroughputBucket,
+    TimingCount,
     WorkerRecord,
 )
 
@@ -427,6 +428,12 @@ class RedisDriver:
 
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         return await self._registry.throughput(since)
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        await self._registry.record_timings(counts)
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        return await self._registry.timings(since)
 
     # -- coordination (coordination.py) ----------------------------------------------
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:

@@ -39,6 +39,10 @@ Global structures share the tag ``{g}`` (one slot, small and rarely written)::
     P{g}:worker:<id>:cmd     str   a command left for the worker (pause, quiet...), EX 1 h
     P{g}:tp                  zset  minute -> minute: index of throughput buckets
     P{g}:tp:<minute>         hash  p:<queue> / f:<queue> counters, EXPIRE one day
+    P{g}:tm                  zset  minute -> minute: index of timing buckets
+    P{g}:tm:<minute>         hash  [queue, job, series, bucket] (JSON) -> count: that
+                                   minute's wait and run histograms and outcome counts
+                                   per job class (``core.timing``), EXPIRE one day
     P{g}:batches             zset  batch id -> created_at
 
 Coordination keys and batches have a hash tag each, so they spread over a cluster and
@@ -55,8 +59,8 @@ every call touches one slot::
 
 The failed store is kept per queue, inside the queue's slot, so failing a job is atomic
 even on a cluster; listing all queues newest first merges the per-queue zsets, and a
-failed store is pruned by age with ``failed_prune``. Throughput buckets expire after a
-day, and a dead worker's heartbeat with its key's TTL.
+failed store is pruned by age with ``failed_prune``. Throughput and timing buckets
+expire after a day, and a dead worker's heartbeat with its key's TTL.
 
 Consequences worth knowing: unique keys are scoped to a queue (the lock must share the
 queue's slot to be taken atomically with the enqueue); ``find``, ``cancel``, ``promote``
@@ -95,6 +99,8 @@ class KeyScheme:
         self.worker = g + "worker:"
         self.tp = g + "tp"
         self.tp_bucket = g + "tp:"
+        self.tm = g + "tm"
+        self.tm_bucket = g + "tm:"
         self.batches = g + "batches"
         self.server = g + "server"
         self._of: dict[str, QueueKeys] = {}

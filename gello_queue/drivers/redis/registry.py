@@ -1,16 +1,19 @@
-"""Workers, commands to one worker, paused queues, the restart signal and throughput on
-Redis.
+"""Workers, commands to one worker, paused queues, the restart signal, throughput and
+timings on Redis.
 
 These live under the ``{g}`` hash tag (one slot: small and rarely written). A worker's
 heartbeat record expires with the ttl it gives, so a dead worker drops out by itself;
-throughput is counted per minute in buckets that expire after a day.
+throughput and timings are counted per minute in buckets that expire after a day.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from gello_queue.core.states import COMMAND_KEPT_S
+from gello_queue.core.timing import Series, TimingCount, summed
 from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
 from gello_queue.drivers.redis.link import Link
 from gello_queue.drivers.redis.scripts import run
@@ -99,3 +102,26 @@ class Registry:
                 acc.setdefault(queue, [0, 0])[kind == "f"] += int(fields[j + 1])
             out += [ThroughputBucket(minute, q, p, f) for q, (p, f) in sorted(acc.items())]
         return out
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        if not counts:
+            return
+        args: list[Any] = [self._k.tm_bucket, THROUGHPUT_KEPT_S]
+        for c in counts:
+            field = json.dumps([c.queue, c.job, c.series.value, c.bucket])
+            args += (c.minute, field, c.count)
+        await self._link.scripts["timings_add"]((self._k.tm,), args)
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        raw = await self._link.scripts["throughput_get"](
+            (self._k.tm,), (self._k.tm_bucket, repr(since))
+        )
+        out: list[TimingCount] = []
+        for i in range(0, len(raw), 2):
+            minute, fields = int(raw[i]), raw[i + 1]
+            for j in range(0, len(fields), 2):
+                queue, job, series, bucket = json.loads(fields[j])
+                out.append(
+                    TimingCount(minute, queue, job, Series(series), bucket, int(fields[j + 1]))
+                )
+        return summed(out)

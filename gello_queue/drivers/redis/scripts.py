@@ -40,6 +40,7 @@ SCRIPTS = (
     "restart",
     "throughput_add",
     "throughput_get",
+    "timings_add",
     "counter_incr",
     "lock_acquire",
     "lock_release",

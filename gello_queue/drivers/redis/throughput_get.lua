@@ -1,4 +1,4 @@
--- KEYS: minute index
+-- KEYS: minute index (of throughput, or of timings: the reads are the same)
 -- ARGV: bucket key prefix, since (epoch seconds)
 -- Returns {minute, {field, value, ...}, ...} from the oldest minute on.
 local out = {}

@@ -252,6 +252,17 @@ DELETE FROM gello_throughput WHERE minute < ?;
 SELECT minute, queue, processed, failed FROM gello_throughput WHERE minute >= ?
 ORDER BY minute, queue;
 
+-- name: timings_add
+INSERT INTO gello_timings (minute, queue, job, series, bucket, count) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (minute, queue, job, series, bucket) DO UPDATE SET count = count + excluded.count;
+
+-- name: timings_trim
+DELETE FROM gello_timings WHERE minute < ?;
+
+-- name: timings
+SELECT minute, queue, job, series, bucket, count FROM gello_timings WHERE minute >= ?
+ORDER BY minute, queue, job, series, bucket;
+
 
 -- Coordination ---------------------------------------------------------------------
 -- Counters are 'c:<key>', locks 'l:<key>'.

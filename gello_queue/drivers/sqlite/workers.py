@@ -1,8 +1,12 @@
 """The SQLite driver's records about workers: heartbeats, pause and restart signals, and
-throughput per minute (``gello_workers``, ``gello_control``, ``gello_throughput``)."""
+throughput and timings per minute (``gello_workers``, ``gello_control``,
+``gello_throughput``, ``gello_timings``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from gello_queue.core.timing import Series, TimingCount
 from gello_queue.drivers.common import THROUGHPUT_KEPT_S, newest_command, prefix_bounds, seen
 from gello_queue.drivers.sqlite.connection import SqliteConnection
 from gello_queue.drivers.sqlite.sql import Q
@@ -71,3 +75,17 @@ class WorkerStore(SqliteConnection):
     async def throughput(self, since: float) -> list[ThroughputBucket]:
         rows = self.db.execute(Q["throughput"], (since,)).fetchall()
         return [ThroughputBucket(*r) for r in rows]
+
+    async def record_timings(self, counts: Sequence[TimingCount]) -> None:
+        if not counts:
+            return
+        with self._write() as tx:
+            tx.executemany(
+                Q["timings_add"],
+                [(c.minute, c.queue, c.job, c.series.value, c.bucket, c.count) for c in counts],
+            )
+            tx.execute(Q["timings_trim"], (max(c.minute for c in counts) - THROUGHPUT_KEPT_S,))
+
+    async def timings(self, since: float) -> list[TimingCount]:
+        rows = self.db.execute(Q["timings"], (since,)).fetchall()
+        return [TimingCount(int(m), q, j, Series(s), int(b), int(n)) for m, q, j, s, b, n in rows]
