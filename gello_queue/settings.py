@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Literal, get_args
 from urllib.parse import quote
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gello_queue.core.errors import ConfigurationError
+from gello_queue.core.thresholds import WaitThresholds
 
 SUPERVISED_METRICS_ENV = "GELLO_METRICS_SUPERVISED"
 """Set by a ``--processes`` supervisor for its children: it serves their metrics."""
@@ -156,8 +157,24 @@ class Settings(BaseSettings):
         default=60.0, validation_alias="QUEUE_RETENTION_INTERVAL", gt=0
     )
     """Seconds between a worker's retention passes."""
+    queue_wait_warn: str = Field(default="60", validation_alias="QUEUE_WAIT_WARN")
+    """Seconds a queue's oldest job may wait before the dashboard warns (five times that
+    is an alarm): one number, or per queue as ``60,emails=10,reports=900``."""
     gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
     """Module the worker imports to register the application's jobs (see ``find_app``)."""
+
+    @field_validator("queue_wait_warn")
+    @classmethod
+    def _wait_warn_parses(cls, value: str) -> str:
+        try:
+            WaitThresholds.parse(value)
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    def wait_thresholds(self) -> WaitThresholds:
+        """``QUEUE_WAIT_WARN`` per queue."""
+        return WaitThresholds.parse(self.queue_wait_warn)
 
     def connection_url(self) -> str:
         """The connection URL the configured driver uses."""

@@ -179,6 +179,7 @@ def _live(watched: list[str] | None, *, read_only: bool, theme: str, interval: f
             theme=theme,
             lease_s=settings.queue_lease,
             worker_hint=worker_hint(),
+            waits=settings.wait_thresholds(),
         ).run()
     finally:
         backend.close()

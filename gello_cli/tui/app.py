@@ -30,7 +30,7 @@ from gello_cli.tui.screens.queues import QueuesScreen
 from gello_cli.tui.screens.workers import WorkersScreen
 from gello_cli.tui.widgets import SCREENS, StatusBar
 from gello_queue import GelloError
-from gello_queue.inspection import Snapshot, WorkerHint, redact_url
+from gello_queue.inspection import Snapshot, WaitThresholds, WorkerHint, redact_url
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 MAX_BACKOFF_S = 5.0
@@ -80,6 +80,7 @@ class MonitorApp(App[None]):
         live: bool = True,
         lease_s: float = 30.0,
         worker_hint: WorkerHint | None = None,
+        waits: WaitThresholds | None = None,
     ) -> None:
         super().__init__()
         for t in themes.load():
@@ -94,6 +95,7 @@ class MonitorApp(App[None]):
         self.live = live
         self.lease_s = lease_s
         self.worker_hint = worker_hint or WorkerHint()
+        self.waits = waits or WaitThresholds()
         self.snapshot: Snapshot | None = None
         self.listings: dict[str, Any] = {}
         self.fetched_at: float | None = None

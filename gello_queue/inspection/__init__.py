@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from gello_queue.core.redaction import redact as redact  # the dashboard's payload rule
 from gello_queue.core.states import WorkerCommand
+from gello_queue.core.thresholds import WaitThresholds
 from gello_queue.inspection.admin import Admin
 from gello_queue.inspection.base import SCAN_PAGE
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
@@ -98,6 +99,7 @@ __all__ = [
     "Snapshot",
     "TimingReport",
     "TimingStatsRow",
+    "WaitThresholds",
     "WorkerCommand",
     "WorkerHint",
     "configure_logging",

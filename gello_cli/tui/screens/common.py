@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from gello_cli.tui.format import count, duration, rate
 from gello_cli.tui.table import Cell, cell, num
-from gello_queue.inspection import QueueStats, Snapshot, WorkerHint, restart_line
+from gello_queue.inspection import QueueStats, Snapshot, WaitThresholds, WorkerHint, restart_line
 
 QUEUE_COLUMNS = [
     ("queue", "Queue"),
@@ -22,9 +22,12 @@ QUEUE_COLUMNS = [
 ]
 
 
-def queue_row(q: QueueStats, colors: dict[str, str]) -> tuple[str, Sequence[Cell]]:
-    """One queue's cells, coloured by what needs attention."""
-    wait_style = colors["error"] if q.wait_s >= 300 else colors["warning"] if q.wait_s >= 60 else ""
+def queue_row(
+    q: QueueStats, colors: dict[str, str], waits: WaitThresholds
+) -> tuple[str, Sequence[Cell]]:
+    """One queue's cells, coloured by what needs attention (its wait by ``waits``)."""
+    level = waits.level(q.name, q.wait_s)
+    wait_style = {"alarm": colors["error"], "warn": colors["warning"]}.get(level, "")
     if q.paused:
         state = cell("paused", style=colors["warning"])
     elif q.workers == 0 and (q.pending or q.scheduled):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gello_cli.tui.backend import Action, Backend
-from gello_queue.inspection import Snapshot, WorkerHint
+from gello_queue.inspection import Snapshot, WaitThresholds, WorkerHint
 
 if TYPE_CHECKING:
     from gello_cli.tui.screens.base import MonitorScreen
@@ -25,6 +25,8 @@ class Console(Protocol):
     lease_s: float
     worker_hint: WorkerHint
     """How to start a worker for this project (app and connection), for the hints."""
+    waits: WaitThresholds
+    """From which wait each queue warns (``QUEUE_WAIT_WARN``)."""
     snapshot: Snapshot | None
     listings: dict[str, Any]
 

@@ -60,7 +60,9 @@ class OverviewScreen(MonitorScreen):
     def show(self, snap: Snapshot, listing: Any) -> None:
         colors = palette(self.app)
         self.query_one(Kpis).show(snap, self.monitor.lease_s)
-        self.query_one("#queues", KeyedTable).sync([queue_row(q, colors) for q in snap.all_stats()])
+        self.query_one("#queues", KeyedTable).sync(
+            [queue_row(q, colors, self.monitor.waits) for q in snap.all_stats()]
+        )
         self.query_one("#hints", Static).update(hints(snap, self.monitor.worker_hint))
         self.query_one(Throughput).show(snap.series())
         self.query_one("#recent", KeyedTable).sync(

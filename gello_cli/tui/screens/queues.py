@@ -120,7 +120,7 @@ class QueuesScreen(MonitorScreen):
             [
                 (key, [*cells, *timing_cells(report.queue(q.name) if report else None)])
                 for q in shown
-                for key, cells in [queue_row(q, colors)]
+                for key, cells in [queue_row(q, colors, self.monitor.waits)]
             ]
         )
         names = {q.name for q in shown}
