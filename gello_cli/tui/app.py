@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
@@ -22,7 +22,7 @@ from gello_cli.tui.format import duration
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.screens.console import Console
 from gello_cli.tui.screens.detail import DetailScreen
-from gello_cli.tui.screens.dialogs import ConfirmScreen
+from gello_cli.tui.screens.dialogs import BulkProgress, ConfirmScreen, ProgressScreen, follow
 from gello_cli.tui.screens.failed import FailedScreen
 from gello_cli.tui.screens.jobs import JobsScreen
 from gello_cli.tui.screens.overview import OverviewScreen
@@ -30,7 +30,7 @@ from gello_cli.tui.screens.queues import QueuesScreen
 from gello_cli.tui.screens.workers import WorkersScreen
 from gello_cli.tui.widgets import SCREENS, StatusBar
 from gello_queue import GelloError
-from gello_queue.inspection import Snapshot, WorkerHint, redact_url
+from gello_queue.inspection import Inspector, Snapshot, WorkerHint, redact_url
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 MAX_BACKOFF_S = 30.0
@@ -297,6 +297,57 @@ class MonitorApp(App[None]):
             return
         if await self.push_screen_wait(ConfirmScreen(question(n))):
             await self._act(action, done, None)
+
+    def confirm_bulk(
+        self,
+        counter: Action[int],
+        question: Callable[[int], str],
+        steps: Callable[[Inspector], AsyncIterator[int]],
+        verb: str,
+    ) -> None:
+        """Count what a bulk action would touch, ask with that number, then act step by
+        step, showing progress; Esc stops it between steps."""
+        if not self.read_only:
+            self.run_worker(self._confirm_bulk(counter, question, steps, verb), group="act")
+
+    async def _confirm_bulk(
+        self,
+        counter: Action[int],
+        question: Callable[[int], str],
+        steps: Callable[[Inspector], AsyncIterator[int]],
+        verb: str,
+    ) -> None:
+        try:
+            n = await self.backend.call(counter)
+        except Exception as exc:  # counting failed: nothing to confirm
+            self.backend_error(exc)
+            return
+        if n == 0:
+            self.notify("Nothing to do: no jobs match.", severity="warning")
+            return
+        if not await self.push_screen_wait(ConfirmScreen(question(n))):
+            return
+        progress = BulkProgress(verb, n)
+        task = asyncio.ensure_future(self.backend.call(lambda i: follow(steps(i), progress)))
+        screen = ProgressScreen(progress, task.cancel)
+        await self.push_screen(screen)
+        try:
+            done = await task
+        except asyncio.CancelledError:
+            self.notify(
+                f"Stopped: {verb.lower()} {progress.done:,} of {n:,}; the others are as they were.",
+                severity="warning",
+            )
+        except GelloError as exc:
+            self.notify(redact_url(str(exc)), title="Nothing done", severity="warning")
+        except Exception as exc:  # the backend is unreachable: say so, keep running
+            self.backend_error(exc)
+        else:
+            self.notify(f"{verb} {done:,} jobs.")
+        finally:
+            if screen.is_active:
+                screen.dismiss()
+        self.wake()
 
 
 def _as_console(app: MonitorApp) -> Console:
