@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 import themes
 from gello_cli.tui.backend import Action, Backend
-from gello_cli.tui.format import duration
+from gello_cli.tui.format import count, duration
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.screens.console import Console
 from gello_cli.tui.screens.detail import DetailScreen
@@ -335,7 +335,8 @@ class MonitorApp(App[None]):
             done = await task
         except asyncio.CancelledError:
             self.notify(
-                f"Stopped: {verb.lower()} {progress.done:,} of {n:,}; the others are as they were.",
+                f"Stopped: {verb.lower()} {count(progress.done)} of {count(n)};"
+                " the others are as they were.",
                 severity="warning",
             )
         except GelloError as exc:
@@ -343,7 +344,7 @@ class MonitorApp(App[None]):
         except Exception as exc:  # the backend is unreachable: say so, keep running
             self.backend_error(exc)
         else:
-            self.notify(f"{verb} {done:,} jobs.")
+            self.notify(f"{verb} {count(done)} jobs.")
         finally:
             if screen.is_active:
                 screen.dismiss()

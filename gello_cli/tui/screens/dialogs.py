@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from gello_cli.tui.format import count
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Asks a yes/no question that names the effect in numbers."""
@@ -63,7 +65,7 @@ class BulkProgress:
     done: int = 0
 
     def line(self) -> str:
-        return f"{self.verb} {self.done:,} / {self.total:,}"
+        return f"{self.verb} {count(self.done)} / {count(self.total)}"
 
 
 async def follow(steps: AsyncIterator[int], progress: BulkProgress) -> int:
