@@ -136,10 +136,15 @@ class FailedQueries:
         cursor: str | None,
         rows: bool,
         budget_s: float = PAGE_BUDGET_S,
+        spread: bool = False,
     ) -> FailedPage:
+        """One page merged over the queues. With ``spread`` (a bulk step, where a short
+        page is fine), each queue reads its share of ``limit`` only: fewer rows are read
+        past the merged page's end, which is cut where the first queue stopped."""
         plans = await self._plans(query)
         if not plans:
             return FailedPage()
+        each = max(100, limit // len(plans)) if spread else limit
         high, low, at, after_id = _bounds(query, cursor)
         text = "" if query.text is None else query.text.lower()
         budget_ms = max(20, int(budget_s * 1000 / len(plans)))
@@ -150,7 +155,7 @@ class FailedQueries:
                 (p.keys.failed,),
                 (
                     p.keys.failed_job,
-                    limit,
+                    each,
                     high,
                     low,
                     at,
@@ -240,11 +245,11 @@ class FailedQueries:
 
     # -- bulk steps ------------------------------------------------------------------
     async def retry_step(self, query: FailedQuery, limit: int, cursor: str | None) -> FailedStep:
-        page = await self._walk(query, limit=limit, cursor=cursor, rows=True)
+        page = await self._walk(query, limit=limit, cursor=cursor, rows=True, spread=True)
         return FailedStep(await self._retry(page.jobs), page.cursor)
 
     async def purge_step(self, query: FailedQuery, limit: int, cursor: str | None) -> FailedStep:
-        page = await self._walk(query, limit=limit, cursor=cursor, rows=False)
+        page = await self._walk(query, limit=limit, cursor=cursor, rows=False, spread=True)
         by_queue: dict[str, list[str]] = {}
         for job in page.jobs:
             by_queue.setdefault(job.queue, []).append(job.id)
@@ -303,11 +308,11 @@ def _row(queue: str, row: Sequence[Any]) -> FailedJob:
     # failed_at is the index's score, so a cursor made from a row names that row exactly.
     if len(row) == 2:
         return FailedJob(str(row[0]), queue, "", "", "", "", "", float(row[1]), 0)
-    job_id, score, _, body, exception, message, traceback, attempts = row
+    job_id, score, _, body, exception, message, traceback, attempts, name = row
     return FailedJob(
         id=str(job_id),
         queue=queue,
-        name=name_of(body),
+        name=str(name) or name_of(body),
         body=str(body),
         exception=str(exception),
         message=str(message),

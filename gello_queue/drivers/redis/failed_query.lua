@@ -10,7 +10,7 @@
 -- Returns {state, cursor score, cursor id, row...}: state 'end' (nothing after), 'more'
 -- (the cursor is the last row's) or 'budget' (the cursor is the last job looked at). A
 -- row is {id, score} or, for 'rows', {id, score, queue, body, exception, message,
--- traceback, attempts}.
+-- traceback, attempts, job name ('' before it is indexed)}.
 local fp, limit = ARGV[1], tonumber(ARGV[2])
 local maxs, mins, cs, cid = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local csn = cs ~= '' and tonumber(cs) or nil
@@ -70,7 +70,8 @@ while true do
         break
       end
       if full then
-        kept[#kept + 1] = {bid, bs, v[1], v[2], v[3] or '', v[4] or '', v[5] or '', v[6] or '0'}
+        kept[#kept + 1] = {bid, bs, v[1], v[2], v[3] or '', v[4] or '', v[5] or '', v[6] or '0',
+          v[7] or ''}
       else
         kept[#kept + 1] = {bid, bs}
       end
