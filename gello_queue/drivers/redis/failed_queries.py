@@ -141,7 +141,27 @@ class FailedQueries:
         """One page merged over the queues. With ``spread`` (a bulk step, where a short
         page is fine), each queue reads its share of ``limit`` only: fewer rows are read
         past the merged page's end, which is cut where the first queue stopped."""
-        plans = await self._plans(query)
+        return await self._walk_plans(
+            await self._plans(query),
+            query,
+            limit=limit,
+            cursor=cursor,
+            rows=rows,
+            budget_s=budget_s,
+            spread=spread,
+        )
+
+    async def _walk_plans(
+        self,
+        plans: list[_Plan],
+        query: FailedQuery,
+        *,
+        limit: int,
+        cursor: str | None,
+        rows: bool,
+        budget_s: float,
+        spread: bool,
+    ) -> FailedPage:
         if not plans:
             return FailedPage()
         each = max(100, limit // len(plans)) if spread else limit
@@ -190,18 +210,30 @@ class FailedQueries:
         return FailedTally(sum(g.count for g in await self.groups(query)))
 
     async def _count_text(self, query: FailedQuery) -> FailedTally:
-        # No index holds text: count page by page until the end or the budget.
+        # No index holds text: count page by page until the end or the budget, one queue
+        # at a time (each from its own cursor, so none is read twice).
         deadline = time.monotonic() + COUNT_BUDGET_S
-        count, cursor = 0, None
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return FailedTally(count, complete=False)
-            page = await self._walk(query, limit=BATCH, cursor=cursor, rows=False, budget_s=left)
-            count += len(page.jobs)
-            if page.cursor is None:
-                return FailedTally(count)
-            cursor = page.cursor
+        count = 0
+        for plan in await self._plans(query):
+            cursor = None
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return FailedTally(count, complete=False)
+                page = await self._walk_plans(
+                    [plan],
+                    query,
+                    limit=BATCH,
+                    cursor=cursor,
+                    rows=False,
+                    budget_s=left,
+                    spread=False,
+                )
+                count += len(page.jobs)
+                if page.cursor is None:
+                    break
+                cursor = page.cursor
+        return FailedTally(count)
 
     async def groups(self, query: FailedQuery) -> list[FailureGroup]:
         if query.text is not None:
