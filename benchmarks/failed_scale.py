@@ -1,6 +1,6 @@
 """What the failed-store queries cost on a big failed store, per backend.
 
-Fills N failed jobs (``failed_import`` in chunks) spread over 4 queues, 5 job names and
+Fills N failed jobs (``failed_import`` in chunks) spread over 4 queues, 4 job names and
 8 fingerprints, then times what the dashboard and the CLI ask of the driver: a filtered
 page that matches nothing and one that matches (first page, and a page deep in by
 cursor), counts, grouping by fingerprint over the whole store, a free-text search, a
