@@ -182,11 +182,14 @@ async def _in_steps(
     """Run a bulk action step by step; on a terminal, show how far it got (Ctrl-C stops
     it between steps: what is done stays done)."""
     shown = sys.stderr.isatty()
-    total = await inspector.count_failed(match) if shown else 0
+    total = ""
+    if shown:
+        tally = await inspector.tally_failed(match)
+        total = f"{tally.count:,}" if tally.complete else f"at least {tally.count:,}"
     done = 0
     async for done in steps:
         if shown:
-            sys.stderr.write(f"\r{verb} {done:,} / {total:,}")
+            sys.stderr.write(f"\r{verb} {done:,} / {total}")
             sys.stderr.flush()
     if shown:
         sys.stderr.write("\n")

@@ -22,7 +22,13 @@ from gello_cli.tui.format import count, duration
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.screens.console import Console
 from gello_cli.tui.screens.detail import DetailScreen
-from gello_cli.tui.screens.dialogs import BulkProgress, ConfirmScreen, ProgressScreen, follow
+from gello_cli.tui.screens.dialogs import (
+    BulkProgress,
+    ConfirmScreen,
+    ProgressScreen,
+    follow,
+    tally_text,
+)
 from gello_cli.tui.screens.failed import FailedScreen
 from gello_cli.tui.screens.jobs import JobsScreen
 from gello_cli.tui.screens.overview import OverviewScreen
@@ -30,7 +36,7 @@ from gello_cli.tui.screens.queues import QueuesScreen
 from gello_cli.tui.screens.workers import WorkersScreen
 from gello_cli.tui.widgets import SCREENS, StatusBar
 from gello_queue import GelloError
-from gello_queue.inspection import Inspector, Snapshot, WorkerHint, redact_url
+from gello_queue.inspection import FailedFilter, Inspector, Snapshot, WorkerHint, redact_url
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 MAX_BACKOFF_S = 30.0
@@ -300,34 +306,35 @@ class MonitorApp(App[None]):
 
     def confirm_bulk(
         self,
-        counter: Action[int],
-        question: Callable[[int], str],
+        match: FailedFilter,
+        question: Callable[[str], str],
         steps: Callable[[Inspector], AsyncIterator[int]],
         verb: str,
     ) -> None:
-        """Count what a bulk action would touch, ask with that number, then act step by
-        step, showing progress; Esc stops it between steps."""
+        """Count the failed jobs ``match`` selects, ask with that number (``question`` gets
+        it as text: "at least …" when a free-text count stopped at its budget), then act
+        step by step, showing progress; Esc stops it between steps."""
         if not self.read_only:
-            self.run_worker(self._confirm_bulk(counter, question, steps, verb), group="act")
+            self.run_worker(self._confirm_bulk(match, question, steps, verb), group="act")
 
     async def _confirm_bulk(
         self,
-        counter: Action[int],
-        question: Callable[[int], str],
+        match: FailedFilter,
+        question: Callable[[str], str],
         steps: Callable[[Inspector], AsyncIterator[int]],
         verb: str,
     ) -> None:
         try:
-            n = await self.backend.call(counter)
+            tally = await self.backend.call(lambda i: i.tally_failed(match))
         except Exception as exc:  # counting failed: nothing to confirm
             self.backend_error(exc)
             return
-        if n == 0:
+        if tally.count == 0 and tally.complete:
             self.notify("Nothing to do: no jobs match.", severity="warning")
             return
-        if not await self.push_screen_wait(ConfirmScreen(question(n))):
+        if not await self.push_screen_wait(ConfirmScreen(question(tally_text(tally)))):
             return
-        progress = BulkProgress(verb, n)
+        progress = BulkProgress(verb, tally)
         task = asyncio.ensure_future(self.backend.call(lambda i: follow(steps(i), progress)))
         screen = ProgressScreen(progress, task.cancel)
         await self.push_screen(screen)
@@ -335,7 +342,7 @@ class MonitorApp(App[None]):
             done = await task
         except asyncio.CancelledError:
             self.notify(
-                f"Stopped: {verb.lower()} {count(progress.done)} of {count(n)};"
+                f"Stopped: {verb.lower()} {count(progress.done)} of {tally_text(tally)};"
                 " the others are as they were.",
                 severity="warning",
             )

@@ -56,6 +56,7 @@ from gello_queue.inspection.tooling import (
     serve_supervisor_probes,
     uptime,
 )
+from gello_queue.ports import FailedPage, FailedTally
 
 
 class Inspector(Reads, Matching, Admin, Facts):
@@ -78,6 +79,8 @@ __all__ = [
     "Diagnosis",
     "FailedFilter",
     "FailedIdsByPrefix",
+    "FailedPage",
+    "FailedTally",
     "FailureGroup",
     "HealthReport",
     "Inspector",

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 from gello_cli.tui.format import count
+from gello_queue.inspection import FailedTally
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -54,6 +55,12 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
+def tally_text(tally: FailedTally) -> str:
+    """A count as a question or a progress line says it: "at least" when a free-text
+    count stopped at its budget."""
+    return count(tally.count) if tally.complete else f"at least {count(tally.count)}"
+
+
 @dataclass(slots=True)
 class BulkProgress:
     """How far a bulk action has got: written by the backend's thread after each step,
@@ -61,11 +68,12 @@ class BulkProgress:
 
     verb: str
     """What the action does to a job, in the past tense ("Retried")."""
-    total: int
+    tally: FailedTally
+    """How many jobs the action was asked about."""
     done: int = 0
 
     def line(self) -> str:
-        return f"{self.verb} {count(self.done)} / {count(self.total)}"
+        return f"{self.verb} {count(self.done)} / {tally_text(self.tally)}"
 
 
 async def follow(steps: AsyncIterator[int], progress: BulkProgress) -> int:

@@ -231,8 +231,8 @@ class FailedScreen(MonitorScreen):
     def action_retry_all(self) -> None:
         match = self._bulk_match()
         self.monitor.confirm_bulk(
-            lambda i: i.count_failed(match),
-            lambda n: f"Retry {count(n)} failed jobs{self._scope(match)}?",
+            match,
+            lambda n: f"Retry {n} failed jobs{self._scope(match)}?",
             lambda i: i.retry_matching_steps(match),
             "Retried",
         )
@@ -240,8 +240,8 @@ class FailedScreen(MonitorScreen):
     def action_purge(self) -> None:
         match = self._bulk_match()
         self.monitor.confirm_bulk(
-            lambda i: i.count_failed(match),
-            lambda n: f"Purge {count(n)} failed jobs{self._scope(match)}?",
+            match,
+            lambda n: f"Purge {n} failed jobs{self._scope(match)}?",
             lambda i: i.purge_matching_steps(match),
             "Purged",
         )

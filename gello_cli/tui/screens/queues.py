@@ -102,8 +102,8 @@ class QueuesScreen(MonitorScreen):
             return
         match = FailedFilter(queue=name)
         self.monitor.confirm_bulk(
-            lambda i: i.count_failed(match),
-            lambda n: f"Retry {count(n)} failed jobs of '{name}'?",
+            match,
+            lambda n: f"Retry {n} failed jobs of '{name}'?",
             lambda i: i.retry_matching_steps(match),
             "Retried",
         )
