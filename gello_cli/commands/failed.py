@@ -139,7 +139,9 @@ def retry_all(
     from gello_queue.inspection import FailedFilter
 
     match = FailedFilter(queue=queue)
-    done = with_inspector(lambda i: _in_steps(i, i.retry_matching_steps(match), "Retried", match))
+    done = with_inspector(
+        lambda i: run_in_steps(i, i.retry_matching_steps(match), "Retried", match)
+    )
     typer.echo(f"Retried {done} job(s).")
 
 
@@ -172,11 +174,13 @@ def flush(
     from gello_queue.inspection import FailedFilter
 
     match = FailedFilter(queue=queue)
-    done = with_inspector(lambda i: _in_steps(i, i.purge_matching_steps(match), "Deleted", match))
+    done = with_inspector(
+        lambda i: run_in_steps(i, i.purge_matching_steps(match), "Deleted", match)
+    )
     typer.echo(f"Deleted {done} failed job(s).")
 
 
-async def _in_steps(
+async def run_in_steps(
     inspector: Inspector, steps: AsyncIterator[int], verb: str, match: FailedFilter
 ) -> int:
     """Run a bulk action step by step; on a terminal, show how far it got (Ctrl-C stops
