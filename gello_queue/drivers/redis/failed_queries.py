@@ -99,7 +99,7 @@ class FailedQueries:
                     name = name_of(body)
                     entries += (job_id, name, fingerprint_of(name, exception, message))
                 # Ids whose job is gone are taken off the list too.
-                entries += [x for i in ids if i not in found_ids for x in (i, "?", "")]
+                entries += [v for gone in ids if gone not in found_ids for v in (gone, "?", "")]
                 await self._link.scripts["failed_index"](
                     (k.failed,), (k.failed_job, "add", *entries)
                 )
