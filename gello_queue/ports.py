@@ -15,6 +15,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import NotSupportedError
+from gello_queue.core.failed_query import (
+    FailedPage,
+    FailedQuery,
+    FailedStep,
+    FailedTally,
+    FailureGroup,
+)
 from gello_queue.core.records import (
     BatchRecord,
     FailedJob,
@@ -38,8 +45,14 @@ __all__ = [
     "Capability",
     "Coordination",
     "FailedJob",
+    "FailedPage",
+    "FailedQueries",
+    "FailedQuery",
+    "FailedStep",
     "FailedStore",
+    "FailedTally",
     "Failure",
+    "FailureGroup",
     "JobBrowser",
     "JobQueue",
     "JobRecord",
@@ -252,6 +265,40 @@ class FailedStore(Protocol):
 
 
 @runtime_checkable
+class FailedQueries(Protocol):
+    """The failed store searched, counted, grouped and acted on by a ``FailedQuery``,
+    in the backend: none of them reads the store from its start to reach a page, and a
+    free-text search (the one part without an index) stops at a time budget and says so.
+    """
+
+    async def failed_search(
+        self, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> FailedPage:
+        """Up to ``limit`` failed jobs ``query`` selects, newest first, after ``cursor``
+        (from the previous page; None: from the newest)."""
+
+    async def failed_tally(self, query: FailedQuery) -> FailedTally:
+        """How many failed jobs ``query`` selects."""
+
+    async def failed_groups(self, query: FailedQuery) -> list[FailureGroup]:
+        """The failed jobs ``query`` selects grouped by fingerprint over the whole store,
+        biggest group first."""
+
+    async def failed_retry_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        """Retry up to ``limit`` of the failed jobs ``query`` selects, newest first after
+        ``cursor``, in one step; the step's cursor continues (None: none left). A job that
+        fails again meanwhile lands before the cursor, so a loop of steps ends."""
+
+    async def failed_purge_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        """Delete up to ``limit`` of the failed jobs ``query`` selects, as
+        ``failed_retry_step`` retries them."""
+
+
+@runtime_checkable
 class WorkerRegistry(Protocol):
     """Workers' heartbeats, commands to one worker, pause flags, the restart signal and
     throughput."""
@@ -349,7 +396,14 @@ class BatchStore(Protocol):
 
 @runtime_checkable
 class QueueDriver(
-    JobQueue, JobBrowser, FailedStore, WorkerRegistry, Coordination, BatchStore, Protocol
+    JobQueue,
+    JobBrowser,
+    FailedStore,
+    FailedQueries,
+    WorkerRegistry,
+    Coordination,
+    BatchStore,
+    Protocol,
 ):
     """A connection: every mandatory port together. It declares nothing of its own."""
 
@@ -443,6 +497,7 @@ PORTS: tuple[type, ...] = (
     JobQueue,
     JobBrowser,
     FailedStore,
+    FailedQueries,
     WorkerRegistry,
     Coordination,
     BatchStore,

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gello_cli.context import ForceOpt, JsonOpt, confirm_or_exit, with_inspector
 from gello_cli.output import print_json, print_table, when
+
+if TYPE_CHECKING:
+    from gello_queue.inspection import FailedFilter, Inspector
 
 MAX_ROWS = 100_000
 """The longest listing; more is a job for --export."""
@@ -131,7 +136,12 @@ def retry_all(
     queue: Annotated[str | None, typer.Option("--queue", help="Only this queue.")] = None,
 ) -> None:
     """Put every failed job (of one queue) back on its queue."""
-    done = with_inspector(lambda i: i.retry_all(queue))
+    from gello_queue.inspection import FailedFilter
+
+    match = FailedFilter(queue=queue)
+    done = with_inspector(
+        lambda i: run_in_steps(i, i.retry_matching_steps(match), "Retried", match)
+    )
     typer.echo(f"Retried {done} job(s).")
 
 
@@ -161,8 +171,33 @@ def flush(
     """Delete every failed job (of one queue)."""
     where = f" of queue {queue!r}" if queue else ""
     confirm_or_exit(f"Delete every failed job{where}?", force)
-    done = with_inspector(lambda i: i.flush(queue))
+    from gello_queue.inspection import FailedFilter
+
+    match = FailedFilter(queue=queue)
+    done = with_inspector(
+        lambda i: run_in_steps(i, i.purge_matching_steps(match), "Deleted", match)
+    )
     typer.echo(f"Deleted {done} failed job(s).")
+
+
+async def run_in_steps(
+    inspector: Inspector, steps: AsyncIterator[int], verb: str, match: FailedFilter
+) -> int:
+    """Run a bulk action step by step; on a terminal, show how far it got (Ctrl-C stops
+    it between steps: what is done stays done)."""
+    shown = sys.stderr.isatty()
+    total = ""
+    if shown:
+        tally = await inspector.tally_failed(match)
+        total = f"{tally.count:,}" if tally.complete else f"at least {tally.count:,}"
+    done = 0
+    async for done in steps:
+        if shown:
+            sys.stderr.write(f"\r{verb} {done:,} / {total}")
+            sys.stderr.flush()
+    if shown:
+        sys.stderr.write("\n")
+    return done
 
 
 def prune_failed(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
@@ -18,11 +18,17 @@ from textual.widgets import Static
 
 import themes
 from gello_cli.tui.backend import Action, Backend
-from gello_cli.tui.format import duration
+from gello_cli.tui.format import count, duration
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.screens.console import Console
 from gello_cli.tui.screens.detail import DetailScreen
-from gello_cli.tui.screens.dialogs import ConfirmScreen
+from gello_cli.tui.screens.dialogs import (
+    BulkProgress,
+    ConfirmScreen,
+    ProgressScreen,
+    follow,
+    tally_text,
+)
 from gello_cli.tui.screens.failed import FailedScreen
 from gello_cli.tui.screens.jobs import JobsScreen
 from gello_cli.tui.screens.overview import OverviewScreen
@@ -30,7 +36,14 @@ from gello_cli.tui.screens.queues import QueuesScreen
 from gello_cli.tui.screens.workers import WorkersScreen
 from gello_cli.tui.widgets import SCREENS, StatusBar
 from gello_queue import GelloError
-from gello_queue.inspection import Snapshot, WaitThresholds, WorkerHint, redact_url
+from gello_queue.inspection import (
+    FailedFilter,
+    Inspector,
+    Snapshot,
+    WaitThresholds,
+    WorkerHint,
+    redact_url,
+)
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 MAX_BACKOFF_S = 5.0
@@ -310,6 +323,59 @@ class MonitorApp(App[None]):
             return
         if await self.push_screen_wait(ConfirmScreen(question(n))):
             await self._act(action, done, None)
+
+    def confirm_bulk(
+        self,
+        match: FailedFilter,
+        question: Callable[[str], str],
+        steps: Callable[[Inspector], AsyncIterator[int]],
+        verb: str,
+    ) -> None:
+        """Count the failed jobs ``match`` selects, ask with that number (``question`` gets
+        it as text: "at least …" when a free-text count stopped at its budget), then act
+        step by step, showing progress; Esc stops it between steps."""
+        if not self.read_only:
+            self.run_worker(self._confirm_bulk(match, question, steps, verb), group="act")
+
+    async def _confirm_bulk(
+        self,
+        match: FailedFilter,
+        question: Callable[[str], str],
+        steps: Callable[[Inspector], AsyncIterator[int]],
+        verb: str,
+    ) -> None:
+        try:
+            tally = await self.backend.call(lambda i: i.tally_failed(match))
+        except Exception as exc:  # counting failed: nothing to confirm
+            self.backend_error(exc)
+            return
+        if tally.count == 0 and tally.complete:
+            self.notify("Nothing to do: no jobs match.", severity="warning")
+            return
+        if not await self.push_screen_wait(ConfirmScreen(question(tally_text(tally)))):
+            return
+        progress = BulkProgress(verb, tally)
+        task = asyncio.ensure_future(self.backend.call(lambda i: follow(steps(i), progress)))
+        screen = ProgressScreen(progress, task.cancel)
+        await self.push_screen(screen)
+        try:
+            done = await task
+        except asyncio.CancelledError:
+            self.notify(
+                f"Stopped: {verb.lower()} {count(progress.done)} of {tally_text(tally)};"
+                " the others are as they were.",
+                severity="warning",
+            )
+        except GelloError as exc:
+            self.notify(redact_url(str(exc)), title="Nothing done", severity="warning")
+        except Exception as exc:  # the backend is unreachable: say so, keep running
+            self.backend_error(exc)
+        else:
+            self.notify(f"{verb} {count(done)} jobs.")
+        finally:
+            if screen.is_active:
+                screen.dismiss()
+        self.wake()
 
 
 def _as_console(app: MonitorApp) -> Console:

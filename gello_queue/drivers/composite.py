@@ -21,6 +21,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, NotSupportedError
+from gello_queue.core.failed_query import (
+    FailedPage,
+    FailedQuery,
+    FailedStep,
+    FailedTally,
+    FailureGroup,
+)
 from gello_queue.core.failed_retry import rebuild_retried
 from gello_queue.core.states import JobState
 from gello_queue.drivers.broker_claims import ClaimStore, is_private, marker_queue
@@ -318,6 +325,30 @@ class StoreBacked(ClaimStore):
     # -- coordination and batch records: the store's ----------------------------------
     async def failed_import(self, records: Sequence[FailedJob]) -> int:
         return await self.store.failed_import(records)
+
+    async def failed_search(
+        self, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> FailedPage:
+        return await self.store.failed_search(query, limit=limit, cursor=cursor)
+
+    async def failed_tally(self, query: FailedQuery) -> FailedTally:
+        return await self.store.failed_tally(query)
+
+    async def failed_groups(self, query: FailedQuery) -> list[FailureGroup]:
+        return await self.store.failed_groups(query)
+
+    async def failed_retry_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        # The store finds the jobs; the broker takes them back (see failed_retry).
+        page = await self.store.failed_search(query, limit=limit, cursor=cursor)
+        done = await self.failed_retry([f.id for f in page.jobs])
+        return FailedStep(done, page.cursor)
+
+    async def failed_purge_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self.store.failed_purge_step(query, limit=limit, cursor=cursor)
 
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
         return await self.store.counter_incr(key, by, ttl_s)

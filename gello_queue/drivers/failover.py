@@ -24,6 +24,15 @@ from typing import TypeVar
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.failed_query import (
+    FailedPage,
+    FailedQuery,
+    FailedStep,
+    FailedTally,
+    FailureGroup,
+    merge_groups,
+    merge_pages,
+)
 from gello_queue.core.states import JobState
 from gello_queue.core.timing import summed
 from gello_queue.observability import get_logger
@@ -395,6 +404,40 @@ class FailoverDriver:
 
     async def failed_import(self, records: Sequence[FailedJob]) -> int:
         return await self._first(lambda d: d.failed_import(records))
+
+    async def failed_search(
+        self, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> FailedPage:
+        parts = [
+            p
+            for _, p in await self._each(
+                lambda d: d.failed_search(query, limit=limit, cursor=cursor)
+            )
+        ]
+        return merge_pages(parts, limit)
+
+    async def failed_tally(self, query: FailedQuery) -> FailedTally:
+        parts = [t for _, t in await self._each(lambda d: d.failed_tally(query))]
+        return FailedTally(sum(t.count for t in parts), all(t.complete for t in parts))
+
+    async def failed_groups(self, query: FailedQuery) -> list[FailureGroup]:
+        return merge_groups([g for _, g in await self._each(lambda d: d.failed_groups(query))])
+
+    async def failed_retry_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        # One merged page across the connections, so a single cursor continues them all.
+        page = await self.failed_search(query, limit=limit, cursor=cursor)
+        return FailedStep(await self.failed_retry([f.id for f in page.jobs]), page.cursor)
+
+    async def failed_purge_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        page = await self.failed_search(query, limit=limit, cursor=cursor)
+        done = 0
+        for job in page.jobs:
+            done += await self.failed_forget(job.id)
+        return FailedStep(done, page.cursor)
 
     # -- coordination and batches: on the home connection ----------------------------
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:

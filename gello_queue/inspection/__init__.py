@@ -65,6 +65,7 @@ from gello_queue.inspection.tooling import (
     uptime,
 )
 from gello_queue.inspection.workers import pick_worker, worker_label
+from gello_queue.ports import FailedPage, FailedTally
 
 
 class Inspector(Reads, Matching, Admin, Facts):
@@ -88,6 +89,8 @@ __all__ = [
     "Diagnosis",
     "FailedFilter",
     "FailedIdsByPrefix",
+    "FailedPage",
+    "FailedTally",
     "FailureGroup",
     "HealthReport",
     "Inspector",

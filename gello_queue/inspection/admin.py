@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, JobNotFoundError
+from gello_queue.core.failed_query import BULK_BATCH
 from gello_queue.core.states import WorkerCommand
-from gello_queue.inspection.base import SCAN_PAGE, InspectorBase
+from gello_queue.inspection.base import InspectorBase
 from gello_queue.inspection.failed import FailedFilter, merge_queue
 from gello_queue.inspection.workers import pick_worker
-from gello_queue.ports import Capability, FailedJob, WorkerRecord
+from gello_queue.ports import Capability, FailedJob, FailedStep, QueueDriver, WorkerRecord
 from gello_queue.retention import Limits
+
+StepOf = Callable[..., Awaitable[FailedStep]]
+"""A driver's bound ``failed_retry_step`` or ``failed_purge_step``."""
 
 
 class Admin(InspectorBase):
@@ -39,14 +43,37 @@ class Admin(InspectorBase):
 
     async def retry_matching(self, match: FailedFilter | None = None) -> int:
         """Retry every failed job ``match`` selects; return how many."""
-        match = merge_queue(match, None)
-        if match.only_queue:
-            return await self.retry_all(match.queue)
-        ids = await self._matching_ids(match)
-        done = 0
-        for start in range(0, len(ids), SCAN_PAGE):
-            done += await self.retry(ids[start : start + SCAN_PAGE])
-        return done
+        return await _last(self.retry_matching_steps(match))
+
+    def retry_matching_steps(
+        self, match: FailedFilter | None = None, *, batch: int = BULK_BATCH
+    ) -> AsyncIterator[int]:
+        """Retry the failed jobs ``match`` selects, ``batch`` per step, yielding how many
+        were retried so far after each step. Stopping the loop (or cancelling its task)
+        stops the action between steps: the jobs retried stay retried, the others stay
+        failed, none is lost."""
+        return self._steps(lambda d: d.failed_retry_step, match, batch)
+
+    def purge_matching_steps(
+        self, match: FailedFilter | None = None, *, batch: int = BULK_BATCH
+    ) -> AsyncIterator[int]:
+        """Delete the failed jobs ``match`` selects, as ``retry_matching_steps`` retries
+        them."""
+        return self._steps(lambda d: d.failed_purge_step, match, batch)
+
+    async def _steps(
+        self, operation: Callable[[QueueDriver], StepOf], match: FailedFilter | None, batch: int
+    ) -> AsyncIterator[int]:
+        step_of = operation(await self._driver())
+        query = merge_queue(match, None)
+        done, cursor = 0, None
+        while True:
+            step = await step_of(query, limit=batch, cursor=cursor)
+            done += step.done
+            yield done
+            if step.cursor is None:
+                return
+            cursor = step.cursor
 
     async def forget(self, job_id: str) -> bool:
         """Delete one failed job."""
@@ -71,10 +98,7 @@ class Admin(InspectorBase):
 
     async def purge_matching(self, match: FailedFilter | None = None) -> int:
         """Delete every failed job ``match`` selects; return how many."""
-        match = merge_queue(match, None)
-        if match.only_queue:
-            return await self.flush(match.queue)
-        return await self.forget_jobs(await self._matching_ids(match))
+        return await _last(self.purge_matching_steps(match))
 
     async def prune_failed(self, older_than_s: float) -> int:
         """Delete failed jobs older than ``older_than_s``; return how many."""
@@ -158,6 +182,14 @@ class Admin(InspectorBase):
     async def push_envelopes(self, envelopes: Sequence[Envelope]) -> list[str]:
         """Store ready-made envelopes as pending or scheduled jobs; return their ids."""
         return await (await self._driver()).push(envelopes)
+
+
+async def _last(steps: AsyncIterator[int]) -> int:
+    """The last total a bulk action's steps yield (0 when it had none)."""
+    done = 0
+    async for total in steps:
+        done = total
+    return done
 
 
 def _gone(job_ids: Sequence[str], where: str) -> str:

@@ -10,7 +10,7 @@ from gello_queue.ports import Capability, FailedJob, QueueDriver, require
 from gello_queue.queue import Queue
 
 SCAN_PAGE = 500
-"""Failed jobs read per call when a filter must look at every row."""
+"""Failed jobs read per call when a listing pages through the failed store."""
 
 
 class InspectorBase:
@@ -26,17 +26,21 @@ class InspectorBase:
         return driver
 
     async def _scan(self, match: FailedFilter, scan_limit: int | None) -> AsyncIterator[FailedJob]:
+        """The failed jobs ``match`` selects, newest first, at most ``scan_limit`` (None:
+        all), read a page at a time by cursor (the driver applies the filter)."""
         driver = await self._driver()
-        offset = 0
-        while scan_limit is None or offset < scan_limit:
-            size = SCAN_PAGE if scan_limit is None else min(SCAN_PAGE, scan_limit - offset)
-            page = await driver.failed_list(queue=match.queue, limit=size, offset=offset)
-            for job in page:
-                if match.matches(job):
-                    yield job
-            if len(page) < size:
+        cursor: str | None = None
+        left = scan_limit
+        while left is None or left > 0:
+            size = SCAN_PAGE if left is None else min(SCAN_PAGE, left)
+            page = await driver.failed_search(match, limit=size, cursor=cursor)
+            for job in page.jobs:
+                yield job
+            if left is not None:
+                left -= len(page.jobs)
+            if page.cursor is None:
                 return
-            offset += len(page)
+            cursor = page.cursor
 
     async def _matching_ids(self, match: FailedFilter) -> list[str]:
         return [job.id async for job in self._scan(match, None)]

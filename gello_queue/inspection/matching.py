@@ -83,19 +83,11 @@ class Matching(InspectorBase):
     async def failed_matching(
         self, match: FailedFilter | None = None, *, limit: int = 50
     ) -> Matches[FailedJob]:
-        """The newest ``limit`` failed jobs ``match`` selects and how many it selects: the
-        driver counts a queue; a filter beyond it is counted by reading the store once."""
+        """The newest ``limit`` failed jobs ``match`` selects and how many it selects, both
+        found by the driver (a free-text count may stop at its budget: then
+        ``complete`` is False and ``count`` a lower bound)."""
         match = merge_queue(match, None)
-        if match.only_queue:
-            driver = await self._driver()
-            return Matches(
-                await driver.failed_list(queue=match.queue, limit=limit),
-                await driver.failed_count(match.queue),
-            )
-        found: list[FailedJob] = []
-        matched = 0
-        async for job in self._scan(match, None):
-            matched += 1
-            if len(found) < limit:
-                found.append(job)
-        return Matches(found, matched)
+        driver = await self._driver()
+        page = await driver.failed_search(match, limit=limit)
+        tally = await driver.failed_tally(match)
+        return Matches(page.jobs, tally.count, complete=tally.complete)

@@ -11,7 +11,7 @@ from gello_queue.diagnosis import Diagnosis, WorkerHint, diagnose
 from gello_queue.health import backend_restarts
 from gello_queue.inspection.base import InspectorBase
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
-from gello_queue.inspection.failed import FailedFilter, FailureGroup, fingerprint, merge_queue
+from gello_queue.inspection.failed import FailedFilter, FailureGroup, merge_queue
 from gello_queue.inspection.ids import (
     CANDIDATES,
     MIN_PREFIX,
@@ -26,6 +26,8 @@ from gello_queue.inspection.workers import pick_worker
 from gello_queue.ports import (
     Capability,
     FailedJob,
+    FailedPage,
+    FailedTally,
     JobRecord,
     Progress,
     ProgressStore,
@@ -116,19 +118,17 @@ class Reads(InspectorBase):
         match: FailedFilter | None = None,
         scan_limit: int | None = 20_000,
     ) -> list[FailedJob]:
-        """Failed jobs, newest first; ``match`` narrows them.
+        """Failed jobs, newest first; ``match`` narrows them (the driver applies it).
 
-        A filter beyond the queue is applied while paging through the store, reading at
-        most ``scan_limit`` rows (``None``: all), so a listing stays cheap on a huge store.
+        ``offset`` pages by skipping rows, at most ``scan_limit`` (``None``: no limit);
+        ``failed_page`` pages by cursor instead, at the same cost for every page.
         """
         match = merge_queue(match, queue)
-        if match.only_queue:
-            return await (await self._driver()).failed_list(
-                queue=match.queue, limit=limit, offset=offset
-            )
+        if offset == 0:
+            return (await self.failed_page(match, limit=limit)).jobs
         out: list[FailedJob] = []
         skipped = 0
-        async for job in self._scan(match, scan_limit):
+        async for job in self._scan(match, None if scan_limit is None else scan_limit + limit):
             if skipped < offset:
                 skipped += 1
                 continue
@@ -137,39 +137,27 @@ class Reads(InspectorBase):
                 break
         return out
 
-    async def failure_groups(
-        self, match: FailedFilter | None = None, *, scan_limit: int | None = 5_000
-    ) -> tuple[list[FailureGroup], int]:
-        """Failures grouped by fingerprint, biggest first, over the newest ``scan_limit``
-        failed jobs; also return how many jobs were read."""
-        match = merge_queue(match, None)
-        groups: dict[str, list[FailedJob]] = {}
-        read = 0
-        async for job in self._scan(FailedFilter(queue=match.queue), scan_limit):
-            read += 1
-            if match.matches(job):
-                groups.setdefault(fingerprint(job), []).append(job)
-        out = [
-            FailureGroup(
-                fingerprint=fp,
-                name=jobs[0].name,
-                exception=jobs[0].exception,
-                message=jobs[0].message,
-                count=len(jobs),
-                queues=sorted({j.queue for j in jobs}),
-                newest_at=max(j.failed_at for j in jobs),
-                oldest_at=min(j.failed_at for j in jobs),
-            )
-            for fp, jobs in groups.items()
-        ]
-        return sorted(out, key=lambda g: (-g.count, -g.newest_at)), read
+    async def failed_page(
+        self, match: FailedFilter | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> FailedPage:
+        """One page of the failed jobs ``match`` selects, newest first, after ``cursor``
+        (the previous page's; None: from the newest)."""
+        driver = await self._driver()
+        return await driver.failed_search(merge_queue(match, None), limit=limit, cursor=cursor)
+
+    async def failure_groups(self, match: FailedFilter | None = None) -> list[FailureGroup]:
+        """The failed jobs ``match`` selects grouped by fingerprint over the whole store,
+        biggest first."""
+        return await (await self._driver()).failed_groups(merge_queue(match, None))
 
     async def count_failed(self, match: FailedFilter | None = None) -> int:
-        """How many failed jobs ``match`` selects (reads them all when it must)."""
-        match = merge_queue(match, None)
-        if match.only_queue:
-            return await (await self._driver()).failed_count(match.queue)
-        return len(await self._matching_ids(match))
+        """How many failed jobs ``match`` selects (a lower bound when a free-text count
+        stops at its budget: see ``tally_failed``)."""
+        return (await self.tally_failed(match)).count
+
+    async def tally_failed(self, match: FailedFilter | None = None) -> FailedTally:
+        """How many failed jobs ``match`` selects, and whether the count is complete."""
+        return await (await self._driver()).failed_tally(merge_queue(match, None))
 
     async def job(self, job_id: str) -> JobDetail:
         """One job, queued or failed, with every field.

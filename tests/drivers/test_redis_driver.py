@@ -21,10 +21,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
+from gello_queue.core.failed_query import fingerprint
 from gello_queue.core.states import JobState
 from gello_queue.drivers.redis import RedisDriver, redact_url
 from gello_queue.drivers.redis import push as redis_push_module
-from gello_queue.ports import Failure, QueueCounts, WorkerRecord
+from gello_queue.drivers.redis.keys import KeyScheme
+from gello_queue.ports import FailedJob, FailedQuery, Failure, QueueCounts, WorkerRecord
 
 W = "worker-1"
 
@@ -444,3 +446,38 @@ async def test_reserve_wait_leases_the_job_that_woke_it() -> None:
 async def _blocked_clients(driver: RedisDriver) -> int:
     info = await driver.redis.execute_command("INFO", "clients")
     return int(info["blocked_clients"]) if isinstance(info, dict) else 0
+
+
+async def test_failures_stored_before_the_failed_indexes_get_indexed(
+    driver: RedisDriver,
+) -> None:
+    old = [envelope("mail", name="Mailer") for _ in range(3)]
+    records = [
+        FailedJob(
+            e.id,
+            "mail",
+            "Mailer",
+            e.encode().decode(),
+            "OSError",
+            f"disk {n} full",
+            "",
+            10.0 + n,
+            3,
+        )
+        for n, e in enumerate(old)
+    ]
+    assert await driver.failed_import(records) == 3
+    # Take the indexes away, as a failed store written before they existed has none.
+    k = KeyScheme(driver.prefix).of("mail")
+    async for key in driver.redis.scan_iter(match=f"{k.failed_index}*"):
+        await driver.redis.delete(key)
+    for r in records:
+        await driver.redis.hdel(k.failed_job + r.id, "fp", "name")
+
+    [group] = await driver.failed_groups(FailedQuery())
+    assert (group.fingerprint, group.count, group.name) == (fingerprint(records[0]), 3, "Mailer")
+    page = await driver.failed_search(FailedQuery(name="mailer"))
+    assert [f.id for f in page.jobs] == [r.id for r in reversed(records)]
+    assert (await driver.failed_purge_step(FailedQuery(fingerprint=group.fingerprint))).done == 3
+    assert await driver.failed_groups(FailedQuery()) == []
+    assert await driver.redis.hlen(k.failed_index + "n") == 0

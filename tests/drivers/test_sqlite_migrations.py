@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from helpers import envelope
 
+from gello_queue.core.failed_query import fingerprint
 from gello_queue.core.states import JobState
 from gello_queue.drivers.sql_files import Migration, read_migrations
 from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.drivers.sqlite import sql as sqlite_sql
-from gello_queue.ports import BatchRecord, FailedJob
+from gello_queue.ports import BatchRecord, FailedJob, FailedQuery
 
 LATEST = sqlite_sql.MIGRATIONS[-1].version
 WHOLE_SCHEMA_V2 = Path(__file__).parent / "data" / "sqlite_schema_v2_whole.sql"
@@ -205,3 +206,30 @@ def test_a_statement_without_its_final_semicolon_is_refused() -> None:
         with pytest.raises(ValueError, match="without its final ';'"):
             sqlite_sql.migrate(db, [step])
         assert sqlite_sql.schema_version(db) == 0
+
+
+async def test_failures_stored_before_fingerprints_are_grouped_and_filtered(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v3.db"
+    old = [envelope(queue="mail", name="Mailer") for _ in range(3)]
+    with connect(path) as db:
+        assert sqlite_sql.migrate(db, sqlite_sql.MIGRATIONS[:3]) == 3
+        for n, env in enumerate(old):
+            db.execute(
+                "INSERT INTO gello_failed_jobs VALUES (?, 'mail', 'Mailer', ?, 'OSError',"
+                " ?, 't', ?, 3)",
+                (env.id, env.encode().decode(), f"disk {n} full", 10.0 + n),
+            )
+    driver = SqliteDriver(path)
+    await driver.open()
+    try:
+        assert "fingerprint" in columns_of(path, "gello_failed_jobs")
+        [group] = await driver.failed_groups(FailedQuery())
+        stored = await driver.failed_find(old[0].id)
+        assert stored is not None
+        assert (group.fingerprint, group.count) == (fingerprint(stored), 3)
+        page = await driver.failed_search(FailedQuery(fingerprint=group.fingerprint))
+        assert [f.id for f in page.jobs] == [e.id for e in reversed(old)]
+    finally:
+        await driver.close()

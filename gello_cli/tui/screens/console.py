@@ -6,11 +6,11 @@ protocol, so no screen imports ``gello_cli.tui.app``, which imports every screen
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gello_cli.tui.backend import Action, Backend
-from gello_queue.inspection import Snapshot, WaitThresholds, WorkerHint
+from gello_queue.inspection import FailedFilter, Inspector, Snapshot, WaitThresholds, WorkerHint
 
 if TYPE_CHECKING:
     from gello_cli.tui.screens.base import MonitorScreen
@@ -57,3 +57,13 @@ class Console(Protocol):
         action: Action[int],
         done: Callable[[int], str],
     ) -> None: ...
+
+    def confirm_bulk(
+        self,
+        match: FailedFilter,
+        question: Callable[[str], str],
+        steps: Callable[[Inspector], AsyncIterator[int]],
+        verb: str,
+    ) -> None:
+        """A bulk action on the failed jobs ``match`` selects that reports progress per
+        step and can be stopped."""

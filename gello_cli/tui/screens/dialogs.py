@@ -1,7 +1,10 @@
-"""The confirmation dialog that every bulk or destructive action goes through."""
+"""The confirmation dialog that every bulk or destructive action goes through, and the
+progress dialog of a long bulk action."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -9,6 +12,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
+
+from gello_cli.tui.format import count
+from gello_queue.inspection import FailedTally
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -47,3 +53,64 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def tally_text(tally: FailedTally) -> str:
+    """A count as a question or a progress line says it: "at least" when a free-text
+    count stopped at its budget."""
+    return count(tally.count) if tally.complete else f"at least {count(tally.count)}"
+
+
+@dataclass(slots=True)
+class BulkProgress:
+    """How far a bulk action has got: written by the backend's thread after each step,
+    read by the progress dialog."""
+
+    verb: str
+    """What the action does to a job, in the past tense ("Retried")."""
+    tally: FailedTally
+    """How many jobs the action was asked about."""
+    done: int = 0
+
+    def line(self) -> str:
+        return f"{self.verb} {count(self.done)} / {tally_text(self.tally)}"
+
+
+async def follow(steps: AsyncIterator[int], progress: BulkProgress) -> int:
+    """Run a bulk action's steps to the end, keeping ``progress`` up to date."""
+    async for done in steps:
+        progress.done = done
+    return progress.done
+
+
+class ProgressScreen(ModalScreen[None]):
+    """A bulk action under way: how many jobs so far, and Esc to stop it between steps."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "stop", "Stop")]
+    DEFAULT_CSS = """
+    ProgressScreen { align: center middle; }
+    ProgressScreen > Vertical { width: 60; max-width: 90%; height: auto; padding: 1 2;
+        border: thick $accent; background: $surface; }
+    ProgressScreen #progress { width: 100%; text-style: bold; margin-bottom: 1; }
+    """
+
+    def __init__(self, progress: BulkProgress, stop: Callable[[], object]) -> None:
+        super().__init__()
+        self.progress = progress
+        self._stop = stop
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.progress.line(), id="progress")
+            yield Label(
+                "Esc stops after the current step; what is done stays done.", classes="hint"
+            )
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self._tick)
+
+    def _tick(self) -> None:
+        self.query_one("#progress", Label).update(self.progress.line())
+
+    def action_stop(self) -> None:
+        self._stop()

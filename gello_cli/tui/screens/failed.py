@@ -105,7 +105,7 @@ class FailedScreen(MonitorScreen):
         if listing is None or listing[0] != self.match or listing[1] != self.grouped:
             return
         if self.grouped:
-            self._show_groups(snap, listing[0], *listing[2])
+            self._show_groups(snap, listing[0], listing[2])
             return
         match, _, found = listing
         watched = self.monitor.watched
@@ -115,7 +115,8 @@ class FailedScreen(MonitorScreen):
         if match.only_queue and len(rows) < total:
             text += f" (showing the newest {count(len(rows))})"
         if self.filter_text:
-            text += f"  filter: {match.describe()} → {count(found.count)} match"
+            at_least = "" if found.complete else "at least "
+            text += f"  filter: {match.describe()} → {at_least}{count(found.count)} match"
             if not match.only_queue and len(rows) < found.count:
                 text += f", newest {count(len(rows))} shown"
         if self.table.marked:
@@ -141,14 +142,11 @@ class FailedScreen(MonitorScreen):
             ]
         )
 
-    def _show_groups(
-        self, snap: Snapshot, match: FailedFilter, groups: list[FailureGroup], read: int
-    ) -> None:
+    def _show_groups(self, snap: Snapshot, match: FailedFilter, groups: list[FailureGroup]) -> None:
         colors = palette(self.app)
         total = sum(g.count for g in groups)
         self.query_one("#failed-title", Label).update(
-            f"Failures by fingerprint: {len(groups)} groups over the newest {count(read)} "
-            f"failed jobs ({count(total)} match)"
+            f"Failures by fingerprint: {len(groups)} groups over {count(total)} failed jobs"
             + (f"  filter: {match.describe()}" if self.filter_text else "")
         )
         self.groups.sync(
@@ -232,18 +230,18 @@ class FailedScreen(MonitorScreen):
 
     def action_retry_all(self) -> None:
         match = self._bulk_match()
-        self.monitor.confirm_act(
-            lambda i: i.count_failed(match),
-            lambda n: f"Retry {count(n)} failed jobs{self._scope(match)}?",
-            lambda i: i.retry_matching(match),
-            lambda n: f"Retried {count(n)} jobs: pending again.",
+        self.monitor.confirm_bulk(
+            match,
+            lambda n: f"Retry {n} failed jobs{self._scope(match)}?",
+            lambda i: i.retry_matching_steps(match),
+            "Retried",
         )
 
     def action_purge(self) -> None:
         match = self._bulk_match()
-        self.monitor.confirm_act(
-            lambda i: i.count_failed(match),
-            lambda n: f"Purge {count(n)} failed jobs{self._scope(match)}?",
-            lambda i: i.purge_matching(match),
-            lambda n: f"Purged {count(n)} failed jobs.",
+        self.monitor.confirm_bulk(
+            match,
+            lambda n: f"Purge {n} failed jobs{self._scope(match)}?",
+            lambda i: i.purge_matching_steps(match),
+            "Purged",
         )

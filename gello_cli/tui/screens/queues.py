@@ -199,9 +199,9 @@ class QueuesScreen(MonitorScreen):
         if name is None:
             return
         match = FailedFilter(queue=name)
-        self.monitor.confirm_act(
-            lambda i: i.count_failed(match),
-            lambda n: f"Retry {count(n)} failed jobs of '{name}'?",
-            lambda i: i.retry_matching(match),
-            lambda n: f"Retried {count(n)} jobs of '{name}': they are pending again.",
+        self.monitor.confirm_bulk(
+            match,
+            lambda n: f"Retry {n} failed jobs of '{name}'?",
+            lambda i: i.retry_matching_steps(match),
+            "Retried",
         )

@@ -29,6 +29,13 @@ import time
 from collections.abc import Sequence
 
 from gello_queue.core.envelope import Envelope
+from gello_queue.core.failed_query import (
+    FailedPage,
+    FailedQuery,
+    FailedStep,
+    FailedTally,
+    FailureGroup,
+)
 from gello_queue.core.states import JobState
 from gello_queue.core.unique import UniqueOutcome, unique_outcome
 from gello_queue.drivers.memory.batches import Batches
@@ -256,6 +263,27 @@ class MemoryDriver:
 
     async def failed_import(self, records: Sequence[FailedJob]) -> int:
         return await self._failed.failed_import(records)
+
+    async def failed_search(
+        self, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> FailedPage:
+        return await self._failed.failed_search(query, limit=limit, cursor=cursor)
+
+    async def failed_tally(self, query: FailedQuery) -> FailedTally:
+        return await self._failed.failed_tally(query)
+
+    async def failed_groups(self, query: FailedQuery) -> list[FailureGroup]:
+        return await self._failed.failed_groups(query)
+
+    async def failed_retry_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self._failed.failed_retry_step(query, limit=limit, cursor=cursor)
+
+    async def failed_purge_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self._failed.failed_purge_step(query, limit=limit, cursor=cursor)
 
     # -- workers and control (registry.py) -------------------------------------------
     async def worker_beat(self, record: WorkerRecord, ttl_s: float) -> None:

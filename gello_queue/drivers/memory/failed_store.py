@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gello_queue.core.failed_query import (
+    FailedPage,
+    FailedQuery,
+    FailedStep,
+    FailedTally,
+    FailureGroup,
+    cursor_of,
+    groups_of,
+    newest_first,
+    page_of,
+)
 from gello_queue.core.failed_retry import rebuild_retried
 from gello_queue.drivers.memory.store import MemoryStore, _Job
 from gello_queue.ports import FailedJob
@@ -90,3 +101,39 @@ class FailedStore:
                     self.store.failed[record.id] = record
                     added += 1
         return added
+
+    def _selected(self, query: FailedQuery, cursor: str | None) -> list[FailedJob]:
+        with self.store.lock:
+            rows = list(self.store.failed.values())
+        return newest_first(rows, query, cursor)
+
+    async def failed_search(
+        self, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> FailedPage:
+        return page_of(self._selected(query, cursor), limit)
+
+    async def failed_tally(self, query: FailedQuery) -> FailedTally:
+        return FailedTally(len(self._selected(query, None)))
+
+    async def failed_groups(self, query: FailedQuery) -> list[FailureGroup]:
+        return groups_of(self._selected(query, None))
+
+    async def failed_retry_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        rows = self._selected(query, cursor)[:limit]
+        done = await self.failed_retry([r.id for r in rows])
+        return FailedStep(done, _next(rows, limit))
+
+    async def failed_purge_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        rows = self._selected(query, cursor)[:limit]
+        with self.store.lock:
+            done = sum(self.store.failed.pop(r.id, None) is not None for r in rows)
+        return FailedStep(done, _next(rows, limit))
+
+
+def _next(rows: list[FailedJob], limit: int) -> str | None:
+    """The cursor after a step over ``rows`` (None when it found fewer than it could take)."""
+    return cursor_of(rows[-1].failed_at, rows[-1].id) if len(rows) >= limit else None

@@ -47,6 +47,7 @@ import structlog
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
+from gello_queue.core.failed_query import fingerprint_of
 from gello_queue.core.rescue import LOST_WORKER_REASON
 from gello_queue.drivers.common import name_of
 from gello_queue.drivers.outage import outage_boundary
@@ -347,6 +348,7 @@ class PostgresDriver(
             failure.exception,
             failure.message,
             failure.traceback,
+            fingerprint_of(name_of(body), failure.exception, failure.message),
         )
         return count == 1
 

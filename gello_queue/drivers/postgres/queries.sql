@@ -147,13 +147,13 @@ WITH d AS (
     RETURNING queue, attempts
 )
 INSERT INTO {{failed_jobs}} (id, queue, name, body, exception, message, traceback,
-                            failed_at, attempts)
-SELECT $1, d.queue, $3, $4, $5, $6, $7, date_part('epoch', now()), d.attempts FROM d
+                            failed_at, attempts, fingerprint)
+SELECT $1, d.queue, $3, $4, $5, $6, $7, date_part('epoch', now()), d.attempts, $8 FROM d
 ON CONFLICT (id) DO UPDATE SET
     queue = excluded.queue, name = excluded.name, body = excluded.body,
     exception = excluded.exception, message = excluded.message,
     traceback = excluded.traceback, failed_at = excluded.failed_at,
-    attempts = excluded.attempts;
+    attempts = excluded.attempts, fingerprint = excluded.fingerprint;
 
 -- name: extend
 UPDATE {{jobs}} j
@@ -187,7 +187,7 @@ WITH expired AS (
         queue = excluded.queue, name = excluded.name, body = excluded.body,
         exception = excluded.exception, message = excluded.message,
         traceback = excluded.traceback, failed_at = excluded.failed_at,
-        attempts = excluded.attempts
+        attempts = excluded.attempts, fingerprint = NULL
 ), requeued AS (
     UPDATE {{jobs}} j
     SET token = NULL, lease_expires_at = NULL, reserved_by = NULL,
@@ -351,10 +351,20 @@ DELETE FROM {{failed_jobs}} WHERE failed_at < $1;
 -- Failed jobs exported from another backend, kept as they were; an id already in the
 -- failed store is left alone (importing a file twice stores it once).
 INSERT INTO {{failed_jobs}} (id, queue, name, body, exception, message, traceback,
-                            failed_at, attempts)
+                            failed_at, attempts, fingerprint)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $6::text[], $7::text[], $8::float8[], $9::int[])
+                     $6::text[], $7::text[], $8::float8[], $9::int[], $10::text[])
 ON CONFLICT (id) DO NOTHING;
+
+-- name: failed_unprinted
+-- Rows stored without a fingerprint (see migration 5), a batch at a time.
+SELECT id, name, exception, message FROM {{failed_jobs}} WHERE fingerprint IS NULL
+LIMIT $1;
+
+-- name: failed_set_fingerprints
+UPDATE {{failed_jobs}} f SET fingerprint = v.fp
+FROM unnest($1::text[], $2::text[]) AS v(id, fp)
+WHERE f.id = v.id;
 
 -- name: worker_beat
 -- Workers that died without saying so are forgotten ten ttls later: the table stays small.

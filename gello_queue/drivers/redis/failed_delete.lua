@@ -14,6 +14,7 @@ end
 local n = 0
 for _, id in ipairs(ids) do
   if redis.call('ZREM', KEYS[1], id) == 1 then
+    fx_del(fp, id)
     redis.call('DEL', fp .. id)
     n = n + 1
   end

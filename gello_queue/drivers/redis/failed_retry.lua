@@ -9,6 +9,7 @@ local n = 0
 for i = 3, #ARGV, 5 do
   local id = ARGV[i]
   if redis.call('ZREM', KEYS[2], id) == 1 then
+    fx_del(fp, id)
     redis.call('DEL', fp .. id)
     local k = jp .. id
     redis.call('DEL', k)

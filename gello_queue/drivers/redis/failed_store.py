@@ -11,8 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gello_queue.core.failed_query import (
+    FailedPage,
+    FailedQuery,
+    FailedStep,
+    FailedTally,
+    FailureGroup,
+    fingerprint,
+)
 from gello_queue.core.failed_retry import rebuild_retried
 from gello_queue.drivers.common import name_of
+from gello_queue.drivers.redis.failed_queries import FailedQueries
 from gello_queue.drivers.redis.link import Link
 from gello_queue.drivers.redis.scripts import BATCH, Call, run
 from gello_queue.ports import FailedJob
@@ -24,6 +33,28 @@ class FailedStore:
     def __init__(self, link: Link) -> None:
         self._link = link
         self._k = link.keys
+        self._queries = FailedQueries(link, self._retry)
+
+    async def failed_search(
+        self, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> FailedPage:
+        return await self._queries.search(query, limit, cursor)
+
+    async def failed_tally(self, query: FailedQuery) -> FailedTally:
+        return await self._queries.tally(query)
+
+    async def failed_groups(self, query: FailedQuery) -> list[FailureGroup]:
+        return await self._queries.groups(query)
+
+    async def failed_retry_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self._queries.retry_step(query, limit, cursor)
+
+    async def failed_purge_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self._queries.purge_step(query, limit, cursor)
 
     async def failed_list(
         self, *, queue: str | None = None, limit: int = 50, offset: int = 0
@@ -148,7 +179,8 @@ class FailedStore:
             if r.id not in held:
                 held.add(r.id)
                 failure = (r.exception, r.message, r.traceback, repr(r.failed_at), r.attempts)
-                groups.setdefault(r.queue, []).extend((r.id, r.body, *failure))
+                index = (r.name, fingerprint(r))
+                groups.setdefault(r.queue, []).extend((r.id, r.body, *failure, *index))
         if not groups:
             return 0
         # Known first (as push does), so listing and pruning see the queue's failed jobs.

@@ -22,7 +22,14 @@ slot and runs unchanged on Redis Cluster::
     P{q:<queue>}:wake        list  wake-up tokens (at most 16) for blocked ``wait`` calls
     P{q:<queue>}:failed      zset  id -> failed_at: the queue's share of the failed store
     P{q:<queue>}:f:<id>      hash  queue, body, exception, message, traceback, failed_at,
-                                   attempts
+                                   attempts, name (the job's), fp (its fingerprint)
+    P{q:<queue>}:fx:f:<fp>   zset  id -> failed_at: the queue's failures of one fingerprint
+    P{q:<queue>}:fx:n        hash  fingerprint -> how many failures have it
+    P{q:<queue>}:fx:name     hash  fingerprint -> job name (one per fingerprint)
+    P{q:<queue>}:fx:exc      hash  fingerprint -> exception class (likewise)
+    P{q:<queue>}:fx:todo     set   ids failed by a script alone (rescue, a malformed
+                                   job): indexed by the next failed-store query
+    P{q:<queue>}:fx:v        str   set once the queue's older failures were indexed
 
 Global structures share the tag ``{g}`` (one slot, small and rarely written)::
 
@@ -59,8 +66,12 @@ every call touches one slot::
 
 The failed store is kept per queue, inside the queue's slot, so failing a job is atomic
 even on a cluster; listing all queues newest first merges the per-queue zsets, and a
-failed store is pruned by age with ``failed_prune``. Throughput and timing buckets
-expire after a day, and a dead worker's heartbeat with its key's TTL.
+failed store is pruned by age with ``failed_prune``. A fingerprint stands for one job
+name and one exception class, so a filter by name, exception or fingerprint picks the
+fingerprints it keeps from ``fx:name``/``fx:exc`` and pages their zsets merged, by a
+(failed_at, id) cursor; counts and groups read ``fx:n``, one field per fingerprint.
+Throughput and timing buckets expire after a day, and a dead worker's heartbeat with its
+key's TTL.
 
 Consequences worth knowing: unique keys are scoped to a queue (the lock must share the
 queue's slot to be taken atomically with the enqueue); ``find``, ``cancel``, ``promote``
@@ -84,6 +95,8 @@ class QueueKeys:
     job: str
     failed_job: str
     unique: str
+    failed_index: str
+    """Prefix of the failed store's indexes (see the key layout)."""
 
 
 class KeyScheme:
@@ -119,6 +132,7 @@ class KeyScheme:
                 t + "j:",
                 t + "f:",
                 t + "u:",
+                t + "fx:",
             )
             self._of[queue] = k
         return k

@@ -15,7 +15,9 @@ from typing import Any
 import structlog
 
 from gello_queue.core.envelope import Envelope
+from gello_queue.core.failed_query import fingerprint_of
 from gello_queue.core.rescue import LOST_WORKER_REASON
+from gello_queue.drivers.common import name_of
 from gello_queue.drivers.redis.keys import KeyScheme
 from gello_queue.drivers.redis.link import Link
 from gello_queue.drivers.redis.scripts import BATCH, Call, run
@@ -75,6 +77,7 @@ class Leases:
 
     async def fail(self, reservation: Reservation, body: str, failure: Failure) -> bool:
         k = self._k.of(reservation.queue)
+        name = name_of(body)
         done = await self._link.scripts["fail"](
             (k.reserved, k.failed),
             (
@@ -88,6 +91,8 @@ class Leases:
                 failure.exception,
                 failure.message,
                 failure.traceback,
+                name,
+                fingerprint_of(name, failure.exception, failure.message),
             ),
         )
         return bool(done)

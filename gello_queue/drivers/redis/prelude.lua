@@ -44,12 +44,56 @@ local function attempts_of(n)
   return nil
 end
 
-local function to_failed(fprefix, failed_key, id, queue, body, exc, msg, tb, attempts, now)
+-- The failed store's indexes (keys.py): per queue, one zset per fingerprint, and hashes
+-- fingerprint -> count, job name and exception. A fingerprint stands for one job name
+-- and one exception, so filters by name or exception pick fingerprints, and their zsets
+-- are the pages. The failed prefix is "<tag>f:"; the index keys are "<tag>fx:...".
+local function fx_tag(fprefix)
+  return string.sub(fprefix, 1, -3) .. 'fx:'
+end
+
+-- Index the failed job id (its hash written) under fingerprint fp.
+local function fx_add(fprefix, id, name, exc, fp, at)
+  local t = fx_tag(fprefix)
+  redis.call('HSET', fprefix .. id, 'name', name, 'fp', fp)
+  redis.call('ZADD', t .. 'f:' .. fp, at, id)
+  redis.call('HINCRBY', t .. 'n', fp, 1)
+  redis.call('HSET', t .. 'name', fp, name)
+  redis.call('HSET', t .. 'exc', fp, exc)
+end
+
+-- Take the failed job id out of the indexes (before its hash is deleted).
+local function fx_del(fprefix, id)
+  local t = fx_tag(fprefix)
+  local fp = redis.pcall('HGET', fprefix .. id, 'fp')
+  if type(fp) ~= 'string' then
+    redis.call('SREM', t .. 'todo', id)
+    return
+  end
+  if redis.call('ZREM', t .. 'f:' .. fp, id) == 0 then return end
+  if redis.call('HINCRBY', t .. 'n', fp, -1) <= 0 then
+    redis.call('HDEL', t .. 'n', fp)
+    redis.call('HDEL', t .. 'name', fp)
+    redis.call('HDEL', t .. 'exc', fp)
+  end
+end
+
+-- Store a failure. name and fp come from the client (the fingerprint rule is Python's);
+-- a script failing a job on its own (rescue, a malformed job) has neither, so the job
+-- waits in "todo" until the next query indexes it.
+local function to_failed(fprefix, failed_key, id, queue, body, exc, msg, tb, attempts, now,
+                         name, fp)
   local k = fprefix .. id
+  fx_del(fprefix, id)
   redis.call('DEL', k)
   redis.call('HSET', k, 'queue', queue, 'body', body, 'exception', exc, 'message', msg,
     'traceback', tb, 'failed_at', fmt(now), 'attempts', attempts_of(attempts) or 0)
   redis.call('ZADD', failed_key, now, id)
+  if fp and fp ~= '' then
+    fx_add(fprefix, id, name, exc, fp, now)
+  else
+    redis.call('SADD', fx_tag(fprefix) .. 'todo', id)
+  end
 end
 
 -- Any key can be overwritten by another tool (a string where a job hash was, a count

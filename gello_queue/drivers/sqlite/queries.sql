@@ -65,8 +65,8 @@ DELETE FROM gello_jobs WHERE id = ? AND token = ? RETURNING queue, attempts;
 
 -- name: insert_failed
 INSERT OR REPLACE INTO gello_failed_jobs (id, queue, name, body, exception, message,
-                                          traceback, failed_at, attempts)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+                                          traceback, failed_at, attempts, fingerprint)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: extend
 UPDATE gello_jobs SET lease_expires_at = ? WHERE id = ? AND token = ?;
@@ -206,8 +206,16 @@ DELETE FROM gello_failed_jobs WHERE failed_at < ?;
 
 -- name: failed_import
 INSERT OR IGNORE INTO gello_failed_jobs (id, queue, name, body, exception, message,
-                                         traceback, failed_at, attempts)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+                                         traceback, failed_at, attempts, fingerprint)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: failed_unprinted
+-- Rows stored before fingerprints were (see migration 4), a batch at a time.
+SELECT id, name, exception, message FROM gello_failed_jobs WHERE fingerprint IS NULL
+LIMIT ?;
+
+-- name: failed_set_fingerprint
+UPDATE gello_failed_jobs SET fingerprint = ? WHERE id = ?;
 
 
 -- Workers and control --------------------------------------------------------------
