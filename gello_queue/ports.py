@@ -16,6 +16,7 @@ from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import NotSupportedError
 from gello_queue.core.records import (
     BatchRecord,
+    CompletedJob,
     FailedJob,
     Failure,
     JobRecord,
@@ -33,11 +34,13 @@ __all__ = [
     "BatchRecord",
     "BatchStore",
     "Capability",
+    "CompletedJob",
     "Coordination",
     "FailedJob",
     "FailedStore",
     "Failure",
     "JobBrowser",
+    "JobHistory",
     "JobQueue",
     "JobRecord",
     "QueueCounts",
@@ -50,6 +53,7 @@ __all__ = [
     "ThroughputBucket",
     "WorkerRecord",
     "WorkerRegistry",
+    "job_history",
     "not_supported",
     "port_methods",
     "require",
@@ -379,6 +383,48 @@ class ResultStore(Protocol):
         """The result of ``job_id``, or None when there is none (never kept, or expired)."""
 
 
+@runtime_checkable
+class JobHistory(Protocol):
+    """The last completed jobs of each queue, kept for a while (``QUEUE_KEEP_COMPLETED``).
+
+    Recording rides on the ack: a worker that keeps history acks through
+    ``ack_recording``, so a completion costs no round trip of its own.
+    """
+
+    async def ack_recording(
+        self,
+        reservations: Sequence[Reservation],
+        completed: Sequence[CompletedJob],
+        keep: int,
+    ) -> list[str]:
+        """``ack`` the reservations and, in the same round trip (atomically where the
+        backend allows), keep each of ``completed`` whose ack was accepted; one whose id
+        is not among ``reservations`` is kept as given (a broker's job, acked on the
+        broker). Each queue is trimmed to its newest ``keep`` records, at once or now
+        and then. Return the ids whose lease was lost, as ``ack`` does."""
+
+    async def recent(
+        self,
+        *,
+        queue: str | None = None,
+        name: str | None = None,
+        limit: int = 50,
+        since: float | None = None,
+    ) -> list[CompletedJob]:
+        """Completed jobs, newest first: of one queue, of one job name, finished at or
+        after ``since``."""
+
+    async def history_counts(self) -> dict[str, int]:
+        """How many completed jobs are kept, per queue (queues with none left out)."""
+
+    async def history_trim(self, keep: int) -> int:
+        """Delete all but the newest ``keep`` completed jobs of each queue (ties at the
+        boundary may stay); return how many went."""
+
+    async def history_prune(self, before: float) -> int:
+        """Delete completed jobs that finished before ``before``; return how many."""
+
+
 PORTS: tuple[type, ...] = (
     JobQueue,
     JobBrowser,
@@ -389,7 +435,7 @@ PORTS: tuple[type, ...] = (
 )
 """The mandatory ports, in the order of ``QueueDriver``."""
 
-OPTIONAL_PORTS: tuple[type, ...] = (ReserveWait, RestartWatch, ResultStore)
+OPTIONAL_PORTS: tuple[type, ...] = (ReserveWait, RestartWatch, ResultStore, JobHistory)
 
 
 def result_store(driver: object) -> ResultStore:
@@ -398,6 +444,17 @@ def result_store(driver: object) -> ResultStore:
         return driver
     name = getattr(driver, "name", type(driver).__name__)
     raise NotSupportedError(f"the {name} driver cannot keep job results (no ResultStore port)")
+
+
+def job_history(driver: object) -> JobHistory:
+    """``driver`` as a ``JobHistory``, or the error saying it keeps no completed jobs."""
+    if isinstance(driver, JobHistory):
+        return driver
+    name = getattr(driver, "name", type(driver).__name__)
+    raise NotSupportedError(
+        f"the {name} driver cannot keep completed jobs (no JobHistory port):"
+        " set QUEUE_KEEP_COMPLETED=0"
+    )
 
 
 def port_methods(*ports: type) -> tuple[str, ...]:

@@ -1,5 +1,5 @@
-"""The records that cross the driver ports: reservations, failures, failed jobs, job and
-worker records, counts and batch records. Plain frozen data, shared by every layer."""
+"""The records that cross the driver ports: reservations, failures, failed jobs, completed
+jobs, job and worker records, counts and batch records. Plain frozen data, shared by every layer."""
 
 from __future__ import annotations
 
@@ -70,6 +70,37 @@ class FailedJob:
         except EnvelopeError:
             return None
         return data.get("payload") if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedJob:
+    """A job that ran to success, as the completed-job history keeps it."""
+
+    id: str
+    queue: str
+    name: str
+    attempts: int
+    """Attempts it took, the successful one included."""
+    worker: str
+    """The name of the worker that ran it."""
+    wait_s: float
+    """Seconds from when it became available to when its last attempt started."""
+    runtime_s: float
+    """Seconds its last attempt ran."""
+    finished_at: float
+    """Epoch seconds, by the clock of the worker that ran it."""
+    payload: str | None = None
+    """The payload as JSON, only when ``QUEUE_KEEP_COMPLETED_PAYLOADS`` is on."""
+
+    def to_json(self) -> str:
+        """Serialise for a store that keeps records as text (Redis)."""
+        return orjson.dumps({k: getattr(self, k) for k in self.__slots__}).decode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> CompletedJob:
+        """Parse a record written by ``to_json``."""
+        data = orjson.loads(raw)
+        return cls(**{k: data[k] for k in cls.__slots__ if k in data})
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ dropping a job, moving one to the failed store, telling a job's state.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import math
@@ -17,7 +18,14 @@ from dataclasses import dataclass, field
 
 from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of
-from gello_queue.ports import BatchRecord, FailedJob, Failure, Reservation, WorkerRecord
+from gello_queue.ports import (
+    BatchRecord,
+    CompletedJob,
+    FailedJob,
+    Failure,
+    Reservation,
+    WorkerRecord,
+)
 
 
 @dataclass(slots=True)
@@ -65,6 +73,8 @@ class MemoryStore:
         self.batches: dict[str, _Batch] = {}
         self.results: dict[str, tuple[str, float]] = {}
         """Kept job results: id -> (JSON, expires_at)."""
+        self.history: dict[str, collections.deque[CompletedJob]] = {}
+        """Completed jobs per queue, oldest first (trimmed to ``keep`` as they come)."""
         self.version = 0
         """Bumped on every push/release so waiting workers notice new work."""
         # Reserve and rescue must not walk every job: waiting jobs are indexed per queue

@@ -536,3 +536,50 @@ DELETE FROM {{results}} WHERE id IN (
     SELECT id FROM {{results}} WHERE expires_at <= date_part('epoch', now())
     LIMIT 1000 FOR UPDATE SKIP LOCKED
 );
+
+-- name: ack_recording
+-- The ack, and the completed jobs whose ack was accepted (or that name no reservation:
+-- a broker's, acked on the broker) kept in the same statement. Returns the lost ids.
+WITH a AS (
+    SELECT * FROM unnest($1::text[], $2::text[]) AS a(id, token)
+), d AS (
+    DELETE FROM {{jobs}} j USING a
+    WHERE j.id = a.id AND j.token = a.token AND {{!relaxed}}
+    RETURNING j.id
+), r AS (
+    SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
+                         $8::float8[], $9::float8[], $10::float8[], $11::text[])
+        AS r(id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload)
+), i AS (
+    INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
+                               finished_at, payload)
+    SELECT r.* FROM r
+    WHERE EXISTS (SELECT 1 FROM d WHERE d.id = r.id)
+       OR NOT EXISTS (SELECT 1 FROM a WHERE a.id = r.id)
+)
+SELECT a.id FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id);
+
+-- name: history_trim
+-- $1 queue, $2 keep: everything older than the queue's keep-th newest, off the index.
+DELETE FROM {{completed}}
+WHERE queue = $1 AND finished_at < (
+    SELECT finished_at FROM {{completed}} WHERE queue = $1
+    ORDER BY finished_at DESC LIMIT 1 OFFSET $2 - 1
+);
+
+-- name: history_queues
+SELECT DISTINCT queue FROM {{completed}};
+
+-- name: history_counts
+SELECT queue, count(*) FROM {{completed}} GROUP BY queue;
+
+-- name: history_prune
+DELETE FROM {{completed}} WHERE finished_at < $1;
+
+-- name: history_recent
+-- $1 queue or NULL, $2 name or NULL, $3 since, $4 limit: newest first.
+SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload
+FROM {{completed}}
+WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR name = $2)
+  AND finished_at >= $3
+ORDER BY finished_at DESC, id DESC LIMIT $4;

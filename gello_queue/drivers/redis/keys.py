@@ -23,6 +23,10 @@ slot and runs unchanged on Redis Cluster::
     P{q:<queue>}:failed      zset  id -> failed_at: the queue's share of the failed store
     P{q:<queue>}:f:<id>      hash  queue, body, exception, message, traceback, failed_at,
                                    attempts
+    P{q:<queue>}:done        zset  completed-job history: the record (JSON: id, name,
+                                   attempts, worker, wait_s, runtime_s, finished_at,
+                                   payload) -> finished_at; written and trimmed to the
+                                   newest QUEUE_KEEP_COMPLETED by the ack_recording script
 
 Global structures share the tag ``{g}`` (one slot, small and rarely written)::
 
@@ -74,6 +78,7 @@ class QueueKeys:
     reserved: str
     wake: str
     failed: str
+    done: str
     job: str
     failed_job: str
     unique: str
@@ -107,6 +112,7 @@ class KeyScheme:
                 t + "reserved",
                 t + "wake",
                 t + "failed",
+                t + "done",
                 t + "j:",
                 t + "f:",
                 t + "u:",

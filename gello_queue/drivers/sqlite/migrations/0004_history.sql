@@ -1,0 +1,17 @@
+-- gello SQLite schema, version 4: the completed-job history.
+
+-- The last completed jobs of each queue, written in the ack's transaction; trimmed to
+-- the newest QUEUE_KEEP_COMPLETED per queue now and then, and by age by retention.
+CREATE TABLE IF NOT EXISTS gello_completed (
+    id          TEXT NOT NULL,
+    queue       TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    attempts    INTEGER NOT NULL,
+    worker      TEXT NOT NULL,
+    wait_s      REAL NOT NULL,
+    runtime_s   REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    payload     TEXT
+);
+CREATE INDEX IF NOT EXISTS gello_completed_queue ON gello_completed (queue, finished_at);
+CREATE INDEX IF NOT EXISTS gello_completed_finished ON gello_completed (finished_at);
