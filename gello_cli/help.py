@@ -16,6 +16,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     "Inspect": (
         "queue:status",
         "queue:monitor",
+        "queue:recent",
         "queue:why",
         "queue:health",
         "queue:storage",

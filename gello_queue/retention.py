@@ -74,7 +74,11 @@ class Limits:
     def describe(self) -> str:
         age = f"{self.failed_hours:g} h" if self.failed_hours else "forever"
         count = f"the newest {self.failed_max}" if self.failed_max else "no count cap"
-        return f"failed jobs kept {age}, {count}; finished batches kept {self.batch_age()}"
+        done = "no completed-job history"
+        if self.completed_max:
+            hours = f"{self.completed_hours:g} h" if self.completed_hours else "forever"
+            done = f"completed jobs: the newest {self.completed_max} per queue, kept {hours}"
+        return f"failed jobs kept {age}, {count}; finished batches kept {self.batch_age()}; {done}"
 
     def batch_age(self) -> str:
         return f"{self.batch_hours:g} h" if self.batch_hours else "forever"

@@ -17,6 +17,7 @@ from gello_queue.inspection.base import SCAN_PAGE
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
 from gello_queue.inspection.facts import BATCHES_COUNTED, Facts, HealthReport, ServerWarnings
 from gello_queue.inspection.failed import FailedFilter, FailureGroup, fingerprint
+from gello_queue.inspection.history import RECENT_MAX, History
 from gello_queue.inspection.ids import (
     CANDIDATES,
     MIN_PREFIX,
@@ -58,7 +59,7 @@ from gello_queue.inspection.tooling import (
 )
 
 
-class Inspector(Reads, Matching, Admin, Facts):
+class Inspector(Reads, Matching, Admin, Facts, History):
     """Reads and manages one connection's queues."""
 
 
@@ -71,6 +72,7 @@ __all__ = [
     "LISTABLE",
     "MIN_PREFIX",
     "PREFIX_SCAN",
+    "RECENT_MAX",
     "SCAN_PAGE",
     "UNKNOWN",
     "AmbiguousIdError",
