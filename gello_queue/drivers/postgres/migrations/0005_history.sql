@@ -2,6 +2,8 @@
 
 -- The last completed jobs of each queue, written by the ack's own statement; trimmed to
 -- the newest QUEUE_KEEP_COMPLETED per queue now and then, and by age by retention.
+-- One index, by queue: each costs on every ack, and the table stays small enough
+-- (QUEUE_KEEP_COMPLETED per queue) for reads across queues and the age prune to scan it.
 CREATE TABLE {{completed}} (
     id          text COLLATE "C" NOT NULL,
     queue       text COLLATE "C" NOT NULL,
@@ -14,4 +16,3 @@ CREATE TABLE {{completed}} (
     payload     text
 );
 CREATE INDEX {{@completed_queue}} ON {{completed}} (queue, finished_at);
-CREATE INDEX {{@completed_finished}} ON {{completed}} (finished_at);
