@@ -4,7 +4,7 @@ jobs, job and worker records, counts and batch records. Plain frozen data, share
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -72,9 +72,12 @@ class FailedJob:
         return data.get("payload") if isinstance(data, dict) else None
 
 
-@dataclass(frozen=True, slots=True)
-class CompletedJob:
-    """A job that ran to success, as the completed-job history keeps it."""
+class CompletedJob(NamedTuple):
+    """A job that ran to success, as the completed-job history keeps it.
+
+    A named tuple rather than a frozen dataclass: one is built for every job a worker
+    completes, and a tuple in column order is what the SQL drivers insert as it is.
+    """
 
     id: str
     queue: str
@@ -92,15 +95,14 @@ class CompletedJob:
     payload: str | None = None
     """The payload as JSON, only when ``QUEUE_KEEP_COMPLETED_PAYLOADS`` is on."""
 
-    def to_json(self) -> str:
-        """Serialise for a store that keeps records as text (Redis)."""
-        return orjson.dumps({k: getattr(self, k) for k in self.__slots__}).decode()
+    def to_json(self) -> bytes:
+        """Serialise for a store that keeps records as text (Redis): a JSON array."""
+        return orjson.dumps(tuple(self))
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> CompletedJob:
         """Parse a record written by ``to_json``."""
-        data = orjson.loads(raw)
-        return cls(**{k: data[k] for k in cls.__slots__ if k in data})
+        return cls(*orjson.loads(raw))
 
 
 @dataclass(frozen=True, slots=True)

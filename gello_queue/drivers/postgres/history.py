@@ -20,26 +20,26 @@ class History(Database):
     async def ack_recording(
         self, reservations: Sequence[Reservation], completed: Sequence[CompletedJob], keep: int
     ) -> list[str]:
-        rows = await self._fetch(
-            "ack_recording",
-            [r.id for r in reservations],
-            [r.token for r in reservations],
-            [c.id for c in completed],
-            [c.queue for c in completed],
-            [c.name for c in completed],
-            [c.attempts for c in completed],
-            [c.worker for c in completed],
-            [c.wait_s for c in completed],
-            [c.runtime_s for c in completed],
-            [c.finished_at for c in completed],
-            [c.payload for c in completed],
-        )
-        self._acked_jobs(len(reservations) - len(rows))
+        named = {r.id for r in reservations}
+        acked = [c for c in completed if c.id in named]
+        elsewhere = [c for c in completed if c.id not in named]
+        lost: list[str] = []
+        if reservations:
+            rows = await self._fetch(
+                "ack_recording",
+                [r.id for r in reservations],
+                [r.token for r in reservations],
+                *_columns(acked),
+            )
+            self._acked_jobs(len(reservations) - len(rows))
+            lost = [row[0] for row in rows]
+        if elsewhere:
+            await self._execute("history_record", *_columns(elsewhere))
         self._history_writes += 1
         if keep > 0 and completed and self._history_writes % HISTORY_TRIM_EVERY == 1:
             for queue in {c.queue for c in completed}:
                 await self._execute("history_trim", queue, keep)
-        return [row[0] for row in rows]
+        return lost
 
     def _acked_jobs(self, count: int) -> None:
         """What the driver does after an ack deleted ``count`` jobs (vacuum bookkeeping)."""
@@ -65,6 +65,13 @@ class History(Database):
 
     async def history_prune(self, before: float) -> int:
         return await self._execute("history_prune", float(before))
+
+
+def _columns(records: Sequence[CompletedJob]) -> list[list[Any]]:
+    """``records`` as one list per column, the arrays the statements unnest."""
+    if not records:
+        return [[] for _ in CompletedJob._fields]
+    return [list(column) for column in zip(*records, strict=True)]
 
 
 def _completed(row: Any) -> CompletedJob:

@@ -538,26 +538,30 @@ DELETE FROM {{results}} WHERE id IN (
 );
 
 -- name: ack_recording
--- The ack, and the completed jobs whose ack was accepted (or that name no reservation:
--- a broker's, acked on the broker) kept in the same statement. Returns the lost ids.
+-- The ack, and in the same statement the records of the jobs it deleted: $3.. are the
+-- records' columns, one per reservation, in the same order. Returns the lost ids.
 WITH a AS (
     SELECT * FROM unnest($1::text[], $2::text[]) AS a(id, token)
 ), d AS (
     DELETE FROM {{jobs}} j USING a
     WHERE j.id = a.id AND j.token = a.token AND {{!relaxed}}
     RETURNING j.id
-), r AS (
-    SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
-                         $8::float8[], $9::float8[], $10::float8[], $11::text[])
-        AS r(id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload)
 ), i AS (
     INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
                                finished_at, payload)
-    SELECT r.* FROM r
-    WHERE EXISTS (SELECT 1 FROM d WHERE d.id = r.id)
-       OR NOT EXISTS (SELECT 1 FROM a WHERE a.id = r.id)
+    SELECT r.* FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
+                           $8::float8[], $9::float8[], $10::float8[], $11::text[])
+        AS r(id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload)
+    JOIN d USING (id)
 )
 SELECT a.id FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id);
+
+-- name: history_record
+-- Records of jobs acked elsewhere (a broker's).
+INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
+                           finished_at, payload)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
+                     $6::float8[], $7::float8[], $8::float8[], $9::text[]);
 
 -- name: history_trim
 -- $1 queue, $2 keep: everything older than the queue's keep-th newest, off the index.

@@ -20,12 +20,21 @@ for i = 5, 4 + n, 2 do
     refused[id] = true
   end
 end
-local added = 0
+-- One ZADD per 500 records: unpack() is bounded by Lua's C stack.
+local kept, added = {}, 0
 for i = 5 + n, #ARGV, 3 do
   if not refused[ARGV[i + 1]] then
-    redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 2])
-    added = added + 1
+    kept[#kept + 1] = ARGV[i]
+    kept[#kept + 1] = ARGV[i + 2]
+    if #kept == 1000 then
+      redis.call('ZADD', KEYS[2], unpack(kept))
+      added, kept = added + 500, {}
+    end
   end
+end
+if #kept > 0 then
+  redis.call('ZADD', KEYS[2], unpack(kept))
+  added = added + #kept / 2
 end
 if added > 0 and keep > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -keep - 1)

@@ -65,7 +65,7 @@ class History:
         # the newest ``limit`` of each queue are enough.
         page = () if name is not None else ("LIMIT", 0, limit)
         calls: list[Call] = [
-            (None, (), ("ZRANGE", self._k.of(q).done, "+inf", floor, "BYSCORE", "REV", *page))
+            (None, (), ("ZREVRANGEBYSCORE", self._k.of(q).done, "+inf", floor, *page))
             for q in queues
         ]
         records = [CompletedJob.from_json(raw) for part in await self._run(calls) for raw in part]

@@ -24,20 +24,7 @@ class HistoryTable(SqliteConnection):
         self, tx: sqlite3.Connection, completed: Iterable[CompletedJob], keep: int
     ) -> None:
         """Insert ``completed`` in ``tx`` and, now and then, trim their queues."""
-        rows = [
-            (
-                c.id,
-                c.queue,
-                c.name,
-                c.attempts,
-                c.worker,
-                c.wait_s,
-                c.runtime_s,
-                c.finished_at,
-                c.payload,
-            )
-            for c in completed
-        ]
+        rows = list(completed)  # tuples in the table's column order
         if not rows:
             return
         tx.executemany(_RECORD, rows)
