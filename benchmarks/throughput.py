@@ -17,6 +17,13 @@ the figures above can be read against what the server and machine give without g
 measures only the two dispatch figures, five rounds on a queue of the run's own, and
 prints their medians: quick enough to interleave runs of two versions on a busy machine.
 
+    python benchmarks/throughput.py --url sqlite:///bench.db --history-compare 3
+
+measures only processing, with the completed-job history off (``QUEUE_KEEP_COMPLETED=0``)
+and on (1,000 per queue), interleaved, three rounds of each, each run on a fresh queue
+(its --jobs pushed in bulk first, untimed), and prints every figure and the medians. A
+full run ends with one such round.
+
     python benchmarks/throughput.py --url postgresql://postgres@127.0.0.1/test \
         --history-finished 1000000 --history-failed 100000
 
@@ -343,6 +350,13 @@ async def main() -> None:
         help="measure only bulk and awaited dispatch, this many rounds, and print medians",
     )
     parser.add_argument(
+        "--history-compare",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="measure only processing with the completed-job history off and on, interleaved",
+    )
+    parser.add_argument(
         "--history-finished",
         type=int,
         default=0,
@@ -382,6 +396,11 @@ async def run(args: argparse.Namespace, url: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gello-bench-"))
     queue = Queue(url)
     print(f"driver: {redact_url(url)}  prefix: {prefix}  python {sys.version.split()[0]}")
+    if args.history_compare:
+        await history_compare(queue, url, prefix, args, tmp, args.history_compare)
+        await queue.close()
+        await forget(url, prefix)
+        return
     print(
         f"worker: {args.processes} process(es), --concurrency {args.concurrency}, default logging (JSON to a file)"
     )
@@ -436,10 +455,61 @@ async def run(args: argparse.Namespace, url: str) -> None:
     )
     if history:
         await report_tables(queue, url, "after measuring")
+    await history_compare(queue, url, prefix, args, tmp, 1)
     if is_postgres(url):
         await server_floor(url, args.singles, args.latency_samples)
     await queue.close()
     await forget(url, prefix)
+
+
+HISTORY_MODES = {"off": "0", "on": "1000"}
+"""``QUEUE_KEEP_COMPLETED`` for each mode of the history comparison."""
+
+
+async def processing_on_fresh_queue(
+    queue: Queue, url: str, prefix: str, args: argparse.Namespace, log: Path, keep: str
+) -> float:
+    """Jobs/s of one worker run draining --jobs no-op jobs from a queue of its own, with
+    ``QUEUE_KEEP_COMPLETED=keep``."""
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    payloads = [Noop.make(n=i).on_queue(name) for i in range(args.jobs)]
+    for i in range(0, args.jobs, 1000):
+        await queue.bulk(payloads[i : i + 1000])
+    os.environ["QUEUE_KEEP_COMPLETED"] = keep
+    try:
+        proc = start_worker(
+            url, prefix, args.concurrency, log, "--queue", name, "--stop-when-empty"
+        )
+    finally:
+        del os.environ["QUEUE_KEEP_COMPLETED"]
+    proc.wait(timeout=600)
+    count, span = processed_span(log)
+    if count != args.jobs:
+        print(f"warning: worker logged {count} processed jobs, expected {args.jobs}")
+    return count / span
+
+
+async def history_compare(
+    queue: Queue, url: str, prefix: str, args: argparse.Namespace, tmp: Path, rounds: int
+) -> None:
+    """Processing with the completed-job history off and on, interleaved (the order
+    swapped every round, so a drift of the machine does not favour one mode)."""
+    figures: dict[str, list[float]] = {mode: [] for mode in HISTORY_MODES}
+    for r in range(rounds):
+        order = list(HISTORY_MODES) if r % 2 == 0 else list(HISTORY_MODES)[::-1]
+        for mode in order:
+            log = tmp / f"history-{mode}-{r}.log"
+            rate = await processing_on_fresh_queue(
+                queue, url, prefix, args, log, HISTORY_MODES[mode]
+            )
+            figures[mode].append(rate)
+            print(
+                f"processing, history {mode + ':':<4} {rate:>10,.0f} jobs/s  ({args.jobs} no-op jobs, concurrency {args.concurrency}, QUEUE_KEEP_COMPLETED={HISTORY_MODES[mode]})"
+            )
+    off, on = (statistics.median(figures[m]) for m in ("off", "on"))
+    print(
+        f"history median of {rounds}: off {off:,.0f} jobs/s, on {on:,.0f} jobs/s ({(on / off - 1) * 100:+.1f} %)"
+    )
 
 
 async def forget(url: str, prefix: str) -> None:

@@ -17,6 +17,7 @@ PANELS: dict[str, tuple[str, ...]] = {
         "queue:status",
         "queue:stats",
         "queue:monitor",
+        "queue:recent",
         "queue:why",
         "queue:health",
         "queue:storage",

@@ -20,6 +20,7 @@ from gello_queue.events import Events, JobDispatched
 from gello_queue.ports import (
     PORTS,
     BatchRecord,
+    JobHistory,
     Progress,
     QueueDriver,
     Reservation,
@@ -109,6 +110,11 @@ class HookedDriver:
         for name in _FORWARDED:
             if name not in own:
                 setattr(self, name, getattr(inner, name))
+        # The optional JobHistory port passes through exactly when the inner driver has it
+        # (a worker records history only on a driver that keeps it).
+        if isinstance(inner, JobHistory):
+            for name in _HISTORY:
+                setattr(self, name, getattr(inner, name))
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -166,6 +172,7 @@ class HookedDriver:
 
 
 _FORWARDED = port_methods(*PORTS)
+_HISTORY = port_methods(JobHistory)
 
 
 class _HookedWaiting(HookedDriver):

@@ -24,6 +24,7 @@ from gello_queue.core.failed_query import (
 )
 from gello_queue.core.records import (
     BatchRecord,
+    CompletedJob,
     FailedJob,
     Failure,
     JobRecord,
@@ -43,6 +44,7 @@ __all__ = [
     "BatchRecord",
     "BatchStore",
     "Capability",
+    "CompletedJob",
     "Coordination",
     "FailedJob",
     "FailedPage",
@@ -54,6 +56,7 @@ __all__ = [
     "Failure",
     "FailureGroup",
     "JobBrowser",
+    "JobHistory",
     "JobQueue",
     "JobRecord",
     "Progress",
@@ -71,6 +74,7 @@ __all__ = [
     "TimingStats",
     "WorkerRecord",
     "WorkerRegistry",
+    "job_history",
     "not_supported",
     "port_methods",
     "progress_store",
@@ -493,6 +497,48 @@ class TimingStats(Protocol):
         order."""
 
 
+@runtime_checkable
+class JobHistory(Protocol):
+    """The last completed jobs of each queue, kept for a while (``QUEUE_KEEP_COMPLETED``).
+
+    Recording rides on the ack: a worker that keeps history acks through
+    ``ack_recording``, so a completion costs no round trip of its own.
+    """
+
+    async def ack_recording(
+        self,
+        reservations: Sequence[Reservation],
+        completed: Sequence[CompletedJob],
+        keep: int,
+    ) -> list[str]:
+        """``ack`` the reservations and, in the same round trip (atomically where the
+        backend allows), keep each of ``completed`` whose ack was accepted; one whose id
+        is not among ``reservations`` is kept as given (a broker's job, acked on the
+        broker). Each queue is trimmed to its newest ``keep`` records, at once or now
+        and then. Return the ids whose lease was lost, as ``ack`` does."""
+
+    async def recent(
+        self,
+        *,
+        queue: str | None = None,
+        name: str | None = None,
+        limit: int = 50,
+        since: float | None = None,
+    ) -> list[CompletedJob]:
+        """Completed jobs, newest first: of one queue, of one job name, finished at or
+        after ``since``."""
+
+    async def history_counts(self) -> dict[str, int]:
+        """How many completed jobs are kept, per queue (queues with none left out)."""
+
+    async def history_trim(self, keep: int) -> int:
+        """Delete all but the newest ``keep`` completed jobs of each queue (ties at the
+        boundary may stay); return how many went."""
+
+    async def history_prune(self, before: float) -> int:
+        """Delete completed jobs that finished before ``before``; return how many."""
+
+
 PORTS: tuple[type, ...] = (
     JobQueue,
     JobBrowser,
@@ -529,6 +575,7 @@ OPTIONAL_PORTS: tuple[type, ...] = (
     ResultWait,
     ProgressStore,
     TimingStats,
+    JobHistory,
 )
 
 
@@ -555,6 +602,17 @@ def timing_stats(driver: object) -> TimingStats:
     name = getattr(driver, "name", type(driver).__name__)
     raise NotSupportedError(
         f"the {name} driver cannot keep wait and run times (no TimingStats port)"
+    )
+
+
+def job_history(driver: object) -> JobHistory:
+    """``driver`` as a ``JobHistory``, or the error saying it keeps no completed jobs."""
+    if isinstance(driver, JobHistory):
+        return driver
+    name = getattr(driver, "name", type(driver).__name__)
+    raise NotSupportedError(
+        f"the {name} driver cannot keep completed jobs (no JobHistory port):"
+        " set QUEUE_KEEP_COMPLETED=0"
     )
 
 

@@ -394,7 +394,14 @@ def _factory_for(url: str, settings: Settings, registry: JobRegistry, pool: Pool
         from gello_queue.worker.inline import SyncDriver
 
         keep_s, cap = settings.queue_keep_results, settings.queue_max_result_bytes
-        return lambda: SyncDriver(registry, keep_results_s=keep_s, max_result_bytes=cap)
+        keep, payloads = settings.queue_keep_completed, settings.queue_keep_completed_payloads
+        return lambda: SyncDriver(
+            registry,
+            keep_results_s=keep_s,
+            max_result_bytes=cap,
+            keep_completed=keep,
+            keep_completed_payloads=payloads,
+        )
     return factory_from_url(url, prefix=settings.queue_prefix, pool=pool)
 
 

@@ -1,8 +1,10 @@
-"""Bounded storage: failed jobs are pruned by age and by count, and batch records by
-age once finished or cancelled, by every worker.
+"""Bounded storage: failed jobs are pruned by age and by count, batch records by age once
+finished or cancelled, and the completed-job history by age (and by count, which its ack
+keeps loosely), by every worker.
 
 Done with port calls only (``failed_prune``, ``failed_count``, ``failed_list``,
-``failed_forget``, ``batch_prune``), so it works the same on every driver. Pruning by
+``failed_forget``, ``batch_prune``, ``history_prune``, ``history_trim``), so it works
+the same on every driver. Pruning by
 count first deletes everything older than the newest ``max_failed`` in one
 ``failed_prune`` call, then forgets the few that share the boundary's timestamp one by
 one. Several workers running it at once is harmless: every step is idempotent.
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from gello_queue.core.states import WorkerState
 from gello_queue.events import WorkerEvent
-from gello_queue.ports import QueueDriver
+from gello_queue.ports import JobHistory, QueueDriver
 
 if TYPE_CHECKING:
     from gello_queue.settings import Settings
@@ -41,6 +43,11 @@ class Limits:
     interval_s: float = 60.0
     batch_hours: float = 24.0
     """Hours a batch record is kept after it finished or was cancelled."""
+    completed_hours: float = 24.0
+    """Hours a completed job stays in the history."""
+    completed_max: int = 0
+    """Completed jobs kept per queue; the ack trims to it at once or now and then, and a
+    pass makes it exact."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -49,17 +56,29 @@ class Limits:
             failed_max=settings.queue_failed_max,
             interval_s=settings.queue_retention_interval,
             batch_hours=settings.queue_batch_retention_hours,
+            completed_hours=settings.queue_keep_completed_hours,
+            completed_max=settings.queue_keep_completed,
         )
 
     @property
     def active(self) -> bool:
         """Whether any limit is on."""
-        return bool(self.failed_hours or self.failed_max or self.batch_hours)
+        return bool(
+            self.failed_hours
+            or self.failed_max
+            or self.batch_hours
+            or self.completed_hours
+            or self.completed_max
+        )
 
     def describe(self) -> str:
         age = f"{self.failed_hours:g} h" if self.failed_hours else "forever"
         count = f"the newest {self.failed_max}" if self.failed_max else "no count cap"
-        return f"failed jobs kept {age}, {count}; finished batches kept {self.batch_age()}"
+        done = "no completed-job history"
+        if self.completed_max:
+            hours = f"{self.completed_hours:g} h" if self.completed_hours else "forever"
+            done = f"completed jobs: the newest {self.completed_max} per queue, kept {hours}"
+        return f"failed jobs kept {age}, {count}; finished batches kept {self.batch_age()}; {done}"
 
     def batch_age(self) -> str:
         return f"{self.batch_hours:g} h" if self.batch_hours else "forever"
@@ -72,6 +91,8 @@ class Pruned:
     by_age: int = 0
     by_count: int = 0
     batches: int = 0
+    completed: int = 0
+    """Completed jobs deleted from the history, by age and by count."""
 
 
 async def enforce(driver: QueueDriver, limits: Limits) -> Pruned:
@@ -97,7 +118,19 @@ async def enforce(driver: QueueDriver, limits: Limits) -> Pruned:
                 )
                 for job in rest:
                     by_count += bool(await driver.failed_forget(job.id))
-    return Pruned(by_age, by_count, batches)
+    return Pruned(by_age, by_count, batches, await _history(driver, limits))
+
+
+async def _history(driver: QueueDriver, limits: Limits) -> int:
+    """Delete completed jobs past the history's age and count limits; return how many."""
+    if not isinstance(driver, JobHistory):
+        return 0
+    pruned = 0
+    if limits.completed_hours:
+        pruned += await driver.history_prune(await driver.now() - limits.completed_hours * 3600)
+    if limits.completed_max:
+        pruned += await driver.history_trim(limits.completed_max)
+    return pruned
 
 
 class Retention:
@@ -134,7 +167,7 @@ class Retention:
             with contextlib.suppress(Exception):  # an outage is the worker's to report
                 pruned = await enforce(driver, self.limits)
                 self.passes += 1
-                if pruned.by_age or pruned.by_count or pruned.batches:
+                if pruned.by_age or pruned.by_count or pruned.batches or pruned.completed:
                     self.pruned += pruned.by_age + pruned.by_count
                     self.pruned_batches += pruned.batches
                     self.worker.log.info(
@@ -142,6 +175,7 @@ class Retention:
                         by_age=pruned.by_age,
                         by_count=pruned.by_count,
                         batches=pruned.batches,
+                        completed=pruned.completed,
                     )
             await asyncio.sleep(max(self.limits.interval_s - (time.monotonic() - started), 0))
 

@@ -116,6 +116,16 @@ class Settings(BaseSettings):
         default=1048576, validation_alias="QUEUE_MAX_RESULT_BYTES", gt=0
     )
     """The largest result, as JSON, a job may keep; a bigger one fails the attempt."""
+    queue_keep_completed: int = Field(default=1000, validation_alias="QUEUE_KEEP_COMPLETED", ge=0)
+    """Completed jobs kept per queue in the history (``queue:recent``); 0 keeps none."""
+    queue_keep_completed_hours: float = Field(
+        default=24.0, validation_alias="QUEUE_KEEP_COMPLETED_HOURS", ge=0
+    )
+    """Hours a completed job stays in the history (0: no age limit, only the count)."""
+    queue_keep_completed_payloads: bool = Field(
+        default=False, validation_alias="QUEUE_KEEP_COMPLETED_PAYLOADS"
+    )
+    """Whether the history keeps each completed job's payload too."""
     queue_pool_min: int | None = Field(default=None, validation_alias="QUEUE_POOL_MIN", ge=0)
     """Connections a PostgreSQL pool keeps open when idle (unset: 2)."""
     queue_pool_max: int | None = Field(default=None, validation_alias="QUEUE_POOL_MAX", ge=1)

@@ -43,6 +43,7 @@ def render(facts: dict[str, Any]) -> None:
         ("failed", facts["failed"], f"max {cap}, kept {keep}"),
         ("oldest failed", "-" if age is None else f"{age / 3600:.1f} h", ""),
         ("batches", _batches(facts), f"finished kept {_hours(limits['batch_retention_hours'])}"),
+        ("completed", _completed(facts), _completed_limit(limits)),
     ]
     if facts["bytes"] is not None:
         rows.append(("database file", f"{facts['bytes'] / 1024 / 1024:.1f} MB", ""))
@@ -56,3 +57,15 @@ def _hours(hours: float) -> str:
 def _batches(facts: dict[str, Any]) -> str:
     n, cap = facts["batches"], facts["batches_counted_up_to"]
     return f"{cap}+" if n >= cap else str(n)
+
+
+def _completed(facts: dict[str, Any]) -> str:
+    kept = facts["completed"]
+    return "-" if kept is None else str(kept["kept"])
+
+
+def _completed_limit(limits: dict[str, Any]) -> str:
+    per_queue = limits["completed_max_per_queue"]
+    if not per_queue:
+        return "history off"
+    return f"newest {per_queue} per queue, kept {_hours(limits['completed_retention_hours'])}"

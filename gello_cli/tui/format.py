@@ -42,6 +42,15 @@ def size(n: int) -> str:
     return f"{value:.1f}G"  # pragma: no cover - the loop always returns
 
 
+def span(seconds: float) -> str:
+    """``45 ms``, ``3.4 s``, then as ``duration``: how long a job waited or ran."""
+    if seconds < 1:
+        return f"{max(seconds, 0) * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return duration(seconds)
+
+
 def clock_time(ts: float | None, now: float) -> str:
     """``12s ago`` or ``in 3m`` relative to ``now``."""
     if ts is None:

@@ -1,10 +1,10 @@
-"""The records that cross the driver ports: reservations, failures, failed jobs, job and
-worker records, counts and batch records. Plain frozen data, shared by every layer."""
+"""The records that cross the driver ports: reservations, failures, failed jobs, completed
+jobs, job and worker records, counts and batch records. Plain frozen data, shared by every layer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -70,6 +70,39 @@ class FailedJob:
         except EnvelopeError:
             return None
         return data.get("payload") if isinstance(data, dict) else None
+
+
+class CompletedJob(NamedTuple):
+    """A job that ran to success, as the completed-job history keeps it.
+
+    A named tuple rather than a frozen dataclass: one is built for every job a worker
+    completes, and a tuple in column order is what the SQL drivers insert as it is.
+    """
+
+    id: str
+    queue: str
+    name: str
+    attempts: int
+    """Attempts it took, the successful one included."""
+    worker: str
+    """The name of the worker that ran it."""
+    wait_s: float
+    """Seconds from when it became available to when its last attempt started."""
+    runtime_s: float
+    """Seconds its last attempt ran."""
+    finished_at: float
+    """Epoch seconds, by the clock of the worker that ran it."""
+    payload: str | None = None
+    """The payload as JSON, only when ``QUEUE_KEEP_COMPLETED_PAYLOADS`` is on."""
+
+    def to_json(self) -> bytes:
+        """Serialise for a store that keeps records as text (Redis): a JSON array."""
+        return orjson.dumps(tuple(self))
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> CompletedJob:
+        """Parse a record written by ``to_json``."""
+        return cls(*orjson.loads(raw))
 
 
 @dataclass(frozen=True, slots=True)

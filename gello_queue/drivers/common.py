@@ -8,7 +8,7 @@ from dataclasses import replace
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
 from gello_queue.core.states import COMMAND_KEPT_S
-from gello_queue.ports import WorkerRecord
+from gello_queue.ports import CompletedJob, WorkerRecord
 
 THROUGHPUT_KEPT_S = 86_400
 """How long every driver keeps per-minute throughput buckets: older ones are of no use to
@@ -45,3 +45,26 @@ def prefix_bounds(prefix: str) -> tuple[str, str]:
     """``lo <= id < hi`` exactly when ``id`` starts with ``prefix`` (binary order, as the
     SQL drivers store ids), so a prefix lookup is a range scan of the primary key."""
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+HISTORY_TRIM_EVERY = 64
+"""Recording calls between two count trims, on the drivers that trim now and then (SQL):
+a queue then holds at most this many flushes over its ``keep`` in between."""
+
+
+def pick_recent(
+    records: list[CompletedJob],
+    *,
+    name: str | None,
+    limit: int,
+    since: float | None,
+) -> list[CompletedJob]:
+    """``records`` newest first, of one job name, finished at or after ``since``: the
+    filter of ``JobHistory.recent`` for the drivers that read whole queues' records."""
+    records.sort(key=lambda c: (c.finished_at, c.id), reverse=True)
+    picked = [
+        c
+        for c in records
+        if (name is None or c.name == name) and (since is None or c.finished_at >= since)
+    ]
+    return picked[: max(limit, 0)]

@@ -7,6 +7,7 @@ production). ``StoreBacked`` composes a broker's ``JobQueue`` with that store's
 ``FailedStore``, ``WorkerRegistry``, ``Coordination``, ``BatchStore``, ``ResultStore``
 and ``ProgressStore``: each of their operations is delegated by name, below.
 and ``TimingStats``: each of their operations is delegated by name, below.
+and ``JobHistory``: each of their operations is delegated by name, below.
 
 The store driver's own job tables hold only unique-key claims and markers of
 superseded messages, in private queues (see ``broker_claims``).
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gello_queue.core.envelope import Envelope
@@ -35,15 +36,19 @@ from gello_queue.drivers.common import name_of
 from gello_queue.ports import (
     BatchRecord,
     Capability,
+    CompletedJob,
     FailedJob,
     Failure,
+    JobQueue,
     JobRecord,
     Progress,
     QueueCounts,
     QueueDriver,
+    Reservation,
     ThroughputBucket,
     TimingCount,
     WorkerRecord,
+    job_history,
     not_supported,
     progress_store,
     result_store,
@@ -376,6 +381,40 @@ class StoreBacked(ClaimStore):
 
     async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
         return await progress_store(self.store).progress_get(job_ids)
+
+    # -- completed jobs: acked on the broker, kept in the store ------------------------
+    async def ack_recording(
+        self, reservations: Sequence[Reservation], completed: Sequence[CompletedJob], keep: int
+    ) -> list[str]:
+        """The broker's ack, then the accepted jobs kept in the store: two calls, as the
+        broker and the store are two servers. A crash between them loses the records,
+        never a job."""
+        lost = await cast(JobQueue, self).ack(reservations)
+        refused = set(lost)
+        accepted = [c for c in completed if c.id not in refused]
+        if accepted:
+            await job_history(self.store).ack_recording([], accepted, keep)
+        return lost
+
+    async def recent(
+        self,
+        *,
+        queue: str | None = None,
+        name: str | None = None,
+        limit: int = 50,
+        since: float | None = None,
+    ) -> list[CompletedJob]:
+        store = job_history(self.store)
+        return await store.recent(queue=queue, name=name, limit=limit, since=since)
+
+    async def history_counts(self) -> dict[str, int]:
+        return await job_history(self.store).history_counts()
+
+    async def history_trim(self, keep: int) -> int:
+        return await job_history(self.store).history_trim(keep)
+
+    async def history_prune(self, before: float) -> int:
+        return await job_history(self.store).history_prune(before)
 
     async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
         return await self.store.batch_mark(batch_id, job_id, failed)

@@ -38,6 +38,7 @@ from gello_queue.core.timing import summed
 from gello_queue.observability import get_logger
 from gello_queue.ports import (
     BatchRecord,
+    CompletedJob,
     FailedJob,
     Failure,
     JobRecord,
@@ -49,6 +50,7 @@ from gello_queue.ports import (
     ThroughputBucket,
     TimingCount,
     WorkerRecord,
+    job_history,
     progress_store,
     result_store,
     timing_stats,
@@ -468,6 +470,59 @@ class FailoverDriver:
 
     async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
         return await progress_store(self.home).progress_get(job_ids)
+
+    # -- completed jobs: kept by the connection that ran each one ---------------------
+    async def ack_recording(
+        self, reservations: Sequence[Reservation], completed: Sequence[CompletedJob], keep: int
+    ) -> list[str]:
+        # Each connection acks its own jobs and keeps their records in the same call.
+        groups: dict[int, list[Reservation]] = {}
+        lost: list[str] = []
+        for res in reservations:
+            if (routed := self._route(res)) is None:
+                lost.append(res.id)
+                continue
+            child, inner = routed
+            groups.setdefault(self.children.index(child), []).append(inner)
+        named: set[str] = set()
+        for i, rs in groups.items():
+            ids = {r.id for r in rs}
+            named |= ids
+            records = [c for c in completed if c.id in ids]
+            lost += await job_history(self.children[i].driver).ack_recording(rs, records, keep)
+        if rest := [c for c in completed if c.id not in named and c.id not in lost]:
+            # Records of jobs acked elsewhere: on the first connection that answers.
+            await self._first(lambda d: job_history(d).ack_recording([], rest, keep))
+        return lost
+
+    async def recent(
+        self,
+        *,
+        queue: str | None = None,
+        name: str | None = None,
+        limit: int = 50,
+        since: float | None = None,
+    ) -> list[CompletedJob]:
+        parts = await self._each(
+            lambda d: job_history(d).recent(queue=queue, name=name, limit=limit, since=since)
+        )
+        merged = [c for _, part in parts for c in part]
+        merged.sort(key=lambda c: (c.finished_at, c.id), reverse=True)
+        return merged[: max(limit, 0)]
+
+    async def history_counts(self) -> dict[str, int]:
+        merged: dict[str, int] = {}
+        for _, part in await self._each(lambda d: job_history(d).history_counts()):
+            for queue, n in part.items():
+                merged[queue] = merged.get(queue, 0) + n
+        return merged
+
+    async def history_trim(self, keep: int) -> int:
+        return sum(n for _, n in await self._each(lambda d: job_history(d).history_trim(keep)))
+
+    async def history_prune(self, before: float) -> int:
+        parts = await self._each(lambda d: job_history(d).history_prune(before))
+        return sum(n for _, n in parts)
 
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
         # With the record, so a batch and its jobs are stored together as the port says.

@@ -19,6 +19,7 @@ from gello_queue.inspection.base import SCAN_PAGE
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
 from gello_queue.inspection.facts import BATCHES_COUNTED, Facts, HealthReport, ServerWarnings
 from gello_queue.inspection.failed import FailedFilter, FailureGroup, fingerprint
+from gello_queue.inspection.history import RECENT_MAX, History
 from gello_queue.inspection.ids import (
     CANDIDATES,
     MIN_PREFIX,
@@ -68,7 +69,7 @@ from gello_queue.inspection.workers import pick_worker, worker_label
 from gello_queue.ports import FailedPage, FailedTally
 
 
-class Inspector(Reads, Matching, Admin, Facts):
+class Inspector(Reads, Matching, Admin, Facts, History):
     """Reads and manages one connection's queues."""
 
 
@@ -82,6 +83,7 @@ __all__ = [
     "MIN_PREFIX",
     "PERCENTILES",
     "PREFIX_SCAN",
+    "RECENT_MAX",
     "SCAN_PAGE",
     "UNKNOWN",
     "AmbiguousIdError",

@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 from gello_queue.drivers import sqlite_path
 from gello_queue.health import backend_down, backend_facts, restart_line
 from gello_queue.inspection.base import InspectorBase
-from gello_queue.ports import WorkerRecord
+from gello_queue.ports import JobHistory, WorkerRecord
 from gello_queue.retention import Limits
 
 BATCHES_COUNTED = 1000
@@ -53,15 +53,18 @@ class Facts(InspectorBase):
     """Storage and health facts."""
 
     async def storage_facts(self) -> dict[str, Any]:
-        """Jobs by state, failed jobs and their age, batch records, the retention limits,
-        and the database file's bytes (SQLite; None elsewhere)."""
+        """Jobs by state, failed jobs and their age, batch records, completed jobs kept in
+        the history (None when the driver keeps none), the retention limits, and the
+        database file's bytes (SQLite; None elsewhere)."""
         driver = await self._driver()
         counts = await driver.counts()
         failed = await driver.failed_count()
         oldest = await driver.failed_list(limit=1, offset=max(failed - 1, 0)) if failed else []
         now = await driver.now()
         batches = len(await driver.batch_list(limit=BATCHES_COUNTED))
-        limits = Limits.from_settings(self.queue.settings)
+        completed = await driver.history_counts() if isinstance(driver, JobHistory) else None
+        settings = self.queue.settings
+        limits = Limits.from_settings(settings)
         facts: dict[str, Any] = {
             "jobs": {
                 state: sum(getattr(c, state) for c in counts.values())
@@ -71,10 +74,16 @@ class Facts(InspectorBase):
             "oldest_failed_age_s": round(now - oldest[0].failed_at, 1) if oldest else None,
             "batches": batches,
             "batches_counted_up_to": BATCHES_COUNTED,
+            "completed": None
+            if completed is None
+            else {"kept": sum(completed.values()), "per_queue": completed},
             "limits": {
                 "failed_retention_hours": limits.failed_hours,
                 "failed_max": limits.failed_max,
                 "batch_retention_hours": limits.batch_hours,
+                "completed_max_per_queue": limits.completed_max,
+                "completed_retention_hours": limits.completed_hours,
+                "completed_payloads": settings.queue_keep_completed_payloads,
                 "interval_s": limits.interval_s,
                 "summary": limits.describe(),
             },

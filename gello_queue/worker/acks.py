@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gello_queue.events import JobProcessed
-from gello_queue.ports import QueueDriver, Reservation
+from gello_queue.ports import CompletedJob, QueueDriver, Reservation
+from gello_queue.worker.history import ack_keeping
 
 Accepted = Callable[[Sequence[JobProcessed], Sequence[str]], None]
 """Called with the completions of a flushed batch and the ids the backend refused."""
@@ -20,19 +21,27 @@ Accepted = Callable[[Sequence[JobProcessed], Sequence[str]], None]
 class AckBatch:
     """The acks waiting for the next flush, and the flushes themselves."""
 
-    def __init__(self, log: Any, accepted: Accepted) -> None:
+    def __init__(self, log: Any, accepted: Accepted, *, keep_completed: int = 0) -> None:
         self._log = log
         self._accepted = accepted
+        self._keep = keep_completed
+        """``QUEUE_KEEP_COMPLETED``: the history each queue keeps (0: none)."""
         self._acks: list[Reservation] = []
         self._done: list[JobProcessed] = []
         """What to announce for each of ``_acks`` once the backend accepted it."""
+        self._completed: list[CompletedJob] = []
+        """History records of ``_acks``, sent with them (none when history is off)."""
         self._ready = asyncio.Event()
         self._flushing = asyncio.Lock()
 
-    async def add(self, res: Reservation, done: JobProcessed) -> None:
+    async def add(
+        self, res: Reservation, done: JobProcessed, completed: CompletedJob | None = None
+    ) -> None:
         """The executor's ack: queued for the flush at the end of this loop turn."""
         self._acks.append(res)
         self._done.append(done)
+        if completed is not None:
+            self._completed.append(completed)
         self._ready.set()
 
     async def run(self, driver: QueueDriver) -> None:
@@ -56,8 +65,9 @@ class AckBatch:
             return
         batch, self._acks = self._acks, []
         done, self._done = self._done, []
+        completed, self._completed = self._completed, []
         try:
-            lost = await driver.ack(batch)
+            lost = await ack_keeping(driver, batch, completed, self._keep)
         except Exception as exc:
             # Unacked jobs run again after their lease: at-least-once, never lost.
             self._log.error("ack_failed", jobs=len(batch), error=repr(exc))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from gello_queue.core.envelope import Envelope
@@ -39,7 +40,8 @@ from gello_queue.events import (
 )
 from gello_queue.observability import get_logger
 from gello_queue.orchestration.flow import Flow, involved
-from gello_queue.ports import Failure, QueueDriver, Reservation, result_store
+from gello_queue.ports import CompletedJob, Failure, QueueDriver, Reservation, result_store
+from gello_queue.worker.history import ack_keeping
 from gello_queue.worker.isolation import HardTimeout, ProcessPool, RemoteError
 from gello_queue.worker.progress import progress_throttle
 
@@ -54,6 +56,10 @@ class Outcome(StrEnum):
     FAILED = "failed"
     LOST = "lost"
     """The lease was lost before the outcome could be stored (the job was rescued)."""
+
+
+Ack = Callable[[Reservation, JobProcessed, CompletedJob | None], Awaitable[None]]
+"""Acks a run (with its history record, when history is on) and then announces it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,10 @@ class ExecutorOptions:
     """``QUEUE_KEEP_RESULTS``: seconds results are kept for jobs whose class sets none."""
     max_result_bytes: int = MAX_RESULT_BYTES
     """``QUEUE_MAX_RESULT_BYTES``: the largest result kept, as JSON."""
+    keep_completed: int = 0
+    """``QUEUE_KEEP_COMPLETED``: completed jobs kept per queue (0: no history)."""
+    keep_completed_payloads: bool = False
+    """``QUEUE_KEEP_COMPLETED_PAYLOADS``: whether their payloads are kept too."""
 
 
 @dataclass(slots=True)
@@ -91,6 +101,8 @@ class _Run:
     res: Reservation
     env: Envelope
     started: float
+    wait_s: float = 0.0
+    """Seconds from when the job became available to this attempt's start."""
     job: Job[Any] | None = None
     payload: Any = None
     deadline: asyncio.Timeout | None = None
@@ -113,12 +125,15 @@ class Executor:
         registry: JobRegistry,
         options: ExecutorOptions,
         *,
-        ack: Callable[[Reservation, JobProcessed], Awaitable[None]] | None = None,
+        ack: Ack | None = None,
         events: Events | None = None,
         pool: ProcessPool | None = None,
         clock: Callable[[], float] = time.time,
+        worker_name: str = "",
     ) -> None:
         self.driver = driver
+        self.worker_name = worker_name
+        """Named in the completed-job history records of the jobs this runs."""
         self.registry = registry
         self.options = options
         self.clock = clock
@@ -130,8 +145,11 @@ class Executor:
         self.flow = Flow(driver)
         """Chain and batch bookkeeping; only jobs that belong to one pay for it."""
 
-    async def _ack_now(self, res: Reservation, done: JobProcessed) -> None:
-        self.acked([done], await self.driver.ack([res]))
+    async def _ack_now(
+        self, res: Reservation, done: JobProcessed, completed: CompletedJob | None = None
+    ) -> None:
+        kept = [] if completed is None else [completed]
+        self.acked([done], await ack_keeping(self.driver, [res], kept, self.options.keep_completed))
 
     def acked(self, done: Sequence[JobProcessed], lost: Sequence[str]) -> Sequence[JobProcessed]:
         """Announce the completions the backend accepted; an ack refused because the lease
@@ -154,10 +172,8 @@ class Executor:
             env.attempts = res.attempts  # a fresh copy: set in place, not replace()
         except EnvelopeError as exc:
             return await self._poison(res, f"not a gello envelope: {exc}")
-        run = _Run(res, env, started)
-        self.events.emit(
-            JobReserved(env.id, env.name, env.queue, res.attempts, self.clock() - env.available_at)
-        )
+        run = _Run(res, env, started, wait_s=self.clock() - env.available_at)
+        self.events.emit(JobReserved(env.id, env.name, env.queue, res.attempts, run.wait_s))
         try:
             job_cls = self.registry.get(env.name)
         except UnknownJobError as exc:
@@ -174,7 +190,8 @@ class Executor:
         try:
             if flow and (skip := await self.flow.skip_reason(env)) is not None:
                 get_logger().info("skipped", job=env.name, id=env.id, reason=skip)
-                await self._ack(res, JobProcessed(env.id, env.name, env.queue, res.attempts, 0.0))
+                skipped = JobProcessed(env.id, env.name, env.queue, res.attempts, 0.0)
+                await self._ack(res, skipped, None)  # it did not run: no history record
                 return Outcome.PROCESSED
             async with asyncio.timeout(timeout) as run.deadline:
                 await job.before(run.payload)
@@ -214,9 +231,30 @@ class Executor:
                 raise
             await self._progress_done(run)
             return await self._retry_or_fail(run, job_cls, self._failure(run, exc, timeout), exc)
-        done = JobProcessed(env.id, env.name, env.queue, res.attempts, run.elapsed())
-        await self._ack(res, done)
+        runtime = run.elapsed()
+        done = JobProcessed(env.id, env.name, env.queue, res.attempts, runtime)
+        await self._ack(res, done, self._completed(run, runtime))
         return Outcome.PROCESSED
+
+    def _completed(self, run: _Run, runtime_s: float) -> CompletedJob | None:
+        """The history record of a successful run, or None while history is off."""
+        if not self.options.keep_completed:
+            return None
+        env = run.env
+        payload = None
+        if self.options.keep_completed_payloads:
+            payload = orjson.dumps(env.payload).decode()
+        return CompletedJob(
+            id=env.id,
+            queue=env.queue,
+            name=env.name,
+            attempts=run.res.attempts,
+            worker=self.worker_name,
+            wait_s=max(run.wait_s, 0.0),
+            runtime_s=runtime_s,
+            finished_at=self.clock(),
+            payload=payload,
+        )
 
     async def abandon(self, res: Reservation) -> Outcome:
         """Store, as timed out, the outcome of a run that ignored its cancellation (at its

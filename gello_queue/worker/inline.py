@@ -38,11 +38,17 @@ class SyncDriver(MemoryDriver):
         *,
         keep_results_s: int = 0,
         max_result_bytes: int = MAX_RESULT_BYTES,
+        keep_completed: int = 0,
+        keep_completed_payloads: bool = False,
     ) -> None:
         super().__init__()
         self.registry = registry or default_registry
         self.options = ExecutorOptions(
-            backoff=0.0, keep_results_s=keep_results_s, max_result_bytes=max_result_bytes
+            backoff=0.0,
+            keep_results_s=keep_results_s,
+            max_result_bytes=max_result_bytes,
+            keep_completed=keep_completed,
+            keep_completed_payloads=keep_completed_payloads,
         )
 
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:
@@ -50,7 +56,7 @@ class SyncDriver(MemoryDriver):
         ids = await super().push(
             [e.with_changes(available_at=now, max_attempts=1) for e in envelopes]
         )
-        executor = Executor(self, self.registry, self.options)
+        executor = Executor(self, self.registry, self.options, worker_name="sync")
         for env in envelopes:
             for res in await self.reserve([env.queue], 1, lease_s=3600, worker_id="sync"):
                 if await executor.run(res) is Outcome.FAILED:

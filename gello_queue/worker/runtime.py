@@ -115,6 +115,8 @@ class Worker:
             tries=tries,
             keep_results_s=settings.queue_keep_results,
             max_result_bytes=settings.queue_max_result_bytes,
+            keep_completed=settings.queue_keep_completed,
+            keep_completed_payloads=settings.queue_keep_completed_payloads,
         )
         self.state = WorkerState.STOPPED
         self.started_at: float | None = None
@@ -133,7 +135,7 @@ class Worker:
         self._slot_free = asyncio.Event()
         self._resume = asyncio.Event()
         self._resume.set()
-        self._acks = AckBatch(self.log, self._acked)
+        self._acks = AckBatch(self.log, self._acked, keep_completed=self.options.keep_completed)
         self._executor: Executor | None = None
         self._process = psutil.Process()
         self._driver: QueueDriver | None = None
@@ -242,7 +244,13 @@ class Worker:
     async def _serve(self, driver: QueueDriver) -> ExitReason:
         pool = ProcessPool(self.registry, self.concurrency, self.memory_limit)
         executor = self._executor = Executor(
-            driver, self.registry, self.options, ack=self._acks.add, events=self.events, pool=pool
+            driver,
+            self.registry,
+            self.options,
+            ack=self._acks.add,
+            events=self.events,
+            pool=pool,
+            worker_name=self.name,
         )
         self.state = WorkerState.RUNNING
         self.started_at = time.time()

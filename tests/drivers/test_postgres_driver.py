@@ -172,6 +172,7 @@ async def test_migrate_from_empty_and_again_is_idempotent() -> None:
         assert [t[0] for t in tables] == [
             "app_batch_jobs",
             "app_batches",
+            "app_completed",
             "app_control",
             "app_coordination",
             "app_failed_jobs",

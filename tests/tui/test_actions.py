@@ -376,3 +376,31 @@ async def test_the_filtered_failed_header_counts_every_match(app: MonitorApp, en
         await pilot.press("enter")
         await until(pilot, lambda: "webhooks" in title())
         assert title() == "Failed jobs: 2  filter: queue:webhooks → 2 match"
+
+
+async def test_completed_jobs_appear_in_the_completed_tab(app: MonitorApp, env: Env) -> None:
+    from gello_queue.ports import CompletedJob, JobHistory
+
+    assert isinstance(env.driver, JobHistory)
+    now = await env.driver.now()
+    done = [
+        CompletedJob(f"done-{i}", "emails", "SendInvoice", 1 + i % 2, "web-1", 0.2, 0.05, now - i)
+        for i in range(3)
+    ]
+    # What a worker's ack records with history on.
+    await env.driver.ack_recording([], done, 1000)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen))
+        for _ in range(3):  # pending → scheduled → running → completed
+            await pilot.press("right_square_bracket")
+        await until(pilot, lambda: rows(app, "#completed") == ["done-0", "done-1", "done-2"])
+        text = screen_text(app)
+        assert "Completed: 3 kept" in text
+        assert "SendInvoice" in text
+        assert "web-1" in text
+        assert "50 ms" in text  # the run time
+        # A completed job is gone from its queue: it cannot be cancelled or run again.
+        assert app.screen.check_action("cancel", ()) is False
+        assert app.screen.check_action("run_now", ()) is False

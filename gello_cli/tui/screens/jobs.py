@@ -1,5 +1,5 @@
 """Jobs by state: pending, scheduled and running tabs (running jobs with the progress they
-last reported); run a scheduled job now, cancel one."""
+last reported), and the completed-job history; run a scheduled job now, cancel one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Label, Tab, Tabs
 
-from gello_cli.tui.format import clock_time, count, duration, short_id
+from gello_cli.tui.format import clock_time, count, duration, short_id, span
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
@@ -19,6 +19,9 @@ from gello_queue.inspection import FailedFilter, Matches, Snapshot, detail_of_re
 
 PAGE = 200
 STATES = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
+COMPLETED = "completed"
+"""The tab of the completed-job history (not a state a job is in: it is gone)."""
+TABS = (*STATES, COMPLETED)
 COLUMNS = [
     ("id", "Id"),
     ("job", "Job"),
@@ -27,6 +30,16 @@ COLUMNS = [
     ("priority", "Prio"),
     ("when", "When"),
     ("extra", "Worker / lease"),
+]
+COMPLETED_COLUMNS = [
+    ("id", "Id"),
+    ("job", "Job"),
+    ("queue", "Queue"),
+    ("attempts", "Tries"),
+    ("worker", "Worker"),
+    ("wait", "Wait"),
+    ("runtime", "Run time"),
+    ("finished", "Finished"),
 ]
 
 
@@ -45,7 +58,13 @@ class JobsScreen(MonitorScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.state = JobState.PENDING
+        self.tab: str = JobState.PENDING
+        """The active tab: a ``JobState`` value, or ``COMPLETED``."""
+
+    @property
+    def state(self) -> JobState | None:
+        """The state the active tab lists; None on the completed tab."""
+        return None if self.tab == COMPLETED else JobState(self.tab)
 
     def body(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -53,9 +72,13 @@ class JobsScreen(MonitorScreen):
                 Tab("Pending", id="pending"),
                 Tab("Scheduled", id="scheduled"),
                 Tab("Running", id="reserved"),
+                Tab("Completed", id=COMPLETED),
             )
             yield Label("", id="jobs-title", classes="title")
             yield KeyedTable(COLUMNS, id="jobs", order=("when", "id"))
+            yield KeyedTable(
+                COMPLETED_COLUMNS, id="completed", order=("finished", "id"), descending=True
+            )
 
     def filter_hint(self) -> str:
         return (
@@ -65,13 +88,19 @@ class JobsScreen(MonitorScreen):
     def focus_main(self) -> None:
         self.table.focus()
 
+    def on_mount(self) -> None:
+        self.query_one("#completed", KeyedTable).display = False
+
     @property
     def table(self) -> KeyedTable:
-        return self.query_one("#jobs", KeyedTable)
+        """The table of the active tab."""
+        return self.query_one("#completed" if self.tab == COMPLETED else "#jobs", KeyedTable)
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
-        if event.tab.id is not None and event.tab.id != self.state:
-            self.state = JobState(event.tab.id)
+        if event.tab.id is not None and event.tab.id != self.tab:
+            self.tab = event.tab.id
+            self.query_one("#jobs", KeyedTable).display = self.tab != COMPLETED
+            self.query_one("#completed", KeyedTable).display = self.tab == COMPLETED
             self.refresh_bindings()
             self.table.sync([])
             self.monitor.listings.pop(self.mode, None)
@@ -79,8 +108,8 @@ class JobsScreen(MonitorScreen):
             self.table.focus()
 
     def action_tab(self, step: int) -> None:
-        at = (STATES.index(self.state) + step) % len(STATES)
-        self.query_one(Tabs).active = STATES[at].value
+        at = (TABS.index(self.tab) + step) % len(TABS)
+        self.query_one(Tabs).active = TABS[at]
 
     def set_queue(self, queue: str) -> None:
         """Drill in from the queue table."""
@@ -91,6 +120,8 @@ class JobsScreen(MonitorScreen):
         state = self.state
         queues = self.monitor.watched
         found: list[JobRecord] | Matches[JobRecord]
+        if state is None:
+            return (COMPLETED, await self._fetch_completed(match, queues), {})
         try:
             if match.only_queue and queues is None:
                 found = await self.monitor.backend.call(
@@ -109,14 +140,35 @@ class JobsScreen(MonitorScreen):
             return (state, str(exc), {})
         return (state, found, progress)
 
+    async def _fetch_completed(self, match: FailedFilter, queues: Any) -> Any:
+        """The newest completed jobs matching the filter (newest first), or why none can
+        be shown (a driver that keeps no history)."""
+        try:
+            rows = await self.monitor.backend.call(
+                lambda i: i.recent(queue=match.queue, limit=PAGE if match.only_queue else 10_000)
+            )
+        except GelloError as exc:
+            return str(exc)
+        shown = [
+            c
+            for c in rows
+            if (queues is None or c.queue in queues)
+            and _contains(c.name, match.name)
+            and (_contains(c.id, match.text) or _contains(c.name, match.text))
+        ]
+        return shown[:PAGE]
+
     def show(self, snap: Snapshot, listing: Any) -> None:
-        if listing is None or listing[0] != self.state:
+        if listing is None or listing[0] != self.tab:
             return
         state, rows, progress = listing
         title = self.query_one("#jobs-title", Label)
         if isinstance(rows, str):
             title.update(rows)
             self.table.sync([])
+            return
+        if state == COMPLETED:
+            self._show_completed(rows, title, snap.taken_at)
             return
         if isinstance(rows, Matches):
             shown, total, more = rows.jobs, rows.count, "" if rows.complete else "+"
@@ -137,6 +189,30 @@ class JobsScreen(MonitorScreen):
         names = {w.id: worker_label(w) for w in snap.workers}
         self.table.sync(
             [(r.id, self._row(r, snap.taken_at, names, colors, progress.get(r.id))) for r in shown]
+        )
+
+    def _show_completed(self, rows: list[Any], title: Label, now: float) -> None:
+        text = f"Completed: {count(len(rows))} kept (newest first)"
+        if self.filter_text:
+            text += f"  filter: {self.filter_text}"
+        title.update(text)
+        self.table.sync(
+            [
+                (
+                    c.id,
+                    (
+                        cell(short_id(c.id), c.id),
+                        cell(c.name),
+                        cell(c.queue),
+                        num(str(c.attempts), c.attempts),
+                        cell(c.worker),
+                        num(span(c.wait_s), c.wait_s),
+                        num(span(c.runtime_s), c.runtime_s),
+                        cell(clock_time(c.finished_at, now), c.finished_at),
+                    ),
+                )
+                for c in rows
+            ]
         )
 
     def _row(
@@ -179,7 +255,10 @@ class JobsScreen(MonitorScreen):
         if action == "run_now":
             return allowed if self.state is JobState.SCHEDULED else False
         if action == "cancel":
-            return allowed if self.state is not JobState.RESERVED else False
+            return allowed if self.state in (JobState.PENDING, JobState.SCHEDULED) else False
+        if action == "open":
+            # A completed job is gone from its queue: there is no detail to open.
+            return allowed if self.state is not None else False
         return allowed
 
     def action_sort(self) -> None:
@@ -190,7 +269,7 @@ class JobsScreen(MonitorScreen):
         self.action_open()
 
     def action_open(self) -> None:
-        if self.table.cursor_key is not None:
+        if self.state is not None and self.table.cursor_key is not None:
             self.monitor.open_job(self.table.cursor_key)
 
     def action_run_now(self) -> None:
@@ -212,3 +291,8 @@ def progress_text(progress: Progress) -> str:
     """``40% resizing 4/10``: the percent, then the message when there is one."""
     percent = f"{progress.percent:.0f}%"
     return f"{percent} {progress.message}" if progress.message else percent
+
+
+def _contains(text: str, part: str | None) -> bool:
+    """Whether ``part`` (a filter's substring, any case) is in ``text``; no part: yes."""
+    return part is None or part.lower() in text.lower()

@@ -41,6 +41,7 @@ from gello_queue.core.unique import UniqueOutcome, unique_outcome
 from gello_queue.drivers.memory.batches import Batches
 from gello_queue.drivers.memory.coordination import Coordination
 from gello_queue.drivers.memory.failed_store import FailedStore
+from gello_queue.drivers.memory.history import History
 from gello_queue.drivers.memory.leases import Leases
 from gello_queue.drivers.memory.progress import ProgressMap
 from gello_queue.drivers.memory.queues import Queues
@@ -50,6 +51,7 @@ from gello_queue.drivers.memory.store import MemoryStore, _Job
 from gello_queue.ports import (
     BatchRecord,
     Capability,
+    CompletedJob,
     FailedJob,
     Failure,
     JobRecord,
@@ -78,6 +80,7 @@ class MemoryDriver:
         self._coordination = Coordination(self.store)
         self._results = Results(self.store)
         self._progress = ProgressMap(self.store)
+        self._history = History(self.store)
         self._batches = Batches(self.store, self.push)
         self._seen: int | None = None
         """The store's version when the last reserve looked (see ``wait``)."""
@@ -180,16 +183,47 @@ class MemoryDriver:
             await asyncio.sleep(min(0.002, max(deadline - time.monotonic(), 0)))
 
     async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
+        with self.store.lock:
+            return self._ack_locked(reservations)
+
+    def _ack_locked(self, reservations: Sequence[Reservation]) -> list[str]:
         s = self.store
         lost: list[str] = []
-        with s.lock:
-            for res in reservations:
-                job = s.held(res)
-                if job is None:
-                    lost.append(res.id)
-                else:
-                    s.drop(job)
+        for res in reservations:
+            job = s.held(res)
+            if job is None:
+                lost.append(res.id)
+            else:
+                s.drop(job)
         return lost
+
+    # -- completed jobs (history.py) -------------------------------------------------
+    async def ack_recording(
+        self, reservations: Sequence[Reservation], completed: Sequence[CompletedJob], keep: int
+    ) -> list[str]:
+        with self.store.lock:
+            lost = self._ack_locked(reservations)
+            self._history.record(completed, lost, keep)
+        return lost
+
+    async def recent(
+        self,
+        *,
+        queue: str | None = None,
+        name: str | None = None,
+        limit: int = 50,
+        since: float | None = None,
+    ) -> list[CompletedJob]:
+        return await self._history.recent(queue=queue, name=name, limit=limit, since=since)
+
+    async def history_counts(self) -> dict[str, int]:
+        return await self._history.history_counts()
+
+    async def history_trim(self, keep: int) -> int:
+        return await self._history.history_trim(keep)
+
+    async def history_prune(self, before: float) -> int:
+        return await self._history.history_prune(before)
 
     # -- after reserving (leases.py) -------------------------------------------------
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:

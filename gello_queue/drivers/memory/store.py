@@ -7,6 +7,7 @@ dropping a job, moving one to the failed store, telling a job's state.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import math
@@ -19,6 +20,7 @@ from gello_queue.core.states import JobState
 from gello_queue.drivers.common import name_of
 from gello_queue.ports import (
     BatchRecord,
+    CompletedJob,
     FailedJob,
     Failure,
     Progress,
@@ -78,6 +80,8 @@ class MemoryStore:
         """Kept job results: id -> (JSON, expires_at)."""
         self.progress: dict[str, tuple[Progress, float]] = {}
         """Running jobs' progress: id -> (progress, expires_at)."""
+        self.history: dict[str, collections.deque[CompletedJob]] = {}
+        """Completed jobs per queue, oldest first (trimmed to ``keep`` as they come)."""
         self.version = 0
         """Bumped on every push/release so waiting workers notice new work."""
         # Reserve and rescue must not walk every job: waiting jobs are indexed per queue

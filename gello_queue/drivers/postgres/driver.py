@@ -55,6 +55,7 @@ from gello_queue.drivers.postgres.batches import Batches
 from gello_queue.drivers.postgres.connection import Database
 from gello_queue.drivers.postgres.coordination import Coordination
 from gello_queue.drivers.postgres.failed_store import FailedStore
+from gello_queue.drivers.postgres.history import History
 from gello_queue.drivers.postgres.inspection import Inspection
 from gello_queue.drivers.postgres.listener import Listener
 from gello_queue.drivers.postgres.options import channel, flag, split_options
@@ -79,7 +80,15 @@ _RESCUE_BATCH = 1000
 
 @outage_boundary
 class PostgresDriver(
-    Inspection, Batches, Coordination, Registry, FailedStore, Results, ProgressTable, Database
+    Inspection,
+    Batches,
+    Coordination,
+    Registry,
+    FailedStore,
+    Results,
+    ProgressTable,
+    History,
+    Database,
 ):
     """The port on PostgreSQL through an asyncpg pool; see the module docstring."""
 
@@ -323,9 +332,12 @@ class PostgresDriver(
         rows = await self._fetch(
             "ack", [r.id for r in reservations], [r.token for r in reservations]
         )
-        if self._vacuum.on:
-            self._vacuum.acked_jobs(len(reservations) - len(rows))
+        self._acked_jobs(len(reservations) - len(rows))
         return [row[0] for row in rows]
+
+    def _acked_jobs(self, count: int) -> None:
+        if self._vacuum.on:
+            self._vacuum.acked_jobs(count)
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         rows = await self._fetch(

@@ -599,3 +599,53 @@ DELETE FROM {{progress}} WHERE id IN (
     SELECT id FROM {{progress}} WHERE expires_at <= date_part('epoch', now())
     LIMIT 1000 FOR UPDATE SKIP LOCKED
 );
+-- name: ack_recording
+-- The ack, and in the same statement the records of the jobs it deleted: $3.. are the
+-- records' columns, one per reservation, in the same order. Returns the lost ids.
+WITH a AS (
+    SELECT * FROM unnest($1::text[], $2::text[]) AS a(id, token)
+), d AS (
+    DELETE FROM {{jobs}} j USING a
+    WHERE j.id = a.id AND j.token = a.token AND {{!relaxed}}
+    RETURNING j.id
+), i AS (
+    INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
+                               finished_at, payload)
+    SELECT r.* FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
+                           $8::float8[], $9::float8[], $10::float8[], $11::text[])
+        AS r(id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload)
+    JOIN d USING (id)
+)
+SELECT a.id FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id);
+
+-- name: history_record
+-- Records of jobs acked elsewhere (a broker's).
+INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
+                           finished_at, payload)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
+                     $6::float8[], $7::float8[], $8::float8[], $9::text[]);
+
+-- name: history_trim
+-- $1 queue, $2 keep: everything older than the queue's keep-th newest, off the index.
+DELETE FROM {{completed}}
+WHERE queue = $1 AND finished_at < (
+    SELECT finished_at FROM {{completed}} WHERE queue = $1
+    ORDER BY finished_at DESC LIMIT 1 OFFSET $2 - 1
+);
+
+-- name: history_queues
+SELECT DISTINCT queue FROM {{completed}};
+
+-- name: history_counts
+SELECT queue, count(*) FROM {{completed}} GROUP BY queue;
+
+-- name: history_prune
+DELETE FROM {{completed}} WHERE finished_at < $1;
+
+-- name: history_recent
+-- $1 queue or NULL, $2 name or NULL, $3 since, $4 limit: newest first.
+SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload
+FROM {{completed}}
+WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR name = $2)
+  AND finished_at >= $3
+ORDER BY finished_at DESC, id DESC LIMIT $4;

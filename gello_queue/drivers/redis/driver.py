@@ -83,6 +83,7 @@ from gello_queue.drivers.redis.connection import (
 )
 from gello_queue.drivers.redis.coordination import Coordination
 from gello_queue.drivers.redis.failed_store import FailedStore
+from gello_queue.drivers.redis.history import History
 from gello_queue.drivers.redis.keys import KeyScheme
 from gello_queue.drivers.redis.leases import Leases, reserve_call, reserved
 from gello_queue.drivers.redis.link import Link
@@ -97,6 +98,7 @@ from gello_queue.drivers.redis.wait import Waiter
 from gello_queue.ports import (
     BatchRecord,
     Capability,
+    CompletedJob,
     FailedJob,
     Failure,
     JobRecord,
@@ -157,6 +159,7 @@ class RedisDriver:
         self._registry = Registry(self._link)
         self._coordination = Coordination(self._link)
         self._batches = Batches(self._link, self._pushes)
+        self._history = History(self._link)
         self._server = ServerWatch(self._link, url)
         self._push_conn: AbstractConnection | None = None
         """A connection kept out of the pool for pushes (standalone Redis; see ``push``)."""
@@ -492,6 +495,31 @@ class RedisDriver:
 
     async def progress_get(self, job_ids: Sequence[str]) -> dict[str, Progress]:
         return await self._coordination.progress_get(job_ids)
+
+    # -- completed jobs (history.py) -------------------------------------------------
+    async def ack_recording(
+        self, reservations: Sequence[Reservation], completed: Sequence[CompletedJob], keep: int
+    ) -> list[str]:
+        return await self._history.ack_recording(reservations, completed, keep)
+
+    async def recent(
+        self,
+        *,
+        queue: str | None = None,
+        name: str | None = None,
+        limit: int = 50,
+        since: float | None = None,
+    ) -> list[CompletedJob]:
+        return await self._history.recent(queue=queue, name=name, limit=limit, since=since)
+
+    async def history_counts(self) -> dict[str, int]:
+        return await self._history.history_counts()
+
+    async def history_trim(self, keep: int) -> int:
+        return await self._history.history_trim(keep)
+
+    async def history_prune(self, before: float) -> int:
+        return await self._history.history_prune(before)
 
     # -- batches (batches.py) --------------------------------------------------------
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:

@@ -30,6 +30,11 @@ slot and runs unchanged on Redis Cluster::
     P{q:<queue>}:fx:todo     set   ids failed by a script alone (rescue, a malformed
                                    job): indexed by the next failed-store query
     P{q:<queue>}:fx:v        str   set once the queue's older failures were indexed
+                                   attempts
+    P{q:<queue>}:done        zset  completed-job history: the record (JSON: id, name,
+                                   attempts, worker, wait_s, runtime_s, finished_at,
+                                   payload) -> finished_at; written and trimmed to the
+                                   newest QUEUE_KEEP_COMPLETED by the ack_recording script
 
 Global structures share the tag ``{g}`` (one slot, small and rarely written)::
 
@@ -92,6 +97,7 @@ class QueueKeys:
     reserved: str
     wake: str
     failed: str
+    done: str
     job: str
     failed_job: str
     unique: str
@@ -129,6 +135,7 @@ class KeyScheme:
                 t + "reserved",
                 t + "wake",
                 t + "failed",
+                t + "done",
                 t + "j:",
                 t + "f:",
                 t + "u:",

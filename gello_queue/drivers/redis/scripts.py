@@ -20,6 +20,7 @@ SCRIPTS = (
     "push",
     "reserve",
     "ack",
+    "ack_recording",
     "release",
     "fail",
     "extend",

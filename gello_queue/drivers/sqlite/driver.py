@@ -10,7 +10,7 @@ using it shares.
 The statements are in ``queries.sql`` and the schema in ``migrations/`` (see ``sql``).
 This module holds the jobs' life (push, reserve, ack, rescue, inspection); the rest of
 the port comes from the stores the driver inherits (``failed``, ``workers``,
-``coordination``, ``batches``, ``results``, ``progress``).
+``coordination``, ``batches``, ``results``, ``progress``, ``history``).
 """
 
 from __future__ import annotations
@@ -32,12 +32,14 @@ from gello_queue.drivers.sqlite.batches import BatchStore
 from gello_queue.drivers.sqlite.connection import job_row
 from gello_queue.drivers.sqlite.coordination import CoordinationStore
 from gello_queue.drivers.sqlite.failed import FailedStore
+from gello_queue.drivers.sqlite.history import HistoryTable
 from gello_queue.drivers.sqlite.progress import ProgressTable
 from gello_queue.drivers.sqlite.results import ResultTable
 from gello_queue.drivers.sqlite.sql import Q
 from gello_queue.drivers.sqlite.workers import WorkerStore
 from gello_queue.ports import (
     Capability,
+    CompletedJob,
     Failure,
     JobRecord,
     QueueCounts,
@@ -67,7 +69,13 @@ class _SomeLost(Exception):
 
 @outage_boundary
 class SqliteDriver(
-    FailedStore, WorkerStore, CoordinationStore, BatchStore, ResultTable, ProgressTable
+    FailedStore,
+    WorkerStore,
+    CoordinationStore,
+    BatchStore,
+    ResultTable,
+    ProgressTable,
+    HistoryTable,
 ):
     """The port on one SQLite file; see the module docstring."""
 
@@ -169,18 +177,33 @@ class SqliteDriver(
     async def ack(self, reservations: Sequence[Reservation]) -> list[str]:
         if not reservations:
             return []
+        return self._ack(reservations, (), 0)
+
+    async def ack_recording(
+        self, reservations: Sequence[Reservation], completed: Sequence[CompletedJob], keep: int
+    ) -> list[str]:
+        return self._ack(reservations, completed, keep)
+
+    def _ack(
+        self, reservations: Sequence[Reservation], completed: Sequence[CompletedJob], keep: int
+    ) -> list[str]:
+        """Delete the held jobs and record ``completed`` (but the lost) in one transaction."""
         pairs = [(r.id, r.token) for r in reservations]
         try:
             with self._write() as tx:
                 if tx.executemany(_ACK, pairs).rowcount == len(pairs):
+                    self._keep_completed(tx, completed, keep)
                     return []
                 raise _SomeLost  # rolls the deletes back: redone one by one below
         except _SomeLost:
             pass
         with self._write() as tx:
-            return [
+            lost = [
                 job_id for job_id, token in pairs if not tx.execute(_ACK, (job_id, token)).rowcount
             ]
+            refused = set(lost)
+            self._keep_completed(tx, (c for c in completed if c.id not in refused), keep)
+            return lost
 
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:
         with self._write() as tx:

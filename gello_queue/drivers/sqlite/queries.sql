@@ -401,3 +401,31 @@ WHERE id IN (SELECT value FROM json_each(?1)) AND expires_at > ?2;
 -- name: progress_sweep
 DELETE FROM gello_progress WHERE id IN (SELECT id FROM gello_progress
                                         WHERE expires_at <= ? LIMIT 1000);
+-- name: history_record
+INSERT INTO gello_completed (id, queue, name, attempts, worker, wait_s, runtime_s,
+                             finished_at, payload)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: history_trim
+-- ?1 queue, ?2 keep: everything older than the queue's keep-th newest, off the index.
+DELETE FROM gello_completed
+WHERE queue = ?1 AND finished_at < (
+    SELECT finished_at FROM gello_completed WHERE queue = ?1
+    ORDER BY finished_at DESC LIMIT 1 OFFSET ?2 - 1
+);
+
+-- name: history_queues
+SELECT DISTINCT queue FROM gello_completed;
+
+-- name: history_counts
+SELECT queue, count(*) FROM gello_completed GROUP BY queue;
+
+-- name: history_prune
+DELETE FROM gello_completed WHERE finished_at < ?;
+
+-- name: history_recent
+-- ?1 queue or NULL, ?2 name or NULL, ?3 since, ?4 limit: newest first.
+SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload
+FROM gello_completed
+WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR name = ?2) AND finished_at >= ?3
+ORDER BY finished_at DESC, id DESC LIMIT ?4;

@@ -1,0 +1,88 @@
+"""The completed-job history on PostgreSQL: kept by the ack's own statement
+(``ack_recording``), trimmed to each queue's newest ``keep`` now and then."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gello_queue.drivers.common import HISTORY_TRIM_EVERY
+from gello_queue.drivers.postgres.connection import Database
+from gello_queue.ports import CompletedJob, Reservation
+
+
+class History(Database):
+    """The ``JobHistory`` port, on the completed table."""
+
+    _history_writes = 0
+    """Recording calls by this driver, counted for the trim."""
+
+    async def ack_recording(
+        self, reservations: Sequence[Reservation], completed: Sequence[CompletedJob], keep: int
+    ) -> list[str]:
+        named = {r.id for r in reservations}
+        acked = [c for c in completed if c.id in named]
+        elsewhere = [c for c in completed if c.id not in named]
+        lost: list[str] = []
+        if reservations:
+            rows = await self._fetch(
+                "ack_recording",
+                [r.id for r in reservations],
+                [r.token for r in reservations],
+                *_columns(acked),
+            )
+            self._acked_jobs(len(reservations) - len(rows))
+            lost = [row[0] for row in rows]
+        if elsewhere:
+            await self._execute("history_record", *_columns(elsewhere))
+        self._history_writes += 1
+        if keep > 0 and completed and self._history_writes % HISTORY_TRIM_EVERY == 1:
+            for queue in {c.queue for c in completed}:
+                await self._execute("history_trim", queue, keep)
+        return lost
+
+    def _acked_jobs(self, count: int) -> None:
+        """What the driver does after an ack deleted ``count`` jobs (vacuum bookkeeping)."""
+
+    async def recent(
+        self,
+        *,
+        queue: str | None = None,
+        name: str | None = None,
+        limit: int = 50,
+        since: float | None = None,
+    ) -> list[CompletedJob]:
+        floor = float("-inf") if since is None else since
+        rows = await self._fetch("history_recent", queue, name, floor, max(limit, 0))
+        return [_completed(row) for row in rows]
+
+    async def history_counts(self) -> dict[str, int]:
+        return {str(q): int(n) for q, n in await self._fetch("history_counts")}
+
+    async def history_trim(self, keep: int) -> int:
+        queues = [str(row[0]) for row in await self._fetch("history_queues")]
+        return sum([await self._execute("history_trim", q, keep) for q in queues])
+
+    async def history_prune(self, before: float) -> int:
+        return await self._execute("history_prune", float(before))
+
+
+def _columns(records: Sequence[CompletedJob]) -> list[list[Any]]:
+    """``records`` as one list per column, the arrays the statements unnest."""
+    if not records:
+        return [[] for _ in CompletedJob._fields]
+    return [list(column) for column in zip(*records, strict=True)]
+
+
+def _completed(row: Any) -> CompletedJob:
+    return CompletedJob(
+        id=row[0],
+        queue=row[1],
+        name=row[2],
+        attempts=int(row[3]),
+        worker=row[4],
+        wait_s=float(row[5]),
+        runtime_s=float(row[6]),
+        finished_at=float(row[7]),
+        payload=row[8],
+    )
