@@ -39,9 +39,52 @@ def monitor(
     interval: Annotated[
         float, typer.Option("--interval", min=0.2, help="Seconds between refreshes.")
     ] = 2.0,
+    web: Annotated[
+        bool,
+        typer.Option("--web", help="Serve the dashboard to browsers instead of this terminal."),
+    ] = False,
+    host: Annotated[
+        str, typer.Option("--host", help="With --web: the address to listen on (0.0.0.0: all).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="With --web: the port to listen on.")
+    ] = 8090,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="With --web: the address browsers use, behind a proxy (default http://HOST:PORT).",
+        ),
+    ] = None,
+    allow_actions: Annotated[
+        bool,
+        typer.Option(
+            "--allow-actions", help="With --web: let the page act on jobs (it is read-only)."
+        ),
+    ] = False,
 ) -> None:
     """Live dashboard of queues, jobs, failures and workers (? lists the keys, q quits)."""
+    from gello_queue import ConfigurationError
+
     watched = [q.strip() for q in queue.split(",") if q.strip()] if queue else None
+    if web:
+        if once or as_json or max_pending is not None:
+            raise ConfigurationError("--web serves the live dashboard: drop --once, --json, --max")
+        from gello_cli.commands.monitor_web import serve
+
+        check_theme(theme)
+        serve(
+            host=host,
+            port=port,
+            url=public_url,
+            queue=queue,
+            theme=theme,
+            interval=interval,
+            allow_actions=allow_actions and not read_only,
+        )
+        return
+    if allow_actions:
+        raise ConfigurationError("--allow-actions applies to --web only")
     if once or as_json or max_pending is not None:
         _once(watched, as_json, max_pending)
         return
