@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
 
 
 def monitor(
+    ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Print the overview and exit.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="With --once: print JSON for scripts.")
@@ -53,7 +54,8 @@ def monitor(
         str | None,
         typer.Option(
             "--public-url",
-            help="With --web: the address browsers use, behind a proxy (default http://HOST:PORT).",
+            help="With --web: the address browsers use (default http://HOST:PORT, this machine's"
+            " name for 0.0.0.0).",
         ),
     ] = None,
     allow_actions: Annotated[
@@ -83,8 +85,14 @@ def monitor(
             allow_actions=allow_actions and not read_only,
         )
         return
-    if allow_actions:
-        raise ConfigurationError("--allow-actions applies to --web only")
+    web_only = [
+        f"--{name.replace('_', '-')}"
+        for name in ("host", "port", "public_url", "allow_actions")
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    ]
+    if web_only:
+        verb = "need" if len(web_only) > 1 else "needs"
+        raise ConfigurationError(f"{' and '.join(web_only)} {verb} --web")
     if once or as_json or max_pending is not None:
         _once(watched, as_json, max_pending)
         return

@@ -244,3 +244,14 @@ def test_port_in_use_is_one_line_and_exit_1(seeded: Cli) -> None:
         f"error: port {port} on 127.0.0.1 is already in use: choose another with --port"
     )
     assert out.stdout == ""
+
+
+def test_web_options_need_web(cli: Cli) -> None:
+    out = cli.run("queue:monitor", "--port", "9000", "--allow-actions", check=False)
+    assert out.returncode == 1
+    assert out.stderr.strip() == "error: --port and --allow-actions need --web"
+    out = cli.run("queue:monitor", "--web", "--once", check=False)
+    assert out.returncode == 1
+    assert (
+        out.stderr.strip() == "error: --web serves the live dashboard: drop --once, --json, --max"
+    )
