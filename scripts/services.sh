@@ -19,6 +19,8 @@ apt_install() {
 
 # The dashboard's end-to-end test drives `gello queue:monitor` in a real terminal.
 command -v tmux >/dev/null || apt_install tmux
+# ... and in a real browser (queue:monitor --web): Playwright drives Debian's Chromium.
+[ -x /usr/bin/chromium ] || apt_install chromium
 
 if ! port_open 6379; then
   command -v redis-server >/dev/null || apt_install redis-server

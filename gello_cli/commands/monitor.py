@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
 
 
 def monitor(
+    ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Print the overview and exit.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="With --once: print JSON for scripts.")
@@ -39,9 +40,59 @@ def monitor(
     interval: Annotated[
         float, typer.Option("--interval", min=0.2, help="Seconds between refreshes.")
     ] = 2.0,
+    web: Annotated[
+        bool,
+        typer.Option("--web", help="Serve the dashboard to browsers instead of this terminal."),
+    ] = False,
+    host: Annotated[
+        str, typer.Option("--host", help="With --web: the address to listen on (0.0.0.0: all).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="With --web: the port to listen on.")
+    ] = 8090,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="With --web: the address browsers use (default http://HOST:PORT, this machine's"
+            " name for 0.0.0.0).",
+        ),
+    ] = None,
+    allow_actions: Annotated[
+        bool,
+        typer.Option(
+            "--allow-actions", help="With --web: let the page act on jobs (it is read-only)."
+        ),
+    ] = False,
 ) -> None:
     """Live dashboard of queues, jobs, failures and workers (? lists the keys, q quits)."""
+    from gello_queue import ConfigurationError
+
     watched = [q.strip() for q in queue.split(",") if q.strip()] if queue else None
+    if web:
+        if once or as_json or max_pending is not None:
+            raise ConfigurationError("--web serves the live dashboard: drop --once, --json, --max")
+        from gello_cli.commands.monitor_web import serve
+
+        check_theme(theme)
+        serve(
+            host=host,
+            port=port,
+            url=public_url,
+            queue=queue,
+            theme=theme,
+            interval=interval,
+            allow_actions=allow_actions and not read_only,
+        )
+        return
+    web_only = [
+        f"--{name.replace('_', '-')}"
+        for name in ("host", "port", "public_url", "allow_actions")
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    ]
+    if web_only:
+        verb = "need" if len(web_only) > 1 else "needs"
+        raise ConfigurationError(f"{' and '.join(web_only)} {verb} --web")
     if once or as_json or max_pending is not None:
         _once(watched, as_json, max_pending)
         return
