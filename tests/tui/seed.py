@@ -85,6 +85,7 @@ async def seed(driver: QueueDriver, now: float = T0, *, workers: bool = True) ->
                 processed=1200 * (n + 1),
                 failed=3 * n,
                 current_jobs=["job-running-00"] if busy else [],
+                running_since={"job-running-00": now - 5} if busy else {},
                 started_at=now - 7200,
                 memory_bytes=(80 + n) * 1024 * 1024,
             )

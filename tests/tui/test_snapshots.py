@@ -17,6 +17,7 @@ from gello_cli.tui.app import MonitorApp
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.screens.detail import DetailScreen
 from gello_cli.tui.screens.dialogs import ConfirmScreen
+from gello_cli.tui.screens.worker_detail import WorkerScreen
 
 SIZES = {"narrow": (80, 24), "wide": (140, 40)}
 Make = Callable[..., MonitorApp]
@@ -62,6 +63,14 @@ def test_screen(snap_compare: Any, fixed_app: Make, screen: str, size: str) -> N
     if screen == "scheduled":
         ready = lambda app: app.listings.get("jobs", (None,))[0] == "scheduled"  # noqa: E731
     assert snap_compare(fixed_app(), run_before=showing(keys, ready), terminal_size=SIZES[size])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_worker_detail(snap_compare: Any, fixed_app: Make, size: tuple[int, int]) -> None:
+    def ready(app: MonitorApp) -> bool:
+        return isinstance(app.screen, WorkerScreen) and app.screen.record is not None
+
+    assert snap_compare(fixed_app(), run_before=showing(["5", "enter"], ready), terminal_size=size)
 
 
 def test_job_detail(snap_compare: Any, fixed_app: Make) -> None:
