@@ -9,6 +9,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline, Static
 
+from gello_cli.tui.chart import ThroughputChart
 from gello_cli.tui.format import count, duration, rate
 from gello_queue.inspection import Snapshot
 
@@ -143,34 +144,24 @@ class Kpis(Horizontal):
 
 
 class Throughput(Vertical):
-    """Processed and failed per minute over the last hour."""
+    """Processed and failed per minute over the last hour: the totals, then the chart."""
 
     DEFAULT_CSS = """
-    Throughput { height: 4; padding: 0 1; }
-    Throughput Horizontal { height: 1; }
-    Throughput .spark-label { width: 11; color: $text-muted; }
-    Throughput Sparkline { width: 1fr; }
-    #failed-spark > .sparkline--max-color { color: $error; }
-    #failed-spark > .sparkline--min-color { color: $error 30%; }
+    Throughput { height: 1fr; padding: 0 1; }
     """
 
     def compose(self) -> ComposeResult:
         yield Label("Throughput, last 60 min", id="throughput-title")
-        with Horizontal():
-            yield Label("processed", classes="spark-label")
-            yield Sparkline([], id="processed-spark")
-        with Horizontal():
-            yield Label("failed", classes="spark-label")
-            yield Sparkline([], id="failed-spark")
+        yield ThroughputChart()
 
     def show(self, series: Sequence[tuple[int, int]]) -> None:
         processed = sum(p for p, _ in series)
         failed = sum(f for _, f in series)
         self.query_one("#throughput-title", Label).update(
             f"Throughput, last 60 min: {count(processed)} processed, {count(failed)} failed"
+            " (red), per minute"
         )
-        self.query_one("#processed-spark", Sparkline).data = [float(p) for p, _ in series]
-        self.query_one("#failed-spark", Sparkline).data = [float(f) for _, f in series]
+        self.query_one(ThroughputChart).show(series)
 
 
 def shorten(text: str, width: int) -> str:

@@ -14,6 +14,7 @@ from tui_support import loaded, screen_text, until
 
 from gello_cli.tui.app import MonitorApp
 from gello_cli.tui.backend import Backend
+from gello_cli.tui.chart import ThroughputChart
 from gello_cli.tui.screens.detail import DetailScreen
 from gello_cli.tui.screens.failed import FailedScreen
 from gello_cli.tui.screens.jobs import JobsScreen
@@ -344,3 +345,25 @@ async def test_offline_retries_back_off_to_five_seconds_and_a_screen_switch_retr
             assert time.monotonic() - started < 4.0
         finally:
             await asyncio.to_thread(dead.close)
+
+
+async def test_the_throughput_chart_grows_with_the_terminal_and_has_a_time_axis() -> None:
+    heights = {}
+    for size in ((80, 24), (200, 50)):
+        store = MemoryStore(clock=lambda: T0)
+        await seed(MemoryDriver(store), T0)
+        backend = Backend(Queue("memory://chart", factory=lambda s=store: MemoryDriver(s)))
+        app = MonitorApp(backend, url="memory://chart", clock=lambda: T0, live=False)
+        try:
+            async with app.run_test(size=size) as pilot:
+                await loaded(pilot)
+                chart = app.screen.query_one(ThroughputChart)
+                heights[size] = chart.size.height
+                text = screen_text(app)
+                assert "now" in text
+                assert "30m ago" in text
+        finally:
+            await asyncio.to_thread(backend.close)
+    assert heights[(80, 24)] >= 5
+    # The tall terminal's rows go to the chart, not to blank space under the queue table.
+    assert heights[(200, 50)] >= heights[(80, 24)] + 20

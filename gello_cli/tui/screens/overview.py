@@ -33,12 +33,12 @@ class OverviewScreen(MonitorScreen):
         Binding("s", "sort", "Sort"),
     ]
     DEFAULT_CSS = """
-    OverviewScreen #queues { height: 1fr; min-height: 4; }
-    OverviewScreen #bottom { height: auto; }
+    OverviewScreen #queues { height: auto; max-height: 50%; min-height: 4; }
+    OverviewScreen #bottom { height: 1fr; min-height: 9; }
     OverviewScreen #recent-box { height: 7; }
     OverviewScreen #recent { height: 1fr; }
-    OverviewScreen.-wide #bottom { layout: horizontal; height: 9; }
-    OverviewScreen.-wide #bottom > * { width: 1fr; height: 9; }
+    OverviewScreen.-wide #bottom { layout: horizontal; }
+    OverviewScreen.-wide #bottom > * { width: 1fr; height: 1fr; }
     """
 
     def body(self) -> ComposeResult:
