@@ -77,7 +77,9 @@ class KeyedTable(DataTable[Any]):
         if self.markable:
             self.add_column(" ", key="_mark", width=1)
         for key, label in self.spec:
-            self.add_column(label, key=key)
+            # Room for the order arrow: a column is as wide as its label was when added.
+            self.add_column(label + "  ", key=key)
+        self._show_arrows()
 
     @property
     def cursor_key(self) -> str | None:
@@ -148,8 +150,21 @@ class KeyedTable(DataTable[Any]):
             reverse = not self.sort_reverse if column == self.sort_column else False
         self.sort_column, self.sort_reverse = column, reverse
         self._order(self.cursor_key, self.cursor_row)
+        self._show_arrows()
+
+    def reverse_order(self) -> None:
+        """Flip the order, ascending to descending and back (the default order too)."""
+        if self.sort_column is None:
+            self.sort_by(self.default_order[0], not self.default_descending)
+        else:
+            self.sort_by(self.sort_column, not self.sort_reverse)
+
+    def _show_arrows(self) -> None:
+        """▲ or ▼ after the label of the column rows are ordered by, default order too."""
+        column = self.sort_column or self.default_order[0]
+        reverse = self.sort_reverse if self.sort_column else self.default_descending
         for key, label in self.spec:
-            arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
+            arrow = (" ▼" if reverse else " ▲") if key == column else "  "
             self.columns[ColumnKey(key)].label = Text(label + arrow)
         self.refresh()
 

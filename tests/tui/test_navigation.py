@@ -367,3 +367,25 @@ async def test_the_throughput_chart_grows_with_the_terminal_and_has_a_time_axis(
     assert heights[(80, 24)] >= 5
     # The tall terminal's rows go to the chart, not to blank space under the queue table.
     assert heights[(200, 50)] >= heights[(80, 24)] + 20
+
+
+async def test_o_flips_the_order_and_the_header_says_which(mem_app: MonitorApp) -> None:
+    app = mem_app
+    async with app.run_test(size=(140, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, QueuesScreen))
+        table = app.screen.query_one(KeyedTable)
+        await until(pilot, lambda: table.row_count == 3)
+        keys = lambda: [str(r.key.value) for r in table.ordered_rows]  # noqa: E731
+        assert keys() == ["emails", "reports", "webhooks"]  # by name, ascending
+        assert "Queue ▲" in screen_text(app)
+        await pilot.press("o")
+        assert keys() == ["webhooks", "reports", "emails"]
+        assert "Queue ▼" in screen_text(app)
+        await pilot.press("s")  # the next column, ascending: pending
+        assert keys()[0] == "webhooks"
+        assert "Pending ▲" in screen_text(app)
+        await pilot.press("o")
+        assert keys()[0] == "emails"
+        assert "Pending ▼" in screen_text(app)

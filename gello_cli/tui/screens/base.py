@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from gello_cli.tui.screens.console import Console
+from gello_cli.tui.table import KeyedTable
 from gello_cli.tui.widgets import StatusBar
 from gello_queue.inspection import Snapshot
 
@@ -39,6 +40,7 @@ class MonitorScreen(Screen[None]):
     filterable: ClassVar[bool] = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False),
+        Binding("o", "reverse_order", "Asc/desc", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -70,6 +72,26 @@ class MonitorScreen(Screen[None]):
 
     def body(self) -> ComposeResult:
         yield from ()
+
+    def sorted_table(self) -> KeyedTable | None:
+        """The table ``s`` and ``o`` sort: the focused one, else the screen's first."""
+        focused = self.focused
+        if isinstance(focused, KeyedTable):
+            return focused
+        tables = self.query(KeyedTable)
+        return tables.first() if tables else None
+
+    def action_sort(self) -> None:
+        """Order by the next column, ascending (the arrow in its header says so)."""
+        table = self.sorted_table()
+        if table is not None:
+            table.sort_by()
+
+    def action_reverse_order(self) -> None:
+        """Flip ascending and descending."""
+        table = self.sorted_table()
+        if table is not None:
+            table.reverse_order()
 
     def filter_hint(self) -> str:
         return "filter: text (enter applies, esc clears)"

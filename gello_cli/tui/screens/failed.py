@@ -179,8 +179,8 @@ class FailedScreen(MonitorScreen):
             return False
         return super().check_action(action, parameters)
 
-    def action_sort(self) -> None:
-        (self.groups if self.grouped else self.table).sort_by()
+    def sorted_table(self) -> KeyedTable:
+        return self.groups if self.grouped else self.table
 
     def action_mark(self) -> None:
         self.table.toggle_mark()

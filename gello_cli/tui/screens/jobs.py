@@ -261,9 +261,6 @@ class JobsScreen(MonitorScreen):
             return allowed if self.state is not None else False
         return allowed
 
-    def action_sort(self) -> None:
-        self.table.sort_by()
-
     def on_data_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
         event.stop()
         self.action_open()

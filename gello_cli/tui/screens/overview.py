@@ -83,11 +83,6 @@ class OverviewScreen(MonitorScreen):
             ]
         )
 
-    def action_sort(self) -> None:
-        focused = self.focused
-        if isinstance(focused, KeyedTable):
-            focused.sort_by()
-
     def action_open(self) -> None:
         focused = self.focused
         if isinstance(focused, KeyedTable) and focused.cursor_key is not None:

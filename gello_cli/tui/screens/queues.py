@@ -140,8 +140,8 @@ class QueuesScreen(MonitorScreen):
             num(latency(r.run_p(0.99)), r.run_p(0.99) or -1.0),
         ]
 
-    def action_sort(self) -> None:
-        self.shown_table.sort_by()
+    def sorted_table(self) -> KeyedTable:
+        return self.shown_table
 
     def action_by_class(self) -> None:
         """Show the percentiles per job class instead of per queue (and back)."""

@@ -63,9 +63,6 @@ class WorkersScreen(MonitorScreen):
     def table(self) -> KeyedTable:
         return self.query_one("#workers", KeyedTable)
 
-    def action_sort(self) -> None:
-        self.table.sort_by()
-
     def selected(self) -> WorkerRecord | None:
         """The worker under the cursor, by key: a refresh that moved rows cannot
         redirect a command to another worker."""
