@@ -164,7 +164,10 @@ class PostgresDriver(
             connect_timeout_s=connect_timeout_s,
         )
         self._slot_cache: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
-        self._vacuum = Vacuum(self._fetch, self._call, self._table("jobs"))
+        # The history churns as the jobs do: each kept row is trimmed a moment later.
+        self._vacuum = Vacuum(
+            self._fetch, self._call, self._table("jobs"), self._table("completed")
+        )
         self._consuming = False
 
     async def open(self) -> None:

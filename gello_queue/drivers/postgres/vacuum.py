@@ -1,4 +1,5 @@
-"""Vacuuming the jobs table when the server's autovacuum is off.
+"""Vacuuming the jobs table (and the completed-job history, which churns as the jobs do)
+when the server's autovacuum is off.
 
 Every job row is inserted, updated and deleted within seconds, so without vacuum the
 table and its indexes grow without bound and every reserve walks past the dead entries.
@@ -48,10 +49,10 @@ Call = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
 class Vacuum:
     """One driver's share of vacuuming the jobs table (see the module docstring)."""
 
-    def __init__(self, fetch: Fetch, call: Call, jobs_table: str) -> None:
+    def __init__(self, fetch: Fetch, call: Call, *tables: str) -> None:
         self._fetch = fetch
         self._call = call
-        self._statement = f"VACUUM (ANALYZE, SKIP_LOCKED) {jobs_table}"
+        self._statement = f"VACUUM (ANALYZE, SKIP_LOCKED) {', '.join(tables)}"
         self.on = False
         """Vacuum the jobs table from rescue, acks and idle reserves: set when the
         server's autovacuum is off, dropped when vacuuming is refused."""
