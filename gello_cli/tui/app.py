@@ -246,6 +246,26 @@ class MonitorApp(App[None]):
             "Pause/resume live refresh", "Stop or restart polling (p)", self.action_toggle_live
         )
         yield SystemCommand("Refresh now", "Read the backend once more", self.wake)
+        yield from self.screen_actions(screen)
+
+    def screen_actions(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The actions the screen offers now (retry, purge, pause, sort...), so the
+        palette finds them by name as well as their key does; disabled ones (read-only,
+        nothing selected) are left out."""
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            name = binding.description
+            if not active.enabled or not name or name in seen:
+                continue
+            if binding.action.startswith(("switch_mode", "app.", "back")):
+                continue
+            seen.add(name)
+            yield SystemCommand(
+                name,
+                f"On this screen ({binding.key_display or key})",
+                partial(self.run_action, binding.action, active.node),
+            )
 
     # -- navigation ----------------------------------------------------------------------
     def open_job(self, job_id: str) -> None:

@@ -16,6 +16,7 @@ from gello_cli.tui.app import MonitorApp
 from gello_cli.tui.backend import Backend
 from gello_cli.tui.chart import ThroughputChart
 from gello_cli.tui.screens.detail import DetailScreen
+from gello_cli.tui.screens.dialogs import ConfirmScreen
 from gello_cli.tui.screens.failed import FailedScreen
 from gello_cli.tui.screens.jobs import JobsScreen
 from gello_cli.tui.screens.overview import OverviewScreen
@@ -389,3 +390,18 @@ async def test_o_flips_the_order_and_the_header_says_which(mem_app: MonitorApp) 
         await pilot.press("o")
         assert keys()[0] == "emails"
         assert "Pending ▼" in screen_text(app)
+
+
+async def test_the_palette_offers_the_screens_actions(mem_app: MonitorApp) -> None:
+    app = mem_app
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, FailedScreen))
+        await until(pilot, lambda: len(keys(app, "#failed")) == 7)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"retry all", "enter")
+        # The same question as R asks, with the number it would retry.
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "7" in app.screen.question  # type: ignore[attr-defined]
