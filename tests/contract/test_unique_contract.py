@@ -48,14 +48,15 @@ async def test_until_processing_starts_frees_the_key_once_reserved(driver: Queue
 async def test_unique_for_expires_a_lock_whose_job_still_waits(driver: QueueDriver) -> None:
     needs_modes(driver)
     now = await driver.now()
-    a = envelope(unique_key="k", unique_for=0.3, available_at=now + 60)
+    # Long enough that a loaded machine pushes the second job within it (0.3 s was not).
+    a = envelope(unique_key="k", unique_for=2.0, available_at=now + 60)
     await driver.push([a])
     b = envelope(unique_key="k", unique_for=30)
     assert await driver.push([b]) == [a.id]
     await eventually(
         lambda: driver.push([envelope(id=b.id, unique_key="k", unique_for=30)]),
         lambda ids: ids == [b.id],
-        timeout_s=5,
+        timeout_s=10,
     )
     # Both exist now; the old job completing leaves the new lock alone.
     assert await driver.find(a.id) is not None
