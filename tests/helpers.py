@@ -1,10 +1,16 @@
-"""Test helpers: building envelopes and waiting on conditions with a deadline."""
+"""Test helpers: building envelopes, waiting on conditions with a deadline, and running
+an example as a new user would."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from gello_queue.core.envelope import Envelope, new_id
@@ -56,3 +62,22 @@ def wait_for(check: Callable[[], T], *, timeout_s: float = 30.0, every_s: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout_s}s; last value: {result!r}")
         time.sleep(every_s)
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_example(name: str, tmp_path: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in a fresh copy of ``examples/<name>``: no queue settings inherited
+    (the settings' defaults, ./gello.db), the virtualenv's bin first on PATH, as activating
+    it does."""
+    project = tmp_path / name
+    shutil.copytree(EXAMPLES / name, project, ignore=shutil.ignore_patterns("*.db*", "__pycache__"))
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return subprocess.run(
+        list(command), cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )

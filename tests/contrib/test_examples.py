@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
+import helpers
 import pytest
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def run_example(name: str, tmp_path: Path, *command: str) -> str:
-    project = tmp_path / name
-    shutil.copytree(EXAMPLES / name, project, ignore=shutil.ignore_patterns("*.db*", "__pycache__"))
-    # A fresh project: no queue settings inherited, the settings' defaults (./gello.db).
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "DATABASE_", "REDIS_"))
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    # What activating the virtualenv does: its bin first on PATH.
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    out = subprocess.run(
-        list(command),
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = helpers.run_example(name, tmp_path, *command)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout + out.stderr
 

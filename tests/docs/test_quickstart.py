@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from example_runs import run_example
+from helpers import run_example
 
 
 def test_the_quickstart_runs_as_written(tmp_path: Path) -> None:

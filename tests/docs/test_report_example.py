@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from example_runs import run_example
+from helpers import run_example
 
 
 def test_the_report_example_follows_its_job_to_the_result(tmp_path: Path) -> None:
