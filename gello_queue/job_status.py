@@ -56,6 +56,9 @@ class JobStatus:
     """When it was stored (epoch seconds), while it is in its queue."""
     available_at: float | None = None
     """When it may run (the end of a delay or a retry's backoff), while it is in its queue."""
+    started_at: float | None = None
+    """When the running attempt began (while ``reserved``), as its worker's heartbeat
+    tells: the worker publishes the start of each job it holds."""
     finished_at: float | None = None
     """When it ended in the failed store (a completion leaves no time behind)."""
     worker: str | None = None
@@ -82,10 +85,11 @@ async def job_status(driver: QueueDriver, job_id: str) -> JobStatus:
         env = None
         with contextlib.suppress(EnvelopeError):
             env = Envelope.decode(record.body)
-        worker = None
+        worker = started = None
         if record.state is JobState.RESERVED and record.reserved_by is not None:
             holder = next((w for w in await driver.workers() if w.id == record.reserved_by), None)
-            worker = holder.name if holder is not None else None
+            if holder is not None:
+                worker, started = holder.name, holder.running_since.get(job_id)
         return JobStatus(
             id=job_id,
             state=record.state.value,  # pending, scheduled or reserved
@@ -95,6 +99,7 @@ async def job_status(driver: QueueDriver, job_id: str) -> JobStatus:
             progress=progress,
             dispatched_at=record.created_at,
             available_at=record.available_at,
+            started_at=started,
             worker=worker,
         )
     # Looked up after the queue: a result is stored before its job leaves the queue, and

@@ -43,7 +43,7 @@ from gello_queue.core.pending_dispatch import (
     validate_payload,
 )
 from gello_queue.core.pipeline import Middleware
-from gello_queue.core.progress import ProgressSink, check_progress
+from gello_queue.core.progress import ProgressSink, check_progress, report_detached
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.results import ResultSource, decode_result
 from gello_queue.core.retry import BackoffSpec, normalize_backoff
@@ -131,8 +131,8 @@ class Job(Generic[P]):
     driver: QueueDriver
     """Set while running: the backend the job came from (middleware use it)."""
     progress_sink: ProgressSink | None = None
-    """Set while running: where ``progress`` goes (None: nowhere, e.g. ``handle`` called
-    directly in a test)."""
+    """Set while running: where ``progress`` goes (None: ``handle`` was called directly,
+    e.g. in a test; then to ``testing.fake()``'s record when one is installed)."""
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -208,6 +208,8 @@ class Job(Generic[P]):
         fraction, message = check_progress(fraction, message)
         if self.progress_sink is not None:
             await self.progress_sink.report(fraction, message)
+        else:
+            report_detached(self.name, fraction, message)
 
     def progress_blocking(self, fraction: float, message: str | None = None) -> None:
         """Blocking twin of ``progress``, for a plain ``def handle`` (run in a thread or a
@@ -215,6 +217,8 @@ class Job(Generic[P]):
         fraction, message = check_progress(fraction, message)
         if self.progress_sink is not None:
             self.progress_sink.report_blocking(fraction, message)
+        else:
+            report_detached(self.name, fraction, message)
 
     def fail(self, reason: str | BaseException = "failed permanently") -> NoReturn:
         """Fail now, with no further retries."""

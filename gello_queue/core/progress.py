@@ -66,6 +66,26 @@ Write = Callable[[Progress], Awaitable[None]]
 Listener = Callable[[float, str | None], None]
 """Told of every value reported, before the throttle (``testing.run_job`` records them)."""
 
+DetachedListener = Callable[[str, float, str | None], None]
+"""Told of a value reported by a job that no worker runs (``handle`` called directly in
+a test), with the job's name: ``testing.fake()`` installs one to record the calls."""
+
+_detached: DetachedListener | None = None
+
+
+def listen_detached(listener: DetachedListener | None) -> DetachedListener | None:
+    """Install ``listener`` for progress reported outside a worker (None: drop such
+    values, the default); returns the one it replaces, so a caller can put it back."""
+    global _detached
+    previous, _detached = _detached, listener
+    return previous
+
+
+def report_detached(job_name: str, fraction: float, message: str | None) -> None:
+    """A checked value from a job with no sink: to the installed listener, if any."""
+    if _detached is not None:
+        _detached(job_name, fraction, message)
+
 
 class ProgressThrottle:
     """A ``ProgressSink`` writing through ``write`` at most once every ``every_s``.

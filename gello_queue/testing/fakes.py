@@ -12,6 +12,7 @@ from typing import Any
 
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.job import Delay, Job, PendingDispatch, seconds
+from gello_queue.core.progress import DetachedListener, listen_detached
 from gello_queue.core.registry import JobRegistry
 from gello_queue.orchestration.batch import Batch
 from gello_queue.orchestration.chain import Chain
@@ -61,6 +62,10 @@ class FakeQueue(Queue):
         self.batches: list[Batch] = []
         """Batches dispatched, in order (as given to ``Batch``: never run)."""
         self.chains: list[PushedChain] = []
+        self.progress_calls: list[tuple[str, float, str | None]] = []
+        """``(job name, fraction, message)`` of every ``progress`` call made by a job that
+        no worker runs (``handle`` called directly) while this fake is installed."""
+        self._previous_listener: DetachedListener | None = None
         self._passthrough = passthrough
         self._previous: Queue | None = None
         self._installed = False
@@ -80,6 +85,7 @@ class FakeQueue(Queue):
         if self._passthrough is None:
             self._passthrough = self._previous
         set_default_queue(self)
+        self._previous_listener = listen_detached(self._record_progress)
         self._installed = True
         return self
 
@@ -87,6 +93,7 @@ class FakeQueue(Queue):
         """Put back the default queue that was installed before."""
         if self._installed:
             set_default_queue(self._previous)
+            listen_detached(self._previous_listener)
             self._installed = False
 
     def __enter__(self) -> FakeQueue:
@@ -124,6 +131,10 @@ class FakeQueue(Queue):
         with self._records:
             self.pushed_jobs.append(PushedJob(pending.job, payload, env, chain))
         return env.id
+
+    def _record_progress(self, job: str, fraction: float, message: str | None) -> None:
+        with self._records:
+            self.progress_calls.append((job, fraction, message))
 
     def _record_batch(self, batch: Batch) -> str:
         batch.prepare(self.defaults, time.time())  # fails where a real dispatch would
@@ -223,6 +234,21 @@ class FakeQueue(Queue):
             check = predicate_on(where)
             found = [p for p in found if check(p)]
         return found
+
+    def progress_of(self, job: JobRef) -> list[tuple[float, str | None]]:
+        """``(fraction, message)`` of every ``progress`` call ``job`` made, in order."""
+        name = job_name(job)
+        return [(f, m) for n, f, m in self.progress_calls if n == name]
+
+    def assert_progressed(self, job: JobRef, fraction: float | None = None) -> None:
+        """``job`` reported progress (its last value ``fraction``, when given)."""
+        reported = self.progress_of(job)
+        if reported and (fraction is None or reported[-1][0] == fraction):
+            return
+        wanted = "" if fraction is None else f" ending at {fraction}"
+        raise AssertionError(
+            f"{job_name(job)} did not report progress{wanted}. Reported: {reported or 'nothing'}"
+        )
 
     def batched(self, where: Callable[[Batch], bool] | None = None) -> list[Batch]:
         """Recorded batches (matching ``where``), in dispatch order."""

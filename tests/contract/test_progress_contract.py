@@ -143,7 +143,10 @@ async def test_status_follows_a_job_from_waiting_through_running_to_completed(
         assert waiting.dispatched_at is not None
     async with Running(driver):
         running = await eventually(
-            lambda: job_status(peer, job_id), lambda s: s.progress is not None, timeout_s=20
+            lambda: job_status(peer, job_id),
+            # The worker's heartbeat names its jobs within a beat of starting them.
+            lambda s: s.progress is not None and (s.started_at is not None or not lists),
+            timeout_s=20,
         )
         assert running.progress is not None
         assert (running.progress.fraction, running.progress.message) == (0.4, "resizing 4/10")
@@ -151,6 +154,10 @@ async def test_status_follows_a_job_from_waiting_through_running_to_completed(
         if lists:
             assert (running.state, running.attempts, running.worker) == ("reserved", 1, "resizer")
             assert running.running
+            assert running.started_at is not None
+            # Started before it reported, and recently (clocks of one machine).
+            assert running.started_at <= running.progress.updated_at + 0.001
+            assert time.time() - running.started_at < 30
         gates["a"].set()
         done = await eventually(
             lambda: job_status(peer, job_id), lambda s: s.state == "completed", timeout_s=20

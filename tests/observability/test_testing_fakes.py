@@ -514,3 +514,30 @@ def test_the_fake_records_a_made_job_pushed_as_a_real_queue_takes_it(
     gello_fake.later_blocking(60, FakesWelcomeEmail.make(user_id=3))
     gello_fake.assert_pushed(FakesWelcomeEmail, 3)
     gello_fake.assert_pushed_on("urgent", FakesWelcomeEmail)
+
+
+class FakesReport(Job[Welcome]):
+    async def handle(self, payload: Welcome) -> None:
+        await self.progress(0.5, "half")
+        await self.progress(1.0)
+
+
+class FakesBlockingReport(Job[Welcome]):
+    def handle(self, payload: Welcome) -> None:  # type: ignore[override]
+        self.progress_blocking(0.25, f"user {payload.user_id}")
+
+
+async def test_the_fake_records_progress_of_a_handle_called_directly() -> None:
+    with fake() as queue:
+        await FakesReport().handle(Welcome(user_id=1))
+        FakesBlockingReport().handle(Welcome(user_id=2))
+    assert queue.progress_of(FakesReport) == [(0.5, "half"), (1.0, None)]
+    assert queue.progress_of("FakesBlockingReport") == [(0.25, "user 2")]
+    queue.assert_progressed(FakesReport, 1.0)
+    with pytest.raises(AssertionError, match=r"ending at 0.5\. Reported: \[\(0.5, 'half'\)"):
+        queue.assert_progressed(FakesReport, 0.5)
+    with pytest.raises(AssertionError, match="FakesAudit did not report progress"):
+        queue.assert_progressed(FakesAudit)
+    # Restored: a later direct call records nowhere (and does not fail).
+    await FakesReport().handle(Welcome(user_id=3))
+    assert len(queue.progress_calls) == 3
