@@ -96,6 +96,47 @@ class JobsRescued:
 
 
 @dataclass(frozen=True, slots=True)
+class LongWaitDetected:
+    """A queue's oldest pending job has waited ``wait_s``, at or past ``threshold_s``
+    (``QUEUE_ALERT_WAIT``), as Horizon's long-wait notification."""
+
+    queue: str
+    wait_s: float
+    threshold_s: float
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"gello: queue {self.queue!r} has a job waiting {self.wait_s:.0f}s"
+            f" (alert at {self.threshold_s:g}s)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRateExceeded:
+    """Of job class ``job``'s attempts that ended in the last ``window_s``, ``failed``
+    of ``ended`` failed for good: a rate at or past ``threshold`` (``QUEUE_ALERT_FAILURE_RATE``)."""
+
+    job: str
+    rate: float
+    threshold: float
+    failed: int
+    ended: int
+    window_s: float
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"gello: {self.job} failed {self.failed} of {self.ended} times in the last"
+            f" {self.window_s / 60:g} min ({self.rate:.0%}, alert at {self.threshold:.0%})"
+        )
+
+
+Alert = LongWaitDetected | FailureRateExceeded
+"""What the worker's alert checks raise (``gello_queue.alerts``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerEvent:
     """A worker moved from ``previous`` to ``state``: it started (starting → running),
     paused, resumed (paused → running), began to stop (→ stopping) or stopped."""
@@ -194,6 +235,23 @@ def log_listener(event: Any) -> None:
             )
         case JobsRescued():
             log.warning("rescued", requeued=len(event.requeued), failed=len(event.failed))
+        case LongWaitDetected():
+            log.warning(
+                "alert_long_wait",
+                queue=event.queue,
+                wait_s=round(event.wait_s, 1),
+                threshold_s=event.threshold_s,
+            )
+        case FailureRateExceeded():
+            log.warning(
+                "alert_failure_rate",
+                job=event.job,
+                rate=round(event.rate, 3),
+                threshold=event.threshold,
+                failed=event.failed,
+                ended=event.ended,
+                window_s=event.window_s,
+            )
         case WorkerEvent():
             log.info(
                 f"worker_{event.state}",

@@ -3,7 +3,8 @@
 - metrics: ``QUEUE_METRICS_PORT`` (or a ``--processes`` supervisor serving them);
 - health probes: ``QUEUE_HEALTH_PORT`` (or a supervisor serving them);
 - tracing: ``QUEUE_TRACING``;
-- retention of the failed store and batch records: on unless every limit is off.
+- retention of the failed store and batch records: on unless every limit is off;
+- long-wait and failure-rate alerts: ``QUEUE_ALERT_WAIT``, ``QUEUE_ALERT_FAILURE_RATE``.
 
 Nothing heavy is imported unless a setting asks: prometheus_client, the HTTP servers and
 OpenTelemetry load inside ``attach``.
@@ -77,6 +78,16 @@ class Retention:
         return None
 
 
+class Alerting:
+    """Long-wait and failure-rate alerts, to the log and ``QUEUE_ALERT_WEBHOOK``."""
+
+    def attach(self, worker: Worker) -> Callable[[], None] | None:
+        from gello_queue import alerts
+
+        alerts.for_worker(worker)
+        return None
+
+
 def for_worker(worker: Worker) -> list[WorkerExtension]:
     """What ``worker``'s settings (and a supervisor, when there is one) turn on."""
     settings = worker.connection.settings
@@ -88,6 +99,8 @@ def for_worker(worker: Worker) -> list[WorkerExtension]:
     if settings.queue_tracing:
         chosen.append(Tracing())
     chosen.append(Retention())
+    if settings.queue_alert_wait is not None or settings.queue_alert_failure_rate is not None:
+        chosen.append(Alerting())
     return chosen
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Literal, get_args
 from urllib.parse import quote
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gello_queue.core.errors import ConfigurationError
-from gello_queue.core.thresholds import WaitThresholds
+from gello_queue.core.thresholds import RateThresholds, WaitThresholds
 
 SUPERVISED_METRICS_ENV = "GELLO_METRICS_SUPERVISED"
 """Set by a ``--processes`` supervisor for its children: it serves their metrics."""
@@ -170,6 +170,22 @@ class Settings(BaseSettings):
     queue_wait_warn: str = Field(default="60", validation_alias="QUEUE_WAIT_WARN")
     """Seconds a queue's oldest job may wait before the dashboard warns (five times that
     is an alarm): one number, or per queue as ``60,emails=10,reports=900``."""
+    queue_alert_wait: str | None = Field(default=None, validation_alias="QUEUE_ALERT_WAIT")
+    """Seconds a queue's oldest job may wait before workers raise ``LongWaitDetected``:
+    one number, or per queue as ``60,emails=10`` (unset: no long-wait alerts)."""
+    queue_alert_failure_rate: str | None = Field(
+        default=None, validation_alias="QUEUE_ALERT_FAILURE_RATE"
+    )
+    """Failure rate (failed over ended in the last five minutes) of a job class from which
+    workers raise ``FailureRateExceeded``: ``0.5``, or per class as ``0.5,SendInvoice=0.1``
+    (unset: no failure-rate alerts)."""
+    queue_alert_webhook: SecretStr | None = Field(
+        default=None, validation_alias="QUEUE_ALERT_WEBHOOK"
+    )
+    """URL each alert is POSTed to as JSON (Slack, Teams or any incoming webhook); a
+    secret, as such URLs are: never logged nor shown."""
+    queue_alert_every: float = Field(default=300.0, validation_alias="QUEUE_ALERT_EVERY", gt=0)
+    """Seconds before the same alert (queue or job class) is raised again, across workers."""
     gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
     """Module the worker imports to register the application's jobs (see ``find_app``)."""
 
@@ -180,6 +196,26 @@ class Settings(BaseSettings):
             WaitThresholds.parse(value)
         except ConfigurationError as exc:
             raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("queue_alert_wait")
+    @classmethod
+    def _alert_wait_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                WaitThresholds.parse(value, "QUEUE_ALERT_WAIT")
+            except ConfigurationError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("queue_alert_failure_rate")
+    @classmethod
+    def _alert_rate_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                RateThresholds.parse(value)
+            except ConfigurationError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     def wait_thresholds(self) -> WaitThresholds:
