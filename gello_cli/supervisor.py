@@ -35,18 +35,32 @@ class Supervisor:
         self.argv = list(argv)
         self.processes = processes
         self.bounded = bounded
-        self.children: dict[int, subprocess.Popen[bytes]] = {}
-        self.crashes: dict[int, int] = {}
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.crashes: dict[str, int] = {}
         self.stopping = False
         self.log = structlog.get_logger("gello")
         self.lifeline = -1
 
-    def _start(self, slot: int) -> None:
+    def _argv(self, slot: str) -> list[str]:
+        """The command of the child in ``slot``."""
+        return self.argv
+
+    def start_child(self, slot: str) -> None:
         self.children[slot] = subprocess.Popen(
-            [*self.argv, "--name-suffix", f"-{slot}", "--lifeline-fd", str(self.lifeline)],
+            [*self._argv(slot), "--name-suffix", f"-{slot}", "--lifeline-fd", str(self.lifeline)],
             pass_fds=(self.lifeline,),
         )
         self.log.info("process_started", slot=slot, pid=self.children[slot].pid)
+
+    def _first_slots(self) -> list[str]:
+        return [str(n) for n in range(self.processes)]
+
+    def _tick(self) -> None:
+        """Called between polls of the children (a balancing supervisor decides here)."""
+
+    def _restarts(self, slot: str) -> bool:
+        """Whether the child that left ``slot`` is replaced (not one stopped on purpose)."""
+        return True
 
     def _forward(self, signum: int, _: FrameType | None) -> None:
         self.stopping = True
@@ -68,18 +82,20 @@ class Supervisor:
             os.close(self.lifeline)
 
     def _supervise(self) -> int:
-        for slot in range(self.processes):
-            self._start(slot)
+        for slot in self._first_slots():
+            self.start_child(slot)
         worst = 0
         while self.children:
             time.sleep(0.1)
+            if not self.stopping:
+                self._tick()
             for slot, child in list(self.children.items()):
                 code = child.poll()
                 if code is None:
                     continue
                 del self.children[slot]
                 worst = max(worst, code if code != 12 else 0)
-                if self.stopping or (self.bounded and code == 0):
+                if self.stopping or (self.bounded and code == 0) or not self._restarts(slot):
                     continue
                 crashes = self.crashes.get(slot, 0) + (1 if code not in (0, 12) else 0)
                 self.crashes[slot] = crashes
@@ -88,7 +104,7 @@ class Supervisor:
                     RESTART_BACKOFF_S[min(crashes, len(RESTART_BACKOFF_S) - 1)] if crashes else 0
                 )
                 if not self.stopping:
-                    self._start(slot)
+                    self.start_child(slot)
         return worst
 
 

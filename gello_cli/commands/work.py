@@ -12,6 +12,7 @@ import typer
 
 if TYPE_CHECKING:
     from gello_queue import ExitReason
+    from gello_queue.inspection import BalanceLimits
 
 LogFormatOpt = Annotated[
     str, typer.Option("--log-format", help="auto (console on a TTY, else json), console, json")
@@ -78,13 +79,45 @@ def work(
         str | None, typer.Option("--name", help="Worker name shown by status tools.")
     ] = None,
     processes: Annotated[
-        int | None,
+        str | None,
         typer.Option(
             "--processes",
-            min=1,
-            help="Run N worker processes under a supervisor that restarts them.",
+            help="Run N worker processes under a supervisor that restarts them; with"
+            " --balance auto a range, MIN..MAX (2..8).",
+            show_default=False,
         ),
     ] = None,
+    balance: Annotated[
+        str,
+        typer.Option(
+            "--balance",
+            help="off, or auto: each process serves one of the --queue queues, and"
+            " processes move to the queues with the most work (pending x run time).",
+        ),
+    ] = "off",
+    min_processes: Annotated[
+        int,
+        typer.Option("--min-processes", min=0, help="With --balance auto: per queue, at least."),
+    ] = 1,
+    max_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-processes",
+            min=1,
+            help="With --balance auto: per queue, at most.",
+            show_default=False,
+        ),
+    ] = None,
+    balance_max_shift: Annotated[
+        int,
+        typer.Option(
+            "--balance-max-shift", min=1, help="Processes a queue gains or loses per decision."
+        ),
+    ] = 1,
+    balance_cooldown: Annotated[
+        float,
+        typer.Option("--balance-cooldown", min=0.1, help="Seconds between balancing decisions."),
+    ] = 3.0,
     name_suffix: Annotated[str, typer.Option("--name-suffix", hidden=True)] = "",
     lifeline_fd: Annotated[int | None, typer.Option("--lifeline-fd", hidden=True)] = None,
     grace: Annotated[
@@ -107,11 +140,13 @@ def work(
     from gello_queue.inspection import (
         APP_HOWTO,
         EXIT_CODES,
+        BalanceLimits,
         configure_logging,
         connection_named,
         find_app,
         parse_backoff_option,
         parse_memory,
+        parse_processes,
     )
 
     try:
@@ -125,16 +160,25 @@ def work(
         # Without the app's jobs every job would fail as unknown, so refuse to start.
         raise ConfigurationError(f"no app module names the jobs this worker runs: {APP_HOWTO}")
     configure_logging(log_format, level=log_level)  # type: ignore[arg-type]
+    bounded = bool(stop_when_empty or once or max_jobs or max_time)
     if processes is not None:
-        from gello_cli.supervisor import supervise
-
-        bounded = bool(stop_when_empty or once or max_jobs or max_time)
-        # Observability: one metrics/health endpoint for all children.
-        from gello_cli.probes import supervised_observability
-
-        with supervised_observability():
-            code = supervise(child_args(), processes, bounded=bounded)
+        code = _supervise(
+            processes,
+            balance,
+            queue,
+            BalanceLimits(
+                *parse_processes(processes),
+                min_per_queue=min_processes,
+                max_per_queue=max_processes,
+                max_shift=balance_max_shift,
+            ),
+            cooldown_s=balance_cooldown,
+            bounded=bounded,
+            url=url,
+        )
         raise typer.Exit(code)
+    if balance != "off":
+        raise ConfigurationError("--balance auto needs --processes MIN..MAX, e.g. 2..8")
     import_app(app)
     connection = Queue(url)
     queues = [q.strip() for q in queue.split(",") if q.strip()] if queue else None
@@ -158,17 +202,72 @@ def work(
     raise typer.Exit(EXIT_CODES.get(reason, 0))
 
 
-def child_args() -> list[str]:
-    """This command's arguments without ``--processes``, for the supervisor's children."""
-    import sys
+SUPERVISOR_OPTIONS = frozenset(
+    {
+        "--processes",
+        "--balance",
+        "--min-processes",
+        "--max-processes",
+        "--balance-max-shift",
+        "--balance-cooldown",
+    }
+)
+"""The supervisor's own options (each takes a value): its children do not get them."""
 
+
+def _supervise(
+    processes: str,
+    balance: str,
+    queue: str | None,
+    limits: BalanceLimits,
+    *,
+    cooldown_s: float,
+    bounded: bool,
+    url: str | None,
+) -> int:
+    """Run the supervisor the options ask for: N copies of this worker, or with
+    ``--balance auto`` processes per queue moved by workload. Returns its exit code."""
+    from gello_cli.probes import supervised_observability
+    from gello_queue import ConfigurationError
+
+    if balance not in ("off", "auto"):
+        raise ConfigurationError(f"--balance must be off or auto, not {balance!r}")
+    # Observability: one metrics/health endpoint for all children.
+    if balance == "off":
+        if limits.total_min != limits.total_max:
+            raise ConfigurationError(f"--processes {processes}: a range needs --balance auto")
+        from gello_cli.supervisor import supervise
+
+        with supervised_observability():
+            return supervise(child_args(), limits.total_max, bounded=bounded)
+    queues = [q.strip() for q in (queue or "").split(",") if q.strip()]
+    if not queues:
+        raise ConfigurationError(
+            "--balance auto moves processes between queues: name them, e.g. --queue emails,reports"
+        )
+    if bounded:
+        raise ConfigurationError(
+            "--balance auto runs until stopped: leave out --stop-when-empty, --once,"
+            " --max-jobs and --max-time"
+        )
+    from gello_cli.balancer import BalancingSupervisor
+
+    argv = [sys.executable, "-m", "gello_cli", "queue:work", *child_args(drop={"--queue"})]
+    with supervised_observability():
+        return BalancingSupervisor(argv, queues, limits, cooldown_s=cooldown_s, url=url).run()
+
+
+def child_args(drop: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """This command's arguments without the supervisor's options (and those in
+    ``drop``), for the supervisor's children."""
+    options = SUPERVISOR_OPTIONS | set(drop)
     args, skip = [], False
     for arg in sys.argv[2:]:
         if skip:
             skip = False
-        elif arg == "--processes":
+        elif arg in options:
             skip = True
-        elif not arg.startswith("--processes="):
+        elif arg.partition("=")[0] not in options:
             args.append(arg)
     return args
 

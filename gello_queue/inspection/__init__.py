@@ -11,6 +11,7 @@ logging, redaction, the worker hint and the supervisor's merged endpoints.
 
 from __future__ import annotations
 
+from gello_queue.core.balance import BalanceLimits, parse_processes, rebalance, workload
 from gello_queue.core.redaction import redact as redact  # the dashboard's payload rule
 from gello_queue.core.states import WorkerCommand
 from gello_queue.core.thresholds import WaitThresholds
@@ -88,6 +89,7 @@ __all__ = [
     "UNKNOWN",
     "AmbiguousIdError",
     "AppLocation",
+    "BalanceLimits",
     "Diagnosis",
     "FailedFilter",
     "FailedIdsByPrefix",
@@ -120,8 +122,10 @@ __all__ = [
     "new_id",
     "parse_backoff_option",
     "parse_memory",
+    "parse_processes",
     "parse_window",
     "pick_worker",
+    "rebalance",
     "redact",
     "redact_body",
     "redact_url",
@@ -132,4 +136,5 @@ __all__ = [
     "short_ids",
     "uptime",
     "worker_label",
+    "workload",
 ]
