@@ -47,6 +47,7 @@ from gello_queue.core.progress import ProgressSink, check_progress, report_detac
 from gello_queue.core.registry import JobRegistry, default_registry
 from gello_queue.core.results import ResultSource, decode_result
 from gello_queue.core.retry import BackoffSpec, normalize_backoff
+from gello_queue.core.tags import TagSource
 from gello_queue.core.unique import DispatchResult, payload_digest
 
 if TYPE_CHECKING:
@@ -110,6 +111,10 @@ class Job(Generic[P]):
     """Seconds to keep what ``handle`` returns, for ``Job.result`` and ``Queue.result``
     (None: the ``QUEUE_KEEP_RESULTS`` setting; 0: not kept). The return annotation says
     how it is written as JSON: a pydantic model or a JSON type."""
+    tags: ClassVar[TagSource] = ()
+    """Tags stored with each job (``["billing"]``), or a method ``tags(self, payload)``
+    returning them; ids in the payload (``customer_id=42``) add ``customer:42`` on their
+    own. ``gello queue:jobs --tag customer:42`` finds the jobs carrying one."""
     unique: ClassVar[bool] = False
     """Dispatching again while a job with the same key waits or runs returns that job's
     id instead of storing a new one (key: name, queue and ``unique_id``)."""

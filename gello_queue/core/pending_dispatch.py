@@ -21,6 +21,7 @@ from gello_queue.core.errors import (
     PayloadTooLargeError,
     PayloadValidationError,
 )
+from gello_queue.core.tags import job_tags
 from gello_queue.core.unique import payload_digest, unique_key
 
 if TYPE_CHECKING:
@@ -144,6 +145,11 @@ class PendingDispatch:
             retry_until=retry_until,
             available_at=available,
             created_at=now,
+            tags=job_tags(
+                job.tags,
+                lambda: (job(), job.payload_model.model_validate(self.payload)),
+                self.payload,
+            ),
             **extra,
         )
         check_stored_size(env, defaults.max_payload_bytes)
