@@ -157,6 +157,11 @@ class Job(Generic[P]):
             raise ConfigurationError(
                 f"{cls.__name__}.version must be a whole number >= 1, got {cls.version!r}"
             )
+        if "upcast" in cls.__dict__ and not isinstance(cls.__dict__["upcast"], classmethod):
+            raise ConfigurationError(
+                f"{cls.__name__}.upcast must be a @classmethod: it upgrades stored payloads"
+                " before any job instance exists"
+            )
         if cls.tries is not None and cls.tries < 1:
             raise ConfigurationError(f"{cls.__name__}.tries must be >= 1, got {cls.tries}")
         cls._backoff_spec = normalize_backoff(cls.backoff)

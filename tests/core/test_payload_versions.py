@@ -92,3 +92,13 @@ def test_a_version_must_be_a_whole_number_from_1(version: Any) -> None:
         types.new_class(
             "Bad", (Job[Order],), {"register": False}, lambda ns: ns.update(version=version)
         )
+
+
+def test_an_upcast_written_as_an_instance_method_is_refused_at_import() -> None:
+    with pytest.raises(ConfigurationError, match=r"Invoice.upcast must be a @classmethod"):
+
+        class Invoice(Job[Order], register=False):
+            version = 2
+
+            def upcast(self, version: int, data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+                return data
