@@ -45,6 +45,7 @@ PANELS: dict[str, tuple[str, ...]] = {
         "queue:resume",
         "queue:clear",
         "queue:restart",
+        "queue:check",
         "queue:migrate",
     ),
 }

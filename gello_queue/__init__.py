@@ -44,9 +44,11 @@ from gello_queue.core.errors import (
     JobNotFoundError,
     NotSupportedError,
     PayloadTooLargeError,
+    PayloadTooNewError,
     PayloadValidationError,
     ReleaseJob,
     UnknownJobError,
+    UpcastError,
     WorkerNotFoundError,
 )
 from gello_queue.core.job import Job, PendingDispatch
@@ -103,6 +105,7 @@ __all__ = [
     "JobStatus",
     "NotSupportedError",
     "PayloadTooLargeError",
+    "PayloadTooNewError",
     "PayloadValidationError",
     "PendingDispatch",
     "Progress",
@@ -114,6 +117,7 @@ __all__ = [
     "Scheduler",
     "Settings",
     "UnknownJobError",
+    "UpcastError",
     "Worker",
     "WorkerNotFoundError",
     "WorkerRecord",

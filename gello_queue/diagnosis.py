@@ -67,6 +67,8 @@ class Diagnosis:
     name: str | None = None
     attempts: int | None = None
     max_attempts: int | None = None
+    payload_version: int | None = None
+    """The version of the job class that wrote the payload (``Job.version``)."""
     facts: dict[str, Any] = field(default_factory=dict)
     """State-specific numbers (due_at, heartbeat_age_s, lease_expires_at...)."""
 
@@ -77,6 +79,8 @@ class Diagnosis:
     def text(self) -> str:
         """The human form: the summary, then one reason per line, then commands."""
         lines = [f"{self.id}: {self.summary}"]
+        if self.payload_version is not None:
+            lines.append(f"  {self.name} payload version {self.payload_version}")
         lines += [f"  - {reason}" for reason in self.reasons]
         lines += [f"  $ {command}" for command in self.commands]
         return "\n".join(lines)
@@ -131,6 +135,7 @@ async def _where(driver: QueueDriver, job_id: str, hint: WorkerHint) -> Diagnosi
         "name": env.name if env else None,
         "attempts": record.attempts,
         "max_attempts": env.max_attempts if env else None,
+        "payload_version": env.payload_version if env else None,
     }
     if record.state is JobState.RESERVED:
         return await _reserved(driver, record, env, now, base, hint)
@@ -370,9 +375,10 @@ async def _not_queued(driver: QueueDriver, job_id: str) -> Diagnosis:
             summary="not found: completed, or never existed",
             reasons=["completed jobs are deleted, so a completed job and an unknown id look alike"],
         )
-    max_attempts = None
+    max_attempts = payload_version = None
     with contextlib.suppress(EnvelopeError):
-        max_attempts = Envelope.decode(failed.body).max_attempts
+        env = Envelope.decode(failed.body)
+        max_attempts, payload_version = env.max_attempts, env.payload_version
     return Diagnosis(
         id=job_id,
         state=str(JobState.FAILED),
@@ -384,6 +390,7 @@ async def _not_queued(driver: QueueDriver, job_id: str) -> Diagnosis:
         name=failed.name,
         attempts=failed.attempts,
         max_attempts=max_attempts,
+        payload_version=payload_version,
         facts={
             "failed_at": failed.failed_at,
             "exception": failed.exception,

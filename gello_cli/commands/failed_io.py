@@ -81,7 +81,8 @@ async def export_failed(
 
 def validate(lines: list[bytes], registry: Any = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Parse and check every line; return the records and the problems (``line N: ...``)."""
-    from gello_queue import Envelope, EnvelopeError, UnknownJobError
+    from gello_queue import Envelope, EnvelopeError
+    from gello_queue.inspection import stranding_of
 
     records: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -113,15 +114,13 @@ def validate(lines: list[bytes], registry: Any = None) -> tuple[list[dict[str, A
         except EnvelopeError as exc:
             problems.append(f"{where}: body is not a gello envelope ({exc}): cannot be replayed")
             continue
-        if registry is not None:
-            try:
-                registry.get(env.name).payload_model.model_validate(env.payload)
-            except UnknownJobError:
+        stranded = None if registry is None else stranding_of(registry, env)
+        if stranded is not None:
+            if stranded.reason == "not_registered":
                 problems.append(f"{where}: job {env.name!r} is not registered here (--app)")
-                continue
-            except Exception as exc:
-                problems.append(f"{where}: payload of {env.name} is invalid here: {exc}")
-                continue
+            else:
+                problems.append(f"{where}: {env.name} cannot run here: {stranded.detail}")
+            continue
         records.append({**data, "envelope": env})
     return records, problems
 

@@ -46,6 +46,9 @@ class Envelope:
     name: str
     queue: str
     payload: JsonDict
+    payload_version: int = 1
+    """The version of the job class that wrote ``payload`` (its ``Job.version``); bodies
+    written without it are version 1. A worker upcasts an older one before validating it."""
     attempts: int = 0
     """Attempts started so far; counted when the job is reserved."""
     max_attempts: int = 3
@@ -99,6 +102,7 @@ class Envelope:
                 "name": self.name,
                 "queue": self.queue,
                 "payload": self.payload,
+                "payload_version": self.payload_version,
                 "attempts": self.attempts,
                 "max_attempts": self.max_attempts,
                 "priority": self.priority,
@@ -141,6 +145,7 @@ class Envelope:
                 name=str(data["name"]),
                 queue=str(data["queue"]),
                 payload=payload,
+                payload_version=_payload_version(data.get("payload_version", 1)),
                 attempts=int(data.get("attempts", 0)),
                 max_attempts=int(data.get("max_attempts", 1)),
                 priority=int(data.get("priority", 0)),
@@ -230,6 +235,12 @@ def _chain(steps: Any) -> list[JsonDict]:
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Envelope))
+
+
+def _payload_version(value: Any) -> int:
+    if type(value) is not int or value < 1:
+        raise EnvelopeError(f"field 'payload_version' must be a whole number >= 1, got {value!r}")
+    return value
 
 
 def _opt_float(value: Any) -> float | None:

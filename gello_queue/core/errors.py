@@ -15,6 +15,21 @@ class PayloadValidationError(GelloError):
     """A payload does not match its job's model; nothing was enqueued."""
 
 
+class UpcastError(GelloError):
+    """A job's ``upcast`` raised, or returned something else than a dict, while upgrading a
+    stored payload written by an older version of the job."""
+
+
+class PayloadTooNewError(GelloError):
+    """A stored payload was written by a newer version of its job class than the code
+    running: a newer deploy dispatched it. Not a fault of the job: it waits for that code."""
+
+    def __init__(self, message: str, *, stored: int, known: int) -> None:
+        super().__init__(message)
+        self.stored = stored
+        self.known = known
+
+
 class PayloadTooLargeError(GelloError):
     """A serialised job is over the configured size cap; nothing was enqueued."""
 

@@ -127,6 +127,12 @@ class Job(Generic[P]):
     """Run this long after the last dispatch with the same key: an earlier job that has
     not started is replaced (the last payload wins) and never runs."""
 
+    version: ClassVar[int] = 1
+    """The payload model's version, written into every message dispatched. Raise it when
+    the model changes in a way old messages do not fit, and write ``upcast`` to upgrade
+    them; a worker puts a message of a newer version back for newer code (see
+    ``gello_queue.core.payload_versions``)."""
+
     job_id: str
     """Set while running: the job's id."""
     attempt: int
@@ -151,6 +157,15 @@ class Job(Generic[P]):
         if cls.keep_result is not None and cls.keep_result < 0:
             raise ConfigurationError(
                 f"{cls.__name__}.keep_result must be >= 0 seconds, got {cls.keep_result}"
+            )
+        if type(cls.version) is not int or cls.version < 1:
+            raise ConfigurationError(
+                f"{cls.__name__}.version must be a whole number >= 1, got {cls.version!r}"
+            )
+        if "upcast" in cls.__dict__ and not isinstance(cls.__dict__["upcast"], classmethod):
+            raise ConfigurationError(
+                f"{cls.__name__}.upcast must be a @classmethod: it upgrades stored payloads"
+                " before any job instance exists"
             )
         if cls.tries is not None and cls.tries < 1:
             raise ConfigurationError(f"{cls.__name__}.tries must be >= 1, got {cls.tries}")
@@ -187,6 +202,19 @@ class Job(Generic[P]):
     def middleware(self) -> Sequence[Middleware]:
         """Middleware that wraps ``handle`` on every attempt, outermost first."""
         return ()
+
+    @classmethod
+    def upcast(cls, version: int, data: dict[str, Any]) -> dict[str, Any]:
+        """Upgrade a stored payload one step: ``data`` has the shape of ``version``;
+        return it in the shape of ``version + 1``. A message stored at version 1 by a
+        class now at version 3 goes through ``upcast(1, ...)`` then ``upcast(2, ...)``,
+        before the model validates it. A classmethod: it runs before any job instance
+        exists (and in ``gello queue:check``, which runs no job).
+
+        The default returns ``data`` unchanged: enough when the new model only adds
+        fields with defaults.
+        """
+        return data
 
     def unique_id(self, payload: P) -> str:
         """What makes two dispatches the same job; defaults to a hash of the payload."""

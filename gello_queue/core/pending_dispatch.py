@@ -138,6 +138,7 @@ class PendingDispatch:
             name=job.name,
             queue=queue,
             payload=self.payload,
+            payload_version=job.version,
             max_attempts=job.tries or defaults.tries,
             priority=self.priority if self.priority is not None else job.priority,
             timeout=job.timeout,

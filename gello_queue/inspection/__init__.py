@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from gello_queue.core.balance import BalanceLimits, parse_processes, rebalance, workload
 from gello_queue.core.redaction import redact as redact  # the dashboard's payload rule
+from gello_queue.core.runnable import StrandReason, stranding_of
 from gello_queue.core.states import WorkerCommand
 from gello_queue.core.thresholds import WaitThresholds
 from gello_queue.inspection.admin import Admin
 from gello_queue.inspection.base import SCAN_PAGE
+from gello_queue.inspection.deploy_check import DeployCheck, DeployChecks, StrandedGroup
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
 from gello_queue.inspection.facts import BATCHES_COUNTED, Facts, HealthReport, ServerWarnings
 from gello_queue.inspection.failed import FailedFilter, FailureGroup, fingerprint
@@ -70,7 +72,7 @@ from gello_queue.inspection.workers import pick_worker, worker_label
 from gello_queue.ports import FailedPage, FailedTally
 
 
-class Inspector(Reads, Matching, Admin, Facts, History):
+class Inspector(Reads, Matching, Admin, Facts, History, DeployChecks):
     """Reads and manages one connection's queues."""
 
 
@@ -90,6 +92,7 @@ __all__ = [
     "AmbiguousIdError",
     "AppLocation",
     "BalanceLimits",
+    "DeployCheck",
     "Diagnosis",
     "FailedFilter",
     "FailedIdsByPrefix",
@@ -104,6 +107,8 @@ __all__ = [
     "QueueStats",
     "ServerWarnings",
     "Snapshot",
+    "StrandReason",
+    "StrandedGroup",
     "TimingReport",
     "TimingStatsRow",
     "WaitThresholds",
@@ -134,6 +139,7 @@ __all__ = [
     "serve_supervisor_metrics",
     "serve_supervisor_probes",
     "short_ids",
+    "stranding_of",
     "uptime",
     "worker_label",
     "workload",

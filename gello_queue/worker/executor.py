@@ -18,11 +18,19 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import EnvelopeError, FailJob, ReleaseJob, UnknownJobError
-from gello_queue.core.job import Job, describe
+from gello_queue.core.errors import (
+    EnvelopeError,
+    FailJob,
+    PayloadTooNewError,
+    PayloadValidationError,
+    ReleaseJob,
+    UnknownJobError,
+    UpcastError,
+)
+from gello_queue.core.job import Job
+from gello_queue.core.payload_versions import NEWER_PAYLOAD_RETRY_S, read_payload
 from gello_queue.core.pipeline import chain
 from gello_queue.core.progress import ProgressThrottle
 from gello_queue.core.registry import JobRegistry
@@ -92,6 +100,8 @@ class ExecutorOptions:
     """``QUEUE_KEEP_COMPLETED``: completed jobs kept per queue (0: no history)."""
     keep_completed_payloads: bool = False
     """``QUEUE_KEEP_COMPLETED_PAYLOADS``: whether their payloads are kept too."""
+    newer_payload_delay_s: float = NEWER_PAYLOAD_RETRY_S
+    """Seconds a message written by a newer version of its job is put back for."""
 
 
 @dataclass(slots=True)
@@ -179,10 +189,13 @@ class Executor:
         except UnknownJobError as exc:
             return await self._give_up(run, Failure("UnknownJobError", str(exc)))
         try:
-            run.payload = job_cls.payload_model.model_validate(env.payload)
-        except ValidationError as exc:
-            failure = Failure("PayloadValidationError", f"payload is invalid: {describe(exc)}")
-            return await self._give_up(run, failure)
+            self._read_payload(run, job_cls)
+        except PayloadTooNewError as exc:
+            # A newer deploy's message: not this job's fault, and newer workers can run it.
+            delay = self.options.newer_payload_delay_s
+            return await self._release(run, ReleaseJob(delay, str(exc)))
+        except (UpcastError, PayloadValidationError) as exc:
+            return await self._give_up(run, Failure(type(exc).__name__, str(exc)))
         job = self._instance(run, job_cls)
         job.progress_sink = run.progress = self._progress_sink(run)
         flow = involved(env)
@@ -265,11 +278,25 @@ class Executor:
         job_cls = self.registry.get(env.name)
         timeout = self.timeout_of(env, job_cls)
         run = _Run(res, env, time.perf_counter() - timeout)
-        run.payload = job_cls.payload_model.model_validate(env.payload)
+        self._read_payload(run, job_cls)  # as it was read when the run began
         self._instance(run, job_cls)  # for its ``failed`` hook: the running one is stuck
         message = f"timed out after {timeout:g} s; it ignored its cancellation and was abandoned"
         failure = Failure("TimeoutError", message)
         return await self._retry_or_fail(run, job_cls, failure, TimeoutError(message))
+
+    @staticmethod
+    def _read_payload(run: _Run, job_cls: type[Job[Any]]) -> None:
+        """Validate the run's payload, upcast first when an older version of the job
+        wrote it; the run's envelope then carries it as this version, so a retry or a
+        failure stores it upgraded (and a child process gets the upgraded payload).
+
+        Raises:
+            PayloadTooNewError, UpcastError, PayloadValidationError: see ``read_payload``.
+        """
+        env = run.env
+        data, run.payload = read_payload(job_cls, env.payload_version, env.payload)
+        if env.payload_version != job_cls.version:
+            run.env = env.with_changes(payload=data, payload_version=job_cls.version)
 
     def timeout_of(self, env: Envelope, job_cls: type[Job[Any]]) -> float:
         """Seconds one attempt of this job may run."""

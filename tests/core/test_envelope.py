@@ -18,6 +18,7 @@ def test_round_trip_keeps_every_field() -> None:
         name="SendInvoice",
         queue="emails",
         payload={"n": 1},
+        payload_version=4,
         attempts=2,
         max_attempts=5,
         priority=3,
@@ -45,6 +46,7 @@ def test_encode_writes_every_field_as_the_dataclass_does() -> None:
         name="N",
         queue="q",
         payload={"a": [1, "é", None], "b": {"c": 1.5}},
+        payload_version=2,
         attempts=1,
         timeout=2.0,
         backoff={"kind": "exponential"},
@@ -83,11 +85,25 @@ def test_ids_are_time_ordered() -> None:
             b'{"v": 1, "id": "x", "name": "A", "queue": "q", "payload": {}, "attempts": "x"}',
             "malformed",
         ),
+        (
+            b'{"v": 1, "id": "x", "name": "A", "queue": "q", "payload": {}, "payload_version": 0}',
+            "'payload_version' must be a whole number >= 1, got 0",
+        ),
+        (
+            b'{"v": 1, "id": "x", "name": "A", "queue": "q", "payload": {},'
+            b' "payload_version": "2"}',
+            "'payload_version' must be a whole number >= 1, got '2'",
+        ),
     ],
 )
 def test_bad_bodies_are_named(body: bytes, reason: str) -> None:
     with pytest.raises(EnvelopeError, match=reason):
         Envelope.decode(body)
+
+
+def test_a_body_written_before_payload_versions_is_version_1() -> None:
+    body = b'{"v": 1, "id": "x", "name": "A", "queue": "q", "payload": {"n": 1}}'
+    assert Envelope.decode(body).payload_version == 1
 
 
 def test_a_pickle_is_never_unpickled() -> None:

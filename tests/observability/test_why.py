@@ -115,7 +115,7 @@ async def test_reserved_by_a_live_worker_and_by_a_gone_one(driver: QueueDriver) 
 
 
 async def test_failed_completed_and_unknown(driver: QueueDriver) -> None:
-    bad, good = envelope("mail"), envelope("mail")
+    bad, good = envelope("mail", payload_version=3), envelope("mail")
     await driver.push([bad, good])
     reserved = {r.id: r for r in await driver.reserve(["mail"], 2, lease_s=30, worker_id="w")}
     assert await driver.fail(
@@ -127,6 +127,7 @@ async def test_failed_completed_and_unknown(driver: QueueDriver) -> None:
     assert "in the failed store since" in found.summary
     assert found.summary.endswith("RuntimeError: smtp down")
     assert found.commands == [f"gello queue:retry {bad.id}", f"gello queue:forget {bad.id}"]
+    assert found.payload_version == 3
     for gone in (good.id, str(uuid.uuid4())):
         found = await diagnose(driver, gone)
         assert (found.state, found.summary) == ("unknown", "not found: completed, or never existed")
@@ -154,7 +155,7 @@ async def test_progress_is_shown_while_running_and_after_completion(driver: Queu
 def test_the_command_prints_words_and_json(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'q.db'}"
     queue = Queue(url)
-    env = envelope("reports")
+    env = envelope("reports", payload_version=2)
 
     async def push() -> None:
         driver = await queue.driver()
@@ -170,6 +171,7 @@ def test_the_command_prints_words_and_json(tmp_path: Path) -> None:
     out = gello(environ, "queue:why", env.id)
     assert out.returncode == 0, out.stderr
     assert f"{env.id}: pending on 'reports'" in out.stdout
+    assert "\n  Echo payload version 2\n" in out.stdout
     assert "\n  - progress 25% (page 1 of 4), reported " in out.stdout
     # The suggested worker names the app and the connection, so it can run the job.
     command = "gello queue:work database --app shop.jobs --queue reports"
@@ -177,6 +179,7 @@ def test_the_command_prints_words_and_json(tmp_path: Path) -> None:
     data = orjson.loads(gello(environ, "queue:why", env.id, "--json").stdout)
     assert data["state"] == "pending"
     assert data["queue"] == "reports"
+    assert data["payload_version"] == 2
     assert data["commands"] == [command]
     assert data["facts"]["progress"]["message"] == "page 1 of 4"
 
