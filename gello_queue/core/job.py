@@ -22,6 +22,7 @@ from typing import (
     Generic,
     Literal,
     NoReturn,
+    TypeAlias,
     TypeVar,
     get_args,
     get_origin,
@@ -66,6 +67,15 @@ __all__ = [
 ]
 
 P = TypeVar("P", bound=BaseModel)
+
+Condition: TypeAlias = object
+"""What ``dispatch_if``/``dispatch_unless`` test: any value (its truth), or a callable
+taking no argument whose result's truth is used, as Laravel's ``value($condition)``."""
+
+
+def holds(condition: Condition) -> bool:
+    """Whether a dispatch condition holds: a callable is called once, then truth-tested."""
+    return bool(condition() if callable(condition) else condition)
 
 
 class Job(Generic[P]):
@@ -283,6 +293,114 @@ class Job(Generic[P]):
             queue=queue, priority=priority, delay=delay, at=at
         )
         return _result(_connection(connection).dispatch_blocking(pending))
+
+    @classmethod
+    async def dispatch_if(
+        cls,
+        condition: Condition,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+        connection: Dispatcher | None = None,
+        **fields: Any,
+    ) -> DispatchResult | None:
+        """``dispatch`` when ``condition`` holds (a value, or a callable asked once);
+        return the job id, or None when nothing was dispatched (the payload is then
+        not validated either)."""
+        if not holds(condition):
+            return None
+        return await cls.dispatch(
+            payload,
+            queue=queue,
+            priority=priority,
+            delay=delay,
+            at=at,
+            connection=connection,
+            **fields,
+        )
+
+    @classmethod
+    def dispatch_if_blocking(
+        cls,
+        condition: Condition,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+        connection: Dispatcher | None = None,
+        **fields: Any,
+    ) -> DispatchResult | None:
+        """Blocking twin of ``dispatch_if``."""
+        if not holds(condition):
+            return None
+        return cls.dispatch_blocking(
+            payload,
+            queue=queue,
+            priority=priority,
+            delay=delay,
+            at=at,
+            connection=connection,
+            **fields,
+        )
+
+    @classmethod
+    async def dispatch_unless(
+        cls,
+        condition: Condition,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+        connection: Dispatcher | None = None,
+        **fields: Any,
+    ) -> DispatchResult | None:
+        """``dispatch`` unless ``condition`` holds; the opposite of ``dispatch_if``."""
+        return await cls.dispatch_if(
+            not holds(condition),
+            payload,
+            queue=queue,
+            priority=priority,
+            delay=delay,
+            at=at,
+            connection=connection,
+            **fields,
+        )
+
+    @classmethod
+    def dispatch_unless_blocking(
+        cls,
+        condition: Condition,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+        connection: Dispatcher | None = None,
+        **fields: Any,
+    ) -> DispatchResult | None:
+        """Blocking twin of ``dispatch_unless``."""
+        return cls.dispatch_if_blocking(
+            not holds(condition),
+            payload,
+            queue=queue,
+            priority=priority,
+            delay=delay,
+            at=at,
+            connection=connection,
+            **fields,
+        )
 
     @classmethod
     async def dispatch_after(
