@@ -371,14 +371,18 @@ async def _not_queued(driver: QueueDriver, job_id: str) -> Diagnosis:
             reasons=["completed jobs are deleted, so a completed job and an unknown id look alike"],
         )
     max_attempts = None
+    reasons = [f"failed after {failed.attempts} attempt(s) on queue {failed.queue!r}"]
     with contextlib.suppress(EnvelopeError):
-        max_attempts = Envelope.decode(failed.body).max_attempts
+        stored = Envelope.decode(failed.body)
+        max_attempts = stored.max_attempts
+        if stored.reason:
+            reasons.append(f"given up: {stored.reason}")
     return Diagnosis(
         id=job_id,
         state=str(JobState.FAILED),
         summary=f"in the failed store since {_at(failed.failed_at)}: "
         f"{failed.exception}: {failed.message}",
-        reasons=[f"failed after {failed.attempts} attempt(s) on queue {failed.queue!r}"],
+        reasons=reasons,
         commands=[f"gello queue:retry {job_id}", f"gello queue:forget {job_id}"],
         queue=failed.queue,
         name=failed.name,

@@ -75,6 +75,9 @@ class Envelope:
     tags: list[str] = field(default_factory=list)
     reason: str | None = None
     """Why the job waits (a release reason) or last failed; shown by status tools."""
+    exceptions: int = 0
+    """Attempts that ended in an unhandled exception so far (releases are not counted),
+    for ``max_exceptions``; a message stored before this field existed reads as 0."""
     v: int = ENVELOPE_VERSION
     """The envelope format's version."""
 
@@ -116,6 +119,7 @@ class Envelope:
                 "trace": self.trace,
                 "tags": self.tags,
                 "reason": self.reason,
+                "exceptions": self.exceptions,
                 "v": self.v,
             }
         )
@@ -158,6 +162,7 @@ class Envelope:
                 trace=dict(data.get("trace") or {}),
                 tags=list(data.get("tags") or ()),
                 reason=data.get("reason"),
+                exceptions=int(data.get("exceptions") or 0),
             )
         except KeyError as exc:
             raise EnvelopeError(f"missing field {exc.args[0]!r}") from None

@@ -106,6 +106,9 @@ class Job(Generic[P]):
     """Attempts before the failed store; defaults to ``QUEUE_MAX_TRIES``."""
     backoff: ClassVar[BackoffSpec] = None
     """Seconds before a retry: a number, a list per retry, or ``Exponential(...)``."""
+    max_exceptions: ClassVar[int | None] = None
+    """Fail for good after this many attempts ended in an unhandled exception, even with
+    ``tries`` left (releases, e.g. by a rate limit, do not count); None: no such limit."""
     timeout: ClassVar[float | None] = None
     """Seconds one attempt may run; defaults to the worker's ``--timeout``."""
     retry_until: ClassVar[Delay | None] = None
@@ -159,6 +162,12 @@ class Job(Generic[P]):
             )
         if cls.tries is not None and cls.tries < 1:
             raise ConfigurationError(f"{cls.__name__}.tries must be >= 1, got {cls.tries}")
+        if cls.max_exceptions is not None and (
+            isinstance(cls.max_exceptions, bool) or cls.max_exceptions < 1
+        ):
+            raise ConfigurationError(
+                f"{cls.__name__}.max_exceptions must be >= 1 or None, got {cls.max_exceptions}"
+            )
         cls._backoff_spec = normalize_backoff(cls.backoff)
         if cls.unique_until not in ("processed", "processing"):
             raise ConfigurationError(

@@ -369,6 +369,7 @@ class Executor:
         max_attempts = env.max_attempts
         if job_cls.tries is None and self.options.tries is not None:
             max_attempts = self.options.tries
+        exceptions = env.exceptions + 1
         decision = decide(
             attempt=res.attempts,
             max_attempts=max_attempts,
@@ -376,7 +377,10 @@ class Executor:
             retry_until=env.retry_until,
             now=self.clock(),
             jitter=random.random(),
+            exceptions=exceptions,
+            max_exceptions=job_cls.max_exceptions,
         )
+        run.env = env = env.with_changes(exceptions=exceptions)
         if isinstance(decision, GiveUp):
             return await self._give_up(run, failure, error, decision.reason)
         reason = f"{failure.exception}: {failure.message}"[:500]
@@ -409,7 +413,9 @@ class Executor:
                 await self.flow.failed(env)
             except Exception as exc:  # the failure itself must still be stored
                 get_logger().error("flow_error", job=env.name, id=env.id, error=repr(exc))
-        if not await self.driver.fail(res, env.encode().decode(), failure):
+        # The stored body says why it was given up (not an older release's reason).
+        body = env.with_changes(reason=why).encode().decode()
+        if not await self.driver.fail(res, body, failure):
             return self._lost(res, env.name, "fail")
         self.events.emit(
             JobFailed(
