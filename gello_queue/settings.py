@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Literal, get_args
 from urllib.parse import quote
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gello_queue.core.encryption import Keyring
 from gello_queue.core.errors import ConfigurationError
 from gello_queue.core.thresholds import WaitThresholds
 
@@ -170,6 +171,13 @@ class Settings(BaseSettings):
     queue_wait_warn: str = Field(default="60", validation_alias="QUEUE_WAIT_WARN")
     """Seconds a queue's oldest job may wait before the dashboard warns (five times that
     is an alarm): one number, or per queue as ``60,emails=10,reports=900``."""
+    queue_encryption_key: SecretStr | None = Field(
+        default=None, validation_alias="QUEUE_ENCRYPTION_KEY"
+    )
+    """Fernet keys for encrypted payloads, separated by commas: the first encrypts, all
+    decrypt (rotation). A secret: shown as ``**********`` by ``repr``."""
+    queue_encrypt_all: bool = Field(default=False, validation_alias="QUEUE_ENCRYPT_ALL")
+    """Encrypt every job's payload, not only those of classes with ``encrypted = True``."""
     gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
     """Module the worker imports to register the application's jobs (see ``find_app``)."""
 
@@ -181,6 +189,21 @@ class Settings(BaseSettings):
         except ConfigurationError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("queue_encryption_key")
+    @classmethod
+    def _encryption_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                Keyring(value.get_secret_value())
+            except ConfigurationError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    def keyring(self) -> Keyring | None:
+        """The keys of ``QUEUE_ENCRYPTION_KEY``, or None when it is not set."""
+        key = self.queue_encryption_key
+        return None if key is None else Keyring(key.get_secret_value())
 
     def wait_thresholds(self) -> WaitThresholds:
         """``QUEUE_WAIT_WARN`` per queue."""

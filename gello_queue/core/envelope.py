@@ -78,6 +78,9 @@ class Envelope:
     exceptions: int = 0
     """Attempts that ended in an unhandled exception so far (releases are not counted),
     for ``max_exceptions``; a message stored before this field existed reads as 0."""
+    encrypted: str | None = None
+    """The payload as a Fernet token when the job is encrypted (``payload`` is then
+    empty; see ``gello_queue.core.encryption``); ``None``: the payload is plain."""
     v: int = ENVELOPE_VERSION
     """The envelope format's version."""
 
@@ -120,6 +123,7 @@ class Envelope:
                 "tags": self.tags,
                 "reason": self.reason,
                 "exceptions": self.exceptions,
+                "encrypted": self.encrypted,
                 "v": self.v,
             }
         )
@@ -163,6 +167,7 @@ class Envelope:
                 tags=list(data.get("tags") or ()),
                 reason=data.get("reason"),
                 exceptions=int(data.get("exceptions") or 0),
+                encrypted=_opt_str(data.get("encrypted")),
             )
         except KeyError as exc:
             raise EnvelopeError(f"missing field {exc.args[0]!r}") from None
@@ -235,6 +240,10 @@ def _chain(steps: Any) -> list[JsonDict]:
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Envelope))
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _opt_float(value: Any) -> float | None:

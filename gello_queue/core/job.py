@@ -106,6 +106,9 @@ class Job(Generic[P]):
     """Attempts before the failed store; defaults to ``QUEUE_MAX_TRIES``."""
     backoff: ClassVar[BackoffSpec] = None
     """Seconds before a retry: a number, a list per retry, or ``Exponential(...)``."""
+    encrypted: ClassVar[bool] = False
+    """Store the payload encrypted with ``QUEUE_ENCRYPTION_KEY`` (as Laravel's
+    ``ShouldBeEncrypted``); ``QUEUE_ENCRYPT_ALL`` turns it on for every job."""
     max_exceptions: ClassVar[int | None] = None
     """Fail for good after this many attempts ended in an unhandled exception, even with
     ``tries`` left (releases, e.g. by a rate limit, do not count); None: no such limit."""

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from gello_queue.core.encryption import DecryptionError, Keyring, open_payload
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError, FailJob, ReleaseJob, UnknownJobError
 from gello_queue.core.job import Job, describe
@@ -91,7 +92,10 @@ class ExecutorOptions:
     keep_completed: int = 0
     """``QUEUE_KEEP_COMPLETED``: completed jobs kept per queue (0: no history)."""
     keep_completed_payloads: bool = False
-    """``QUEUE_KEEP_COMPLETED_PAYLOADS``: whether their payloads are kept too."""
+    """``QUEUE_KEEP_COMPLETED_PAYLOADS``: whether their payloads are kept too (never an
+    encrypted one)."""
+    keyring: Keyring | None = None
+    """``QUEUE_ENCRYPTION_KEY``: decrypts encrypted payloads."""
 
 
 @dataclass(slots=True)
@@ -105,6 +109,9 @@ class _Run:
     """Seconds from when the job became available to this attempt's start."""
     job: Job[Any] | None = None
     payload: Any = None
+    plain: Any = None
+    """The payload's JSON form, decrypted when the job is encrypted (``env`` keeps it
+    encrypted, for whatever is stored back)."""
     deadline: asyncio.Timeout | None = None
     result: Any = None
     """What ``handle`` returned (``_Written`` when it ran in a child process)."""
@@ -179,7 +186,11 @@ class Executor:
         except UnknownJobError as exc:
             return await self._give_up(run, Failure("UnknownJobError", str(exc)))
         try:
-            run.payload = job_cls.payload_model.model_validate(env.payload)
+            run.plain = open_payload(env.payload, env.encrypted, self.options.keyring)
+        except DecryptionError as exc:
+            return await self._give_up(run, Failure("DecryptionError", str(exc)))
+        try:
+            run.payload = job_cls.payload_model.model_validate(run.plain)
         except ValidationError as exc:
             failure = Failure("PayloadValidationError", f"payload is invalid: {describe(exc)}")
             return await self._give_up(run, failure)
@@ -242,7 +253,7 @@ class Executor:
             return None
         env = run.env
         payload = None
-        if self.options.keep_completed_payloads:
+        if self.options.keep_completed_payloads and env.encrypted is None:
             payload = orjson.dumps(env.payload).decode()
         return CompletedJob(
             id=env.id,
@@ -265,7 +276,8 @@ class Executor:
         job_cls = self.registry.get(env.name)
         timeout = self.timeout_of(env, job_cls)
         run = _Run(res, env, time.perf_counter() - timeout)
-        run.payload = job_cls.payload_model.model_validate(env.payload)
+        run.plain = open_payload(env.payload, env.encrypted, self.options.keyring)
+        run.payload = job_cls.payload_model.model_validate(run.plain)
         self._instance(run, job_cls)  # for its ``failed`` hook: the running one is stuck
         message = f"timed out after {timeout:g} s; it ignored its cancellation and was abandoned"
         failure = Failure("TimeoutError", message)
@@ -328,7 +340,7 @@ class Executor:
                     env.name,
                     env.id,
                     env.attempts,
-                    env.payload,
+                    run.plain,
                     remaining,
                     started,
                     self.options.max_result_bytes if keeps else None,
