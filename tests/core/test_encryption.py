@@ -112,3 +112,49 @@ def test_tools_show_an_encrypted_payload_as_encrypted_unless_revealed_with_the_k
     failed = FailedJob(env.id, "default", "Charge", env.encode().decode(), "X", "", "", 0.0, 1)
     assert failed.payload() == ENCRYPTED
     assert failed.payload(Keyring(NEW)) == {"number": "4111"}
+
+
+def test_the_job_detail_of_the_dashboard_shows_encrypted() -> None:
+    from gello_queue.core.records import JobRecord
+    from gello_queue.core.states import JobState
+    from gello_queue.inspection import detail_of_failed, detail_of_record
+
+    env = Charge.make(number="4111").to_envelope(JobDefaults(keyring=Keyring(NEW)), 0.0)
+    body = env.encode().decode()
+    record = JobRecord(env.id, "default", JobState.PENDING, 0, 0, 0.0, 0.0, body)
+    failed = FailedJob(env.id, "default", "Charge", body, "X", "", "", 0.0, 1)
+    assert detail_of_record(record).payload == ENCRYPTED
+    assert detail_of_failed(failed).payload == ENCRYPTED
+
+
+async def test_the_sync_connection_runs_an_encrypted_job() -> None:
+    from gello_queue import JobRegistry, Queue
+
+    ran: list[str] = []
+
+    class Remember(Job[Card], register=False):
+        encrypted = True
+
+        async def handle(self, payload: Card) -> None:
+            ran.append(payload.number)
+
+    registry = JobRegistry()
+    registry.register(Remember)
+    settings = Settings(QUEUE_ENCRYPTION_KEY=NEW)  # type: ignore[call-arg]
+    queue = Queue("sync://", settings=settings, registry=registry)
+    await Remember.dispatch(number="4111", connection=queue)
+    await queue.close()
+    assert ran == ["4111"]
+
+
+async def test_run_job_seals_and_opens_an_encrypted_job() -> None:
+    from gello_queue import testing
+
+    class Remember(Job[Card], register=False):
+        encrypted = True
+
+        async def handle(self, payload: Card) -> str:
+            return payload.number
+
+    run = await testing.run_job(Remember, number="4111")
+    assert run.result == "4111"
