@@ -158,3 +158,24 @@ async def test_run_job_seals_and_opens_an_encrypted_job() -> None:
 
     run = await testing.run_job(Remember, number="4111")
     assert run.result == "4111"
+
+
+async def test_a_job_added_to_a_batch_from_a_running_job_is_sealed() -> None:
+    from gello_queue import Queue, set_default_queue
+    from gello_queue.drivers.memory import MemoryDriver
+    from gello_queue.orchestration.batch import BatchHandle
+
+    settings = Settings(QUEUE_ENCRYPTION_KEY=NEW)  # type: ignore[call-arg]
+    set_default_queue(Queue("memory://", settings=settings))
+    driver = MemoryDriver()
+    await driver.open()
+    try:
+        [job_id] = await BatchHandle(driver, "b1").add([Charge.make(number="4111")])
+        record = await driver.find(job_id)
+        assert record is not None
+        assert "4111" not in record.body
+        sealed = Envelope.decode(record.body).encrypted
+        assert Keyring(NEW).open(sealed or "") == {"number": "4111"}
+    finally:
+        set_default_queue(None)
+        await driver.close()
