@@ -71,3 +71,28 @@ async def test_failed_and_why_show_encrypted_and_reveal_needs_the_key(cli: Cli) 
     assert json.loads(revealed.stdout)[0]["payload"] == {"number": SECRET}
     for out in (revealed, cli.run("queue:why", job_id), cli.run("queue:failed")):
         assert KEY not in out.stdout + out.stderr
+
+
+def test_an_exported_encrypted_failed_job_imports_without_its_key() -> None:
+    import orjson
+
+    from gello_cli.commands.failed_io import FORMAT, validate
+    from gello_queue.core.encryption import Keyring
+    from gello_queue.core.job import JobDefaults
+
+    env = DeclinedCharge.make(number=SECRET).to_envelope(JobDefaults(keyring=Keyring(KEY)), 0.0)
+    line = {
+        "format": FORMAT,
+        "id": env.id,
+        "queue": env.queue,
+        "name": env.name,
+        "body": env.encode().decode(),
+        "exception": "X",
+        "message": "m",
+        "traceback": "",
+        "failed_at": 1.0,
+        "attempts": 1,
+    }
+    records, problems = validate([orjson.dumps(line)], registry)
+    assert problems == []
+    assert records[0]["envelope"].encrypted == env.encrypted
