@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gello_queue.core.encryption import ENCRYPTED
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
 from gello_queue.core.states import JobState
@@ -138,15 +139,26 @@ async def _where(driver: QueueDriver, job_id: str, hint: WorkerHint) -> Diagnosi
         "payload_version": env.payload_version if env else None,
     }
     if record.state is JobState.RESERVED:
-        return await _reserved(driver, record, env, now, base, hint)
-    serving = await _serving(driver, record.queue)
-    if record.state is JobState.SCHEDULED:
-        found = await _scheduled(driver, record, env, now, serving, base, hint)
+        found = await _reserved(driver, record, env, now, base, hint)
     else:
-        found = await _pending(driver, record, now, serving, base, hint)
-    if env is not None and env.unique_key is not None:
-        _unique(found, env, now)
+        serving = await _serving(driver, record.queue)
+        if record.state is JobState.SCHEDULED:
+            found = await _scheduled(driver, record, env, now, serving, base, hint)
+        else:
+            found = await _pending(driver, record, now, serving, base, hint)
+        if env is not None and env.unique_key is not None:
+            _unique(found, env, now)
+    if env is not None:
+        _sealed(found, env)
     return found
+
+
+def _sealed(found: Diagnosis, env: Envelope) -> None:
+    """Say that the payload is encrypted: no inspection tool shows it unless asked with
+    ``--reveal`` by a process that holds the key."""
+    if env.encrypted is not None:
+        found.facts["payload"] = ENCRYPTED
+        found.reasons.append("its payload is encrypted (QUEUE_ENCRYPTION_KEY)")
 
 
 _UNIQUE_HOLD = {
@@ -376,15 +388,20 @@ async def _not_queued(driver: QueueDriver, job_id: str) -> Diagnosis:
             reasons=["completed jobs are deleted, so a completed job and an unknown id look alike"],
         )
     max_attempts = payload_version = None
+    reasons = [f"failed after {failed.attempts} attempt(s) on queue {failed.queue!r}"]
     with contextlib.suppress(EnvelopeError):
-        env = Envelope.decode(failed.body)
-        max_attempts, payload_version = env.max_attempts, env.payload_version
+        stored = Envelope.decode(failed.body)
+        max_attempts, payload_version = stored.max_attempts, stored.payload_version
+        if stored.reason:
+            reasons.append(f"given up: {stored.reason}")
+        if stored.encrypted is not None:
+            reasons.append("its payload is encrypted (QUEUE_ENCRYPTION_KEY)")
     return Diagnosis(
         id=job_id,
         state=str(JobState.FAILED),
         summary=f"in the failed store since {_at(failed.failed_at)}: "
         f"{failed.exception}: {failed.message}",
-        reasons=[f"failed after {failed.attempts} attempt(s) on queue {failed.queue!r}"],
+        reasons=reasons,
         commands=[f"gello queue:retry {job_id}", f"gello queue:forget {job_id}"],
         queue=failed.queue,
         name=failed.name,

@@ -84,6 +84,8 @@ class Queue:
             queue=s.queue_default,
             tries=s.queue_max_tries,
             max_payload_bytes=s.queue_max_payload_bytes,
+            keyring=s.keyring(),
+            encrypt_all=s.queue_encrypt_all,
         )
         self._drivers: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
         self._views: dict[asyncio.AbstractEventLoop, QueueDriver] = {}
@@ -401,6 +403,7 @@ def _factory_for(url: str, settings: Settings, registry: JobRegistry, pool: Pool
             max_result_bytes=cap,
             keep_completed=keep,
             keep_completed_payloads=payloads,
+            keyring=settings.keyring(),
         )
     return factory_from_url(url, prefix=settings.queue_prefix, pool=pool)
 

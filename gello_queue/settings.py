@@ -15,6 +15,7 @@ from urllib.parse import quote
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gello_queue.core.encryption import Keyring
 from gello_queue.core.errors import ConfigurationError
 from gello_queue.core.thresholds import RateThresholds, WaitThresholds
 
@@ -186,6 +187,13 @@ class Settings(BaseSettings):
     secret, as such URLs are: never logged nor shown."""
     queue_alert_every: float = Field(default=300.0, validation_alias="QUEUE_ALERT_EVERY", gt=0)
     """Seconds before the same alert (queue or job class) is raised again, across workers."""
+    queue_encryption_key: SecretStr | None = Field(
+        default=None, validation_alias="QUEUE_ENCRYPTION_KEY"
+    )
+    """Fernet keys for encrypted payloads, separated by commas: the first encrypts, all
+    decrypt (rotation). A secret: shown as ``**********`` by ``repr``."""
+    queue_encrypt_all: bool = Field(default=False, validation_alias="QUEUE_ENCRYPT_ALL")
+    """Encrypt every job's payload, not only those of classes with ``encrypted = True``."""
     gello_app: str | None = Field(default=None, validation_alias="GELLO_APP")
     """Module the worker imports to register the application's jobs (see ``find_app``)."""
 
@@ -217,6 +225,21 @@ class Settings(BaseSettings):
             except ConfigurationError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("queue_encryption_key")
+    @classmethod
+    def _encryption_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                Keyring(value.get_secret_value())
+            except ConfigurationError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    def keyring(self) -> Keyring | None:
+        """The keys of ``QUEUE_ENCRYPTION_KEY``, or None when it is not set."""
+        key = self.queue_encryption_key
+        return None if key is None else Keyring(key.get_secret_value())
 
     def wait_thresholds(self) -> WaitThresholds:
         """``QUEUE_WAIT_WARN`` per queue."""

@@ -39,13 +39,14 @@ def check(
     """Before a deploy: list the waiting, scheduled, reserved and failed jobs this code could
     not run (exit 1 when any)."""
     from gello_cli.context import import_app, with_inspector
-    from gello_queue import ConfigurationError, default_registry
+    from gello_queue import ConfigurationError, default_registry, load_settings
     from gello_queue.inspection import APP_HOWTO, DeployCheck
 
     if import_app(app).module is None:
         # Without the app's jobs every stored job would look unregistered.
         raise ConfigurationError(f"no app module names the jobs to check against: {APP_HOWTO}")
-    report: DeployCheck = with_inspector(lambda i: i.check_runnable(default_registry))
+    keyring = load_settings().keyring()  # encrypted payloads are checked when it is held
+    report: DeployCheck = with_inspector(lambda i: i.check_runnable(default_registry, keyring))
     if as_json:
         print_json(report.to_json())
     else:

@@ -41,7 +41,8 @@ def failed(
         typer.Option(
             "--reveal",
             help="Show payload fields named like secrets (password, token, api_key...) as"
-            " they are, instead of ***; with --export, keep them for an exact replay.",
+            " they are, instead of ***, and decrypt encrypted payloads with this process's"
+            " QUEUE_ENCRYPTION_KEY; with --export, keep them for an exact replay.",
         ),
     ] = False,
 ) -> None:
@@ -61,6 +62,9 @@ def failed(
         )
     rows = with_inspector(lambda i: i.failed(queue=queue, limit=limit))
     if as_json:
+        from gello_queue import load_settings
+
+        keyring = load_settings().keyring() if reveal else None
         print_json(
             [
                 {
@@ -71,7 +75,7 @@ def failed(
                     "failed_at": f.failed_at,
                     "exception": f.exception,
                     "message": f.message,
-                    "payload": f.payload() if reveal else redact(f.payload()),
+                    "payload": f.payload(keyring) if reveal else redact(f.payload()),
                 }
                 for f in rows
             ]

@@ -78,6 +78,12 @@ class Envelope:
     tags: list[str] = field(default_factory=list)
     reason: str | None = None
     """Why the job waits (a release reason) or last failed; shown by status tools."""
+    exceptions: int = 0
+    """Attempts that ended in an unhandled exception so far (releases are not counted),
+    for ``max_exceptions``; a message stored before this field existed reads as 0."""
+    encrypted: str | None = None
+    """The payload as a Fernet token when the job is encrypted (``payload`` is then
+    empty; see ``gello_queue.core.encryption``); ``None``: the payload is plain."""
     v: int = ENVELOPE_VERSION
     """The envelope format's version."""
 
@@ -120,6 +126,8 @@ class Envelope:
                 "trace": self.trace,
                 "tags": self.tags,
                 "reason": self.reason,
+                "exceptions": self.exceptions,
+                "encrypted": self.encrypted,
                 "v": self.v,
             }
         )
@@ -163,6 +171,8 @@ class Envelope:
                 trace=dict(data.get("trace") or {}),
                 tags=list(data.get("tags") or ()),
                 reason=data.get("reason"),
+                exceptions=int(data.get("exceptions") or 0),
+                encrypted=_opt_str(data.get("encrypted")),
             )
         except KeyError as exc:
             raise EnvelopeError(f"missing field {exc.args[0]!r}") from None
@@ -241,6 +251,10 @@ def _payload_version(value: Any) -> int:
     if type(value) is not int or value < 1:
         raise EnvelopeError(f"field 'payload_version' must be a whole number >= 1, got {value!r}")
     return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _opt_float(value: Any) -> float | None:

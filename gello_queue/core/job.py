@@ -22,6 +22,7 @@ from typing import (
     Generic,
     Literal,
     NoReturn,
+    TypeAlias,
     TypeVar,
     get_args,
     get_origin,
@@ -68,6 +69,15 @@ __all__ = [
 
 P = TypeVar("P", bound=BaseModel)
 
+Condition: TypeAlias = object
+"""What ``dispatch_if``/``dispatch_unless`` test: any value (its truth), or a callable
+taking no argument whose result's truth is used, as Laravel's ``value($condition)``."""
+
+
+def holds(condition: Condition) -> bool:
+    """Whether a dispatch condition holds: a callable is called once, then truth-tested."""
+    return bool(condition() if callable(condition) else condition)
+
 
 class Job(Generic[P]):
     """Base class of every job: subclass it with a payload model and write ``handle``.
@@ -97,6 +107,12 @@ class Job(Generic[P]):
     """Attempts before the failed store; defaults to ``QUEUE_MAX_TRIES``."""
     backoff: ClassVar[BackoffSpec] = None
     """Seconds before a retry: a number, a list per retry, or ``Exponential(...)``."""
+    encrypted: ClassVar[bool] = False
+    """Store the payload encrypted with ``QUEUE_ENCRYPTION_KEY`` (as Laravel's
+    ``ShouldBeEncrypted``); ``QUEUE_ENCRYPT_ALL`` turns it on for every job."""
+    max_exceptions: ClassVar[int | None] = None
+    """Fail for good after this many attempts ended in an unhandled exception, even with
+    ``tries`` left (releases, e.g. by a rate limit, do not count); None: no such limit."""
     timeout: ClassVar[float | None] = None
     """Seconds one attempt may run; defaults to the worker's ``--timeout``."""
     retry_until: ClassVar[Delay | None] = None
@@ -169,6 +185,12 @@ class Job(Generic[P]):
             )
         if cls.tries is not None and cls.tries < 1:
             raise ConfigurationError(f"{cls.__name__}.tries must be >= 1, got {cls.tries}")
+        if cls.max_exceptions is not None and (
+            isinstance(cls.max_exceptions, bool) or cls.max_exceptions < 1
+        ):
+            raise ConfigurationError(
+                f"{cls.__name__}.max_exceptions must be >= 1 or None, got {cls.max_exceptions}"
+            )
         cls._backoff_spec = normalize_backoff(cls.backoff)
         if cls.unique_until not in ("processed", "processing"):
             raise ConfigurationError(
@@ -320,6 +342,114 @@ class Job(Generic[P]):
             queue=queue, priority=priority, delay=delay, at=at
         )
         return _result(_connection(connection).dispatch_blocking(pending))
+
+    @classmethod
+    async def dispatch_if(
+        cls,
+        condition: Condition,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+        connection: Dispatcher | None = None,
+        **fields: Any,
+    ) -> DispatchResult | None:
+        """``dispatch`` when ``condition`` holds (a value, or a callable asked once);
+        return the job id, or None when nothing was dispatched (the payload is then
+        not validated either)."""
+        if not holds(condition):
+            return None
+        return await cls.dispatch(
+            payload,
+            queue=queue,
+            priority=priority,
+            delay=delay,
+            at=at,
+            connection=connection,
+            **fields,
+        )
+
+    @classmethod
+    def dispatch_if_blocking(
+        cls,
+        condition: Condition,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+        connection: Dispatcher | None = None,
+        **fields: Any,
+    ) -> DispatchResult | None:
+        """Blocking twin of ``dispatch_if``."""
+        if not holds(condition):
+            return None
+        return cls.dispatch_blocking(
+            payload,
+            queue=queue,
+            priority=priority,
+            delay=delay,
+            at=at,
+            connection=connection,
+            **fields,
+        )
+
+    @classmethod
+    async def dispatch_unless(
+        cls,
+        condition: Condition,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+        connection: Dispatcher | None = None,
+        **fields: Any,
+    ) -> DispatchResult | None:
+        """``dispatch`` unless ``condition`` holds; the opposite of ``dispatch_if``."""
+        return await cls.dispatch_if(
+            not holds(condition),
+            payload,
+            queue=queue,
+            priority=priority,
+            delay=delay,
+            at=at,
+            connection=connection,
+            **fields,
+        )
+
+    @classmethod
+    def dispatch_unless_blocking(
+        cls,
+        condition: Condition,
+        payload: P | Mapping[str, Any] | None = None,
+        /,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: Delay | None = None,
+        at: datetime | None = None,
+        connection: Dispatcher | None = None,
+        **fields: Any,
+    ) -> DispatchResult | None:
+        """Blocking twin of ``dispatch_unless``."""
+        return cls.dispatch_if_blocking(
+            not holds(condition),
+            payload,
+            queue=queue,
+            priority=priority,
+            delay=delay,
+            at=at,
+            connection=connection,
+            **fields,
+        )
 
     @classmethod
     async def dispatch_after(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
 
+from gello_queue.core.encryption import KEY_HELP, Keyring
 from gello_queue.core.envelope import Envelope, new_id
 from gello_queue.core.errors import (
     ConfigurationError,
@@ -46,6 +47,11 @@ class JobDefaults:
     queue: str = "default"
     tries: int = 3
     max_payload_bytes: int = 262144
+    keyring: Keyring | None = None
+    """The keys of ``QUEUE_ENCRYPTION_KEY``, for encrypted jobs (None: none set)."""
+    encrypt_all: bool = False
+    """``QUEUE_ENCRYPT_ALL``: every job's payload is encrypted, not only those whose class
+    sets ``encrypted``."""
 
 
 def validate_payload(
@@ -133,12 +139,19 @@ class PendingDispatch:
             extra = {**self._unique_fields(queue), **extra}
             if job.debounce is not None and self.at is None:
                 available = now + max(self.delay_s, seconds(job.debounce))
+        payload, sealed = self.payload, None
+        if job.encrypted or defaults.encrypt_all:
+            if defaults.keyring is None:
+                why = "is encrypted" if job.encrypted else "is encrypted by QUEUE_ENCRYPT_ALL"
+                raise ConfigurationError(f"{job.name} {why} but there is no key: {KEY_HELP}")
+            payload, sealed = {}, defaults.keyring.seal(self.payload)
         env = Envelope(
             id=new_id(),
             name=job.name,
             queue=queue,
-            payload=self.payload,
+            payload=payload,
             payload_version=job.version,
+            encrypted=sealed,
             max_attempts=job.tries or defaults.tries,
             priority=self.priority if self.priority is not None else job.priority,
             timeout=job.timeout,
@@ -150,6 +163,8 @@ class PendingDispatch:
                 job.tags,
                 lambda: (job(), job.payload_model.model_validate(self.payload)),
                 self.payload,
+                # An encrypted payload's ids would be stored in clear as tags.
+                automatic=sealed is None,
             ),
             **extra,
         )

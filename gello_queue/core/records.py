@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from gello_queue.core.encryption import Keyring, shown_payload
 from gello_queue.core.envelope import load_json
 from gello_queue.core.errors import EnvelopeError
 from gello_queue.core.redaction import redact_url
@@ -62,14 +63,15 @@ class FailedJob:
     failed_at: float
     attempts: int
 
-    def payload(self) -> Any:
+    def payload(self, keyring: Keyring | None = None) -> Any:
         """The job's payload, or ``None`` when the body is not an envelope (or could not
-        be written back: nested too deep)."""
+        be written back: nested too deep). An encrypted payload reads as ``"encrypted"``
+        unless ``keyring`` (the operator's ``QUEUE_ENCRYPTION_KEY``) decrypts it."""
         try:
             data = load_json(self.body)
         except EnvelopeError:
             return None
-        return data.get("payload") if isinstance(data, dict) else None
+        return shown_payload(data, keyring, reveal=keyring is not None)
 
 
 class CompletedJob(NamedTuple):

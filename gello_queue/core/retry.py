@@ -135,6 +135,8 @@ def decide(
     now: float,
     permanent: bool = False,
     jitter: float = 1.0,
+    exceptions: int = 0,
+    max_exceptions: int | None = None,
 ) -> Decision:
     """Decide what happens after a failed attempt.
 
@@ -146,12 +148,16 @@ def decide(
         now: the current epoch seconds.
         permanent: the failure was marked permanent (``FailJob``, invalid payload).
         jitter: a sample in [0, 1) for jittered backoff.
+        exceptions: attempts that ended in an unhandled exception, this one included.
+        max_exceptions: the job's ``max_exceptions`` (None: no limit but ``tries``).
 
     Returns:
         ``Retry(delay_s)`` or ``GiveUp(reason)``.
     """
     if permanent:
         return GiveUp("failed permanently")
+    if max_exceptions is not None and exceptions >= max_exceptions:
+        return GiveUp(f"max_exceptions reached ({exceptions} of {max_exceptions})")
     if attempt >= max_attempts:
         return GiveUp(f"attempts exhausted ({attempt} of {max_attempts})")
     delay = backoff_delay(backoff, attempt, jitter)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gello_queue.core.encryption import DecryptionError, Keyring, open_payload
 from gello_queue.core.envelope import ENVELOPE_VERSION, Envelope, load_json
 from gello_queue.core.errors import (
     EnvelopeError,
@@ -49,8 +50,11 @@ class Stranding:
     """The error a worker would meet, in one line."""
 
 
-def stranding_of_body(registry: JobRegistry, body: str | bytes) -> Stranding | None:
-    """Why the stored ``body`` could not run against ``registry``; None when it could."""
+def stranding_of_body(
+    registry: JobRegistry, body: str | bytes, keyring: Keyring | None = None
+) -> Stranding | None:
+    """Why the stored ``body`` could not run against ``registry``; None when it could
+    (``keyring`` opens encrypted payloads, see ``stranding_of``)."""
     try:
         data = load_json(body)
     except EnvelopeError as exc:
@@ -67,17 +71,34 @@ def stranding_of_body(registry: JobRegistry, body: str | bytes) -> Stranding | N
         env = Envelope.from_dict(data)
     except EnvelopeError as exc:
         return Stranding(StrandReason.UNREADABLE, name, f"not a gello envelope: {exc}")
-    return stranding_of(registry, env)
+    return stranding_of(registry, env, keyring)
 
 
-def stranding_of(registry: JobRegistry, env: Envelope) -> Stranding | None:
-    """Why ``env`` could not run against ``registry``; None when it could."""
+def stranding_of(
+    registry: JobRegistry, env: Envelope, keyring: Keyring | None = None
+) -> Stranding | None:
+    """Why ``env`` could not run against ``registry``; None when it could.
+
+    An encrypted payload is opened with ``keyring``; without one, only its version is
+    checked (its fields cannot be read here, and the worker, holding the key, checks them).
+    """
     try:
         job = registry.get(env.name)
     except UnknownJobError as exc:
         return Stranding(StrandReason.NOT_REGISTERED, env.name, str(exc))
+    payload = env.payload
+    if env.encrypted is not None:
+        if keyring is None:
+            if env.payload_version > job.version:
+                detail = f"payload version {env.payload_version} is newer than {job.version}"
+                return Stranding(StrandReason.NEWER_VERSION, env.name, detail)
+            return None
+        try:
+            payload = open_payload(env.payload, env.encrypted, keyring)
+        except DecryptionError as exc:
+            return Stranding(StrandReason.INVALID_PAYLOAD, env.name, str(exc))
     try:
-        read_payload(job, env.payload_version, env.payload)
+        read_payload(job, env.payload_version, payload)
     except PayloadTooNewError as exc:
         return Stranding(StrandReason.NEWER_VERSION, env.name, str(exc))
     except (UpcastError, PayloadValidationError) as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gello_queue.core.encryption import Keyring
 from gello_queue.core.registry import JobRegistry
 from gello_queue.core.runnable import Stranding, StrandReason, stranding_of_body
 from gello_queue.core.states import JobState
@@ -105,10 +106,13 @@ class _Tally:
 class DeployChecks(InspectorBase):
     """The deploy check."""
 
-    async def check_runnable(self, registry: JobRegistry) -> DeployCheck:
+    async def check_runnable(
+        self, registry: JobRegistry, keyring: Keyring | None = None
+    ) -> DeployCheck:
         """Every waiting, scheduled, reserved and failed job that the code whose jobs
         ``registry`` holds could not run: not registered, payload invalid after upcasting,
-        or written by a newer deploy. On a driver that cannot list its queued jobs
+        or written by a newer deploy (``keyring`` opens encrypted payloads; without it
+        only their version is checked). On a driver that cannot list its queued jobs
         (a message broker) only the failed store is read, and ``unchecked`` says so.
         """
         driver = await self._driver()
@@ -120,7 +124,9 @@ class DeployChecks(InspectorBase):
                 while True:
                     page = await driver.jobs(None, state, limit=SCAN_PAGE, offset=offset)
                     for record in page:
-                        tally.add(record.id, state, stranding_of_body(registry, record.body))
+                        tally.add(
+                            record.id, state, stranding_of_body(registry, record.body, keyring)
+                        )
                     if len(page) < SCAN_PAGE:
                         break
                     offset += len(page)
@@ -130,5 +136,5 @@ class DeployChecks(InspectorBase):
                 " the messages it holds, so only the failed store was checked"
             )
         async for failed in self._scan(FailedFilter(), None):
-            tally.add(failed.id, JobState.FAILED, stranding_of_body(registry, failed.body))
+            tally.add(failed.id, JobState.FAILED, stranding_of_body(registry, failed.body, keyring))
         return tally.report(unchecked)

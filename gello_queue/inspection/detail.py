@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from gello_queue.core.encryption import shown_payload
 from gello_queue.core.states import JobState
 from gello_queue.ports import FailedJob, JobRecord
 
@@ -57,7 +58,7 @@ def detail_of_record(record: JobRecord) -> JobDetail:
         created_at=record.created_at,
         available_at=record.available_at,
         body=record.body,
-        payload=env.get("payload"),
+        payload=shown_payload(env),
         envelope=env or None,
         reserved_by=record.reserved_by,
         lease_expires_at=record.lease_expires_at,

@@ -230,7 +230,7 @@ class BatchHandle:
     ) -> list[str]:
         """Add jobs to the batch (from inside one of its running jobs, so the batch
         cannot finish in between); return their ids."""
-        defaults = defaults or JobDefaults(queue=self.queue)
+        defaults = defaults or _defaults_for(self.queue)
         now = time.time()
         items: list[list[JsonDict]] = []
         for item in jobs:
@@ -240,6 +240,18 @@ class BatchHandle:
                 items.append([link(item, defaults, now, once=False, batch_id=self.id)])
         spec = {"id": self.id, "name": "", "items": [i for i in items if i], "options": {}}
         return await push_spec(self.driver, spec)
+
+
+def _defaults_for(queue: str) -> JobDefaults:
+    """Defaults for jobs added from inside a running job, with the default connection's
+    encryption keys (an encrypted job added there is sealed as any other dispatch)."""
+    try:
+        base = getattr(default_connection(), "defaults", None)
+    except ConfigurationError:
+        base = None
+    if not isinstance(base, JobDefaults):
+        return JobDefaults(queue=queue)
+    return JobDefaults(queue=queue, keyring=base.keyring, encrypt_all=base.encrypt_all)
 
 
 def _batch_of(job: Job[Any]) -> BatchHandle | None:

@@ -9,6 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from cryptography.fernet import Fernet
+
+from gello_queue.core.encryption import Keyring
 from gello_queue.core.errors import FailJob
 from gello_queue.core.job import Delay, Job, JobDefaults, seconds
 from gello_queue.core.progress import ProgressThrottle
@@ -115,12 +118,16 @@ async def run_job(
     pending = job.make(payload, **fields)
     if queue is not None:
         pending = pending.on_queue(queue)
-    env = pending.to_envelope(JobDefaults(), time.time())
+    # A key of its own: an encrypted job is sealed and opened as a worker would.
+    keyring = Keyring(Fernet.generate_key().decode())
+    env = pending.to_envelope(JobDefaults(keyring=keyring), time.time())
     registry = JobRegistry()
     registry.register(job)
     released: list[JobReleased] = []
     driver = MemoryDriver()
-    executor = _Observed(driver, registry, ExecutorOptions(), events=Events([_keep(released)]))
+    executor = _Observed(
+        driver, registry, ExecutorOptions(keyring=keyring), events=Events([_keep(released)])
+    )
     executor.reported = []
     # Stored one attempt short: the reserve counts this one, as a worker's would.
     await driver.push([env.with_changes(attempts=max(attempt - 1, 0))])

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from gello_queue.core.encryption import DecryptionError, Keyring, open_payload
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import (
     EnvelopeError,
@@ -99,9 +100,12 @@ class ExecutorOptions:
     keep_completed: int = 0
     """``QUEUE_KEEP_COMPLETED``: completed jobs kept per queue (0: no history)."""
     keep_completed_payloads: bool = False
-    """``QUEUE_KEEP_COMPLETED_PAYLOADS``: whether their payloads are kept too."""
+    """``QUEUE_KEEP_COMPLETED_PAYLOADS``: whether their payloads are kept too (never an
+    encrypted one)."""
     newer_payload_delay_s: float = NEWER_PAYLOAD_RETRY_S
     """Seconds a message written by a newer version of its job is put back for."""
+    keyring: Keyring | None = None
+    """``QUEUE_ENCRYPTION_KEY``: decrypts encrypted payloads."""
 
 
 @dataclass(slots=True)
@@ -115,6 +119,9 @@ class _Run:
     """Seconds from when the job became available to this attempt's start."""
     job: Job[Any] | None = None
     payload: Any = None
+    plain: Any = None
+    """The payload's JSON form, decrypted when the job is encrypted (``env`` keeps it
+    encrypted, for whatever is stored back)."""
     deadline: asyncio.Timeout | None = None
     result: Any = None
     """What ``handle`` returned (``_Written`` when it ran in a child process)."""
@@ -189,6 +196,10 @@ class Executor:
         except UnknownJobError as exc:
             return await self._give_up(run, Failure("UnknownJobError", str(exc)))
         try:
+            run.plain = open_payload(env.payload, env.encrypted, self.options.keyring)
+        except DecryptionError as exc:
+            return await self._give_up(run, Failure("DecryptionError", str(exc)))
+        try:
             self._read_payload(run, job_cls)
         except PayloadTooNewError as exc:
             # A newer deploy's message: not this job's fault, and newer workers can run it.
@@ -255,7 +266,7 @@ class Executor:
             return None
         env = run.env
         payload = None
-        if self.options.keep_completed_payloads:
+        if self.options.keep_completed_payloads and env.encrypted is None:
             payload = orjson.dumps(env.payload).decode()
         return CompletedJob(
             id=env.id,
@@ -278,6 +289,7 @@ class Executor:
         job_cls = self.registry.get(env.name)
         timeout = self.timeout_of(env, job_cls)
         run = _Run(res, env, time.perf_counter() - timeout)
+        run.plain = open_payload(env.payload, env.encrypted, self.options.keyring)
         self._read_payload(run, job_cls)  # as it was read when the run began
         self._instance(run, job_cls)  # for its ``failed`` hook: the running one is stuck
         message = f"timed out after {timeout:g} s; it ignored its cancellation and was abandoned"
@@ -294,8 +306,11 @@ class Executor:
             PayloadTooNewError, UpcastError, PayloadValidationError: see ``read_payload``.
         """
         env = run.env
-        data, run.payload = read_payload(job_cls, env.payload_version, env.payload)
-        if env.payload_version != job_cls.version:
+        data, run.payload = read_payload(job_cls, env.payload_version, run.plain)
+        run.plain = data
+        if env.payload_version != job_cls.version and env.encrypted is None:
+            # An encrypted payload is never written back in clear: each attempt upcasts
+            # the stored one again.
             run.env = env.with_changes(payload=data, payload_version=job_cls.version)
 
     def timeout_of(self, env: Envelope, job_cls: type[Job[Any]]) -> float:
@@ -355,7 +370,7 @@ class Executor:
                     env.name,
                     env.id,
                     env.attempts,
-                    env.payload,
+                    run.plain,
                     remaining,
                     started,
                     self.options.max_result_bytes if keeps else None,
@@ -396,6 +411,7 @@ class Executor:
         max_attempts = env.max_attempts
         if job_cls.tries is None and self.options.tries is not None:
             max_attempts = self.options.tries
+        exceptions = env.exceptions + 1
         decision = decide(
             attempt=res.attempts,
             max_attempts=max_attempts,
@@ -403,7 +419,10 @@ class Executor:
             retry_until=env.retry_until,
             now=self.clock(),
             jitter=random.random(),
+            exceptions=exceptions,
+            max_exceptions=job_cls.max_exceptions,
         )
+        run.env = env = env.with_changes(exceptions=exceptions)
         if isinstance(decision, GiveUp):
             return await self._give_up(run, failure, error, decision.reason)
         reason = f"{failure.exception}: {failure.message}"[:500]
@@ -436,7 +455,9 @@ class Executor:
                 await self.flow.failed(env)
             except Exception as exc:  # the failure itself must still be stored
                 get_logger().error("flow_error", job=env.name, id=env.id, error=repr(exc))
-        if not await self.driver.fail(res, env.encode().decode(), failure):
+        # The stored body says why it was given up (not an older release's reason).
+        body = env.with_changes(reason=why).encode().decode()
+        if not await self.driver.fail(res, body, failure):
             return self._lost(res, env.name, "fail")
         self.events.emit(
             JobFailed(

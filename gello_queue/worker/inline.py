@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from gello_queue.core.encryption import Keyring
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import GelloError
 from gello_queue.core.registry import JobRegistry, default_registry
@@ -40,6 +41,7 @@ class SyncDriver(MemoryDriver):
         max_result_bytes: int = MAX_RESULT_BYTES,
         keep_completed: int = 0,
         keep_completed_payloads: bool = False,
+        keyring: Keyring | None = None,
     ) -> None:
         super().__init__()
         self.registry = registry or default_registry
@@ -49,6 +51,7 @@ class SyncDriver(MemoryDriver):
             max_result_bytes=max_result_bytes,
             keep_completed=keep_completed,
             keep_completed_payloads=keep_completed_payloads,
+            keyring=keyring,
         )
 
     async def push(self, envelopes: Sequence[Envelope]) -> list[str]:

@@ -117,6 +117,7 @@ class Worker:
             max_result_bytes=settings.queue_max_result_bytes,
             keep_completed=settings.queue_keep_completed,
             keep_completed_payloads=settings.queue_keep_completed_payloads,
+            keyring=settings.keyring(),
         )
         self.state = WorkerState.STOPPED
         self.started_at: float | None = None

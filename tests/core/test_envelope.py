@@ -34,8 +34,15 @@ def test_round_trip_keeps_every_field() -> None:
         trace={"traceparent": "00-x"},
         tags=["billing"],
         reason="rate limited",
+        exceptions=2,
     )
     assert Envelope.decode(env.encode()) == env
+
+
+def test_a_message_stored_before_the_exceptions_count_reads_as_none_raised() -> None:
+    old = Envelope(id=new_id(), name="N", queue="q", payload={}).to_dict()
+    del old["exceptions"]
+    assert Envelope.from_dict(old).exceptions == 0
 
 
 def test_encode_writes_every_field_as_the_dataclass_does() -> None:
@@ -62,6 +69,7 @@ def test_encode_writes_every_field_as_the_dataclass_does() -> None:
         trace={"traceparent": "00-x"},
         tags=["t"],
         reason="why",
+        exceptions=1,
     )
     for env in (full, Envelope(id="i", name="n", queue="q", payload={})):
         assert env.encode() == orjson.dumps(env)

@@ -123,3 +123,11 @@ def test_bad_declarations_fail_at_import() -> None:
         backoff = Exponential(base=1, cap=10)
 
     assert Fine._backoff_spec["kind"] == "exponential"
+
+
+@pytest.mark.parametrize("bad", [0, -1, True])
+def test_max_exceptions_must_be_a_positive_count(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match="max_exceptions must be >= 1"):
+
+        class Bad(Job[Welcome], register=False):
+            max_exceptions = bad  # type: ignore[assignment]

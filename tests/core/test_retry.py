@@ -46,6 +46,16 @@ def test_decide_respects_retry_until_and_permanent_failures() -> None:
     assert isinstance(out, GiveUp)
 
 
+def test_decide_gives_up_at_max_exceptions_with_tries_left() -> None:
+    common = {"attempt": 2, "max_attempts": 10, "backoff": 5.0, "retry_until": None, "now": 0.0}
+    assert decide(**common, exceptions=2, max_exceptions=3) == Retry(5)  # type: ignore[arg-type]
+    out = decide(**common, exceptions=3, max_exceptions=3)  # type: ignore[arg-type]
+    assert out == GiveUp("max_exceptions reached (3 of 3)")
+    assert decide(**common, exceptions=50) == Retry(5)  # type: ignore[arg-type]
+    out = decide(**common, exceptions=3, max_exceptions=3, permanent=True)  # type: ignore[arg-type]
+    assert out == GiveUp("failed permanently")
+
+
 @pytest.mark.parametrize("bad", [-1, [], [1, "x"], True, {"kind": "zigzag"}, "10"])
 def test_bad_backoff_is_a_clear_error(bad: object) -> None:
     with pytest.raises(ConfigurationError, match="backoff"):

@@ -21,8 +21,8 @@ from gello_queue.ports import Failure, QueueDriver
 
 PASSWORD = "Rp@ss/w0rd"
 URL = f"redis://default:{PASSWORD}@cache:6379/0"
-PAYLOAD = {"user": "ada", "password": "hunter2", "api_key": "k-123", "nested": {"token": "t-9"}}
-SECRETS = (PASSWORD, "Rp@", "w0rd", "hunter2", "k-123", "t-9")
+PAYLOAD = {"user": "ada", "password": "hunter2", "api_key": "k-123", "nested": {"token": "tok-9q"}}
+SECRETS = (PASSWORD, "Rp@", "w0rd", "hunter2", "k-123", "tok-9q")
 
 
 def _traceback() -> str:
