@@ -17,6 +17,7 @@ from gello_queue.core.thresholds import WaitThresholds
 from gello_queue.inspection.admin import Admin
 from gello_queue.inspection.base import SCAN_PAGE
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
+from gello_queue.inspection.events import RECENT_EVENTS, event_line
 from gello_queue.inspection.facts import BATCHES_COUNTED, Facts, HealthReport, ServerWarnings
 from gello_queue.inspection.failed import FailedFilter, FailureGroup, fingerprint
 from gello_queue.inspection.history import RECENT_MAX, History
@@ -66,7 +67,7 @@ from gello_queue.inspection.tooling import (
     uptime,
 )
 from gello_queue.inspection.workers import pick_worker, worker_label
-from gello_queue.ports import FailedPage, FailedTally
+from gello_queue.ports import EventKind, FailedPage, FailedTally, OpsEvent
 
 
 class Inspector(Reads, Matching, Admin, Facts, History):
@@ -83,12 +84,14 @@ __all__ = [
     "MIN_PREFIX",
     "PERCENTILES",
     "PREFIX_SCAN",
+    "RECENT_EVENTS",
     "RECENT_MAX",
     "SCAN_PAGE",
     "UNKNOWN",
     "AmbiguousIdError",
     "AppLocation",
     "Diagnosis",
+    "EventKind",
     "FailedFilter",
     "FailedIdsByPrefix",
     "FailedPage",
@@ -99,6 +102,7 @@ __all__ = [
     "JobDetail",
     "JobIdsByPrefix",
     "Matches",
+    "OpsEvent",
     "QueueStats",
     "ServerWarnings",
     "Snapshot",
@@ -112,6 +116,7 @@ __all__ = [
     "default_schedules",
     "detail_of_failed",
     "detail_of_record",
+    "event_line",
     "find_app",
     "fingerprint",
     "heartbeat_age",

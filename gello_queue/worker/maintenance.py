@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from gello_queue.core.errors import NotSupportedError
 from gello_queue.events import JobsRescued
-from gello_queue.ports import QueueDriver, TimingStats
+from gello_queue.ports import (
+    EventKind,
+    EventLog,
+    OpsEvent,
+    QueueDriver,
+    RescueResult,
+    TimingStats,
+)
 from gello_queue.worker.states import ExitReason
 from gello_queue.worker.timings import TimingTally
 
@@ -38,6 +45,12 @@ class Maintenance:
         self.rescue_every = worker.lease_s / 2
         self.timings = TimingTally()
         self.timing_stats = driver if isinstance(driver, TimingStats) else None
+        self.event_log = driver if isinstance(driver, EventLog) else None
+        self.labels: dict[str, str] = {}
+        """Worker id -> ``host:pid/name`` of the workers seen at the last two looks: a
+        dead worker's heartbeat expires with its leases, so the look before the rescue
+        that takes its jobs back is the last to name it."""
+        self._last_look: dict[str, str] = {}
         self._unsubscribe: Callable[[], None] | None = None
 
     async def prime(self) -> None:
@@ -45,6 +58,7 @@ class Maintenance:
         self.restart_seen = await self.driver.restart_signal()
         self.worker.paused_queues = await self.driver.paused()
         await self.beat()
+        await self.look_at_workers()
         # Last: a start that failed above leaves no listener behind on the worker's events.
         if self.timing_stats is not None:
             self._unsubscribe = self.worker.events.subscribe(self.timings)
@@ -145,10 +159,45 @@ class Maintenance:
             self._unsubscribe = None
 
     async def rescue(self) -> None:
-        """Requeue jobs whose worker stopped renewing their lease."""
+        """Requeue jobs whose worker stopped renewing their lease, and record in the
+        backend whose jobs they were, for operators on any host."""
+        await self.look_at_workers()
         result = await self.driver.rescue()
         if result.requeued or result.failed:
             self.worker.events.emit(JobsRescued(result.requeued, result.failed))
+            await self.record_rescue(result)
+
+    async def look_at_workers(self) -> None:
+        """Remember how the live workers are named (see ``labels``)."""
+        if self.event_log is None:
+            return
+        seen = {w.id: w.label for w in await self.driver.workers()}
+        self.labels = {**self._last_look, **seen}
+        self._last_look = seen
+
+    async def record_rescue(self, result: RescueResult) -> None:
+        """One ``OpsEvent`` per worker whose jobs ``result`` took back."""
+        if self.event_log is None:
+            return
+        at = await self.driver.now()
+        by = self.worker.record().label
+        events = [
+            OpsEvent(
+                EventKind.RESCUE,
+                at,
+                self.labels.get(holder, holder) if holder else "",
+                tuple(requeued + failed),
+                tuple(failed),
+                by,
+            )
+            for holder, (requeued, failed) in result.by_worker().items()
+        ]
+        try:
+            await self.event_log.events_add(events)
+        except NotSupportedError:
+            # A wrapper offers the port but its driver has none: stop recording.
+            self.worker.log.warning("events_not_kept", error="the driver keeps no events")
+            self.event_log = None
 
     async def finish(self) -> None:
         """Final counters, and forget this worker's heartbeat."""
