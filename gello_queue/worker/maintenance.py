@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 
 TICK_S = 1.0
 """How often pause flags, commands, the restart signal and limits are checked."""
+NAME_KEY = "worker-name:"
+"""Coordination key prefix under which each worker keeps its ``host:pid/name`` by id."""
+NAME_KEPT_S = 86_400.0
+"""How long a worker's name outlives its last renewal: as long as events are kept."""
+NAME_RENEWED_S = 3600.0
+"""How often a running worker renews its kept name."""
 
 
 class Maintenance:
@@ -46,11 +52,7 @@ class Maintenance:
         self.timings = TimingTally()
         self.timing_stats = driver if isinstance(driver, TimingStats) else None
         self.event_log = driver if isinstance(driver, EventLog) else None
-        self.labels: dict[str, str] = {}
-        """Worker id -> ``host:pid/name`` of the workers seen at the last two looks: a
-        dead worker's heartbeat expires with its leases, so the look before the rescue
-        that takes its jobs back is the last to name it."""
-        self._last_look: dict[str, str] = {}
+        self._named_at: float | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
     async def prime(self) -> None:
@@ -58,7 +60,7 @@ class Maintenance:
         self.restart_seen = await self.driver.restart_signal()
         self.worker.paused_queues = await self.driver.paused()
         await self.beat()
-        await self.look_at_workers()
+        await self.keep_name()
         # Last: a start that failed above leaves no listener behind on the worker's events.
         if self.timing_stats is not None:
             self._unsubscribe = self.worker.events.subscribe(self.timings)
@@ -161,19 +163,31 @@ class Maintenance:
     async def rescue(self) -> None:
         """Requeue jobs whose worker stopped renewing their lease, and record in the
         backend whose jobs they were, for operators on any host."""
-        await self.look_at_workers()
+        await self.keep_name()
         result = await self.driver.rescue()
         if result.requeued or result.failed:
             self.worker.events.emit(JobsRescued(result.requeued, result.failed))
             await self.record_rescue(result)
 
-    async def look_at_workers(self) -> None:
-        """Remember how the live workers are named (see ``labels``)."""
+    async def keep_name(self) -> None:
+        """Keep this worker's ``host:pid/name`` by its id in the backend, renewed hourly.
+
+        A dead worker's heartbeat expires with its leases, often before another worker
+        (one started to replace it) rescues its jobs: the rescue event still names it.
+        """
         if self.event_log is None:
             return
-        seen = {w.id: w.label for w in await self.driver.workers()}
-        self.labels = {**self._last_look, **seen}
-        self._last_look = seen
+        now = time.monotonic()
+        if self._named_at is not None and now - self._named_at < NAME_RENEWED_S:
+            return
+        await keep_worker_name(self.driver, self.worker.id, self.worker.record().label)
+        self._named_at = now
+
+    async def name_of(self, worker_id: str | None) -> str:
+        """The kept name of the worker ``worker_id``, else its id ("" when unknown)."""
+        if not worker_id:
+            return ""
+        return await self.driver.lock_owner(NAME_KEY + worker_id) or worker_id
 
     async def record_rescue(self, result: RescueResult) -> None:
         """One ``OpsEvent`` per worker whose jobs ``result`` took back."""
@@ -185,7 +199,7 @@ class Maintenance:
             OpsEvent(
                 EventKind.RESCUE,
                 at,
-                self.labels.get(holder, holder) if holder else "",
+                await self.name_of(holder),
                 tuple(requeued + failed),
                 tuple(failed),
                 by,
@@ -208,3 +222,9 @@ class Maintenance:
             self.worker.log.error("maintenance_error", error=repr(exc))
         finally:
             self.stop_counting()
+
+
+async def keep_worker_name(driver: QueueDriver, worker_id: str, label: str) -> None:
+    """Keep ``label`` (``host:pid/name``) as the name of worker ``worker_id`` for
+    ``NAME_KEPT_S``, in the backend's shared state, for any process to read by id."""
+    await driver.lock_acquire(NAME_KEY + worker_id, label, NAME_KEPT_S)

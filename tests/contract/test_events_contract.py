@@ -14,7 +14,8 @@ from helpers import envelope, eventually
 from gello_queue import JobRegistry, Queue, Settings, Worker
 from gello_queue.drivers.common import EVENTS_KEPT, EVENTS_KEPT_S
 from gello_queue.inspection import Inspector, event_line
-from gello_queue.ports import EventKind, EventLog, OpsEvent, QueueDriver, WorkerRecord
+from gello_queue.ports import EventKind, EventLog, OpsEvent, QueueDriver
+from gello_queue.worker.maintenance import keep_worker_name
 
 
 def events_of(driver: QueueDriver) -> EventLog:
@@ -71,21 +72,7 @@ def queue_on(driver: QueueDriver) -> Queue:
     )
 
 
-def dead_worker(now: float) -> WorkerRecord:
-    return WorkerRecord(
-        id="0190f1c2-dead-7000-8000-000000014517",
-        name="emails-1",
-        host="vm",
-        pid=14517,
-        queues=["default"],
-        concurrency=3,
-        state="running",
-        processed=0,
-        failed=0,
-        current_jobs=[],
-        started_at=now,
-        memory_bytes=0,
-    )
+DEAD_ID = "0190f1c2-dead-7000-8000-000000014517"
 
 
 @pytest.mark.timeout(60)
@@ -93,17 +80,18 @@ async def test_a_rescue_is_recorded_naming_the_dead_worker(
     driver: QueueDriver, peer: QueueDriver
 ) -> None:
     events_of(driver)
-    dead = dead_worker(await driver.now())
-    await driver.worker_beat(dead, ttl_s=30)
+    # A worker that started (keeping its name, as every worker does), leased three jobs
+    # and died: its heartbeat is gone by the time another worker rescues them.
+    await keep_worker_name(driver, DEAD_ID, "vm:14517/emails-1")
     last_try = envelope(max_attempts=1)
     jobs = [envelope(max_attempts=3), envelope(max_attempts=3), last_try]
     await driver.push(jobs)
     taken = await eventually(
-        lambda: driver.reserve(["default"], 3, lease_s=1.0, worker_id=dead.id),
+        lambda: driver.reserve(["default"], 3, lease_s=1.0, worker_id=DEAD_ID),
         lambda r: len(r) == 3,
     )
-    assert len(taken) == 3  # the dead worker leased them, then died: no renewal
-    # A live worker on another queue: its rescue pass takes the jobs back.
+    assert len(taken) == 3
+    # A worker started later, on another queue: its rescue pass takes the jobs back.
     rescuer = Worker(
         connection=queue_on(driver),
         registry=JobRegistry(),

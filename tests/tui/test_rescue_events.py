@@ -11,22 +11,9 @@ from tui_support import Env, loaded, screen_text, until
 
 from gello_cli.tui.app import MonitorApp
 from gello_queue import Worker
-from gello_queue.ports import WorkerRecord
+from gello_queue.worker.maintenance import keep_worker_name
 
-DEAD = WorkerRecord(
-    id="0190f1c2-dead-7000-8000-000000014517",
-    name="emails-1",
-    host="vm",
-    pid=14517,
-    queues=["mail"],
-    concurrency=3,
-    state="running",
-    processed=0,
-    failed=0,
-    current_jobs=[],
-    started_at=0.0,
-    memory_bytes=0,
-)
+DEAD_ID = "0190f1c2-dead-7000-8000-000000014517"
 
 
 @pytest.mark.timeout(90)
@@ -34,11 +21,12 @@ async def test_a_rescue_shows_on_the_workers_screen_and_overview_with_the_worker
     app: MonitorApp, env: Env
 ) -> None:
     driver = env.driver
-    # A worker that leased three jobs, then died: its heartbeat is still listed.
-    await driver.worker_beat(DEAD, ttl_s=30)
+    # A worker that started (keeping its name, as every worker does), leased three jobs
+    # and died: its heartbeat is gone by the time another worker rescues them.
+    await keep_worker_name(driver, DEAD_ID, "vm:14517/emails-1")
     await driver.push([envelope(queue="mail") for _ in range(3)])
     await eventually(
-        lambda: driver.reserve(["mail"], 3, lease_s=1.0, worker_id=DEAD.id),
+        lambda: driver.reserve(["mail"], 3, lease_s=1.0, worker_id=DEAD_ID),
         lambda r: len(r) == 3,
     )
     rescuer = Worker(["elsewhere"], connection=env.queue, name="rescuer", lease_s=2.0)
