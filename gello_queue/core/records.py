@@ -220,7 +220,8 @@ class OpsEvent:
     """Epoch seconds, by the backend's clock."""
     worker: str
     """The worker it is about, as operators name it (``host:pid/name``; for a rescue, the
-    worker that held the jobs), or its id when its heartbeat was already gone."""
+    worker that held the jobs), or its id when its name was not kept (a worker that
+    stored none: see ``worker.maintenance.keep_worker_name``), or ""."""
     jobs: tuple[str, ...] = ()
     """Ids of the jobs it concerns."""
     failed: tuple[str, ...] = ()

@@ -29,7 +29,11 @@ def event_line(event: OpsEvent) -> str:
     """One line saying what happened, to whom and when (local wall-clock time)."""
     at = time.strftime("%H:%M:%S", time.localtime(event.at))
     if event.kind == EventKind.RESCUE:
-        whose = event.worker or "a worker that left no name"
+        whose = event.worker
+        if not whose:
+            whose = "a worker that left no name"
+        elif ":" not in whose:  # an id, not host:pid/name: its tail, as job ids are shown
+            whose = f"worker …{whose[-8:]}"
         line = f"{_jobs(len(event.jobs))} of {whose} rescued at {at}"
         if event.failed:
             line += f" ({len(event.failed)} on their last attempt, to the failed store)"

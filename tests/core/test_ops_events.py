@@ -35,6 +35,8 @@ def test_the_line_names_the_worker_the_count_and_the_time() -> None:
     )
     unnamed = OpsEvent(EventKind.RESCUE, at, "", ("a",))
     assert event_line(unnamed) == "1 job of a worker that left no name rescued at 15:27:53"
+    by_id = OpsEvent(EventKind.RESCUE, at, "01a23bc8-03d4-7455-9a50-b142e673a7f1", ("a",))
+    assert event_line(by_id) == "1 job of worker …e673a7f1 rescued at 15:27:53"
 
 
 def test_only_the_newest_young_events_are_kept() -> None:
