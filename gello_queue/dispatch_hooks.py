@@ -21,12 +21,14 @@ from gello_queue.ports import (
     PORTS,
     BatchRecord,
     JobHistory,
+    OpsEvent,
     Progress,
     QueueDriver,
     Reservation,
     ReserveWait,
     RestartWatch,
     TimingCount,
+    event_log,
     port_methods,
     progress_store,
     result_store,
@@ -165,6 +167,12 @@ class HookedDriver:
 
     async def timings(self, since: float) -> list[TimingCount]:
         return await timing_stats(self.inner).timings(since)
+
+    async def events_add(self, events: Sequence[OpsEvent]) -> None:
+        await event_log(self.inner).events_add(events)
+
+    async def events_recent(self, *, limit: int = 50, since: float = 0.0) -> list[OpsEvent]:
+        return await event_log(self.inner).events_recent(limit=limit, since=since)
 
     async def server_restarts(self) -> dict[str, Any] | None:
         inner = self.inner

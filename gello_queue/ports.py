@@ -25,9 +25,11 @@ from gello_queue.core.failed_query import (
 from gello_queue.core.records import (
     BatchRecord,
     CompletedJob,
+    EventKind,
     FailedJob,
     Failure,
     JobRecord,
+    OpsEvent,
     Progress,
     QueueCounts,
     RescueResult,
@@ -46,6 +48,8 @@ __all__ = [
     "Capability",
     "CompletedJob",
     "Coordination",
+    "EventKind",
+    "EventLog",
     "FailedJob",
     "FailedPage",
     "FailedQueries",
@@ -59,6 +63,7 @@ __all__ = [
     "JobHistory",
     "JobQueue",
     "JobRecord",
+    "OpsEvent",
     "Progress",
     "ProgressStore",
     "QueueCounts",
@@ -74,6 +79,7 @@ __all__ = [
     "TimingStats",
     "WorkerRecord",
     "WorkerRegistry",
+    "event_log",
     "job_history",
     "not_supported",
     "port_methods",
@@ -568,6 +574,20 @@ class ProgressStore(Protocol):
         """The progress kept for each of ``job_ids`` that has some (none expired)."""
 
 
+@runtime_checkable
+class EventLog(Protocol):
+    """Recent operational events (``OpsEvent``: a rescue of a dead worker's jobs), kept in
+    the backend so any process, on any host, can show them: the newest
+    ``EVENTS_KEPT`` (``drivers.common``), none older than ``EVENTS_KEPT_S``."""
+
+    async def events_add(self, events: Sequence[OpsEvent]) -> None:
+        """Keep ``events``, and forget those past the bounds."""
+
+    async def events_recent(self, *, limit: int = 50, since: float = 0.0) -> list[OpsEvent]:
+        """Up to ``limit`` kept events that happened at or after ``since``, newest
+        first."""
+
+
 OPTIONAL_PORTS: tuple[type, ...] = (
     ReserveWait,
     RestartWatch,
@@ -576,6 +596,7 @@ OPTIONAL_PORTS: tuple[type, ...] = (
     ProgressStore,
     TimingStats,
     JobHistory,
+    EventLog,
 )
 
 
@@ -614,6 +635,14 @@ def job_history(driver: object) -> JobHistory:
         f"the {name} driver cannot keep completed jobs (no JobHistory port):"
         " set QUEUE_KEEP_COMPLETED=0"
     )
+
+
+def event_log(driver: object) -> EventLog:
+    """``driver`` as an ``EventLog``, or the error saying it keeps no events."""
+    if isinstance(driver, EventLog):
+        return driver
+    name = getattr(driver, "name", type(driver).__name__)
+    raise NotSupportedError(f"the {name} driver cannot keep operational events (no EventLog port)")
 
 
 def port_methods(*ports: type) -> tuple[str, ...]:

@@ -24,14 +24,16 @@ def register(app: typer.Typer) -> None:
 
 
 def status(as_json: JsonOpt = False) -> None:
-    """Per queue: pending, scheduled, reserved, failed and wait; the live workers; and what
-    the backend holds against the retention limits."""
+    """Per queue: pending, scheduled, reserved, failed and wait; the live workers; the
+    recent rescues of dead workers' jobs; and what the backend holds against the retention
+    limits."""
     from gello_cli.commands.storage import render as render_storage
     from gello_cli.commands.storage import storage_facts
-    from gello_queue.inspection import Snapshot, heartbeat_age
+    from gello_queue.inspection import RECENT_EVENTS, Snapshot, heartbeat_age
 
     async def read(inspector: Any) -> tuple[Snapshot, list[str]]:
-        return await inspector.snapshot(), await inspector.server_warnings()
+        snap = await inspector.snapshot(recent_events=RECENT_EVENTS)
+        return snap, await inspector.server_warnings()
 
     snap, warnings = with_inspector(read)
     storage = storage_facts()
@@ -63,6 +65,17 @@ def status(as_json: JsonOpt = False) -> None:
                     }
                     for w in snap.workers
                 ],
+                "events": [
+                    {
+                        "kind": e.kind,
+                        "at": e.at,
+                        "worker": e.worker,
+                        "jobs": list(e.jobs),
+                        "failed": list(e.failed),
+                        "by": e.by,
+                    }
+                    for e in snap.events
+                ],
                 "storage": storage,
                 "warnings": warnings,
             }
@@ -78,7 +91,7 @@ def render_status(snap: Any, hint: Any = None) -> None:
     """Print the queue and worker tables of a snapshot, and how to start a worker for a
     queue nobody consumes (``hint``, a ``WorkerHint``: this project's by default)."""
     from gello_cli.context import worker_hint
-    from gello_queue.inspection import heartbeat_age
+    from gello_queue.inspection import event_line, heartbeat_age
 
     hint = hint or worker_hint()
     names = sorted(snap.queues)
@@ -120,6 +133,10 @@ def render_status(snap: Any, hint: Any = None) -> None:
         typer.echo(f"Nobody consumes {q.name!r} ({waiting} waiting): run `{hint.command(q.name)}`")
     if not workers and not idle:
         typer.echo(f"No live workers: start one with `{hint.command()}`.")
+    if snap.events:
+        typer.echo("Recent rescues (their workers stopped answering):")
+        for event in snap.events:
+            typer.echo(f"  {event_line(event)}")
 
 
 def clear(

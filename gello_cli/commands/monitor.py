@@ -102,8 +102,10 @@ def monitor(
 def _once(watched: list[str] | None, as_json: bool, max_pending: int | None) -> None:
     from gello_cli.commands.manage import render_status
     from gello_cli.context import with_inspector
+    from gello_queue.inspection import RECENT_EVENTS
 
-    snap: Snapshot = with_inspector(lambda i: i.snapshot())
+    # The recent rescues too: the text output prints them under the workers.
+    snap: Snapshot = with_inspector(lambda i: i.snapshot(recent_events=RECENT_EVENTS))
     if watched:
         snap = snap.only(watched)
     over = [

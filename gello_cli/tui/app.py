@@ -37,6 +37,7 @@ from gello_cli.tui.screens.workers import WorkersScreen
 from gello_cli.tui.widgets import SCREENS, StatusBar
 from gello_queue import GelloError
 from gello_queue.inspection import (
+    RECENT_EVENTS,
     FailedFilter,
     Inspector,
     Snapshot,
@@ -159,7 +160,9 @@ class MonitorApp(App[None]):
         """Read a snapshot and the current screen's listing, then show them."""
         view = self.current_view()
         try:
-            snap = await self.backend.call(lambda i: i.snapshot(recent_failures=RECENT_FAILURES))
+            snap = await self.backend.call(
+                lambda i: i.snapshot(recent_failures=RECENT_FAILURES, recent_events=RECENT_EVENTS)
+            )
             listing = await view.fetch() if view is not None else None
         except Exception as exc:  # any failure to read is shown, never raised: keep running
             self.went_offline(exc)

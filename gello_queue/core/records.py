@@ -160,6 +160,11 @@ class WorkerRecord:
     running_since: dict[str, float] = field(default_factory=dict)
     """When the worker took each of ``current_jobs`` (the backend's clock, as leases)."""
 
+    @property
+    def label(self) -> str:
+        """How a worker is named everywhere: ``host:pid/name``."""
+        return f"{self.host}:{self.pid}/{self.name}"
+
     def to_json(self) -> bytes:
         """Serialise for storage."""
         return orjson.dumps({k: getattr(self, k) for k in self.__slots__})
@@ -178,6 +183,70 @@ class RescueResult:
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     """Jobs whose lease expired on their last attempt: their worker died running them."""
+    held_by: dict[str, str] = field(default_factory=dict)
+    """Job id -> id of the worker whose lease expired, for each rescued job whose lease
+    named its worker."""
+
+    def by_worker(self) -> dict[str | None, tuple[list[str], list[str]]]:
+        """The requeued and the failed jobs of each worker that held them (None: jobs
+        whose holder is not known), workers in the order their first job was rescued."""
+        out: dict[str | None, tuple[list[str], list[str]]] = {}
+        for ids, slot in ((self.requeued, 0), (self.failed, 1)):
+            for job_id in ids:
+                out.setdefault(self.held_by.get(job_id), ([], []))[slot].append(job_id)
+        return out
+
+    def extend(self, other: RescueResult) -> None:
+        """Add what another pass (another queue, connection or batch) rescued."""
+        self.requeued.extend(other.requeued)
+        self.failed.extend(other.failed)
+        self.held_by.update(other.held_by)
+
+
+class EventKind:
+    """Kinds of operational events (``OpsEvent.kind``)."""
+
+    RESCUE = "rescue"
+    """A worker's rescue pass took back the jobs of a worker that stopped answering."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpsEvent:
+    """Something that happened to the queue system that operators want to see after the
+    fact, from any process: kept in the backend, the newest ``EVENTS_KEPT`` for
+    ``EVENTS_KEPT_S`` at most (see ``EventLog``)."""
+
+    kind: str
+    """An ``EventKind`` value."""
+    at: float
+    """Epoch seconds, by the backend's clock."""
+    worker: str
+    """The worker it is about, as operators name it (``host:pid/name``; for a rescue, the
+    worker that held the jobs), or its id when its name was not kept (a worker that
+    stored none: see ``worker.maintenance.keep_worker_name``), or ""."""
+    jobs: tuple[str, ...] = ()
+    """Ids of the jobs it concerns."""
+    failed: tuple[str, ...] = ()
+    """Those of ``jobs`` that went to the failed store (a rescue on their last attempt)."""
+    by: str = ""
+    """The worker that recorded it, named as ``worker`` is."""
+
+    def to_json(self) -> str:
+        """Serialise for storage."""
+        return orjson.dumps({k: getattr(self, k) for k in self.__slots__}).decode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> OpsEvent:
+        """Parse a stored event."""
+        data = orjson.loads(raw)
+        return cls(
+            kind=str(data["kind"]),
+            at=float(data["at"]),
+            worker=str(data["worker"]),
+            jobs=tuple(data.get("jobs") or ()),
+            failed=tuple(data.get("failed") or ()),
+            by=str(data.get("by") or ""),
+        )
 
 
 @dataclass(frozen=True, slots=True)

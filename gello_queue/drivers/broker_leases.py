@@ -271,6 +271,8 @@ class BrokerLeases(ClaimStore, BrokerBuffer[L, M], Generic[L, M]):
         for held in [h for h in self._held.values() if h.expires <= now and self._current(h)]:
             if not held.max_known:
                 held.max_attempts, held.max_known = body_max(held.body), True
+            if held.reserved_by:
+                result.held_by[held.id] = held.reserved_by
             if rescue_fails(held.attempts, held.max_attempts):
                 await self._fail_held(held, Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON))
                 result.failed.append(held.id)

@@ -8,11 +8,16 @@ from dataclasses import replace
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.errors import EnvelopeError
 from gello_queue.core.states import COMMAND_KEPT_S
-from gello_queue.ports import CompletedJob, WorkerRecord
+from gello_queue.ports import CompletedJob, OpsEvent, WorkerRecord
 
 THROUGHPUT_KEPT_S = 86_400
 """How long every driver keeps per-minute throughput buckets: older ones are of no use to
 status or the dashboard, which show the last hour."""
+
+EVENTS_KEPT = 100
+"""How many operational events (``EventLog``) every driver keeps: the newest."""
+EVENTS_KEPT_S = 86_400
+"""How long every driver keeps an operational event, at most."""
 
 
 def name_of(body: str | bytes) -> str:
@@ -68,3 +73,10 @@ def pick_recent(
         if (name is None or c.name == name) and (since is None or c.finished_at >= since)
     ]
     return picked[: max(limit, 0)]
+
+
+def kept_events(events: Iterable[OpsEvent], now: float) -> list[OpsEvent]:
+    """Events within the bounds every driver keeps, newest first (ties: the later
+    recorded first, as ``events`` lists them oldest first)."""
+    young = [e for e in events if e.at >= now - EVENTS_KEPT_S]
+    return sorted(reversed(young), key=lambda e: e.at, reverse=True)[:EVENTS_KEPT]

@@ -4,10 +4,9 @@ A broker (RabbitMQ, SQS) moves messages; it cannot list a failed job, remember a
 worker's heartbeat or count throughput. As in Laravel, those live in a database
 connection (``QUEUE_BROKER_STORE``: the SQLite file by default, PostgreSQL in
 production). ``StoreBacked`` composes a broker's ``JobQueue`` with that store's
-``FailedStore``, ``WorkerRegistry``, ``Coordination``, ``BatchStore``, ``ResultStore``
-and ``ProgressStore``: each of their operations is delegated by name, below.
-and ``TimingStats``: each of their operations is delegated by name, below.
-and ``JobHistory``: each of their operations is delegated by name, below.
+``FailedStore``, ``WorkerRegistry``, ``Coordination``, ``BatchStore``, ``ResultStore``,
+``ProgressStore``, ``TimingStats``, ``JobHistory`` and ``EventLog``: each of their
+operations is delegated by name, below.
 
 The store driver's own job tables hold only unique-key claims and markers of
 superseded messages, in private queues (see ``broker_claims``).
@@ -41,6 +40,7 @@ from gello_queue.ports import (
     Failure,
     JobQueue,
     JobRecord,
+    OpsEvent,
     Progress,
     QueueCounts,
     QueueDriver,
@@ -48,6 +48,7 @@ from gello_queue.ports import (
     ThroughputBucket,
     TimingCount,
     WorkerRecord,
+    event_log,
     job_history,
     not_supported,
     progress_store,
@@ -318,6 +319,12 @@ class StoreBacked(ClaimStore):
 
     async def timings(self, since: float) -> list[TimingCount]:
         return await timing_stats(self.store).timings(since)
+
+    async def events_add(self, events: Sequence[OpsEvent]) -> None:
+        await event_log(self.store).events_add(events)
+
+    async def events_recent(self, *, limit: int = 50, since: float = 0.0) -> list[OpsEvent]:
+        return await event_log(self.store).events_recent(limit=limit, since=since)
 
     async def known_queues(self, stored: dict[str, QueueCounts]) -> set[str]:
         """Queues the store knows of: with failed jobs, paused, or served by a worker."""

@@ -42,6 +42,7 @@ from gello_queue.ports import (
     FailedJob,
     Failure,
     JobRecord,
+    OpsEvent,
     Progress,
     QueueCounts,
     QueueDriver,
@@ -50,6 +51,7 @@ from gello_queue.ports import (
     ThroughputBucket,
     TimingCount,
     WorkerRecord,
+    event_log,
     job_history,
     progress_store,
     result_store,
@@ -265,8 +267,7 @@ class FailoverDriver:
     async def rescue(self) -> RescueResult:
         result = RescueResult()
         for _, part in await self._each(lambda d: d.rescue()):
-            result.requeued.extend(part.requeued)
-            result.failed.extend(part.failed)
+            result.extend(part)
         return result
 
     # -- inspecting and managing -----------------------------------------------------
@@ -403,6 +404,15 @@ class FailoverDriver:
     async def timings(self, since: float) -> list[TimingCount]:
         parts = await self._each(lambda d: timing_stats(d).timings(since))
         return summed(c for _, part in parts for c in part)
+
+    async def events_add(self, events: Sequence[OpsEvent]) -> None:
+        # With the throughput: on the first connection that answers.
+        await self._first(lambda d: event_log(d).events_add(events))
+
+    async def events_recent(self, *, limit: int = 50, since: float = 0.0) -> list[OpsEvent]:
+        parts = await self._each(lambda d: event_log(d).events_recent(limit=limit, since=since))
+        merged = [e for _, part in parts for e in part]
+        return sorted(merged, key=lambda e: e.at, reverse=True)[:limit]
 
     async def failed_import(self, records: Sequence[FailedJob]) -> int:
         return await self._first(lambda d: d.failed_import(records))

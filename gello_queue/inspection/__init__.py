@@ -20,6 +20,7 @@ from gello_queue.inspection.admin import Admin
 from gello_queue.inspection.base import SCAN_PAGE
 from gello_queue.inspection.deploy_check import DeployCheck, DeployChecks, StrandedGroup
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
+from gello_queue.inspection.events import RECENT_EVENTS, event_line
 from gello_queue.inspection.facts import BATCHES_COUNTED, Facts, HealthReport, ServerWarnings
 from gello_queue.inspection.failed import FailedFilter, FailureGroup, fingerprint
 from gello_queue.inspection.history import RECENT_MAX, History
@@ -69,7 +70,7 @@ from gello_queue.inspection.tooling import (
     uptime,
 )
 from gello_queue.inspection.workers import pick_worker, worker_label
-from gello_queue.ports import FailedPage, FailedTally
+from gello_queue.ports import EventKind, FailedPage, FailedTally, OpsEvent
 
 
 class Inspector(Reads, Matching, Admin, Facts, History, DeployChecks):
@@ -86,6 +87,7 @@ __all__ = [
     "MIN_PREFIX",
     "PERCENTILES",
     "PREFIX_SCAN",
+    "RECENT_EVENTS",
     "RECENT_MAX",
     "SCAN_PAGE",
     "UNKNOWN",
@@ -94,6 +96,7 @@ __all__ = [
     "BalanceLimits",
     "DeployCheck",
     "Diagnosis",
+    "EventKind",
     "FailedFilter",
     "FailedIdsByPrefix",
     "FailedPage",
@@ -104,6 +107,7 @@ __all__ = [
     "JobDetail",
     "JobIdsByPrefix",
     "Matches",
+    "OpsEvent",
     "QueueStats",
     "ServerWarnings",
     "Snapshot",
@@ -119,6 +123,7 @@ __all__ = [
     "default_schedules",
     "detail_of_failed",
     "detail_of_record",
+    "event_line",
     "find_app",
     "fingerprint",
     "heartbeat_age",

@@ -11,6 +11,7 @@ from gello_queue.diagnosis import Diagnosis, WorkerHint, diagnose
 from gello_queue.health import backend_restarts
 from gello_queue.inspection.base import InspectorBase
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
+from gello_queue.inspection.events import RECENT_EVENTS, events_of
 from gello_queue.inspection.failed import FailedFilter, FailureGroup, merge_queue
 from gello_queue.inspection.ids import (
     CANDIDATES,
@@ -29,6 +30,7 @@ from gello_queue.ports import (
     FailedPage,
     FailedTally,
     JobRecord,
+    OpsEvent,
     Progress,
     ProgressStore,
     QueueCounts,
@@ -44,14 +46,19 @@ class Reads(InspectorBase):
     """Snapshots, listings and lookups."""
 
     async def snapshot(
-        self, *, throughput_window_s: float = 3600, recent_failures: int = 0
+        self,
+        *,
+        throughput_window_s: float = 3600,
+        recent_failures: int = 0,
+        recent_events: int = 0,
     ) -> Snapshot:
         """Queues by state, live workers, paused queues and per-minute throughput; every
         queue known from a worker's queue list, a pause flag or the window's throughput is
         listed, even when it holds no jobs.
 
         Bounded cost whatever the backlog: one call per kind of fact, plus one page of
-        the newest ``recent_failures`` failed jobs when asked.
+        the newest ``recent_failures`` failed jobs and of the newest ``recent_events``
+        operational events when asked.
         """
         driver = await self._driver()
         now = await driver.now()
@@ -73,7 +80,13 @@ class Reads(InspectorBase):
             throughput=throughput,
             recent_failures=recent,
             restarts=await backend_restarts(driver),
+            events=await events_of(driver, recent_events) if recent_events else [],
         )
+
+    async def events(self, *, limit: int = RECENT_EVENTS) -> list[OpsEvent]:
+        """The newest operational events the backend keeps (rescues of dead workers'
+        jobs), newest first; none when the driver keeps none."""
+        return await events_of(await self._driver(), limit)
 
     async def stats(self, *, window_s: float = 3600) -> TimingReport:
         """Wait and run percentiles, jobs per minute and failure rate per queue and per

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gello_queue.ports import FailedJob, QueueCounts, ThroughputBucket, WorkerRecord
+from gello_queue.ports import FailedJob, OpsEvent, QueueCounts, ThroughputBucket, WorkerRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,8 @@ class Snapshot:
     recent_failures: list[FailedJob] = field(default_factory=list)
     restarts: dict[str, Any] | None = None
     """Restarts of the backend server that workers noticed (see ``health.backend_restarts``)."""
+    events: list[OpsEvent] = field(default_factory=list)
+    """The newest operational events (rescues of dead workers' jobs), newest first."""
 
     def wait_s(self, queue: str) -> float:
         """Age of the oldest pending job of ``queue`` (0 when none)."""

@@ -10,7 +10,7 @@ from gello_queue.ports import WorkerRecord
 
 def worker_label(worker: WorkerRecord) -> str:
     """How a worker is named everywhere: ``host:pid/name``."""
-    return f"{worker.host}:{worker.pid}/{worker.name}"
+    return worker.label
 
 
 def pick_worker(workers: Sequence[WorkerRecord], wanted: str) -> WorkerRecord:

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from gello_queue.core.errors import NotSupportedError
 from gello_queue.events import JobsRescued
-from gello_queue.ports import QueueDriver, TimingStats
+from gello_queue.ports import (
+    EventKind,
+    EventLog,
+    OpsEvent,
+    QueueDriver,
+    RescueResult,
+    TimingStats,
+)
 from gello_queue.worker.states import ExitReason
 from gello_queue.worker.timings import TimingTally
 
@@ -23,6 +30,12 @@ if TYPE_CHECKING:
 
 TICK_S = 1.0
 """How often pause flags, commands, the restart signal and limits are checked."""
+NAME_KEY = "worker-name:"
+"""Coordination key prefix under which each worker keeps its ``host:pid/name`` by id."""
+NAME_KEPT_S = 86_400.0
+"""How long a worker's name outlives its last renewal: as long as events are kept."""
+NAME_RENEWED_S = 3600.0
+"""How often a running worker renews its kept name."""
 
 
 class Maintenance:
@@ -38,6 +51,8 @@ class Maintenance:
         self.rescue_every = worker.lease_s / 2
         self.timings = TimingTally()
         self.timing_stats = driver if isinstance(driver, TimingStats) else None
+        self.event_log = driver if isinstance(driver, EventLog) else None
+        self._named_at: float | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
     async def prime(self) -> None:
@@ -45,6 +60,7 @@ class Maintenance:
         self.restart_seen = await self.driver.restart_signal()
         self.worker.paused_queues = await self.driver.paused()
         await self.beat()
+        await self.keep_name()
         # Last: a start that failed above leaves no listener behind on the worker's events.
         if self.timing_stats is not None:
             self._unsubscribe = self.worker.events.subscribe(self.timings)
@@ -145,10 +161,57 @@ class Maintenance:
             self._unsubscribe = None
 
     async def rescue(self) -> None:
-        """Requeue jobs whose worker stopped renewing their lease."""
+        """Requeue jobs whose worker stopped renewing their lease, and record in the
+        backend whose jobs they were, for operators on any host."""
+        await self.keep_name()
         result = await self.driver.rescue()
         if result.requeued or result.failed:
             self.worker.events.emit(JobsRescued(result.requeued, result.failed))
+            await self.record_rescue(result)
+
+    async def keep_name(self) -> None:
+        """Keep this worker's ``host:pid/name`` by its id in the backend, renewed hourly.
+
+        A dead worker's heartbeat expires with its leases, often before another worker
+        (one started to replace it) rescues its jobs: the rescue event still names it.
+        """
+        if self.event_log is None:
+            return
+        now = time.monotonic()
+        if self._named_at is not None and now - self._named_at < NAME_RENEWED_S:
+            return
+        await keep_worker_name(self.driver, self.worker.id, self.worker.record().label)
+        self._named_at = now
+
+    async def name_of(self, worker_id: str | None) -> str:
+        """The kept name of the worker ``worker_id``, else its id ("" when unknown)."""
+        if not worker_id:
+            return ""
+        return await self.driver.lock_owner(NAME_KEY + worker_id) or worker_id
+
+    async def record_rescue(self, result: RescueResult) -> None:
+        """One ``OpsEvent`` per worker whose jobs ``result`` took back."""
+        if self.event_log is None:
+            return
+        at = await self.driver.now()
+        by = self.worker.record().label
+        events = [
+            OpsEvent(
+                EventKind.RESCUE,
+                at,
+                await self.name_of(holder),
+                tuple(requeued + failed),
+                tuple(failed),
+                by,
+            )
+            for holder, (requeued, failed) in result.by_worker().items()
+        ]
+        try:
+            await self.event_log.events_add(events)
+        except NotSupportedError:
+            # A wrapper offers the port but its driver has none: stop recording.
+            self.worker.log.warning("events_not_kept", error="the driver keeps no events")
+            self.event_log = None
 
     async def finish(self) -> None:
         """Final counters, and forget this worker's heartbeat."""
@@ -159,3 +222,9 @@ class Maintenance:
             self.worker.log.error("maintenance_error", error=repr(exc))
         finally:
             self.stop_counting()
+
+
+async def keep_worker_name(driver: QueueDriver, worker_id: str, label: str) -> None:
+    """Keep ``label`` (``host:pid/name``) as the name of worker ``worker_id`` for
+    ``NAME_KEPT_S``, in the backend's shared state, for any process to read by id."""
+    await driver.lock_acquire(NAME_KEY + worker_id, label, NAME_KEPT_S)

@@ -69,3 +69,22 @@ class Suicide(Job[Work]):
 
     async def handle(self, payload: Work) -> None:
         os._exit(9)
+
+
+class Fault(BaseModel):
+    key: str
+    error: str
+    """``ValueError`` or ``KeyError``."""
+
+
+class Picky(Job[Fault]):
+    """Fails, on its only try, with the exception its payload names until the flag file
+    (GELLO_TEST_FLAG) exists: failures of two kinds, for a filter to tell apart."""
+
+    tries = 1
+
+    async def handle(self, payload: Fault) -> None:
+        if not os.path.exists(os.environ["GELLO_TEST_FLAG"]):
+            error = {"ValueError": ValueError, "KeyError": KeyError}[payload.error]
+            raise error(f"picky about {payload.key}")
+        record("done", payload.key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sqlite3
 
 from cli_harness import Cli
@@ -32,6 +33,12 @@ def test_sigkill_mid_job_loses_nothing(cli: Cli) -> None:
     assert cli.runs("start") == ["slow", "slow"]
     status = json.loads(cli.run("queue:status", "--json").stdout)
     assert status["queues"].get("default", {"reserved": 0, "pending": 0})["reserved"] == 0
+    # The rescue is told, naming the killed worker as the Workers screen does.
+    victim_label = f"{socket.gethostname()}:{victim.pid}/"
+    [event] = status["events"]
+    assert (event["kind"], len(event["jobs"]), event["failed"]) == ("rescue", 1, [])
+    assert event["worker"].startswith(victim_label)
+    assert f"1 job of {victim_label}" in cli.run("queue:status").stdout
 
 
 def test_sigterm_lets_running_jobs_finish(cli: Cli) -> None:

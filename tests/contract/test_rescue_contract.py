@@ -34,6 +34,7 @@ async def test_an_expired_lease_goes_where_core_decides(
     res = await reserve_one(driver, 0.3)  # its worker dies: the lease runs out
     assert res.attempts == runs
     rescued = await eventually(driver.rescue, lambda r: bool(r.failed or r.requeued))
+    assert rescued.held_by == {env.id: W}  # whose lease it was: the event names that worker
     if rescue_fails(res.attempts, max_attempts):
         assert (rescued.failed, rescued.requeued) == ([env.id], [])
         failed = await driver.failed_find(env.id)

@@ -175,6 +175,7 @@ async def test_migrate_from_empty_and_again_is_idempotent() -> None:
             "app_completed",
             "app_control",
             "app_coordination",
+            "app_events",
             "app_failed_jobs",
             "app_jobs",
             "app_migrations",

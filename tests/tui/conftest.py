@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,13 @@ def fixed_app() -> Iterator[Callable[..., MonitorApp]]:
     """Build apps over a seeded memory store whose clock stands still at ``T0``."""
     backends: list[Backend] = []
 
-    def make(**options: Any) -> MonitorApp:
+    def make(
+        prepare: Callable[[MemoryDriver], Awaitable[None]] | None = None, **options: Any
+    ) -> MonitorApp:
         store = MemoryStore(clock=lambda: T0)
         asyncio.run(seed(MemoryDriver(store), T0))
+        if prepare is not None:  # what one test adds to the seeded store
+            asyncio.run(prepare(MemoryDriver(store)))
         backend = Backend(Queue("memory://snap", factory=lambda: MemoryDriver(store)))
         backends.append(backend)
         options.setdefault("live", False)

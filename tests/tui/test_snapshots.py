@@ -6,10 +6,12 @@ the SVGs in ``__snapshots__``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from seed import T0
 from textual.pilot import Pilot
 from tui_support import loaded, until
 
@@ -18,6 +20,8 @@ from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.screens.detail import DetailScreen
 from gello_cli.tui.screens.dialogs import ConfirmScreen
 from gello_cli.tui.screens.worker_detail import WorkerScreen
+from gello_queue.drivers.memory import MemoryDriver
+from gello_queue.inspection import EventKind, OpsEvent
 
 SIZES = {"narrow": (80, 24), "wide": (140, 40)}
 Make = Callable[..., MonitorApp]
@@ -125,3 +129,27 @@ def test_failures_grouped(snap_compare: Any, fixed_app: Make) -> None:
         return listing is not None and listing[1] is True
 
     assert snap_compare(fixed_app(), run_before=showing(["4", "g"], ready), terminal_size=(100, 24))
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Wall-clock times shown in UTC, whatever the machine's zone."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def rescued(driver: MemoryDriver) -> None:
+    """A worker died holding three jobs, one on its last attempt; another took them back."""
+    jobs = ("job-r1", "job-r2", "job-r3")
+    await driver.events_add(
+        [OpsEvent(EventKind.RESCUE, T0 - 75, "host-2:4200/worker-c", jobs, jobs[2:], "x")]
+    )
+
+
+@pytest.mark.parametrize("screen", ["overview", "workers"])
+def test_recent_rescues(snap_compare: Any, fixed_app: Make, utc: None, screen: str) -> None:
+    app = fixed_app(prepare=rescued)
+    assert snap_compare(app, run_before=showing(SCREENS[screen]), terminal_size=SIZES["wide"])

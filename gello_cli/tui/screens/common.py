@@ -6,7 +6,17 @@ from collections.abc import Sequence
 
 from gello_cli.tui.format import count, duration, rate
 from gello_cli.tui.table import Cell, cell, num
-from gello_queue.inspection import QueueStats, Snapshot, WaitThresholds, WorkerHint, restart_line
+from gello_queue.inspection import (
+    QueueStats,
+    Snapshot,
+    WaitThresholds,
+    WorkerHint,
+    event_line,
+    restart_line,
+)
+
+RESCUES_HINTED_S = 600
+"""How long a rescue stays among the overview's hints."""
 
 QUEUE_COLUMNS = [
     ("queue", "Queue"),
@@ -52,8 +62,8 @@ def queue_row(
 
 def hints(snap: Snapshot, worker: WorkerHint | None = None) -> str:
     """Explain empty states (no queues, no workers, queues nobody consumes, with the
-    ``worker`` command that would serve them), and a restart of the backend server that
-    lost jobs."""
+    ``worker`` command that would serve them), and say what just happened: a restart of
+    the backend server that lost jobs, rescues of a dead worker's jobs."""
     worker = worker or WorkerHint()
     if not snap.queues:
         lines = ["No jobs in any queue yet: dispatch one, or try `gello demo`."]
@@ -65,6 +75,9 @@ def hints(snap: Snapshot, worker: WorkerHint | None = None) -> str:
         ]
     if not snap.workers and not lines:
         lines.append(f"No live workers: start one with `{worker.command()}`.")
+    # Rescues of the last minutes first: a worker died, its jobs came back.
+    recent = [e for e in snap.events if e.at >= snap.taken_at - RESCUES_HINTED_S]
+    lines[:0] = [f"{event_line(e)}." for e in recent[:2]]
     if snap.restarts is not None:
         line = restart_line(snap.restarts, snap.taken_at)
         lines.insert(0, f"{line[0].upper()}{line[1:]}.")

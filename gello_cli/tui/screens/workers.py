@@ -1,4 +1,5 @@
-"""Workers: host:pid, queues, busy/concurrency, counters, uptime, memory, heartbeat."""
+"""Workers: host:pid, queues, busy/concurrency, counters, uptime, memory, heartbeat, and
+the recent rescues of dead workers' jobs."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from gello_queue import WorkerRecord
 from gello_queue.inspection import (
     Snapshot,
     WorkerCommand,
+    event_line,
     heartbeat_age,
     is_stale,
     rescue_in,
@@ -55,6 +57,7 @@ class WorkersScreen(MonitorScreen):
             yield Label("", id="workers-title", classes="title")
             yield KeyedTable(COLUMNS, id="workers")
             yield Static("", id="hints", classes="hint")
+            yield Static("", id="events", classes="hint")
 
     def filter_hint(self) -> str:
         return "filter workers by host, name or queue (enter applies, esc clears)"
@@ -155,3 +158,9 @@ class WorkersScreen(MonitorScreen):
         if not snap.workers:
             hint = f"No live workers: start one with `{self.monitor.worker_hint.command()}`."
         self.query_one("#hints", Static).update(hint)
+        events = self.query_one("#events", Static)
+        events.display = bool(snap.events)
+        events.update(
+            "Recent rescues (their workers stopped answering):\n"
+            + "\n".join(f"  {event_line(e)}" for e in snap.events)
+        )

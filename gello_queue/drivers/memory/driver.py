@@ -14,7 +14,8 @@ its subsystem's part, each holding the same store::
     leases.py        release, fail, lease renewal and rescue
     queues.py        counts, listings, find, cancel, promote, clear
     failed_store.py  the failed store
-    registry.py      heartbeats, paused queues, the restart signal, throughput, timings
+    registry.py      heartbeats, paused queues, the restart signal, throughput, timings,
+                     operational events
     coordination.py  shared counters and locks
     results.py       kept job results
     progress.py      running jobs' progress
@@ -55,6 +56,7 @@ from gello_queue.ports import (
     FailedJob,
     Failure,
     JobRecord,
+    OpsEvent,
     Progress,
     QueueCounts,
     RescueResult,
@@ -361,6 +363,12 @@ class MemoryDriver:
 
     async def timings(self, since: float) -> list[TimingCount]:
         return await self._registry.timings(since)
+
+    async def events_add(self, events: Sequence[OpsEvent]) -> None:
+        await self._registry.events_add(events)
+
+    async def events_recent(self, *, limit: int = 50, since: float = 0.0) -> list[OpsEvent]:
+        return await self._registry.events_recent(limit=limit, since=since)
 
     # -- coordination (coordination.py) ----------------------------------------------
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:

@@ -61,6 +61,8 @@ class Leases:
             for job in [s.jobs[i] for i in s.reserved]:
                 if job.lease_expires_at is None or job.lease_expires_at > now:
                     continue
+                if job.reserved_by:
+                    result.held_by[job.id] = job.reserved_by
                 if rescue_fails(job.attempts, job.max_attempts):
                     s.drop(job)
                     failure = Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON)

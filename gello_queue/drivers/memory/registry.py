@@ -1,5 +1,5 @@
-"""Workers, paused queues, the restart signal, throughput and timings in the memory
-driver."""
+"""Workers, paused queues, the restart signal, throughput, timings and operational events
+in the memory driver."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from gello_queue.core.states import COMMAND_KEPT_S
 from gello_queue.core.timing import Series, TimingCount, summed
-from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
+from gello_queue.drivers.common import THROUGHPUT_KEPT_S, kept_events, seen
 from gello_queue.drivers.memory.store import MemoryStore
-from gello_queue.ports import ThroughputBucket, WorkerRecord
+from gello_queue.ports import OpsEvent, ThroughputBucket, WorkerRecord
 
 
 class Registry:
@@ -91,3 +91,13 @@ class Registry:
         with self.store.lock:
             rows = [(k, n) for k, n in self.store.timings.items() if k[0] >= since]
         return summed(TimingCount(m, q, j, Series(s), b, n) for (m, q, j, s, b), n in rows)
+
+    async def events_add(self, events: Sequence[OpsEvent]) -> None:
+        with self.store.lock:
+            s = self.store
+            s.events = kept_events([*reversed(s.events), *events], s.clock())
+
+    async def events_recent(self, *, limit: int = 50, since: float = 0.0) -> list[OpsEvent]:
+        with self.store.lock:
+            s = self.store
+            return [e for e in kept_events(reversed(s.events), s.clock()) if e.at >= since][:limit]

@@ -23,6 +23,7 @@ from gello_queue.ports import (
     CompletedJob,
     FailedJob,
     Failure,
+    OpsEvent,
     Progress,
     Reservation,
     WorkerRecord,
@@ -72,6 +73,8 @@ class MemoryStore:
         self.throughput: dict[tuple[int, str], list[int]] = {}
         self.timings: dict[tuple[int, str, str, str, int], int] = {}
         """Timing counts: (minute, queue, job, series, bucket) -> count."""
+        self.events: list[OpsEvent] = []
+        """Operational events, newest first (within ``kept_events``' bounds)."""
         self.seq = itertools.count()
         self.coord: dict[str, tuple[str, int, float]] = {}
         """Coordination entries: key -> (owner, value, expires_at)."""

@@ -380,8 +380,10 @@ class PostgresDriver(
         result = RescueResult()
         while True:
             rows = await self._fetch("rescue", LOST_WORKER_REASON, _RESCUE_BATCH)
-            for job_id, failed in rows:
+            for job_id, failed, holder in rows:
                 (result.failed if failed else result.requeued).append(job_id)
+                if holder:
+                    result.held_by[job_id] = holder
             if len(rows) < _RESCUE_BATCH:
                 break
         if self._vacuum.on:

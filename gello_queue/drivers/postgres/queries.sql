@@ -168,7 +168,7 @@ RETURNING j.id;
 -- 'WorkerLost' its LOST_WORKER_EXCEPTION; the contract suite holds them to it). SKIP
 -- LOCKED lets several rescuers run at once.
 WITH expired AS (
-    SELECT id, attempts >= max_attempts AS last FROM {{jobs}}
+    SELECT id, attempts >= max_attempts AS last, reserved_by FROM {{jobs}}
     WHERE token IS NOT NULL AND lease_expires_at <= date_part('epoch', now())
       AND {{!relaxed}}
     ORDER BY lease_expires_at
@@ -177,7 +177,7 @@ WITH expired AS (
 ), dead AS (
     DELETE FROM {{jobs}} j USING expired e
     WHERE j.id = e.id AND e.last
-    RETURNING j.id, j.queue, j.name, j.body, j.attempts
+    RETURNING j.id, j.queue, j.name, j.body, j.attempts, e.reserved_by
 ), buried AS (
     INSERT INTO {{failed_jobs}} (id, queue, name, body, exception, message, traceback,
                                 failed_at, attempts)
@@ -194,14 +194,14 @@ WITH expired AS (
         available_at = date_part('epoch', now())
     FROM expired e
     WHERE j.id = e.id AND NOT e.last
-    RETURNING j.id, j.queue
+    RETURNING j.id, j.queue, e.reserved_by
 ), woke AS (
     SELECT pg_notify({{=channel}}, date_part('epoch', now())::text || ' ' || queue)
     FROM requeued GROUP BY queue
 )
-SELECT id, false AS failed FROM requeued WHERE (SELECT count(*) FROM woke) >= 0
+SELECT id, false AS failed, reserved_by FROM requeued WHERE (SELECT count(*) FROM woke) >= 0
 UNION ALL
-SELECT id, true FROM dead;
+SELECT id, true, reserved_by FROM dead;
 
 -- name: counts
 SELECT queue,
@@ -453,6 +453,22 @@ ON CONFLICT (minute, queue, job, series, bucket) DO UPDATE SET count = t.count +
 -- name: timings
 SELECT minute, queue, job, series::text, bucket, count FROM {{timings}}
 WHERE minute >= $1::float8 ORDER BY minute, queue, job, series, bucket;
+
+-- name: events_add
+INSERT INTO {{events}} (at, record)
+SELECT a, r FROM unnest($1::float8[], $2::text[]) WITH ORDINALITY AS e(a, r, n) ORDER BY n;
+
+-- name: events_trim
+-- A statement of its own: it must see the rows just added. Events older than $1 seconds
+-- go, and all but the newest $2.
+DELETE FROM {{events}}
+WHERE at < date_part('epoch', now()) - $1::float8
+   OR seq NOT IN (SELECT seq FROM {{events}} ORDER BY at DESC, seq DESC LIMIT $2);
+
+-- name: events_recent
+SELECT record FROM {{events}}
+WHERE at >= greatest($1::float8, date_part('epoch', now()) - $2::float8)
+ORDER BY at DESC, seq DESC LIMIT $3;
 
 -- name: push_unique
 -- The function (migration 3) mirrors gello_queue.core.unique.unique_outcome.

@@ -1,14 +1,22 @@
 """Workers' heartbeats, paused queues, the restart signal, per-minute throughput and
-timings: what workers tell each other and the status commands through the database."""
+timings, and operational events: what workers tell each other and the status commands
+through the database."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from gello_queue.core.timing import Series, TimingCount, summed
-from gello_queue.drivers.common import THROUGHPUT_KEPT_S, newest_command, prefix_bounds, seen
+from gello_queue.drivers.common import (
+    EVENTS_KEPT,
+    EVENTS_KEPT_S,
+    THROUGHPUT_KEPT_S,
+    newest_command,
+    prefix_bounds,
+    seen,
+)
 from gello_queue.drivers.postgres.connection import Database
-from gello_queue.ports import ThroughputBucket, WorkerRecord
+from gello_queue.ports import OpsEvent, ThroughputBucket, WorkerRecord
 
 
 class Registry(Database):
@@ -93,3 +101,15 @@ class Registry(Database):
             TimingCount(int(r[0]), str(r[1]), str(r[2]), Series(r[3]), int(r[4]), int(r[5]))
             for r in rows
         ]
+
+    async def events_add(self, events: Sequence[OpsEvent]) -> None:
+        if not events:
+            return
+        await self._execute(
+            "events_add", [float(e.at) for e in events], [e.to_json() for e in events]
+        )
+        await self._execute("events_trim", float(EVENTS_KEPT_S), EVENTS_KEPT)
+
+    async def events_recent(self, *, limit: int = 50, since: float = 0.0) -> list[OpsEvent]:
+        rows = await self._fetch("events_recent", float(since), float(EVENTS_KEPT_S), limit)
+        return [OpsEvent.from_json(r[0]) for r in rows]

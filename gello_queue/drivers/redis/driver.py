@@ -28,7 +28,8 @@ the same ``Link`` (the clients, the loaded scripts, the key scheme)::
     wait.py          blocking waits (``BLPOP`` on wake lists) and wait-then-lease
     queues.py        counts, listings, find, cancel, promote, clear
     failed_store.py  the failed store, kept per queue
-    registry.py      heartbeats, paused queues, the restart signal, throughput, timings
+    registry.py      heartbeats, paused queues, the restart signal, throughput, timings,
+                     operational events
     coordination.py  shared counters and locks
     batches.py       batches
     server.py        eviction and persistence warnings, noticing a server restart
@@ -102,6 +103,7 @@ from gello_queue.ports import (
     FailedJob,
     Failure,
     JobRecord,
+    OpsEvent,
     Progress,
     QueueCounts,
     RescueResult,
@@ -465,6 +467,12 @@ class RedisDriver:
 
     async def timings(self, since: float) -> list[TimingCount]:
         return await self._registry.timings(since)
+
+    async def events_add(self, events: Sequence[OpsEvent]) -> None:
+        await self._registry.events_add(events)
+
+    async def events_recent(self, *, limit: int = 50, since: float = 0.0) -> list[OpsEvent]:
+        return await self._registry.events_recent(limit=limit, since=since)
 
     # -- coordination (coordination.py) ----------------------------------------------
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:

@@ -56,6 +56,10 @@ Global structures share the tag ``{g}`` (one slot, small and rarely written)::
                                    minute's wait and run histograms and outcome counts
                                    per job class (``core.timing``), EXPIRE one day
     P{g}:batches             zset  batch id -> created_at
+    P{g}:events              list  operational events (``OpsEvent`` as JSON), the latest
+                                   recorded first: LTRIM to EVENTS_KEPT, EXPIRE
+                                   EVENTS_KEPT_S after the latest; older ones are
+                                   left out when read
 
 Coordination keys and batches have a hash tag each, so they spread over a cluster and
 every call touches one slot::
@@ -121,6 +125,7 @@ class KeyScheme:
         self.tm = g + "tm"
         self.tm_bucket = g + "tm:"
         self.batches = g + "batches"
+        self.events = g + "events"
         self.server = g + "server"
         self._of: dict[str, QueueKeys] = {}
 

@@ -125,11 +125,12 @@ class Leases:
                 args = (k.job, k.failed_job, k.unique, queue, LOST_WORKER_REASON, BATCH)
                 calls.append((script, keys, args))
             busy = []
-            for queue, (requeued, failed) in zip(
+            for queue, (requeued, failed, holders) in zip(
                 queues, await run(self._link.redis, calls), strict=True
             ):
                 result.requeued.extend(requeued)
                 result.failed.extend(failed)
+                result.held_by.update(zip(holders[::2], holders[1::2], strict=True))
                 if len(requeued) + len(failed) >= BATCH:
                     busy.append(queue)
             queues = busy

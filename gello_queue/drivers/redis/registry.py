@@ -1,5 +1,5 @@
-"""Workers, commands to one worker, paused queues, the restart signal, throughput and
-timings on Redis.
+"""Workers, commands to one worker, paused queues, the restart signal, throughput,
+timings and operational events on Redis.
 
 These live under the ``{g}`` hash tag (one slot: small and rarely written). A worker's
 heartbeat record expires with the ttl it gives, so a dead worker drops out by itself;
@@ -14,10 +14,16 @@ from typing import Any
 
 from gello_queue.core.states import COMMAND_KEPT_S
 from gello_queue.core.timing import Series, TimingCount, summed
-from gello_queue.drivers.common import THROUGHPUT_KEPT_S, seen
+from gello_queue.drivers.common import (
+    EVENTS_KEPT,
+    EVENTS_KEPT_S,
+    THROUGHPUT_KEPT_S,
+    kept_events,
+    seen,
+)
 from gello_queue.drivers.redis.link import Link
 from gello_queue.drivers.redis.scripts import run
-from gello_queue.ports import ThroughputBucket, WorkerRecord
+from gello_queue.ports import OpsEvent, ThroughputBucket, WorkerRecord
 
 
 class Registry:
@@ -125,3 +131,21 @@ class Registry:
                     TimingCount(minute, queue, job, Series(series), bucket, int(fields[j + 1]))
                 )
         return summed(out)
+
+    async def events_add(self, events: Sequence[OpsEvent]) -> None:
+        if not events:
+            return
+        key = self._k.events
+        await run(
+            self._link.redis,
+            [
+                (None, (), ("LPUSH", key, *(e.to_json() for e in events))),
+                (None, (), ("LTRIM", key, 0, EVENTS_KEPT - 1)),
+                (None, (), ("EXPIRE", key, EVENTS_KEPT_S)),
+            ],
+        )
+
+    async def events_recent(self, *, limit: int = 50, since: float = 0.0) -> list[OpsEvent]:
+        raw = await self._link.redis.execute_command("LRANGE", self._k.events, 0, -1)
+        events = [OpsEvent.from_json(r) for r in reversed(raw)]  # oldest first
+        return [e for e in kept_events(events, await self._link.now()) if e.at >= since][:limit]

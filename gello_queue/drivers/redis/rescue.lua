@@ -1,6 +1,7 @@
 -- KEYS: ready, reserved, failed, wake
 -- ARGV: job prefix, failed prefix, unique prefix, queue, reason, batch size
--- Returns {{requeued id, ...}, {failed id, ...}} for leases that expired by server time.
+-- Returns {{requeued id, ...}, {failed id, ...}, {id, worker id, ...}} for leases that
+-- expired by server time; the third names the worker each lease was given to.
 local jp, fp, up = ARGV[1], ARGV[2], ARGV[3]
 local now = now_s()
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[6]))
@@ -8,13 +9,19 @@ local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, to
 local jobs = {}
 for i, id in ipairs(expired) do
   local k = jp .. id
-  local v = redis.pcall('HMGET', k, 'body', 'n', 'm', 'u')
+  local v = redis.pcall('HMGET', k, 'body', 'n', 'm', 'u', 'l')
   jobs[i] = {id, v, malformed(k, v)}
 end
-local requeued, failed = {}, {}
+local requeued, failed, holders = {}, {}, {}
 for _, job in ipairs(jobs) do
   local id, v, reason = job[1], job[2], job[3]
   local k = jp .. id
+  -- A lease is 'token|worker id' (see reserve.lua).
+  local holder = not v.err and v[5] and string.match(v[5], '|(.*)$')
+  if holder and holder ~= '' then
+    holders[#holders + 1] = id
+    holders[#holders + 1] = holder
+  end
   redis.call('ZREM', KEYS[2], id)
   if reason then
     quarantine(jp, fp, KEYS[3], up, ARGV[4], id, reason, now)
@@ -37,4 +44,4 @@ for _, job in ipairs(jobs) do
   end
 end
 wake(KEYS[4], #requeued)
-return {requeued, failed}
+return {requeued, failed, holders}

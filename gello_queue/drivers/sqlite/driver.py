@@ -243,7 +243,9 @@ class SqliteDriver(
         with self._write() as tx:
             now = self.clock()
             expired = tx.execute(Q["expired_leases"], (now,)).fetchall()
-            for job_id, queue, attempts, max_attempts, body in expired:
+            for job_id, queue, attempts, max_attempts, body, holder in expired:
+                if holder:
+                    result.held_by[job_id] = str(holder)
                 if rescue_fails(attempts, max_attempts):
                     tx.execute(Q["delete_job"], (job_id,))
                     failure = Failure(LOST_WORKER_EXCEPTION, LOST_WORKER_REASON)

@@ -75,7 +75,7 @@ UPDATE gello_jobs SET lease_expires_at = ? WHERE id = ? AND token = ?;
 -- Read as reserve reads (numbers and bytes whatever was written): one malformed row must
 -- not stop every lease from being rescued.
 SELECT id, queue, CAST(attempts AS INTEGER), CAST(max_attempts AS INTEGER),
-       CAST(body AS BLOB)
+       CAST(body AS BLOB), reserved_by
 FROM gello_jobs WHERE token IS NOT NULL AND lease_expires_at <= ?;
 
 -- name: requeue
@@ -270,6 +270,18 @@ DELETE FROM gello_timings WHERE minute < ?;
 -- name: timings
 SELECT minute, queue, job, series, bucket, count FROM gello_timings WHERE minute >= ?
 ORDER BY minute, queue, job, series, bucket;
+
+-- name: events_add
+INSERT INTO gello_events (at, record) VALUES (?, ?);
+
+-- name: events_trim
+-- Events older than ?1 go, and all but the newest ?2.
+DELETE FROM gello_events
+WHERE at < ?1
+   OR seq NOT IN (SELECT seq FROM gello_events ORDER BY at DESC, seq DESC LIMIT ?2);
+
+-- name: events_recent
+SELECT record FROM gello_events WHERE at >= ? ORDER BY at DESC, seq DESC LIMIT ?;
 
 
 -- Coordination ---------------------------------------------------------------------

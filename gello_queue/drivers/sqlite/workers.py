@@ -1,16 +1,23 @@
-"""The SQLite driver's records about workers: heartbeats, pause and restart signals, and
-throughput and timings per minute (``gello_workers``, ``gello_control``,
-``gello_throughput``, ``gello_timings``)."""
+"""The SQLite driver's records about workers: heartbeats, pause and restart signals,
+throughput and timings per minute, and operational events (``gello_workers``,
+``gello_control``, ``gello_throughput``, ``gello_timings``, ``gello_events``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from gello_queue.core.timing import Series, TimingCount
-from gello_queue.drivers.common import THROUGHPUT_KEPT_S, newest_command, prefix_bounds, seen
+from gello_queue.drivers.common import (
+    EVENTS_KEPT,
+    EVENTS_KEPT_S,
+    THROUGHPUT_KEPT_S,
+    newest_command,
+    prefix_bounds,
+    seen,
+)
 from gello_queue.drivers.sqlite.connection import SqliteConnection
 from gello_queue.drivers.sqlite.sql import Q
-from gello_queue.ports import ThroughputBucket, WorkerRecord
+from gello_queue.ports import OpsEvent, ThroughputBucket, WorkerRecord
 
 
 class WorkerStore(SqliteConnection):
@@ -89,3 +96,15 @@ class WorkerStore(SqliteConnection):
     async def timings(self, since: float) -> list[TimingCount]:
         rows = self.db.execute(Q["timings"], (since,)).fetchall()
         return [TimingCount(int(m), q, j, Series(s), int(b), int(n)) for m, q, j, s, b, n in rows]
+
+    async def events_add(self, events: Sequence[OpsEvent]) -> None:
+        if not events:
+            return
+        with self._write() as tx:
+            tx.executemany(Q["events_add"], [(e.at, e.to_json()) for e in events])
+            tx.execute(Q["events_trim"], (self.clock() - EVENTS_KEPT_S, EVENTS_KEPT))
+
+    async def events_recent(self, *, limit: int = 50, since: float = 0.0) -> list[OpsEvent]:
+        since = max(since, self.clock() - EVENTS_KEPT_S)
+        rows = self.db.execute(Q["events_recent"], (since, limit)).fetchall()
+        return [OpsEvent.from_json(r[0]) for r in rows]
