@@ -16,6 +16,15 @@ from gello_queue.core.states import WorkerCommand
 from gello_queue.core.thresholds import WaitThresholds
 from gello_queue.inspection.admin import Admin
 from gello_queue.inspection.base import SCAN_PAGE
+from gello_queue.inspection.batches import (
+    BATCH_FAILED_SHOWN,
+    BATCH_JOBS_SCANNED,
+    BatchDetail,
+    BatchReads,
+    BatchState,
+    batch_state,
+    batch_status,
+)
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
 from gello_queue.inspection.facts import BATCHES_COUNTED, Facts, HealthReport, ServerWarnings
 from gello_queue.inspection.failed import FailedFilter, FailureGroup, fingerprint
@@ -66,16 +75,18 @@ from gello_queue.inspection.tooling import (
     uptime,
 )
 from gello_queue.inspection.workers import pick_worker, worker_label
-from gello_queue.ports import FailedPage, FailedTally
+from gello_queue.ports import BatchRecord, FailedPage, FailedTally
 
 
-class Inspector(Reads, Matching, Admin, Facts, History):
+class Inspector(Reads, Matching, Admin, BatchReads, Facts, History):
     """Reads and manages one connection's queues."""
 
 
 __all__ = [
     "APP_HOWTO",
     "BATCHES_COUNTED",
+    "BATCH_FAILED_SHOWN",
+    "BATCH_JOBS_SCANNED",
     "CANDIDATES",
     "EXIT_CODES",
     "JOBS_SCANNED",
@@ -88,6 +99,9 @@ __all__ = [
     "UNKNOWN",
     "AmbiguousIdError",
     "AppLocation",
+    "BatchDetail",
+    "BatchRecord",
+    "BatchState",
     "Diagnosis",
     "FailedFilter",
     "FailedIdsByPrefix",
@@ -107,6 +121,8 @@ __all__ = [
     "WaitThresholds",
     "WorkerCommand",
     "WorkerHint",
+    "batch_state",
+    "batch_status",
     "configure_logging",
     "connection_named",
     "default_schedules",
