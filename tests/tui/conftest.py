@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seed import T0, seed
+from seed import T0, seed, seed_batches
 from tui_support import Env
 
 from gello_cli.tui.app import MonitorApp
@@ -51,12 +51,15 @@ async def app(env: Env) -> AsyncIterator[MonitorApp]:
 # -- snapshot tests ----------------------------------------------------------------------
 @pytest.fixture
 def fixed_app() -> Iterator[Callable[..., MonitorApp]]:
-    """Build apps over a seeded memory store whose clock stands still at ``T0``."""
+    """Build apps over a seeded memory store whose clock stands still at ``T0`` (with
+    ``batches=True``, the seeded batches too)."""
     backends: list[Backend] = []
 
-    def make(**options: Any) -> MonitorApp:
+    def make(*, batches: bool = False, **options: Any) -> MonitorApp:
         store = MemoryStore(clock=lambda: T0)
         asyncio.run(seed(MemoryDriver(store), T0))
+        if batches:
+            asyncio.run(seed_batches(MemoryDriver(store), T0))
         backend = Backend(Queue("memory://snap", factory=lambda: MemoryDriver(store)))
         backends.append(backend)
         options.setdefault("live", False)

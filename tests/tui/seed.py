@@ -138,7 +138,8 @@ async def beat(driver: QueueDriver, record: WorkerRecord, at: float) -> None:
 
 
 BATCHES = {
-    # id: (name, jobs, processed, failed, cancelled, created this long before now)
+    # id: (name, jobs, processed, failed, cancelled, created this long before now); the
+    # batch with failures allows them (else its first failure would have cancelled it)
     "batch-import": ("import-users", 10, 6, 2, False, 300.0),
     "batch-nightly": ("nightly-report", 3, 3, 0, False, 3600.0),
     "batch-resize": ("resize-images", 4, 1, 0, True, 1200.0),
@@ -154,7 +155,9 @@ async def seed_batches(driver: QueueDriver, now: float = T0) -> None:
             env(f"{batch_id}-{i:02d}", "imports", "ImportRows", now - age + i, batch_id=batch_id)
             for i in range(size)
         ]
-        await at_time(driver, now - age, driver.batch_push(BatchRecord(batch_id, name, size), envs))
+        options = '{"allow_failures": true}' if failed else "{}"
+        record = BatchRecord(batch_id, name, size, options=options)
+        await at_time(driver, now - age, driver.batch_push(record, envs))
         reserved = await driver.reserve(["imports"], done + failed, lease_s=30, worker_id="seed")
         assert [r.id for r in reserved] == [e.id for e in envs[: done + failed]]
         for n, res in enumerate(reserved):
