@@ -75,7 +75,7 @@ from gello_queue.inspection.tooling import (
     uptime,
 )
 from gello_queue.inspection.workers import pick_worker, worker_label
-from gello_queue.ports import BatchRecord, FailedPage, FailedTally
+from gello_queue.ports import FailedPage, FailedTally
 
 
 class Inspector(Reads, Matching, Admin, BatchReads, Facts, History):
@@ -100,7 +100,6 @@ __all__ = [
     "AmbiguousIdError",
     "AppLocation",
     "BatchDetail",
-    "BatchRecord",
     "BatchState",
     "Diagnosis",
     "FailedFilter",

@@ -22,11 +22,10 @@ from gello_cli.tui.screens.batch_actions import cancel_batch, retry_batch
 from gello_cli.tui.screens.console import Console
 from gello_cli.tui.table import Cell, KeyedTable, bar, cell
 from gello_cli.tui.widgets import palette
-from gello_queue import GelloError, JobState
+from gello_queue import BatchRecord, GelloError, JobState
 from gello_queue.inspection import (
     BATCH_FAILED_SHOWN,
     BatchDetail,
-    BatchRecord,
     BatchState,
     JobDetail,
     batch_state,

@@ -16,7 +16,8 @@ from gello_cli.tui.screens.batch_actions import cancel_batch, retry_batch
 from gello_cli.tui.screens.batch_detail import BatchScreen, progress_bar, state_cell
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
-from gello_queue.inspection import BatchRecord, BatchState, Snapshot, batch_state
+from gello_queue import BatchRecord
+from gello_queue.inspection import BatchState, Snapshot, batch_state
 
 LISTED = 100
 """Newest batches listed."""
