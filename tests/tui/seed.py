@@ -161,13 +161,15 @@ async def seed_batches(driver: QueueDriver, now: float = T0) -> None:
         reserved = await driver.reserve(["imports"], done + failed, lease_s=30, worker_id="seed")
         assert [r.id for r in reserved] == [e.id for e in envs[: done + failed]]
         for n, res in enumerate(reserved):
+            # Each ends a little later than the one before, half-way to now at the last.
+            at = now - age + (n + 1) * age / 2 / (done + failed)
             if n < done:
-                assert not await driver.ack([res])
+                assert not await at_time(driver, at, driver.ack([res]))
             else:
                 body = envs[n].encode().decode()
                 failure = Failure("ValueError", f"row {n} has no email", "Traceback: ...")
-                assert await driver.fail(res, body, failure)
-            await driver.batch_mark(batch_id, res.id, n >= done)
+                assert await at_time(driver, at, driver.fail(res, body, failure))
+            await at_time(driver, at, driver.batch_mark(batch_id, res.id, n >= done))
         if cancelled:
             await driver.batch_cancel(batch_id)
 

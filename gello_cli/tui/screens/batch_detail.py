@@ -198,7 +198,7 @@ def jobs_title(d: BatchDetail) -> str:
     """How many of its jobs are listed, and why others may not be."""
     failed = len(d.failed_jobs)
     queued = len(d.jobs) - failed
-    text = f"Jobs: {count(failed)} failed, {count(queued)} queued listed"
+    text = f"Jobs listed: {count(failed)} failed, {count(queued)} queued"
     notes = []
     if d.unlisted_failed:
         notes.append(

@@ -26,10 +26,10 @@ COLUMNS = [
     ("progress", "Progress"),
     ("pending", "Pending"),
     ("failed", "Failed"),
-    ("total", "Total"),
     ("state", "State"),
     ("created", "Created"),
     ("finished", "Finished"),
+    ("total", "Total"),
     ("id", "Id"),
 ]
 
@@ -123,9 +123,9 @@ def row(b: BatchRecord, now: float, colors: dict[str, str]) -> list[Cell]:
         progress_bar(b, colors),
         num(count(b.pending), b.pending),
         num(count(b.failed), b.failed, colors["error"] if b.failed else ""),
-        num(count(b.total), b.total),
         state_cell(b, colors),
         cell(clock_time(b.created_at, now), b.created_at),
         cell(clock_time(finished, now), -1.0 if finished is None else finished),
+        num(count(b.total), b.total),
         cell(b.id, style=colors["muted"]),
     ]

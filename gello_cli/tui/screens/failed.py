@@ -234,10 +234,11 @@ class FailedScreen(MonitorScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.grouped and action in ("mark", "retry", "forget", "next_page", "prev_page"):
             return False
+        # Greyed, not hidden, on the first or last page: the keys stay discoverable.
         if action == "next_page" and self.next_start is None:
-            return False
+            return None
         if action == "prev_page" and self.page == 0:
-            return False
+            return None
         return super().check_action(action, parameters)
 
     def sorted_table(self) -> KeyedTable:
