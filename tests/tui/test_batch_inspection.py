@@ -14,26 +14,39 @@ from seed import BATCHES, seed_batches
 from gello_queue import JobNotFoundError, JobState, Queue, Settings
 from gello_queue.inspection import BatchState, Inspector, batch_state, batch_status
 
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+
+@pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])
 async def inspector(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Inspector]:
+    kind = request.param
     prefix = f"gtest:batches:{uuid.uuid4().hex}:"
+    schema = f"gtest_{uuid.uuid4().hex}"
     url = {
         "memory": f"memory://{uuid.uuid4().hex}",
         "sqlite": f"sqlite:///{tmp_path / 'b.db'}",
         "redis": "redis://127.0.0.1:6379/0",
-    }[request.param]
+        "postgres": f"{POSTGRES_URL}?schema={schema}",
+    }[kind]
     queue = Queue(url, settings=Settings(queue_prefix=prefix))
+    if kind == "postgres":
+        await queue._factory().migrate()  # type: ignore[attr-defined]
     driver = await queue.driver()
     await seed_batches(driver, time.time())
     try:
         yield Inspector(queue)
     finally:
-        if request.param == "redis":
+        if kind == "redis":
             from backends.redis import delete_prefix
 
             await delete_prefix(driver, prefix)  # type: ignore[arg-type]
         await queue.close()
+        if kind == "postgres":
+            import asyncpg
+
+            con = await asyncpg.connect(POSTGRES_URL)
+            await con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            await con.close()
 
 
 async def test_batches_are_listed_newest_first_with_counts_and_state(

@@ -96,7 +96,11 @@ class BatchScreen(Screen[None]):
     def on_mount(self) -> None:
         self.load()
         # Its own refresh: the app's poller serves the screen below.
-        self.set_interval(max(float(getattr(self.app, "interval", 2.0)), 0.5), self.load)
+        self.set_interval(max(float(getattr(self.app, "interval", 2.0)), 0.5), self._tick)
+
+    def _tick(self) -> None:
+        if getattr(self.app, "live", True):  # `p` pauses this screen's refresh too
+            self.load()
 
     def load(self) -> None:
         self.run_worker(self._load(), exclusive=True, group="batch")
