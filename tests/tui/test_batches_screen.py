@@ -204,3 +204,13 @@ async def test_retry_of_a_batch_without_failures_says_so(app: MonitorApp, env: E
         await pilot.press("R")
         await until(pilot, lambda: any("has no failed job to retry" in n for n in notes(app)))
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_no_batches_says_how_one_starts(mem_app: MonitorApp) -> None:
+    async with mem_app.run_test(size=(100, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("6")
+        await until(pilot, lambda: mem_app.listings.get("batches") == [])
+        await until(
+            pilot, lambda: "No batches yet: Batch([...]).dispatch()" in screen_text(mem_app)
+        )

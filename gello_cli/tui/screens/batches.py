@@ -100,6 +100,8 @@ class BatchesScreen(MonitorScreen):
 
 def title(listing: list[BatchRecord], shown: list[BatchRecord], filter_text: str) -> str:
     """How many batches, by state; what the filter keeps."""
+    if not listing:
+        return "No batches yet: Batch([...]).dispatch() starts one; its progress shows here."
     states = [batch_state(b) for b in listing]
     text = f"Batches: {count(len(listing))}"
     if len(listing) >= LISTED:
