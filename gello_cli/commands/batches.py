@@ -40,11 +40,14 @@ def with_batches(action: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _row(b: Any) -> dict[str, Any]:
-    state = "cancelled" if b.cancelled else "finished" if b.finished else "running"
+    from gello_queue.inspection import batch_state, batch_status
+
     return {
         "id": b.id,
         "name": b.name,
-        "state": state,
+        "state": batch_state(b).value,
+        "has_failures": b.failed > 0,
+        "status": batch_status(b),
         "total": b.total,
         "pending": b.pending,
         "processed": b.processed,
@@ -75,7 +78,7 @@ def batches(
             [
                 r["id"],
                 r["name"] or "-",
-                r["state"],
+                r["status"],
                 f"{r['percent']:g}% of {r['total']}",
                 r["pending"],
                 r["processed"],
@@ -94,7 +97,7 @@ def batch(batch_id: BatchId, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(row)
         return
-    for key in ("id", "name", "state", "total", "pending", "processed", "failed", "percent"):
+    for key in ("id", "name", "status", "total", "pending", "processed", "failed", "percent"):
         typer.echo(f"{key:>10}: {row[key]}")
     typer.echo(f"{'created':>10}: {when(found.created_at)}")
     if found.finished_at is not None:

@@ -20,6 +20,7 @@ import themes
 from gello_cli.tui.backend import Action, Backend
 from gello_cli.tui.format import count, duration
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.batches import BatchesScreen
 from gello_cli.tui.screens.console import Console
 from gello_cli.tui.screens.detail import DetailScreen
 from gello_cli.tui.screens.dialogs import (
@@ -51,6 +52,7 @@ MAX_BACKOFF_S = 5.0
 """The longest wait between reconnect attempts: an operator watching a banner wants the
 console back within seconds of the server, not half a minute later."""
 RECENT_FAILURES = 5
+NOTHING = "Nothing to do: no jobs match."
 
 
 def theme_name(name: str) -> str:
@@ -68,6 +70,7 @@ class MonitorApp(App[None]):
         "jobs": JobsScreen,
         "failed": FailedScreen,
         "workers": WorkersScreen,
+        "batches": BatchesScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
@@ -322,10 +325,15 @@ class MonitorApp(App[None]):
         question: Callable[[int], str],
         action: Action[int],
         done: Callable[[int], str],
+        *,
+        nothing: str = NOTHING,
+        then: Callable[[], object] | None = None,
     ) -> None:
-        """Count what a bulk action would touch, ask with that number, then act."""
+        """Count what a bulk action would touch, ask with that number, then act (when the
+        count is 0, say ``nothing`` instead)."""
         if not self.read_only:
-            self.run_worker(self._confirm(counter, question, action, done), group="act")
+            work = self._confirm(counter, question, action, done, nothing, then)
+            self.run_worker(work, group="act")
 
     async def _confirm(
         self,
@@ -333,6 +341,8 @@ class MonitorApp(App[None]):
         question: Callable[[int], str],
         action: Action[int],
         done: Callable[[int], str],
+        nothing: str,
+        then: Callable[[], object] | None,
     ) -> None:
         try:
             n = await self.backend.call(counter)
@@ -342,10 +352,10 @@ class MonitorApp(App[None]):
             )
             return
         if n == 0:
-            self.notify("Nothing to do: no jobs match.", severity="warning")
+            self.notify(nothing, severity="warning")
             return
         if await self.push_screen_wait(ConfirmScreen(question(n))):
-            await self._act(action, done, None)
+            await self._act(action, done, then)
 
     def confirm_bulk(
         self,
@@ -373,7 +383,7 @@ class MonitorApp(App[None]):
             self.backend_error(exc)
             return
         if tally.count == 0 and tally.complete:
-            self.notify("Nothing to do: no jobs match.", severity="warning")
+            self.notify(NOTHING, severity="warning")
             return
         if not await self.push_screen_wait(ConfirmScreen(question(tally_text(tally)))):
             return

@@ -45,6 +45,42 @@ def num(text: str, sort: float, style: str = "") -> Cell:
     return Cell(sort, text, style, right=True)
 
 
+BAR_DONE, BAR_FAILED, BAR_WAITING = "█", "▒", "░"
+"""A progress bar's glyphs: each share reads without colour too (the 16-colour theme)."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class BarCell(Cell):
+    """A progress bar in a cell: its text holds the glyphs (so a change of any share is a
+    change of text), each glyph coloured by what it counts."""
+
+    colors: tuple[str, str, str] = field(default=("", "", ""), compare=False)
+    """Styles of the done, failed and waiting glyphs."""
+
+    def __rich__(self) -> Text:
+        out = Text(no_wrap=True)
+        styles = dict(zip((BAR_DONE, BAR_FAILED, BAR_WAITING), self.colors, strict=True))
+        for char in self.text:
+            out.append(char, style=styles.get(char, self.style))
+        return out
+
+
+def bar(done: int, failed: int, total: int, colors: tuple[str, str, str], width: int = 10) -> Cell:
+    """``total`` as ``width`` glyphs: succeeded, failed (at least one glyph when any job
+    failed), waiting (at least one while any waits), then the percent that ran to an end.
+    It sorts by that percent."""
+    ended = done + failed
+    share = 1.0 if total <= 0 else min(ended / total, 1.0)
+    filled = round(share * width)
+    if ended and not filled:
+        filled = 1
+    if ended < total:
+        filled = min(filled, width - 1)
+    bad = 0 if not failed else min(filled, max(1, round(failed / max(total, 1) * width)))
+    glyphs = BAR_DONE * (filled - bad) + BAR_FAILED * bad + BAR_WAITING * (width - filled)
+    return BarCell(share, f"{glyphs} {share * 100:3.0f}%", colors=colors)
+
+
 class KeyedTable(DataTable[Any]):
     """Rows by key; marks (``space``); sort by column (``s``, or click a header).
 

@@ -19,6 +19,7 @@ SCREENS = (
     ("3", "jobs", "Jobs"),
     ("4", "failed", "Failed"),
     ("5", "workers", "Workers"),
+    ("6", "batches", "Batches"),
 )
 
 

@@ -18,6 +18,15 @@ from gello_queue.core.states import WorkerCommand
 from gello_queue.core.thresholds import WaitThresholds
 from gello_queue.inspection.admin import Admin
 from gello_queue.inspection.base import SCAN_PAGE
+from gello_queue.inspection.batches import (
+    BATCH_FAILED_SHOWN,
+    BATCH_JOBS_SCANNED,
+    BatchDetail,
+    BatchReads,
+    BatchState,
+    batch_state,
+    batch_status,
+)
 from gello_queue.inspection.deploy_check import DeployCheck, DeployChecks, StrandedGroup
 from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of_record
 from gello_queue.inspection.events import RECENT_EVENTS, event_line
@@ -73,13 +82,15 @@ from gello_queue.inspection.workers import pick_worker, worker_label
 from gello_queue.ports import EventKind, FailedPage, FailedTally, OpsEvent
 
 
-class Inspector(Reads, Matching, Admin, Facts, History, DeployChecks):
+class Inspector(Reads, Matching, Admin, BatchReads, Facts, History, DeployChecks):
     """Reads and manages one connection's queues."""
 
 
 __all__ = [
     "APP_HOWTO",
     "BATCHES_COUNTED",
+    "BATCH_FAILED_SHOWN",
+    "BATCH_JOBS_SCANNED",
     "CANDIDATES",
     "EXIT_CODES",
     "JOBS_SCANNED",
@@ -94,6 +105,8 @@ __all__ = [
     "AmbiguousIdError",
     "AppLocation",
     "BalanceLimits",
+    "BatchDetail",
+    "BatchState",
     "DeployCheck",
     "Diagnosis",
     "EventKind",
@@ -118,6 +131,8 @@ __all__ = [
     "WaitThresholds",
     "WorkerCommand",
     "WorkerHint",
+    "batch_state",
+    "batch_status",
     "configure_logging",
     "connection_named",
     "default_schedules",

@@ -27,6 +27,8 @@ class Matches(Generic[T]):
     count: int = 0
     complete: bool = True
     """False when the read stopped at its limit: ``count`` is then a lower bound."""
+    cursor: str | None = None
+    """Where the next page starts (failed jobs; None: this was the last page)."""
 
 
 def job_matches(match: FailedFilter, record: JobRecord) -> bool:
@@ -81,13 +83,14 @@ class Matching(InspectorBase):
         return Matches(found, matched, complete=False)
 
     async def failed_matching(
-        self, match: FailedFilter | None = None, *, limit: int = 50
+        self, match: FailedFilter | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> Matches[FailedJob]:
-        """The newest ``limit`` failed jobs ``match`` selects and how many it selects, both
-        found by the driver (a free-text count may stop at its budget: then
-        ``complete`` is False and ``count`` a lower bound)."""
+        """The newest ``limit`` failed jobs ``match`` selects (after ``cursor``, a previous
+        page's) and how many it selects in all, both found by the driver (a free-text
+        count may stop at its budget: then ``complete`` is False and ``count`` a lower
+        bound)."""
         match = merge_queue(match, None)
         driver = await self._driver()
-        page = await driver.failed_search(match, limit=limit)
+        page = await driver.failed_search(match, limit=limit, cursor=cursor)
         tally = await driver.failed_tally(match)
-        return Matches(page.jobs, tally.count, complete=tally.complete)
+        return Matches(page.jobs, tally.count, complete=tally.complete, cursor=page.cursor)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seed import T0, seed
+from seed import T0, seed, seed_batches
 from tui_support import Env
 
 from gello_cli.tui.app import MonitorApp
@@ -51,14 +51,20 @@ async def app(env: Env) -> AsyncIterator[MonitorApp]:
 # -- snapshot tests ----------------------------------------------------------------------
 @pytest.fixture
 def fixed_app() -> Iterator[Callable[..., MonitorApp]]:
-    """Build apps over a seeded memory store whose clock stands still at ``T0``."""
+    """Build apps over a seeded memory store whose clock stands still at ``T0`` (with
+    ``batches=True``, the seeded batches too)."""
     backends: list[Backend] = []
 
     def make(
-        prepare: Callable[[MemoryDriver], Awaitable[None]] | None = None, **options: Any
+        prepare: Callable[[MemoryDriver], Awaitable[None]] | None = None,
+        *,
+        batches: bool = False,
+        **options: Any,
     ) -> MonitorApp:
         store = MemoryStore(clock=lambda: T0)
         asyncio.run(seed(MemoryDriver(store), T0))
+        if batches:
+            asyncio.run(seed_batches(MemoryDriver(store), T0))
         if prepare is not None:  # what one test adds to the seeded store
             asyncio.run(prepare(MemoryDriver(store)))
         backend = Backend(Queue("memory://snap", factory=lambda: MemoryDriver(store)))

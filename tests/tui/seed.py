@@ -3,10 +3,15 @@ the driver port, worker heartbeats, throughput buckets and timings."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.timing import Series, TimingCount, bucket_of
 from gello_queue.drivers.memory import MemoryDriver
-from gello_queue.ports import Failure, QueueDriver, TimingStats, WorkerRecord
+from gello_queue.ports import BatchRecord, Failure, QueueDriver, TimingStats, WorkerRecord
+
+T = TypeVar("T")
 
 T0 = 1_767_225_600.0
 """2026-01-01 00:00:00 UTC: the fixed clock of snapshot tests."""
@@ -130,3 +135,52 @@ async def beat(driver: QueueDriver, record: WorkerRecord, at: float) -> None:
             driver.store.clock = clock
     else:
         await driver.worker_beat(record, 600)
+
+
+BATCHES = {
+    # id: (name, jobs, processed, failed, cancelled, created this long before now); the
+    # batch with failures allows them (else its first failure would have cancelled it)
+    "batch-import": ("import-users", 10, 6, 2, False, 300.0),
+    "batch-nightly": ("nightly-report", 3, 3, 0, False, 3600.0),
+    "batch-resize": ("resize-images", 4, 1, 0, True, 1200.0),
+}
+"""Seeded batches: one running with failures, one finished, one cancelled."""
+
+
+async def seed_batches(driver: QueueDriver, now: float = T0) -> None:
+    """The ``BATCHES``, their jobs on queue ``imports``: run and failed through the
+    driver as a worker would, each ending marked in its batch."""
+    for batch_id, (name, size, done, failed, cancelled, age) in BATCHES.items():
+        envs = [
+            env(f"{batch_id}-{i:02d}", "imports", "ImportRows", now - age + i, batch_id=batch_id)
+            for i in range(size)
+        ]
+        options = '{"allow_failures": true}' if failed else "{}"
+        record = BatchRecord(batch_id, name, size, options=options)
+        await at_time(driver, now - age, driver.batch_push(record, envs))
+        reserved = await driver.reserve(["imports"], done + failed, lease_s=30, worker_id="seed")
+        assert [r.id for r in reserved] == [e.id for e in envs[: done + failed]]
+        for n, res in enumerate(reserved):
+            # Each ends a little later than the one before, half-way to now at the last.
+            at = now - age + (n + 1) * age / 2 / (done + failed)
+            if n < done:
+                assert not await at_time(driver, at, driver.ack([res]))
+            else:
+                body = envs[n].encode().decode()
+                failure = Failure("ValueError", f"row {n} has no email", "Traceback: ...")
+                assert await at_time(driver, at, driver.fail(res, body, failure))
+            await at_time(driver, at, driver.batch_mark(batch_id, res.id, n >= done))
+        if cancelled:
+            await driver.batch_cancel(batch_id)
+
+
+async def at_time(driver: QueueDriver, at: float, action: Awaitable[T]) -> T:
+    """Run ``action`` with the memory store's clock at ``at`` (other stores keep theirs)."""
+    if not isinstance(driver, MemoryDriver):
+        return await action
+    clock = driver.store.clock
+    driver.store.clock = lambda: at
+    try:
+        return await action
+    finally:
+        driver.store.clock = clock

@@ -369,13 +369,15 @@ async def test_the_filtered_failed_header_counts_every_match(app: MonitorApp, en
         await pilot.press("slash", *"exc:timeout", "enter")
         title = lambda: str(app.screen.query_one("#failed-title", Label).render())  # noqa: E731
         await until(pilot, lambda: "filter" in title())
-        assert title() == "Failed jobs: 112  filter: exc:timeout → 110 match, newest 100 shown"
+        assert (
+            title() == "Failed jobs: 112  filter: exc:timeout → rows 1\N{EN DASH}100 of 110 match"
+        )
         assert len(rows(app, "#failed")) == 100
         await pilot.press("slash")
         app.screen.query_one("#filter", Input).value = "queue:webhooks"
         await pilot.press("enter")
         await until(pilot, lambda: "webhooks" in title())
-        assert title() == "Failed jobs: 2  filter: queue:webhooks → 2 match"
+        assert title() == "Failed jobs: 2  filter: queue:webhooks → rows 1\N{EN DASH}2 of 2 match"
 
 
 async def test_completed_jobs_appear_in_the_completed_tab(app: MonitorApp, env: Env) -> None:

@@ -21,7 +21,7 @@ from gello_cli.tui.app import MonitorApp
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "images"
 SIZE = (120, 32)
-SHOWN = ["overview", "queues", "jobs", "failed", "workers"]
+SHOWN = ["overview", "queues", "jobs", "failed", "workers", "batches"]
 """The screens pictured, in the order the README shows them."""
 
 
@@ -31,11 +31,13 @@ def picture(name: str) -> str:
 
 @pytest.mark.parametrize("screen", SHOWN)
 def test_the_picture_of_each_screen_is_current(fixed_app: Make, screen: str) -> None:
-    app: MonitorApp = fixed_app()
+    app: MonitorApp = fixed_app(batches=True)
+    keys = SCREENS.get(screen, ["6"])
+    ready = (lambda a: bool(a.listings.get("batches"))) if screen == "batches" else None
 
     async def take() -> str:
         async with app.run_test(size=SIZE) as pilot:
-            await showing(SCREENS[screen])(pilot)
+            await showing(keys, ready)(pilot)
             return app.export_screenshot(title=f"gello queue:monitor: {screen}")
 
     taken = asyncio.run(take())

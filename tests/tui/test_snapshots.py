@@ -17,6 +17,7 @@ from tui_support import loaded, until
 
 from gello_cli.tui.app import MonitorApp
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.batch_detail import BatchScreen
 from gello_cli.tui.screens.detail import DetailScreen
 from gello_cli.tui.screens.dialogs import ConfirmScreen
 from gello_cli.tui.screens.worker_detail import WorkerScreen
@@ -75,6 +76,25 @@ def test_worker_detail(snap_compare: Any, fixed_app: Make, size: tuple[int, int]
         return isinstance(app.screen, WorkerScreen) and app.screen.record is not None
 
     assert snap_compare(fixed_app(), run_before=showing(["5", "enter"], ready), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_batches(snap_compare: Any, fixed_app: Make, size: tuple[int, int]) -> None:
+    def ready(app: MonitorApp) -> bool:
+        return bool(app.listings.get("batches"))
+
+    app = fixed_app(batches=True)
+    assert snap_compare(app, run_before=showing(["6"], ready), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_batch_detail(snap_compare: Any, fixed_app: Make, size: tuple[int, int]) -> None:
+    def ready(app: MonitorApp) -> bool:
+        return isinstance(app.screen, BatchScreen) and app.screen.detail is not None
+
+    # The newest batch is on top: import-users, running with two failures.
+    app = fixed_app(batches=True)
+    assert snap_compare(app, run_before=showing(["6", "enter"], ready), terminal_size=size)
 
 
 def test_job_detail(snap_compare: Any, fixed_app: Make) -> None:

@@ -28,6 +28,8 @@ WRITE_ACTIONS = frozenset(
         "toggle_worker",
         "quiet_worker",
         "stop_worker",
+        "cancel_batch",
+        "retry_batch",
     }
 )
 """Actions that change the backend: disabled (greyed in the footer) by ``--read-only``."""

@@ -56,7 +56,12 @@ class Console(Protocol):
         question: Callable[[int], str],
         action: Action[int],
         done: Callable[[int], str],
-    ) -> None: ...
+        *,
+        nothing: str = ...,
+        then: Callable[[], object] | None = None,
+    ) -> None:
+        """Ask with the number ``counter`` finds, then act; ``nothing`` is said instead
+        when it finds none, ``then`` runs after the action."""
 
     def confirm_bulk(
         self,

@@ -1,4 +1,5 @@
-"""Failed jobs: filter, marks, retry, retry all matching, forget, purge matching."""
+"""Failed jobs: filter, marks, retry, retry all matching, forget, purge matching; pages
+past the first by the failed store's cursor, with the true count of what matches."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from gello_cli.tui.format import clock_time, count, short_id
 from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.table import KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
-from gello_queue.inspection import FailedFilter, FailureGroup, Snapshot, redact_url
+from gello_queue import FailedJob
+from gello_queue.inspection import FailedFilter, FailureGroup, Matches, Snapshot, redact_url
 
 PAGE = 100
+DASH = "\N{EN DASH}"
 GROUP_COLUMNS = [
     ("count", "Jobs"),
     ("job", "Job"),
@@ -47,6 +50,8 @@ class FailedScreen(MonitorScreen):
         Binding("x", "forget", "Forget"),
         Binding("X", "purge", "Purge all"),
         Binding("g", "group", "Group"),
+        Binding("greater_than_sign", "next_page", "Next page"),
+        Binding("less_than_sign", "prev_page", "Prev page", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort", show=False),
     ]
@@ -59,6 +64,14 @@ class FailedScreen(MonitorScreen):
     def __init__(self) -> None:
         super().__init__()
         self.grouped = False
+        self.page = 0
+        """The page shown, from 0."""
+        self.starts: list[str | None] = [None]
+        """Where each page up to the one shown starts (the failed store's cursors)."""
+        self.next_start: str | None = None
+        """Where the next page starts; None on the last page."""
+        self.paged_match: FailedFilter | None = None
+        """The filter the pages belong to."""
 
     def body(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -98,8 +111,13 @@ class FailedScreen(MonitorScreen):
         if self.grouped:
             groups = await self.monitor.backend.call(lambda i: i.failure_groups(match))
             return (match, True, groups)
-        found = await self.monitor.backend.call(lambda i: i.failed_matching(match, limit=PAGE))
-        return (match, False, found)
+        if match != self.paged_match:  # a new filter starts at its first page
+            self.paged_match, self.page, self.starts = match, 0, [None]
+        page, start = self.page, self.starts[self.page]
+        found = await self.monitor.backend.call(
+            lambda i: i.failed_matching(match, limit=PAGE, cursor=start)
+        )
+        return (match, False, found, page)
 
     def show(self, snap: Snapshot, listing: Any) -> None:
         if listing is None or listing[0] != self.match or listing[1] != self.grouped:
@@ -107,21 +125,17 @@ class FailedScreen(MonitorScreen):
         if self.grouped:
             self._show_groups(snap, listing[0], listing[2])
             return
-        match, _, found = listing
+        match, _, found, page = listing
+        if page != self.page:
+            return
+        if not found.jobs and page > 0:  # the page emptied (retried, forgotten): go back
+            self.action_prev_page()
+            return
+        self.next_start = found.cursor
+        self.refresh_bindings()
         watched = self.monitor.watched
         rows = [f for f in found.jobs if watched is None or f.queue in watched]
-        total = sum(c.failed for q, c in snap.queues.items() if match.queue in (None, q))
-        text = f"Failed jobs: {count(total)}"
-        if match.only_queue and len(rows) < total:
-            text += f" (showing the newest {count(len(rows))})"
-        if self.filter_text:
-            at_least = "" if found.complete else "at least "
-            text += f"  filter: {match.describe()} → {at_least}{count(found.count)} match"
-            if not match.only_queue and len(rows) < found.count:
-                text += f", newest {count(len(rows))} shown"
-        if self.table.marked:
-            text += f"  marked: {len(self.table.marked)}"
-        self.query_one("#failed-title", Label).update(text)
+        self.query_one("#failed-title", Label).update(self._title(match, found, len(rows)))
         colors = palette(self.app)
         self.table.sync(
             [
@@ -141,6 +155,49 @@ class FailedScreen(MonitorScreen):
                 for f in rows
             ]
         )
+
+    def _title(self, match: FailedFilter, found: Matches[FailedJob], shown: int) -> str:
+        """How many failed jobs the filter selects in all (the backend's count) and which
+        rows of them this page shows, as "rows 101 to 200 of 23 456" with an en dash."""
+        total = f"{'' if found.complete else 'at least '}{count(found.count)}"
+        first = self.page * PAGE + 1
+        last = count(first + shown - 1)
+        rows = f"rows {count(first)}{DASH}{last} of {total}" if shown else ""
+        if self.filter_text:
+            text = f"Failed jobs: {count(self.total_failed(match))}  filter: {match.describe()}"
+            text += f" → {rows} match" if rows else " → no match"
+        else:
+            text = f"Failed jobs  {rows}" if rows else "Failed jobs: none"
+        if self.table.marked:
+            text += f"  marked: {len(self.table.marked)}"
+        return text
+
+    def total_failed(self, match: FailedFilter) -> int:
+        """Failed jobs of the filter's queue (or of all), from the snapshot."""
+        snap = self.monitor.snapshot
+        queues = {} if snap is None else snap.queues
+        return sum(c.failed for q, c in queues.items() if match.queue in (None, q))
+
+    # -- paging: by the failed store's cursor, the same cost for every page ----------
+    def action_next_page(self) -> None:
+        if self.grouped or self.next_start is None:
+            return
+        self.starts = [*self.starts[: self.page + 1], self.next_start]
+        self.page += 1
+        self._turned()
+
+    def action_prev_page(self) -> None:
+        if self.grouped or self.page == 0:
+            return
+        self.page -= 1
+        self._turned()
+
+    def _turned(self) -> None:
+        self.next_start = None  # until the new page says where the next one starts
+        self.table.clear_marks()
+        self.table.move_cursor(row=0, animate=False)
+        self.refresh_bindings()
+        self.monitor.wake()
 
     def _show_groups(self, snap: Snapshot, match: FailedFilter, groups: list[FailureGroup]) -> None:
         colors = palette(self.app)
@@ -175,8 +232,13 @@ class FailedScreen(MonitorScreen):
         self.monitor.wake()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.grouped and action in ("mark", "retry", "forget"):
+        if self.grouped and action in ("mark", "retry", "forget", "next_page", "prev_page"):
             return False
+        # Greyed, not hidden, on the first or last page: the keys stay discoverable.
+        if action == "next_page" and self.next_start is None:
+            return None
+        if action == "prev_page" and self.page == 0:
+            return None
         return super().check_action(action, parameters)
 
     def sorted_table(self) -> KeyedTable:
