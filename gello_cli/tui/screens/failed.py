@@ -12,6 +12,7 @@ from textual.widgets import Label
 
 from gello_cli.tui.format import clock_time, count, short_id
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.common import query_error
 from gello_cli.tui.table import KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue.inspection import FailedFilter, FailureGroup, Snapshot, redact_url
@@ -69,7 +70,13 @@ class FailedScreen(MonitorScreen):
             yield KeyedTable(GROUP_COLUMNS, id="groups", order=("count",), descending=True)
 
     def filter_hint(self) -> str:
-        return 'filter: queue:NAME name:JOB exc:ERROR fp:GROUP "words" (enter applies, esc clears)'
+        return (
+            'filter: queue:NAME name:JOB exc:ERROR fp:GROUP age:>1h "words in payloads"'
+            " (enter applies, esc clears)"
+        )
+
+    def filter_error(self, text: str) -> str | None:
+        return query_error(text)
 
     def focus_main(self) -> None:
         (self.groups if self.grouped else self.table).focus()

@@ -12,6 +12,7 @@ from textual.widgets import Label, Tab, Tabs
 
 from gello_cli.tui.format import clock_time, count, duration, short_id, span
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.common import query_error
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue import GelloError, JobRecord, JobState, Progress
@@ -82,8 +83,12 @@ class JobsScreen(MonitorScreen):
 
     def filter_hint(self) -> str:
         return (
-            "filter: queue:NAME name:JOB and/or text in id or job name (enter applies, esc clears)"
+            'filter: queue:NAME name:JOB age:>1h age:<10m "words in payloads"'
+            " (enter applies, esc clears)"
         )
+
+    def filter_error(self, text: str) -> str | None:
+        return query_error(text)
 
     def focus_main(self) -> None:
         self.table.focus()
