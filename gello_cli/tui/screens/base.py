@@ -25,6 +25,8 @@ WRITE_ACTIONS = frozenset(
         "retry_queue",
         "run_now",
         "cancel",
+        "cancel_matching",
+        "run_all_now",
         "toggle_worker",
         "quiet_worker",
         "stop_worker",

@@ -238,7 +238,7 @@ class FailedScreen(MonitorScreen):
     def action_retry_all(self) -> None:
         match = self._bulk_match()
         self.monitor.confirm_bulk(
-            match,
+            lambda i: i.tally_failed(match),
             lambda n: f"Retry {n} failed jobs{self._scope(match)}?",
             lambda i: i.retry_matching_steps(match),
             "Retried",
@@ -247,7 +247,7 @@ class FailedScreen(MonitorScreen):
     def action_purge(self) -> None:
         match = self._bulk_match()
         self.monitor.confirm_bulk(
-            match,
+            lambda i: i.tally_failed(match),
             lambda n: f"Purge {n} failed jobs{self._scope(match)}?",
             lambda i: i.purge_matching_steps(match),
             "Purged",
