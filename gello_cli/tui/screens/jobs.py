@@ -393,7 +393,7 @@ class JobsScreen(MonitorScreen):
             lambda i: i.tally_jobs(JobState.SCHEDULED, match),
             lambda n: f"Run {n} scheduled jobs{self._scope(match)} now?",
             lambda i: i.promote_matching_steps(match),
-            "Ran now",
+            "Promoted",
         )
 
 

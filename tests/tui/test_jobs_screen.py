@@ -1,0 +1,161 @@
+"""The Jobs screen on real backends: the filter language applied by the backend with the
+true count in the header, pages past the first 200 rows, marks, cancelling the matching
+jobs and running every matching scheduled job now."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from seed import env as envelope
+from textual.widgets import Label
+from tui_support import Env, loaded, until
+
+from gello_cli.tui.app import MonitorApp
+from gello_cli.tui.screens.dialogs import ConfirmScreen, ProgressScreen
+from gello_cli.tui.screens.jobs import JobsScreen
+from gello_cli.tui.table import KeyedTable
+from gello_queue import JobState
+from gello_queue.inspection import FailedFilter, Inspector
+
+DASH = "\N{EN DASH}"
+
+
+def rows(app: MonitorApp) -> list[str]:
+    t = app.screen.query_one("#jobs", KeyedTable)
+    return [t.coordinate_to_cell_key((i, 0)).row_key.value or "" for i in range(t.row_count)]
+
+
+def title(app: MonitorApp) -> str:
+    return str(app.screen.query_one("#jobs-title", Label).render())
+
+
+def notes(app: MonitorApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def open_jobs(pilot, app: MonitorApp, query: str = "") -> None:  # type: ignore[no-untyped-def]
+    await loaded(pilot)
+    await pilot.press("3")
+    await until(pilot, lambda: isinstance(app.screen, JobsScreen) and bool(rows(app)))
+    if query:
+        await pilot.press("slash", *query, "enter")
+
+
+async def push_old_and_new(env: Env) -> list[str]:
+    """230 ``NightlySync`` jobs dispatched two hours ago, 5 just now, 3 of another name."""
+    now = time.time()
+    old = [
+        envelope(f"job-sync-old-{i:03d}", "sync", "NightlySync", now - 7200 + i, now - 7200 + i)
+        for i in range(230)
+    ]
+    new = [envelope(f"job-sync-new-{i}", "sync", "NightlySync", now - 5 + i) for i in range(5)]
+    other = [envelope(f"job-other-{i}", "sync", "Other", now - 7000) for i in range(3)]
+    await env.driver.push([*old, *new, *other])
+    return [e.id for e in old]
+
+
+@pytest.mark.timeout(120)
+async def test_name_and_age_filter_count_every_match_and_page(app: MonitorApp, env: Env) -> None:
+    old = await push_old_and_new(env)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await open_jobs(pilot, app, "name:nightlysync age:>1h")
+        await until(pilot, lambda: f"rows 1{DASH}200 of 230" in title(app))
+        assert title(app).startswith(f"Pending: rows 1{DASH}200 of 230")
+        assert "filter: name:nightlysync age:>1h" in title(app)
+        assert rows(app) == old[:200]
+        await pilot.press("greater_than_sign")
+        await until(pilot, lambda: f"rows 201{DASH}230 of 230" in title(app))
+        assert rows(app) == old[200:]
+        await pilot.press("less_than_sign")
+        await until(pilot, lambda: f"rows 1{DASH}200 of 230" in title(app))
+        assert rows(app)[0] == old[0]
+        # The young ones alone: one page, the plain count.
+        screen = app.screen
+        assert isinstance(screen, JobsScreen)
+        screen.filter_text = "name:nightlysync age:<1h"
+        app.wake()
+        await until(pilot, lambda: title(app).startswith("Pending: 5  filter:"))
+        assert rows(app) == [f"job-sync-new-{i}" for i in range(5)]
+
+
+async def test_a_bad_age_is_one_error_line_and_the_filter_stays_open(
+    app: MonitorApp, env: Env
+) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_jobs(pilot, app)
+        before = title(app)
+        await pilot.press("slash", *"age:>abc", "enter")
+        await until(pilot, lambda: any("not an age: '>abc'" in n for n in notes(app)))
+        assert app.screen.has_class("-filtering")
+        screen = app.screen
+        assert isinstance(screen, JobsScreen)
+        assert screen.filter_text == ""
+        assert title(app) == before
+
+
+@pytest.mark.timeout(120)
+async def test_marked_then_matching_jobs_are_cancelled_in_the_backend(
+    app: MonitorApp, env: Env
+) -> None:
+    now = time.time()
+    doomed = [envelope(f"job-purge-{i}", "sync", "PurgeCache", now - 60 + i) for i in range(5)]
+    keep = envelope("job-keep-0", "sync", "KeepMe", now - 30)
+    await env.driver.push([*doomed, keep])
+    async with app.run_test(size=(140, 30)) as pilot:
+        await open_jobs(pilot, app, "name:purgecache")
+        await until(pilot, lambda: rows(app) == [e.id for e in doomed])
+        # Mark the first two rows (space marks and moves down), then cancel them.
+        await pilot.press("space", "space")
+        await until(pilot, lambda: "marked: 2" in title(app))
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.question == "Cancel 2 marked jobs?"  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await until(pilot, lambda: rows(app) == [e.id for e in doomed[2:]])
+        assert await env.driver.find(doomed[0].id) is None
+        assert await env.driver.find(doomed[1].id) is None
+        # No marks: every job the filter selects, with the true count.
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = "Cancel 3 pending jobs matching name:purgecache?"
+        assert app.screen.question == question  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await until(pilot, lambda: "Cancelled 3 jobs." in notes(app))
+        await until(pilot, lambda: not rows(app))
+        assert title(app).startswith("Pending: 0")
+    for e in doomed:
+        assert await env.driver.find(e.id) is None
+    assert await env.driver.find(keep.id) is not None
+
+
+@pytest.mark.timeout(120)
+async def test_run_all_scheduled_now_makes_them_pending(app: MonitorApp, env: Env) -> None:
+    later = time.time() + 3600
+    due = [envelope(f"job-later-{i}", "sync", "LaterReport", later + i) for i in range(4)]
+    other = envelope("job-later-other", "sync", "OtherReport", later)
+    await env.driver.push([*due, other])
+    async with app.run_test(size=(140, 30)) as pilot:
+        await open_jobs(pilot, app)
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: "job-later-0" in rows(app))
+        await pilot.press("slash", *"name:laterreport", "enter")
+        await until(pilot, lambda: rows(app) == [e.id for e in due])
+        assert title(app).startswith("Scheduled: 4  filter: name:laterreport")
+        await pilot.press("N")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = "Run 4 scheduled jobs matching name:laterreport now?"
+        assert app.screen.question == question  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await until(pilot, lambda: "Promoted 4 jobs." in notes(app))
+        await until(pilot, lambda: not isinstance(app.screen, ProgressScreen))
+        await until(pilot, lambda: not rows(app))
+    for e in due:
+        record = await env.driver.find(e.id)
+        assert record is not None
+        assert record.state is JobState.PENDING
+    still = await env.driver.find(other.id)
+    assert still is not None
+    assert still.state is JobState.SCHEDULED
+    inspector = Inspector(env.queue)
+    assert (await inspector.tally_jobs(JobState.SCHEDULED, FailedFilter(name="report"))).count == 1
