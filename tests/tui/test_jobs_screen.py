@@ -8,6 +8,7 @@ import time
 
 import pytest
 from seed import env as envelope
+from textual.command import CommandPalette
 from textual.widgets import Label
 from tui_support import Env, loaded, until
 
@@ -159,3 +160,19 @@ async def test_run_all_scheduled_now_makes_them_pending(app: MonitorApp, env: En
     assert still.state is JobState.SCHEDULED
     inspector = Inspector(env.queue)
     assert (await inspector.tally_jobs(JobState.SCHEDULED, FailedFilter(name="report"))).count == 1
+
+
+async def test_the_palette_offers_the_bulk_job_actions(mem_app: MonitorApp) -> None:
+    app = mem_app
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_jobs(pilot, app)
+        total = len(rows(app))
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"cancel matching", "enter")
+        # The same question as C asks, with the true count.
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.question == f"Cancel {total} pending jobs?"  # type: ignore[attr-defined]
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen))
+        assert len(rows(app)) == total
