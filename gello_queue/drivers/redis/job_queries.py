@@ -29,6 +29,8 @@ COUNT_BUDGET_S = 1.0
 """How long a count of a filter without an index reads before it answers a lower bound."""
 STEP_BUDGET_S = 1.0
 """How long one bulk step reads at most (a step that took none still moves on)."""
+CALL_MS = 50
+"""How long one script call of a walk reads at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,9 @@ class JobQueries:
             here = at if at is not None and at.queue == queue else _At(queue)
             k = self._link.keys.of(queue)
             while True:
-                left_ms = max(20, int((deadline - time.monotonic()) * 1000))
+                # One call holds the server for at most CALL_MS: workers' scripts run
+                # between the calls of a long walk.
+                left_ms = max(5, min(CALL_MS, int((deadline - time.monotonic()) * 1000)))
                 want = max(0, limit - out.count) if mode != "count" else 0
                 args = (
                     k.job,
