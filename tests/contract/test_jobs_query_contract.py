@@ -85,6 +85,17 @@ async def test_pages_read_every_job_once(driver: QueueDriver) -> None:
     assert (len(first.jobs), first.cursor) == (34, None)
 
 
+async def test_jobs_at_one_time_are_paged_through_once(driver: QueueDriver) -> None:
+    jq = queries(driver)
+    at = time.time() - 1
+    ids = await push(driver, "emails", "Tie", 30, available_at=at, created_at=at)
+    later = await push(driver, "emails", "Tie", 2, available_at=at + 3600, created_at=at)
+    got = await listed(jq, JobState.PENDING, FailedQuery(name="tie"), page=4)
+    assert sorted(got) == sorted(ids)
+    assert len(got) == len(set(got))
+    assert sorted(await listed(jq, JobState.SCHEDULED, FailedQuery(), page=1)) == sorted(later)
+
+
 async def test_cancel_steps_delete_what_the_filter_selects(driver: QueueDriver) -> None:
     jq = queries(driver)
     doomed = await push(driver, "emails", "SendInvoice", 9)

@@ -14,9 +14,10 @@ from tui_support import Env, loaded, until
 
 from gello_cli.tui.app import MonitorApp
 from gello_cli.tui.screens.dialogs import ConfirmScreen, ProgressScreen
+from gello_cli.tui.screens.failed import FailedScreen
 from gello_cli.tui.screens.jobs import JobsScreen
 from gello_cli.tui.table import KeyedTable
-from gello_queue import JobState
+from gello_queue import FailedJob, JobState
 from gello_queue.inspection import FailedFilter, Inspector
 
 DASH = "\N{EN DASH}"
@@ -176,3 +177,35 @@ async def test_the_palette_offers_the_bulk_job_actions(mem_app: MonitorApp) -> N
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, JobsScreen))
         assert len(rows(app)) == total
+
+
+async def test_the_failed_screen_takes_the_same_ages(app: MonitorApp, env: Env) -> None:
+    now = time.time()
+    old = [
+        FailedJob(
+            id=f"job-old-fail-{i}",
+            queue="sync",
+            name="NightlySync",
+            body=envelope(f"job-old-fail-{i}", "sync", "NightlySync", now).encode().decode(),
+            exception="TimeoutError",
+            message="the mirror did not answer",
+            traceback="",
+            failed_at=now - 7200 - i,
+            attempts=3,
+        )
+        for i in range(4)
+    ]
+    await env.driver.failed_import(old)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, FailedScreen))
+        await pilot.press("slash", *"age:>1h", "enter")
+        await until(pilot, lambda: "filter: age:>1h → 4 match" in failed_title(app))
+        await pilot.press("slash", *"age:>1x", "enter")
+        await until(pilot, lambda: any("not an age: '>1x'" in n for n in notes(app)))
+        assert "filter: age:>1h → 4 match" in failed_title(app)
+
+
+def failed_title(app: MonitorApp) -> str:
+    return str(app.screen.query_one("#failed-title", Label).render())
