@@ -69,6 +69,7 @@ async def test_name_and_age_filter_count_every_match_and_page(app: MonitorApp, e
         await pilot.press("greater_than_sign")
         await until(pilot, lambda: f"rows 201{DASH}230 of 230" in title(app))
         assert rows(app) == old[200:]
+        assert title(app).endswith("(< previous page)")
         await pilot.press("less_than_sign")
         await until(pilot, lambda: f"rows 1{DASH}200 of 230" in title(app))
         assert rows(app)[0] == old[0]

@@ -225,18 +225,21 @@ class JobsScreen(MonitorScreen):
         label = {"pending": "Pending", "scheduled": "Scheduled", "reserved": "Running"}[state.value]
         total = f"{count(rows.count)}{'' if rows.complete else '+'}"
         first = self.page_no * PAGE + 1
+        keys = ""
         if self.page_no == 0 and rows.cursor is None:
             text = f"{label}: {total}"
         elif rows.jobs:
             last = count(first + len(rows.jobs) - 1)
             text = f"{label}: rows {count(first)}\N{EN DASH}{last} of {total}"
-            text += "  (> next page, < previous)"
+            keys = "  (> next page, < previous)" if rows.cursor else "  (< previous page)"
         else:
-            text = f"{label}: no rows past {count(first - 1)} of {total}  (< previous page)"
+            text = f"{label}: no rows past {count(first - 1)} of {total}"
+            keys = "  (< previous page)"
         if self.filter_text:
             text += f"  filter: {self.filter_text}"
         if self.table.marked:
             text += f"  marked: {len(self.table.marked)}"
+        text += keys
         return text
 
     def _show_completed(self, rows: list[Any], title: Label, now: float) -> None:
