@@ -16,12 +16,9 @@ from gello_queue.ports import Capability, FailedQuery, JobQueries, QueueDriver
 
 
 def queries(driver: QueueDriver) -> JobQueries:
-    """The driver as ``JobQueries``: every driver that lists jobs has the port, but for a
-    connection over several backends (failover), which the Inspector reads as before."""
+    """The driver as ``JobQueries``: every driver that lists jobs has the port."""
     if Capability.LIST_JOBS not in driver.capabilities:
         pytest.skip(f"the {driver.name} driver cannot list jobs")
-    if driver.name == "failover":
-        pytest.skip("a failover connection is read through the Inspector's scan")
     assert isinstance(driver, JobQueries)
     return driver
 
