@@ -4,15 +4,20 @@ jobs and running every matching scheduled job now."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from seed import env as envelope
 from textual.command import CommandPalette
 from textual.widgets import Label
-from tui_support import Env, loaded, until
+from tui_support import Env, loaded, screen_text, until
 
 from gello_cli.tui.app import MonitorApp
+from gello_cli.tui.format import count
 from gello_cli.tui.screens.dialogs import ConfirmScreen, ProgressScreen
 from gello_cli.tui.screens.failed import FailedScreen
 from gello_cli.tui.screens.jobs import JobsScreen
@@ -210,3 +215,41 @@ async def test_the_failed_screen_takes_the_same_ages(app: MonitorApp, env: Env) 
 
 def failed_title(app: MonitorApp) -> str:
     return str(app.screen.query_one("#failed-title", Label).render())
+
+
+@pytest.mark.timeout(120)
+async def test_esc_stops_cancel_matching_between_steps(app: MonitorApp, env: Env) -> None:
+    now = time.time()
+    await env.driver.push(
+        [envelope(f"job-bulk-{i:04d}", "bulk", "BulkJob", now - 600 + i / 10) for i in range(2_500)]
+    )
+    gate = threading.Event()
+    inspector = app.backend.inspector
+    real = inspector.cancel_matching_steps
+
+    async def held(*args: Any, **kw: Any) -> AsyncIterator[int]:
+        async for done in real(*args, **kw):
+            yield done
+            await asyncio.to_thread(gate.wait, 10)  # before the next step starts
+
+    inspector.cancel_matching_steps = held  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=(140, 30)) as pilot:
+            await open_jobs(pilot, app, "queue:bulk name:bulkjob")
+            await until(pilot, lambda: f"of {count(2_500)}" in title(app))
+            await pilot.press("C")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            question = f"Cancel {count(2_500)} pending jobs in 'bulk' matching name:bulkjob?"
+            assert app.screen.question == question  # type: ignore[attr-defined]
+            await pilot.press("y")
+            await until(pilot, lambda: isinstance(app.screen, ProgressScreen))
+            await until(
+                pilot, lambda: f"Cancelled {count(1_000)} / {count(2_500)}" in screen_text(app)
+            )
+            await pilot.press("escape")
+            stopped = f"Stopped: cancelled {count(1_000)} of {count(2_500)}"
+            await until(pilot, lambda: any(stopped in n for n in notes(app)))
+    finally:
+        gate.set()
+    # What was cancelled stays cancelled; the rest still waits: nothing else is lost.
+    assert (await env.driver.counts())["bulk"].pending == 1_500
