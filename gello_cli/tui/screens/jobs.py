@@ -88,7 +88,7 @@ class JobsScreen(MonitorScreen):
         if now != self._paged_for:
             self._paged_for = now
             self.cursors, self.page_no, self.next_cursor = [None], 0, None
-            self.table.clear_marks()
+            self.query_one("#jobs", KeyedTable).clear_marks()
 
     @property
     def state(self) -> JobState | None:
@@ -378,7 +378,7 @@ class JobsScreen(MonitorScreen):
                 lambda i: i.cancel_jobs(marked),
                 _cancelled,
             )
-            self.table.clear_marks()
+            # The marks go with their rows once cancelled; declined, they stay.
             return
         match = self.match
         self.monitor.confirm_bulk(
