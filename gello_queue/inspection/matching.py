@@ -3,11 +3,12 @@ filter selects, and how many it selects in all, read in one pass."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
-from gello_queue.core.errors import NotSupportedError
+from gello_queue.core.errors import ConfigurationError, NotSupportedError
 from gello_queue.core.failed_query import BULK_BATCH
 from gello_queue.core.job_query import queued_matches
 from gello_queue.core.states import JobState
@@ -66,14 +67,16 @@ class Matching(InspectorBase):
         if queues is not None and match.queue is None and len(queues) == 1:
             match = replace(match, queue=queues[0])
         driver = await self._driver(Capability.LIST_JOBS)
-        if isinstance(driver, JobQueries) and (queues is None or match.queue is not None):
+        if not isinstance(driver, JobQueries):
+            return await self._jobs_scanned(state, match, queues, limit, scan_limit, cursor)
+        if queues is None or match.queue is not None:
             if queues is not None and match.queue not in queues:
                 return Matches()
             page = await driver.jobs_search(state, match, limit=limit, cursor=cursor)
             tally = await driver.jobs_tally(state, match)
             complete = tally.complete and page.complete
             return Matches(page.jobs, tally.count, complete, page.cursor)
-        return await self._jobs_scanned(state, match, queues, limit, scan_limit, cursor)
+        return await _over_queues(driver, state, match, list(queues), limit, cursor)
 
     async def _jobs_scanned(
         self,
@@ -171,3 +174,40 @@ class Matching(InspectorBase):
         page = await driver.failed_search(match, limit=limit)
         tally = await driver.failed_tally(match)
         return Matches(page.jobs, tally.count, complete=tally.complete)
+
+
+async def _over_queues(
+    driver: JobQueries,
+    state: JobState,
+    match: FailedFilter,
+    queues: list[str],
+    limit: int,
+    cursor: str | None,
+) -> Matches[JobRecord]:
+    """``jobs_matching`` within several queues: each queue counted, and paged one after
+    the other; the cursor names the queue and holds that queue's own cursor."""
+    start, inner = 0, None
+    if cursor is not None:
+        try:
+            start, inner = json.loads(cursor)
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(f"not a job listing cursor: {cursor[:40]!r}") from exc
+    jobs: list[JobRecord] = []
+    total, complete, after = 0, True, None
+    for n, queue in enumerate(queues):
+        query = replace(match, queue=queue)
+        tally = await driver.jobs_tally(state, query)
+        total += tally.count
+        complete = complete and tally.complete
+        if n < start or after is not None:
+            continue
+        if len(jobs) >= limit:
+            after = json.dumps([n, None]) if tally.count else None
+            continue
+        own = inner if n == start else None
+        page = await driver.jobs_search(state, query, limit=limit - len(jobs), cursor=own)
+        jobs += page.jobs
+        complete = complete and page.complete
+        if page.cursor is not None:
+            after = json.dumps([n, page.cursor])
+    return Matches(jobs, total, complete, after)
