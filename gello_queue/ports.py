@@ -22,6 +22,7 @@ from gello_queue.core.failed_query import (
     FailedTally,
     FailureGroup,
 )
+from gello_queue.core.job_query import JobPage
 from gello_queue.core.records import (
     BatchRecord,
     CompletedJob,
@@ -61,6 +62,8 @@ __all__ = [
     "FailureGroup",
     "JobBrowser",
     "JobHistory",
+    "JobPage",
+    "JobQueries",
     "JobQueue",
     "JobRecord",
     "OpsEvent",
@@ -306,6 +309,39 @@ class FailedQueries(Protocol):
     ) -> FailedStep:
         """Delete up to ``limit`` of the failed jobs ``query`` selects, as
         ``failed_retry_step`` retries them."""
+
+
+@runtime_checkable
+class JobQueries(Protocol):
+    """Pending, scheduled and running jobs searched, counted and acted on by a
+    ``FailedQuery`` (see ``gello_queue.core.job_query`` for what it selects of a queued
+    job), in the backend, paged by cursor: no call reads a queue from its start to reach a
+    page. Where a part has no index (``name:`` and free text on Redis), reading stops at a
+    time budget and says so (``complete``)."""
+
+    async def jobs_search(
+        self, state: JobState, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> JobPage:
+        """Up to ``limit`` jobs in ``state`` that ``query`` selects, after ``cursor`` (from
+        the previous page; None: from the first), oldest first where the backend orders
+        by time (SQL, memory), else in each queue's own order (Redis: queue by queue, in
+        the order workers take them)."""
+
+    async def jobs_tally(self, state: JobState, query: FailedQuery) -> FailedTally:
+        """How many jobs in ``state`` ``query`` selects."""
+
+    async def jobs_cancel_step(
+        self, state: JobState, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        """Delete up to ``limit`` of the pending or scheduled jobs ``query`` selects, after
+        ``cursor``, in one step (a running job is never touched); the step's cursor
+        continues (None: none left)."""
+
+    async def jobs_promote_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        """Make up to ``limit`` of the scheduled jobs ``query`` selects available now, as
+        ``jobs_cancel_step`` deletes them; workers are woken as by ``promote``."""
 
 
 @runtime_checkable
@@ -589,6 +625,7 @@ class EventLog(Protocol):
 
 
 OPTIONAL_PORTS: tuple[type, ...] = (
+    JobQueries,
     ReserveWait,
     RestartWatch,
     ResultStore,

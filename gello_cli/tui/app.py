@@ -39,7 +39,7 @@ from gello_cli.tui.widgets import SCREENS, StatusBar
 from gello_queue import GelloError
 from gello_queue.inspection import (
     RECENT_EVENTS,
-    FailedFilter,
+    FailedTally,
     Inspector,
     Snapshot,
     WaitThresholds,
@@ -359,26 +359,26 @@ class MonitorApp(App[None]):
 
     def confirm_bulk(
         self,
-        match: FailedFilter,
+        counter: Action[FailedTally],
         question: Callable[[str], str],
         steps: Callable[[Inspector], AsyncIterator[int]],
         verb: str,
     ) -> None:
-        """Count the failed jobs ``match`` selects, ask with that number (``question`` gets
-        it as text: "at least …" when a free-text count stopped at its budget), then act
-        step by step, showing progress; Esc stops it between steps."""
+        """Count the jobs a bulk action concerns with ``counter``, ask with that number
+        (``question`` gets it as text: "at least …" when a count stopped at its budget),
+        then act step by step, showing progress; Esc stops it between steps."""
         if not self.read_only:
-            self.run_worker(self._confirm_bulk(match, question, steps, verb), group="act")
+            self.run_worker(self._confirm_bulk(counter, question, steps, verb), group="act")
 
     async def _confirm_bulk(
         self,
-        match: FailedFilter,
+        counter: Action[FailedTally],
         question: Callable[[str], str],
         steps: Callable[[Inspector], AsyncIterator[int]],
         verb: str,
     ) -> None:
         try:
-            tally = await self.backend.call(lambda i: i.tally_failed(match))
+            tally = await self.backend.call(counter)
         except Exception as exc:  # counting failed: nothing to confirm
             self.backend_error(exc)
             return

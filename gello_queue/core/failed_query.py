@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
+import time
 from dataclasses import dataclass, field, replace
 
 from gello_queue.core.errors import ConfigurationError
@@ -20,6 +21,10 @@ from gello_queue.core.records import FailedJob
 _FILTER_KEYS = {"queue": "queue", "q": "queue", "name": "name", "job": "name"}
 _FILTER_KEYS |= {"exc": "exception", "exception": "exception", "error": "exception"}
 _FILTER_KEYS |= {"fp": "fingerprint", "group": "fingerprint"}
+
+_AGE = re.compile(r"([<>])(\d+(?:\.\d+)?)([smhd])")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+AGE_HELP = "age: takes > or < and a number with a unit s, m, h or d, e.g. age:>1h or age:<10m"
 
 _VOLATILE = re.compile(
     r"[0-9a-f]{8}-[0-9a-f-]{27,}|0x[0-9a-f]+|\b[0-9a-f]{12,}\b|'[^']*'|\"[^\"]*\"|\d+(\.\d+)?",
@@ -48,8 +53,15 @@ class FailedQuery:
     """Which failed jobs an action or listing concerns; every part given must match.
 
     ``name``, ``exception`` and ``text`` are case-insensitive substrings; ``text`` is
-    searched in the id, job name, exception and message. ``after`` and ``before`` bound
-    ``failed_at`` (``after`` inclusive, ``before`` exclusive).
+    searched in the id, job name, exception, message and the stored body (the payload).
+    ``after`` and ``before`` bound ``failed_at`` (``after`` inclusive, ``before``
+    exclusive).
+
+    ``older_than`` and ``newer_than`` are ages in seconds (``age:>1h``, ``age:<10m``), kept
+    relative so that a parsed filter stays equal to itself; ``merge_queue`` turns them into
+    ``before``/``after`` at the moment a query runs, which is the only form drivers see.
+    The same filter selects queued jobs (see ``JobQueries``), whose age runs from
+    ``created_at`` instead of ``failed_at``.
     """
 
     queue: str | None = None
@@ -59,11 +71,19 @@ class FailedQuery:
     fingerprint: str | None = None
     after: float | None = None
     before: float | None = None
+    older_than: float | None = None
+    newer_than: float | None = None
 
     @classmethod
     def parse(cls, query: str) -> FailedQuery:
-        """``queue:emails name:Invoice exc:Timeout "some words"`` → a filter."""
+        """``queue:emails name:Invoice exc:Timeout age:>1h "some words"`` → a filter.
+
+        Raises:
+            ConfigurationError: an ``age:`` part is not ``>N`` or ``<N`` with a unit (the
+                message says how to write one).
+        """
         parts: dict[str, str] = {}
+        ages: dict[str, float] = {}
         words: list[str] = []
         try:
             tokens = shlex.split(query)
@@ -71,7 +91,9 @@ class FailedQuery:
             tokens = query.split()
         for token in tokens:
             key, sep, value = token.partition(":")
-            if sep and key.lower() in _FILTER_KEYS and value:
+            if sep and key.lower() == "age":
+                ages |= _parse_age(value)
+            elif sep and key.lower() in _FILTER_KEYS and value:
                 parts[_FILTER_KEYS[key.lower()]] = value
             else:
                 words.append(token)
@@ -81,7 +103,21 @@ class FailedQuery:
             exception=parts.get("exception"),
             text=" ".join(words) or None,
             fingerprint=parts.get("fingerprint"),
+            older_than=ages.get(">"),
+            newer_than=ages.get("<"),
         )
+
+    def at(self, now: float) -> FailedQuery:
+        """The filter with its ages turned into time bounds as of ``now`` (the ages
+        tighten ``after``/``before`` given as well)."""
+        after, before = self.after, self.before
+        if self.older_than is not None:
+            edge = now - self.older_than
+            before = edge if before is None else min(before, edge)
+        if self.newer_than is not None:
+            edge = now - self.newer_than
+            after = edge if after is None else max(after, edge)
+        return replace(self, after=after, before=before, older_than=None, newer_than=None)
 
     @property
     def only_queue(self) -> bool:
@@ -109,13 +145,13 @@ class FailedQuery:
         if self.fingerprint is not None and fingerprint(job) != self.fingerprint:
             return False
         if self.text is not None:
-            haystack = f"{job.id} {job.name} {job.exception} {job.message}".lower()
+            haystack = f"{job.id} {job.name} {job.exception} {job.message} {job.body}".lower()
             return self.text.lower() in haystack
         return True
 
     def describe(self) -> str:
-        """The filter in the query language (empty when it selects everything; the age
-        bounds have no words in it)."""
+        """The filter in the query language (empty when it selects everything; absolute
+        ``after``/``before`` bounds have no words in it, ages do)."""
         parts = [
             f"{k}:{v}"
             for k, v in (
@@ -126,17 +162,43 @@ class FailedQuery:
             )
             if v is not None
         ]
+        for sign, age in ((">", self.older_than), ("<", self.newer_than)):
+            if age is not None:
+                parts.append(f"age:{sign}{age_text(age)}")
         if self.text is not None:
             parts.append(shlex.quote(self.text) if " " in self.text else self.text)
         return " ".join(parts)
 
 
-def merge_queue(match: FailedQuery | None, queue: str | None) -> FailedQuery:
-    """``match`` (everything when None) narrowed to ``queue`` unless it names one."""
+def _parse_age(value: str) -> dict[str, float]:
+    found = _AGE.fullmatch(value.strip().lower())
+    if found is None:
+        raise ConfigurationError(f"not an age: {value[:20]!r}; {AGE_HELP}")
+    sign, number, unit = found.groups()
+    return {sign: float(number) * _UNITS[unit]}
+
+
+def age_text(seconds: float) -> str:
+    """``3600`` → ``1h``: the largest unit that writes the age as a whole number."""
+    for unit in ("d", "h", "m"):
+        size = _UNITS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def merge_queue(
+    match: FailedQuery | None, queue: str | None, *, now: float | None = None
+) -> FailedQuery:
+    """``match`` (everything when None) narrowed to ``queue`` unless it names one, with
+    its ages turned into time bounds as of ``now`` (this host's clock when None): the
+    form a driver is given."""
     match = match or FailedQuery()
     if queue is not None and match.queue is None:
-        return replace(match, queue=queue)
-    return match
+        match = replace(match, queue=queue)
+    if match.older_than is None and match.newer_than is None:
+        return match
+    return match.at(time.time() if now is None else now)
 
 
 # -- paging newest first -------------------------------------------------------------

@@ -58,7 +58,7 @@ def where_of(
     if query.before is not None:
         w.add("failed_at < {}", float(query.before))
     if query.text is not None:
-        haystack = "lower(id || ' ' || name || ' ' || exception || ' ' || message)"
+        haystack = "lower(id || ' ' || name || ' ' || exception || ' ' || message || ' ' || body)"
         w.add(f"{contains}({haystack}, {{}}) > 0", query.text.lower())
     if cursor is not None:
         at, job_id = parse_cursor(cursor)

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import DriverUnavailableError
+from gello_queue.core.errors import ConfigurationError, DriverUnavailableError
 from gello_queue.core.failed_query import (
     FailedPage,
     FailedQuery,
@@ -33,14 +34,17 @@ from gello_queue.core.failed_query import (
     merge_groups,
     merge_pages,
 )
+from gello_queue.core.job_query import JobPage
 from gello_queue.core.states import JobState
 from gello_queue.core.timing import summed
 from gello_queue.observability import get_logger
 from gello_queue.ports import (
     BatchRecord,
+    Capability,
     CompletedJob,
     FailedJob,
     Failure,
+    JobQueries,
     JobRecord,
     OpsEvent,
     Progress,
@@ -53,6 +57,7 @@ from gello_queue.ports import (
     WorkerRecord,
     event_log,
     job_history,
+    not_supported,
     progress_store,
     result_store,
     timing_stats,
@@ -451,6 +456,92 @@ class FailoverDriver:
             done += await self.failed_forget(job.id)
         return FailedStep(done, page.cursor)
 
+    # -- jobs by filter: connection after connection --------------------------------
+    # The children's cursors differ (SQL by time, Redis by zset), so the connections are
+    # walked one after the other: the cursor names the connection and holds its own.
+    def _queries(self, driver: QueueDriver) -> JobQueries:
+        if not isinstance(driver, JobQueries):
+            raise not_supported(driver.name, Capability.LIST_JOBS, "search jobs by a filter")
+        return driver
+
+    async def jobs_search(
+        self, state: JobState, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> JobPage:
+        start, inner = _split_cursor(cursor)
+        jobs: list[JobRecord] = []
+        complete = True
+        live = [(i, c) for i, c in await self._live() if i >= start]
+        for n, (index, child) in enumerate(live):
+            own = inner if index == start else None
+            try:
+                page = await self._queries(child.driver).jobs_search(
+                    state, query, limit=limit - len(jobs), cursor=own
+                )
+            except DriverUnavailableError as exc:
+                self._down(child, exc)
+                complete = False
+                continue
+            jobs += page.jobs
+            complete = complete and page.complete
+            if page.cursor is not None:
+                return JobPage(jobs, _join_cursor(index, page.cursor), complete)
+            if len(jobs) >= limit:
+                later = await self._first_holding(state, query, live[n + 1 :])
+                return JobPage(jobs, None if later is None else _join_cursor(later, None), complete)
+        return JobPage(jobs, None, complete)
+
+    async def _first_holding(
+        self, state: JobState, query: FailedQuery, children: list[tuple[int, _Child]]
+    ) -> int | None:
+        """The first of ``children`` with a job ``query`` selects: where a full page's
+        next one starts (None: the page was the last)."""
+        for index, child in children:
+            try:
+                page = await self._queries(child.driver).jobs_search(state, query, limit=1)
+            except DriverUnavailableError as exc:
+                self._down(child, exc)
+                continue
+            if page.jobs or page.cursor is not None:
+                return index
+        return None
+
+    async def jobs_tally(self, state: JobState, query: FailedQuery) -> FailedTally:
+        parts = [
+            t for _, t in await self._each(lambda d: self._queries(d).jobs_tally(state, query))
+        ]
+        return FailedTally(sum(t.count for t in parts), all(t.complete for t in parts))
+
+    async def _job_step(
+        self, cursor: str | None, step: Callable[[JobQueries, str | None], Awaitable[FailedStep]]
+    ) -> FailedStep:
+        start, inner = _split_cursor(cursor)
+        live = [(i, c) for i, c in await self._live() if i >= start]
+        for n, (index, child) in enumerate(live):
+            try:
+                done = await step(self._queries(child.driver), inner if index == start else None)
+            except DriverUnavailableError as exc:
+                self._down(child, exc)
+                continue
+            if done.cursor is not None:
+                return FailedStep(done.done, _join_cursor(index, done.cursor))
+            later = _join_cursor(live[n + 1][0], None) if n + 1 < len(live) else None
+            return FailedStep(done.done, later)
+        return FailedStep(0, None)
+
+    async def jobs_cancel_step(
+        self, state: JobState, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self._job_step(
+            cursor, lambda d, c: d.jobs_cancel_step(state, query, limit=limit, cursor=c)
+        )
+
+    async def jobs_promote_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self._job_step(
+            cursor, lambda d, c: d.jobs_promote_step(query, limit=limit, cursor=c)
+        )
+
     # -- coordination and batches: on the home connection ----------------------------
     async def counter_incr(self, key: str, by: int, ttl_s: float) -> int:
         return await self.home.counter_incr(key, by, ttl_s)
@@ -552,3 +643,18 @@ class FailoverDriver:
 
     async def batch_prune(self, before: float) -> int:
         return await self.home.batch_prune(before)
+
+
+def _join_cursor(index: int, inner: str | None) -> str:
+    return json.dumps([index, inner])
+
+
+def _split_cursor(cursor: str | None) -> tuple[int, str | None]:
+    """(connection index, that connection's cursor) of a failover job cursor."""
+    if cursor is None:
+        return 0, None
+    try:
+        index, inner = json.loads(cursor)
+        return int(index), None if inner is None else str(inner)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"not a failover job cursor: {cursor[:40]!r}") from exc

@@ -144,6 +144,22 @@ class Admin(InspectorBase):
             raise JobNotFoundError(_gone([job_id], "pending or scheduled"))
         return 1
 
+    async def cancel_jobs(self, job_ids: Sequence[str]) -> int:
+        """Delete pending or scheduled jobs by id; return how many (a running or missing
+        one is skipped).
+
+        Raises:
+            NotSupportedError: the driver cannot cancel jobs.
+            JobNotFoundError: none of the ids is a pending or scheduled job.
+        """
+        driver = await self._driver(Capability.CANCEL)
+        done = 0
+        for job_id in job_ids:
+            done += await driver.cancel(job_id)
+        if job_ids and not done:
+            raise JobNotFoundError(_gone(job_ids, "pending or scheduled"))
+        return done
+
     async def command_worker(self, worker: str, command: WorkerCommand | str) -> WorkerRecord:
         """Leave ``command`` (pause, resume, quiet, stop) for one worker, named by its id,
         its name or ``host:pid`` (as ``queue:status`` and the dashboard show it); the

@@ -27,9 +27,10 @@ def record(
     message: str = "smtp timed out after 30s",
     *,
     at: float | None = None,
+    payload: dict[str, Any] | None = None,
     **fields: Any,
 ) -> FailedJob:
-    env = envelope(queue, name=name, max_attempts=3)
+    env = envelope(queue, name=name, max_attempts=3, payload=payload or {"n": 1})
     return FailedJob(
         id=env.id,
         queue=queue,
@@ -59,7 +60,10 @@ async def listed(driver: QueueDriver, query: FailedQuery, page: int = 7) -> list
 async def test_each_filter_field_selects_and_counts(driver: QueueDriver) -> None:
     invoices = [record(message=f"smtp timed out after {n}s") for n in range(4)]
     hooks = [record("webhooks", "PostWebhook", "HTTPError", f"503 from hook {n}") for n in range(3)]
-    receipts = [record("emails", "SendReceipt", "KeyError", "'user' missing") for _ in range(2)]
+    receipts = [
+        record("emails", "SendReceipt", "KeyError", "'user' missing", payload={"to": "Ann@x.org"})
+        for _ in range(2)
+    ]
     everything = invoices + hooks + receipts
     assert await driver.failed_import(everything) == 9
 
@@ -80,6 +84,8 @@ async def test_each_filter_field_selects_and_counts(driver: QueueDriver) -> None
         FailedQuery(queue="emails", exception="timeout", text="after"): invoices,
         FailedQuery(name="nothing-like-it"): [],
         FailedQuery(queue="webhooks", name="invoice"): [],
+        # Free text reaches the stored body: the payload of envelope() holds "n".
+        FailedQuery(text="ann@X.ORG"): receipts,
     }
     for query, expected in cases.items():
         assert await listed(driver, query) == newest(expected), query

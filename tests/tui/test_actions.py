@@ -348,7 +348,7 @@ async def test_the_jobs_filter_applies_name_exc_and_text_to_every_job(
         await pilot.press("slash")
         app.screen.query_one("#filter", Input).value = "queue:bulk name:bulk"
         await pilot.press("enter")
-        await until(pilot, lambda: "Pending: 210 (showing 200" in jobs_title(app))
+        await until(pilot, lambda: "Pending: rows 1\N{EN DASH}200 of 210" in jobs_title(app))
         assert rows(app, "#jobs")[0] == "job-bulk-000"
         # exc: selects failures: no queued job matches
         await pilot.press("slash")

@@ -301,6 +301,29 @@ async def test_jobs_matching_counts_every_match(inspector: Inspector) -> None:
     assert (await inspector.jobs_matching(JobState.PENDING, FailedFilter(exception="x"))).count == 0
 
 
+async def test_jobs_matching_pages_through_several_watched_queues(inspector: Inspector) -> None:
+    watched = ["emails", "reports", "webhooks"]
+    each = {
+        q: await inspector.jobs_matching(JobState.PENDING, FailedFilter(queue=q), limit=1_000)
+        for q in watched
+    }
+    expected = sorted(j.id for m in each.values() for j in m.jobs)
+    assert len(expected) > 4  # several pages
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await inspector.jobs_matching(
+            JobState.PENDING, FailedFilter(), queues=watched, limit=4, cursor=cursor
+        )
+        assert (page.count, page.complete) == (len(expected), True)
+        seen += [j.id for j in page.jobs]
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert sorted(seen) == expected
+    assert len(seen) == len(set(seen))
+
+
 async def test_failed_matching_counts_every_match(inspector: Inspector) -> None:
     found = await inspector.failed_matching(FailedFilter.parse("smtp"), limit=2)
     assert (len(found.jobs), found.count) == (2, 5)

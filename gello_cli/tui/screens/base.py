@@ -25,6 +25,8 @@ WRITE_ACTIONS = frozenset(
         "retry_queue",
         "run_now",
         "cancel",
+        "cancel_matching",
+        "run_all_now",
         "toggle_worker",
         "quiet_worker",
         "stop_worker",
@@ -98,6 +100,10 @@ class MonitorScreen(Screen[None]):
     def filter_hint(self) -> str:
         return "filter: text (enter applies, esc clears)"
 
+    def filter_error(self, text: str) -> str | None:
+        """Why ``text`` is not a filter this screen understands, or None when it is."""
+        return None
+
     async def fetch(self) -> Any:
         """This screen's own listing for one tick (runs before ``show``)."""
         return None
@@ -128,7 +134,13 @@ class MonitorScreen(Screen[None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "filter":
             return
-        self.filter_text = event.value.strip()
+        text = event.value.strip()
+        error = self.filter_error(text)
+        if error is not None:
+            # The filter bar stays open with the text, to be corrected.
+            self.notify(error, title="Not a filter", severity="error")
+            return
+        self.filter_text = text
         self._close_filter()
         self.monitor.wake()
 

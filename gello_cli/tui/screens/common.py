@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 from gello_cli.tui.format import count, duration, rate
 from gello_cli.tui.table import Cell, cell, num
+from gello_queue import GelloError
 from gello_queue.inspection import (
+    FailedFilter,
     QueueStats,
     Snapshot,
     WaitThresholds,
@@ -30,6 +32,15 @@ QUEUE_COLUMNS = [
     ("workers", "Wrk"),
     ("state", "State"),
 ]
+
+
+def query_error(text: str) -> str | None:
+    """Why ``text`` is not a filter of the Jobs and Failed screens' language, or None."""
+    try:
+        FailedFilter.parse(text)
+    except GelloError as exc:
+        return str(exc)
+    return None
 
 
 def queue_row(

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gello_cli.tui.backend import Action, Backend
-from gello_queue.inspection import FailedFilter, Inspector, Snapshot, WaitThresholds, WorkerHint
+from gello_queue.inspection import FailedTally, Inspector, Snapshot, WaitThresholds, WorkerHint
 
 if TYPE_CHECKING:
     from gello_cli.tui.screens.base import MonitorScreen
@@ -65,10 +65,10 @@ class Console(Protocol):
 
     def confirm_bulk(
         self,
-        match: FailedFilter,
+        counter: Action[FailedTally],
         question: Callable[[str], str],
         steps: Callable[[Inspector], AsyncIterator[int]],
         verb: str,
     ) -> None:
-        """A bulk action on the failed jobs ``match`` selects that reports progress per
-        step and can be stopped."""
+        """A bulk action on the jobs ``counter`` counts that reports progress per step
+        and can be stopped."""

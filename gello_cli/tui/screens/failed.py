@@ -13,6 +13,7 @@ from textual.widgets import Label
 
 from gello_cli.tui.format import clock_time, count, short_id
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.common import query_error
 from gello_cli.tui.table import KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue import FailedJob
@@ -82,7 +83,13 @@ class FailedScreen(MonitorScreen):
             yield KeyedTable(GROUP_COLUMNS, id="groups", order=("count",), descending=True)
 
     def filter_hint(self) -> str:
-        return 'filter: queue:NAME name:JOB exc:ERROR fp:GROUP "words" (enter applies, esc clears)'
+        return (
+            'filter: queue:NAME name:JOB exc:ERROR fp:GROUP age:>1h "words in payloads"'
+            " (enter applies, esc clears)"
+        )
+
+    def filter_error(self, text: str) -> str | None:
+        return query_error(text)
 
     def focus_main(self) -> None:
         (self.groups if self.grouped else self.table).focus()
@@ -293,7 +300,7 @@ class FailedScreen(MonitorScreen):
     def action_retry_all(self) -> None:
         match = self._bulk_match()
         self.monitor.confirm_bulk(
-            match,
+            lambda i: i.tally_failed(match),
             lambda n: f"Retry {n} failed jobs{self._scope(match)}?",
             lambda i: i.retry_matching_steps(match),
             "Retried",
@@ -302,7 +309,7 @@ class FailedScreen(MonitorScreen):
     def action_purge(self) -> None:
         match = self._bulk_match()
         self.monitor.confirm_bulk(
-            match,
+            lambda i: i.tally_failed(match),
             lambda n: f"Purge {n} failed jobs{self._scope(match)}?",
             lambda i: i.purge_matching_steps(match),
             "Purged",

@@ -1,8 +1,12 @@
 """Jobs by state: pending, scheduled and running tabs (running jobs with the progress they
-last reported), and the completed-job history; run a scheduled job now, cancel one."""
+last reported), and the completed-job history. The filter is applied by the backend,
+pages of 200 rows go forward and back by cursor with the true count in the header; run a
+scheduled job now, cancel the cursor's or the marked jobs, cancel every matching job, run
+every matching scheduled job now."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -12,6 +16,7 @@ from textual.widgets import Label, Tab, Tabs
 
 from gello_cli.tui.format import clock_time, count, duration, short_id, span
 from gello_cli.tui.screens.base import MonitorScreen
+from gello_cli.tui.screens.common import query_error
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue import GelloError, JobRecord, JobState, Progress
@@ -50,8 +55,13 @@ class JobsScreen(MonitorScreen):
         Binding("enter", "open", "Detail"),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False),
         Binding("right_square_bracket", "tab(1)", "Next tab"),
+        Binding("space", "mark", "Mark", show=False),
         Binding("n", "run_now", "Run now"),
         Binding("c", "cancel", "Cancel job"),
+        Binding("C", "cancel_matching", "Cancel matching", show=False),
+        Binding("N", "run_all_now", "Run all scheduled now", show=False),
+        Binding("greater_than_sign", "page(1)", "Next page"),
+        Binding("less_than_sign", "page(-1)", "Prev page", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
     ]
@@ -60,6 +70,25 @@ class JobsScreen(MonitorScreen):
         super().__init__()
         self.tab: str = JobState.PENDING
         """The active tab: a ``JobState`` value, or ``COMPLETED``."""
+        self.cursors: list[str | None] = [None]
+        """The cursor of each page read so far (the first page's is None)."""
+        self.page_no = 0
+        self.next_cursor: str | None = None
+        """The cursor after the page shown (None: it is the last)."""
+        self._paged_for: tuple[str, str] = (self.tab, self.filter_text)
+
+    def _page_key(self) -> tuple[str, str, int]:
+        """What the listing shown must have been read for: tab, filter and page."""
+        self._reset_pages_on_change()
+        return (self.tab, self.filter_text, self.page_no)
+
+    def _reset_pages_on_change(self) -> None:
+        """Back to the first page (and no marks) when the tab or the filter changed."""
+        now = (self.tab, self.filter_text)
+        if now != self._paged_for:
+            self._paged_for = now
+            self.cursors, self.page_no, self.next_cursor = [None], 0, None
+            self.query_one("#jobs", KeyedTable).clear_marks()
 
     @property
     def state(self) -> JobState | None:
@@ -75,15 +104,19 @@ class JobsScreen(MonitorScreen):
                 Tab("Completed", id=COMPLETED),
             )
             yield Label("", id="jobs-title", classes="title")
-            yield KeyedTable(COLUMNS, id="jobs", order=("when", "id"))
+            yield KeyedTable(COLUMNS, id="jobs", markable=True, order=("when", "id"))
             yield KeyedTable(
                 COMPLETED_COLUMNS, id="completed", order=("finished", "id"), descending=True
             )
 
     def filter_hint(self) -> str:
         return (
-            "filter: queue:NAME name:JOB and/or text in id or job name (enter applies, esc clears)"
+            'filter: queue:NAME name:JOB age:>1h age:<10m "words in payloads"'
+            " (enter applies, esc clears)"
         )
+
+    def filter_error(self, text: str) -> str | None:
+        return query_error(text)
 
     def focus_main(self) -> None:
         self.table.focus()
@@ -115,30 +148,35 @@ class JobsScreen(MonitorScreen):
         """Drill in from the queue table."""
         self.filter_text = f"queue:{queue}"
 
+    @property
+    def match(self) -> FailedFilter:
+        """The filter, narrowed to the one watched queue when there is one."""
+        match = FailedFilter.parse(self.filter_text)
+        watched = self.monitor.watched
+        if match.queue is None and watched is not None and len(watched) == 1:
+            return replace(match, queue=watched[0])
+        return match
+
     async def fetch(self) -> Any:
+        key = self._page_key()
         match = FailedFilter.parse(self.filter_text)
         state = self.state
         queues = self.monitor.watched
-        found: list[JobRecord] | Matches[JobRecord]
         if state is None:
-            return (COMPLETED, await self._fetch_completed(match, queues), {})
+            return (COMPLETED, await self._fetch_completed(match, queues), {}, key)
+        cursor = self.cursors[self.page_no]
         try:
-            if match.only_queue and queues is None:
-                found = await self.monitor.backend.call(
-                    lambda i: i.jobs(match.queue, state, limit=PAGE)
-                )
-            else:
-                # A filter beyond the queue is applied in the backend, counting every match.
-                found = await self.monitor.backend.call(
-                    lambda i: i.jobs_matching(state, match, queues=queues, limit=PAGE)
-                )
+            # The backend applies the filter and counts every match (JobQueries).
+            found: Matches[JobRecord] = await self.monitor.backend.call(
+                lambda i: i.jobs_matching(state, match, queues=queues, limit=PAGE, cursor=cursor)
+            )
             progress: dict[str, Progress] = {}
             if state is JobState.RESERVED:
-                ids = [r.id for r in (found.jobs if isinstance(found, Matches) else found)]
+                ids = [r.id for r in found.jobs]
                 progress = await self.monitor.backend.call(lambda i: i.progress(ids))
         except GelloError as exc:  # e.g. a driver that cannot list jobs
-            return (state, str(exc), {})
-        return (state, found, progress)
+            return (state, str(exc), {}, key)
+        return (state, found, progress, key)
 
     async def _fetch_completed(self, match: FailedFilter, queues: Any) -> Any:
         """The newest completed jobs matching the filter (newest first), or why none can
@@ -159,9 +197,9 @@ class JobsScreen(MonitorScreen):
         return shown[:PAGE]
 
     def show(self, snap: Snapshot, listing: Any) -> None:
-        if listing is None or listing[0] != self.tab:
+        if listing is None or listing[0] != self.tab or listing[3] != self._page_key():
             return
-        state, rows, progress = listing
+        state, rows, progress, _ = listing
         title = self.query_one("#jobs-title", Label)
         if isinstance(rows, str):
             title.update(rows)
@@ -170,26 +208,39 @@ class JobsScreen(MonitorScreen):
         if state == COMPLETED:
             self._show_completed(rows, title, snap.taken_at)
             return
-        if isinstance(rows, Matches):
-            shown, total, more = rows.jobs, rows.count, "" if rows.complete else "+"
-        else:
-            queue = FailedFilter.parse(self.filter_text).queue
-            shown, more = rows, ""
-            total = sum(
-                getattr(c, state.value) for q, c in snap.queues.items() if queue in (None, q)
-            )
-        label = {"pending": "Pending", "scheduled": "Scheduled", "reserved": "Running"}[state.value]
-        text = f"{label}: {count(total)}{more}"
-        if len(shown) < total:
-            text += f" (showing {count(len(shown))}, oldest first)"
-        if self.filter_text:
-            text += f"  filter: {self.filter_text}"
-        title.update(text)
+        self.next_cursor = rows.cursor
+        title.update(self._title(state, rows))
         colors = palette(self.app)
         names = {w.id: worker_label(w) for w in snap.workers}
         self.table.sync(
-            [(r.id, self._row(r, snap.taken_at, names, colors, progress.get(r.id))) for r in shown]
+            [
+                (r.id, self._row(r, snap.taken_at, names, colors, progress.get(r.id)))
+                for r in rows.jobs
+            ]
         )
+
+    def _title(self, state: JobState, rows: Matches[JobRecord]) -> str:
+        """``Pending: rows 201 to 400 of 12,345  filter: name:Sync  marked: 2`` (with an en
+        dash between the rows)."""
+        label = {"pending": "Pending", "scheduled": "Scheduled", "reserved": "Running"}[state.value]
+        total = f"{count(rows.count)}{'' if rows.complete else '+'}"
+        first = self.page_no * PAGE + 1
+        keys = ""
+        if self.page_no == 0 and rows.cursor is None:
+            text = f"{label}: {total}"
+        elif rows.jobs:
+            last = count(first + len(rows.jobs) - 1)
+            text = f"{label}: rows {count(first)}\N{EN DASH}{last} of {total}"
+            keys = "  (> next page, < previous)" if rows.cursor else "  (< previous page)"
+        else:
+            text = f"{label}: no rows past {count(first - 1)} of {total}"
+            keys = "  (< previous page)"
+        if self.filter_text:
+            text += f"  filter: {self.filter_text}"
+        if self.table.marked:
+            text += f"  marked: {len(self.table.marked)}"
+        text += keys
+        return text
 
     def _show_completed(self, rows: list[Any], title: Label, now: float) -> None:
         text = f"Completed: {count(len(rows))} kept (newest first)"
@@ -252,10 +303,15 @@ class JobsScreen(MonitorScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         allowed = super().check_action(action, parameters)
-        if action == "run_now":
+        if action in ("run_now", "run_all_now"):
             return allowed if self.state is JobState.SCHEDULED else False
-        if action == "cancel":
+        if action in ("cancel", "cancel_matching", "mark"):
             return allowed if self.state in (JobState.PENDING, JobState.SCHEDULED) else False
+        if action == "page":
+            if self.state is None:
+                return False
+            step = parameters[0] if parameters else 1
+            return self.page_no > 0 if step == -1 else self.next_cursor is not None
         if action == "open":
             # A completed job is gone from its queue: there is no detail to open.
             return allowed if self.state is not None else False
@@ -277,11 +333,79 @@ class JobsScreen(MonitorScreen):
             )
 
     def action_cancel(self) -> None:
-        job_id = self.table.cursor_key
-        if job_id is not None:
-            self.monitor.act(
-                lambda i: i.cancel(job_id), lambda _: f"Cancelled job {short_id(job_id)}."
+        """Cancel the marked jobs, else the cursor's, by id."""
+        ids = self.table.selection()
+        if ids:
+            self.table.clear_marks()
+            self.monitor.act(lambda i: i.cancel_jobs(ids), _cancelled)
+
+    def action_mark(self) -> None:
+        self.table.toggle_mark()
+        self.monitor.wake()
+
+    def action_page(self, step: int) -> None:
+        """The next page (by the cursor after this one) or the previous one."""
+        self._reset_pages_on_change()
+        if step > 0 and self.next_cursor is not None:
+            del self.cursors[self.page_no + 1 :]
+            self.cursors.append(self.next_cursor)
+            self.page_no += 1
+        elif step < 0 and self.page_no > 0:
+            self.page_no -= 1
+        else:
+            return
+        self.next_cursor = None
+        self.table.clear_marks()
+        self.refresh_bindings()
+        self.monitor.wake()
+
+    def _scope(self, match: FailedFilter) -> str:
+        where = f" in '{match.queue}'" if match.queue else ""
+        rest = replace(match, queue=None).describe()
+        return where + (f" matching {rest}" if rest else "")
+
+    def action_cancel_matching(self) -> None:
+        """Cancel the marked jobs, else every job of this tab the filter selects, after
+        a confirmation with the true count; the latter in steps, with progress."""
+        state = self.state
+        if state not in (JobState.PENDING, JobState.SCHEDULED):
+            return
+        marked = self.table.selection() if self.table.marked else []
+        if marked:
+            self.monitor.confirm_act(
+                lambda _: _const(len(marked)),
+                lambda n: f"Cancel {n} marked job{'s' if n != 1 else ''}?",
+                lambda i: i.cancel_jobs(marked),
+                _cancelled,
             )
+            # The marks go with their rows once cancelled; declined, they stay.
+            return
+        match = self.match
+        self.monitor.confirm_bulk(
+            lambda i: i.tally_jobs(state, match),
+            lambda n: f"Cancel {n} {state.value} jobs{self._scope(match)}?",
+            lambda i: i.cancel_matching_steps(state, match),
+            "Cancelled",
+        )
+
+    def action_run_all_now(self) -> None:
+        """Make every scheduled job the filter selects available now, after a
+        confirmation with the true count, in steps with progress."""
+        match = self.match
+        self.monitor.confirm_bulk(
+            lambda i: i.tally_jobs(JobState.SCHEDULED, match),
+            lambda n: f"Run {n} scheduled jobs{self._scope(match)} now?",
+            lambda i: i.promote_matching_steps(match),
+            "Promoted",
+        )
+
+
+async def _const(n: int) -> int:
+    return n
+
+
+def _cancelled(n: int) -> str:
+    return f"Cancelled {count(n)} job{'s' if n != 1 else ''}."
 
 
 def progress_text(progress: Progress) -> str:

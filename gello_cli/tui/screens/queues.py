@@ -200,7 +200,7 @@ class QueuesScreen(MonitorScreen):
             return
         match = FailedFilter(queue=name)
         self.monitor.confirm_bulk(
-            match,
+            lambda i: i.tally_failed(match),
             lambda n: f"Retry {n} failed jobs of '{name}'?",
             lambda i: i.retry_matching_steps(match),
             "Retried",

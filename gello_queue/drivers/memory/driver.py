@@ -37,6 +37,7 @@ from gello_queue.core.failed_query import (
     FailedTally,
     FailureGroup,
 )
+from gello_queue.core.job_query import JobPage
 from gello_queue.core.states import JobState
 from gello_queue.core.unique import UniqueOutcome, unique_outcome
 from gello_queue.drivers.memory.batches import Batches
@@ -266,6 +267,24 @@ class MemoryDriver:
 
     async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
         return await self._queues.job_ids_by_prefix(prefix, limit)
+
+    async def jobs_search(
+        self, state: JobState, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> JobPage:
+        return await self._queues.jobs_search(state, query, limit=limit, cursor=cursor)
+
+    async def jobs_tally(self, state: JobState, query: FailedQuery) -> FailedTally:
+        return await self._queues.jobs_tally(state, query)
+
+    async def jobs_cancel_step(
+        self, state: JobState, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self._queues.jobs_cancel_step(state, query, limit=limit, cursor=cursor)
+
+    async def jobs_promote_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self._queues.jobs_promote_step(query, limit=limit, cursor=cursor)
 
     # -- the failed store (failed_store.py) ------------------------------------------
     async def failed_list(

@@ -3,6 +3,15 @@ promote, clear."""
 
 from __future__ import annotations
 
+from gello_queue.core.failed_query import FailedQuery, FailedStep, FailedTally
+from gello_queue.core.job_query import (
+    CANCELLABLE_STATES,
+    JobPage,
+    after_cursor,
+    oldest_page,
+    queued_matches,
+    step_after,
+)
 from gello_queue.core.states import JobState
 from gello_queue.drivers.memory.store import MemoryStore, _Job, state_of
 from gello_queue.ports import JobRecord, QueueCounts
@@ -91,6 +100,53 @@ class Queues:
             s.file(job)
             s.version += 1
             return True
+
+    # -- queries by filter (the JobQueries port) -----------------------------------
+    def _selected(self, state: JobState, query: FailedQuery, cursor: str | None) -> list[JobRecord]:
+        """The jobs in ``state`` ``query`` selects after ``cursor``, oldest first (call
+        under the lock)."""
+        now = self.store.clock()
+        rows = [_record(j, now) for j in self.store.jobs.values() if state_of(j, now) is state]
+        picked = [r for r in rows if after_cursor(r, cursor) and queued_matches(query, r)]
+        picked.sort(key=lambda r: (r.available_at, r.id))
+        return picked
+
+    async def jobs_search(
+        self, state: JobState, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> JobPage:
+        with self.store.lock:
+            return oldest_page(self._selected(state, query, cursor), limit)
+
+    async def jobs_tally(self, state: JobState, query: FailedQuery) -> FailedTally:
+        with self.store.lock:
+            return FailedTally(len(self._selected(state, query, None)))
+
+    async def jobs_cancel_step(
+        self, state: JobState, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        if state not in CANCELLABLE_STATES:
+            return FailedStep(0, None)
+        s = self.store
+        with s.lock:
+            taken = self._selected(state, query, cursor)[:limit]
+            for r in taken:
+                s.drop(s.jobs[r.id])
+        return FailedStep(len(taken), step_after([(r.available_at, r.id) for r in taken], limit))
+
+    async def jobs_promote_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        s = self.store
+        with s.lock:
+            taken = self._selected(JobState.SCHEDULED, query, cursor)[:limit]
+            now = s.clock()
+            for r in taken:
+                job = s.jobs[r.id]
+                job.available_at = now
+                s.file(job)
+            if taken:
+                s.version += 1
+        return FailedStep(len(taken), step_after([(r.available_at, r.id) for r in taken], limit))
 
     async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
         with self.store.lock:

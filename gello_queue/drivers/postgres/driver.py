@@ -57,6 +57,7 @@ from gello_queue.drivers.postgres.coordination import Coordination
 from gello_queue.drivers.postgres.failed_store import FailedStore
 from gello_queue.drivers.postgres.history import History
 from gello_queue.drivers.postgres.inspection import Inspection
+from gello_queue.drivers.postgres.job_queries import JobQueryTable
 from gello_queue.drivers.postgres.listener import Listener
 from gello_queue.drivers.postgres.options import channel, flag, split_options
 from gello_queue.drivers.postgres.progress import ProgressTable
@@ -81,6 +82,7 @@ _RESCUE_BATCH = 1000
 @outage_boundary
 class PostgresDriver(
     Inspection,
+    JobQueryTable,
     Batches,
     Coordination,
     Registry,

@@ -72,6 +72,7 @@ from gello_queue.core.failed_query import (
     FailedTally,
     FailureGroup,
 )
+from gello_queue.core.job_query import JobPage
 from gello_queue.core.states import JobState
 from gello_queue.drivers.outage import outage_boundary
 from gello_queue.drivers.redis.batches import Batches
@@ -85,6 +86,7 @@ from gello_queue.drivers.redis.connection import (
 from gello_queue.drivers.redis.coordination import Coordination
 from gello_queue.drivers.redis.failed_store import FailedStore
 from gello_queue.drivers.redis.history import History
+from gello_queue.drivers.redis.job_queries import JobQueries
 from gello_queue.drivers.redis.keys import KeyScheme
 from gello_queue.drivers.redis.leases import Leases, reserve_call, reserved
 from gello_queue.drivers.redis.link import Link
@@ -157,6 +159,7 @@ class RedisDriver:
         self._leases = Leases(self._link)
         self._waiter = Waiter(self._link, self.reserve)
         self._queues = Queues(self._link)
+        self._job_queries = JobQueries(self._link)
         self._failed = FailedStore(self._link)
         self._registry = Registry(self._link)
         self._coordination = Coordination(self._link)
@@ -368,6 +371,25 @@ class RedisDriver:
 
     async def job_ids_by_prefix(self, prefix: str, limit: int) -> list[str]:
         return await self._queues.job_ids_by_prefix(prefix, limit)
+
+    # -- jobs by filter (job_queries.py) ---------------------------------------------
+    async def jobs_search(
+        self, state: JobState, query: FailedQuery, *, limit: int = 50, cursor: str | None = None
+    ) -> JobPage:
+        return await self._job_queries.jobs_search(state, query, limit=limit, cursor=cursor)
+
+    async def jobs_tally(self, state: JobState, query: FailedQuery) -> FailedTally:
+        return await self._job_queries.jobs_tally(state, query)
+
+    async def jobs_cancel_step(
+        self, state: JobState, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self._job_queries.jobs_cancel_step(state, query, limit=limit, cursor=cursor)
+
+    async def jobs_promote_step(
+        self, query: FailedQuery, *, limit: int = 1000, cursor: str | None = None
+    ) -> FailedStep:
+        return await self._job_queries.jobs_promote_step(query, limit=limit, cursor=cursor)
 
     # -- the failed store (failed_store.py) ------------------------------------------
     async def failed_list(

@@ -60,7 +60,7 @@ while true do
         ok = false
       elseif text ~= '' then
         local hay = string.lower(bid .. ' ' .. (v[7] or '') .. ' ' .. (v[3] or '') .. ' '
-          .. (v[4] or ''))
+          .. (v[4] or '') .. ' ' .. (v[2] or ''))
         ok = string.find(hay, text, 1, true) ~= nil
       end
     end

@@ -30,6 +30,7 @@ SCRIPTS = (
     "find",
     "cancel",
     "promote",
+    "jobs_query",
     "clear",
     "failed_page",
     "failed_delete",

@@ -33,6 +33,7 @@ from gello_queue.drivers.sqlite.connection import job_row
 from gello_queue.drivers.sqlite.coordination import CoordinationStore
 from gello_queue.drivers.sqlite.failed import FailedStore
 from gello_queue.drivers.sqlite.history import HistoryTable
+from gello_queue.drivers.sqlite.job_queries import JobQueryStore
 from gello_queue.drivers.sqlite.progress import ProgressTable
 from gello_queue.drivers.sqlite.results import ResultTable
 from gello_queue.drivers.sqlite.sql import Q
@@ -70,6 +71,7 @@ class _SomeLost(Exception):
 @outage_boundary
 class SqliteDriver(
     FailedStore,
+    JobQueryStore,
     WorkerStore,
     CoordinationStore,
     BatchStore,
