@@ -6,14 +6,16 @@ Every ``cooldown_s`` it reads each queue's pending jobs and typical run time (th
 of the last five minutes, from the stored timings) through the public ``Inspector``, asks
 ``gello_queue.core.balance.rebalance`` for the next allocation and applies it: new
 children start at once, surplus ones get SIGTERM and finish their running jobs (their
-``--grace``). Each change is one ``balanced`` log line, and the workers screen of the
-dashboard shows the processes each queue has. A backend that does not answer keeps the
-allocation as it is.
+``--grace``). Each change is one ``balanced`` log line and an operational event that
+the dashboard (overview hints, workers screen) and ``queue:status`` show. A backend
+that does not answer keeps the allocation as it is.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import time
 from collections.abc import Sequence
 
@@ -85,7 +87,13 @@ class BalancingSupervisor(Supervisor):
                 processes={q: f"{self.allocation[q]}->{wanted[q]}" for q in self.queues},
                 workload_s={q: round(loads[q], 1) for q in self.queues},
             )
+            detail = ", ".join(
+                f"{q} {self.allocation[q]}->{wanted[q]} ({loads[q]:.0f}s of work)"
+                for q in self.queues
+                if wanted[q] != self.allocation[q]
+            )
             self._apply(wanted)
+            self._record(detail)
 
     # -- deciding -----------------------------------------------------------------------
     def workloads(self) -> dict[str, float]:
@@ -105,6 +113,15 @@ class BalancingSupervisor(Supervisor):
             return loads
 
         return self._backend.call_blocking(read, timeout_s=10)
+
+    def _record(self, detail: str) -> None:
+        """Keep the decision in the backend, for the dashboards and ``queue:status``."""
+        me = f"{socket.gethostname()}:{os.getpid()}"
+        assert self._backend is not None  # the workloads were read through it
+        try:
+            self._backend.call_blocking(lambda i: i.record_balance(me, detail), timeout_s=10)
+        except Exception as exc:  # the decision stands; only its record is lost
+            self.log.warning("balance_not_recorded", error=repr(exc))
 
     def _apply(self, wanted: dict[str, int]) -> None:
         for queue in self.queues:

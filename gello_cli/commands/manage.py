@@ -73,6 +73,7 @@ def status(as_json: JsonOpt = False) -> None:
                         "jobs": list(e.jobs),
                         "failed": list(e.failed),
                         "by": e.by,
+                        "detail": e.detail,
                     }
                     for e in snap.events
                 ],

@@ -208,6 +208,8 @@ class EventKind:
 
     RESCUE = "rescue"
     """A worker's rescue pass took back the jobs of a worker that stopped answering."""
+    BALANCED = "balanced"
+    """A ``--balance auto`` supervisor moved processes between queues (``detail``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +232,9 @@ class OpsEvent:
     """Those of ``jobs`` that went to the failed store (a rescue on their last attempt)."""
     by: str = ""
     """The worker that recorded it, named as ``worker`` is."""
+    detail: str = ""
+    """What it did, in words (a balancing decision: each queue's processes, before and
+    after)."""
 
     def to_json(self) -> str:
         """Serialise for storage."""
@@ -246,6 +251,7 @@ class OpsEvent:
             jobs=tuple(data.get("jobs") or ()),
             failed=tuple(data.get("failed") or ()),
             by=str(data.get("by") or ""),
+            detail=str(data.get("detail") or ""),
         )
 
 

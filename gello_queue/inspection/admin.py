@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from gello_queue.core.envelope import Envelope
-from gello_queue.core.errors import ConfigurationError, JobNotFoundError
+from gello_queue.core.errors import ConfigurationError, JobNotFoundError, NotSupportedError
 from gello_queue.core.failed_query import BULK_BATCH
 from gello_queue.core.states import WorkerCommand
 from gello_queue.inspection.base import InspectorBase
 from gello_queue.inspection.failed import FailedFilter, merge_queue
 from gello_queue.inspection.workers import pick_worker
-from gello_queue.ports import Capability, FailedJob, FailedStep, QueueDriver, WorkerRecord
+from gello_queue.ports import (
+    Capability,
+    EventKind,
+    FailedJob,
+    FailedStep,
+    OpsEvent,
+    QueueDriver,
+    WorkerRecord,
+    event_log,
+)
 from gello_queue.retention import Limits
 
 StepOf = Callable[..., Awaitable[FailedStep]]
@@ -131,6 +141,17 @@ class Admin(InspectorBase):
         if not await (await self._driver()).promote(job_id):
             raise JobNotFoundError(_gone([job_id], "scheduled"))
         return 1
+
+    async def record_balance(self, supervisor: str, detail: str) -> None:
+        """Keep a ``--balance auto`` decision among the operational events, for every
+        dashboard and ``queue:status`` to show (nothing on a driver that keeps none)."""
+        driver = await self._driver()
+        with contextlib.suppress(NotSupportedError):
+            log = event_log(driver)
+            at = await driver.now()
+            await log.events_add(
+                [OpsEvent(EventKind.BALANCED, at, supervisor, detail=detail, by=supervisor)]
+            )
 
     async def cancel(self, job_id: str) -> int:
         """Delete a pending or scheduled job; return 1.

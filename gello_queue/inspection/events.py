@@ -38,4 +38,6 @@ def event_line(event: OpsEvent) -> str:
         if event.failed:
             line += f" ({len(event.failed)} on their last attempt, to the failed store)"
         return line
+    if event.kind == EventKind.BALANCED:
+        return f"processes rebalanced at {at} by {event.worker}: {event.detail}"
     return f"{event.kind} of {event.worker} at {at}"

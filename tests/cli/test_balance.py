@@ -57,6 +57,12 @@ def test_processes_follow_the_work_between_queues(cli: Cli, tmp_path: Path) -> N
     assert steps[:2] == ["1->2", "2->3"], steps
     assert steps[-1] in ("2->1", "3->2"), steps
     assert sorted(cli.runs()) == sorted(f"b{i}" for i in range(60))
+    # Every dashboard sees the decisions too: kept among the operational events.
+    events = json.loads(cli.run("queue:status", "--json").stdout)["events"]
+    balanced = [e for e in events if e["kind"] == "balanced"]
+    assert balanced, events
+    assert balanced[0]["detail"].startswith("busy ")
+    assert "->1 (0s of work)" in balanced[0]["detail"]  # the newest: busy shrinking back
 
 
 @pytest.mark.parametrize(

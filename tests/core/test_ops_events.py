@@ -47,3 +47,17 @@ def test_only_the_newest_young_events_are_kept() -> None:
     assert len(kept) == EVENTS_KEPT
     assert kept[0].worker == f"w{EVENTS_KEPT + 2}"  # newest first
     assert kept[-1].worker == "w3"  # the three oldest and the expired one made room
+
+
+def test_a_balancing_decision_reads_back_and_says_what_moved() -> None:
+    at = time.mktime((2026, 12, 3, 15, 27, 53, 0, 0, -1))
+    event = OpsEvent(
+        EventKind.BALANCED, at, "vm:900", detail="emails 1->2 (840s of work)", by="vm:900"
+    )
+    assert OpsEvent.from_json(event.to_json()) == event
+    assert event_line(event) == (
+        "processes rebalanced at 15:27:53 by vm:900: emails 1->2 (840s of work)"
+    )
+    # An event stored before details existed reads with none.
+    older = '{"kind": "rescue", "at": 1.0, "worker": "w", "jobs": ["a"]}'
+    assert OpsEvent.from_json(older).detail == ""

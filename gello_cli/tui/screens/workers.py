@@ -18,6 +18,7 @@ from gello_cli.tui.table import KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue import WorkerRecord
 from gello_queue.inspection import (
+    EventKind,
     Snapshot,
     WorkerCommand,
     event_line,
@@ -160,7 +161,14 @@ class WorkersScreen(MonitorScreen):
         self.query_one("#hints", Static).update(hint)
         events = self.query_one("#events", Static)
         events.display = bool(snap.events)
-        events.update(
-            "Recent rescues (their workers stopped answering):\n"
-            + "\n".join(f"  {event_line(e)}" for e in snap.events)
-        )
+        rescues = [e for e in snap.events if e.kind == EventKind.RESCUE]
+        others = [e for e in snap.events if e.kind != EventKind.RESCUE]
+        blocks = []
+        if rescues:
+            blocks.append(
+                "Recent rescues (their workers stopped answering):\n"
+                + "\n".join(f"  {event_line(e)}" for e in rescues)
+            )
+        if others:  # balancing decisions of --balance auto supervisors
+            blocks.append("Recent events:\n" + "\n".join(f"  {event_line(e)}" for e in others))
+        events.update("\n".join(blocks))
