@@ -53,16 +53,23 @@ while true do
   best.pos = best.pos + 2
   if not (csn and bn == csn and bid >= cid) then
     local ok, v = true, nil
-    if text ~= '' or full then
+    if full then
       v = redis.pcall('HMGET', fp .. bid, 'queue', 'body', 'exception', 'message', 'traceback',
         'attempts', 'name')
-      if v.err or not v[2] then
-        ok = false
-      elseif text ~= '' then
-        local hay = string.lower(bid .. ' ' .. (v[7] or '') .. ' ' .. (v[3] or '') .. ' '
-          .. (v[4] or '') .. ' ' .. (v[2] or ''))
-        ok = string.find(hay, text, 1, true) ~= nil
-      end
+    elseif text ~= '' then
+      -- A count or an id page reads only the searched fields: a traceback is often the
+      -- largest field, and copying it for every job made free-text counts slow.
+      v = redis.pcall('HMGET', fp .. bid, 'name', 'body', 'exception', 'message')
+      if not v.err then v[7] = v[1] end
+    end
+    if v and (v.err or not v[2]) then
+      ok = false
+    elseif text ~= '' then
+      -- One haystack, as every driver searches (FailedQuery.matches): id, name,
+      -- exception, message and body, separated by spaces.
+      local hay = string.lower(bid .. ' ' .. (v[7] or '') .. ' ' .. (v[3] or '') .. ' '
+        .. (v[4] or '') .. ' ' .. (v[2] or ''))
+      ok = string.find(hay, text, 1, true) ~= nil
     end
     if ok then
       if #kept == limit then
