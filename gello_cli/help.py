@@ -18,6 +18,7 @@ PANELS: dict[str, tuple[str, ...]] = {
         "queue:stats",
         "queue:monitor",
         "queue:recent",
+        "queue:jobs",
         "queue:why",
         "queue:health",
         "queue:storage",

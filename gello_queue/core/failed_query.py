@@ -15,12 +15,14 @@ import shlex
 import time
 from dataclasses import dataclass, field, replace
 
+import orjson
+
 from gello_queue.core.errors import ConfigurationError
 from gello_queue.core.records import FailedJob
 
 _FILTER_KEYS = {"queue": "queue", "q": "queue", "name": "name", "job": "name"}
 _FILTER_KEYS |= {"exc": "exception", "exception": "exception", "error": "exception"}
-_FILTER_KEYS |= {"fp": "fingerprint", "group": "fingerprint"}
+_FILTER_KEYS |= {"fp": "fingerprint", "group": "fingerprint", "tag": "tag"}
 
 _AGE = re.compile(r"([<>])(\d+(?:\.\d+)?)([smhd])")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -73,6 +75,8 @@ class FailedQuery:
     before: float | None = None
     older_than: float | None = None
     newer_than: float | None = None
+    tag: str | None = None
+    """A job tag (``tag:customer:42``), matched exactly: see ``tag_needle``."""
 
     @classmethod
     def parse(cls, query: str) -> FailedQuery:
@@ -105,6 +109,7 @@ class FailedQuery:
             fingerprint=parts.get("fingerprint"),
             older_than=ages.get(">"),
             newer_than=ages.get("<"),
+            tag=parts.get("tag"),
         )
 
     def at(self, now: float) -> FailedQuery:
@@ -126,9 +131,9 @@ class FailedQuery:
 
     @property
     def indexed(self) -> bool:
-        """True when no free text is asked for: every part has an index on every driver,
-        so counts are exact and pages never stop early."""
-        return self.text is None
+        """True when no free text or tag is asked for: every part has an index on every
+        driver, so counts are exact and pages never stop early."""
+        return self.text is None and self.tag is None
 
     def matches(self, job: FailedJob) -> bool:
         """Whether ``job`` is selected."""
@@ -143,6 +148,8 @@ class FailedQuery:
         if self.before is not None and job.failed_at >= self.before:
             return False
         if self.fingerprint is not None and fingerprint(job) != self.fingerprint:
+            return False
+        if self.tag is not None and tag_needle(self.tag) not in job.body:
             return False
         if self.text is not None:
             haystack = f"{job.id} {job.name} {job.exception} {job.message} {job.body}".lower()
@@ -159,6 +166,7 @@ class FailedQuery:
                 ("name", self.name),
                 ("exc", self.exception),
                 ("fp", self.fingerprint),
+                ("tag", self.tag),
             )
             if v is not None
         ]
@@ -168,6 +176,14 @@ class FailedQuery:
         if self.text is not None:
             parts.append(shlex.quote(self.text) if " " in self.text else self.text)
         return " ".join(parts)
+
+
+def tag_needle(tag: str) -> str:
+    """What a stored message that carries ``tag`` contains: the tag as a JSON string, in
+    its envelope's ``tags``. Every driver selects a tag by this substring of the stored
+    body (case and all), so they agree; a payload value equal to the tag, quotes
+    included, would match too."""
+    return orjson.dumps(tag).decode()
 
 
 def _parse_age(value: str) -> dict[str, float]:

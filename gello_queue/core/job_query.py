@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from gello_queue.core.failed_query import FailedQuery, cursor_of, parse_cursor
+from gello_queue.core.failed_query import FailedQuery, cursor_of, parse_cursor, tag_needle
 from gello_queue.core.records import JobRecord
 from gello_queue.core.states import JobState
 
@@ -52,6 +52,8 @@ def queued_matches(query: FailedQuery, job: JobRecord) -> bool:
     if query.before is not None and job.created_at >= query.before:
         return False
     if query.name is not None and query.name.lower() not in name_in_body(job.body).lower():
+        return False
+    if query.tag is not None and tag_needle(query.tag) not in job.body:
         return False
     return query.text is None or query.text.lower() in f"{job.id} {job.body}".lower()
 

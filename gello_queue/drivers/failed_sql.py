@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gello_queue.core.failed_query import FailedQuery, cursor_of, parse_cursor
+from gello_queue.core.failed_query import FailedQuery, cursor_of, parse_cursor, tag_needle
 
 NEWEST_FIRST = "ORDER BY failed_at DESC, id DESC"
 """The order every listing and bulk step walks the failed store in (an index's order)."""
@@ -57,6 +57,8 @@ def where_of(
         w.add("failed_at >= {}", float(query.after))
     if query.before is not None:
         w.add("failed_at < {}", float(query.before))
+    if query.tag is not None:
+        w.add(f"{contains}(body, {{}}) > 0", tag_needle(query.tag))
     if query.text is not None:
         haystack = "lower(id || ' ' || name || ' ' || exception || ' ' || message || ' ' || body)"
         w.add(f"{contains}({haystack}, {{}}) > 0", query.text.lower())

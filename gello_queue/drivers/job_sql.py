@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gello_queue.core.failed_query import FailedQuery, parse_cursor
+from gello_queue.core.failed_query import FailedQuery, parse_cursor, tag_needle
 from gello_queue.core.job_query import selects_none
 from gello_queue.core.states import JobState
 from gello_queue.drivers.failed_sql import Where
@@ -54,6 +54,8 @@ def job_where(
         w.add("created_at < {}", float(query.before))
     if query.name is not None:
         w.add(f"{contains}(lower(coalesce({name}, '')), {{}}) > 0", query.name.lower())
+    if query.tag is not None:
+        w.add(f"{contains}(body, {{}}) > 0", tag_needle(query.tag))
     if query.text is not None:
         w.add(f"{contains}(lower(id || ' ' || body), {{}}) > 0", query.text.lower())
     if cursor is not None:

@@ -88,3 +88,21 @@ class Picky(Job[Fault]):
             error = {"ValueError": ValueError, "KeyError": KeyError}[payload.error]
             raise error(f"picky about {payload.key}")
         record("done", payload.key)
+
+
+class Charge(BaseModel):
+    customer_id: int
+    key: str = "charge"
+
+
+class ChargeCustomer(Job[Charge]):
+    """Tagged ``billing`` and, from its payload, ``customer:<id>``; a key of ``decline``
+    fails it for good."""
+
+    tags = ("billing",)
+    tries = 1
+
+    async def handle(self, payload: Charge) -> None:
+        if payload.key == "decline":
+            raise ValueError("card declined")
+        record("done", payload.key)

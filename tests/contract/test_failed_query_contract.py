@@ -205,3 +205,29 @@ async def test_a_job_the_backend_failed_on_its_own_is_grouped_and_found(
     [job] = (await driver.failed_search(FailedQuery(fingerprint=group.fingerprint))).jobs
     assert job.id == env.id
     assert group.fingerprint == fingerprint(job)
+
+
+async def test_a_tag_selects_the_failed_jobs_carrying_it_exactly(driver: QueueDriver) -> None:
+    def tagged(tags: list[str], **payload: Any) -> FailedJob:
+        env = envelope("emails", name="SendInvoice", tags=tags, payload=payload or {"n": 1})
+        return FailedJob(
+            id=env.id, queue="emails", name="SendInvoice", body=env.encode().decode(),
+            exception="TimeoutError", message="timed out", traceback="",
+            failed_at=T0 + next(_clock), attempts=1,
+        )  # fmt: skip
+
+    mine = [tagged(["billing", "customer:42"]) for _ in range(3)]
+    others = [
+        tagged(["customer:420"]),  # a longer tag that starts the same
+        tagged(["Customer:42"]),  # another case
+        tagged([], note="customer:42 asked"),  # the words in a payload, not a tag
+    ]
+    await driver.failed_import(mine + others)
+    query = FailedQuery(tag="customer:42")
+    assert sorted(await listed(driver, query)) == sorted(j.id for j in mine)
+    assert (await driver.failed_tally(query)).count == 3
+    assert sum(g.count for g in await driver.failed_groups(query)) == 3
+    assert await listed(driver, FailedQuery(tag="customer:42", queue="webhooks")) == []
+    step = await driver.failed_purge_step(query, limit=100)
+    assert step.done == 3
+    assert (await driver.failed_tally(FailedQuery())).count == 3

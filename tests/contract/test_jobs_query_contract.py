@@ -134,3 +134,17 @@ async def test_promote_steps_make_scheduled_jobs_pending(driver: QueueDriver) ->
     assert sorted(await listed(jq, JobState.SCHEDULED, FailedQuery())) == sorted(other)
     got = await driver.reserve(["emails"], 10, lease_s=60, worker_id="w-1")
     assert sorted(r.id for r in got) == sorted(picked)
+
+
+async def test_a_tag_selects_the_queued_jobs_carrying_it_exactly(driver: QueueDriver) -> None:
+    jq = queries(driver)
+    mine = await push(driver, "emails", "SendInvoice", 3, tags=["billing", "customer:42"])
+    await push(driver, "emails", "SendInvoice", 1, tags=["customer:420"])
+    await push(driver, "emails", "SendInvoice", 1, tags=["Customer:42"])
+    await push(driver, "emails", "SendInvoice", 1, payload={"note": "customer:42 asked"})
+    query = FailedQuery(tag="customer:42")
+    assert sorted(await listed(jq, JobState.PENDING, query)) == sorted(mine)
+    assert (await jq.jobs_tally(JobState.PENDING, query)).count == 3
+    step = await jq.jobs_cancel_step(JobState.PENDING, query, limit=100)
+    assert step.done == 3
+    assert (await jq.jobs_tally(JobState.PENDING, FailedQuery())).count == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gello_queue.core.errors import ConfigurationError
-from gello_queue.core.failed_query import FailedQuery, merge_queue
+from gello_queue.core.failed_query import FailedQuery, merge_queue, tag_needle
 from gello_queue.core.records import FailedJob
 
 
@@ -60,3 +60,12 @@ def test_describe_writes_ages_back() -> None:
     q = FailedQuery.parse("queue:emails age:>90m age:<2d words")
     assert q.describe() == "queue:emails age:>90m age:<2d words"
     assert FailedQuery.parse(q.describe()) == q
+
+
+def test_a_tag_part_keeps_its_own_colons_and_reads_back() -> None:
+    query = FailedQuery.parse("queue:emails tag:customer:42 late")
+    assert (query.queue, query.tag, query.text) == ("emails", "customer:42", "late")
+    assert query.describe() == "queue:emails tag:customer:42 late"
+    assert not query.indexed  # no index holds tags: a budgeted walk on Redis
+    assert tag_needle("customer:42") == '"customer:42"'
+    assert tag_needle('a"b') == '"a\\"b"'  # as the envelope's JSON writes it

@@ -26,6 +26,7 @@ from gello_queue.core.failed_query import (
     merge_groups,
     merge_pages,
     parse_cursor,
+    tag_needle,
 )
 from gello_queue.drivers.common import name_of
 from gello_queue.drivers.redis.keys import QueueKeys
@@ -167,6 +168,7 @@ class FailedQueries:
         each = max(100, limit // len(plans)) if spread else limit
         high, low, at, after_id = _bounds(query, cursor)
         text = "" if query.text is None else query.text.lower()
+        needle = "" if query.tag is None else tag_needle(query.tag)
         budget_ms = max(20, int(budget_s * 1000 / len(plans)))
         script = self._link.scripts["failed_query"]
         calls: list[Call] = [
@@ -183,6 +185,7 @@ class FailedQueries:
                     text,
                     budget_ms,
                     "rows" if rows else "ids",
+                    needle,
                     *p.sources,
                 ),
             )
@@ -198,7 +201,7 @@ class FailedQueries:
         return await self._walk(query, limit=limit, cursor=cursor, rows=True)
 
     async def tally(self, query: FailedQuery) -> FailedTally:
-        if query.text is not None:
+        if not query.indexed:
             return await self._count_text(query)
         if query.name is None and query.exception is None and query.fingerprint is None:
             queues = await self._queues(query)
@@ -236,7 +239,7 @@ class FailedQueries:
         return FailedTally(count)
 
     async def groups(self, query: FailedQuery) -> list[FailureGroup]:
-        if query.text is not None:
+        if not query.indexed:
             return await self._groups_of_text(query)
         queues = await self._queues(query)
         if not queues:

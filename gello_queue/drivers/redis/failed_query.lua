@@ -1,7 +1,8 @@
 -- KEYS: failed
 -- ARGV: failed prefix, limit, max score, min score (ZRANGEBYSCORE syntax), cursor score
 --       ('' for none), cursor id, text ('' for none, else lower case), budget in ms,
---       'rows' or 'ids', then the zsets to walk: the queue's failed zset, or the zsets
+--       'rows' or 'ids', tag needle ('' for none: the tag as a JSON string, found as is
+--       in the body), then the zsets to walk: the queue's failed zset, or the zsets
 --       of the fingerprints the filter picked (see fx_add)
 -- Walks the zsets merged, newest first (failed_at, then id, descending), from the
 -- cursor on, keeping the jobs whose text matches, until limit + 1 are found, the zsets
@@ -15,6 +16,7 @@ local fp, limit = ARGV[1], tonumber(ARGV[2])
 local maxs, mins, cs, cid = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local csn = cs ~= '' and tonumber(cs) or nil
 local text, budget, full = ARGV[7], tonumber(ARGV[8]), ARGV[9] == 'rows'
+local needle = ARGV[10]
 local CHUNK = 256
 
 local function now_ms()
@@ -23,7 +25,7 @@ local function now_ms()
 end
 
 local srcs = {}
-for i = 10, #ARGV do srcs[#srcs + 1] = {key = ARGV[i], off = 0, buf = {}, pos = 1} end
+for i = 11, #ARGV do srcs[#srcs + 1] = {key = ARGV[i], off = 0, buf = {}, pos = 1} end
 
 local function head(s)
   if s.pos > #s.buf then
@@ -56,13 +58,15 @@ while true do
     if full then
       v = redis.pcall('HMGET', fp .. bid, 'queue', 'body', 'exception', 'message', 'traceback',
         'attempts', 'name')
-    elseif text ~= '' then
+    elseif text ~= '' or needle ~= '' then
       -- A count or an id page reads only the searched fields: a traceback is often the
       -- largest field, and copying it for every job made free-text counts slow.
       v = redis.pcall('HMGET', fp .. bid, 'name', 'body', 'exception', 'message')
       if not v.err then v[7] = v[1] end
     end
     if v and (v.err or not v[2]) then
+      ok = false
+    elseif needle ~= '' and not string.find(v[2], needle, 1, true) then
       ok = false
     elseif text ~= '' then
       -- One haystack, as every driver searches (FailedQuery.matches): id, name,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gello_queue.core.errors import ConfigurationError
-from gello_queue.core.failed_query import FailedQuery, FailedStep, FailedTally
+from gello_queue.core.failed_query import FailedQuery, FailedStep, FailedTally, tag_needle
 from gello_queue.core.job_query import CANCELLABLE_STATES, TEXT_BUDGET_S, JobPage, selects_none
 from gello_queue.core.states import JobState
 from gello_queue.drivers.redis.link import Link
@@ -114,6 +114,7 @@ class JobQueries:
                     "" if query.after is None else repr(float(query.after)),
                     "" if query.before is None else repr(float(query.before)),
                     left_ms,
+                    "" if query.tag is None else tag_needle(query.tag),
                 )
                 keys = (k.ready, k.delayed, k.reserved, k.wake)
                 reply: list[Any] = (await run(self._link.redis, [(script, keys, args)]))[0]

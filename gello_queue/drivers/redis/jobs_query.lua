@@ -2,7 +2,8 @@
 -- ARGV: job prefix, unique prefix, state (pending|scheduled|reserved), mode
 --       (rows|count|cancel|promote), limit, segment, cursor score ('' for none), cursor id,
 --       name ('' for none, else lower case), text (likewise), created at or after ('' for
---       none), created before ('' for none), budget in ms
+--       none), created before ('' for none), budget in ms, tag needle ('' for none: the
+--       tag as a JSON string, found as is in the body)
 -- One queue's jobs of one state, walked by score from the cursor on, in segments: pending
 -- is the ready zset (the order workers take jobs in), then the due part of the delayed
 -- zset (not promoted yet); scheduled the rest of the delayed zset; reserved the reserved
@@ -18,6 +19,7 @@ local jp, up, state, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local limit, seg0, cs, cid = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local name, text, after, before = ARGV[9], ARGV[10], tonumber(ARGV[11]), tonumber(ARGV[12])
 local budget = tonumber(ARGV[13])
+local needle = ARGV[14]
 local CHUNK = 256
 local now = now_s()
 
@@ -35,7 +37,7 @@ else
   segs = {{KEYS[3], '-inf', '+inf'}}
 end
 
-local need = name ~= '' or text ~= '' or after ~= nil or before ~= nil
+local need = name ~= '' or text ~= '' or after ~= nil or before ~= nil or needle ~= ''
 local function selected(id)
   if not need then return true end
   local v = redis.pcall('HMGET', jp .. id, 'm', 'body')
@@ -49,6 +51,7 @@ local function selected(id)
     local n = string.match(v[2], '"name":"(.-)"') or ''
     if not string.find(string.lower(n), name, 1, true) then return false end
   end
+  if needle ~= '' and not string.find(v[2], needle, 1, true) then return false end
   if text ~= '' and not string.find(string.lower(id .. ' ' .. v[2]), text, 1, true) then
     return false
   end

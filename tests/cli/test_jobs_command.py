@@ -1,0 +1,50 @@
+"""``gello queue:jobs --tag``: the waiting, scheduled, running and failed jobs carrying a
+tag, with how many in each state."""
+
+from __future__ import annotations
+
+import json
+
+from cli_harness import Cli
+
+
+def charge(cli: Cli, customer: int, key: str, *more: str) -> str:
+    payload = json.dumps({"customer_id": customer, "key": key})
+    return cli.run("queue:dispatch", "ChargeCustomer", "--payload", payload, *more).stdout.strip()
+
+
+def test_jobs_by_tag_in_every_state(cli: Cli) -> None:
+    charge(cli, 42, "ok")
+    declined = charge(cli, 42, "decline")
+    charge(cli, 7, "other")
+    cli.run("queue:work", "--stop-when-empty")
+    scheduled = charge(cli, 42, "later", "--delay", "3600")
+    pending = charge(cli, 42, "now")
+    charge(cli, 7, "not-mine")
+
+    found = json.loads(cli.run("queue:jobs", "--tag", "customer:42", "--json").stdout)
+    assert [j["id"] for j in found["pending"]["jobs"]] == [pending]
+    assert [j["id"] for j in found["scheduled"]["jobs"]] == [scheduled]
+    assert found["reserved"]["count"] == 0
+    assert [j["id"] for j in found["failed"]["jobs"]] == [declined]
+    assert all(found[s]["complete"] for s in ("pending", "scheduled", "reserved", "failed"))
+
+    billing = json.loads(cli.run("queue:jobs", "--tag", "billing", "--json").stdout)
+    assert billing["pending"]["count"] == 2
+    narrowed = cli.run("queue:jobs", "--tag", "billing", "--filter", "age:<1h", "--json")
+    assert json.loads(narrowed.stdout)["pending"]["count"] == 2
+
+    text = cli.run("queue:jobs", "--tag", "customer:42").stdout
+    assert "pending: 1 (showing 1)" in text
+    assert "failed: 1 (showing 1)" in text
+    assert "reserved: none" in text
+    assert pending in text
+
+
+def test_a_bad_filter_or_limit_is_one_line(cli: Cli) -> None:
+    out = cli.run("queue:jobs", "--filter", "age:>soon", check=False)
+    assert out.returncode != 0
+    assert "not an age" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = cli.run("queue:jobs", "--limit", "0", check=False)
+    assert "--limit must be 1 to 1000" in out.stderr
