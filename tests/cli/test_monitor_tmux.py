@@ -199,16 +199,16 @@ def test_worker_control_and_a_filtered_bulk_retry_through_real_workers(cli: Cli)
         (cli.cwd / "flag").touch()
         assert cli.env["GELLO_TEST_FLAG"] == str(cli.cwd / "flag")
         pane.tmux("send-keys", "4")
-        shows(pane, lambda t: "Failed jobs: 4" in t, timeout_s=15)
+        shows(pane, lambda t: "Failed jobs  rows 1\N{EN DASH}4 of 4" in t, timeout_s=15)
         filter_by(pane, "exc:ValueError", "filter: queue:NAME")
-        shows(pane, lambda t: "→ 2 match" in t, timeout_s=15)
+        shows(pane, lambda t: "→ rows 1\N{EN DASH}2 of 2 match" in t, timeout_s=15)
         pane.tmux("send-keys", "R")
         answer_yes(pane, "Retry 2 failed jobs")
         wait_for(lambda: {"v1", "v2"} <= set(done_by(cli)), timeout_s=60)
         assert done_by(cli)["v1"] == done_by(cli)["v2"] == {alpha.pid}
         assert set(failed_ids(cli)) == key_errors  # the others stay, untouched
         assert not {"k1", "k2"} & set(done_by(cli))
-        shows(pane, lambda t: "Failed jobs: 2" in t and "→ 0 match" in t)
+        shows(pane, lambda t: "Failed jobs: 2" in t and "→ no match" in t)
 
         # Stop alpha from its row: it exits as after SIGTERM.
         pane.tmux("send-keys", "5")
