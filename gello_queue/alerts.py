@@ -24,12 +24,12 @@ import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gello_queue.core.states import WorkerState
 from gello_queue.core.thresholds import RateThresholds, WaitThresholds
 from gello_queue.core.timing import Series
-from gello_queue.events import Alert, FailureRateExceeded, LongWaitDetected, WorkerEvent
+from gello_queue.events import Alert, FailureRateExceeded, LongWaitDetected
 from gello_queue.observability import get_logger
 from gello_queue.ports import QueueDriver, TimingStats
+from gello_queue.worker.extension import while_running
 
 if TYPE_CHECKING:
     from gello_queue.worker.runtime import Worker
@@ -164,20 +164,10 @@ class Alerts:
         self.checks_of = checks_of
         self.check_every_s = CHECK_EVERY_S
         self.raised = 0
-        self._task: asyncio.Task[None] | None = None
 
     def attach(self) -> Alerts:
-        self.worker.events.subscribe(self._lifecycle)
+        while_running(self.worker, self._run)
         return self
-
-    def _lifecycle(self, event: Any) -> None:
-        if not isinstance(event, WorkerEvent):
-            return
-        if event.started and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-        elif event.state is WorkerState.STOPPED and self._task is not None:
-            self._task.cancel()
-            self._task = None
 
     async def _run(self) -> None:
         checks = self.checks_of(await self.worker.connection.driver())

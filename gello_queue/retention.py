@@ -20,11 +20,10 @@ import contextlib
 import random
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from gello_queue.core.states import WorkerState
-from gello_queue.events import WorkerEvent
 from gello_queue.ports import JobHistory, QueueDriver
+from gello_queue.worker.extension import while_running
 
 if TYPE_CHECKING:
     from gello_queue.settings import Settings
@@ -143,20 +142,10 @@ class Retention:
         self.pruned = 0
         """Failed jobs pruned so far."""
         self.pruned_batches = 0
-        self._task: asyncio.Task[None] | None = None
 
     def attach(self) -> Retention:
-        self.worker.events.subscribe(self._lifecycle)
+        while_running(self.worker, self._run)
         return self
-
-    def _lifecycle(self, event: Any) -> None:
-        if not isinstance(event, WorkerEvent):
-            return
-        if event.started and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-        elif event.state is WorkerState.STOPPED and self._task is not None:
-            self._task.cancel()
-            self._task = None
 
     async def _run(self) -> None:
         driver = await self.worker.connection.driver()

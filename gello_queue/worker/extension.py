@@ -9,8 +9,12 @@ gets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Protocol
+
+from gello_queue.core.states import WorkerState
+from gello_queue.events import WorkerEvent
 
 if TYPE_CHECKING:
     from gello_queue.worker.runtime import Worker
@@ -56,3 +60,21 @@ def attach_all(worker: Worker, extensions: Sequence[WorkerExtension]) -> list[Ca
             stop()
         raise
     return stops
+
+
+def while_running(worker: Worker, run: Callable[[], Coroutine[object, object, None]]) -> None:
+    """Run ``run()`` as a task from the moment ``worker`` has started, and cancel it once
+    it has stopped (retention and alerts, which work in the background of a worker)."""
+    task: asyncio.Task[None] | None = None
+
+    def lifecycle(event: object) -> None:
+        nonlocal task
+        if not isinstance(event, WorkerEvent):
+            return
+        if event.started and task is None:
+            task = asyncio.get_running_loop().create_task(run())
+        elif event.state is WorkerState.STOPPED and task is not None:
+            task.cancel()
+            task = None
+
+    worker.events.subscribe(lifecycle)
