@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -12,7 +13,7 @@ from textual.widgets import Footer, Input, Static
 from gello_cli.tui.screens.console import Console
 from gello_cli.tui.table import KeyedTable
 from gello_cli.tui.widgets import StatusBar
-from gello_queue.inspection import Snapshot
+from gello_queue.inspection import FailedFilter, Snapshot
 
 WRITE_ACTIONS = frozenset(
     {
@@ -66,6 +67,20 @@ class MonitorScreen(Screen[None]):
     @property
     def monitor(self) -> Console:
         return cast("Console", self.app)
+
+    @property
+    def match(self) -> FailedFilter:
+        """The filter typed on this screen, narrowed to the one watched queue when there
+        is one (``--queue emails``).
+
+        Raises:
+            ConfigurationError: the filter cannot be read (e.g. a bad ``age:``).
+        """
+        match = FailedFilter.parse(self.filter_text)
+        watched = self.monitor.watched
+        if match.queue is None and watched is not None and len(watched) == 1:
+            return replace(match, queue=watched[0])
+        return match
 
     def compose(self) -> ComposeResult:
         yield StatusBar()

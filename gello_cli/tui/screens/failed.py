@@ -102,14 +102,6 @@ class FailedScreen(MonitorScreen):
     def groups(self) -> KeyedTable:
         return self.query_one("#groups", KeyedTable)
 
-    @property
-    def match(self) -> FailedFilter:
-        match = FailedFilter.parse(self.filter_text)
-        watched = self.monitor.watched
-        if match.queue is None and watched is not None and len(watched) == 1:
-            return replace(match, queue=watched[0])
-        return match
-
     def set_queue(self, queue: str) -> None:
         self.filter_text = f"queue:{queue}"
 

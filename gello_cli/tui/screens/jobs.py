@@ -148,15 +148,6 @@ class JobsScreen(MonitorScreen):
         """Drill in from the queue table."""
         self.filter_text = f"queue:{queue}"
 
-    @property
-    def match(self) -> FailedFilter:
-        """The filter, narrowed to the one watched queue when there is one."""
-        match = FailedFilter.parse(self.filter_text)
-        watched = self.monitor.watched
-        if match.queue is None and watched is not None and len(watched) == 1:
-            return replace(match, queue=watched[0])
-        return match
-
     async def fetch(self) -> Any:
         key = self._page_key()
         match = FailedFilter.parse(self.filter_text)
