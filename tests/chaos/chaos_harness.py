@@ -52,6 +52,18 @@ class Backend:
         self.procs.append(proc)
         return proc
 
+    def deaths(self) -> str:
+        """Each spawned process that has ended, with the last lines of its log: what a
+        failed assertion about a dead worker shows."""
+        ended = []
+        for index, proc in enumerate(self.procs):
+            if proc.poll() is None:
+                continue
+            log = self.ledger.parent / f"worker-{index}.log"
+            tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
+            ended.append(f"pid {proc.pid} exited {proc.returncode}:\n" + "\n".join(tail))
+        return "\n".join(ended)
+
     def entries(self) -> list[tuple[str, str, int]]:
         """Ledger lines as (kind, job key, pid)."""
         if not self.ledger.exists():
