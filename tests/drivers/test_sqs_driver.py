@@ -84,6 +84,26 @@ async def test_visibility_is_the_lease_and_extend_keeps_it(driver: SqsDriver) ->
     assert await driver.ack([res]) == []
 
 
+async def test_a_slow_renewal_does_not_rescue_the_job_it_renewed(
+    driver: SqsDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await driver.push([envelope()])
+    [res] = await eventually(lambda: driver.reserve(["default"], 1, lease_s=1, worker_id=W))
+    change = driver.client.change_message_visibility_batch
+
+    async def slow(**kwargs: object) -> object:
+        await asyncio.sleep(1.3)  # SQS busy: the renewal is served late, then succeeds
+        return await change(**kwargs)
+
+    monkeypatch.setattr(driver.client, "change_message_visibility_batch", slow)
+    assert await driver.extend([res], 1) == []
+    # The renewal succeeded: the job is this worker's, not a lapsed lease to hand back
+    # (handing it back would let a second worker run it while this one still does).
+    rescued = await driver.rescue()
+    assert (rescued.requeued, rescued.failed) == ([], [])
+    assert await driver.ack([res]) == []
+
+
 def _slow_receives(
     driver: SqsDriver, monkeypatch: pytest.MonkeyPatch, *, served_after: float, reply_after: float
 ) -> list[float]:

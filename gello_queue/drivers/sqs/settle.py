@@ -102,12 +102,17 @@ class Settling(Receiving):
             refused = await self._visibility(
                 await self._url(lane) or "", [h.token for h in items], seconds
             )
+            # The local lease runs from when SQS confirmed the renewal: a renewal served
+            # late (a busy endpoint) must not leave it lapsed at once, or this process's
+            # own rescue hands back a job it still runs. SQS's visibility is counted from
+            # the request, the conservative end, for settling.
+            renewed = time.time()
             for held in items:
                 if held.token in refused:
                     self._held.pop(held.token, None)
                     lost.append(held.id)
                 else:
-                    held.expires = now + lease_s
+                    held.expires = renewed + lease_s
                     held.item.visible_at = now + seconds
         return lost
 
