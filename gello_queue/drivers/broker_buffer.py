@@ -230,9 +230,12 @@ class BrokerBuffer(ABC, Generic[L, M]):
             if not due:
                 break
             verdicts = await self.claims_held([got for _, _, got in due])
+            # Leased from now, after the store answered: a slow store must not hand the
+            # worker a lease already lapsed (the broker's own bound, if any, still holds).
+            leased_at = time.time()
             for (lane, item, got), runs in zip(due, verdicts, strict=True):
                 if runs:
-                    out.append(self.lease(lane, item, got, lease_s, worker_id, now))
+                    out.append(self.lease(lane, item, got, lease_s, worker_id, leased_at))
                 else:
                     await self.settle_unrun(lane, item, got)
             if all(verdicts):
