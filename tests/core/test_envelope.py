@@ -117,3 +117,17 @@ def test_a_body_written_before_payload_versions_is_version_1() -> None:
 def test_a_pickle_is_never_unpickled() -> None:
     with pytest.raises(EnvelopeError, match="not valid JSON"):
         Envelope.decode(pickle.dumps({"v": 1, "name": "os.system"}))
+
+
+def test_with_changes_copies_every_field_but_the_changed_ones() -> None:
+    env = Envelope(id="a", name="SendEmail", queue="mail", payload={"to": "x"}, tags=["customer:1"])
+    changed = env.with_changes(attempts=2, reason="rate limited")
+    assert (changed.attempts, changed.reason) == (2, "rate limited")
+    assert (env.attempts, env.reason) == (0, None)
+    assert changed.to_dict() | {"attempts": 0, "reason": None} == env.to_dict()
+
+
+def test_with_changes_refuses_a_name_that_is_no_field() -> None:
+    env = Envelope(id="a", name="SendEmail", queue="mail", payload={})
+    with pytest.raises(TypeError, match="no field 'atempts'"):
+        env.with_changes(atempts=2)
