@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -10,6 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from cryptography.fernet import Fernet
+
+from gello_queue.core.encryption import Keyring
 from gello_queue.core.envelope import Envelope
 from gello_queue.core.job import Delay, Job, PendingDispatch, seconds
 from gello_queue.core.progress import DetachedListener, listen_detached
@@ -55,6 +59,12 @@ class FakeQueue(Queue):
         super().__init__(
             f"memory://gello-fake-{uuid.uuid4().hex}", settings=base, registry=registry
         )
+        if self.defaults.keyring is None:
+            # An encrypted job is recorded as it would be sealed, under a key of the
+            # fake's own: tests of encrypted jobs need no QUEUE_ENCRYPTION_KEY.
+            self.defaults = dataclasses.replace(
+                self.defaults, keyring=Keyring(Fernet.generate_key().decode())
+            )
         self.only: frozenset[str] | None = (
             None if jobs is None else frozenset(job_name(j) for j in jobs)
         )

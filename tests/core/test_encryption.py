@@ -160,6 +160,20 @@ async def test_run_job_seals_and_opens_an_encrypted_job() -> None:
     assert run.result == "4111"
 
 
+async def test_the_fake_records_an_encrypted_job_without_a_key_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gello_queue.testing import fake
+
+    monkeypatch.delenv("QUEUE_ENCRYPTION_KEY", raising=False)
+    with fake() as queue:
+        await Charge.dispatch(Card(number="4111"))
+        queue.assert_pushed(Charge, lambda card: card.number == "4111")
+        [pushed] = queue.pushed_jobs
+        assert pushed.envelope.encrypted is not None  # sealed as a real dispatch is
+        assert b"4111" not in pushed.envelope.encode()
+
+
 async def test_a_job_added_to_a_batch_from_a_running_job_is_sealed() -> None:
     from gello_queue import Queue, set_default_queue
     from gello_queue.drivers.memory import MemoryDriver
