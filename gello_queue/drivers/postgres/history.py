@@ -20,16 +20,16 @@ class History(Database):
     async def ack_recording(
         self, reservations: Sequence[Reservation], completed: Sequence[CompletedJob], keep: int
     ) -> list[str]:
-        named = {r.id for r in reservations}
-        acked = [c for c in completed if c.id in named]
-        elsewhere = [c for c in completed if c.id not in named]
+        records = {c.id: c for c in completed}
+        acked = [records.pop(r.id, None) for r in reservations]
+        elsewhere = list(records.values())
         lost: list[str] = []
         if reservations:
             rows = await self._fetch(
                 "ack_recording",
                 [r.id for r in reservations],
                 [r.token for r in reservations],
-                *_columns(acked),
+                *_aligned(acked),
             )
             self._acked_jobs(len(reservations) - len(rows))
             lost = [row[0] for row in rows]
@@ -72,6 +72,35 @@ def _columns(records: Sequence[CompletedJob]) -> list[list[Any]]:
     if not records:
         return [[] for _ in CompletedJob._fields]
     return [list(column) for column in zip(*records, strict=True)]
+
+
+_NO_RECORD = CompletedJob(*(None for _ in CompletedJob._fields))  # type: ignore[arg-type]
+"""The place of a reservation without a record (a job that did not run) in ``_aligned``."""
+
+
+def _aligned(acked: Sequence[CompletedJob | None]) -> list[Any]:
+    """The record parameters of ``ack_recording`` for ``acked``, one per reservation
+    (None: no record): the per-job columns as arrays, the worker once (each one's only
+    when they differ) and the payloads only when one is kept. Every array element costs
+    the client its encoding, and asyncpg's costs more than the rest of the ack's Python."""
+    rows = [_NO_RECORD if c is None else c for c in acked]
+    _, queue, name, attempts, workers, wait_s, runtime_s, finished_at, payloads = zip(
+        *rows, strict=True
+    )
+    named = set(workers)
+    named.discard(None)
+    worker = next(iter(named), "")
+    return [
+        list(queue),
+        list(name),
+        list(attempts),
+        list(wait_s),
+        list(runtime_s),
+        list(finished_at),
+        worker,
+        list(workers) if len(named) > 1 else None,
+        list(payloads) if any(p is not None for p in payloads) else None,
+    ]
 
 
 def _completed(row: Any) -> CompletedJob:

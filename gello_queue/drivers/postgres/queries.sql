@@ -616,10 +616,18 @@ DELETE FROM {{progress}} WHERE id IN (
     LIMIT 1000 FOR UPDATE SKIP LOCKED
 );
 -- name: ack_recording
--- The ack, and in the same statement the records of the jobs it deleted: $3.. are the
--- records' columns, one per reservation, in the same order. Returns the lost ids.
+-- The ack, and in the same statement the records of the jobs it deleted. $1 ids and $2
+-- tokens as for ack; $3..$8 the records' queue, name, attempts, wait_s, runtime_s and
+-- finished_at, one per reservation in the same order (NULL for a job without a record);
+-- $9 the worker; $10 each record's worker, NULL when all are $9; $11 the payloads, NULL
+-- when none is kept. Unnested with the ack's own arrays, so a record needs no id of its
+-- own and no join of its own (measured: half the cost of the history on the server),
+-- and a value shared by the whole flush is sent once. Returns the lost ids.
 WITH a AS (
-    SELECT * FROM unnest($1::text[], $2::text[]) AS a(id, token)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[],
+                         $6::float8[], $7::float8[], $8::float8[], $10::text[], $11::text[])
+        AS a(id, token, queue, name, attempts, wait_s, runtime_s, finished_at, worker,
+             payload)
 ), d AS (
     DELETE FROM {{jobs}} j USING a
     WHERE j.id = a.id AND j.token = a.token AND {{!relaxed}}
@@ -627,10 +635,10 @@ WITH a AS (
 ), i AS (
     INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
                                finished_at, payload)
-    SELECT r.* FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
-                           $8::float8[], $9::float8[], $10::float8[], $11::text[])
-        AS r(id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload)
-    JOIN d USING (id)
+    SELECT a.id, a.queue, a.name, a.attempts, coalesce(a.worker, $9), a.wait_s,
+           a.runtime_s, a.finished_at, a.payload
+    FROM a JOIN d USING (id)
+    WHERE a.queue IS NOT NULL
 )
 SELECT a.id FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id);
 
