@@ -77,30 +77,28 @@ def _columns(records: Sequence[CompletedJob]) -> list[list[Any]]:
 _NO_RECORD = CompletedJob(*(None for _ in CompletedJob._fields))  # type: ignore[arg-type]
 """The place of a reservation without a record (a job that did not run) in ``_aligned``."""
 
+_PER_RECORD = tuple(CompletedJob._fields.index(f) for f in ("wait_s", "runtime_s", "finished_at"))
+"""Columns sent as one value per reservation: they differ from job to job."""
+_SHARED = tuple(
+    CompletedJob._fields.index(f) for f in ("queue", "name", "attempts", "worker", "payload")
+)
+"""Columns sent once when the whole flush shares the value, else one per reservation."""
+
 
 def _aligned(acked: Sequence[CompletedJob | None]) -> list[Any]:
     """The record parameters of ``ack_recording`` for ``acked``, one per reservation
-    (None: no record): the per-job columns as arrays, the worker once (each one's only
-    when they differ) and the payloads only when one is kept. Every array element costs
-    the client its encoding, and asyncpg's costs more than the rest of the ack's Python."""
+    (None: a job without a record), in the statement's order."""
     rows = [_NO_RECORD if c is None else c for c in acked]
-    _, queue, name, attempts, workers, wait_s, runtime_s, finished_at, payloads = zip(
-        *rows, strict=True
-    )
-    named = set(workers)
-    named.discard(None)
-    worker = next(iter(named), "")
-    return [
-        list(queue),
-        list(name),
-        list(attempts),
-        list(wait_s),
-        list(runtime_s),
-        list(finished_at),
-        worker,
-        list(workers) if len(named) > 1 else None,
-        list(payloads) if any(p is not None for p in payloads) else None,
-    ]
+    columns = list(zip(*rows, strict=True))
+    present = [c for c in acked if c is not None]
+    params: list[Any] = [list(columns[i]) for i in _PER_RECORD]
+    for i in _SHARED:
+        values = {c[i] for c in present}
+        if len(values) <= 1:
+            params += [next(iter(values), None), None]
+        else:
+            params += [None, list(columns[i])]
+    return params
 
 
 def _completed(row: Any) -> CompletedJob:
