@@ -622,8 +622,8 @@ DELETE FROM {{progress}} WHERE id IN (
 -- attempts, worker and payload each as two parameters: the value every record has
 -- ($6, $8, $10, $12, $14), or NULL and one value per reservation ($7, $9, $11, $13,
 -- $15). A record thus needs no id of its own nor a join of its own, and a value the
--- whole flush shares (its worker, most often its queue and name) is sent once: every
--- array element costs asyncpg more to encode than the rest of the ack's Python.
+-- whole flush shares (its worker, most often its queue and name) is sent once: asyncpg's
+-- encoding of the array elements was most of what the records cost the worker.
 -- Returns the lost ids.
 WITH a AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[],
