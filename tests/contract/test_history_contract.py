@@ -13,7 +13,7 @@ from helpers import envelope, eventually
 from pydantic import BaseModel
 
 from gello_queue import Job, JobRegistry, Queue, Settings, Worker
-from gello_queue.ports import CompletedJob, JobHistory, QueueDriver
+from gello_queue.ports import CompletedJob, JobHistory, QueueDriver, Reservation
 from gello_queue.retention import Limits, enforce
 
 registry = JobRegistry()
@@ -140,6 +140,34 @@ async def test_an_ack_refused_for_a_lost_lease_keeps_no_record(driver: QueueDriv
     )
     assert lost == [stale.id]
     assert [c.id for c in await history.recent()] == [held.id]
+
+
+async def test_one_ack_keeps_each_record_as_given(driver: QueueDriver) -> None:
+    # One flush mixing what a flush can hold: a job acked without a record (it was
+    # skipped), records of two workers, a payload kept for one record only, and the
+    # record of a job acked elsewhere.
+    history = history_of(driver)
+    skipped, plain, other, with_payload = envelope(), envelope(), envelope(), envelope()
+    await driver.push([skipped, plain, other, with_payload])
+    reserved: list[Reservation] = []
+
+    async def reserve_more() -> list[Reservation]:  # a broker may deliver them in parts
+        reserved.extend(
+            await driver.reserve(["default"], 4 - len(reserved), lease_s=30, worker_id="w")
+        )
+        return reserved
+
+    await eventually(reserve_more, lambda r: len(r) == 4)
+    now = await driver.now()
+    kept = [
+        record(plain.id, now - 3, attempts=2, wait_s=1.5, runtime_s=0.125),
+        record(other.id, now - 2, worker="w2", name="Invoice", queue="mail"),
+        record(with_payload.id, now - 1, payload='{"key": "é"}'),
+        record("acked-elsewhere", now),
+    ]
+    assert await history.ack_recording(reserved, kept, 10) == []
+    assert await history.recent() == kept[::-1]
+    assert await driver.find(skipped.id) is None  # acked, and kept no record
 
 
 @pytest.mark.inline_too

@@ -20,16 +20,16 @@ class History(Database):
     async def ack_recording(
         self, reservations: Sequence[Reservation], completed: Sequence[CompletedJob], keep: int
     ) -> list[str]:
-        named = {r.id for r in reservations}
-        acked = [c for c in completed if c.id in named]
-        elsewhere = [c for c in completed if c.id not in named]
+        records = {c.id: c for c in completed}
+        acked = [records.pop(r.id, None) for r in reservations]
+        elsewhere = list(records.values())
         lost: list[str] = []
         if reservations:
             rows = await self._fetch(
                 "ack_recording",
                 [r.id for r in reservations],
                 [r.token for r in reservations],
-                *_columns(acked),
+                *_aligned(acked),
             )
             self._acked_jobs(len(reservations) - len(rows))
             lost = [row[0] for row in rows]
@@ -72,6 +72,33 @@ def _columns(records: Sequence[CompletedJob]) -> list[list[Any]]:
     if not records:
         return [[] for _ in CompletedJob._fields]
     return [list(column) for column in zip(*records, strict=True)]
+
+
+_NO_RECORD = CompletedJob(*(None for _ in CompletedJob._fields))  # type: ignore[arg-type]
+"""The place of a reservation without a record (a job that did not run) in ``_aligned``."""
+
+_PER_RECORD = tuple(CompletedJob._fields.index(f) for f in ("wait_s", "runtime_s", "finished_at"))
+"""Columns sent as one value per reservation: they differ from job to job."""
+_SHARED = tuple(
+    CompletedJob._fields.index(f) for f in ("queue", "name", "attempts", "worker", "payload")
+)
+"""Columns sent once when the whole flush shares the value, else one per reservation."""
+
+
+def _aligned(acked: Sequence[CompletedJob | None]) -> list[Any]:
+    """The record parameters of ``ack_recording`` for ``acked``, one per reservation
+    (None: a job without a record), in the statement's order."""
+    rows = [_NO_RECORD if c is None else c for c in acked]
+    columns = list(zip(*rows, strict=True))
+    present = [c for c in acked if c is not None]
+    params: list[Any] = [list(columns[i]) for i in _PER_RECORD]
+    for i in _SHARED:
+        values = {c[i] for c in present}
+        if len(values) <= 1:
+            params += [next(iter(values), None), None]
+        else:
+            params += [None, list(columns[i])]
+    return params
 
 
 def _completed(row: Any) -> CompletedJob:
