@@ -566,9 +566,11 @@ class JobHistory(Protocol):
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         """Completed jobs, newest first: of one queue, of one job name, finished at or
-        after ``since``."""
+        after ``since``, carrying ``tag`` (found by ``core.tags.tag_needle`` in the
+        record's ``tags``, as every tag filter finds it)."""
 
     async def history_counts(self) -> dict[str, int]:
         """How many completed jobs are kept, per queue (queues with none left out)."""

@@ -410,9 +410,10 @@ class StoreBacked(ClaimStore):
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         store = job_history(self.store)
-        return await store.recent(queue=queue, name=name, limit=limit, since=since)
+        return await store.recent(queue=queue, name=name, limit=limit, since=since, tag=tag)
 
     async def history_counts(self) -> dict[str, int]:
         return await job_history(self.store).history_counts()

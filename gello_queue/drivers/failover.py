@@ -603,9 +603,12 @@ class FailoverDriver:
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         parts = await self._each(
-            lambda d: job_history(d).recent(queue=queue, name=name, limit=limit, since=since)
+            lambda d: job_history(d).recent(
+                queue=queue, name=name, limit=limit, since=since, tag=tag
+            )
         )
         merged = [c for _, part in parts for c in part]
         merged.sort(key=lambda c: (c.finished_at, c.id), reverse=True)

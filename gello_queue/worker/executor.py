@@ -278,6 +278,7 @@ class Executor:
             runtime_s=runtime_s,
             finished_at=self.clock(),
             payload=payload,
+            tags=orjson.dumps(env.tags).decode() if env.tags else None,
         )
 
     async def abandon(self, res: Reservation) -> Outcome:

@@ -36,8 +36,16 @@ class FailsOnce(Job[Item], register=False):
             raise RuntimeError("first attempt fails")
 
 
+class Tagged(Job[Item], register=False):
+    tags = ["billing"]
+
+    async def handle(self, payload: Item) -> None:
+        pass
+
+
 registry.register(Quick)
 registry.register(FailsOnce)
+registry.register(Tagged)
 
 
 def history_of(driver: QueueDriver) -> JobHistory:
@@ -104,6 +112,18 @@ async def test_jobs_a_worker_ran_show_up_with_their_facts(driver: QueueDriver) -
 
 
 @pytest.mark.timeout(90)
+async def test_a_completed_job_keeps_its_tags(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    queue = queue_on(driver, QUEUE_KEEP_COMPLETED=100)
+    tagged = await Tagged.dispatch(key="a", connection=queue)
+    plain = await Quick.dispatch(key="b", connection=queue)
+    kept = {c.id: c for c in await run_worker_until(queue, history, 2)}
+    assert kept[tagged].tag_list == ["billing"]
+    assert kept[plain].tags is None  # no tags: nothing stored
+    assert [c.id for c in await history.recent(tag="billing")] == [tagged]
+
+
+@pytest.mark.timeout(90)
 async def test_payloads_are_kept_when_asked(driver: QueueDriver) -> None:
     history = history_of(driver)
     queue = queue_on(driver, QUEUE_KEEP_COMPLETED=100, QUEUE_KEEP_COMPLETED_PAYLOADS=True)
@@ -159,6 +179,23 @@ async def test_records_read_back_filtered_newest_first(driver: QueueDriver) -> N
     assert [c.id for c in await history.recent(since=now - 25)] == ["c", "b"]
     assert [c.id for c in await history.recent(limit=1)] == ["c"]
     assert await history.history_counts() == {"default": 2, "mail": 1}
+
+
+@pytest.mark.inline_too
+async def test_records_are_filtered_by_tag_exactly(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    now = await driver.now()
+    kept = [
+        record("a", now - 30, tags='["customer:42","billing"]'),
+        record("b", now - 20, tags='["customer:420"]', queue="mail"),
+        record("c", now - 10),
+    ]
+    assert await history.ack_recording([], kept, 100) == []
+    assert [c.id for c in await history.recent(tag="customer:42")] == ["a"]
+    assert [c.id for c in await history.recent(tag="customer:420")] == ["b"]
+    assert [c.id for c in await history.recent(tag="billing", queue="mail")] == []
+    assert await history.recent(tag="customer") == []
+    assert (await history.recent(tag="billing"))[0].tag_list == ["customer:42", "billing"]
 
 
 @pytest.mark.inline_too

@@ -36,12 +36,13 @@ class History:
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         s = self.store
         with s.lock:
             queues = [queue] if queue is not None else list(s.history)
             records = [c for q in queues for c in s.history.get(q, ())]
-        return pick_recent(records, name=name, limit=limit, since=since)
+        return pick_recent(records, name=name, limit=limit, since=since, tag=tag)
 
     async def history_counts(self) -> dict[str, int]:
         with self.store.lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gello_queue.core.tags import tag_needle
 from gello_queue.drivers.common import HISTORY_TRIM_EVERY
 from gello_queue.drivers.postgres.connection import Database
 from gello_queue.ports import CompletedJob, Reservation
@@ -51,9 +52,11 @@ class History(Database):
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         floor = float("-inf") if since is None else since
-        rows = await self._fetch("history_recent", queue, name, floor, max(limit, 0))
+        needle = None if tag is None else tag_needle(tag)
+        rows = await self._fetch("history_recent", queue, name, floor, max(limit, 0), needle)
         return [_completed(row) for row in rows]
 
     async def history_counts(self) -> dict[str, int]:
@@ -85,4 +88,5 @@ def _completed(row: Any) -> CompletedJob:
         runtime_s=float(row[6]),
         finished_at=float(row[7]),
         payload=row[8],
+        tags=row[9],
     )

@@ -626,10 +626,12 @@ WITH a AS (
     RETURNING j.id
 ), i AS (
     INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
-                               finished_at, payload)
+                               finished_at, payload, tags)
     SELECT r.* FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
-                           $8::float8[], $9::float8[], $10::float8[], $11::text[])
-        AS r(id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload)
+                           $8::float8[], $9::float8[], $10::float8[], $11::text[],
+                           $12::text[])
+        AS r(id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload,
+             tags)
     JOIN d USING (id)
 )
 SELECT a.id FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id);
@@ -637,9 +639,9 @@ SELECT a.id FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id);
 -- name: history_record
 -- Records of jobs acked elsewhere (a broker's).
 INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
-                           finished_at, payload)
+                           finished_at, payload, tags)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
-                     $6::float8[], $7::float8[], $8::float8[], $9::text[]);
+                     $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::text[]);
 
 -- name: history_trim
 -- $1 queue, $2 keep: everything older than the queue's keep-th newest, off the index.
@@ -659,9 +661,10 @@ SELECT queue, count(*) FROM {{completed}} GROUP BY queue;
 DELETE FROM {{completed}} WHERE finished_at < $1;
 
 -- name: history_recent
--- $1 queue or NULL, $2 name or NULL, $3 since, $4 limit: newest first.
-SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload
+-- $1 queue or NULL, $2 name or NULL, $3 since, $4 limit, $5 a tag's needle or NULL
+-- (core.tags.tag_needle): newest first.
+SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload, tags
 FROM {{completed}}
 WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR name = $2)
-  AND finished_at >= $3
+  AND finished_at >= $3 AND ($5::text IS NULL OR strpos(tags, $5) > 0)
 ORDER BY finished_at DESC, id DESC LIMIT $4;

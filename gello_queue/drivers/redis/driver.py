@@ -539,8 +539,9 @@ class RedisDriver:
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
-        return await self._history.recent(queue=queue, name=name, limit=limit, since=since)
+        return await self._history.recent(queue=queue, name=name, limit=limit, since=since, tag=tag)
 
     async def history_counts(self) -> dict[str, int]:
         return await self._history.history_counts()

@@ -56,20 +56,21 @@ class History:
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         queues = await self._queues(queue)
         if not queues or limit <= 0:
             return []
         floor = "-inf" if since is None else repr(since)
-        # A name filter reads each queue's whole history (bounded by keep); without one,
-        # the newest ``limit`` of each queue are enough.
-        page = () if name is not None else ("LIMIT", 0, limit)
+        # A name or tag filter reads each queue's whole history (bounded by keep); without
+        # one, the newest ``limit`` of each queue are enough.
+        page = () if name is not None or tag is not None else ("LIMIT", 0, limit)
         calls: list[Call] = [
             (None, (), ("ZREVRANGEBYSCORE", self._k.of(q).done, "+inf", floor, *page))
             for q in queues
         ]
         records = [CompletedJob.from_json(raw) for part in await self._run(calls) for raw in part]
-        return pick_recent(records, name=name, limit=limit, since=since)
+        return pick_recent(records, name=name, limit=limit, since=since, tag=tag)
 
     async def history_counts(self) -> dict[str, int]:
         queues = await self._link.known()

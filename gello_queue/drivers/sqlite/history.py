@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from gello_queue.core.tags import tag_needle
 from gello_queue.drivers.common import HISTORY_TRIM_EVERY
 from gello_queue.drivers.sqlite.connection import SqliteConnection
 from gello_queue.drivers.sqlite.sql import Q
@@ -40,9 +41,11 @@ class HistoryTable(SqliteConnection):
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         floor = float("-inf") if since is None else since
-        rows = self.db.execute(Q["history_recent"], (queue, name, floor, max(limit, 0)))
+        needle = None if tag is None else tag_needle(tag)
+        rows = self.db.execute(Q["history_recent"], (queue, name, floor, max(limit, 0), needle))
         return [_completed(row) for row in rows.fetchall()]
 
     async def history_counts(self) -> dict[str, int]:
@@ -59,7 +62,7 @@ class HistoryTable(SqliteConnection):
 
 
 def _completed(row: Sequence[object]) -> CompletedJob:
-    id_, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload = row
+    id_, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload, tags = row
     return CompletedJob(
         id=str(id_),
         queue=str(queue),
@@ -70,4 +73,5 @@ def _completed(row: Sequence[object]) -> CompletedJob:
         runtime_s=float(runtime_s),  # type: ignore[arg-type]
         finished_at=float(finished_at),  # type: ignore[arg-type]
         payload=None if payload is None else str(payload),
+        tags=None if tags is None else str(tags),
     )

@@ -415,8 +415,8 @@ DELETE FROM gello_progress WHERE id IN (SELECT id FROM gello_progress
                                         WHERE expires_at <= ? LIMIT 1000);
 -- name: history_record
 INSERT INTO gello_completed (id, queue, name, attempts, worker, wait_s, runtime_s,
-                             finished_at, payload)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+                             finished_at, payload, tags)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: history_trim
 -- ?1 queue, ?2 keep: everything older than the queue's keep-th newest, off the index.
@@ -436,8 +436,10 @@ SELECT queue, count(*) FROM gello_completed GROUP BY queue;
 DELETE FROM gello_completed WHERE finished_at < ?;
 
 -- name: history_recent
--- ?1 queue or NULL, ?2 name or NULL, ?3 since, ?4 limit: newest first.
-SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload
+-- ?1 queue or NULL, ?2 name or NULL, ?3 since, ?4 limit, ?5 a tag's needle or NULL
+-- (core.tags.tag_needle): newest first.
+SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload, tags
 FROM gello_completed
 WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR name = ?2) AND finished_at >= ?3
+  AND (?5 IS NULL OR instr(tags, ?5) > 0)
 ORDER BY finished_at DESC, id DESC LIMIT ?4;

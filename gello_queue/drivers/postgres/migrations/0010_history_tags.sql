@@ -1,0 +1,14 @@
+-- gello schema, version 10: tags in the completed-job history, and monitored tags.
+
+-- The job's tags as a JSON array (as its envelope writes them), NULL when it has none; a
+-- tag is found by its needle (core.tags.tag_needle) in this text, as in a job's body. No
+-- index: the history is kept small (QUEUE_KEEP_COMPLETED per queue) and an index would
+-- cost on every ack. A nullable column without a default changes no stored row.
+ALTER TABLE {{completed}} ADD COLUMN tags text;
+
+-- The tags operators monitor (Inspector.monitor_tag): their completed jobs are kept for
+-- QUEUE_KEEP_MONITORED_HOURS beyond the history's count and age limits. A handful of rows.
+CREATE TABLE {{monitored_tags}} (
+    tag   text COLLATE "C" PRIMARY KEY,
+    since double precision NOT NULL
+);
