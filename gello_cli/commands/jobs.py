@@ -34,9 +34,10 @@ def jobs(
     limit: Annotated[int, typer.Option("--limit", help="Rows per state (1 to 1000).")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the waiting, scheduled, running, failed and recently completed jobs that carry
-    a tag or match a filter, with how many match in each state (completed: those kept in
-    the history, QUEUE_KEEP_COMPLETED)."""
+    """List the waiting, scheduled, running, failed and completed jobs that carry a tag or
+    match a filter, with how many match in each state.
+
+    Completed jobs are those the history keeps (QUEUE_KEEP_COMPLETED)."""
     from dataclasses import replace
 
     from gello_queue import ConfigurationError

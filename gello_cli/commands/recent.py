@@ -24,8 +24,9 @@ def recent(
     as_json: JsonOpt = False,
 ) -> None:
     """List completed jobs kept in the history, newest first: attempts, the worker that
-    ran them, how long they waited and ran (QUEUE_KEEP_COMPLETED); with --tag, those
-    carrying a tag."""
+    ran them, how long they waited and ran (QUEUE_KEEP_COMPLETED).
+
+    With --tag, only the jobs that carried that tag."""
     from gello_queue import ConfigurationError
     from gello_queue.inspection import RECENT_MAX
 

@@ -102,6 +102,10 @@ class CompletedJob(NamedTuple):
     none: text, so the ack stores it as it is and ``tag_needle`` finds a tag in it as in
     a stored envelope."""
 
+    monitored: bool = False
+    """It carried a tag that was monitored when it completed (``Inspector.monitor_tag``):
+    the count trims spare it, and it stays ``QUEUE_KEEP_MONITORED_HOURS``."""
+
     @property
     def tag_list(self) -> list[str]:
         """The job's tags."""
@@ -117,7 +121,8 @@ class CompletedJob(NamedTuple):
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> CompletedJob:
-        """Parse a record written by ``to_json``."""
+        """Parse a record written by ``to_json`` (one written before a field was added
+        reads it as its default)."""
         return cls(*orjson.loads(raw))
 
 

@@ -63,3 +63,36 @@ def test_a_bad_filter_or_limit_is_one_line(cli: Cli) -> None:
     assert "Traceback" not in out.stderr
     out = cli.run("queue:jobs", "--limit", "0", check=False)
     assert "--limit must be 1 to 1000" in out.stderr
+
+
+def test_monitored_tags_with_their_counts(cli: Cli) -> None:
+    assert "No monitored tags" in cli.run("queue:tags").stdout
+    assert cli.run("queue:tags", "--monitor", "customer:42").stdout.strip() == (
+        "customer:42: now monitored"
+    )
+    assert "already monitored" in cli.run("queue:tags", "--monitor", "customer:42").stdout
+    done = charge(cli, 42, "ok")
+    charge(cli, 42, "decline")
+    plain = charge(cli, 7, "other")
+    cli.run("queue:work", "--stop-when-empty")
+    charge(cli, 42, "later", "--delay", "3600")
+
+    (row,) = json.loads(cli.run("queue:tags", "--json").stdout)
+    assert row == {
+        "tag": "customer:42",
+        "completed": 1,
+        "failed": 1,
+        "waiting": 1,
+        "complete": True,
+    }
+    assert "customer:42" in cli.run("queue:tags").stdout
+    recent = {r["id"]: r for r in json.loads(cli.run("queue:recent", "--json").stdout)}
+    assert set(recent) == {done, plain}
+
+    out = cli.run("queue:tags", "--unmonitor", "customer:42").stdout
+    assert out.strip() == "customer:42: no longer monitored"
+    assert json.loads(cli.run("queue:tags", "--json").stdout) == []
+    bad = cli.run("queue:tags", "--monitor", " ", check=False)
+    assert bad.returncode != 0
+    assert "a tag must be a non-empty string" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -221,3 +221,67 @@ async def test_records_older_than_the_window_are_pruned(driver: QueueDriver) -> 
     pruned = await enforce(driver, limits)
     assert pruned.completed == 1
     assert [c.id for c in await history.recent()] == ["fresh"]
+
+
+async def test_monitored_tags_are_kept_in_the_backend(
+    driver: QueueDriver, peer: QueueDriver
+) -> None:
+    history = history_of(driver)
+    assert await history.tags_monitored() == []
+    assert await history.tag_monitor("customer:42", True) is True
+    assert await history.tag_monitor("customer:42", True) is False  # already
+    assert await history.tag_monitor("billing", True) is True
+    assert await history_of(peer).tags_monitored() == ["billing", "customer:42"]
+    assert await history.tag_monitor("billing", False) is True
+    assert await history.tag_monitor("billing", False) is False
+    assert await history_of(peer).tags_monitored() == ["customer:42"]
+
+
+@pytest.mark.inline_too
+async def test_a_monitored_job_outlives_the_count_trim(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    now = await driver.now()
+    tags = '["customer:42"]'
+    watched = record("watched", now - 100, tags=tags, monitored=True)
+    plain = record("plain", now - 90, tags=tags)
+    newer = [record(f"n{i}", now - 10 + i) for i in range(3)]
+    for one in (watched, plain, *newer):
+        await history.ack_recording([], [one], 3)
+    await history.history_trim(3)
+    kept = await history.recent(tag="customer:42")
+    assert [c.id for c in kept] == ["watched"]  # "plain" went with the count
+    assert kept[0].monitored
+    assert await history.history_counts() == {"default": 4}
+
+
+@pytest.mark.inline_too
+async def test_monitored_jobs_go_by_their_own_age(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    now = await driver.now()
+    await history.ack_recording(
+        [],
+        [
+            record("old", now - 7200),
+            record("watched", now - 7200, monitored=True),
+            record("ancient", now - 20 * 3600, monitored=True),
+        ],
+        100,
+    )
+    limits = Limits(
+        failed_hours=0, failed_max=0, batch_hours=0, completed_hours=1, monitored_hours=10
+    )
+    pruned = await enforce(driver, limits)
+    assert pruned.completed == 2
+    assert [c.id for c in await history.recent()] == ["watched"]
+
+
+@pytest.mark.timeout(90)
+async def test_a_worker_marks_the_jobs_of_a_monitored_tag(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    await history.tag_monitor("billing", True)
+    queue = queue_on(driver, QUEUE_KEEP_COMPLETED=100)
+    tagged = await Tagged.dispatch(key="a", connection=queue)
+    plain = await Quick.dispatch(key="b", connection=queue)
+    kept = {c.id: c for c in await run_worker_until(queue, history, 2)}
+    assert kept[tagged].monitored
+    assert not kept[plain].monitored

@@ -226,8 +226,14 @@ class MemoryDriver:
     async def history_trim(self, keep: int) -> int:
         return await self._history.history_trim(keep)
 
-    async def history_prune(self, before: float) -> int:
-        return await self._history.history_prune(before)
+    async def history_prune(self, before: float, *, monitored_before: float | None = None) -> int:
+        return await self._history.history_prune(before, monitored_before=monitored_before)
+
+    async def tag_monitor(self, tag: str, monitored: bool) -> bool:
+        return await self._history.tag_monitor(tag, monitored)
+
+    async def tags_monitored(self) -> list[str]:
+        return await self._history.tags_monitored()
 
     # -- after reserving (leases.py) -------------------------------------------------
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:

@@ -66,8 +66,17 @@ class History(Database):
         queues = [str(row[0]) for row in await self._fetch("history_queues")]
         return sum([await self._execute("history_trim", q, keep) for q in queues])
 
-    async def history_prune(self, before: float) -> int:
-        return await self._execute("history_prune", float(before))
+    async def history_prune(self, before: float, *, monitored_before: float | None = None) -> int:
+        spared = before if monitored_before is None else monitored_before
+        return await self._execute("history_prune", float(before), float(spared))
+
+    async def tag_monitor(self, tag: str, monitored: bool) -> bool:
+        if monitored:
+            return await self._execute("tag_monitor", tag) > 0
+        return await self._execute("tag_unmonitor", tag) > 0
+
+    async def tags_monitored(self) -> list[str]:
+        return [str(row[0]) for row in await self._fetch("tags_monitored")]
 
 
 def _columns(records: Sequence[CompletedJob]) -> list[list[Any]]:
@@ -89,4 +98,5 @@ def _completed(row: Any) -> CompletedJob:
         finished_at=float(row[7]),
         payload=row[8],
         tags=row[9],
+        monitored=bool(row[10]),
     )

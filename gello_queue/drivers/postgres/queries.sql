@@ -626,12 +626,12 @@ WITH a AS (
     RETURNING j.id
 ), i AS (
     INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
-                               finished_at, payload, tags)
+                               finished_at, payload, tags, monitored)
     SELECT r.* FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
                            $8::float8[], $9::float8[], $10::float8[], $11::text[],
-                           $12::text[])
+                           $12::text[], $13::bool[])
         AS r(id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload,
-             tags)
+             tags, monitored)
     JOIN d USING (id)
 )
 SELECT a.id FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id);
@@ -639,14 +639,16 @@ SELECT a.id FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id);
 -- name: history_record
 -- Records of jobs acked elsewhere (a broker's).
 INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
-                           finished_at, payload, tags)
+                           finished_at, payload, tags, monitored)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
-                     $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::text[]);
+                     $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::text[],
+                     $11::bool[]);
 
 -- name: history_trim
--- $1 queue, $2 keep: everything older than the queue's keep-th newest, off the index.
+-- $1 queue, $2 keep: everything older than the queue's keep-th newest, off the index,
+-- but the monitored records (they go by age only).
 DELETE FROM {{completed}}
-WHERE queue = $1 AND finished_at < (
+WHERE queue = $1 AND NOT monitored AND finished_at < (
     SELECT finished_at FROM {{completed}} WHERE queue = $1
     ORDER BY finished_at DESC LIMIT 1 OFFSET $2 - 1
 );
@@ -658,13 +660,26 @@ SELECT DISTINCT queue FROM {{completed}};
 SELECT queue, count(*) FROM {{completed}} GROUP BY queue;
 
 -- name: history_prune
-DELETE FROM {{completed}} WHERE finished_at < $1;
+-- $1 before, $2 before for the monitored records.
+DELETE FROM {{completed}}
+WHERE finished_at < CASE WHEN monitored THEN $2::float8 ELSE $1::float8 END;
 
 -- name: history_recent
 -- $1 queue or NULL, $2 name or NULL, $3 since, $4 limit, $5 a tag's needle or NULL
 -- (core.tags.tag_needle): newest first.
-SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload, tags
+SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload, tags,
+       monitored
 FROM {{completed}}
 WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR name = $2)
   AND finished_at >= $3 AND ($5::text IS NULL OR strpos(tags, $5) > 0)
 ORDER BY finished_at DESC, id DESC LIMIT $4;
+
+-- name: tag_monitor
+INSERT INTO {{monitored_tags}} (tag, since) VALUES ($1, date_part('epoch', now()))
+ON CONFLICT (tag) DO NOTHING;
+
+-- name: tag_unmonitor
+DELETE FROM {{monitored_tags}} WHERE tag = $1;
+
+-- name: tags_monitored
+SELECT tag FROM {{monitored_tags}} ORDER BY tag;

@@ -6,8 +6,13 @@
 -- cost on every ack. A nullable column without a default changes no stored row.
 ALTER TABLE {{completed}} ADD COLUMN tags text;
 
+-- Set when the job carried a tag monitored when it completed: the count trims spare the
+-- row, and retention prunes it at QUEUE_KEEP_MONITORED_HOURS instead.
+ALTER TABLE {{completed}} ADD COLUMN monitored boolean NOT NULL DEFAULT false;
+
 -- The tags operators monitor (Inspector.monitor_tag): their completed jobs are kept for
--- QUEUE_KEEP_MONITORED_HOURS beyond the history's count and age limits. A handful of rows.
+-- QUEUE_KEEP_MONITORED_HOURS beyond the history's count limit. Workers read them in their
+-- maintenance tick (as the paused queues). A handful of rows.
 CREATE TABLE {{monitored_tags}} (
     tag   text COLLATE "C" PRIMARY KEY,
     since double precision NOT NULL
