@@ -60,7 +60,17 @@ failed.register(app)
 demo.register(app)
 importlib.import_module("gello_cli.commands.monitor").register(app)
 # Observability and operations: diagnosis, health, failed-store import/export.
-for _module in ("why", "health", "failed_io", "storage", "stats", "recent", "check", "jobs"):
+for _module in (
+    "why",
+    "health",
+    "failed_io",
+    "storage",
+    "stats",
+    "recent",
+    "check",
+    "jobs",
+    "tags",
+):
     importlib.import_module(f"gello_cli.commands.{_module}").register(app)
 # Orchestration: batches and cron schedules.
 for _module in ("batches", "schedule"):

@@ -19,6 +19,7 @@ PANELS: dict[str, tuple[str, ...]] = {
         "queue:monitor",
         "queue:recent",
         "queue:jobs",
+        "queue:tags",
         "queue:why",
         "queue:health",
         "queue:storage",

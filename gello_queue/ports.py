@@ -557,7 +557,8 @@ class JobHistory(Protocol):
         backend allows), keep each of ``completed`` whose ack was accepted; one whose id
         is not among ``reservations`` is kept as given (a broker's job, acked on the
         broker). Each queue is trimmed to its newest ``keep`` records, at once or now
-        and then. Return the ids whose lease was lost, as ``ack`` does."""
+        and then, sparing the ``monitored`` records. Return the ids whose lease was lost,
+        as ``ack`` does."""
 
     async def recent(
         self,
@@ -566,19 +567,30 @@ class JobHistory(Protocol):
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         """Completed jobs, newest first: of one queue, of one job name, finished at or
-        after ``since``."""
+        after ``since``, carrying ``tag`` (found by ``core.tags.tag_needle`` in the
+        record's ``tags``, as every tag filter finds it)."""
 
     async def history_counts(self) -> dict[str, int]:
         """How many completed jobs are kept, per queue (queues with none left out)."""
 
     async def history_trim(self, keep: int) -> int:
         """Delete all but the newest ``keep`` completed jobs of each queue (ties at the
-        boundary may stay); return how many went."""
+        boundary may stay), sparing the ``monitored`` ones; return how many went."""
 
-    async def history_prune(self, before: float) -> int:
-        """Delete completed jobs that finished before ``before``; return how many."""
+    async def history_prune(self, before: float, *, monitored_before: float | None = None) -> int:
+        """Delete completed jobs that finished before ``before``, the ``monitored`` ones
+        before ``monitored_before`` instead (when given); return how many."""
+
+    async def tag_monitor(self, tag: str, monitored: bool) -> bool:
+        """Monitor ``tag`` (or, with False, no longer): workers mark the completed jobs
+        carrying a monitored tag, which the history keeps longer. Return whether that
+        changed anything."""
+
+    async def tags_monitored(self) -> list[str]:
+        """The monitored tags, sorted."""
 
 
 PORTS: tuple[type, ...] = (

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ class Limits:
     completed_max: int = 0
     """Completed jobs kept per queue; the ack trims to it at once or now and then, and a
     pass makes it exact."""
+    monitored_hours: float = 168.0
+    """Hours a completed job that carried a monitored tag is kept: by age only, the count
+    trims spare it (and never less than ``completed_hours``)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -57,6 +61,7 @@ class Limits:
             batch_hours=settings.queue_batch_retention_hours,
             completed_hours=settings.queue_keep_completed_hours,
             completed_max=settings.queue_keep_completed,
+            monitored_hours=settings.queue_keep_monitored_hours,
         )
 
     @property
@@ -125,8 +130,12 @@ async def _history(driver: QueueDriver, limits: Limits) -> int:
     if not isinstance(driver, JobHistory):
         return 0
     pruned = 0
-    if limits.completed_hours:
-        pruned += await driver.history_prune(await driver.now() - limits.completed_hours * 3600)
+    if limits.completed_hours or limits.monitored_hours:
+        now = await driver.now()
+        before = now - limits.completed_hours * 3600 if limits.completed_hours else -math.inf
+        monitored_hours = max(limits.monitored_hours, limits.completed_hours)
+        monitored_before = now - monitored_hours * 3600 if monitored_hours else -math.inf
+        pruned += await driver.history_prune(before, monitored_before=monitored_before)
     if limits.completed_max:
         pruned += await driver.history_trim(limits.completed_max)
     return pruned

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         default=24.0, validation_alias="QUEUE_KEEP_COMPLETED_HOURS", ge=0
     )
     """Hours a completed job stays in the history (0: no age limit, only the count)."""
+    queue_keep_monitored_hours: float = Field(
+        default=168.0, validation_alias="QUEUE_KEEP_MONITORED_HOURS", gt=0
+    )
+    """Hours a completed job that carried a monitored tag stays in the history, past
+    ``QUEUE_KEEP_COMPLETED`` (as Horizon's monitored tags: a week)."""
     queue_keep_completed_payloads: bool = Field(
         default=False, validation_alias="QUEUE_KEEP_COMPLETED_PAYLOADS"
     )

@@ -1,5 +1,5 @@
-"""``queue:jobs``: the waiting, scheduled, running and failed jobs a filter selects, by
-tag (``--tag customer:42``) or in the dashboard's filter language."""
+"""``queue:jobs``: the waiting, scheduled, running, failed and recently completed jobs a
+filter selects, by tag (``--tag customer:42``) or in the dashboard's filter language."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import typer
 from gello_cli.context import JsonOpt, with_inspector
 from gello_cli.output import print_json, print_table, when
 
-STATES = ("pending", "scheduled", "reserved", "failed")
+STATES = ("pending", "scheduled", "reserved", "failed", "completed")
+
+
+_AT_HEADER = {"failed": "Failed at", "completed": "Finished at"}
 
 
 def register(app: typer.Typer) -> None:
@@ -31,8 +34,10 @@ def jobs(
     limit: Annotated[int, typer.Option("--limit", help="Rows per state (1 to 1000).")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the waiting, scheduled, running and failed jobs that carry a tag or match a
-    filter, with how many match in each state."""
+    """List the waiting, scheduled, running, failed and completed jobs that carry a tag or
+    match a filter, with how many match in each state.
+
+    Completed jobs are those the history keeps (QUEUE_KEEP_COMPLETED)."""
     from dataclasses import replace
 
     from gello_queue import ConfigurationError
@@ -62,7 +67,7 @@ def jobs(
             continue
         print_table(
             f"{state}: {total} (showing {len(rows)})",
-            ["Id", "Job", "Queue", "Tries", "Failed at" if state == "failed" else "Available"],
+            ["Id", "Job", "Queue", "Tries", _AT_HEADER.get(state, "Available")],
             rows,
             keep=["Id"],
         )
@@ -107,6 +112,25 @@ async def _read(inspector: Any, match: Any, limit: int) -> dict[str, Any]:
                 "at": f.failed_at,
             }
             for f in failed.jobs
+        ],
+    }
+    try:
+        done = await inspector.completed_matching(match, limit=limit)
+    except GelloError as exc:  # a driver that keeps no history
+        out["completed"] = {"error": str(exc)}
+        return out
+    out["completed"] = {
+        "count": done.count,
+        "complete": done.complete,
+        "jobs": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "queue": c.queue,
+                "attempts": c.attempts,
+                "at": c.finished_at,
+            }
+            for c in done.jobs
         ],
     }
     return out

@@ -17,17 +17,22 @@ def register(app: typer.Typer) -> None:
 def recent(
     queue: Annotated[str | None, typer.Option("--queue", help="Only this queue.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Only jobs of this name.")] = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Only jobs carrying this tag (customer:42).")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows to show (1 to 10000).")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List completed jobs kept in the history, newest first: attempts, the worker that
-    ran them, how long they waited and ran (QUEUE_KEEP_COMPLETED)."""
+    ran them, how long they waited and ran (QUEUE_KEEP_COMPLETED).
+
+    With --tag, only the jobs that carried that tag."""
     from gello_queue import ConfigurationError
     from gello_queue.inspection import RECENT_MAX
 
     if not 1 <= limit <= RECENT_MAX:
         raise ConfigurationError(f"--limit must be 1 to {RECENT_MAX} rows, not {limit}")
-    rows = with_inspector(lambda i: i.recent(queue=queue, name=name, limit=limit))
+    rows = with_inspector(lambda i: i.recent(queue=queue, name=name, limit=limit, tag=tag))
     if as_json:
         print_json([_as_dict(c) for c in rows])
         return
@@ -47,6 +52,8 @@ def _as_dict(c: Any) -> dict[str, Any]:
     }
     if c.payload is not None:
         data["payload"] = c.payload
+    if c.tags is not None:
+        data["tags"] = c.tag_list
     return data
 
 

@@ -34,6 +34,7 @@ from gello_cli.tui.screens.failed import FailedScreen
 from gello_cli.tui.screens.jobs import JobsScreen
 from gello_cli.tui.screens.overview import OverviewScreen
 from gello_cli.tui.screens.queues import QueuesScreen
+from gello_cli.tui.screens.tags import TagsScreen
 from gello_cli.tui.screens.workers import WorkersScreen
 from gello_cli.tui.widgets import SCREENS, StatusBar
 from gello_queue import GelloError
@@ -71,6 +72,7 @@ class MonitorApp(App[None]):
         "failed": FailedScreen,
         "workers": WorkersScreen,
         "batches": BatchesScreen,
+        "tags": TagsScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         *(

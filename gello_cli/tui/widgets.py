@@ -20,6 +20,7 @@ SCREENS = (
     ("4", "failed", "Failed"),
     ("5", "workers", "Workers"),
     ("6", "batches", "Batches"),
+    ("7", "tags", "Tags"),
 )
 
 

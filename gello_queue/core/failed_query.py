@@ -15,10 +15,9 @@ import shlex
 import time
 from dataclasses import dataclass, field, replace
 
-import orjson
-
 from gello_queue.core.errors import ConfigurationError
-from gello_queue.core.records import FailedJob
+from gello_queue.core.records import CompletedJob, FailedJob
+from gello_queue.core.tags import tag_needle
 
 _FILTER_KEYS = {"queue": "queue", "q": "queue", "name": "name", "job": "name"}
 _FILTER_KEYS |= {"exc": "exception", "exception": "exception", "error": "exception"}
@@ -156,6 +155,28 @@ class FailedQuery:
             return self.text.lower() in haystack
         return True
 
+    def matches_completed(self, job: CompletedJob) -> bool:
+        """Whether the completed job ``job`` is selected: as a failed job, its age from
+        ``finished_at``; a history record has no exception nor body, so a filter on an
+        exception or a fingerprint selects none, and free text looks in its id, name and
+        payload (when kept)."""
+        if self.exception is not None or self.fingerprint is not None:
+            return False
+        if self.queue is not None and job.queue != self.queue:
+            return False
+        if self.name is not None and self.name.lower() not in job.name.lower():
+            return False
+        if self.after is not None and job.finished_at < self.after:
+            return False
+        if self.before is not None and job.finished_at >= self.before:
+            return False
+        if self.tag is not None and not job.has_tag(self.tag):
+            return False
+        if self.text is not None:
+            haystack = f"{job.id} {job.name} {job.payload or ''}".lower()
+            return self.text.lower() in haystack
+        return True
+
     def describe(self) -> str:
         """The filter in the query language (empty when it selects everything; absolute
         ``after``/``before`` bounds have no words in it, ages do)."""
@@ -176,14 +197,6 @@ class FailedQuery:
         if self.text is not None:
             parts.append(shlex.quote(self.text) if " " in self.text else self.text)
         return " ".join(parts)
-
-
-def tag_needle(tag: str) -> str:
-    """What a stored message that carries ``tag`` contains: the tag as a JSON string, in
-    its envelope's ``tags``. Every driver selects a tag by this substring of the stored
-    body (case and all), so they agree; a payload value equal to the tag, quotes
-    included, would match too."""
-    return orjson.dumps(tag).decode()
 
 
 def _parse_age(value: str) -> dict[str, float]:

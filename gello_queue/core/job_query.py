@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from gello_queue.core.failed_query import FailedQuery, cursor_of, parse_cursor, tag_needle
+from gello_queue.core.failed_query import FailedQuery, cursor_of, parse_cursor
 from gello_queue.core.records import JobRecord
 from gello_queue.core.states import JobState
+from gello_queue.core.tags import tag_needle
 
 LISTED_STATES = (JobState.PENDING, JobState.SCHEDULED, JobState.RESERVED)
 CANCELLABLE_STATES = (JobState.PENDING, JobState.SCHEDULED)

@@ -13,6 +13,7 @@ from gello_queue.core.envelope import load_json
 from gello_queue.core.errors import EnvelopeError
 from gello_queue.core.redaction import redact_url
 from gello_queue.core.states import JobState
+from gello_queue.core.tags import tag_needle
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,23 @@ class CompletedJob(NamedTuple):
     """Epoch seconds, by the clock of the worker that ran it."""
     payload: str | None = None
     """The payload as JSON, only when ``QUEUE_KEEP_COMPLETED_PAYLOADS`` is on."""
+    tags: str | None = None
+    """The job's tags as a JSON array (as its envelope writes them), None when it has
+    none: text, so the ack stores it as it is and ``tag_needle`` finds a tag in it as in
+    a stored envelope."""
+
+    monitored: bool = False
+    """It carried a tag that was monitored when it completed (``Inspector.monitor_tag``):
+    the count trims spare it, and it stays ``QUEUE_KEEP_MONITORED_HOURS``."""
+
+    @property
+    def tag_list(self) -> list[str]:
+        """The job's tags."""
+        return [] if self.tags is None else [str(t) for t in orjson.loads(self.tags)]
+
+    def has_tag(self, tag: str) -> bool:
+        """Whether the job carries ``tag`` (the rule every driver's tag filter follows)."""
+        return self.tags is not None and tag_needle(tag) in self.tags
 
     def to_json(self) -> bytes:
         """Serialise for a store that keeps records as text (Redis): a JSON array."""
@@ -103,7 +121,8 @@ class CompletedJob(NamedTuple):
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> CompletedJob:
-        """Parse a record written by ``to_json``."""
+        """Parse a record written by ``to_json`` (one written before a field was added
+        reads it as its default)."""
         return cls(*orjson.loads(raw))
 
 

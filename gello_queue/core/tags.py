@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from gello_queue.core.errors import ConfigurationError
 
 TagSource = Sequence[str] | Callable[[Any, Any], Iterable[str]]
@@ -66,3 +68,11 @@ def job_tags(
     for tag in tags:
         kept.setdefault(tag[:MAX_TAG_CHARS], None)
     return list(kept)[:MAX_TAGS]
+
+
+def tag_needle(tag: str) -> str:
+    """What a stored message that carries ``tag`` contains: the tag as a JSON string, in
+    its envelope's ``tags``, or in a completed job's ``tags``. Every driver selects a tag
+    by this substring of the stored text (case and all), so they agree; a payload value
+    equal to the tag, quotes included, would match too."""
+    return orjson.dumps(tag).decode()

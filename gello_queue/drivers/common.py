@@ -63,14 +63,18 @@ def pick_recent(
     name: str | None,
     limit: int,
     since: float | None,
+    tag: str | None = None,
 ) -> list[CompletedJob]:
-    """``records`` newest first, of one job name, finished at or after ``since``: the
-    filter of ``JobHistory.recent`` for the drivers that read whole queues' records."""
+    """``records`` newest first, of one job name, finished at or after ``since``, carrying
+    ``tag``: the filter of ``JobHistory.recent`` for the drivers that read whole queues'
+    records."""
     records.sort(key=lambda c: (c.finished_at, c.id), reverse=True)
     picked = [
         c
         for c in records
-        if (name is None or c.name == name) and (since is None or c.finished_at >= since)
+        if (name is None or c.name == name)
+        and (since is None or c.finished_at >= since)
+        and (tag is None or c.has_tag(tag))
     ]
     return picked[: max(limit, 0)]
 

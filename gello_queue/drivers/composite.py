@@ -410,9 +410,10 @@ class StoreBacked(ClaimStore):
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         store = job_history(self.store)
-        return await store.recent(queue=queue, name=name, limit=limit, since=since)
+        return await store.recent(queue=queue, name=name, limit=limit, since=since, tag=tag)
 
     async def history_counts(self) -> dict[str, int]:
         return await job_history(self.store).history_counts()
@@ -420,8 +421,15 @@ class StoreBacked(ClaimStore):
     async def history_trim(self, keep: int) -> int:
         return await job_history(self.store).history_trim(keep)
 
-    async def history_prune(self, before: float) -> int:
-        return await job_history(self.store).history_prune(before)
+    async def history_prune(self, before: float, *, monitored_before: float | None = None) -> int:
+        store = job_history(self.store)
+        return await store.history_prune(before, monitored_before=monitored_before)
+
+    async def tag_monitor(self, tag: str, monitored: bool) -> bool:
+        return await job_history(self.store).tag_monitor(tag, monitored)
+
+    async def tags_monitored(self) -> list[str]:
+        return await job_history(self.store).tags_monitored()
 
     async def batch_mark(self, batch_id: str, job_id: str, failed: bool) -> BatchRecord | None:
         return await self.store.batch_mark(batch_id, job_id, failed)

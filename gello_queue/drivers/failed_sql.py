@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gello_queue.core.failed_query import FailedQuery, cursor_of, parse_cursor, tag_needle
+from gello_queue.core.failed_query import FailedQuery, cursor_of, parse_cursor
+from gello_queue.core.tags import tag_needle
 
 NEWEST_FIRST = "ORDER BY failed_at DESC, id DESC"
 """The order every listing and bulk step walks the failed store in (an index's order)."""

@@ -603,9 +603,12 @@ class FailoverDriver:
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         parts = await self._each(
-            lambda d: job_history(d).recent(queue=queue, name=name, limit=limit, since=since)
+            lambda d: job_history(d).recent(
+                queue=queue, name=name, limit=limit, since=since, tag=tag
+            )
         )
         merged = [c for _, part in parts for c in part]
         merged.sort(key=lambda c: (c.finished_at, c.id), reverse=True)
@@ -621,9 +624,20 @@ class FailoverDriver:
     async def history_trim(self, keep: int) -> int:
         return sum(n for _, n in await self._each(lambda d: job_history(d).history_trim(keep)))
 
-    async def history_prune(self, before: float) -> int:
-        parts = await self._each(lambda d: job_history(d).history_prune(before))
+    async def history_prune(self, before: float, *, monitored_before: float | None = None) -> int:
+        parts = await self._each(
+            lambda d: job_history(d).history_prune(before, monitored_before=monitored_before)
+        )
         return sum(n for _, n in parts)
+
+    async def tag_monitor(self, tag: str, monitored: bool) -> bool:
+        # On every connection that answers: a worker may read the tags from any of them.
+        parts = await self._each(lambda d: job_history(d).tag_monitor(tag, monitored))
+        return any(changed for _, changed in parts)
+
+    async def tags_monitored(self) -> list[str]:
+        parts = await self._each(lambda d: job_history(d).tags_monitored())
+        return sorted({tag for _, part in parts for tag in part})
 
     async def batch_push(self, record: BatchRecord, envelopes: Sequence[Envelope]) -> list[str]:
         # With the record, so a batch and its jobs are stored together as the port says.

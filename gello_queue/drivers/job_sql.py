@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gello_queue.core.failed_query import FailedQuery, parse_cursor, tag_needle
+from gello_queue.core.failed_query import FailedQuery, parse_cursor
 from gello_queue.core.job_query import selects_none
 from gello_queue.core.states import JobState
+from gello_queue.core.tags import tag_needle
 from gello_queue.drivers.failed_sql import Where
 
 OLDEST_FIRST = "ORDER BY available_at, id"

@@ -32,7 +32,7 @@ from gello_queue.inspection.detail import JobDetail, detail_of_failed, detail_of
 from gello_queue.inspection.events import RECENT_EVENTS, event_line
 from gello_queue.inspection.facts import BATCHES_COUNTED, Facts, HealthReport, ServerWarnings
 from gello_queue.inspection.failed import FailedFilter, FailureGroup, fingerprint
-from gello_queue.inspection.history import RECENT_MAX, History
+from gello_queue.inspection.history import RECENT_MAX
 from gello_queue.inspection.ids import (
     CANDIDATES,
     MIN_PREFIX,
@@ -42,7 +42,7 @@ from gello_queue.inspection.ids import (
     JobIdsByPrefix,
     short_ids,
 )
-from gello_queue.inspection.matching import JOBS_SCANNED, Matches, Matching, job_matches
+from gello_queue.inspection.matching import JOBS_SCANNED, Matches, job_matches
 from gello_queue.inspection.reads import LISTABLE, Reads
 from gello_queue.inspection.snapshot import (
     QueueStats,
@@ -57,6 +57,7 @@ from gello_queue.inspection.stats import (
     TimingStatsRow,
     parse_window,
 )
+from gello_queue.inspection.tags import TagCounts, Tags
 from gello_queue.inspection.tooling import (
     APP_HOWTO,
     EXIT_CODES,
@@ -82,7 +83,7 @@ from gello_queue.inspection.workers import pick_worker, worker_label
 from gello_queue.ports import EventKind, FailedPage, FailedTally, OpsEvent
 
 
-class Inspector(Reads, Matching, Admin, BatchReads, Facts, History, DeployChecks):
+class Inspector(Reads, Tags, Admin, BatchReads, Facts, DeployChecks):
     """Reads and manages one connection's queues."""
 
 
@@ -126,6 +127,7 @@ __all__ = [
     "Snapshot",
     "StrandReason",
     "StrandedGroup",
+    "TagCounts",
     "TimingReport",
     "TimingStatsRow",
     "WaitThresholds",

@@ -12,7 +12,7 @@ import asyncio
 import random
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -147,9 +147,13 @@ class Executor:
         pool: ProcessPool | None = None,
         clock: Callable[[], float] = time.time,
         worker_name: str = "",
+        monitored_tags: Set[str] = frozenset(),
     ) -> None:
         self.driver = driver
         self.worker_name = worker_name
+        self.monitored_tags = monitored_tags
+        """The monitored tags as the worker last read them (its maintenance tick updates
+        the set in place): a completed job carrying one is marked ``monitored``."""
         """Named in the completed-job history records of the jobs this runs."""
         self.registry = registry
         self.options = options
@@ -278,6 +282,8 @@ class Executor:
             runtime_s=runtime_s,
             finished_at=self.clock(),
             payload=payload,
+            tags=orjson.dumps(env.tags).decode() if env.tags else None,
+            monitored=bool(self.monitored_tags) and not self.monitored_tags.isdisjoint(env.tags),
         )
 
     async def abandon(self, res: Reservation) -> Outcome:

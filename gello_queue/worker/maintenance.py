@@ -17,6 +17,7 @@ from gello_queue.events import JobsRescued
 from gello_queue.ports import (
     EventKind,
     EventLog,
+    JobHistory,
     OpsEvent,
     QueueDriver,
     RescueResult,
@@ -52,6 +53,9 @@ class Maintenance:
         self.timings = TimingTally()
         self.timing_stats = driver if isinstance(driver, TimingStats) else None
         self.event_log = driver if isinstance(driver, EventLog) else None
+        keeps = isinstance(driver, JobHistory) and worker.options.keep_completed > 0
+        self.history = driver if keeps and isinstance(driver, JobHistory) else None
+        """Where the monitored tags are read, while this worker keeps history."""
         self._named_at: float | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -59,6 +63,7 @@ class Maintenance:
         """Read the flags once and announce the worker before the first job."""
         self.restart_seen = await self.driver.restart_signal()
         self.worker.paused_queues = await self.driver.paused()
+        await self.read_monitored()
         await self.beat()
         await self.keep_name()
         # Last: a start that failed above leaves no listener behind on the worker's events.
@@ -96,6 +101,7 @@ class Maintenance:
     async def check_flags(self) -> None:
         """Pick up paused queues, a command left for this worker and a restart signal."""
         self.worker.paused_queues = await self.driver.paused()
+        await self.read_monitored()
         command = await self.driver.worker_command_take(self.worker.id)
         if command is not None:
             self.worker.obey(command)
@@ -104,6 +110,16 @@ class Maintenance:
         if signal is not None and signal != self.restart_seen:
             self.worker.log.info("restart_signal", worker=self.worker.name)
             self.worker.stop(ExitReason.RESTART)
+
+    async def read_monitored(self) -> None:
+        """The monitored tags, into the set the executor marks completed jobs by (in
+        place: it holds that set)."""
+        if self.history is None:
+            return
+        tags = set(await self.history.tags_monitored())
+        if tags != self.worker.monitored_tags:
+            self.worker.monitored_tags.clear()
+            self.worker.monitored_tags.update(tags)
 
     def check_limits(self) -> None:
         """Stop at ``--max-time`` or when memory passes ``--memory``."""

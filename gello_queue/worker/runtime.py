@@ -125,6 +125,8 @@ class Worker:
         self.counters = Counters()
         self.active: dict[str, tuple[Reservation, asyncio.Task[Outcome]]] = {}
         self.paused_queues: set[str] = set()
+        self.monitored_tags: set[str] = set()
+        """The monitored tags, read with the paused queues (only while history is kept)."""
         self.log = get_logger()
         self.events = events if events is not None else Events([log_listener])
         """Lifecycle events of this worker and its jobs; ``subscribe`` to observe them."""
@@ -252,6 +254,7 @@ class Worker:
             events=self.events,
             pool=pool,
             worker_name=self.name,
+            monitored_tags=self.monitored_tags,
         )
         self.state = WorkerState.RUNNING
         self.started_at = time.time()

@@ -36,8 +36,16 @@ class FailsOnce(Job[Item], register=False):
             raise RuntimeError("first attempt fails")
 
 
+class Tagged(Job[Item], register=False):
+    tags = ["billing"]
+
+    async def handle(self, payload: Item) -> None:
+        pass
+
+
 registry.register(Quick)
 registry.register(FailsOnce)
+registry.register(Tagged)
 
 
 def history_of(driver: QueueDriver) -> JobHistory:
@@ -104,6 +112,18 @@ async def test_jobs_a_worker_ran_show_up_with_their_facts(driver: QueueDriver) -
 
 
 @pytest.mark.timeout(90)
+async def test_a_completed_job_keeps_its_tags(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    queue = queue_on(driver, QUEUE_KEEP_COMPLETED=100)
+    tagged = await Tagged.dispatch(key="a", connection=queue)
+    plain = await Quick.dispatch(key="b", connection=queue)
+    kept = {c.id: c for c in await run_worker_until(queue, history, 2)}
+    assert kept[tagged].tag_list == ["billing"]
+    assert kept[plain].tags is None  # no tags: nothing stored
+    assert [c.id for c in await history.recent(tag="billing")] == [tagged]
+
+
+@pytest.mark.timeout(90)
 async def test_payloads_are_kept_when_asked(driver: QueueDriver) -> None:
     history = history_of(driver)
     queue = queue_on(driver, QUEUE_KEEP_COMPLETED=100, QUEUE_KEEP_COMPLETED_PAYLOADS=True)
@@ -145,7 +165,7 @@ async def test_an_ack_refused_for_a_lost_lease_keeps_no_record(driver: QueueDriv
 async def test_one_ack_keeps_each_record_as_given(driver: QueueDriver) -> None:
     # One flush mixing what a flush can hold: a job acked without a record (it was
     # skipped), records of two workers, a payload kept for one record only, and the
-    # record of a job acked elsewhere.
+    # record of a job acked elsewhere; tags and the monitored mark on one record only.
     history = history_of(driver)
     skipped, plain, other, with_payload = envelope(), envelope(), envelope(), envelope()
     await driver.push([skipped, plain, other, with_payload])
@@ -161,7 +181,15 @@ async def test_one_ack_keeps_each_record_as_given(driver: QueueDriver) -> None:
     now = await driver.now()
     kept = [
         record(plain.id, now - 3, attempts=2, wait_s=1.5, runtime_s=0.125),
-        record(other.id, now - 2, worker="w2", name="Invoice", queue="mail"),
+        record(
+            other.id,
+            now - 2,
+            worker="w2",
+            name="Invoice",
+            queue="mail",
+            tags='["customer:7"]',
+            monitored=True,
+        ),
         record(with_payload.id, now - 1, payload='{"key": "é"}'),
         record("acked-elsewhere", now),
     ]
@@ -190,6 +218,23 @@ async def test_records_read_back_filtered_newest_first(driver: QueueDriver) -> N
 
 
 @pytest.mark.inline_too
+async def test_records_are_filtered_by_tag_exactly(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    now = await driver.now()
+    kept = [
+        record("a", now - 30, tags='["customer:42","billing"]'),
+        record("b", now - 20, tags='["customer:420"]', queue="mail"),
+        record("c", now - 10),
+    ]
+    assert await history.ack_recording([], kept, 100) == []
+    assert [c.id for c in await history.recent(tag="customer:42")] == ["a"]
+    assert [c.id for c in await history.recent(tag="customer:420")] == ["b"]
+    assert [c.id for c in await history.recent(tag="billing", queue="mail")] == []
+    assert await history.recent(tag="customer") == []
+    assert (await history.recent(tag="billing"))[0].tag_list == ["customer:42", "billing"]
+
+
+@pytest.mark.inline_too
 async def test_each_queue_keeps_its_newest(driver: QueueDriver) -> None:
     history = history_of(driver)
     now = await driver.now()
@@ -212,3 +257,67 @@ async def test_records_older_than_the_window_are_pruned(driver: QueueDriver) -> 
     pruned = await enforce(driver, limits)
     assert pruned.completed == 1
     assert [c.id for c in await history.recent()] == ["fresh"]
+
+
+async def test_monitored_tags_are_kept_in_the_backend(
+    driver: QueueDriver, peer: QueueDriver
+) -> None:
+    history = history_of(driver)
+    assert await history.tags_monitored() == []
+    assert await history.tag_monitor("customer:42", True) is True
+    assert await history.tag_monitor("customer:42", True) is False  # already
+    assert await history.tag_monitor("billing", True) is True
+    assert await history_of(peer).tags_monitored() == ["billing", "customer:42"]
+    assert await history.tag_monitor("billing", False) is True
+    assert await history.tag_monitor("billing", False) is False
+    assert await history_of(peer).tags_monitored() == ["customer:42"]
+
+
+@pytest.mark.inline_too
+async def test_a_monitored_job_outlives_the_count_trim(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    now = await driver.now()
+    tags = '["customer:42"]'
+    watched = record("watched", now - 100, tags=tags, monitored=True)
+    plain = record("plain", now - 90, tags=tags)
+    newer = [record(f"n{i}", now - 10 + i) for i in range(3)]
+    for one in (watched, plain, *newer):
+        await history.ack_recording([], [one], 3)
+    await history.history_trim(3)
+    kept = await history.recent(tag="customer:42")
+    assert [c.id for c in kept] == ["watched"]  # "plain" went with the count
+    assert kept[0].monitored
+    assert await history.history_counts() == {"default": 4}
+
+
+@pytest.mark.inline_too
+async def test_monitored_jobs_go_by_their_own_age(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    now = await driver.now()
+    await history.ack_recording(
+        [],
+        [
+            record("old", now - 7200),
+            record("watched", now - 7200, monitored=True),
+            record("ancient", now - 20 * 3600, monitored=True),
+        ],
+        100,
+    )
+    limits = Limits(
+        failed_hours=0, failed_max=0, batch_hours=0, completed_hours=1, monitored_hours=10
+    )
+    pruned = await enforce(driver, limits)
+    assert pruned.completed == 2
+    assert [c.id for c in await history.recent()] == ["watched"]
+
+
+@pytest.mark.timeout(90)
+async def test_a_worker_marks_the_jobs_of_a_monitored_tag(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    await history.tag_monitor("billing", True)
+    queue = queue_on(driver, QUEUE_KEEP_COMPLETED=100)
+    tagged = await Tagged.dispatch(key="a", connection=queue)
+    plain = await Quick.dispatch(key="b", connection=queue)
+    kept = {c.id: c for c in await run_worker_until(queue, history, 2)}
+    assert kept[tagged].monitored
+    assert not kept[plain].monitored

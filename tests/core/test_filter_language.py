@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gello_queue.core.errors import ConfigurationError
-from gello_queue.core.failed_query import FailedQuery, merge_queue, tag_needle
+from gello_queue.core.failed_query import FailedQuery, merge_queue
 from gello_queue.core.records import FailedJob
+from gello_queue.core.tags import tag_needle
 
 
 def _failed(failed_at: float, body: str = '{"payload": {}}') -> FailedJob:

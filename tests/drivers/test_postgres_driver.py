@@ -179,6 +179,7 @@ async def test_migrate_from_empty_and_again_is_idempotent() -> None:
             "app_failed_jobs",
             "app_jobs",
             "app_migrations",
+            "app_monitored_tags",
             "app_progress",
             "app_results",
             "app_throughput",

@@ -184,3 +184,24 @@ async def at_time(driver: QueueDriver, at: float, action: Awaitable[T]) -> T:
         return await action
     finally:
         driver.store.clock = clock
+
+
+async def seed_tags(driver: QueueDriver, now: float = T0) -> None:
+    """The tag ``customer:42`` monitored, on a waiting, a failed and a completed job."""
+    from gello_queue.ports import CompletedJob, JobHistory
+
+    assert isinstance(driver, JobHistory)
+    await driver.tag_monitor("customer:42", True)
+    tags = ["customer:42", "billing"]
+    await driver.push([env("job-tagged-wait", "emails", "ChargeCustomer", now - 20, tags=tags)])
+    await fail_jobs(
+        driver,
+        [env("job-tagged-fail", "emails", "ChargeCustomer", now - 300, tags=tags)],
+        "ValueError",
+        "card declined",
+    )
+    done = CompletedJob(
+        "job-tagged-done", "emails", "ChargeCustomer", 1, "worker-a", 0.2, 0.05, now - 60,
+        tags='["customer:42","billing"]', monitored=True,
+    )  # fmt: skip
+    await driver.ack_recording([], [done], 100)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from seed import T0
+from seed import T0, seed_tags
 from textual.pilot import Pilot
 from tui_support import loaded, until
 
@@ -20,6 +20,7 @@ from gello_cli.tui.screens.base import MonitorScreen
 from gello_cli.tui.screens.batch_detail import BatchScreen
 from gello_cli.tui.screens.detail import DetailScreen
 from gello_cli.tui.screens.dialogs import ConfirmScreen
+from gello_cli.tui.screens.tags import TagScreen
 from gello_cli.tui.screens.worker_detail import WorkerScreen
 from gello_queue.drivers.memory import MemoryDriver
 from gello_queue.inspection import EventKind, OpsEvent
@@ -95,6 +96,22 @@ def test_batch_detail(snap_compare: Any, fixed_app: Make, size: tuple[int, int])
     # The newest batch is on top: import-users, running with two failures.
     app = fixed_app(batches=True)
     assert snap_compare(app, run_before=showing(["6", "enter"], ready), terminal_size=size)
+
+
+def test_tags(snap_compare: Any, fixed_app: Make) -> None:
+    def ready(app: MonitorApp) -> bool:
+        return bool(app.listings.get("tags"))
+
+    app = fixed_app(seed_tags)
+    assert snap_compare(app, run_before=showing(["7"], ready), terminal_size=(80, 24))
+
+
+def test_tag_jobs(snap_compare: Any, fixed_app: Make) -> None:
+    def ready(app: MonitorApp) -> bool:
+        return isinstance(app.screen, TagScreen) and app.screen.rows is not None
+
+    app = fixed_app(seed_tags)
+    assert snap_compare(app, run_before=showing(["7", "enter"], ready), terminal_size=(80, 24))
 
 
 def test_job_detail(snap_compare: Any, fixed_app: Make) -> None:

@@ -33,6 +33,8 @@ WRITE_ACTIONS = frozenset(
         "stop_worker",
         "cancel_batch",
         "retry_batch",
+        "monitor_tag",
+        "unmonitor_tag",
     }
 )
 """Actions that change the backend: disabled (greyed in the footer) by ``--read-only``."""

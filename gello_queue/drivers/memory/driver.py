@@ -216,8 +216,9 @@ class MemoryDriver:
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
-        return await self._history.recent(queue=queue, name=name, limit=limit, since=since)
+        return await self._history.recent(queue=queue, name=name, limit=limit, since=since, tag=tag)
 
     async def history_counts(self) -> dict[str, int]:
         return await self._history.history_counts()
@@ -225,8 +226,14 @@ class MemoryDriver:
     async def history_trim(self, keep: int) -> int:
         return await self._history.history_trim(keep)
 
-    async def history_prune(self, before: float) -> int:
-        return await self._history.history_prune(before)
+    async def history_prune(self, before: float, *, monitored_before: float | None = None) -> int:
+        return await self._history.history_prune(before, monitored_before=monitored_before)
+
+    async def tag_monitor(self, tag: str, monitored: bool) -> bool:
+        return await self._history.tag_monitor(tag, monitored)
+
+    async def tags_monitored(self) -> list[str]:
+        return await self._history.tags_monitored()
 
     # -- after reserving (leases.py) -------------------------------------------------
     async def release(self, reservation: Reservation, envelope: Envelope, delay_s: float) -> bool:

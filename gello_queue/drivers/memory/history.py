@@ -4,6 +4,7 @@ newest ``keep`` as records come, under the store's lock with the ack."""
 from __future__ import annotations
 
 import collections
+import time
 from collections.abc import Sequence
 
 from gello_queue.drivers.common import pick_recent
@@ -24,6 +25,9 @@ class History:
         for record in completed:
             if record.id in refused:
                 continue
+            if record.monitored:
+                self.store.watched.setdefault(record.queue, []).append(record)
+                continue
             kept = history.setdefault(record.queue, collections.deque())
             kept.append(record)
             while len(kept) > keep:
@@ -36,16 +40,24 @@ class History:
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         s = self.store
         with s.lock:
-            queues = [queue] if queue is not None else list(s.history)
-            records = [c for q in queues for c in s.history.get(q, ())]
-        return pick_recent(records, name=name, limit=limit, since=since)
+            queues = [queue] if queue is not None else list(s.history.keys() | s.watched.keys())
+            records = [
+                c for q in queues for part in (s.history, s.watched) for c in part.get(q, ())
+            ]
+        return pick_recent(records, name=name, limit=limit, since=since, tag=tag)
 
     async def history_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
         with self.store.lock:
-            return {q: len(kept) for q, kept in self.store.history.items() if kept}
+            for part in (self.store.history, self.store.watched):
+                for q, kept in part.items():
+                    if kept:
+                        counts[q] = counts.get(q, 0) + len(kept)
+        return counts
 
     async def history_trim(self, keep: int) -> int:
         trimmed = 0
@@ -56,12 +68,31 @@ class History:
                     trimmed += 1
         return trimmed
 
-    async def history_prune(self, before: float) -> int:
+    async def history_prune(self, before: float, *, monitored_before: float | None = None) -> int:
         s = self.store
+        spared = before if monitored_before is None else monitored_before
         pruned = 0
         with s.lock:
             for queue, kept in s.history.items():
                 fresh = [c for c in kept if c.finished_at >= before]
                 pruned += len(kept) - len(fresh)
                 s.history[queue] = collections.deque(fresh)
+            for queue, watched in s.watched.items():
+                young = [c for c in watched if c.finished_at >= spared]
+                pruned += len(watched) - len(young)
+                s.watched[queue] = young
         return pruned
+
+    async def tag_monitor(self, tag: str, monitored: bool) -> bool:
+        with self.store.lock:
+            tags = self.store.monitored_tags
+            if not monitored:
+                return tags.pop(tag, None) is not None
+            if tag in tags:
+                return False
+            tags[tag] = time.time()
+            return True
+
+    async def tags_monitored(self) -> list[str]:
+        with self.store.lock:
+            return sorted(self.store.monitored_tags)

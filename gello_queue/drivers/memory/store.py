@@ -85,6 +85,11 @@ class MemoryStore:
         """Running jobs' progress: id -> (progress, expires_at)."""
         self.history: dict[str, collections.deque[CompletedJob]] = {}
         """Completed jobs per queue, oldest first (trimmed to ``keep`` as they come)."""
+        self.watched: dict[str, list[CompletedJob]] = {}
+        """The monitored completed jobs per queue, oldest first: apart, so the count trim
+        of ``history`` never meets them (they go by age only)."""
+        self.monitored_tags: dict[str, float] = {}
+        """Monitored tags -> since when."""
         self.version = 0
         """Bumped on every push/release so waiting workers notice new work."""
         # Reserve and rescue must not walk every job: waiting jobs are indexed per queue

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gello_queue.core.tags import tag_needle
 from gello_queue.drivers.common import HISTORY_TRIM_EVERY
 from gello_queue.drivers.postgres.connection import Database
 from gello_queue.ports import CompletedJob, Reservation
@@ -51,9 +52,11 @@ class History(Database):
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         floor = float("-inf") if since is None else since
-        rows = await self._fetch("history_recent", queue, name, floor, max(limit, 0))
+        needle = None if tag is None else tag_needle(tag)
+        rows = await self._fetch("history_recent", queue, name, floor, max(limit, 0), needle)
         return [_completed(row) for row in rows]
 
     async def history_counts(self) -> dict[str, int]:
@@ -63,8 +66,17 @@ class History(Database):
         queues = [str(row[0]) for row in await self._fetch("history_queues")]
         return sum([await self._execute("history_trim", q, keep) for q in queues])
 
-    async def history_prune(self, before: float) -> int:
-        return await self._execute("history_prune", float(before))
+    async def history_prune(self, before: float, *, monitored_before: float | None = None) -> int:
+        spared = before if monitored_before is None else monitored_before
+        return await self._execute("history_prune", float(before), float(spared))
+
+    async def tag_monitor(self, tag: str, monitored: bool) -> bool:
+        if monitored:
+            return await self._execute("tag_monitor", tag) > 0
+        return await self._execute("tag_unmonitor", tag) > 0
+
+    async def tags_monitored(self) -> list[str]:
+        return [str(row[0]) for row in await self._fetch("tags_monitored")]
 
 
 def _columns(records: Sequence[CompletedJob]) -> list[list[Any]]:
@@ -80,7 +92,8 @@ _NO_RECORD = CompletedJob(*(None for _ in CompletedJob._fields))  # type: ignore
 _PER_RECORD = tuple(CompletedJob._fields.index(f) for f in ("wait_s", "runtime_s", "finished_at"))
 """Columns sent as one value per reservation: they differ from job to job."""
 _SHARED = tuple(
-    CompletedJob._fields.index(f) for f in ("queue", "name", "attempts", "worker", "payload")
+    CompletedJob._fields.index(f)
+    for f in ("queue", "name", "attempts", "worker", "payload", "tags", "monitored")
 )
 """Columns sent once when the whole flush shares the value, else one per reservation."""
 
@@ -112,4 +125,6 @@ def _completed(row: Any) -> CompletedJob:
         runtime_s=float(row[6]),
         finished_at=float(row[7]),
         payload=row[8],
+        tags=row[9],
+        monitored=bool(row[10]),
     )

@@ -619,27 +619,30 @@ DELETE FROM {{progress}} WHERE id IN (
 -- The ack, and in the same statement the records of the jobs it deleted. $1 ids and $2
 -- tokens as for ack; $3..$5 the records' wait_s, runtime_s and finished_at, one per
 -- reservation in the same order (NULL for a job without a record); then queue, name,
--- attempts, worker and payload each as two parameters: the value every record has
--- ($6, $8, $10, $12, $14), or NULL and one value per reservation ($7, $9, $11, $13,
--- $15). A record thus needs no id of its own nor a join of its own, and a value the
--- whole flush shares (its worker, most often its queue and name) is sent once: asyncpg's
--- encoding of the array elements was most of what the records cost the worker.
+-- attempts, worker, payload, tags and monitored each as two parameters: the value
+-- every record has ($6, $8, $10, $12, $14, $16, $18), or NULL and one value per
+-- reservation ($7, $9, $11, $13, $15, $17, $19). A record thus needs no id of its own
+-- nor a join of its own, and a value the whole flush shares (its worker, most often its
+-- queue and name, no tags) is sent once: asyncpg's encoding of the array elements was
+-- most of what the records cost the worker.
 -- Returns the lost ids.
 WITH a AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[],
-                         $7::text[], $9::text[], $11::int[], $13::text[], $15::text[])
+                         $7::text[], $9::text[], $11::int[], $13::text[], $15::text[],
+                         $17::text[], $19::bool[])
         AS a(id, token, wait_s, runtime_s, finished_at, queue, name, attempts, worker,
-             payload)
+             payload, tags, monitored)
 ), d AS (
     DELETE FROM {{jobs}} j USING a
     WHERE j.id = a.id AND j.token = a.token AND {{!relaxed}}
     RETURNING j.id
 ), i AS (
     INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
-                               finished_at, payload)
+                               finished_at, payload, tags, monitored)
     SELECT a.id, coalesce(a.queue, $6::text), coalesce(a.name, $8::text),
            coalesce(a.attempts, $10::int), coalesce(a.worker, $12::text), a.wait_s,
-           a.runtime_s, a.finished_at, coalesce(a.payload, $14::text)
+           a.runtime_s, a.finished_at, coalesce(a.payload, $14::text),
+           coalesce(a.tags, $16::text), coalesce(a.monitored, $18::bool)
     FROM a JOIN d USING (id)
     WHERE a.finished_at IS NOT NULL
 )
@@ -648,14 +651,16 @@ SELECT a.id FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = a.id);
 -- name: history_record
 -- Records of jobs acked elsewhere (a broker's).
 INSERT INTO {{completed}} (id, queue, name, attempts, worker, wait_s, runtime_s,
-                           finished_at, payload)
+                           finished_at, payload, tags, monitored)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
-                     $6::float8[], $7::float8[], $8::float8[], $9::text[]);
+                     $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::text[],
+                     $11::bool[]);
 
 -- name: history_trim
--- $1 queue, $2 keep: everything older than the queue's keep-th newest, off the index.
+-- $1 queue, $2 keep: everything older than the queue's keep-th newest, off the index,
+-- but the monitored records (they go by age only).
 DELETE FROM {{completed}}
-WHERE queue = $1 AND finished_at < (
+WHERE queue = $1 AND NOT monitored AND finished_at < (
     SELECT finished_at FROM {{completed}} WHERE queue = $1
     ORDER BY finished_at DESC LIMIT 1 OFFSET $2 - 1
 );
@@ -667,12 +672,26 @@ SELECT DISTINCT queue FROM {{completed}};
 SELECT queue, count(*) FROM {{completed}} GROUP BY queue;
 
 -- name: history_prune
-DELETE FROM {{completed}} WHERE finished_at < $1;
+-- $1 before, $2 before for the monitored records.
+DELETE FROM {{completed}}
+WHERE finished_at < CASE WHEN monitored THEN $2::float8 ELSE $1::float8 END;
 
 -- name: history_recent
--- $1 queue or NULL, $2 name or NULL, $3 since, $4 limit: newest first.
-SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload
+-- $1 queue or NULL, $2 name or NULL, $3 since, $4 limit, $5 a tag's needle or NULL
+-- (core.tags.tag_needle): newest first.
+SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload, tags,
+       monitored
 FROM {{completed}}
 WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR name = $2)
-  AND finished_at >= $3
+  AND finished_at >= $3 AND ($5::text IS NULL OR strpos(tags, $5) > 0)
 ORDER BY finished_at DESC, id DESC LIMIT $4;
+
+-- name: tag_monitor
+INSERT INTO {{monitored_tags}} (tag, since) VALUES ($1, date_part('epoch', now()))
+ON CONFLICT (tag) DO NOTHING;
+
+-- name: tag_unmonitor
+DELETE FROM {{monitored_tags}} WHERE tag = $1;
+
+-- name: tags_monitored
+SELECT tag FROM {{monitored_tags}} ORDER BY tag;

@@ -1,9 +1,10 @@
--- KEYS: reserved, done
+-- KEYS: reserved, done, done:m (the monitored records)
 -- ARGV: job prefix, unique prefix, keep, n (how many id, token pairs follow), the pairs,
---       then finished_at, id, record triples of the completed jobs to keep
+--       then finished_at, id, record, monitored ("1" or "0") of the completed jobs to keep
 -- The ack script's work, and in the same call the completed jobs whose ack was accepted
 -- (or that name no reservation: a broker's) kept in the queue's history, trimmed to its
--- newest `keep`. Returns the ids whose token no longer held the lease.
+-- newest `keep`; a monitored one goes to done:m instead, which no count trims (retention
+-- prunes it by age). Returns the ids whose token no longer held the lease.
 local jp, up, keep, n = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local lost, refused = {}, {}
 for i = 5, 4 + n, 2 do
@@ -22,8 +23,12 @@ for i = 5, 4 + n, 2 do
 end
 -- One ZADD per 500 records: unpack() is bounded by Lua's C stack.
 local kept, added = {}, 0
-for i = 5 + n, #ARGV, 3 do
-  if not refused[ARGV[i + 1]] then
+for i = 5 + n, #ARGV, 4 do
+  if refused[ARGV[i + 1]] then
+    -- its ack was refused: nothing to keep
+  elseif ARGV[i + 3] == '1' then
+    redis.call('ZADD', KEYS[3], ARGV[i], ARGV[i + 2])
+  else
     kept[#kept + 1] = ARGV[i]
     kept[#kept + 1] = ARGV[i + 2]
     if #kept == 1000 then

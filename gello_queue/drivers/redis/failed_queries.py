@@ -26,8 +26,8 @@ from gello_queue.core.failed_query import (
     merge_groups,
     merge_pages,
     parse_cursor,
-    tag_needle,
 )
+from gello_queue.core.tags import tag_needle
 from gello_queue.drivers.common import name_of
 from gello_queue.drivers.redis.keys import QueueKeys
 from gello_queue.drivers.redis.link import Link

@@ -4,6 +4,7 @@ queue merges the per-queue zsets, in one pipelined round trip."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,14 +29,15 @@ class History:
         for res in reservations:
             pairs.setdefault(res.queue, []).extend((res.id, res.token))
         for c in completed:
-            records.setdefault(c.queue, []).extend((repr(c.finished_at), c.id, c.to_json()))
+            flag = "1" if c.monitored else "0"
+            records.setdefault(c.queue, []).extend((repr(c.finished_at), c.id, c.to_json(), flag))
         script = self._link.scripts["ack_recording"]
         calls: list[Call] = []
         for queue in pairs.keys() | records.keys():
             k = self._k.of(queue)
             acks, kept = pairs.get(queue, []), records.get(queue, [])
             args = (k.job, k.unique, keep, len(acks), *acks, *kept)
-            calls.append((script, (k.reserved, k.done), args))
+            calls.append((script, (k.reserved, k.done, k.watched), args))
         listed = len(calls)
         for queue in records.keys() - pairs.keys():
             # Records of jobs acked elsewhere (a broker's): the queue must be known for
@@ -56,26 +58,34 @@ class History:
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         queues = await self._queues(queue)
         if not queues or limit <= 0:
             return []
         floor = "-inf" if since is None else repr(since)
-        # A name filter reads each queue's whole history (bounded by keep); without one,
-        # the newest ``limit`` of each queue are enough.
-        page = () if name is not None else ("LIMIT", 0, limit)
+        # A name or tag filter reads each queue's whole history (bounded by keep); without
+        # one, the newest ``limit`` of each queue are enough.
+        page = () if name is not None or tag is not None else ("LIMIT", 0, limit)
         calls: list[Call] = [
-            (None, (), ("ZREVRANGEBYSCORE", self._k.of(q).done, "+inf", floor, *page))
+            (None, (), ("ZREVRANGEBYSCORE", key, "+inf", floor, *page))
             for q in queues
+            for key in (self._k.of(q).done, self._k.of(q).watched)
         ]
         records = [CompletedJob.from_json(raw) for part in await self._run(calls) for raw in part]
-        return pick_recent(records, name=name, limit=limit, since=since)
+        return pick_recent(records, name=name, limit=limit, since=since, tag=tag)
 
     async def history_counts(self) -> dict[str, int]:
         queues = await self._link.known()
-        calls: list[Call] = [(None, (), ("ZCARD", self._k.of(q).done)) for q in queues]
+        calls: list[Call] = [
+            (None, (), ("ZCARD", key))
+            for q in queues
+            for key in (self._k.of(q).done, self._k.of(q).watched)
+        ]
         counts = await self._run(calls)
-        return {q: int(n) for q, n in zip(queues, counts, strict=True) if n}
+        # Two counts per queue: its history and its monitored records.
+        totals = [int(a) + int(b) for a, b in zip(counts[::2], counts[1::2], strict=True)]
+        return {q: n for q, n in zip(queues, totals, strict=True) if n}
 
     async def history_trim(self, keep: int) -> int:
         queues = await self._link.known()
@@ -84,13 +94,25 @@ class History:
         ]
         return sum(int(n) for n in await self._run(calls))
 
-    async def history_prune(self, before: float) -> int:
+    async def history_prune(self, before: float, *, monitored_before: float | None = None) -> int:
         queues = await self._link.known()
+        spared = before if monitored_before is None else monitored_before
         calls: list[Call] = [
-            (None, (), ("ZREMRANGEBYSCORE", self._k.of(q).done, "-inf", f"({before!r}"))
+            (None, (), ("ZREMRANGEBYSCORE", key, "-inf", f"({bound!r}"))
             for q in queues
+            for key, bound in ((self._k.of(q).done, before), (self._k.of(q).watched, spared))
         ]
         return sum(int(n) for n in await self._run(calls))
+
+    async def tag_monitor(self, tag: str, monitored: bool) -> bool:
+        redis = self._link.redis
+        if not monitored:
+            return int(await redis.hdel(self._k.monitored, tag)) > 0
+        return bool(await redis.hsetnx(self._k.monitored, tag, repr(time.time())))
+
+    async def tags_monitored(self) -> list[str]:
+        tags = await self._link.redis.hkeys(self._k.monitored)
+        return sorted(t.decode() if isinstance(t, bytes) else str(t) for t in tags)
 
     async def _run(self, calls: list[Call]) -> list[Any]:
         return await run(self._link.redis, calls) if calls else []

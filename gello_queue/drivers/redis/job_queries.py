@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gello_queue.core.errors import ConfigurationError
-from gello_queue.core.failed_query import FailedQuery, FailedStep, FailedTally, tag_needle
+from gello_queue.core.failed_query import FailedQuery, FailedStep, FailedTally
 from gello_queue.core.job_query import CANCELLABLE_STATES, TEXT_BUDGET_S, JobPage, selects_none
 from gello_queue.core.states import JobState
+from gello_queue.core.tags import tag_needle
 from gello_queue.drivers.redis.link import Link
 from gello_queue.drivers.redis.queues import _record
 from gello_queue.drivers.redis.scripts import run

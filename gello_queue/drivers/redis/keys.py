@@ -35,6 +35,9 @@ slot and runs unchanged on Redis Cluster::
                                    attempts, worker, wait_s, runtime_s, finished_at,
                                    payload) -> finished_at; written and trimmed to the
                                    newest QUEUE_KEEP_COMPLETED by the ack_recording script
+    P{q:<queue>}:done:m      zset  the monitored completed jobs (they carried a monitored
+                                   tag), as ``done``: written by the same script, never
+                                   trimmed by count, pruned at QUEUE_KEEP_MONITORED_HOURS
 
 Global structures share the tag ``{g}`` (one slot, small and rarely written)::
 
@@ -43,6 +46,7 @@ Global structures share the tag ``{g}`` (one slot, small and rarely written)::
                                    it on standalone Redis, the client just before the
                                    push on a cluster (another slot)
     P{g}:paused              set   paused queue names
+    P{g}:monitored           hash  monitored tag -> since (epoch seconds)
     P{g}:restart             str   server time of the last restart signal
     P{g}:server              hash  the last server restart workers noticed: id, count,
                                    at, persistent (see ``server.py``)
@@ -102,6 +106,8 @@ class QueueKeys:
     wake: str
     failed: str
     done: str
+    watched: str
+    """The monitored completed jobs (``done:m``)."""
     job: str
     failed_job: str
     unique: str
@@ -117,6 +123,7 @@ class KeyScheme:
         g = f"{prefix}{{g}}:"
         self.queues = g + "queues"
         self.paused = g + "paused"
+        self.monitored = g + "monitored"
         self.restart = g + "restart"
         self.workers = g + "workers"
         self.worker = g + "worker:"
@@ -141,6 +148,7 @@ class KeyScheme:
                 t + "wake",
                 t + "failed",
                 t + "done",
+                t + "done:m",
                 t + "j:",
                 t + "f:",
                 t + "u:",

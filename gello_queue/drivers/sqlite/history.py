@@ -4,8 +4,10 @@ ack's transaction (see ``SqliteDriver.ack_recording``), trimmed by count now and
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 
+from gello_queue.core.tags import tag_needle
 from gello_queue.drivers.common import HISTORY_TRIM_EVERY
 from gello_queue.drivers.sqlite.connection import SqliteConnection
 from gello_queue.drivers.sqlite.sql import Q
@@ -40,9 +42,11 @@ class HistoryTable(SqliteConnection):
         name: str | None = None,
         limit: int = 50,
         since: float | None = None,
+        tag: str | None = None,
     ) -> list[CompletedJob]:
         floor = float("-inf") if since is None else since
-        rows = self.db.execute(Q["history_recent"], (queue, name, floor, max(limit, 0)))
+        needle = None if tag is None else tag_needle(tag)
+        rows = self.db.execute(Q["history_recent"], (queue, name, floor, max(limit, 0), needle))
         return [_completed(row) for row in rows.fetchall()]
 
     async def history_counts(self) -> dict[str, int]:
@@ -53,13 +57,23 @@ class HistoryTable(SqliteConnection):
         with self._write() as tx:
             return sum(int(tx.execute(Q["history_trim"], (q, keep)).rowcount) for q in queues)
 
-    async def history_prune(self, before: float) -> int:
+    async def history_prune(self, before: float, *, monitored_before: float | None = None) -> int:
+        spared = before if monitored_before is None else monitored_before
         with self._write() as tx:
-            return int(tx.execute(Q["history_prune"], (before,)).rowcount)
+            return int(tx.execute(Q["history_prune"], (before, spared)).rowcount)
+
+    async def tag_monitor(self, tag: str, monitored: bool) -> bool:
+        with self._write() as tx:
+            if monitored:
+                return tx.execute(Q["tag_monitor"], (tag, time.time())).rowcount > 0
+            return tx.execute(Q["tag_unmonitor"], (tag,)).rowcount > 0
+
+    async def tags_monitored(self) -> list[str]:
+        return [str(t) for (t,) in self.db.execute(Q["tags_monitored"]).fetchall()]
 
 
 def _completed(row: Sequence[object]) -> CompletedJob:
-    id_, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload = row
+    id_, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload, tags, watched = row
     return CompletedJob(
         id=str(id_),
         queue=str(queue),
@@ -70,4 +84,6 @@ def _completed(row: Sequence[object]) -> CompletedJob:
         runtime_s=float(runtime_s),  # type: ignore[arg-type]
         finished_at=float(finished_at),  # type: ignore[arg-type]
         payload=None if payload is None else str(payload),
+        tags=None if tags is None else str(tags),
+        monitored=bool(watched),
     )

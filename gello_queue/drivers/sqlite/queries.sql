@@ -415,13 +415,14 @@ DELETE FROM gello_progress WHERE id IN (SELECT id FROM gello_progress
                                         WHERE expires_at <= ? LIMIT 1000);
 -- name: history_record
 INSERT INTO gello_completed (id, queue, name, attempts, worker, wait_s, runtime_s,
-                             finished_at, payload)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+                             finished_at, payload, tags, monitored)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: history_trim
--- ?1 queue, ?2 keep: everything older than the queue's keep-th newest, off the index.
+-- ?1 queue, ?2 keep: everything older than the queue's keep-th newest, off the index,
+-- but the monitored records (they go by age only).
 DELETE FROM gello_completed
-WHERE queue = ?1 AND finished_at < (
+WHERE queue = ?1 AND monitored = 0 AND finished_at < (
     SELECT finished_at FROM gello_completed WHERE queue = ?1
     ORDER BY finished_at DESC LIMIT 1 OFFSET ?2 - 1
 );
@@ -433,11 +434,25 @@ SELECT DISTINCT queue FROM gello_completed;
 SELECT queue, count(*) FROM gello_completed GROUP BY queue;
 
 -- name: history_prune
-DELETE FROM gello_completed WHERE finished_at < ?;
+-- ?1 before, ?2 before for the monitored records.
+DELETE FROM gello_completed
+WHERE CASE monitored WHEN 0 THEN finished_at < ?1 ELSE finished_at < ?2 END;
 
 -- name: history_recent
--- ?1 queue or NULL, ?2 name or NULL, ?3 since, ?4 limit: newest first.
-SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload
+-- ?1 queue or NULL, ?2 name or NULL, ?3 since, ?4 limit, ?5 a tag's needle or NULL
+-- (core.tags.tag_needle): newest first.
+SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload, tags,
+       monitored
 FROM gello_completed
 WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR name = ?2) AND finished_at >= ?3
+  AND (?5 IS NULL OR instr(tags, ?5) > 0)
 ORDER BY finished_at DESC, id DESC LIMIT ?4;
+
+-- name: tag_monitor
+INSERT INTO gello_monitored_tags (tag, since) VALUES (?, ?) ON CONFLICT (tag) DO NOTHING;
+
+-- name: tag_unmonitor
+DELETE FROM gello_monitored_tags WHERE tag = ?;
+
+-- name: tags_monitored
+SELECT tag FROM gello_monitored_tags ORDER BY tag;
