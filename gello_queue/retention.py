@@ -82,6 +82,8 @@ class Limits:
         if self.completed_max:
             hours = f"{self.completed_hours:g} h" if self.completed_hours else "forever"
             done = f"completed jobs: the newest {self.completed_max} per queue, kept {hours}"
+            kept = max(self.monitored_hours, self.completed_hours)
+            done += f" (monitored tags' jobs: {kept:g} h)" if self.monitored_hours else ""
         return f"failed jobs kept {age}, {count}; finished batches kept {self.batch_age()}; {done}"
 
     def batch_age(self) -> str:

@@ -266,3 +266,10 @@ def test_export_then_import_into_another_environment(tmp_path: Path) -> None:
     assert "finished kept 24 h" in storage
     unknown = gello(env, "queue:failed:import", str(export), "--app", "json", "--dry-run")
     assert "job 'Mailer' is not registered here" in unknown.stderr
+
+
+def test_the_retention_summary_names_how_long_monitored_tags_keep_their_jobs() -> None:
+    limits = Limits(completed_max=1000, completed_hours=24, monitored_hours=168)
+    assert "completed jobs: the newest 1000 per queue, kept 24 h" in limits.describe()
+    assert "(monitored tags' jobs: 168 h)" in limits.describe()
+    assert "monitored" not in Limits(completed_max=10, monitored_hours=0).describe()
