@@ -17,6 +17,13 @@ the figures above can be read against what the server and machine give without g
 measures only the two dispatch figures, five rounds on a queue of the run's own, and
 prints their medians: quick enough to interleave runs of two versions on a busy machine.
 
+    python benchmarks/throughput.py --url sqlite:///bench.db --encryption-compare 3
+
+measures only bulk dispatch and processing with plain payloads and with every payload
+encrypted (``QUEUE_ENCRYPT_ALL=true`` and a fresh ``QUEUE_ENCRYPTION_KEY``, for the
+dispatching process and the worker), interleaved, three rounds of each, and prints the
+medians: what encryption costs.
+
     python benchmarks/throughput.py --url sqlite:///bench.db --history-compare 3
 
 measures only processing, with the completed-job history off (``QUEUE_KEEP_COMPLETED=0``)
@@ -51,6 +58,7 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+from cryptography.fernet import Fernet
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -357,6 +365,13 @@ async def main() -> None:
         help="measure only processing with the completed-job history off and on, interleaved",
     )
     parser.add_argument(
+        "--encryption-compare",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="measure only bulk dispatch and processing, plain and encrypted, interleaved",
+    )
+    parser.add_argument(
         "--history-finished",
         type=int,
         default=0,
@@ -396,6 +411,11 @@ async def run(args: argparse.Namespace, url: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gello-bench-"))
     queue = Queue(url)
     print(f"driver: {redact_url(url)}  prefix: {prefix}  python {sys.version.split()[0]}")
+    if args.encryption_compare:
+        await encryption_compare(url, prefix, args, tmp, args.encryption_compare)
+        await queue.close()
+        await forget(url, prefix)
+        return
     if args.history_compare:
         await history_compare(queue, url, prefix, args, tmp, args.history_compare)
         await queue.close()
@@ -509,6 +529,58 @@ async def history_compare(
     off, on = (statistics.median(figures[m]) for m in ("off", "on"))
     print(
         f"history median of {rounds}: off {off:,.0f} jobs/s, on {on:,.0f} jobs/s ({(on / off - 1) * 100:+.1f} %)"
+    )
+
+
+ENCRYPTION_MODES = ("plain", "encrypted")
+
+
+async def encryption_compare(
+    url: str, prefix: str, args: argparse.Namespace, tmp: Path, rounds: int
+) -> None:
+    """Bulk dispatch and processing with plain and with encrypted payloads, interleaved
+    (the order swapped every round), each run on a queue of its own."""
+    key = Fernet.generate_key().decode()
+    figures: dict[str, list[tuple[float, float]]] = {mode: [] for mode in ENCRYPTION_MODES}
+    for r in range(rounds):
+        for mode in ENCRYPTION_MODES if r % 2 == 0 else ENCRYPTION_MODES[::-1]:
+            settings = (
+                {"QUEUE_ENCRYPT_ALL": "true", "QUEUE_ENCRYPTION_KEY": key}
+                if mode == "encrypted"
+                else {}
+            )
+            os.environ.update(settings)  # read by this run's Queue and by its worker
+            try:
+                queue = Queue(url)
+                name = f"bench-{uuid.uuid4().hex[:8]}"
+                payloads = [Noop.make(n=i).on_queue(name) for i in range(args.jobs)]
+                start = time.perf_counter()
+                for i in range(0, args.jobs, 1000):
+                    await queue.bulk(payloads[i : i + 1000])
+                dispatched = args.jobs / (time.perf_counter() - start)
+                await queue.close()
+                log = tmp / f"encryption-{mode}-{r}.log"
+                proc = start_worker(
+                    url, prefix, args.concurrency, log, "--queue", name, "--stop-when-empty"
+                )
+            finally:
+                for setting in settings:
+                    del os.environ[setting]
+            proc.wait(timeout=600)
+            count, span = processed_span(log)
+            if count != args.jobs:
+                print(f"warning: worker logged {count} processed jobs, expected {args.jobs}")
+            figures[mode].append((dispatched, count / span))
+            print(
+                f"{mode + ':':<10} bulk dispatch {dispatched:>9,.0f} jobs/s, processing {count / span:>9,.0f} jobs/s  ({args.jobs} no-op jobs, concurrency {args.concurrency})"
+            )
+    medians = {
+        mode: tuple(statistics.median(f[i] for f in figures[mode]) for i in (0, 1))
+        for mode in ENCRYPTION_MODES
+    }
+    (plain_d, plain_p), (enc_d, enc_p) = medians["plain"], medians["encrypted"]
+    print(
+        f"encryption median of {rounds}: bulk dispatch {plain_d:,.0f} -> {enc_d:,.0f} jobs/s ({(enc_d / plain_d - 1) * 100:+.1f} %), processing {plain_p:,.0f} -> {enc_p:,.0f} jobs/s ({(enc_p / plain_p - 1) * 100:+.1f} %)"
     )
 
 
