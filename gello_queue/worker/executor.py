@@ -151,10 +151,10 @@ class Executor:
     ) -> None:
         self.driver = driver
         self.worker_name = worker_name
+        """Named in the completed-job history records of the jobs this runs."""
         self.monitored_tags = monitored_tags
         """The monitored tags as the worker last read them (its maintenance tick updates
         the set in place): a completed job carrying one is marked ``monitored``."""
-        """Named in the completed-job history records of the jobs this runs."""
         self.registry = registry
         self.options = options
         self.clock = clock

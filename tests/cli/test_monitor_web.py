@@ -138,7 +138,7 @@ def listeners(port: int) -> list[str]:
     return found
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("allow_actions", [False, True], ids=["read-only", "actions"])
 def test_dashboard_in_a_browser(seeded: Cli, allow_actions: bool) -> None:
     from playwright.sync_api import sync_playwright
@@ -156,7 +156,14 @@ def test_dashboard_in_a_browser(seeded: Cli, allow_actions: bool) -> None:
             def screen() -> str:
                 return str(page.evaluate(SCREEN_TEXT))
 
-            wait_for(lambda: "Jobs/min" in screen() and "emails" in screen(), timeout_s=60)
+            try:
+                # A cold start of a session on a loaded machine (the app imported anew
+                # in the session's own process) has taken over a minute.
+                wait_for(lambda: "Jobs/min" in screen() and "emails" in screen(), timeout_s=120)
+            except AssertionError:
+                raise AssertionError(
+                    f"the dashboard did not draw; the page shows:\n{screen()}"
+                ) from None
             text = screen()
             assert "Throughput, last 60 min" in text
             assert ("READ-ONLY" in text) is not allow_actions
