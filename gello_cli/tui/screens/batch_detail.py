@@ -5,7 +5,7 @@ jobs, open one job."""
 from __future__ import annotations
 
 import time
-from typing import ClassVar, cast
+from typing import ClassVar
 
 import orjson
 from rich.table import Table
@@ -13,13 +13,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from gello_cli.tui.format import clock_time, count, short_id
 from gello_cli.tui.screens.base import WRITE_ACTIONS
 from gello_cli.tui.screens.batch_actions import cancel_batch, retry_batch
-from gello_cli.tui.screens.console import Console
+from gello_cli.tui.screens.pushed import PushedScreen
 from gello_cli.tui.table import Cell, KeyedTable, bar, cell
 from gello_cli.tui.widgets import palette
 from gello_queue import BatchRecord, GelloError, JobState
@@ -62,7 +61,7 @@ def state_cell(b: BatchRecord, colors: dict[str, str]) -> Cell:
     return cell(state.value, style=colors["error"] if b.failed else style)
 
 
-class BatchScreen(Screen[None]):
+class BatchScreen(PushedScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("enter", "open_job", "Job"),
@@ -81,10 +80,6 @@ class BatchScreen(Screen[None]):
         self.label = name or batch_id
         self.detail: BatchDetail | None = None
 
-    @property
-    def monitor(self) -> Console:
-        return cast("Console", self.app)
-
     def compose(self) -> ComposeResult:
         yield Static(f"Batch {self.label}", id="batch-title")
         with Vertical():
@@ -92,15 +87,6 @@ class BatchScreen(Screen[None]):
             yield Label("", id="batch-jobs-title")
             yield KeyedTable(JOB_COLUMNS, id="batch-jobs", order=("state", "at", "id"))
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.load()
-        # Its own refresh: the app's poller serves the screen below.
-        self.set_interval(max(float(getattr(self.app, "interval", 2.0)), 0.5), self._tick)
-
-    def _tick(self) -> None:
-        if getattr(self.app, "live", True):  # `p` pauses this screen's refresh too
-            self.load()
 
     def load(self) -> None:
         self.run_worker(self._load(), exclusive=True, group="batch")

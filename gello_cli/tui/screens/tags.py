@@ -4,17 +4,17 @@ monitoring the selected one (asked first)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from gello_cli.tui.format import clock_time, count, short_id
 from gello_cli.tui.screens.base import WRITE_ACTIONS, MonitorScreen
-from gello_cli.tui.screens.console import Console
+from gello_cli.tui.screens.pushed import PushedScreen
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_cli.tui.widgets import palette
 from gello_queue import GelloError, JobState
@@ -215,7 +215,7 @@ async def read_tag_jobs(i: Inspector, tag: str) -> list[tuple[str, str, str, str
     return rows
 
 
-class TagScreen(Screen[None]):
+class TagScreen(PushedScreen):
     """One tag's jobs, pushed over the Tags screen: completed, failed and waiting."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -232,24 +232,12 @@ class TagScreen(Screen[None]):
         self.tag = tag
         self.rows: list[tuple[str, str, str, str, float | None]] | None = None
 
-    @property
-    def monitor(self) -> Console:
-        return cast("Console", self.app)
-
     def compose(self) -> ComposeResult:
         yield Static(f"Tag {self.tag}", id="tag-title")
         with Vertical():
             yield Label("Loading…", id="tag-jobs-title")
             yield KeyedTable(JOB_COLUMNS, id="tag-jobs", order=("state", "at", "id"))
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.load()
-        self.set_interval(max(float(getattr(self.app, "interval", 2.0)), 0.5), self._tick)
-
-    def _tick(self) -> None:
-        if getattr(self.app, "live", True):
-            self.load()
 
     def load(self) -> None:
         self.run_worker(self._load(), exclusive=True, group="tag")
