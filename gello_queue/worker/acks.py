@@ -12,7 +12,7 @@ from typing import Any
 
 from gello_queue.events import JobProcessed
 from gello_queue.ports import CompletedJob, QueueDriver, Reservation
-from gello_queue.worker.history import ack_keeping
+from gello_queue.worker.history import HistoryAcks
 
 Accepted = Callable[[Sequence[JobProcessed], Sequence[str]], None]
 """Called with the completions of a flushed batch and the ids the backend refused."""
@@ -24,8 +24,7 @@ class AckBatch:
     def __init__(self, log: Any, accepted: Accepted, *, keep_completed: int = 0) -> None:
         self._log = log
         self._accepted = accepted
-        self._keep = keep_completed
-        """``QUEUE_KEEP_COMPLETED``: the history each queue keeps (0: none)."""
+        self._history = HistoryAcks(keep_completed)
         self._acks: list[Reservation] = []
         self._done: list[JobProcessed] = []
         """What to announce for each of ``_acks`` once the backend accepted it."""
@@ -67,7 +66,7 @@ class AckBatch:
         done, self._done = self._done, []
         completed, self._completed = self._completed, []
         try:
-            lost = await ack_keeping(driver, batch, completed, self._keep)
+            lost = await self._history.ack(driver, batch, completed)
         except Exception as exc:
             # Unacked jobs run again after their lease: at-least-once, never lost.
             self._log.error("ack_failed", jobs=len(batch), error=repr(exc))

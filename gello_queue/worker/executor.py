@@ -50,7 +50,7 @@ from gello_queue.events import (
 from gello_queue.observability import get_logger
 from gello_queue.orchestration.flow import Flow, involved
 from gello_queue.ports import CompletedJob, Failure, QueueDriver, Reservation, result_store
-from gello_queue.worker.history import ack_keeping
+from gello_queue.worker.history import HistoryAcks
 from gello_queue.worker.isolation import HardTimeout, ProcessPool, RemoteError
 from gello_queue.worker.progress import progress_throttle
 
@@ -164,13 +164,18 @@ class Executor:
         backend may refuse it (a worker batches acks, so that comes later)."""
         self.pool = pool
         self.flow = Flow(driver)
+        self._history: HistoryAcks | None = None
+        """Acks of runs not batched (``_ack_now``), made on first use: ``options`` may
+        change until then."""
         """Chain and batch bookkeeping; only jobs that belong to one pay for it."""
 
     async def _ack_now(
         self, res: Reservation, done: JobProcessed, completed: CompletedJob | None = None
     ) -> None:
         kept = [] if completed is None else [completed]
-        self.acked([done], await ack_keeping(self.driver, [res], kept, self.options.keep_completed))
+        if self._history is None:
+            self._history = HistoryAcks(self.options.keep_completed)
+        self.acked([done], await self._history.ack(self.driver, [res], kept))
 
     def acked(self, done: Sequence[JobProcessed], lost: Sequence[str]) -> Sequence[JobProcessed]:
         """Announce the completions the backend accepted; an ack refused because the lease

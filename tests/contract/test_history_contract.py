@@ -247,6 +247,20 @@ async def test_each_queue_keeps_its_newest(driver: QueueDriver) -> None:
 
 
 @pytest.mark.inline_too
+async def test_one_flush_is_trimmed_and_pruned_record_by_record(driver: QueueDriver) -> None:
+    history = history_of(driver)
+    now = await driver.now()
+    flush = [record(f"r{i}", now - 5000 + i * 1000) for i in range(5)]
+    assert await history.ack_recording([], flush, 100) == []
+    await history.history_trim(4)
+    assert [c.id for c in await history.recent()] == ["r4", "r3", "r2", "r1"]
+    limits = Limits(failed_hours=0, failed_max=0, batch_hours=0, completed_hours=1)
+    assert (await enforce(driver, limits)).completed == 1  # r1, 4,000 s old
+    assert await history.recent() == flush[:1:-1]
+    assert await history.history_counts() == {"default": 3}
+
+
+@pytest.mark.inline_too
 async def test_records_older_than_the_window_are_pruned(driver: QueueDriver) -> None:
     history = history_of(driver)
     now = await driver.now()  # the window is judged by the driver's clock

@@ -10,6 +10,7 @@ import pytest
 from helpers import envelope
 
 from gello_queue.drivers.sqlite import SqliteDriver
+from gello_queue.ports import CompletedJob
 
 
 @pytest.fixture
@@ -46,3 +47,28 @@ async def test_malformed_rows_never_stop_reserve_or_rescue(driver: SqliteDriver)
     assert (failed.id, failed.exception) == (odd_max.id, "WorkerLost")
     again = await driver.reserve(["default"], 10, lease_s=30, worker_id="w")
     assert sorted(r.id for r in again) == sorted(rescued.requeued)
+
+
+async def test_history_rows_another_tool_wrote_are_skipped_and_pruned(
+    driver: SqliteDriver,
+) -> None:
+    now = await driver.now()
+    kept = CompletedJob("ok", "mail", "Mailer", 1, "w1", 0.5, 0.25, now - 10)
+    await driver.ack_recording([], [kept], 100)
+    db = sqlite3.connect(driver.path)
+    db.executemany(
+        "INSERT INTO gello_history VALUES ('mail', 'w9', 0, 2, ?, ?, ?)",
+        [
+            (now - 7200, now - 7200, "not json"),
+            (now - 5, now - 5, '[["short"], {"a": 1}, null]'),
+            (now - 3, now - 3, '{"not": "a list"}'),
+        ],
+    )
+    db.commit()
+    db.close()
+    assert await driver.recent() == [kept]
+    assert await driver.recent(name="Mailer", tag="x") == []
+    pruned = await driver.history_prune(now - 3600)
+    assert pruned == 2  # the row of two "records" older than the window, unread
+    await driver.history_trim(1)  # reads every row of "mail"; none fails it
+    assert await driver.recent() == [kept]

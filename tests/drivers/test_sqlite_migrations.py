@@ -15,7 +15,7 @@ from gello_queue.core.states import JobState
 from gello_queue.drivers.sql_files import Migration, read_migrations
 from gello_queue.drivers.sqlite import SqliteDriver
 from gello_queue.drivers.sqlite import sql as sqlite_sql
-from gello_queue.ports import BatchRecord, FailedJob, FailedQuery
+from gello_queue.ports import BatchRecord, CompletedJob, FailedJob, FailedQuery
 
 LATEST = sqlite_sql.MIGRATIONS[-1].version
 WHOLE_SCHEMA_V2 = Path(__file__).parent / "data" / "sqlite_schema_v2_whole.sql"
@@ -231,5 +231,49 @@ async def test_failures_stored_before_fingerprints_are_grouped_and_filtered(
         assert (group.fingerprint, group.count) == (fingerprint(stored), 3)
         page = await driver.failed_search(FailedQuery(fingerprint=group.fingerprint))
         assert [f.id for f in page.jobs] == [e.id for e in reversed(old)]
+    finally:
+        await driver.close()
+
+
+async def test_history_kept_one_row_per_job_reads_back_after_the_flush_layout(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v9.db"
+    with connect(path) as db:
+        assert sqlite_sql.migrate(db, sqlite_sql.MIGRATIONS[:9]) == 9
+        db.executemany(
+            "INSERT INTO gello_completed VALUES (?, ?, 'Mailer', 2, 'w1', 0.5, 0.25, ?, ?, ?, ?)",
+            [
+                ("a", "mail", 100.0, '{"to": "x"}', '["customer:42"]', 1),
+                ("b", "mail", 200.0, None, None, 0),
+                ("c", "media", 150.0, None, None, 0),
+            ],
+        )
+    driver = SqliteDriver(path)
+    await driver.open()
+    try:
+        kept = await driver.recent()
+        assert [(c.id, c.queue, c.finished_at) for c in kept] == [
+            ("b", "mail", 200.0),
+            ("c", "media", 150.0),
+            ("a", "mail", 100.0),
+        ]
+        assert kept[2] == CompletedJob(
+            id="a",
+            queue="mail",
+            name="Mailer",
+            attempts=2,
+            worker="w1",
+            wait_s=0.5,
+            runtime_s=0.25,
+            finished_at=100.0,
+            payload='{"to": "x"}',
+            tags='["customer:42"]',
+            monitored=True,
+        )
+        assert [c.id for c in await driver.recent(tag="customer:42")] == ["a"]
+        assert await driver.history_counts() == {"mail": 2, "media": 1}
+        with connect(path) as db:  # emptied for a worker of the release before
+            assert db.execute("SELECT count(*) FROM gello_completed").fetchone() == (0,)
     finally:
         await driver.close()

@@ -414,39 +414,63 @@ WHERE id IN (SELECT value FROM json_each(?1)) AND expires_at > ?2;
 DELETE FROM gello_progress WHERE id IN (SELECT id FROM gello_progress
                                         WHERE expires_at <= ? LIMIT 1000);
 -- name: history_record
-INSERT INTO gello_completed (id, queue, name, attempts, worker, wait_s, runtime_s,
-                             finished_at, payload, tags, monitored)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+-- One flush's records of one queue, worker and monitored mark (see migration 10).
+INSERT INTO gello_history (queue, worker, monitored, jobs, oldest_at, finished_at, records)
+VALUES (?, ?, ?, ?, ?, ?, ?);
 
--- name: history_trim
--- ?1 queue, ?2 keep: everything older than the queue's keep-th newest, off the index,
--- but the monitored records (they go by age only).
-DELETE FROM gello_completed
+-- name: history_trim_rows
+-- ?1 queue, ?2 keep: the unmonitored rows wholly older than those that hold the queue's
+-- newest ?2 records, off the index; the ack's trim, which may keep a flush more than ?2.
+DELETE FROM gello_history
 WHERE queue = ?1 AND monitored = 0 AND finished_at < (
-    SELECT finished_at FROM gello_completed WHERE queue = ?1
-    ORDER BY finished_at DESC LIMIT 1 OFFSET ?2 - 1
+    SELECT finished_at FROM (
+        SELECT finished_at,
+               sum(jobs) OVER (ORDER BY finished_at DESC ROWS UNBOUNDED PRECEDING) AS newer
+        FROM gello_history WHERE queue = ?1
+    ) WHERE newer >= ?2 LIMIT 1
 );
 
+-- name: history_drop_rows
+-- ?1 queue or NULL, ?2 monitored (0 or 1), ?3 before: the rows whose every record
+-- finished before ?3. Returns how many records each held.
+DELETE FROM gello_history
+WHERE (?1 IS NULL OR queue = ?1) AND monitored = ?2 AND finished_at < ?3
+RETURNING jobs;
+
+-- name: history_straddling
+-- The rows history_split_rows rewrites (same parameters), with how many records each held.
+SELECT rowid, jobs FROM gello_history
+WHERE (?1 IS NULL OR queue = ?1) AND monitored = ?2 AND oldest_at < ?3 AND finished_at >= ?3;
+
+-- name: history_split_rows
+-- ?1 queue or NULL, ?2 monitored (0 or 1), ?3 before: the rows that straddle ?3 keep
+-- only their records that finished at or after it. A row whose records are not JSON
+-- is left whole, to go with the first drop it is wholly older than.
+UPDATE gello_history SET records = kept.records, jobs = kept.jobs, oldest_at = kept.oldest_at
+FROM (
+    SELECT h.rowid AS row, json_group_array(json(r.value)) AS records, count(*) AS jobs,
+           min(json_extract(r.value, '$[5]')) AS oldest_at
+    FROM gello_history h,
+         json_each(CASE WHEN json_valid(h.records) THEN h.records ELSE '[]' END) r
+    WHERE (?1 IS NULL OR h.queue = ?1) AND h.monitored = ?2 AND h.oldest_at < ?3
+      AND h.finished_at >= ?3 AND json_extract(CASE r.type WHEN 'array' THEN r.value END, '$[5]') >= ?3
+    GROUP BY h.rowid
+) AS kept
+WHERE gello_history.rowid = kept.row
+RETURNING rowid, jobs;
+
 -- name: history_queues
-SELECT DISTINCT queue FROM gello_completed;
+SELECT DISTINCT queue FROM gello_history;
 
 -- name: history_counts
-SELECT queue, count(*) FROM gello_completed GROUP BY queue;
+SELECT queue, sum(jobs) FROM gello_history GROUP BY queue;
 
--- name: history_prune
--- ?1 before, ?2 before for the monitored records.
-DELETE FROM gello_completed
-WHERE CASE monitored WHEN 0 THEN finished_at < ?1 ELSE finished_at < ?2 END;
-
--- name: history_recent
--- ?1 queue or NULL, ?2 name or NULL, ?3 since, ?4 limit, ?5 a tag's needle or NULL
--- (core.tags.tag_needle): newest first.
-SELECT id, queue, name, attempts, worker, wait_s, runtime_s, finished_at, payload, tags,
-       monitored
-FROM gello_completed
-WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR name = ?2) AND finished_at >= ?3
-  AND (?5 IS NULL OR instr(tags, ?5) > 0)
-ORDER BY finished_at DESC, id DESC LIMIT ?4;
+-- name: history_rows
+-- ?1 queue or NULL, ?2 since: the rows that may hold records finished since ?2, the
+-- newest first (by their newest record), for ``recent`` to read until it has enough.
+SELECT queue, worker, monitored, finished_at, records FROM gello_history
+WHERE (?1 IS NULL OR queue = ?1) AND finished_at >= ?2
+ORDER BY finished_at DESC;
 
 -- name: tag_monitor
 INSERT INTO gello_monitored_tags (tag, since) VALUES (?, ?) ON CONFLICT (tag) DO NOTHING;
