@@ -60,6 +60,7 @@ async def test_pause_resume_detail_and_stop_from_the_workers_screen(
             await until(pilot, lambda: len(worker.active) == 1)
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, WorkerScreen))
+            await pilot.press("p")  # live: the screen reloads until the worker names its job
             await until(pilot, lambda: "StayAWhile" in screen_text(app), timeout_s=15)
             text = screen_text(app)
             assert "1 of 1" in text
@@ -75,6 +76,47 @@ async def test_pause_resume_detail_and_stop_from_the_workers_screen(
             assert await asyncio.wait_for(running, 20) is ExitReason.STOPPED
         # Stopped past its grace period, the job went back to its queue: nothing lost.
         assert await env.queue.size("ctl") == 1
+    finally:
+        worker.stop_now()
+        await asyncio.wait_for(running, 20)
+
+
+class Linger(Job[Stay], register=False):
+    async def handle(self, payload: Stay) -> None:
+        await asyncio.sleep(payload.seconds)
+
+
+@pytest.mark.timeout(90)
+async def test_the_worker_screen_holds_still_while_the_dashboard_is_paused(
+    app: MonitorApp, env: Env
+) -> None:
+    env.queue.registry.register(StayAWhile)
+    env.queue.registry.register(Linger)
+    worker = Worker(["hold"], connection=env.queue, name="tui-hold", concurrency=2, sleep_s=0.05)
+    running = asyncio.create_task(worker.start())
+    try:
+        async with app.run_test(size=(140, 36)) as pilot:
+            await loaded(pilot)
+            app.interval = 0.5
+            await StayAWhile.dispatch(seconds=30, queue="hold", connection=env.queue)
+            await until(pilot, lambda: len(worker.active) == 1)
+            await pilot.press("5")
+            await until(pilot, lambda: "tui-hold" in screen_text(app), timeout_s=15)
+            await cursor_on(pilot, worker.id)  # type: ignore[arg-type]
+            await pilot.press("enter", "p")  # live until the worker screen shows its job
+            await until(pilot, lambda: "StayAWhile" in screen_text(app), timeout_s=15)
+            await pilot.press("p")
+            assert not app.live
+
+            await Linger.dispatch(seconds=30, queue="hold", connection=env.queue)
+            await until(pilot, lambda: len(worker.active) == 2)
+            # Paused: several of its intervals pass and the screen shows what it loaded.
+            for _ in range(4):
+                await asyncio.sleep(app.interval)
+                await pilot.pause()
+            assert "Linger" not in screen_text(app)
+            await pilot.press("p")
+            await until(pilot, lambda: "Linger" in screen_text(app), timeout_s=15)
     finally:
         worker.stop_now()
         await asyncio.wait_for(running, 20)

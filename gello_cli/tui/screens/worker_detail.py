@@ -4,18 +4,17 @@ long, and the commands an operator sends it."""
 from __future__ import annotations
 
 import time
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from gello_cli.tui.format import count, duration, short_id, size
 from gello_cli.tui.screens.base import WRITE_ACTIONS
-from gello_cli.tui.screens.console import Console
+from gello_cli.tui.screens.pushed import PushedScreen
 from gello_cli.tui.screens.worker_control import send, toggle_command
 from gello_cli.tui.table import Cell, KeyedTable, cell, num
 from gello_queue import GelloError, WorkerRecord
@@ -30,7 +29,7 @@ JOB_COLUMNS = [
 ]
 
 
-class WorkerScreen(Screen[None]):
+class WorkerScreen(PushedScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("t", "toggle_worker", "Pause/resume"),
@@ -49,24 +48,12 @@ class WorkerScreen(Screen[None]):
         self.label = label
         self.record: WorkerRecord | None = None
 
-    @property
-    def monitor(self) -> Console:
-        return cast("Console", self.app)
-
     def compose(self) -> ComposeResult:
         yield Static(f"Worker {self.label}", id="worker-title")
         with Vertical():
             yield Static("Loading…", id="worker-facts")
             yield KeyedTable(JOB_COLUMNS, id="worker-jobs")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.load()
-        # Its own refresh: the app's poller serves the screen below.
-        self.set_interval(max(self.monitor_interval(), 0.5), self.load)
-
-    def monitor_interval(self) -> float:
-        return float(getattr(self.app, "interval", 2.0))
 
     def load(self) -> None:
         self.run_worker(self._load(), exclusive=True, group="worker")
