@@ -64,10 +64,14 @@ async def test_history_rows_another_tool_wrote_are_skipped_and_pruned(
             (now - 3, now - 3, '{"not": "a list"}'),
         ],
     )
+    db.execute(  # numbers that are not: read as 0 records, finished at 0
+        "INSERT INTO gello_history VALUES ('mail', 'w9', 0, 'many', 'then', 'now', '[]')"
+    )
     db.commit()
     db.close()
     assert await driver.recent() == [kept]
     assert await driver.recent(name="Mailer", tag="x") == []
+    assert (await driver.history_counts())["mail"] == 7  # as the rows say, garbage or not
     pruned = await driver.history_prune(now - 3600)
     assert pruned == 2  # the row of two "records" older than the window, unread
     await driver.history_trim(1)  # reads every row of "mail"; none fails it

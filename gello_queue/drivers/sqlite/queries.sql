@@ -435,11 +435,11 @@ WHERE queue = ?1 AND monitored = 0 AND finished_at < (
 -- finished before ?3. Returns how many records each held.
 DELETE FROM gello_history
 WHERE (?1 IS NULL OR queue = ?1) AND monitored = ?2 AND finished_at < ?3
-RETURNING jobs;
+RETURNING CAST(jobs AS INTEGER);
 
 -- name: history_straddling
 -- The rows history_split_rows rewrites (same parameters), with how many records each held.
-SELECT rowid, jobs FROM gello_history
+SELECT rowid, CAST(jobs AS INTEGER) FROM gello_history
 WHERE (?1 IS NULL OR queue = ?1) AND monitored = ?2 AND oldest_at < ?3 AND finished_at >= ?3;
 
 -- name: history_split_rows
@@ -463,12 +463,12 @@ RETURNING rowid, jobs;
 SELECT DISTINCT queue FROM gello_history;
 
 -- name: history_counts
-SELECT queue, sum(jobs) FROM gello_history GROUP BY queue;
+SELECT queue, CAST(total(jobs) AS INTEGER) FROM gello_history GROUP BY queue;
 
 -- name: history_rows
 -- ?1 queue or NULL, ?2 since: the rows that may hold records finished since ?2, the
 -- newest first (by their newest record), for ``recent`` to read until it has enough.
-SELECT queue, worker, monitored, finished_at, records FROM gello_history
+SELECT queue, worker, monitored, CAST(finished_at AS REAL), records FROM gello_history
 WHERE (?1 IS NULL OR queue = ?1) AND finished_at >= ?2
 ORDER BY finished_at DESC;
 
