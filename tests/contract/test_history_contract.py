@@ -214,6 +214,7 @@ async def test_records_read_back_filtered_newest_first(driver: QueueDriver) -> N
     assert [c.id for c in await history.recent(name="Invoice")] == ["b"]
     assert [c.id for c in await history.recent(since=now - 25)] == ["c", "b"]
     assert [c.id for c in await history.recent(limit=1)] == ["c"]
+    assert await history.recent(limit=0) == []
     assert await history.history_counts() == {"default": 2, "mail": 1}
 
 

@@ -1,5 +1,5 @@
 """The SQLite driver's completed-job history, in ``gello_history``: one row per ack
-flush (per queue and monitored mark) holding its records as JSON, written in the ack's
+flush (per queue, worker and monitored mark) holding its records as JSON, written in the ack's
 transaction (see ``SqliteDriver.ack_recording``), trimmed by count now and then."""
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ class HistoryTable(SqliteConnection):
         since: float | None = None,
         tag: str | None = None,
     ) -> list[CompletedJob]:
+        if limit <= 0:
+            return []
         floor = float("-inf") if since is None else since
         needle = None if tag is None else tag_needle(tag)
         # Strings a matching row's JSON text must hold: most rows are passed unparsed.
@@ -72,7 +74,7 @@ class HistoryTable(SqliteConnection):
                     entry = (job.finished_at, job.id, job)
                     if len(best) < limit:
                         heapq.heappush(best, entry)
-                    elif limit > 0 and entry[:2] > best[0][:2]:
+                    elif entry[:2] > best[0][:2]:
                         heapq.heapreplace(best, entry)
         finally:
             cursor.close()  # a cursor left open would hold a read snapshot of the file
@@ -91,9 +93,10 @@ class HistoryTable(SqliteConnection):
             )
 
     def _kept_since(self, queue: str, keep: int) -> float | None:
-        """When the ``keep``-th newest record of ``queue`` finished (infinity for none),
-        or None when it holds fewer: the rows are read newest first, as far back as one
-        can hold a newer record, and only their finish times are looked at."""
+        """When the ``keep``-th newest record of ``queue`` finished (infinity when
+        ``keep`` is 0: every record goes), or None when it holds fewer: the rows are read
+        newest first, as far back as one can hold a newer record, and only their finish
+        times are looked at."""
         if keep <= 0:
             return float("inf")
         newest: list[float] = []  # a min-heap of the newest finish times found
@@ -130,8 +133,8 @@ def _flush_rows(completed: Iterable[CompletedJob]) -> list[tuple[object, ...]]:
     """The ``history_record`` rows of one flush: its records grouped by queue, worker and
     monitored mark, each group one JSON array (the layout of migration 10).
 
-    Every byte counts: a commit writes each page it touched whole, and a flush row that
-    overflows its page makes the next commit write two more."""
+    Every byte counts: a commit writes each page it touched whole, and the fewer rows a
+    page holds, the more often a commit starts a new one and rewrites its parent too."""
     groups: dict[tuple[str, str, bool], list[CompletedJob]] = {}
     for c in completed:
         groups.setdefault((c.queue, c.worker, c.monitored), []).append(c)
