@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -74,5 +75,9 @@ async def test_history_rows_another_tool_wrote_are_skipped_and_pruned(
     assert (await driver.history_counts())["mail"] == 7  # as the rows say, garbage or not
     pruned = await driver.history_prune(now - 3600)
     assert pruned == 2  # the row of two "records" older than the window, unread
+    with closing(sqlite3.connect(driver.path)) as db:  # and the one finished "now", as text
+        assert db.execute(
+            "SELECT count(*) FROM gello_history WHERE typeof(finished_at) = 'text'"
+        ).fetchone() == (0,)
     await driver.history_trim(1)  # reads every row of "mail"; none fails it
     assert await driver.recent() == [kept]

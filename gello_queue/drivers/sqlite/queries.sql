@@ -432,9 +432,10 @@ WHERE queue = ?1 AND monitored = 0 AND finished_at < (
 
 -- name: history_drop_rows
 -- ?1 queue or NULL, ?2 monitored (0 or 1), ?3 before: the rows whose every record
--- finished before ?3. Returns how many records each held.
+-- finished before ?3. Returns how many records each held. Through CAST: a time another
+-- tool wrote as text sorts above every number, and would never grow old enough.
 DELETE FROM gello_history
-WHERE (?1 IS NULL OR queue = ?1) AND monitored = ?2 AND finished_at < ?3
+WHERE (?1 IS NULL OR queue = ?1) AND monitored = ?2 AND CAST(finished_at AS REAL) < ?3
 RETURNING CAST(jobs AS INTEGER);
 
 -- name: history_straddling
