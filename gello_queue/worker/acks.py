@@ -24,7 +24,9 @@ class AckBatch:
     def __init__(self, log: Any, accepted: Accepted, *, keep_completed: int = 0) -> None:
         self._log = log
         self._accepted = accepted
-        self._history = HistoryAcks(keep_completed)
+        self._keep = keep_completed
+        """``QUEUE_KEEP_COMPLETED``: the history each queue keeps (0: none)."""
+        self._history = HistoryAcks()
         self._acks: list[Reservation] = []
         self._done: list[JobProcessed] = []
         """What to announce for each of ``_acks`` once the backend accepted it."""
@@ -66,7 +68,7 @@ class AckBatch:
         done, self._done = self._done, []
         completed, self._completed = self._completed, []
         try:
-            lost = await self._history.ack(driver, batch, completed)
+            lost = await self._history.ack(driver, batch, completed, self._keep)
         except Exception as exc:
             # Unacked jobs run again after their lease: at-least-once, never lost.
             self._log.error("ack_failed", jobs=len(batch), error=repr(exc))

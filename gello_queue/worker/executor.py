@@ -164,18 +164,16 @@ class Executor:
         backend may refuse it (a worker batches acks, so that comes later)."""
         self.pool = pool
         self.flow = Flow(driver)
-        self._history: HistoryAcks | None = None
-        """Acks of runs not batched (``_ack_now``), made on first use: ``options`` may
-        change until then."""
         """Chain and batch bookkeeping; only jobs that belong to one pay for it."""
+        self._history = HistoryAcks()
+        """Acks of runs not batched (``_ack_now``)."""
 
     async def _ack_now(
         self, res: Reservation, done: JobProcessed, completed: CompletedJob | None = None
     ) -> None:
         kept = [] if completed is None else [completed]
-        if self._history is None:
-            self._history = HistoryAcks(self.options.keep_completed)
-        self.acked([done], await self._history.ack(self.driver, [res], kept))
+        keep = self.options.keep_completed
+        self.acked([done], await self._history.ack(self.driver, [res], kept, keep))
 
     def acked(self, done: Sequence[JobProcessed], lost: Sequence[str]) -> Sequence[JobProcessed]:
         """Announce the completions the backend accepted; an ack refused because the lease

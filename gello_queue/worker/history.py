@@ -17,9 +17,7 @@ class HistoryAcks:
     about a microsecond per job.
     """
 
-    def __init__(self, keep: int) -> None:
-        self.keep = keep
-        """``QUEUE_KEEP_COMPLETED``: the history each queue keeps (0: none)."""
+    def __init__(self) -> None:
         self._driver: QueueDriver | None = None
         self._keeps = False
 
@@ -28,10 +26,12 @@ class HistoryAcks:
         driver: QueueDriver,
         reservations: Sequence[Reservation],
         completed: Sequence[CompletedJob],
+        keep: int,
     ) -> list[str]:
-        """Ack ``reservations`` on ``driver`` and keep ``completed``; return the lost ids."""
+        """Ack ``reservations`` on ``driver`` and keep ``completed`` in the newest
+        ``keep`` of their queues (``QUEUE_KEEP_COMPLETED``; 0: none); return the lost ids."""
         if driver is not self._driver:
             self._driver, self._keeps = driver, isinstance(driver, JobHistory)
-        if completed and self.keep > 0 and self._keeps:
-            return await driver.ack_recording(reservations, completed, self.keep)  # type: ignore[attr-defined, no-any-return]
+        if completed and keep > 0 and self._keeps:
+            return await driver.ack_recording(reservations, completed, keep)  # type: ignore[attr-defined, no-any-return]
         return await driver.ack(reservations)

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from gello_queue.core.tags import tag_needle
-from gello_queue.drivers.common import HISTORY_TRIM_EVERY
+from gello_queue.drivers.common import HISTORY_TRIM_EVERY, pick_recent
 from gello_queue.drivers.sqlite.connection import SqliteConnection
 from gello_queue.drivers.sqlite.sql import Q
 from gello_queue.ports import CompletedJob
@@ -66,11 +66,8 @@ class HistoryTable(SqliteConnection):
                     break
                 if not all(w in str(row[4]) for w in wanted):
                     continue
-                for job in _row_records(row):
-                    if job.finished_at < floor or (name is not None and job.name != name):
-                        continue
-                    if needle is not None and (job.tags is None or needle not in job.tags):
-                        continue
+                held = _row_records(row)  # filtered by the rule every driver's recent keeps
+                for job in pick_recent(held, name=name, limit=len(held), since=since, tag=tag):
                     entry = (job.finished_at, job.id, job)
                     if len(best) < limit:
                         heapq.heappush(best, entry)
